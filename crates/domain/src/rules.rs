@@ -1,0 +1,540 @@
+//! The tracker's rules, each a pure function of the actor and the facts it
+//! needs, returning the decision or the [`Refusal`] that explains it.
+
+use chrono::{DateTime, Months, Utc};
+
+use crate::entities::TicketFacts;
+use crate::roles::{Actor, Role, TicketStatus, UserId};
+
+/// Why a rule refused an action. Each kind maps to exactly one HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The caller must authenticate first (401).
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The caller's role may not do this (403).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// The ticket is not visible to the caller; answered as if it did not
+    /// exist (404), so ids leak nothing.
+    #[error("ticket not found")]
+    Hidden,
+    /// The request conflicts with the current state (409).
+    #[error("{0}")]
+    Conflict(&'static str),
+    /// The request asks for something the rules do not offer (400).
+    #[error("{0}")]
+    Invalid(&'static str),
+}
+
+/// Which tickets an actor may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketScope {
+    All,
+    AuthoredBy(UserId),
+}
+
+/// Rule 2: a customer sees only their own tickets; staff see all.
+pub fn ticket_scope(actor: Actor) -> TicketScope {
+    match actor.role {
+        Role::Customer => TicketScope::AuthoredBy(actor.id),
+        Role::Admin | Role::SupportAgent => TicketScope::All,
+    }
+}
+
+/// Rule 2, for one ticket (and so for its replies).
+pub fn may_view_ticket(actor: Actor, ticket: TicketFacts) -> Result<(), Refusal> {
+    match ticket_scope(actor) {
+        TicketScope::All => Ok(()),
+        TicketScope::AuthoredBy(id) if id == ticket.author => Ok(()),
+        TicketScope::AuthoredBy(_) => Err(Refusal::Hidden),
+    }
+}
+
+/// Rule 1: only a customer opens tickets, and a new ticket is unattended.
+pub fn open_ticket(actor: Actor) -> Result<TicketStatus, Refusal> {
+    match actor.role {
+        Role::Customer => Ok(TicketStatus::Unattended),
+        Role::Admin | Role::SupportAgent => {
+            Err(Refusal::Forbidden("only customers can create tickets"))
+        }
+    }
+}
+
+/// Rules 3, 4, 6 and 7: whether `actor` may reply to the ticket, and the
+/// status the ticket has after the reply.
+pub fn reply_to_ticket(actor: Actor, ticket: TicketFacts) -> Result<TicketStatus, Refusal> {
+    may_view_ticket(actor, ticket)?;
+    if actor.role == Role::Admin {
+        return Err(Refusal::Forbidden("admins do not reply to tickets"));
+    }
+    match (actor.role, ticket.status) {
+        (_, TicketStatus::Resolved) => Err(Refusal::Conflict(
+            "the ticket is resolved and takes no more replies",
+        )),
+        (Role::Customer, TicketStatus::Unattended) => Err(Refusal::Conflict(
+            "a customer can reply only after a support agent has replied",
+        )),
+        (Role::SupportAgent, _) => Ok(TicketStatus::Replied),
+        (_, status) => Ok(status),
+    }
+}
+
+/// What resolving a ticket does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resolution {
+    /// Mark the ticket resolved at this instant.
+    ResolveAt(DateTime<Utc>),
+    /// It was resolved already: nothing changes (`resolvedAt` included).
+    AlreadyResolved,
+}
+
+/// Rule 5: only the ticket's own customer resolves it, from any unresolved
+/// state, and only `RESOLVED` may be asked for; resolving twice changes
+/// nothing. `now` is read after the ticket is locked.
+pub fn change_status(
+    actor: Actor,
+    ticket: TicketFacts,
+    requested: TicketStatus,
+    now: DateTime<Utc>,
+) -> Result<Resolution, Refusal> {
+    may_view_ticket(actor, ticket)?;
+    if actor.role != Role::Customer {
+        return Err(Refusal::Forbidden(
+            "only the ticket's customer can resolve it",
+        ));
+    }
+    if requested != TicketStatus::Resolved {
+        return Err(Refusal::Invalid("status can only be set to RESOLVED"));
+    }
+    Ok(match ticket.status {
+        TicketStatus::Resolved => Resolution::AlreadyResolved,
+        TicketStatus::Unattended | TicketStatus::Replied => Resolution::ResolveAt(now),
+    })
+}
+
+/// Who may create an account of `role`: anyone a customer (self sign-up),
+/// only an admin the staff roles.
+pub fn create_user(creator: Option<Actor>, role: Role) -> Result<(), Refusal> {
+    match (role, creator.map(|actor| actor.role)) {
+        (Role::Customer, _) | (_, Some(Role::Admin)) => Ok(()),
+        (_, None) => Err(Refusal::Unauthenticated(
+            "an admin token is needed to create staff accounts",
+        )),
+        (_, Some(_)) => Err(Refusal::Forbidden("only admins can create staff accounts")),
+    }
+}
+
+/// Rule 7: only admins manage users.
+pub fn manage_users(actor: Actor) -> Result<(), Refusal> {
+    match actor.role {
+        Role::Admin => Ok(()),
+        Role::SupportAgent | Role::Customer => {
+            Err(Refusal::Forbidden("only admins can manage users"))
+        }
+    }
+}
+
+/// A user's standing before or after an admin's change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub role: Role,
+    pub active: bool,
+}
+
+impl Standing {
+    fn is_active_admin(self) -> bool {
+        self.active && self.role == Role::Admin
+    }
+}
+
+/// An admin's change to a user must leave at least one active admin;
+/// `active_admins` counts them before the change, the target included.
+pub fn change_standing(
+    before: Standing,
+    after: Standing,
+    active_admins: u64,
+) -> Result<(), Refusal> {
+    let removes_an_admin = before.is_active_admin() && !after.is_active_admin();
+    if removes_an_admin && active_admins <= 1 {
+        return Err(Refusal::Conflict("the change would leave no active admin"));
+    }
+    Ok(())
+}
+
+/// Who reads the resolved report: agents and admins.
+pub fn read_report(actor: Actor) -> Result<(), Refusal> {
+    match actor.role {
+        Role::Admin | Role::SupportAgent => Ok(()),
+        Role::Customer => Err(Refusal::Forbidden(
+            "only support agents and admins can read the report",
+        )),
+    }
+}
+
+/// The report covers the last calendar month: from `now` minus one month up
+/// to `now`, both ends included.
+pub fn report_window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = now.checked_sub_months(Months::new(1)).unwrap_or(now);
+    (start, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OWNER: Actor = Actor {
+        id: UserId(1),
+        role: Role::Customer,
+    };
+    const OTHER_CUSTOMER: Actor = Actor {
+        id: UserId(2),
+        role: Role::Customer,
+    };
+    const AGENT: Actor = Actor {
+        id: UserId(3),
+        role: Role::SupportAgent,
+    };
+    const ADMIN: Actor = Actor {
+        id: UserId(4),
+        role: Role::Admin,
+    };
+
+    fn ticket(status: TicketStatus) -> TicketFacts {
+        TicketFacts {
+            author: OWNER.id,
+            status,
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default()
+    }
+
+    #[test]
+    fn only_a_customer_opens_a_ticket_and_it_starts_unattended() {
+        assert_eq!(open_ticket(OWNER), Ok(TicketStatus::Unattended));
+        assert!(matches!(open_ticket(AGENT), Err(Refusal::Forbidden(_))));
+        assert!(matches!(open_ticket(ADMIN), Err(Refusal::Forbidden(_))));
+    }
+
+    #[test]
+    fn a_customer_sees_only_their_own_tickets() {
+        assert_eq!(ticket_scope(OWNER), TicketScope::AuthoredBy(OWNER.id));
+        assert_eq!(ticket_scope(AGENT), TicketScope::All);
+        assert_eq!(ticket_scope(ADMIN), TicketScope::All);
+        let facts = ticket(TicketStatus::Unattended);
+        assert_eq!(may_view_ticket(OWNER, facts), Ok(()));
+        assert_eq!(may_view_ticket(OTHER_CUSTOMER, facts), Err(Refusal::Hidden));
+        assert_eq!(may_view_ticket(AGENT, facts), Ok(()));
+        assert_eq!(may_view_ticket(ADMIN, facts), Ok(()));
+    }
+
+    #[test]
+    fn an_agent_reply_moves_unattended_to_replied() {
+        assert_eq!(
+            reply_to_ticket(AGENT, ticket(TicketStatus::Unattended)),
+            Ok(TicketStatus::Replied)
+        );
+        assert_eq!(
+            reply_to_ticket(AGENT, ticket(TicketStatus::Replied)),
+            Ok(TicketStatus::Replied)
+        );
+    }
+
+    #[test]
+    fn customer_cannot_reply_before_an_agent_has() {
+        assert!(matches!(
+            reply_to_ticket(OWNER, ticket(TicketStatus::Unattended)),
+            Err(Refusal::Conflict(_))
+        ));
+    }
+
+    #[test]
+    fn a_customer_reply_after_an_agent_leaves_the_ticket_replied() {
+        assert_eq!(
+            reply_to_ticket(OWNER, ticket(TicketStatus::Replied)),
+            Ok(TicketStatus::Replied)
+        );
+    }
+
+    #[test]
+    fn another_customer_cannot_even_see_the_ticket_to_reply() {
+        for status in TicketStatus::ALL {
+            assert_eq!(
+                reply_to_ticket(OTHER_CUSTOMER, ticket(status)),
+                Err(Refusal::Hidden)
+            );
+        }
+    }
+
+    #[test]
+    fn a_resolved_ticket_takes_no_reply() {
+        for actor in [OWNER, AGENT] {
+            assert!(matches!(
+                reply_to_ticket(actor, ticket(TicketStatus::Resolved)),
+                Err(Refusal::Conflict(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn an_admin_never_replies() {
+        for status in TicketStatus::ALL {
+            assert!(matches!(
+                reply_to_ticket(ADMIN, ticket(status)),
+                Err(Refusal::Forbidden(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn only_the_owner_resolves_from_any_unresolved_state() {
+        for status in [TicketStatus::Unattended, TicketStatus::Replied] {
+            let facts = ticket(status);
+            let resolved = TicketStatus::Resolved;
+            assert_eq!(
+                change_status(OWNER, facts, resolved, now()),
+                Ok(Resolution::ResolveAt(now()))
+            );
+            assert!(matches!(
+                change_status(AGENT, facts, resolved, now()),
+                Err(Refusal::Forbidden(_))
+            ));
+            assert!(matches!(
+                change_status(ADMIN, facts, resolved, now()),
+                Err(Refusal::Forbidden(_))
+            ));
+            assert_eq!(
+                change_status(OTHER_CUSTOMER, facts, resolved, now()),
+                Err(Refusal::Hidden)
+            );
+        }
+    }
+
+    #[test]
+    fn resolving_twice_changes_nothing() {
+        assert_eq!(
+            change_status(
+                OWNER,
+                ticket(TicketStatus::Resolved),
+                TicketStatus::Resolved,
+                now()
+            ),
+            Ok(Resolution::AlreadyResolved)
+        );
+    }
+
+    #[test]
+    fn a_status_other_than_resolved_cannot_be_set() {
+        for requested in [TicketStatus::Unattended, TicketStatus::Replied] {
+            assert!(matches!(
+                change_status(OWNER, ticket(TicketStatus::Replied), requested, now()),
+                Err(Refusal::Invalid(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn anyone_may_sign_up_as_a_customer_but_only_an_admin_creates_staff() {
+        for creator in [None, Some(OWNER), Some(AGENT), Some(ADMIN)] {
+            assert_eq!(create_user(creator, Role::Customer), Ok(()));
+        }
+        for role in [Role::SupportAgent, Role::Admin] {
+            assert!(matches!(
+                create_user(None, role),
+                Err(Refusal::Unauthenticated(_))
+            ));
+            assert!(matches!(
+                create_user(Some(OWNER), role),
+                Err(Refusal::Forbidden(_))
+            ));
+            assert!(matches!(
+                create_user(Some(AGENT), role),
+                Err(Refusal::Forbidden(_))
+            ));
+            assert_eq!(create_user(Some(ADMIN), role), Ok(()));
+        }
+    }
+
+    #[test]
+    fn only_admins_manage_users() {
+        assert_eq!(manage_users(ADMIN), Ok(()));
+        assert!(manage_users(AGENT).is_err());
+        assert!(manage_users(OWNER).is_err());
+    }
+
+    #[test]
+    fn the_last_active_admin_cannot_be_demoted_or_deactivated() {
+        let admin = Standing {
+            role: Role::Admin,
+            active: true,
+        };
+        let demoted = Standing {
+            role: Role::SupportAgent,
+            active: true,
+        };
+        let deactivated = Standing {
+            role: Role::Admin,
+            active: false,
+        };
+        assert!(matches!(
+            change_standing(admin, demoted, 1),
+            Err(Refusal::Conflict(_))
+        ));
+        assert!(matches!(
+            change_standing(admin, deactivated, 1),
+            Err(Refusal::Conflict(_))
+        ));
+        assert_eq!(change_standing(admin, demoted, 2), Ok(()));
+        assert_eq!(change_standing(admin, admin, 1), Ok(()));
+        assert_eq!(change_standing(demoted, admin, 0), Ok(()));
+    }
+
+    #[test]
+    fn only_staff_read_the_report() {
+        assert_eq!(read_report(AGENT), Ok(()));
+        assert_eq!(read_report(ADMIN), Ok(()));
+        assert!(matches!(read_report(OWNER), Err(Refusal::Forbidden(_))));
+    }
+
+    #[test]
+    fn the_report_window_is_one_calendar_month() {
+        let now = DateTime::parse_from_rfc3339("2026-03-31T12:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        let (start, end) = report_window(now);
+        assert_eq!(start.to_rfc3339(), "2026-02-28T12:00:00+00:00");
+        assert_eq!(end, now);
+    }
+}
+
+/// A model of one ticket's life, driven by random actions from random actors;
+/// after every step it checks the contract's invariants against the rules.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const OWNER: Actor = Actor {
+        id: UserId(1),
+        role: Role::Customer,
+    };
+    const ACTORS: [Actor; 4] = [
+        OWNER,
+        Actor {
+            id: UserId(2),
+            role: Role::Customer,
+        },
+        Actor {
+            id: UserId(3),
+            role: Role::SupportAgent,
+        },
+        Actor {
+            id: UserId(4),
+            role: Role::Admin,
+        },
+    ];
+
+    #[derive(Debug, Clone, Copy)]
+    enum Action {
+        Create,
+        Reply,
+        Resolve(TicketStatus),
+        View,
+    }
+
+    fn action() -> impl Strategy<Value = Action> {
+        prop_oneof![
+            1 => Just(Action::Create),
+            3 => Just(Action::Reply),
+            2 => prop::sample::select(TicketStatus::ALL.to_vec()).prop_map(Action::Resolve),
+            1 => Just(Action::View),
+        ]
+    }
+
+    /// What the model remembers, independently of the status.
+    #[derive(Debug, Default)]
+    struct Model {
+        ticket: Option<TicketFacts>,
+        agent_replied: bool,
+        resolved_at: Option<DateTime<Utc>>,
+    }
+
+    fn allowed_move(from: TicketStatus, to: TicketStatus) -> bool {
+        use TicketStatus::*;
+        from == to || matches!((from, to), (Unattended, Replied) | (_, Resolved))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn no_action_sequence_breaks_a_rule(
+            steps in prop::collection::vec((action(), prop::sample::select(ACTORS.to_vec())), 1..40)
+        ) {
+            let mut model = Model::default();
+            for (tick, (action, actor)) in steps.into_iter().enumerate() {
+                let now = DateTime::from_timestamp(1_700_000_000 + tick as i64, 0).unwrap_or_default();
+                let before = model.ticket;
+                match (action, model.ticket) {
+                    (Action::Create, _) => {
+                        let opened = open_ticket(actor);
+                        prop_assert_eq!(opened.is_ok(), actor.role == Role::Customer);
+                        if let Ok(status) = opened {
+                            prop_assert_eq!(status, TicketStatus::Unattended);
+                            // The model follows the owner's first ticket only.
+                            if actor == OWNER && model.ticket.is_none() {
+                                model = Model { ticket: Some(TicketFacts { author: OWNER.id, status }), ..Model::default() };
+                            }
+                        }
+                    }
+                    (_, None) => continue,
+                    (Action::Reply, Some(facts)) => {
+                        if let Ok(next) = reply_to_ticket(actor, facts) {
+                            prop_assert!(facts.status != TicketStatus::Resolved, "reply accepted on a resolved ticket");
+                            prop_assert!(actor.role != Role::Admin, "admin reply accepted");
+                            if actor.role == Role::Customer {
+                                prop_assert_eq!(actor.id, facts.author, "another customer's reply accepted");
+                                prop_assert!(model.agent_replied, "customer reply before any agent reply");
+                            } else {
+                                model.agent_replied = true;
+                            }
+                            model.ticket = Some(TicketFacts { status: next, ..facts });
+                        }
+                    }
+                    (Action::Resolve(requested), Some(facts)) => {
+                        match change_status(actor, facts, requested, now) {
+                            Ok(Resolution::ResolveAt(at)) => {
+                                prop_assert_eq!(actor, OWNER, "someone other than the owner resolved");
+                                prop_assert_eq!(requested, TicketStatus::Resolved);
+                                prop_assert!(model.resolved_at.is_none());
+                                model.resolved_at = Some(at);
+                                model.ticket = Some(TicketFacts { status: TicketStatus::Resolved, ..facts });
+                            }
+                            Ok(Resolution::AlreadyResolved) => {
+                                prop_assert_eq!(actor, OWNER);
+                                prop_assert!(model.resolved_at.is_some());
+                            }
+                            Err(_) => {}
+                        }
+                    }
+                    (Action::View, Some(facts)) => {
+                        let visible = may_view_ticket(actor, facts).is_ok();
+                        let is_other_customer = actor.role == Role::Customer && actor.id != facts.author;
+                        prop_assert_eq!(visible, !is_other_customer);
+                    }
+                }
+                if let (Some(old), Some(new)) = (before, model.ticket) {
+                    prop_assert!(allowed_move(old.status, new.status), "status moved {:?} -> {:?}", old.status, new.status);
+                    if new.status != old.status && new.status == TicketStatus::Resolved {
+                        prop_assert_eq!(actor, OWNER);
+                    }
+                    if new.status == TicketStatus::Replied {
+                        prop_assert!(model.agent_replied, "REPLIED without an agent reply");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! Value types parsed at the edge: once built, they hold only valid values.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a piece of client input was rejected; the API answers 400 with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} {reason}")]
+pub struct ValidationError {
+    /// The wire name of the offending field or query parameter.
+    pub field: &'static str,
+    pub reason: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+pub const USERNAME_MAX_CHARS: usize = 64;
+pub const PIN_MIN_DIGITS: usize = 4;
+pub const PIN_MAX_DIGITS: usize = 12;
+pub const SUBJECT_MAX_CHARS: usize = 200;
+pub const BODY_MAX_CHARS: usize = 20_000;
+
+/// A username: 1-64 ASCII letters, digits, `.`, `_`, `-`; compared as typed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
+        let raw = raw.into();
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+        if raw.is_empty() || raw.len() > USERNAME_MAX_CHARS || !raw.chars().all(allowed) {
+            return Err(ValidationError::new(
+                "username",
+                "must be 1 to 64 ASCII letters, digits, '.', '_' or '-'",
+            ));
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A PIN: 4 to 12 ASCII digits. Its `Debug` never shows the digits.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Pin(String);
+
+impl Pin {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
+        let raw = raw.into();
+        let digits_only = raw.bytes().all(|b| b.is_ascii_digit());
+        if !digits_only || !(PIN_MIN_DIGITS..=PIN_MAX_DIGITS).contains(&raw.len()) {
+            return Err(ValidationError::new(
+                "pin",
+                "must be a string of 4 to 12 digits",
+            ));
+        }
+        Ok(Self(raw))
+    }
+
+    /// The digits, for hashing or verifying; never for display.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Pin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Pin(<redacted>)")
+    }
+}
+
+/// Checks a free-text field: at most `max` Unicode scalar values and, when
+/// `required`, not blank.
+fn check_text(
+    field: &'static str,
+    raw: &str,
+    max: usize,
+    required: bool,
+) -> Result<(), ValidationError> {
+    if required && raw.trim().is_empty() {
+        return Err(ValidationError::new(field, "must not be blank"));
+    }
+    if raw.chars().count() > max {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// A ticket's optional subject: at most 200 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Subject(String);
+
+impl Subject {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
+        let raw = raw.into();
+        check_text("subject", &raw, SUBJECT_MAX_CHARS, false)?;
+        Ok(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A ticket's body: not blank, at most 20,000 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct TicketBody(String);
+
+impl TicketBody {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
+        let raw = raw.into();
+        check_text("body", &raw, BODY_MAX_CHARS, true)?;
+        Ok(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A reply's body: not blank, at most 20,000 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ReplyBody(String);
+
+impl ReplyBody {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
+        let raw = raw.into();
+        check_text("body", &raw, BODY_MAX_CHARS, true)?;
+        Ok(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The serde glue shared by every value type: parse on the way in, hand the
+/// inner string back on the way out.
+macro_rules! string_conversions {
+    ($($ty:ident),*) => {$(
+        impl TryFrom<String> for $ty {
+            type Error = ValidationError;
+            fn try_from(raw: String) -> Result<Self, Self::Error> {
+                Self::parse(raw)
+            }
+        }
+
+        impl From<$ty> for String {
+            fn from(value: $ty) -> String {
+                value.0
+            }
+        }
+    )*};
+}
+
+string_conversions!(Username, Pin, Subject, TicketBody, ReplyBody);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_four_digit_pin_of_the_original_still_works() {
+        assert!(Pin::parse("0000").is_ok());
+    }
+
+    #[test]
+    fn a_pin_with_a_letter_or_the_wrong_length_is_rejected() {
+        for bad in ["", "123", "12a4", "1234567890123", " 1234", "١٢٣٤"] {
+            assert!(Pin::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn a_pin_never_shows_in_debug_output() {
+        let pin = Pin::parse("9876").expect("valid pin");
+        assert!(!format!("{pin:?}").contains("9876"));
+    }
+
+    #[test]
+    fn usernames_are_case_sensitive_and_limited_to_a_safe_alphabet() {
+        assert_ne!(
+            Username::parse("Kayode").ok(),
+            Username::parse("kayode").ok()
+        );
+        for bad in ["", "with space", "ünï", "semi;colon", &"a".repeat(65)] {
+            assert!(Username::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert!(Username::parse("a.b_c-9").is_ok());
+    }
+
+    #[test]
+    fn a_blank_body_is_rejected() {
+        assert!(TicketBody::parse("").is_err());
+        assert!(TicketBody::parse(" \n\t").is_err());
+        assert!(ReplyBody::parse("   ").is_err());
+    }
+
+    #[test]
+    fn body_length_counts_characters_not_bytes() {
+        assert!(TicketBody::parse("é".repeat(BODY_MAX_CHARS)).is_ok());
+        assert!(TicketBody::parse("é".repeat(BODY_MAX_CHARS + 1)).is_err());
+        assert!(Subject::parse("ü".repeat(SUBJECT_MAX_CHARS)).is_ok());
+        assert!(Subject::parse("ü".repeat(SUBJECT_MAX_CHARS + 1)).is_err());
+    }
+
+    #[test]
+    fn serde_rejects_an_invalid_value() {
+        assert!(serde_json::from_str::<Pin>("\"12\"").is_err());
+        assert!(serde_json::from_str::<TicketBody>("\"  \"").is_err());
+    }
+
+    fn round_trips<T>(value: &T) -> bool
+    where
+        T: Serialize + for<'de> Deserialize<'de> + PartialEq,
+    {
+        serde_json::to_string(value)
+            .ok()
+            .and_then(|json| serde_json::from_str::<T>(&json).ok())
+            .is_some_and(|back| &back == value)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn every_string_of_4_to_12_digits_is_a_pin(pin in "[0-9]{4,12}") {
+            let parsed = Pin::parse(pin.clone());
+            prop_assert!(parsed.is_ok());
+            let parsed = parsed.expect("checked above");
+            prop_assert_eq!(parsed.expose(), pin.as_str());
+            prop_assert!(round_trips(&parsed));
+        }
+
+        #[test]
+        fn a_pin_is_exactly_4_to_12_ascii_digits(raw in any::<String>()) {
+            let expected = (4..=12).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_digit());
+            prop_assert_eq!(Pin::parse(raw).is_ok(), expected);
+        }
+
+        #[test]
+        fn short_digit_strings_are_not_pins(pin in "[0-9]{0,3}|[0-9]{13,20}") {
+            prop_assert!(Pin::parse(pin).is_err());
+        }
+
+        #[test]
+        fn a_username_is_exactly_the_documented_alphabet(raw in "[A-Za-z0-9._\\-]{0,70}|\\PC{0,10}") {
+            let expected = (1..=64).contains(&raw.len())
+                && raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+            let parsed = Username::parse(raw.clone());
+            prop_assert_eq!(parsed.is_ok(), expected);
+            if let Ok(name) = parsed {
+                prop_assert_eq!(name.as_str(), raw.as_str());
+                prop_assert!(round_trips(&name));
+            }
+        }
+
+        #[test]
+        fn a_body_is_any_non_blank_text_up_to_the_limit(raw in "\\PC{0,40}|\\s{0,5}", extra in 19_990usize..20_010) {
+            let long = raw.repeat(extra / raw.chars().count().max(1));
+            for text in [raw.clone(), long] {
+                let expected = !text.trim().is_empty() && text.chars().count() <= BODY_MAX_CHARS;
+                let ticket = TicketBody::parse(text.clone());
+                let reply = ReplyBody::parse(text.clone());
+                prop_assert_eq!(ticket.is_ok(), expected);
+                prop_assert_eq!(reply.is_ok(), expected);
+                if let (Ok(ticket), Ok(reply)) = (ticket, reply) {
+                    prop_assert!(round_trips(&ticket));
+                    prop_assert!(round_trips(&reply));
+                }
+            }
+        }
+
+        #[test]
+        fn a_subject_is_any_text_up_to_200_characters(raw in "\\PC{0,210}") {
+            let expected = raw.chars().count() <= SUBJECT_MAX_CHARS;
+            let parsed = Subject::parse(raw);
+            prop_assert_eq!(parsed.is_ok(), expected);
+            if let Ok(subject) = parsed {
+                prop_assert!(round_trips(&subject));
+            }
+        }
+    }
+}
