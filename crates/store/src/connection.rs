@@ -1,0 +1,244 @@
+//! Connections: one Diesel connection type over both backends, the r2d2
+//! pool, SQLite's pragmas, migrations and the transaction that locks a row.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::R2D2Connection;
+use diesel::sqlite::SqliteConnection;
+use diesel::{Connection, ConnectionError};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::{StoreError, StoreResult};
+
+/// A connection to either database; queries written once run on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl std::fmt::Debug for DbConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbConnection::Pg(_) => f.write_str("DbConnection::Pg"),
+            DbConnection::Sqlite(_) => f.write_str("DbConnection::Sqlite"),
+        }
+    }
+}
+
+pub(crate) type DbBackend = <DbConnection as Connection>::Backend;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// Which database a `DATABASE_URL` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// A file path (relative or absolute) from `sqlite://PATH`.
+    Sqlite(PathBuf),
+    /// A `postgres://` or `postgresql://` URL, passed to libpq as is.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    /// Picks the backend from the scheme; an empty or unknown URL is an error,
+    /// never a silently created temporary database.
+    pub fn parse(url: &str) -> StoreResult<Self> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(StoreError::Unavailable(
+                    "DATABASE_URL sqlite:// needs a file path".to_owned(),
+                ));
+            }
+            return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        Err(StoreError::Unavailable(format!(
+            "DATABASE_URL must start with sqlite:// or postgres://, got {:?}",
+            redact(url)
+        )))
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        match self {
+            DatabaseUrl::Sqlite(_) => "sqlite",
+            DatabaseUrl::Postgres(_) => "postgres",
+        }
+    }
+
+    /// The URL with any password hidden, for logs.
+    pub fn display(&self) -> String {
+        match self {
+            DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => redact(url),
+        }
+    }
+
+    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        match self {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Pg),
+            DatabaseUrl::Sqlite(path) => {
+                let path = path.to_str().ok_or_else(|| {
+                    ConnectionError::InvalidConnectionUrl("path is not UTF-8".to_owned())
+                })?;
+                let mut conn = SqliteConnection::establish(path)?;
+                // busy_timeout first: switching to WAL itself needs a lock that
+                // the pool's other new connections may be holding.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000;
+                     PRAGMA journal_mode = WAL;
+                     PRAGMA synchronous = NORMAL;
+                     PRAGMA foreign_keys = ON;",
+                )
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// Hides the password of `scheme://user:password@host`.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The r2d2 manager: connects with the concrete backend type so a bad URL
+/// reports the real error.
+#[derive(Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        self.url.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+        conn.ping()
+            .map_err(|e| ConnectionError::BadConnection(e.to_string()))
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// How the pool is sized.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// At most this many connections; `None` takes the backend's default.
+    pub max_size: Option<u32>,
+    /// How long a request waits for a free connection before "unavailable".
+    pub connection_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_size: None,
+            connection_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// SQLite takes one writer at a time however many connections wait, so a
+/// few suffice; PostgreSQL serves more in parallel.
+const SQLITE_DEFAULT_POOL: u32 = 8;
+const POSTGRES_DEFAULT_POOL: u32 = 16;
+
+/// Connects once with the concrete type (so a bad URL fails now, with the
+/// real error), applies pending migrations, then builds the pool.
+pub fn connect(url: &DatabaseUrl, options: PoolOptions) -> StoreResult<Pool> {
+    if let DatabaseUrl::Sqlite(path) = url {
+        create_parent_dir(path)?;
+    }
+    let mut first = url.connect()?;
+    run_migrations(&mut first)?;
+    drop(first);
+    let default_size = match url {
+        DatabaseUrl::Sqlite(_) => SQLITE_DEFAULT_POOL,
+        DatabaseUrl::Postgres(_) => POSTGRES_DEFAULT_POOL,
+    };
+    let pool = r2d2::Pool::builder()
+        .max_size(options.max_size.unwrap_or(default_size))
+        .min_idle(Some(1))
+        .connection_timeout(options.connection_timeout)
+        .build(Manager { url: url.clone() })?;
+    Ok(pool)
+}
+
+fn create_parent_dir(path: &std::path::Path) -> StoreResult<()> {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
+            .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))),
+        _ => Ok(()),
+    }
+}
+
+/// Applies the embedded migrations of the connection's backend; returns how
+/// many were applied (none on a second run).
+pub fn run_migrations(conn: &mut DbConnection) -> StoreResult<usize> {
+    let applied = match conn {
+        DbConnection::Pg(pg) => pg
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+        DbConnection::Sqlite(sqlite) => sqlite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.len()),
+    };
+    applied.map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
+}
+
+/// Runs `work` in a transaction that serialises writers of the same rows:
+/// `BEGIN IMMEDIATE` on SQLite (a deferred transaction could not upgrade
+/// its read lock under contention), a plain transaction on PostgreSQL
+/// where `work` takes row locks with `SELECT ... FOR UPDATE`.
+pub(crate) fn write_transaction<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    if matches!(conn, DbConnection::Pg(_)) {
+        return conn.transaction(work);
+    }
+    if let DbConnection::Sqlite(sqlite) = conn {
+        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    }
+    let outcome = work(conn);
+    let DbConnection::Sqlite(sqlite) = conn else {
+        return Err(StoreError::Internal(
+            "backend changed mid-transaction".to_owned(),
+        ));
+    };
+    match outcome {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(sqlite)?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The work's own error is what the caller needs to see.
+            let _ = AnsiTransactionManager::rollback_transaction(sqlite);
+            Err(error)
+        }
+    }
+}

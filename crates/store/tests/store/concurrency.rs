@@ -1,0 +1,131 @@
+use std::collections::HashSet;
+use std::sync::Barrier;
+
+use domain::rules::Refusal;
+use domain::{PageRequest, ReplyBody, TicketStatus};
+use store::{StoreError, both_backends};
+
+use super::*;
+
+both_backends!(sixteen_threads_creating_tickets_get_distinct_ids, |db| {
+    let store = db.store();
+    let customers: Vec<_> = (0..16)
+        .map(|i| actor(store, &format!("c{i}"), Role::Customer))
+        .collect();
+    let barrier = Barrier::new(customers.len());
+    let ids: Vec<i64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = customers
+            .iter()
+            .map(|&customer| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    (0..50)
+                        .map(|i| open(store, customer, &format!("ticket {i}")).id)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    assert_eq!(ids.len(), 800);
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        800,
+        "duplicate ticketIds"
+    );
+});
+
+both_backends!(replies_racing_a_resolve_never_land_after_it, |db| {
+    let store = db.store();
+    let customer = actor(store, "owner", Role::Customer);
+    let agents: Vec<_> = (0..4)
+        .map(|i| actor(store, &format!("agent{i}"), Role::SupportAgent))
+        .collect();
+    for round in 0..10 {
+        let ticket = open(store, customer, &format!("race {round}"));
+        let barrier = Barrier::new(agents.len() + 1);
+        std::thread::scope(|scope| {
+            for &agent in &agents {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    barrier.wait();
+                    for i in 0..10 {
+                        let body = ReplyBody::parse(format!("reply {i}")).expect("valid");
+                        match store.add_reply(agent, ticket.id, &body) {
+                            Ok(_) | Err(StoreError::Refused(Refusal::Conflict(_))) => {}
+                            Err(other) => panic!("agent reply failed with {other:?}"),
+                        }
+                    }
+                });
+            }
+            barrier.wait();
+            std::thread::sleep(std::time::Duration::from_millis(round));
+            store
+                .change_status(customer, ticket.id, TicketStatus::Resolved)
+                .unwrap_or_else(|e| panic!("resolve failed with {e:?}"));
+        });
+        let resolved = store.get_ticket(customer, ticket.id).expect("get");
+        let resolved_at = resolved.resolved_at.expect("resolved");
+        let replies = store
+            .list_replies(
+                customer,
+                ticket.id,
+                PageRequest::new(1, 100).expect("valid"),
+            )
+            .expect("replies")
+            .replies;
+        for reply in &replies {
+            assert!(
+                reply.created_at <= resolved_at,
+                "reply {} after resolvedAt",
+                reply.id
+            );
+        }
+    }
+});
+
+both_backends!(
+    customer_replies_racing_the_first_agent_reply_obey_rule_four,
+    |db| {
+        let store = db.store();
+        let customer = actor(store, "owner", Role::Customer);
+        let agent = actor(store, "agent", Role::SupportAgent);
+        for round in 0..10 {
+            let ticket = open(store, customer, &format!("race {round}"));
+            let barrier = Barrier::new(2);
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    barrier.wait();
+                    let body = ReplyBody::parse("first!").expect("valid");
+                    store
+                        .add_reply(agent, ticket.id, &body)
+                        .expect("agent reply");
+                });
+                barrier.wait();
+                for _ in 0..20 {
+                    let body = ReplyBody::parse("hello?").expect("valid");
+                    match store.add_reply(customer, ticket.id, &body) {
+                        Ok(_) | Err(StoreError::Refused(Refusal::Conflict(_))) => {}
+                        Err(other) => panic!("customer reply failed with {other:?}"),
+                    }
+                }
+            });
+            let replies = store
+                .list_replies(
+                    customer,
+                    ticket.id,
+                    PageRequest::new(1, 100).expect("valid"),
+                )
+                .expect("replies")
+                .replies;
+            assert_eq!(
+                replies.first().map(|r| r.author_role),
+                Some(Role::SupportAgent)
+            );
+        }
+    }
+);
