@@ -1,0 +1,144 @@
+//! Settings read once from the environment (and `.env`, when present).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use rand::RngCore;
+use store::DatabaseUrl;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tracker.db";
+pub const DEFAULT_PORT: u16 = 9003;
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The secret that signs tokens; never printed.
+#[derive(Clone)]
+pub struct JwtSecret(Vec<u8>);
+
+impl JwtSecret {
+    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
+        Self(bytes.into())
+    }
+
+    /// A fresh random secret: tokens it signs die with the process.
+    pub fn random() -> Self {
+        let mut bytes = vec![0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        Self(bytes)
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JwtSecret(<redacted>)")
+    }
+}
+
+/// Everything the server is configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub listen: SocketAddr,
+    /// `None` when `JWT_SECRET` is unset: the server makes a random one.
+    pub jwt_secret: Option<JwtSecret>,
+    pub token_lifetime: Duration,
+    pub pool_size: Option<u32>,
+}
+
+impl Settings {
+    /// Reads `.env` if present, then the environment.
+    pub fn from_env() -> anyhow::Result<Self> {
+        // A missing .env is normal; a malformed one is worth stopping for.
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(error) if error.not_found() => {}
+            Err(error) => return Err(error).context("reading .env"),
+        }
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    /// Builds settings from any variable source (the tests pass a map).
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        let database_url = DatabaseUrl::parse(&database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let host: IpAddr = match var("HOST") {
+            Some(host) => host
+                .parse()
+                .with_context(|| format!("HOST {host:?} is not an IP address"))?,
+            None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        };
+        let port: u16 = parse_var(&var, "PORT")?.unwrap_or(DEFAULT_PORT);
+        let token_lifetime = match parse_var::<u64>(&var, "TOKEN_LIFETIME_SECS")? {
+            Some(0) => bail!("TOKEN_LIFETIME_SECS must be positive"),
+            Some(seconds) => Duration::from_secs(seconds),
+            None => DEFAULT_TOKEN_LIFETIME,
+        };
+        let pool_size = match parse_var::<u32>(&var, "DATABASE_POOL_SIZE")? {
+            Some(0) => bail!("DATABASE_POOL_SIZE must be positive"),
+            size => size,
+        };
+        Ok(Self {
+            database_url,
+            listen: SocketAddr::new(host, port),
+            jwt_secret: var("JWT_SECRET").map(JwtSecret::new),
+            token_lifetime,
+            pool_size,
+        })
+    }
+}
+
+fn parse_var<T: std::str::FromStr>(
+    var: &impl Fn(&str) -> Option<String>,
+    name: &str,
+) -> anyhow::Result<Option<T>> {
+    var(name)
+        .map(|raw| {
+            raw.parse::<T>()
+                .map_err(|_| anyhow::anyhow!("{name} {raw:?} is not a valid number"))
+        })
+        .transpose()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_match_the_operating_contract() {
+        let s = settings(&[]).expect("defaults");
+        assert_eq!(
+            s.database_url,
+            DatabaseUrl::Sqlite("data/tracker.db".into())
+        );
+        assert_eq!(s.listen.to_string(), "127.0.0.1:9003");
+        assert!(s.jwt_secret.is_none());
+        assert_eq!(s.token_lifetime, DEFAULT_TOKEN_LIFETIME);
+    }
+
+    #[test]
+    fn bad_values_are_errors_not_defaults() {
+        assert!(settings(&[("PORT", "http")]).is_err());
+        assert!(settings(&[("DATABASE_URL", "mysql://x")]).is_err());
+        assert!(settings(&[("TOKEN_LIFETIME_SECS", "0")]).is_err());
+        assert!(settings(&[("HOST", "not-an-ip")]).is_err());
+    }
+
+    #[test]
+    fn the_secret_never_prints() {
+        let s = settings(&[("JWT_SECRET", "hunter2")]).expect("valid");
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}
