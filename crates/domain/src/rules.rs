@@ -17,7 +17,7 @@ pub enum Refusal {
     Forbidden(&'static str),
     /// The ticket is not visible to the caller; answered as if it did not
     /// exist (404), so ids leak nothing.
-    #[error("ticket not found")]
+    #[error("not found")]
     Hidden,
     /// The request conflicts with the current state (409).
     #[error("{0}")]

@@ -1,0 +1,67 @@
+//! What axum itself would answer, in our envelope.
+
+use super::*;
+
+#[tokio::test]
+async fn an_unknown_route_is_a_json_404() {
+    let app = TestApp::new();
+    let customer = app.customer("kayode").await;
+    app.get("/api/v1/nothing-here", &customer)
+        .await
+        .expect(StatusCode::NOT_FOUND);
+    app.request(Method::GET, "/", None, None)
+        .await
+        .expect(StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_wrong_method_is_a_json_405_with_allow() {
+    let app = TestApp::new();
+    let answer = app
+        .request(Method::DELETE, "/api/v1/tickets", None, None)
+        .await
+        .expect(StatusCode::METHOD_NOT_ALLOWED);
+    let allow = answer.headers[header::ALLOW].to_str().expect("ascii");
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    assert_eq!(answer.headers[header::CONTENT_TYPE], "application/json");
+}
+
+#[tokio::test]
+async fn malformed_json_is_400_and_a_wrong_content_type_is_415() {
+    let app = TestApp::new();
+    let customer = app.customer("kayode").await;
+    let malformed = Request::post("/api/v1/tickets")
+        .header(header::AUTHORIZATION, format!("Bearer {}", customer.token))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{\"body\": "))
+        .expect("request");
+    app.send(malformed).await.expect(StatusCode::BAD_REQUEST);
+    let text = Request::post("/api/v1/tickets")
+        .header(header::AUTHORIZATION, format!("Bearer {}", customer.token))
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from("body=hello"))
+        .expect("request");
+    app.send(text)
+        .await
+        .expect(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let tickets = app
+        .get("/api/v1/tickets", &customer)
+        .await
+        .expect(StatusCode::OK)
+        .data();
+    assert_eq!(
+        tickets,
+        json!([]),
+        "nothing was created by the refused requests"
+    );
+}
+
+#[tokio::test]
+async fn a_body_over_64_kib_is_413() {
+    let app = TestApp::new();
+    let customer = app.customer("kayode").await;
+    let huge = "a".repeat(70 * 1024);
+    app.post("/api/v1/tickets", &customer, json!({ "body": huge }))
+        .await
+        .expect(StatusCode::PAYLOAD_TOO_LARGE);
+}

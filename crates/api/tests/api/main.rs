@@ -1,0 +1,243 @@
+//! HTTP tests of the whole API, in process, with a fresh database per test.
+
+mod auth;
+mod errors;
+mod original;
+mod replies;
+mod report;
+mod tickets;
+mod users;
+
+use std::time::Duration;
+
+use api::auth::{Tokens, hash_pin};
+use api::config::JwtSecret;
+use api::state::AppState;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use domain::{Pin, Role, Username};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use store::NewUser;
+use store::test_support::{Backend, TestDb};
+use tower::ServiceExt;
+
+pub const SECRET: &str = "test-secret";
+pub const PIN: &str = "0000";
+
+/// The real router over a fresh database.
+pub struct TestApp {
+    pub db: TestDb,
+    router: Router,
+}
+
+impl std::fmt::Debug for TestApp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestApp")
+            .field("db", &self.db)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A logged-in user: its id and bearer token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub token: String,
+}
+
+/// A response, body read whole.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    pub fn data(&self) -> Value {
+        self.json()["data"].clone()
+    }
+
+    /// Asserts the status and, for errors, the JSON error envelope.
+    #[track_caller]
+    pub fn expect(self, status: StatusCode) -> Self {
+        assert_eq!(self.status, status, "body: {}", self.text());
+        let json = self.json();
+        assert_eq!(
+            json["error"],
+            json!(!status.is_success()),
+            "envelope: {json}"
+        );
+        assert!(json["message"].is_string(), "envelope: {json}");
+        self
+    }
+}
+
+impl TestApp {
+    /// A fresh app on SQLite.
+    #[expect(clippy::new_without_default, reason = "each call makes a database")]
+    pub fn new() -> TestApp {
+        Self::on(Backend::Sqlite).unwrap_or_else(|| unreachable!("SQLite is always there"))
+    }
+
+    /// A fresh app on `backend`, if that backend is available.
+    pub fn on(backend: Backend) -> Option<TestApp> {
+        let db = TestDb::new(backend)?;
+        let tokens = Tokens::new(&JwtSecret::new(SECRET), Duration::from_secs(3600));
+        let state = AppState::new(db.store().clone(), tokens);
+        Some(TestApp {
+            router: api::router(state),
+            db,
+        })
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(json) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/json");
+                Body::from(json.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).expect("request")).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes()
+            .to_vec();
+        Answer {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, session: &Session) -> Answer {
+        self.request(Method::GET, path, Some(&session.token), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, session: &Session, body: Value) -> Answer {
+        self.request(Method::POST, path, Some(&session.token), Some(body))
+            .await
+    }
+
+    pub async fn put(&self, path: &str, session: &Session, body: Value) -> Answer {
+        self.request(Method::PUT, path, Some(&session.token), Some(body))
+            .await
+    }
+
+    pub async fn patch(&self, path: &str, session: &Session, body: Value) -> Answer {
+        self.request(Method::PATCH, path, Some(&session.token), Some(body))
+            .await
+    }
+
+    pub async fn login(&self, username: &str, pin: &str) -> Answer {
+        self.request(
+            Method::POST,
+            "/api/v1/login",
+            None,
+            Some(json!({"username": username, "pin": pin})),
+        )
+        .await
+    }
+
+    /// Creates a user of `role` straight in the store (staff accounts need
+    /// an admin to exist first) and logs it in over HTTP.
+    pub async fn user(&self, username: &str, role: Role) -> Session {
+        let pin = Pin::parse(PIN).expect("valid pin");
+        let new = NewUser {
+            username: Username::parse(username).expect("valid username"),
+            pin_hash: hash_pin(&pin).expect("hash"),
+            role,
+        };
+        let store = self.db.store().clone();
+        tokio::task::spawn_blocking(move || store.create_user(&new))
+            .await
+            .expect("join")
+            .expect("create user");
+        let answer = self.login(username, PIN).await.expect(StatusCode::OK);
+        let json = answer.json();
+        Session {
+            id: json["data"]["_id"].as_str().expect("id").to_owned(),
+            token: json["token"].as_str().expect("token").to_owned(),
+        }
+    }
+
+    pub async fn customer(&self, username: &str) -> Session {
+        self.user(username, Role::Customer).await
+    }
+
+    pub async fn agent(&self) -> Session {
+        self.user("benjamin", Role::SupportAgent).await
+    }
+
+    pub async fn admin(&self) -> Session {
+        self.user("iambenkay", Role::Admin).await
+    }
+
+    /// Opens a ticket as `customer`; returns its ticketId.
+    pub async fn open_ticket(&self, customer: &Session, body: &str) -> i64 {
+        let answer = self
+            .post(
+                "/api/v1/tickets",
+                customer,
+                json!({"subject": "Issue", "body": body}),
+            )
+            .await
+            .expect(StatusCode::CREATED);
+        answer.data()["ticketId"].as_i64().expect("ticketId")
+    }
+
+    pub async fn reply(&self, session: &Session, ticket_id: i64, body: &str) -> Answer {
+        self.post(
+            &format!("/api/v1/tickets/{ticket_id}/replies"),
+            session,
+            json!({ "body": body }),
+        )
+        .await
+    }
+
+    pub async fn resolve(&self, session: &Session, ticket_id: i64) -> Answer {
+        self.put(
+            &format!("/api/v1/tickets/{ticket_id}"),
+            session,
+            json!({"status": "RESOLVED"}),
+        )
+        .await
+    }
+}

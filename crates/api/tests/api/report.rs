@@ -1,0 +1,194 @@
+//! The resolved report: who may read it, what it holds, how it is written.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use domain::{TicketStatus, UserId};
+use store::SeedTicket;
+
+use super::*;
+
+fn user_id(session: &Session) -> UserId {
+    UserId(session.id.parse().expect("numeric id"))
+}
+
+fn resolved(
+    author: UserId,
+    subject: Option<&str>,
+    body: &str,
+    resolved_at: DateTime<Utc>,
+) -> SeedTicket {
+    SeedTicket {
+        author,
+        subject: subject.map(str::to_owned),
+        body: body.to_owned(),
+        status: TicketStatus::Resolved,
+        created_at: resolved_at - TimeDelta::hours(1),
+        updated_at: resolved_at,
+        resolved_at: Some(resolved_at),
+        replies: Vec::new(),
+    }
+}
+
+async fn seed(app: &TestApp, tickets: Vec<SeedTicket>) -> Vec<i64> {
+    let store = app.db.store().clone();
+    tokio::task::spawn_blocking(move || store.insert_seed_batch(&tickets))
+        .await
+        .expect("join")
+        .expect("seed")
+}
+
+fn rows(answer: &Answer) -> Vec<csv::StringRecord> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(answer.body.as_slice())
+        .records()
+        .collect::<Result<_, _>>()
+        .expect("valid CSV")
+}
+
+#[tokio::test]
+async fn customers_may_not_read_the_report_but_staff_may() {
+    let app = TestApp::new();
+    let customer = app.customer("kayode").await;
+    let agent = app.agent().await;
+    let admin = app.admin().await;
+    app.get("/api/v1/tickets/resolved-report", &customer)
+        .await
+        .expect(StatusCode::FORBIDDEN);
+    for staff in [&agent, &admin] {
+        let answer = app.get("/api/v1/tickets/resolved-report", staff).await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert_eq!(
+            answer.headers[header::CONTENT_TYPE],
+            "text/csv; charset=utf-8"
+        );
+        let disposition = answer.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .expect("ascii");
+        assert!(
+            disposition.starts_with("attachment; filename=\"resolved-report-")
+                && disposition.ends_with(".csv\"")
+        );
+        assert_eq!(
+            answer.text(),
+            "ticketId,subject,body,status,resolvedAt,createdAt\r\n"
+        );
+    }
+    app.request(Method::GET, "/api/v1/tickets/resolved-report", None, None)
+        .await
+        .expect(StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_report_holds_the_last_month_in_resolution_order() {
+    let app = TestApp::new();
+    let customer = app.customer("kayode").await;
+    let agent = app.agent().await;
+    let author = user_id(&customer);
+    let now = Utc::now();
+    let ids = seed(
+        &app,
+        vec![
+            resolved(author, Some("recent"), "b1", now - TimeDelta::days(2)),
+            resolved(author, Some("too old"), "b2", now - TimeDelta::days(40)),
+            resolved(author, Some("older"), "b3", now - TimeDelta::days(20)),
+        ],
+    )
+    .await;
+    let open = app.open_ticket(&customer, "still open").await;
+    let live = app.open_ticket(&customer, "resolved just now").await;
+    app.resolve(&customer, live).await.expect(StatusCode::OK);
+    let answer = app.get("/api/v1/tickets/resolved-report", &agent).await;
+    let rows = rows(&answer);
+    assert_eq!(
+        rows[0].iter().collect::<Vec<_>>(),
+        [
+            "ticketId",
+            "subject",
+            "body",
+            "status",
+            "resolvedAt",
+            "createdAt"
+        ]
+    );
+    let listed: Vec<i64> = rows[1..]
+        .iter()
+        .map(|r| r[0].parse().expect("id"))
+        .collect();
+    assert_eq!(listed, vec![ids[2], ids[0], live]);
+    assert!(!listed.contains(&open));
+    for row in &rows[1..] {
+        assert_eq!(&row[3], "RESOLVED");
+        assert!(row[4].ends_with('Z') && row[5].ends_with('Z'));
+        assert!(row[5] < row[4], "createdAt before resolvedAt");
+    }
+}
+
+#[tokio::test]
+async fn cells_are_quoted_and_formulas_neutralised() {
+    let app = TestApp::new();
+    let customer = app.customer("kayode").await;
+    let agent = app.agent().await;
+    let at = Utc::now() - TimeDelta::hours(1);
+    seed(
+        &app,
+        vec![
+            resolved(
+                user_id(&customer),
+                Some("=HYPERLINK(\"http://x\")"),
+                "line one\nline \"two\", three",
+                at,
+            ),
+            resolved(
+                user_id(&customer),
+                None,
+                "@SUM(A1)",
+                at + TimeDelta::seconds(1),
+            ),
+        ],
+    )
+    .await;
+    let answer = app.get("/api/v1/tickets/resolved-report", &agent).await;
+    let rows = rows(&answer);
+    assert_eq!(&rows[1][1], "'=HYPERLINK(\"http://x\")");
+    assert_eq!(&rows[1][2], "line one\nline \"two\", three");
+    assert_eq!(&rows[2][1], "");
+    assert_eq!(&rows[2][2], "'@SUM(A1)");
+    assert!(
+        answer
+            .text()
+            .contains("\"line one\nline \"\"two\"\", three\""),
+        "RFC 4180 quoting"
+    );
+}
+
+#[tokio::test]
+async fn the_report_has_every_row_not_one_page() {
+    let app = TestApp::new();
+    let customer = app.customer("kayode").await;
+    let agent = app.agent().await;
+    let now = Utc::now();
+    let big_body = "x".repeat(500);
+    let tickets: Vec<_> = (0..3_000)
+        .map(|i| {
+            resolved(
+                user_id(&customer),
+                Some("bulk"),
+                &big_body,
+                now - TimeDelta::seconds(10 + i),
+            )
+        })
+        .collect();
+    let ids = seed(&app, tickets).await;
+    let answer = app.get("/api/v1/tickets/resolved-report", &agent).await;
+    assert!(
+        answer.body.len() > 3_000 * 500,
+        "several 64 KiB chunks were streamed"
+    );
+    let listed: Vec<i64> = rows(&answer)[1..]
+        .iter()
+        .map(|r| r[0].parse().expect("id"))
+        .collect();
+    let mut expected = ids;
+    expected.reverse();
+    assert_eq!(listed, expected);
+}
