@@ -2,6 +2,8 @@
 //!
 //! Add a command by adding a variant to [`Command`] and an arm in `main`.
 
+mod bench;
+mod seed;
 mod test_env;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +33,21 @@ enum Command {
     },
     /// Start a throwaway PostgreSQL, print its URL and keep it running until Ctrl-C.
     Pg,
+    /// Apply pending migrations to `DATABASE_URL` (default: the server's SQLite file).
+    Migrate,
+    /// Create the original's demo users (idempotent) and, with `--tickets N`,
+    /// N generated tickets with replies and resolution dates over two months.
+    Seed {
+        /// How many tickets to add (each run adds this many more).
+        #[arg(long, default_value_t = 0)]
+        tickets: u64,
+        /// Random seed, for the same tickets on every run.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Measure seeding, the streamed report, list and login latency on a
+    /// fresh SQLite database with the release server.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -38,7 +55,39 @@ fn main() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
         Command::Test { cargo_args } => test_env::run_tests(&workspace_root()?, &cargo_args),
         Command::Pg => test_env::serve(),
+        Command::Migrate => {
+            let url = database_url()?;
+            let applied = store::migrate(&url).map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}: {applied} migration(s) applied", url.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Seed { tickets, seed } => {
+            let url = database_url()?;
+            let store = store::Store::connect(&url, store::PoolOptions::default())
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("seeding {}", url.display());
+            if tickets == 0 {
+                seed::seed_users(&store, false)?;
+            } else {
+                let started = std::time::Instant::now();
+                let loaded = seed::seed_tickets(&store, tickets, seed)?;
+                println!(
+                    "{loaded} tickets in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench(args) => {
+            bench::run(&workspace_root()?, &args)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// `DATABASE_URL` as the server reads it (`.env` included, same default).
+fn database_url() -> anyhow::Result<store::DatabaseUrl> {
+    Ok(api::config::Settings::from_env()?.database_url)
 }
 
 /// The workspace root: the parent of this crate's directory, fixed at compile time.

@@ -170,12 +170,7 @@ const POSTGRES_DEFAULT_POOL: u32 = 16;
 /// Connects once with the concrete type (so a bad URL fails now, with the
 /// real error), applies pending migrations, then builds the pool.
 pub fn connect(url: &DatabaseUrl, options: PoolOptions) -> StoreResult<Pool> {
-    if let DatabaseUrl::Sqlite(path) = url {
-        create_parent_dir(path)?;
-    }
-    let mut first = url.connect()?;
-    run_migrations(&mut first)?;
-    drop(first);
+    migrate(url)?;
     let default_size = match url {
         DatabaseUrl::Sqlite(_) => SQLITE_DEFAULT_POOL,
         DatabaseUrl::Postgres(_) => POSTGRES_DEFAULT_POOL,
@@ -194,6 +189,14 @@ fn create_parent_dir(path: &std::path::Path) -> StoreResult<()> {
             .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))),
         _ => Ok(()),
     }
+}
+
+/// Connects once and applies pending migrations; returns how many ran.
+pub fn migrate(url: &DatabaseUrl) -> StoreResult<usize> {
+    if let DatabaseUrl::Sqlite(path) = url {
+        create_parent_dir(path)?;
+    }
+    run_migrations(&mut url.connect()?)
 }
 
 /// Applies the embedded migrations of the connection's backend; returns how

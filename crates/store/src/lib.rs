@@ -18,7 +18,7 @@ pub mod test_support;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-pub use connection::{DatabaseUrl, DbConnection, PoolOptions, run_migrations};
+pub use connection::{DatabaseUrl, DbConnection, PoolOptions, migrate, run_migrations};
 pub use error::{StoreError, StoreResult};
 pub use seed::{SeedReply, SeedTicket};
 pub use tickets::{NewTicket, ReplyPage, TicketPage};

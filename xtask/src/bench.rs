@@ -1,0 +1,311 @@
+//! `cargo xtask bench`: seeds a fresh SQLite database, runs the release
+//! server on it and measures what the contract cares about: seeding speed,
+//! the streamed report's time and the server's peak memory (against
+//! `sqlite3 -csv` on the same query), list and login latency. It prints
+//! medians; it asserts nothing, so a busy machine cannot make it flaky.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail, ensure};
+use store::{DatabaseUrl, PoolOptions, Store};
+
+/// What to measure with.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Tickets to seed before measuring.
+    #[arg(long, default_value_t = 200_000)]
+    tickets: u64,
+    /// Repetitions of each timed request; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+}
+
+pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
+    ensure!(args.runs > 0, "--runs must be positive");
+    println!("building the release server ...");
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(root)
+        .args(["build", "--release", "--quiet", "-p", "api"])
+        .status()?;
+    ensure!(status.success(), "cargo build --release -p api failed");
+
+    let dir = std::env::temp_dir().join(format!("tracker-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = measure(root, &dir, args);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
+    let db_path = dir.join("bench.db");
+    let url = DatabaseUrl::Sqlite(db_path.clone());
+    let store = Store::connect(&url, PoolOptions::default()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let started = Instant::now();
+    crate::seed::seed_tickets(&store, args.tickets, 42)?;
+    let seed_secs = started.elapsed().as_secs_f64();
+    drop(store);
+
+    let server = Server::start(root, &db_path)?;
+    let token = server.login_token()?;
+    let baseline_rss = server.memory_kib("VmRSS")?;
+
+    let report_url = server.url("/api/v1/tickets/resolved-report");
+    let mut report = Vec::new();
+    let mut report_bytes = 0;
+    for _ in 0..args.runs {
+        let (seconds, bytes) = curl_timed(&report_url, Some(&token))?;
+        report.push(seconds);
+        report_bytes = bytes;
+    }
+    let peak_rss = server.memory_kib("VmHWM")?;
+
+    let list_url = server.url("/api/v1/tickets?page=50&limit=20&sort=createdAt&direction=desc");
+    let list: Vec<f64> = (0..args.runs * 10)
+        .map(|_| curl_timed(&list_url, Some(&token)).map(|(s, _)| s))
+        .collect::<anyhow::Result<_>>()?;
+    let login: Vec<f64> = (0..args.runs)
+        .map(|_| server.login_seconds())
+        .collect::<anyhow::Result<_>>()?;
+    let clean_exit = server.stop()?;
+
+    let (sqlite_secs, sqlite_rss) = sqlite3_report(&db_path, args.runs)?;
+
+    println!();
+    println!("machine: {} cores, {}", cores(), cpu_model());
+    println!("| measurement | median |");
+    println!("|---|---|");
+    println!(
+        "| seed {} tickets (with replies) | {:.1} s ({:.0} tickets/s) |",
+        args.tickets,
+        seed_secs,
+        args.tickets as f64 / seed_secs
+    );
+    println!(
+        "| report over HTTP, {:.1} MB CSV | {:.3} s |",
+        report_bytes as f64 / 1e6,
+        median(&report)
+    );
+    println!("| `sqlite3 -csv`, same query | {:.3} s |", sqlite_secs);
+    println!(
+        "| report / sqlite3 time ratio | {:.2} |",
+        median(&report) / sqlite_secs
+    );
+    println!(
+        "| server RSS before the report | {:.1} MB |",
+        baseline_rss as f64 / 1024.0
+    );
+    println!(
+        "| server peak RSS after {} reports | {:.1} MB |",
+        args.runs,
+        peak_rss as f64 / 1024.0
+    );
+    match sqlite_rss {
+        Some(kib) => println!(
+            "| `sqlite3 -csv` peak RSS | {:.1} MB |",
+            kib as f64 / 1024.0
+        ),
+        None => println!("| `sqlite3 -csv` peak RSS | (no /usr/bin/time) |"),
+    }
+    println!(
+        "| GET /tickets page 50 (20 rows) | {:.2} ms |",
+        median(&list) * 1e3
+    );
+    println!(
+        "| POST /login (Argon2id) | {:.1} ms |",
+        median(&login) * 1e3
+    );
+    println!(
+        "| exit status after SIGTERM | {} |",
+        if clean_exit { "0" } else { "non-zero" }
+    );
+    Ok(())
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// One request with curl; its own timer excludes curl's start-up.
+fn curl_timed(url: &str, token: Option<&str>) -> anyhow::Result<(f64, u64)> {
+    let mut cmd = Command::new("curl");
+    cmd.args([
+        "-s",
+        "-f",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{time_total} %{size_download}",
+    ]);
+    if let Some(token) = token {
+        cmd.arg("-H").arg(format!("Authorization: Bearer {token}"));
+    }
+    let out = cmd.arg(url).output().context("running curl")?;
+    ensure!(out.status.success(), "curl {url} failed: {}", out.status);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut fields = text.split_whitespace();
+    let seconds = fields
+        .next()
+        .and_then(|s| s.parse().ok())
+        .context("curl time")?;
+    let bytes = fields
+        .next()
+        .and_then(|s| s.parse().ok())
+        .context("curl size")?;
+    Ok((seconds, bytes))
+}
+
+/// The same rows as the report, straight from the `sqlite3` shell.
+fn sqlite3_report(db: &Path, runs: usize) -> anyhow::Result<(f64, Option<u64>)> {
+    let (from, to) = domain::rules::report_window(store::now());
+    let format = "%Y-%m-%d %H:%M:%S%.f";
+    let sql = format!(
+        "SELECT id, subject, body, status, resolved_at, created_at FROM tickets \
+         WHERE status = 'RESOLVED' AND resolved_at >= '{}' AND resolved_at <= '{}' \
+         ORDER BY resolved_at, id",
+        from.naive_utc().format(format),
+        to.naive_utc().format(format)
+    );
+    let gnu_time = Path::new("/usr/bin/time").exists();
+    let mut times = Vec::new();
+    let mut peak = None;
+    for _ in 0..runs {
+        let mut cmd = if gnu_time {
+            let mut cmd = Command::new("/usr/bin/time");
+            cmd.args(["-f", "%M", "sqlite3"]);
+            cmd
+        } else {
+            Command::new("sqlite3")
+        };
+        cmd.arg("-csv").arg(db).arg(&sql).stdout(Stdio::null());
+        let started = Instant::now();
+        let out = cmd.output().context("running sqlite3")?;
+        times.push(started.elapsed().as_secs_f64());
+        ensure!(
+            out.status.success(),
+            "sqlite3 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if gnu_time {
+            peak = String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .lines()
+                .last()
+                .and_then(|l| l.parse().ok());
+        }
+    }
+    Ok((median(&times), peak))
+}
+
+/// The release server on the benchmark database.
+struct Server {
+    child: Child,
+    address: SocketAddr,
+}
+
+impl Server {
+    fn start(root: &Path, db: &Path) -> anyhow::Result<Self> {
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let binary: PathBuf = root.join("target/release/api");
+        let child = Command::new(&binary)
+            .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("HOST", "127.0.0.1")
+            .env("PORT", port.to_string())
+            .env("JWT_SECRET", "bench-secret")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let server = Server { child, address };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(address).is_err() {
+            if Instant::now() > deadline {
+                bail!("the server did not start listening within 30 s");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(server)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    fn login(&self) -> anyhow::Result<(f64, String)> {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-f",
+                "-w",
+                "\n%{time_total}",
+                "-H",
+                "Content-Type: application/json",
+            ])
+            .args(["-d", r#"{"username":"benjamin","pin":"0000"}"#])
+            .arg(self.url("/api/v1/login"))
+            .output()?;
+        ensure!(out.status.success(), "login failed: {}", out.status);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, seconds) = text.rsplit_once('\n').context("curl output")?;
+        Ok((seconds.trim().parse()?, body.to_owned()))
+    }
+
+    fn login_seconds(&self) -> anyhow::Result<f64> {
+        Ok(self.login()?.0)
+    }
+
+    fn login_token(&self) -> anyhow::Result<String> {
+        let (_, body) = self.login()?;
+        let json: serde_json::Value = serde_json::from_str(&body)?;
+        json["token"]
+            .as_str()
+            .map(str::to_owned)
+            .context("no token in the login answer")
+    }
+
+    /// A memory figure of the server from `/proc/PID/status`, in KiB.
+    fn memory_kib(&self, field: &str) -> anyhow::Result<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .with_context(|| format!("no {field} in /proc status"))
+    }
+
+    /// SIGTERM, then waits; whether the server exited 0.
+    fn stop(mut self) -> anyhow::Result<bool> {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        Ok(self.child.wait()?.success())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".to_owned())
+}
