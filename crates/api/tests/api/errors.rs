@@ -65,3 +65,34 @@ async fn a_body_over_64_kib_is_413() {
         .await
         .expect(StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_too_busy_to_answer_is_503_and_loses_nothing() {
+    let app = TestApp::new();
+    let customer = app.customer("kayode").await;
+    // Another process holding SQLite's write lock longer than the busy timeout.
+    let path = app.db.url().trim_start_matches("sqlite://").to_owned();
+    let locker = std::process::Command::new("sqlite3")
+        .arg(&path)
+        .args(["BEGIN EXCLUSIVE;", ".shell sleep 7"])
+        .stdout(std::process::Stdio::null())
+        .spawn();
+    let Ok(mut locker) = locker else {
+        eprintln!("notice: no sqlite3 shell; skipping the busy-database test");
+        return;
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.post("/api/v1/tickets", &customer, json!({"body": "help"}))
+        .await
+        .expect(StatusCode::SERVICE_UNAVAILABLE);
+    let _ = locker.wait();
+    let listed = app
+        .get("/api/v1/tickets", &customer)
+        .await
+        .expect(StatusCode::OK)
+        .data();
+    assert_eq!(listed, json!([]), "the refused ticket was not half-written");
+    app.post("/api/v1/tickets", &customer, json!({"body": "help"}))
+        .await
+        .expect(StatusCode::CREATED);
+}

@@ -137,3 +137,30 @@ both_backends!(
         ));
     }
 );
+
+#[test]
+fn an_empty_or_unknown_database_url_is_refused_not_defaulted() {
+    for url in ["", "mysql://localhost/x", "sqlite://", "data/tracker.db"] {
+        assert!(
+            store::DatabaseUrl::parse(url).is_err(),
+            "{url:?} was accepted"
+        );
+    }
+    assert!(store::DatabaseUrl::parse("sqlite:///var/lib/tracker.db").is_ok());
+    assert!(store::DatabaseUrl::parse("postgresql://u@h/db").is_ok());
+}
+
+#[test]
+fn an_unreachable_postgres_is_unavailable_with_the_real_error() {
+    // Port 1 on loopback: nothing listens there.
+    let url = store::DatabaseUrl::parse("postgres://nobody@127.0.0.1:1/none").expect("valid");
+    match store::Store::connect(&url, store::PoolOptions::default()) {
+        Err(StoreError::Unavailable(message)) => {
+            assert!(
+                message.contains("127.0.0.1") || message.contains("refused"),
+                "{message}"
+            )
+        }
+        other => panic!("expected Unavailable, got {other:?}"),
+    }
+}
