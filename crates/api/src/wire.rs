@@ -34,6 +34,16 @@ pub struct PageMeta {
     pub total: u64,
 }
 
+impl PageMeta {
+    pub fn of(request: domain::PageRequest, total: u64) -> Self {
+        Self {
+            page: request.page(),
+            limit: request.limit(),
+            total,
+        }
+    }
+}
+
 impl<T: Serialize> Envelope<T> {
     pub fn new(message: &'static str, data: T) -> Self {
         Self {

@@ -101,56 +101,40 @@ fn check_text(
     Ok(())
 }
 
-/// A ticket's optional subject: at most 200 characters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Subject(String);
+/// Declares a free-text value type checked by [`check_text`].
+macro_rules! text_type {
+    ($(#[$doc:meta])* $name:ident, field: $field:literal, max: $max:expr, required: $required:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
 
-impl Subject {
-    pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
-        let raw = raw.into();
-        check_text("subject", &raw, SUBJECT_MAX_CHARS, false)?;
-        Ok(Self(raw))
-    }
+        impl $name {
+            pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
+                let raw = raw.into();
+                check_text($field, &raw, $max, $required)?;
+                Ok(Self(raw))
+            }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+    };
 }
 
-/// A ticket's body: not blank, at most 20,000 characters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct TicketBody(String);
-
-impl TicketBody {
-    pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
-        let raw = raw.into();
-        check_text("body", &raw, BODY_MAX_CHARS, true)?;
-        Ok(Self(raw))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A reply's body: not blank, at most 20,000 characters.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ReplyBody(String);
-
-impl ReplyBody {
-    pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
-        let raw = raw.into();
-        check_text("body", &raw, BODY_MAX_CHARS, true)?;
-        Ok(Self(raw))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+text_type!(
+    /// A ticket's optional subject: at most 200 characters.
+    Subject, field: "subject", max: SUBJECT_MAX_CHARS, required: false
+);
+text_type!(
+    /// A ticket's body: not blank, at most 20,000 characters.
+    TicketBody, field: "body", max: BODY_MAX_CHARS, required: true
+);
+text_type!(
+    /// A reply's body: not blank, at most 20,000 characters.
+    ReplyBody, field: "body", max: BODY_MAX_CHARS, required: true
+);
 
 /// The serde glue shared by every value type: parse on the way in, hand the
 /// inner string back on the way out.

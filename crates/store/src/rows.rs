@@ -8,6 +8,14 @@ use domain::{Reply, Role, Ticket, TicketStatus, User, UserId};
 use crate::error::StoreError;
 use crate::schema::{replies, tickets, users};
 
+/// Declares a column tuple's type and value from one list.
+macro_rules! columns {
+    ($name:ident: $ty:ident = ($($column:path),* $(,)?)) => {
+        pub(crate) type $ty = ($($column,)*);
+        pub(crate) const $name: $ty = ($($column,)*);
+    };
+}
+
 pub(crate) fn utc(at: NaiveDateTime) -> DateTime<Utc> {
     at.and_utc()
 }
@@ -17,22 +25,14 @@ fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, StoreError> 
         .map_err(|_| StoreError::Internal(format!("unknown {what} {text:?} in the database")))
 }
 
-pub(crate) type UserColumns = (
+columns!(USER_COLUMNS: UserColumns = (
     users::id,
     users::username,
     users::role,
     users::active,
     users::created_at,
     users::updated_at,
-);
-pub(crate) const USER_COLUMNS: UserColumns = (
-    users::id,
-    users::username,
-    users::role,
-    users::active,
-    users::created_at,
-    users::updated_at,
-);
+));
 
 #[derive(Debug, Queryable)]
 pub(crate) struct UserRow {
@@ -59,7 +59,7 @@ impl TryFrom<UserRow> for User {
     }
 }
 
-pub(crate) type TicketColumns = (
+columns!(TICKET_COLUMNS: TicketColumns = (
     tickets::id,
     tickets::subject,
     tickets::body,
@@ -68,17 +68,7 @@ pub(crate) type TicketColumns = (
     tickets::created_at,
     tickets::updated_at,
     tickets::resolved_at,
-);
-pub(crate) const TICKET_COLUMNS: TicketColumns = (
-    tickets::id,
-    tickets::subject,
-    tickets::body,
-    tickets::status,
-    tickets::author_id,
-    tickets::created_at,
-    tickets::updated_at,
-    tickets::resolved_at,
-);
+));
 
 #[derive(Debug, Queryable)]
 pub(crate) struct TicketRow {
@@ -109,7 +99,7 @@ impl TryFrom<TicketRow> for Ticket {
     }
 }
 
-pub(crate) type ReplyColumns = (
+columns!(REPLY_COLUMNS: ReplyColumns = (
     replies::id,
     replies::ticket_id,
     replies::body,
@@ -117,16 +107,7 @@ pub(crate) type ReplyColumns = (
     users::role,
     replies::created_at,
     replies::updated_at,
-);
-pub(crate) const REPLY_COLUMNS: ReplyColumns = (
-    replies::id,
-    replies::ticket_id,
-    replies::body,
-    replies::author_id,
-    users::role,
-    replies::created_at,
-    replies::updated_at,
-);
+));
 
 #[derive(Debug, Queryable)]
 pub(crate) struct ReplyRow {

@@ -57,11 +57,7 @@ async fn list_replies(
     let replies = state
         .blocking(move |store| store.list_replies(caller, id, page))
         .await?;
-    let meta = PageMeta {
-        page: page.page(),
-        limit: page.limit(),
-        total: replies.total,
-    };
+    let meta = PageMeta::of(page, replies.total);
     Ok(Envelope::page(
         "Replies retrieved successfully",
         all(replies.replies),

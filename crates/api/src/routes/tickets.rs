@@ -74,11 +74,7 @@ async fn list_tickets(
     let page = state
         .blocking(move |store| store.list_tickets(caller, &request))
         .await?;
-    let meta = PageMeta {
-        page: request.page.page(),
-        limit: request.page.limit(),
-        total: page.total,
-    };
+    let meta = PageMeta::of(request.page, page.total);
     Ok(Envelope::page(
         "Tickets retrieved successfully",
         all(page.tickets),

@@ -73,11 +73,7 @@ async fn list_users(
     let page = state
         .blocking(move |store| store.list_users(&request))
         .await?;
-    let meta = PageMeta {
-        page: request.page.page(),
-        limit: request.page.limit(),
-        total: page.total,
-    };
+    let meta = PageMeta::of(request.page, page.total);
     Ok(Envelope::page(
         "Users retrieved successfully",
         all(page.users),
