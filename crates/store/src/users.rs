@@ -105,11 +105,7 @@ impl Store {
             let (_, failures, locked_until) = lock_user(conn, id)?;
             let after = login_record(failures, locked_until).after_failure(at);
             diesel::update(users::table.find(id.0))
-                .set((
-                    users::failed_logins
-                        .eq(i32::try_from(after.consecutive_failures).unwrap_or(i32::MAX)),
-                    users::locked_until.eq(after.locked_until.map(|t| t.naive_utc())),
-                ))
+                .set(stored(after))
                 .execute(conn)?;
             Ok(after)
         })
@@ -117,17 +113,14 @@ impl Store {
 
     /// A successful login: the failure count starts again.
     pub fn record_login_success(&self, id: UserId) -> StoreResult<()> {
-        let fresh = LoginRecord::after_success();
+        // Most logins find a clean record: skip the write then.
         diesel::update(users::table.find(id.0))
             .filter(
                 users::failed_logins
                     .ne(0)
                     .or(users::locked_until.is_not_null()),
             )
-            .set((
-                users::failed_logins.eq(0),
-                users::locked_until.eq(fresh.locked_until.map(|t| t.naive_utc())),
-            ))
+            .set(stored(LoginRecord::after_success()))
             .execute(&mut *self.conn()?)?;
         Ok(())
     }
@@ -203,6 +196,19 @@ fn lock_user(conn: &mut DbConnection, id: UserId) -> StoreResult<LockedUser> {
         DbConnection::Sqlite(sqlite) => query.first(sqlite),
     };
     Ok(row?)
+}
+
+/// The column values that hold a login record.
+fn stored(
+    record: LoginRecord,
+) -> (
+    diesel::dsl::Eq<users::failed_logins, i32>,
+    diesel::dsl::Eq<users::locked_until, Option<chrono::NaiveDateTime>>,
+) {
+    (
+        users::failed_logins.eq(i32::try_from(record.consecutive_failures).unwrap_or(i32::MAX)),
+        users::locked_until.eq(record.locked_until.map(|t| t.naive_utc())),
+    )
 }
 
 fn login_record(failures: i32, locked_until: Option<chrono::NaiveDateTime>) -> LoginRecord {
