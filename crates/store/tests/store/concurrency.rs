@@ -129,3 +129,65 @@ both_backends!(
         }
     }
 );
+
+both_backends!(two_stores_sharing_one_database_keep_the_rules, |db| {
+    // Two pools on one database stand for two server processes.
+    let url = store::DatabaseUrl::parse(&db.url()).expect("valid url");
+    let second = Store::connect(&url, store::PoolOptions::default()).expect("second store");
+    let stores = [db.store(), &second];
+    let customer = actor(stores[0], "owner", Role::Customer);
+    let agent = actor(stores[1], "agent", Role::SupportAgent);
+    let barrier = Barrier::new(8);
+    let ids: Vec<i64> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..8)
+            .map(|i| {
+                let (store, barrier) = (stores[i % 2], &barrier);
+                scope.spawn(move || {
+                    barrier.wait();
+                    (0..25)
+                        .map(|n| open(store, customer, &format!("t{i}-{n}")).id)
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("worker"))
+            .collect()
+    });
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        200,
+        "duplicate ticketIds across stores"
+    );
+
+    let ticket = ids[0];
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            for i in 0..20 {
+                let body = ReplyBody::parse(format!("reply {i}")).expect("valid");
+                match stores[1].add_reply(agent, ticket, &body) {
+                    Ok(_) | Err(StoreError::Refused(Refusal::Conflict(_))) => {}
+                    Err(other) => panic!("agent reply failed with {other:?}"),
+                }
+            }
+        });
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        stores[0]
+            .change_status(customer, ticket, TicketStatus::Resolved)
+            .expect("resolve");
+    });
+    let resolved_at = stores[1]
+        .get_ticket(agent, ticket)
+        .expect("get")
+        .resolved_at
+        .expect("resolved");
+    let replies = stores[0]
+        .list_replies(agent, ticket, PageRequest::new(1, 100).expect("valid"))
+        .expect("replies")
+        .replies;
+    assert!(
+        replies.iter().all(|r| r.created_at <= resolved_at),
+        "a reply landed after resolvedAt"
+    );
+});
