@@ -11,6 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use chrono::Utc;
+use domain::throttle::{BAD_CREDENTIALS, admit_login};
 use domain::{Actor, Pin, User, UserId, Username};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -19,7 +20,6 @@ use crate::config::JwtSecret;
 use crate::error::ApiError;
 use crate::state::{AppState, run_blocking};
 
-const BAD_CREDENTIALS: &str = "invalid username or pin";
 const BAD_TOKEN: &str = "missing, invalid or expired token";
 
 /// Hashes a PIN with Argon2id at OWASP's recommended parameters
@@ -42,12 +42,18 @@ pub fn verify_pin(pin: &Pin, stored: &str) -> bool {
 
 /// A hash no PIN is checked against except for unknown usernames, so that
 /// an unknown name costs the same Argon2 work as a wrong PIN.
-static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
-    Pin::parse("000000000000")
-        .ok()
-        .and_then(|pin| hash_pin(&pin).ok())
-        .unwrap_or_default()
+static DUMMY_HASH: LazyLock<Result<String, String>> = LazyLock::new(|| {
+    let pin = Pin::parse("000000000000").map_err(|e| e.to_string())?;
+    hash_pin(&pin).map_err(|e| e.to_string())
 });
+
+/// The dummy hash; the server computes it at start-up and refuses to start
+/// without it, so unknown usernames never skip the Argon2 work.
+pub fn dummy_hash() -> Result<&'static str, ApiError> {
+    DUMMY_HASH
+        .as_deref()
+        .map_err(|e| ApiError::Internal(format!("dummy hash: {e}")))
+}
 
 /// Claims of our JWT: the user id as `sub`, the role at issue time (for
 /// clients; the server reads the role from the database), `iat`, `exp`.
@@ -112,9 +118,10 @@ impl Tokens {
 
 /// Checks a username and PIN, with throttling; returns the user and a token.
 ///
-/// A locked username answers 429 before any hashing. An unknown username,
-/// a wrong PIN and a deactivated account answer the same 401, after the
-/// same Argon2 work.
+/// A locked username answers 429 before any hashing; otherwise the attempt
+/// is counted before the PIN is checked, so parallel guesses cannot outrun
+/// the lock. An unknown username, a wrong PIN and a deactivated account
+/// answer the same 401, after the same Argon2 work.
 pub async fn login(
     state: &AppState,
     username: Username,
@@ -123,33 +130,28 @@ pub async fn login(
     let found = state
         .blocking(move |store| store.find_login(&username))
         .await?;
-    let now = store::now();
-    if let Some(wait) = found.as_ref().and_then(|c| c.record.locked_for(now)) {
-        let retry_after_secs =
-            u64::try_from(wait.num_milliseconds().saturating_add(999) / 1000).unwrap_or(1);
-        return Err(ApiError::TooManyAttempts { retry_after_secs });
+    if let Some(candidate) = &found {
+        let (id, now) = (candidate.user.id, store::now());
+        state
+            .blocking(move |store| store.claim_login_attempt(id, now))
+            .await?;
     }
     let stored_hash = found.as_ref().map(|c| c.pin_hash.clone());
     let pin_matches = run_blocking(move || {
-        let hash = stored_hash.as_deref().unwrap_or(DUMMY_HASH.as_str());
-        Ok(verify_pin(&pin, hash))
+        let hash = match stored_hash {
+            Some(hash) => hash,
+            None => dummy_hash()?.to_owned(),
+        };
+        Ok(verify_pin(&pin, &hash))
     })
     .await?;
     let Some(candidate) = found else {
         return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
     };
-    let user_id = candidate.user.id;
-    if !pin_matches {
-        state
-            .blocking(move |store| store.record_login_failure(user_id, now))
-            .await?;
-        return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
-    }
-    if !candidate.user.active {
-        return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
-    }
+    admit_login(pin_matches, candidate.user.active)?;
+    let id = candidate.user.id;
     state
-        .blocking(move |store| store.record_login_success(user_id))
+        .blocking(move |store| store.record_login_success(id))
         .await?;
     let token = state.tokens.issue(&candidate.user)?;
     Ok((candidate.user, token))

@@ -29,9 +29,6 @@ pub enum ApiError {
     /// A state conflict from the store, such as a taken username (409).
     #[error("{0}")]
     Conflict(&'static str),
-    /// Too many failed logins: wait this many seconds (429).
-    #[error("too many failed logins; try again later")]
-    TooManyAttempts { retry_after_secs: u64 },
     /// The database is unreachable or too busy (503).
     #[error("the service is temporarily unavailable")]
     Unavailable(String),
@@ -50,12 +47,12 @@ impl ApiError {
                 Refusal::Hidden => StatusCode::NOT_FOUND,
                 Refusal::Conflict(_) => StatusCode::CONFLICT,
                 Refusal::Invalid(_) => StatusCode::BAD_REQUEST,
+                Refusal::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
             },
             ApiError::Rejected { status, .. } => *status,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -64,20 +61,18 @@ impl ApiError {
 
 /// A stable machine-readable name for an error status.
 fn status_code_name(status: StatusCode) -> &'static str {
-    {
-        match status {
-            StatusCode::BAD_REQUEST => "invalid_request",
-            StatusCode::UNAUTHORIZED => "unauthorized",
-            StatusCode::FORBIDDEN => "forbidden",
-            StatusCode::NOT_FOUND => "not_found",
-            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-            StatusCode::CONFLICT => "conflict",
-            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-            StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
-            StatusCode::SERVICE_UNAVAILABLE => "unavailable",
-            _ => "internal",
-        }
+    match status {
+        StatusCode::BAD_REQUEST => "invalid_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::CONFLICT => "conflict",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        _ => "internal",
     }
 }
 
@@ -96,7 +91,7 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut response = error_body(self.status(), &self.to_string());
-        if let ApiError::TooManyAttempts { retry_after_secs } = self {
+        if let ApiError::Refused(Refusal::Throttled { retry_after_secs }) = self {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
@@ -164,9 +159,10 @@ mod tests {
             (Refusal::Conflict("x").into(), StatusCode::CONFLICT),
             (StoreError::Conflict("x").into(), StatusCode::CONFLICT),
             (
-                ApiError::TooManyAttempts {
+                Refusal::Throttled {
                     retry_after_secs: 3,
-                },
+                }
+                .into(),
                 StatusCode::TOO_MANY_REQUESTS,
             ),
             (
@@ -194,10 +190,10 @@ mod tests {
 
     #[test]
     fn too_many_attempts_says_when_to_retry() {
-        let response = ApiError::TooManyAttempts {
+        let throttled = Refusal::Throttled {
             retry_after_secs: 30,
-        }
-        .into_response();
+        };
+        let response = ApiError::from(throttled).into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "30");
     }
 }

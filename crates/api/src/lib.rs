@@ -83,6 +83,9 @@ pub fn build_state(settings: &Settings) -> anyhow::Result<AppState> {
     };
     let store = store::Store::connect(&settings.database_url, options)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", settings.database_url.display()))?;
+    // Computed now so that a failure stops start-up instead of letting
+    // unknown usernames skip the Argon2 work.
+    auth::dummy_hash().map_err(|e| anyhow::anyhow!("{e}"))?;
     let secret = match &settings.jwt_secret {
         Some(secret) => secret.clone(),
         None => {

@@ -25,6 +25,10 @@ pub enum Refusal {
     /// The request asks for something the rules do not offer (400).
     #[error("{0}")]
     Invalid(&'static str),
+    /// Too many failed logins for this username: retry after this many
+    /// seconds (429).
+    #[error("too many failed logins; try again later")]
+    Throttled { retry_after_secs: u64 },
 }
 
 /// Which tickets an actor may see.

@@ -3,6 +3,12 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
+use crate::rules::Refusal;
+
+/// The one answer to a wrong username, a wrong PIN and a deactivated
+/// account alike, so none can be told from the others.
+pub const BAD_CREDENTIALS: &str = "invalid username or pin";
+
 /// Consecutive failures that lock a username.
 pub const FAILURES_PER_LOCK: u32 = 5;
 /// The first lock's length; each later lock doubles it.
@@ -43,9 +49,33 @@ impl LoginRecord {
         }
     }
 
+    /// Admits one login attempt at `now`, or refuses it while the username
+    /// is locked. The attempt counts as a failure until it succeeds, so
+    /// guesses sent in parallel cannot all get in before the lock does.
+    pub fn claim_attempt(&self, now: DateTime<Utc>) -> Result<LoginRecord, Refusal> {
+        match self.locked_for(now) {
+            Some(wait) => {
+                let millis = u64::try_from(wait.num_milliseconds()).unwrap_or(0);
+                Err(Refusal::Throttled {
+                    retry_after_secs: millis.div_ceil(1000).max(1),
+                })
+            }
+            None => Ok(self.after_failure(now)),
+        }
+    }
+
     /// The record after a successful login: counting starts again.
     pub fn after_success() -> LoginRecord {
         LoginRecord::default()
+    }
+}
+
+/// Whether a login whose PIN was checked succeeds.
+pub fn admit_login(pin_matches: bool, account_active: bool) -> Result<(), Refusal> {
+    if pin_matches && account_active {
+        Ok(())
+    } else {
+        Err(Refusal::Unauthenticated(BAD_CREDENTIALS))
     }
 }
 
@@ -82,6 +112,33 @@ mod tests {
         let lengths: Vec<i64> = (1..=7).map(|n| lock_length(n).num_seconds()).collect();
         assert_eq!(lengths, vec![30, 60, 120, 240, 480, 900, 900]);
         assert_eq!(lock_length(u32::MAX).num_seconds(), 900);
+    }
+
+    #[test]
+    fn an_attempt_is_refused_while_locked_and_counted_otherwise() {
+        let mut record = LoginRecord::default();
+        for _ in 0..5 {
+            record = record.claim_attempt(at(0)).expect("not locked yet");
+        }
+        assert_eq!(
+            record.claim_attempt(at(10)),
+            Err(Refusal::Throttled {
+                retry_after_secs: 20
+            })
+        );
+        let after_lock = record.claim_attempt(at(30)).expect("lock expired");
+        assert_eq!(after_lock.consecutive_failures, 6);
+    }
+
+    #[test]
+    fn only_the_right_pin_on_an_active_account_logs_in() {
+        assert_eq!(admit_login(true, true), Ok(()));
+        for (pin_matches, active) in [(false, true), (true, false), (false, false)] {
+            assert_eq!(
+                admit_login(pin_matches, active),
+                Err(Refusal::Unauthenticated(BAD_CREDENTIALS))
+            );
+        }
     }
 
     #[test]

@@ -92,6 +92,13 @@ fn check_text(
     if required && raw.trim().is_empty() {
         return Err(ValidationError::new(field, "must not be blank"));
     }
+    // PostgreSQL cannot store U+0000 in text; refuse it on every backend alike.
+    if raw.contains('\0') {
+        return Err(ValidationError::new(
+            field,
+            "must not contain NUL characters",
+        ));
+    }
     if raw.chars().count() > max {
         return Err(ValidationError::new(
             field,
@@ -200,6 +207,13 @@ mod tests {
     }
 
     #[test]
+    fn a_nul_character_is_rejected_in_every_text_field() {
+        assert!(TicketBody::parse("a\0b").is_err());
+        assert!(ReplyBody::parse("a\0b").is_err());
+        assert!(Subject::parse("\0").is_err());
+    }
+
+    #[test]
     fn body_length_counts_characters_not_bytes() {
         assert!(TicketBody::parse("é".repeat(BODY_MAX_CHARS)).is_ok());
         assert!(TicketBody::parse("é".repeat(BODY_MAX_CHARS + 1)).is_err());
@@ -259,10 +273,12 @@ mod tests {
         }
 
         #[test]
-        fn a_body_is_any_non_blank_text_up_to_the_limit(raw in "\\PC{0,40}|\\s{0,5}", extra in 19_990usize..20_010) {
+        fn a_body_is_any_non_blank_text_up_to_the_limit(raw in "[\\PC\\x00]{0,40}|\\s{0,5}", extra in 19_990usize..20_010) {
             let long = raw.repeat(extra / raw.chars().count().max(1));
             for text in [raw.clone(), long] {
-                let expected = !text.trim().is_empty() && text.chars().count() <= BODY_MAX_CHARS;
+                let expected = !text.trim().is_empty()
+                    && !text.contains('\0')
+                    && text.chars().count() <= BODY_MAX_CHARS;
                 let ticket = TicketBody::parse(text.clone());
                 let reply = ReplyBody::parse(text.clone());
                 prop_assert_eq!(ticket.is_ok(), expected);
@@ -275,8 +291,8 @@ mod tests {
         }
 
         #[test]
-        fn a_subject_is_any_text_up_to_200_characters(raw in "\\PC{0,210}") {
-            let expected = raw.chars().count() <= SUBJECT_MAX_CHARS;
+        fn a_subject_is_any_text_up_to_200_characters(raw in "[\\PC\\x00]{0,210}") {
+            let expected = raw.chars().count() <= SUBJECT_MAX_CHARS && !raw.contains('\0');
             let parsed = Subject::parse(raw);
             prop_assert_eq!(parsed.is_ok(), expected);
             if let Ok(subject) = parsed {

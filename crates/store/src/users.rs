@@ -98,12 +98,13 @@ impl Store {
         row.map(User::try_from).transpose()
     }
 
-    /// Counts one more failed login at `at`, under the row's lock so that
-    /// concurrent failures all count; returns the new record.
-    pub fn record_login_failure(&self, id: UserId, at: DateTime<Utc>) -> StoreResult<LoginRecord> {
+    /// Claims one login attempt at `at` under the row's lock: refused while
+    /// the username is locked, otherwise counted as a failure until
+    /// [`Store::record_login_success`] clears it. Returns the new record.
+    pub fn claim_login_attempt(&self, id: UserId, at: DateTime<Utc>) -> StoreResult<LoginRecord> {
         write_transaction(&mut *self.conn()?, |conn| {
             let (_, failures, locked_until) = lock_user(conn, id)?;
-            let after = login_record(failures, locked_until).after_failure(at);
+            let after = login_record(failures, locked_until).claim_attempt(at)?;
             diesel::update(users::table.find(id.0))
                 .set(stored(after))
                 .execute(conn)?;

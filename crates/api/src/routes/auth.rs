@@ -3,6 +3,7 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
+use domain::throttle::BAD_CREDENTIALS;
 use domain::{Pin, Username};
 use serde::Deserialize;
 
@@ -31,7 +32,7 @@ async fn login(
     let pin = required("pin", request.pin)?;
     // A malformed name or PIN cannot belong to anyone: same 401 as a wrong one.
     let (Ok(username), Ok(pin)) = (Username::parse(username), Pin::parse(pin)) else {
-        return Err(ApiError::Unauthorized("invalid username or pin"));
+        return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
     };
     let (user, token) = auth::login(&state, username, pin).await?;
     Ok(Envelope::new("Login successful", UserJson::from(user)).with_token(token))

@@ -194,3 +194,31 @@ async fn deactivation_stops_login_and_every_token_already_issued() {
         .await
         .expect(StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn parallel_guesses_cannot_outrun_the_lock() {
+    let app = std::sync::Arc::new(TestApp::new());
+    app.customer("kayode").await;
+    let guesses: Vec<_> = (0..20)
+        .map(|i| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                app.login("kayode", &format!("{:04}", 1000 + i))
+                    .await
+                    .status
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for guess in guesses {
+        match guess.await.expect("join") {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(
+        checked, 5,
+        "exactly five guesses were checked before the lock"
+    );
+}

@@ -44,12 +44,22 @@ both_backends!(five_failures_lock_a_login_and_a_success_resets_it, |db| {
     let user = actor(store, "kayode", Role::Customer);
     let now = store::now();
     for attempt in 1..=4 {
-        let record = store.record_login_failure(user.id, now).expect("record");
+        let record = store.claim_login_attempt(user.id, now).expect("record");
         assert_eq!(record.consecutive_failures, attempt);
         assert_eq!(record.locked_for(now), None);
     }
-    let record = store.record_login_failure(user.id, now).expect("record");
+    let record = store.claim_login_attempt(user.id, now).expect("record");
     assert_eq!(record.locked_for(now).map(|d| d.num_seconds()), Some(30));
+    let refused = store.claim_login_attempt(user.id, now);
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::Refused(Refusal::Throttled {
+                retry_after_secs: 30
+            }))
+        ),
+        "{refused:?}"
+    );
     let name = Username::parse("kayode").expect("valid");
     let stored = store
         .find_login(&name)
