@@ -2,7 +2,6 @@
 //! streamed from the database to the client through a bounded channel.
 
 use std::borrow::Cow;
-use std::convert::Infallible;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -47,19 +46,20 @@ async fn resolved_report(
     let store = state.store.clone();
     state.blocking(|store| store.ping()).await?;
 
-    let (sender, mut receiver) = mpsc::channel::<Bytes>(CHUNKS_IN_FLIGHT);
+    let (sender, mut receiver) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
     tokio::task::spawn_blocking(move || {
         let mut csv = CsvChunks::new(sender);
         let outcome = store.for_each_resolved(from, to, |ticket| csv.write(&ticket));
         match outcome {
             Ok(_) => csv.finish(),
-            Err(error) => tracing::error!(%error, "report stream failed; the body is cut short"),
+            Err(error) => {
+                tracing::error!(%error, "report stream failed; the body is cut short");
+                csv.abort();
+            }
         }
     });
     let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| {
-        receiver
-            .poll_recv(cx)
-            .map(|chunk| chunk.map(Ok::<_, Infallible>))
+        receiver.poll_recv(cx)
     }));
     let filename = format!(
         "attachment; filename=\"resolved-report-{}.csv\"",
@@ -75,13 +75,16 @@ async fn resolved_report(
         .into_response())
 }
 
+/// A piece of the body, or the error that cuts it short.
+type Chunk = Result<Bytes, std::io::Error>;
+
 /// Writes CSV rows and hands them to the channel in chunks.
 struct CsvChunks {
     writer: csv::Writer<ChannelSink>,
 }
 
 impl CsvChunks {
-    fn new(sender: mpsc::Sender<Bytes>) -> Self {
+    fn new(sender: mpsc::Sender<Chunk>) -> Self {
         let sink = ChannelSink {
             buffer: Vec::with_capacity(CHUNK_BYTES),
             sender,
@@ -110,6 +113,13 @@ impl CsvChunks {
     }
 
     /// Sends what is left.
+    /// Ends the body with an error, so the client sees a broken transfer
+    /// rather than a complete-looking but short file.
+    fn abort(self) {
+        let broken = std::io::Error::other("the report could not be completed");
+        let _ = self.writer.get_ref().sender.blocking_send(Err(broken));
+    }
+
     fn finish(self) {
         if let Ok(sink) = self.writer.into_inner() {
             sink.send_rest();
@@ -122,20 +132,20 @@ impl CsvChunks {
 /// went away) is an error that stops the writer.
 struct ChannelSink {
     buffer: Vec<u8>,
-    sender: mpsc::Sender<Bytes>,
+    sender: mpsc::Sender<Chunk>,
 }
 
 impl ChannelSink {
     fn send(&self, chunk: Vec<u8>) -> std::io::Result<()> {
         self.sender
-            .blocking_send(Bytes::from(chunk))
+            .blocking_send(Ok(Bytes::from(chunk)))
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))
     }
 
     fn send_rest(self) {
         if !self.buffer.is_empty() {
             // A client that left just before the end needs nothing more.
-            let _ = self.sender.blocking_send(Bytes::from(self.buffer));
+            let _ = self.sender.blocking_send(Ok(Bytes::from(self.buffer)));
         }
     }
 }

@@ -123,13 +123,17 @@ impl TestApp {
         self.send(builder.body(body).expect("request")).await
     }
 
-    pub async fn send(&self, request: Request<Body>) -> Answer {
-        let response = self
-            .router
+    /// The response with its body still unread.
+    pub async fn send_raw(&self, request: Request<Body>) -> axum::response::Response {
+        self.router
             .clone()
             .oneshot(request)
             .await
-            .expect("infallible");
+            .expect("infallible")
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Answer {
+        let response = self.send_raw(request).await;
         let status = response.status();
         let headers = response.headers().clone();
         let body = response
