@@ -1,9 +1,7 @@
 //! Request extractors whose rejections answer our JSON envelope.
 
-use axum::extract::{FromRequest, FromRequestParts};
-use domain::ValidationError;
-
 use crate::error::ApiError;
+use axum::extract::{FromRequest, FromRequestParts};
 
 /// `axum::Json`, rejecting with [`ApiError`] (400, 413, 415 as axum decides).
 #[derive(Debug, FromRequest)]
@@ -20,11 +18,3 @@ pub struct QueryParams<T>(pub T);
 #[derive(Debug, FromRequestParts)]
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct PathParam<T>(pub T);
-
-/// The `:ticketId` of a ticket URL: a positive integer, else 400.
-pub fn ticket_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| ValidationError::new("ticketId", "must be a positive integer").into())
-}

@@ -73,11 +73,14 @@ fn parse_number(
     default: u32,
     max: u32,
 ) -> Result<u32, ValidationError> {
+    let invalid = || ValidationError::new(field, format!("must be an integer from 1 to {max}"));
     match raw {
         None => Ok(default),
-        Some(text) => text.parse::<u32>().map_err(|_| {
-            ValidationError::new(field, format!("must be an integer from 1 to {max}"))
-        }),
+        // Plain digits only: `u32::from_str` would also take a leading `+`.
+        Some(text) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+            text.parse::<u32>().map_err(|_| invalid())
+        }
+        Some(_) => Err(invalid()),
     }
 }
 
@@ -275,9 +278,10 @@ mod tests {
         #![proptest_config(ProptestConfig::with_cases(256))]
 
         #[test]
-        fn page_and_limit_accept_exactly_their_ranges(page in "[0-9]{1,8}|-?[0-9a-z ]{0,4}", limit in "[0-9]{1,4}|-?[0-9a-z ]{0,4}") {
-            let page_ok = page.parse::<u32>().is_ok_and(|p| (1..=MAX_PAGE).contains(&p));
-            let limit_ok = limit.parse::<u32>().is_ok_and(|l| (1..=MAX_LIMIT).contains(&l));
+        fn page_and_limit_accept_exactly_their_ranges(page in "[0-9]{1,8}|[-+]?[0-9a-z ]{0,4}", limit in "[0-9]{1,4}|[-+]?[0-9a-z ]{0,4}") {
+            let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            let page_ok = plain(&page) && page.parse::<u32>().is_ok_and(|p| (1..=MAX_PAGE).contains(&p));
+            let limit_ok = plain(&limit) && limit.parse::<u32>().is_ok_and(|l| (1..=MAX_LIMIT).contains(&l));
             let parsed = PageRequest::parse(Some(&page), Some(&limit));
             prop_assert_eq!(parsed.is_ok(), page_ok && limit_ok);
             if let Ok(request) = parsed {

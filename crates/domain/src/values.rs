@@ -81,6 +81,17 @@ impl fmt::Debug for Pin {
     }
 }
 
+/// An id from a URL (`:ticketId`, a user's `:id`): a positive integer
+/// written in plain digits (no sign, no spaces).
+pub fn parse_id(field: &'static str, raw: &str) -> Result<i64, ValidationError> {
+    let digits_only = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
+    digits_only
+        .then(|| raw.parse::<i64>().ok())
+        .flatten()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ValidationError::new(field, "must be a positive integer"))
+}
+
 /// Checks a free-text field: at most `max` Unicode scalar values and, when
 /// `required`, not blank.
 fn check_text(
@@ -197,6 +208,23 @@ mod tests {
             assert!(Username::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(Username::parse("a.b_c-9").is_ok());
+    }
+
+    #[test]
+    fn ids_are_positive_plain_integers() {
+        assert_eq!(parse_id("ticketId", "42"), Ok(42));
+        for bad in [
+            "",
+            "0",
+            "-3",
+            "+1",
+            " 1",
+            "1.5",
+            "abc",
+            "99999999999999999999",
+        ] {
+            assert!(parse_id("ticketId", bad).is_err(), "{bad:?} accepted");
+        }
     }
 
     #[test]

@@ -4,13 +4,14 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
+use domain::values::parse_id;
 use domain::{PageRequest, ReplyBody};
 use serde::Deserialize;
 
 use super::required;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, PathParam, QueryParams, ticket_id};
+use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::state::AppState;
 use crate::wire::{Envelope, PageMeta, ReplyJson, all};
 
@@ -32,7 +33,7 @@ async fn create_reply(
     PathParam(raw_id): PathParam<String>,
     JsonBody(request): JsonBody<CreateReplyRequest>,
 ) -> Result<Response, ApiError> {
-    let id = ticket_id(&raw_id)?;
+    let id = parse_id("ticketId", &raw_id)?;
     let body = ReplyBody::parse(required("body", request.body)?)?;
     let reply = state
         .blocking(move |store| store.add_reply(caller, id, &body))
@@ -52,7 +53,7 @@ async fn list_replies(
     PathParam(raw_id): PathParam<String>,
     QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<Envelope<Vec<ReplyJson>>, ApiError> {
-    let id = ticket_id(&raw_id)?;
+    let id = parse_id("ticketId", &raw_id)?;
     let page = PageRequest::parse(query.page.as_deref(), query.limit.as_deref())?;
     let replies = state
         .blocking(move |store| store.list_replies(caller, id, page))

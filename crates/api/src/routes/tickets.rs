@@ -4,6 +4,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
+use domain::values::parse_id;
 use domain::{ListTickets, Subject, TicketBody, TicketStatus};
 use serde::Deserialize;
 use store::NewTicket;
@@ -11,7 +12,7 @@ use store::NewTicket;
 use super::required;
 use crate::auth::Caller;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, PathParam, QueryParams, ticket_id};
+use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::state::AppState;
 use crate::wire::{Envelope, PageMeta, TicketJson, all};
 
@@ -87,7 +88,7 @@ async fn get_ticket(
     Caller(caller): Caller,
     PathParam(raw_id): PathParam<String>,
 ) -> Result<Envelope<TicketJson>, ApiError> {
-    let id = ticket_id(&raw_id)?;
+    let id = parse_id("ticketId", &raw_id)?;
     let ticket = state
         .blocking(move |store| store.get_ticket(caller, id))
         .await?;
@@ -108,7 +109,7 @@ async fn update_ticket(
     PathParam(raw_id): PathParam<String>,
     JsonBody(request): JsonBody<UpdateTicketRequest>,
 ) -> Result<Envelope<TicketJson>, ApiError> {
-    let id = ticket_id(&raw_id)?;
+    let id = parse_id("ticketId", &raw_id)?;
     let status: TicketStatus = required("status", request.status)?.parse()?;
     let ticket = state
         .blocking(move |store| store.change_status(caller, id, status))

@@ -5,7 +5,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{patch, post};
-use domain::{ListUsers, Pin, Role, UserId, Username, ValidationError, rules};
+use domain::values::parse_id;
+use domain::{ListUsers, Pin, Role, UserId, Username, rules};
 use serde::Deserialize;
 use store::{NewUser, UserChange};
 
@@ -94,10 +95,7 @@ async fn update_user(
     JsonBody(request): JsonBody<UpdateUserRequest>,
 ) -> Result<Envelope<UserJson>, ApiError> {
     rules::manage_users(caller)?;
-    let id = id
-        .parse::<i64>()
-        .map(UserId)
-        .map_err(|_| ValidationError::new("id", "must be an integer"))?;
+    let id = UserId(parse_id("id", &id)?);
     let change = UserChange {
         role: request.role.as_deref().map(str::parse).transpose()?,
         active: request.active,

@@ -101,6 +101,7 @@ async fn bad_reply_bodies_are_400() {
         json!({"body": " "}),
         json!({"body": "x".repeat(20_001)}),
         json!({"body": 7}),
+        json!({"body": "a\u{0}b"}),
     ] {
         let path = format!("/api/v1/tickets/{id}/replies");
         let answer = app.post(&path, &agent, body.clone()).await;

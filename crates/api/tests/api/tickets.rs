@@ -69,6 +69,8 @@ async fn bad_ticket_bodies_are_400_and_create_nothing() {
         json!({"body": "é".repeat(20_001)}),
         json!({"subject": "s".repeat(201), "body": "fine"}),
         json!({"body": ["not", "text"]}),
+        json!({"body": "nul \u{0} inside"}),
+        json!({"subject": "nul \u{0}", "body": "fine"}),
     ];
     for body in bodies {
         let answer = app.post("/api/v1/tickets", &customer, body.clone()).await;
@@ -210,7 +212,7 @@ async fn bad_list_parameters_are_400() {
 async fn a_non_numeric_ticket_id_is_400() {
     let app = TestApp::new();
     let customer = app.customer("kayode").await;
-    for id in ["abc", "1.5", "-3", "0"] {
+    for id in ["abc", "1.5", "-3", "0", "+1", "%2B1"] {
         app.get(&format!("/api/v1/tickets/{id}"), &customer)
             .await
             .expect(StatusCode::BAD_REQUEST);
