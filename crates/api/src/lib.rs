@@ -18,6 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use tower_http::normalize_path::NormalizePath;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Settings;
@@ -36,13 +37,16 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::report::router())
         .merge(routes::tickets::router())
         .merge(routes::replies::router());
-    Router::new()
+    let routes = Router::new()
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::NotFound("no such route") })
         .layer(middleware::from_fn(json_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    // The original (Express) matched `/tickets/` as `/tickets`; the path is
+    // trimmed before routing, so this wraps the routed app.
+    Router::new().fallback_service(NormalizePath::trim_trailing_slash(routes))
 }
 
 /// Rewrites any error response that is not already JSON (axum's own 405

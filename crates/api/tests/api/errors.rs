@@ -96,3 +96,19 @@ async fn a_database_too_busy_to_answer_is_503_and_loses_nothing() {
         .await
         .expect(StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn a_trailing_slash_reaches_the_same_route_as_in_the_original() {
+    let app = TestApp::new();
+    let customer = app.customer("kayode").await;
+    let id = app.open_ticket(&customer, "help").await;
+    let listed = app
+        .get("/api/v1/tickets/", &customer)
+        .await
+        .expect(StatusCode::OK)
+        .data();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1));
+    app.get(&format!("/api/v1/tickets/{id}/"), &customer)
+        .await
+        .expect(StatusCode::OK);
+}
