@@ -81,7 +81,14 @@ impl DatabaseUrl {
 
     fn connect(&self) -> Result<DbConnection, ConnectionError> {
         match self {
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url).map(DbConnection::Pg),
+            DatabaseUrl::Postgres(url) => {
+                let mut conn = PgConnection::establish(url)?;
+                // Like SQLite's busy_timeout: a row lock held too long becomes
+                // "unavailable" (503), not a request that never answers.
+                conn.batch_execute("SET lock_timeout = '5s'")
+                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Pg(conn))
+            }
             DatabaseUrl::Sqlite(path) => {
                 let path = path.to_str().ok_or_else(|| {
                     ConnectionError::InvalidConnectionUrl("path is not UTF-8".to_owned())

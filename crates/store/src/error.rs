@@ -32,6 +32,9 @@ impl From<DieselError> for StoreError {
             DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
                 StoreError::Unavailable(info.message().to_owned())
             }
+            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
+                StoreError::Unavailable(info.message().to_owned())
+            }
             DieselError::DatabaseError(_, info) if is_busy(info.message()) => {
                 StoreError::Unavailable(info.message().to_owned())
             }
@@ -43,9 +46,17 @@ impl From<DieselError> for StoreError {
     }
 }
 
-/// SQLite reports lock time-outs only in the message text.
+/// Lock time-outs and deadlocks, which both databases report only in the
+/// message text: the request may succeed if tried again.
 fn is_busy(message: &str) -> bool {
-    message.contains("database is locked") || message.contains("database table is locked")
+    [
+        "database is locked",
+        "database table is locked",
+        "lock timeout",
+        "deadlock detected",
+    ]
+    .iter()
+    .any(|busy| message.contains(busy))
 }
 
 impl From<r2d2::Error> for StoreError {

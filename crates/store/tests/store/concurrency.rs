@@ -191,3 +191,37 @@ both_backends!(two_stores_sharing_one_database_keep_the_rules, |db| {
         "a reply landed after resolvedAt"
     );
 });
+
+both_backends!(a_ticket_locked_too_long_is_unavailable_not_a_hang, |db| {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+
+    let store = db.store();
+    let customer = actor(store, "owner", Role::Customer);
+    let agent = actor(store, "agent", Role::SupportAgent);
+    let ticket = open(store, customer, "locked");
+    // Another process holds the ticket (PostgreSQL) or the write lock (SQLite).
+    let url = db.url();
+    let _holder: Box<dyn std::any::Any> = match url.strip_prefix("sqlite://") {
+        Some(path) => {
+            let mut conn = diesel::SqliteConnection::establish(path).expect("connect");
+            conn.batch_execute("BEGIN IMMEDIATE").expect("lock");
+            Box::new(conn)
+        }
+        None => {
+            let mut conn = diesel::PgConnection::establish(&url).expect("connect");
+            let lock = format!(
+                "BEGIN; SELECT id FROM tickets WHERE id = {} FOR UPDATE",
+                ticket.id
+            );
+            conn.batch_execute(&lock).expect("lock");
+            Box::new(conn)
+        }
+    };
+    let body = ReplyBody::parse("are you there?").expect("valid");
+    let refused = store.add_reply(agent, ticket.id, &body);
+    assert!(
+        matches!(refused, Err(StoreError::Unavailable(_))),
+        "{refused:?}"
+    );
+});
