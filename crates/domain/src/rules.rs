@@ -495,7 +495,14 @@ mod properties {
                     }
                     (_, None) => continue,
                     (Action::Reply, Some(facts)) => {
-                        if let Ok(next) = reply_to_ticket(actor, facts) {
+                        // The model's own answer: agents reply until the ticket is
+                        // resolved; its owner too, once an agent has replied.
+                        let allowed = facts.status != TicketStatus::Resolved
+                            && (actor.role == Role::SupportAgent
+                                || (actor == OWNER && model.agent_replied));
+                        let decision = reply_to_ticket(actor, facts);
+                        prop_assert_eq!(decision.is_ok(), allowed, "reply by {:?} on {:?}", actor, facts.status);
+                        if let Ok(next) = decision {
                             prop_assert!(facts.status != TicketStatus::Resolved, "reply accepted on a resolved ticket");
                             prop_assert!(actor.role != Role::Admin, "admin reply accepted");
                             if actor.role == Role::Customer {
@@ -508,7 +515,10 @@ mod properties {
                         }
                     }
                     (Action::Resolve(requested), Some(facts)) => {
-                        match change_status(actor, facts, requested, now) {
+                        let allowed = actor == OWNER && requested == TicketStatus::Resolved;
+                        let decision = change_status(actor, facts, requested, now);
+                        prop_assert_eq!(decision.is_ok(), allowed, "{:?} asking {:?}", actor, requested);
+                        match decision {
                             Ok(Resolution::ResolveAt(at)) => {
                                 prop_assert_eq!(actor, OWNER, "someone other than the owner resolved");
                                 prop_assert_eq!(requested, TicketStatus::Resolved);
