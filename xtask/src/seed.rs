@@ -77,6 +77,7 @@ pub fn seed_users(
 /// Loads `count` generated tickets with a progress bar; returns how many.
 pub fn seed_tickets(store: &Store, count: u64, seed: u64) -> anyhow::Result<u64> {
     let (agent, customers) = seed_users(store, true)?;
+    anyhow::ensure!(!customers.is_empty(), "no customer to author the tickets");
     let mut generator = TicketGenerator {
         rng: StdRng::seed_from_u64(seed),
         agent,
@@ -144,7 +145,7 @@ impl TicketGenerator {
     }
 
     fn ticket(&mut self) -> SeedTicket {
-        let author = *self.customers.choose(&mut self.rng).unwrap_or(&self.agent);
+        let author = self.customers[self.rng.random_range(0..self.customers.len())];
         // Spread over the last two months (62 days), in seconds.
         let created_at = self.now - TimeDelta::seconds(self.rng.random_range(3_600..62 * 86_400));
         let status = match self.rng.random_range(0..10) {

@@ -107,7 +107,9 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => ApiError::Conflict(message),
             StoreError::Refused(refusal) => ApiError::Refused(refusal),
             StoreError::Unavailable(cause) => ApiError::Unavailable(cause),
-            StoreError::Internal(cause) => ApiError::Internal(cause),
+            StoreError::Internal(cause) | StoreError::Configuration(cause) => {
+                ApiError::Internal(cause)
+            }
         }
     }
 }

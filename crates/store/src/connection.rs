@@ -49,7 +49,7 @@ impl DatabaseUrl {
     pub fn parse(url: &str) -> StoreResult<Self> {
         if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
-                return Err(StoreError::Unavailable(
+                return Err(StoreError::Configuration(
                     "DATABASE_URL sqlite:// needs a file path".to_owned(),
                 ));
             }
@@ -58,7 +58,7 @@ impl DatabaseUrl {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(DatabaseUrl::Postgres(url.to_owned()));
         }
-        Err(StoreError::Unavailable(format!(
+        Err(StoreError::Configuration(format!(
             "DATABASE_URL must start with sqlite:// or postgres://, got {:?}",
             redact(url)
         )))
@@ -192,8 +192,9 @@ pub fn connect(url: &DatabaseUrl, options: PoolOptions) -> StoreResult<Pool> {
 
 fn create_parent_dir(path: &std::path::Path) -> StoreResult<()> {
     match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir)
-            .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", dir.display()))),
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            StoreError::Configuration(format!("cannot create {}: {e}", dir.display()))
+        }),
         _ => Ok(()),
     }
 }

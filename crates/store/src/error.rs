@@ -14,6 +14,10 @@ pub enum StoreError {
     /// A rule in `domain` refused the operation.
     #[error(transparent)]
     Refused(#[from] Refusal),
+    /// The database settings cannot work (a bad URL, a data folder that
+    /// cannot be made); found at start-up.
+    #[error("configuration: {0}")]
+    Configuration(String),
     /// The database cannot be reached, or is too busy to answer in time.
     #[error("database unavailable: {0}")]
     Unavailable(String),

@@ -9,6 +9,7 @@ mod error;
 mod report;
 mod rows;
 mod schema;
+#[cfg(feature = "bulk-load")]
 mod seed;
 mod tickets;
 mod users;
@@ -20,6 +21,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 pub use connection::{DatabaseUrl, DbConnection, PoolOptions, migrate, run_migrations};
 pub use error::{StoreError, StoreResult};
+#[cfg(feature = "bulk-load")]
 pub use seed::{SeedReply, SeedTicket};
 pub use tickets::{NewTicket, ReplyPage, TicketPage};
 pub use users::{LoginCandidate, NewUser, UserChange, UserPage};
