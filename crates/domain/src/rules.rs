@@ -187,19 +187,19 @@ pub fn report_window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
 mod tests {
     use super::*;
 
-    const OWNER: Actor = Actor {
+    pub(super) const OWNER: Actor = Actor {
         id: UserId(1),
         role: Role::Customer,
     };
-    const OTHER_CUSTOMER: Actor = Actor {
+    pub(super) const OTHER_CUSTOMER: Actor = Actor {
         id: UserId(2),
         role: Role::Customer,
     };
-    const AGENT: Actor = Actor {
+    pub(super) const AGENT: Actor = Actor {
         id: UserId(3),
         role: Role::SupportAgent,
     };
-    const ADMIN: Actor = Actor {
+    pub(super) const ADMIN: Actor = Actor {
         id: UserId(4),
         role: Role::Admin,
     };
@@ -420,25 +420,9 @@ mod properties {
     use super::*;
     use proptest::prelude::*;
 
-    const OWNER: Actor = Actor {
-        id: UserId(1),
-        role: Role::Customer,
-    };
-    const ACTORS: [Actor; 4] = [
-        OWNER,
-        Actor {
-            id: UserId(2),
-            role: Role::Customer,
-        },
-        Actor {
-            id: UserId(3),
-            role: Role::SupportAgent,
-        },
-        Actor {
-            id: UserId(4),
-            role: Role::Admin,
-        },
-    ];
+    use super::tests::{ADMIN, AGENT, OTHER_CUSTOMER, OWNER};
+
+    const ACTORS: [Actor; 4] = [OWNER, OTHER_CUSTOMER, AGENT, ADMIN];
 
     #[derive(Debug, Clone, Copy)]
     enum Action {
