@@ -72,16 +72,22 @@ async fn a_database_too_busy_to_answer_is_503_and_loses_nothing() {
     let customer = app.customer("kayode").await;
     // Another process holding SQLite's write lock longer than the busy timeout.
     let path = app.db.url().trim_start_matches("sqlite://").to_owned();
-    let locker = std::process::Command::new("sqlite3")
+    // stdbuf: sqlite3 would hold its "locked" in a pipe buffer until it exits.
+    let locker = std::process::Command::new("stdbuf")
+        .args(["-oL", "sqlite3"])
         .arg(&path)
-        .args(["BEGIN EXCLUSIVE;", ".shell sleep 7"])
-        .stdout(std::process::Stdio::null())
+        .args(["BEGIN EXCLUSIVE;", ".print locked", ".shell sleep 7"])
+        .stdout(std::process::Stdio::piped())
         .spawn();
     let Ok(mut locker) = locker else {
-        eprintln!("notice: no sqlite3 shell; skipping the busy-database test");
+        eprintln!("notice: no stdbuf; skipping the busy-database test");
         return;
     };
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Go on only once the lock is held, however slow the machine.
+    let mut said = String::new();
+    let stdout = locker.stdout.take().expect("piped");
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut said).expect("read");
+    assert_eq!(said.trim(), "locked");
     app.post("/api/v1/tickets", &customer, json!({"body": "help"}))
         .await
         .expect(StatusCode::SERVICE_UNAVAILABLE);
