@@ -136,6 +136,16 @@ impl TryFrom<ReplyRow> for Reply {
     }
 }
 
+/// How many rows come before `page`, as SQL's OFFSET takes it.
+pub(crate) fn page_offset(page: domain::PageRequest) -> i64 {
+    i64::try_from(page.offset()).unwrap_or(i64::MAX)
+}
+
+/// A `COUNT(*)` result as the page's total.
+pub(crate) fn total(count: i64) -> u64 {
+    u64::try_from(count).unwrap_or(0)
+}
+
 /// Converts every row of a page.
 pub(crate) fn convert_all<R, T>(rows: Vec<R>) -> Result<Vec<T>, StoreError>
 where

@@ -13,7 +13,9 @@ use domain::{
 
 use crate::connection::{DbBackend, DbConnection, write_transaction};
 use crate::error::StoreResult;
-use crate::rows::{REPLY_COLUMNS, ReplyRow, TICKET_COLUMNS, TicketRow, convert_all};
+use crate::rows::{
+    REPLY_COLUMNS, ReplyRow, TICKET_COLUMNS, TicketRow, convert_all, page_offset, total,
+};
 use crate::schema::{replies, tickets, users};
 use crate::{Store, now};
 
@@ -71,15 +73,15 @@ impl Store {
             query
         };
         let conn = &mut *self.conn()?;
-        let total: i64 = filtered().count().get_result(conn)?;
+        let count: i64 = filtered().count().get_result(conn)?;
         let rows: Vec<TicketRow> = sorted(filtered(), request.sort, request.direction)
             .select(TICKET_COLUMNS)
             .limit(i64::from(request.page.limit()))
-            .offset(offset(request.page))
+            .offset(page_offset(request.page))
             .load(conn)?;
         Ok(TicketPage {
             tickets: convert_all(rows)?,
-            total: u64::try_from(total).unwrap_or(0),
+            total: total(count),
         })
     }
 
@@ -165,23 +167,19 @@ impl Store {
         let ticket = load_ticket(conn, ticket_id)?;
         may_view_ticket(actor, ticket.facts())?;
         let of_ticket = replies::table.filter(replies::ticket_id.eq(ticket_id));
-        let total: i64 = of_ticket.count().get_result(conn)?;
+        let count: i64 = of_ticket.count().get_result(conn)?;
         let rows: Vec<ReplyRow> = of_ticket
             .inner_join(users::table)
             .select(REPLY_COLUMNS)
             .order_by(replies::id.asc())
             .limit(i64::from(page.limit()))
-            .offset(offset(page))
+            .offset(page_offset(page))
             .load(conn)?;
         Ok(ReplyPage {
             replies: convert_all(rows)?,
-            total: u64::try_from(total).unwrap_or(0),
+            total: total(count),
         })
     }
-}
-
-fn offset(page: PageRequest) -> i64 {
-    i64::try_from(page.offset()).unwrap_or(i64::MAX)
 }
 
 type BoxedTickets = tickets::BoxedQuery<'static, DbBackend>;

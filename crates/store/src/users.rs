@@ -8,7 +8,7 @@ use domain::{ListUsers, Role, User, UserId, Username};
 
 use crate::connection::{DbConnection, write_transaction};
 use crate::error::{StoreError, StoreResult};
-use crate::rows::{USER_COLUMNS, UserRow, convert_all, utc};
+use crate::rows::{USER_COLUMNS, UserRow, convert_all, page_offset, total, utc};
 use crate::schema::users;
 use crate::{Store, now};
 
@@ -136,16 +136,16 @@ impl Store {
             query
         };
         let conn = &mut *self.conn()?;
-        let total: i64 = filtered().count().get_result(conn)?;
+        let count: i64 = filtered().count().get_result(conn)?;
         let rows: Vec<UserRow> = filtered()
             .select(USER_COLUMNS)
             .order_by(users::id.asc())
             .limit(i64::from(request.page.limit()))
-            .offset(i64::try_from(request.page.offset()).unwrap_or(i64::MAX))
+            .offset(page_offset(request.page))
             .load(conn)?;
         Ok(UserPage {
             users: convert_all(rows)?,
-            total: u64::try_from(total).unwrap_or(0),
+            total: total(count),
         })
     }
 
