@@ -142,10 +142,11 @@ impl ChannelSink {
             .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))
     }
 
-    fn send_rest(self) {
+    fn send_rest(mut self) {
         if !self.buffer.is_empty() {
             // A client that left just before the end needs nothing more.
-            let _ = self.sender.blocking_send(Ok(Bytes::from(self.buffer)));
+            let rest = std::mem::take(&mut self.buffer);
+            let _ = self.send(rest);
         }
     }
 }
