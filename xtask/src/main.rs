@@ -24,8 +24,8 @@ enum Command {
     /// Run `cargo test [ARGS]` (whole workspace unless `-p` is given) against PostgreSQL.
     ///
     /// Uses `TEST_POSTGRES_URL` if set; otherwise starts a temporary cluster and
-    /// exports its URL as `TEST_POSTGRES_URL`. Without PostgreSQL the tests still
-    /// run (PostgreSQL tests skip themselves), except under `CI`, where it is an error.
+    /// exports its URL as `TEST_POSTGRES_URL`. Without PostgreSQL it fails, unless
+    /// `SKIP_POSTGRES_TESTS=1` says to run only the SQLite half.
     Test {
         /// Extra arguments for `cargo test`, e.g. `-p domain -- --nocapture`.
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -56,15 +56,14 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Test { cargo_args } => test_env::run_tests(&workspace_root()?, &cargo_args),
         Command::Pg => test_env::serve(),
         Command::Migrate => {
-            let url = database_url()?;
-            let applied = store::migrate(&url).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let url = store::DatabaseUrl::from_env()?;
+            let applied = store::migrate(&url)?;
             println!("{}: {applied} migration(s) applied", url.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::Seed { tickets, seed } => {
-            let url = database_url()?;
-            let store = store::Store::connect(&url, store::PoolOptions::default())
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let url = store::DatabaseUrl::from_env()?;
+            let store = store::Store::connect(&url, store::PoolOptions::default())?;
             println!("seeding {}", url.display());
             if tickets == 0 {
                 seed::seed_users(&store, false)?;
@@ -83,11 +82,6 @@ fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// `DATABASE_URL` as the server reads it (`.env` included, same default).
-fn database_url() -> anyhow::Result<store::DatabaseUrl> {
-    Ok(api::config::Settings::from_env()?.database_url)
 }
 
 /// The workspace root: the parent of this crate's directory, fixed at compile time.

@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use store::{NewUser, SeedReply, SeedTicket, Store, StoreError};
+use store::{SeedReply, SeedTicket, Store};
 
 /// The original service's demo accounts; all use PIN `0000`.
 pub const DEMO_USERS: [(&str, Role); 3] = [
@@ -25,25 +25,8 @@ const BATCH: usize = 10_000;
 
 /// Creates a user unless the name is taken; returns its id either way.
 fn ensure_user(store: &Store, name: &str, role: Role) -> anyhow::Result<UserId> {
-    let username = Username::parse(name)?;
-    if let Some(found) = store.find_login(&username)? {
-        return Ok(found.user.id);
-    }
-    let pin = Pin::parse(DEMO_PIN)?;
-    let new = NewUser {
-        username,
-        pin_hash: api::auth::hash_pin(&pin).map_err(|e| anyhow::anyhow!("{e}"))?,
-        role,
-    };
-    match store.create_user(&new) {
-        Ok(user) => Ok(user.id),
-        // Another seeder won the race: the user exists, which is all we want.
-        Err(StoreError::Conflict(_)) => store
-            .find_login(&new.username)?
-            .map(|found| found.user.id)
-            .context("user vanished after a conflict"),
-        Err(other) => Err(other.into()),
-    }
+    let user = store.bulk_ensure_user(&Username::parse(name)?, &Pin::parse(DEMO_PIN)?, role)?;
+    Ok(user.id)
 }
 
 /// The demo users, idempotently; returns (agent, customers).
@@ -92,7 +75,7 @@ pub fn seed_tickets(store: &Store, count: u64, seed: u64) -> anyhow::Result<u64>
     while loaded < count {
         let size = (count - loaded).min(BATCH as u64);
         let batch: Vec<SeedTicket> = (0..size).map(|_| generator.ticket()).collect();
-        store.insert_seed_batch(&batch)?;
+        store.bulk_load_tickets(&batch)?;
         loaded += size;
         bar.set_position(loaded);
     }

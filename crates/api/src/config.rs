@@ -7,7 +7,6 @@ use anyhow::{Context, bail};
 use rand::RngCore;
 use store::DatabaseUrl;
 
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tracker.db";
 pub const DEFAULT_PORT: u16 = 9003;
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
@@ -63,8 +62,7 @@ impl Settings {
 
     /// Builds settings from any variable source (the tests pass a map).
     pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let database_url = var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        let database_url = DatabaseUrl::parse(&database_url).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let database_url = DatabaseUrl::from_lookup(&var)?;
         let host: IpAddr = match var("HOST") {
             Some(host) => host
                 .parse()

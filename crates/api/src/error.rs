@@ -1,61 +1,66 @@
-//! One error type for every handler, mapped to its status and our JSON
-//! envelope in one place.
+//! One error type for every handler, one variant per status, mapped to our
+//! JSON envelope in one place.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{Refusal, ValidationError};
 use serde_json::json;
-use store::StoreError;
+use store::{BoxError, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
-    /// Client input failed validation (400).
-    #[error(transparent)]
-    Invalid(#[from] ValidationError),
-    /// A rule refused the request.
-    #[error(transparent)]
-    Refused(#[from] Refusal),
-    /// axum could not read the request (bad JSON, wrong content type, too
-    /// large); its status and text describe the client's mistake.
-    #[error("{message}")]
-    Rejected { status: StatusCode, message: String },
+    /// Malformed JSON, a missing or invalid field or parameter, or a
+    /// request the rules do not offer (400).
+    #[error("{0}")]
+    BadRequest(String),
     /// No credentials, or credentials that do not hold (401).
     #[error("{0}")]
     Unauthorized(&'static str),
-    /// The thing asked for does not exist, or is hidden from the caller (404).
+    /// The caller's role may not do this (403).
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// Missing, or hidden from the caller: the same answer (404).
     #[error("{0}")]
     NotFound(&'static str),
-    /// A state conflict from the store, such as a taken username (409).
+    /// The request conflicts with the current state (409).
     #[error("{0}")]
     Conflict(&'static str),
-    /// The database is unreachable or too busy (503).
+    /// The body is over the size limit (413).
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    /// A body that is not JSON (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// Too many failed logins; retry after this many seconds (429).
+    #[error("too many failed logins; try again later")]
+    TooManyRequests { retry_after_secs: u64 },
+    /// The database is unreachable or too busy (503); the cause is logged.
     #[error("the service is temporarily unavailable")]
-    Unavailable(String),
+    Unavailable(#[source] BoxError),
     /// A bug on our side (500); the cause is logged, never sent.
     #[error("internal server error")]
-    Internal(String),
+    Internal(#[source] BoxError),
 }
 
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
-            ApiError::Refused(refusal) => match refusal {
-                Refusal::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-                Refusal::Forbidden(_) => StatusCode::FORBIDDEN,
-                Refusal::Hidden => StatusCode::NOT_FOUND,
-                Refusal::Conflict(_) => StatusCode::CONFLICT,
-                Refusal::Invalid(_) => StatusCode::BAD_REQUEST,
-                Refusal::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
-            },
-            ApiError::Rejected { status, .. } => *status,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    pub(crate) fn internal(error: impl Into<BoxError>) -> Self {
+        ApiError::Internal(error.into())
     }
 }
 
@@ -83,15 +88,31 @@ pub fn error_body(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
+/// An error and its causes, one after another, for the log.
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
-            ApiError::Internal(cause) => tracing::error!(%cause, "request failed"),
-            ApiError::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
+            ApiError::Internal(cause) => {
+                tracing::error!(cause = with_causes(cause.as_ref()), "request failed")
+            }
+            ApiError::Unavailable(cause) => {
+                tracing::warn!(cause = with_causes(cause.as_ref()), "database unavailable")
+            }
             _ => {}
         }
         let mut response = error_body(self.status(), &self.to_string());
-        if let ApiError::Refused(Refusal::Throttled { retry_after_secs }) = self {
+        if let ApiError::TooManyRequests { retry_after_secs } = self {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
@@ -100,15 +121,35 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Each kind of refusal is one status: the mapping is here and nowhere else.
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Invalid(message) => ApiError::BadRequest(message.to_owned()),
+            Refusal::Unauthenticated(message) => ApiError::Unauthorized(message),
+            Refusal::Forbidden(message) => ApiError::Forbidden(message),
+            Refusal::NotFound => ApiError::NotFound("not found"),
+            Refusal::Conflict(message) => ApiError::Conflict(message),
+            Refusal::Throttled { retry_after_secs } => {
+                ApiError::TooManyRequests { retry_after_secs }
+            }
+        }
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(error: ValidationError) -> Self {
+        ApiError::BadRequest(error.to_string())
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::NotFound => ApiError::NotFound("not found"),
-            StoreError::Conflict(message) => ApiError::Conflict(message),
-            StoreError::Refused(refusal) => ApiError::Refused(refusal),
-            StoreError::Unavailable(cause) => ApiError::Unavailable(cause),
-            StoreError::Internal(cause) | StoreError::Configuration(cause) => {
-                ApiError::Internal(cause)
+            StoreError::Refused(refusal) => refusal.into(),
+            StoreError::Unavailable(_) => ApiError::Unavailable(error.into()),
+            StoreError::Configuration { .. } | StoreError::Internal(_) => {
+                ApiError::Internal(error.into())
             }
         }
     }
@@ -120,15 +161,20 @@ macro_rules! from_rejection {
     ($($rejection:ty),*) => {$(
         impl From<$rejection> for ApiError {
             fn from(rejection: $rejection) -> Self {
-                // axum says 422 for well-formed JSON of the wrong shape; our
-                // contract calls every invalid field a 400.
-                let status = match rejection.status() {
-                    StatusCode::UNPROCESSABLE_ENTITY => StatusCode::BAD_REQUEST,
-                    status => status,
-                };
-                ApiError::Rejected {
-                    status,
-                    message: rejection.body_text(),
+                match rejection.status() {
+                    // axum says 422 for well-formed JSON of the wrong shape;
+                    // our contract calls every invalid field a 400.
+                    StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
+                        ApiError::BadRequest(rejection.body_text())
+                    }
+                    StatusCode::PAYLOAD_TOO_LARGE => {
+                        ApiError::PayloadTooLarge(rejection.body_text())
+                    }
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                        ApiError::UnsupportedMediaType(rejection.body_text())
+                    }
+                    // Anything else is a route written wrong, not the client.
+                    _ => ApiError::internal(rejection),
                 }
             }
         }
@@ -141,7 +187,7 @@ from_rejection!(JsonRejection, PathRejection, QueryRejection);
 mod tests {
     use super::*;
 
-    /// Each error kind answers exactly one status.
+    /// Each refusal, store error and rejection answers exactly one status.
     #[test]
     fn each_error_maps_to_its_status() {
         let cases: Vec<(ApiError, StatusCode)> = vec![
@@ -154,18 +200,19 @@ mod tests {
                 Refusal::Unauthenticated("x").into(),
                 StatusCode::UNAUTHORIZED,
             ),
-            (ApiError::Unauthorized("x"), StatusCode::UNAUTHORIZED),
             (Refusal::Forbidden("x").into(), StatusCode::FORBIDDEN),
-            (Refusal::Hidden.into(), StatusCode::NOT_FOUND),
-            (StoreError::NotFound.into(), StatusCode::NOT_FOUND),
+            (Refusal::NotFound.into(), StatusCode::NOT_FOUND),
             (Refusal::Conflict("x").into(), StatusCode::CONFLICT),
-            (StoreError::Conflict("x").into(), StatusCode::CONFLICT),
             (
                 Refusal::Throttled {
                     retry_after_secs: 3,
                 }
                 .into(),
                 StatusCode::TOO_MANY_REQUESTS,
+            ),
+            (
+                StoreError::Refused(Refusal::NotFound).into(),
+                StatusCode::NOT_FOUND,
             ),
             (
                 StoreError::Unavailable("x".into()).into(),
@@ -175,6 +222,14 @@ mod tests {
                 StoreError::Internal("x".into()).into(),
                 StatusCode::INTERNAL_SERVER_ERROR,
             ),
+            (
+                ApiError::PayloadTooLarge("x".into()),
+                StatusCode::PAYLOAD_TOO_LARGE,
+            ),
+            (
+                ApiError::UnsupportedMediaType("x".into()),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ),
         ];
         for (error, status) in cases {
             assert_eq!(error.status(), status, "{error:?}");
@@ -183,11 +238,13 @@ mod tests {
     }
 
     #[test]
-    fn internal_causes_never_reach_the_client() {
+    fn internal_causes_never_reach_the_client_but_stay_the_source() {
         let error = ApiError::from(StoreError::Internal("syntax error near SELECT".into()));
         assert_eq!(error.to_string(), "internal server error");
+        assert!(with_causes(&error).contains("syntax error near SELECT"));
         let error = ApiError::from(StoreError::Unavailable("database is locked".into()));
         assert!(!error.to_string().contains("locked"));
+        assert!(with_causes(&error).contains("database is locked"));
     }
 
     #[test]

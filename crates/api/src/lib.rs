@@ -5,13 +5,16 @@
 //! and answer the envelope; they hold no rule and no SQL.
 
 pub mod auth;
+pub mod blocking;
 pub mod config;
 pub mod error;
 pub mod extract;
 pub mod routes;
 pub mod state;
+pub mod tokens;
 pub mod wire;
 
+use anyhow::Context as _;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
@@ -92,10 +95,7 @@ pub fn build_state(settings: &Settings) -> anyhow::Result<AppState> {
         connection_timeout: state::POOL_TIMEOUT,
     };
     let store = store::Store::connect(&settings.database_url, options)
-        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", settings.database_url.display()))?;
-    // Computed now so that a failure stops start-up instead of letting
-    // unknown usernames skip the Argon2 work.
-    auth::dummy_hash().map_err(|e| anyhow::anyhow!("{e}"))?;
+        .with_context(|| format!("cannot open {}", settings.database_url.display()))?;
     let secret = match &settings.jwt_secret {
         Some(secret) => secret.clone(),
         None => {
@@ -107,7 +107,7 @@ pub fn build_state(settings: &Settings) -> anyhow::Result<AppState> {
     };
     Ok(AppState::new(
         store,
-        auth::Tokens::new(&secret, settings.token_lifetime),
+        tokens::Tokens::new(&secret, settings.token_lifetime),
     ))
 }
 

@@ -1,14 +1,14 @@
-//! Shared state and the one door to blocking work.
+//! What every handler can reach: the store and the token keys.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use store::Store;
 
-use crate::auth::Tokens;
+use crate::blocking::run_blocking;
 use crate::error::ApiError;
+use crate::tokens::Tokens;
 
-/// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
@@ -23,8 +23,7 @@ impl AppState {
         }
     }
 
-    /// Runs `work` (Diesel queries, Argon2) on tokio's blocking pool with a
-    /// clone of the store, so the async workers never wait on it.
+    /// Runs `work` with a clone of the store on the blocking pool.
     pub async fn blocking<T, E>(
         &self,
         work: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,
@@ -36,15 +35,6 @@ impl AppState {
         let store = self.store.clone();
         run_blocking(move || work(&store).map_err(Into::into)).await
     }
-}
-
-/// Runs `work` on the blocking pool; a panic there becomes a 500.
-pub async fn run_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| ApiError::Internal(format!("blocking task failed: {e}")))?
 }
 
 /// How long a request may wait for the store before the answer is 503.

@@ -2,18 +2,20 @@
 //!
 //! Everything a request carries is parsed here into a type that cannot hold an
 //! invalid value ([`values`], [`listing`]); every business rule is one pure
-//! function in [`rules`] that returns either the decision or a [`Refusal`]
-//! whose kind fixes the HTTP status the API answers.
+//! function in [`rules`] or [`login`] that returns either the decision or a
+//! [`Refusal`] whose kind fixes the HTTP status the API answers. The `store`
+//! action that performs a change is the one place that asks these rules.
 
 pub mod entities;
 pub mod listing;
+pub mod login;
 pub mod roles;
 pub mod rules;
-pub mod throttle;
 pub mod values;
 
 pub use entities::{Reply, Ticket, TicketFacts, User};
 pub use listing::{Direction, ListTickets, ListUsers, PageRequest, SortField};
+pub use login::Credentials;
 pub use roles::{Actor, Role, TicketStatus, UserId};
-pub use rules::Refusal;
+pub use rules::{Refusal, UserChange};
 pub use values::{Pin, ReplyBody, Subject, TicketBody, Username, ValidationError};

@@ -284,9 +284,17 @@ mod tests {
             let limit_ok = plain(&limit) && limit.parse::<u32>().is_ok_and(|l| (1..=MAX_LIMIT).contains(&l));
             let parsed = PageRequest::parse(Some(&page), Some(&limit));
             prop_assert_eq!(parsed.is_ok(), page_ok && limit_ok);
-            if let Ok(request) = parsed {
-                prop_assert_eq!(request.offset(), u64::from(request.page() - 1) * u64::from(request.limit()));
-            }
+        }
+
+        #[test]
+        fn pages_of_one_limit_tile_the_list_without_gap_or_overlap(page in 1u32..MAX_PAGE, limit in 1u32..=MAX_LIMIT) {
+            // Page `page` covers rows [offset, offset + limit); the next page
+            // starts exactly where it ends, and the first starts at row 0.
+            let this = PageRequest::new(page, limit).expect("in range");
+            let next = PageRequest::new(page + 1, limit).expect("in range");
+            let first = PageRequest::new(1, limit).expect("in range");
+            prop_assert_eq!(first.offset(), 0);
+            prop_assert_eq!(next.offset(), this.offset() + u64::from(limit));
         }
 
         #[test]

@@ -36,11 +36,6 @@ impl Role {
             Role::Customer => "CUSTOMER",
         }
     }
-
-    /// Agents and admins: the roles that see every ticket.
-    pub fn is_staff(self) -> bool {
-        matches!(self, Role::Admin | Role::SupportAgent)
-    }
 }
 
 impl FromStr for Role {

@@ -51,9 +51,10 @@ impl Username {
     }
 }
 
-/// A PIN: 4 to 12 ASCII digits. Its `Debug` never shows the digits.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+/// A PIN: 4 to 12 ASCII digits. Its `Debug` never shows the digits, and
+/// it cannot be serialized: a PIN only comes in.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
 pub struct Pin(String);
 
 impl Pin {
@@ -173,7 +174,14 @@ macro_rules! string_conversions {
     )*};
 }
 
-string_conversions!(Username, Pin, Subject, TicketBody, ReplyBody);
+string_conversions!(Username, Subject, TicketBody, ReplyBody);
+
+impl TryFrom<String> for Pin {
+    type Error = ValidationError;
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        Self::parse(raw)
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -274,7 +282,8 @@ mod tests {
             prop_assert!(parsed.is_ok());
             let parsed = parsed.expect("checked above");
             prop_assert_eq!(parsed.expose(), pin.as_str());
-            prop_assert!(round_trips(&parsed));
+            let json = serde_json::to_string(&pin).expect("a string serializes");
+            prop_assert_eq!(serde_json::from_str::<Pin>(&json).ok(), Some(parsed));
         }
 
         #[test]

@@ -13,9 +13,12 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::{StoreError, StoreResult};
 
+/// The `DATABASE_URL` used when none is set: an SQLite file under `data/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tracker.db";
+
 /// A connection to either database; queries written once run on both.
 #[derive(diesel::MultiConnection)]
-pub enum DbConnection {
+pub(crate) enum DbConnection {
     Pg(PgConnection),
     Sqlite(SqliteConnection),
 }
@@ -34,8 +37,8 @@ pub(crate) type DbBackend = <DbConnection as Connection>::Backend;
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
-/// Which database a `DATABASE_URL` names.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which database a `DATABASE_URL` names. Its `Debug` hides the password.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     /// A file path (relative or absolute) from `sqlite://PATH`.
     Sqlite(PathBuf),
@@ -49,8 +52,8 @@ impl DatabaseUrl {
     pub fn parse(url: &str) -> StoreResult<Self> {
         if let Some(path) = url.strip_prefix("sqlite://") {
             if path.is_empty() {
-                return Err(StoreError::Configuration(
-                    "DATABASE_URL sqlite:// needs a file path".to_owned(),
+                return Err(StoreError::configuration(
+                    "DATABASE_URL sqlite:// needs a file path",
                 ));
             }
             return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
@@ -58,10 +61,24 @@ impl DatabaseUrl {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(DatabaseUrl::Postgres(url.to_owned()));
         }
-        Err(StoreError::Configuration(format!(
+        Err(StoreError::configuration(format!(
             "DATABASE_URL must start with sqlite:// or postgres://, got {:?}",
             redact(url)
         )))
+    }
+
+    /// `DATABASE_URL` from `var` (an empty value counts as unset), or
+    /// [`DEFAULT_DATABASE_URL`]: how the server and `cargo xtask` both read it.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> StoreResult<Self> {
+        match var("DATABASE_URL").filter(|url| !url.is_empty()) {
+            Some(url) => Self::parse(&url),
+            None => Self::parse(DEFAULT_DATABASE_URL),
+        }
+    }
+
+    /// `DATABASE_URL` from the process environment (load `.env` first).
+    pub fn from_env() -> StoreResult<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -109,6 +126,12 @@ impl DatabaseUrl {
     }
 }
 
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({})", self.display())
+    }
+}
+
 /// Hides the password of `scheme://user:password@host`.
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -126,7 +149,7 @@ fn redact(url: &str) -> String {
 /// The r2d2 manager: connects with the concrete backend type so a bad URL
 /// reports the real error.
 #[derive(Debug)]
-pub struct Manager {
+pub(crate) struct Manager {
     url: DatabaseUrl,
 }
 
@@ -148,8 +171,8 @@ impl r2d2::ManageConnection for Manager {
     }
 }
 
-pub type Pool = r2d2::Pool<Manager>;
-pub type PooledConnection = r2d2::PooledConnection<Manager>;
+pub(crate) type Pool = r2d2::Pool<Manager>;
+pub(crate) type PooledConnection = r2d2::PooledConnection<Manager>;
 
 /// How the pool is sized.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +199,7 @@ const POSTGRES_DEFAULT_POOL: u32 = 16;
 
 /// Connects once with the concrete type (so a bad URL fails now, with the
 /// real error), applies pending migrations, then builds the pool.
-pub fn connect(url: &DatabaseUrl, options: PoolOptions) -> StoreResult<Pool> {
+pub(crate) fn connect(url: &DatabaseUrl, options: PoolOptions) -> StoreResult<Pool> {
     migrate(url)?;
     let default_size = match url {
         DatabaseUrl::Sqlite(_) => SQLITE_DEFAULT_POOL,
@@ -192,9 +215,12 @@ pub fn connect(url: &DatabaseUrl, options: PoolOptions) -> StoreResult<Pool> {
 
 fn create_parent_dir(path: &std::path::Path) -> StoreResult<()> {
     match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
-            StoreError::Configuration(format!("cannot create {}: {e}", dir.display()))
-        }),
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::fs::create_dir_all(dir).map_err(|error| StoreError::Configuration {
+                message: format!("cannot create {}", dir.display()),
+                source: Some(error.into()),
+            })
+        }
         _ => Ok(()),
     }
 }
@@ -209,7 +235,7 @@ pub fn migrate(url: &DatabaseUrl) -> StoreResult<usize> {
 
 /// Applies the embedded migrations of the connection's backend; returns how
 /// many were applied (none on a second run).
-pub fn run_migrations(conn: &mut DbConnection) -> StoreResult<usize> {
+fn run_migrations(conn: &mut DbConnection) -> StoreResult<usize> {
     let applied = match conn {
         DbConnection::Pg(pg) => pg
             .run_pending_migrations(POSTGRES_MIGRATIONS)
@@ -218,7 +244,7 @@ pub fn run_migrations(conn: &mut DbConnection) -> StoreResult<usize> {
             .run_pending_migrations(SQLITE_MIGRATIONS)
             .map(|v| v.len()),
     };
-    applied.map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
+    applied.map_err(StoreError::Internal)
 }
 
 /// Runs `work` in a transaction that serialises writers of the same rows:
@@ -237,9 +263,7 @@ pub(crate) fn write_transaction<T>(
     }
     let outcome = work(conn);
     let DbConnection::Sqlite(sqlite) = conn else {
-        return Err(StoreError::Internal(
-            "backend changed mid-transaction".to_owned(),
-        ));
+        return Err(StoreError::internal("backend changed mid-transaction"));
     };
     match outcome {
         Ok(value) => {
@@ -253,3 +277,23 @@ pub(crate) fn write_transaction<T>(
         }
     }
 }
+
+/// Loads the rows of a query and holds them until the transaction ends:
+/// `FOR UPDATE` on PostgreSQL; on SQLite the `BEGIN IMMEDIATE` of
+/// [`write_transaction`] already holds the whole database. A macro, because
+/// Diesel's locking trait cannot be named in a generic bound.
+macro_rules! load_locked {
+    ($conn:expr, $query:expr) => {{
+        let query = $query;
+        let rows: $crate::error::StoreResult<Vec<_>> = match $conn {
+            $crate::connection::DbConnection::Pg(pg) => diesel::QueryDsl::for_update(query)
+                .load(pg)
+                .map_err(Into::into),
+            $crate::connection::DbConnection::Sqlite(sqlite) => {
+                query.load(sqlite).map_err(Into::into)
+            }
+        };
+        rows
+    }};
+}
+pub(crate) use load_locked;

@@ -1,51 +1,63 @@
-//! The store's error type; every Diesel and r2d2 error is converted here.
+//! The store's error type; every Diesel, r2d2 and hashing error is
+//! converted here, keeping it as the source.
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use domain::Refusal;
 
+/// Any error kept as the cause of another.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// No such row.
-    #[error("not found")]
-    NotFound,
-    /// A unique value is taken (a duplicate username).
-    #[error("{0}")]
-    Conflict(&'static str),
-    /// A rule in `domain` refused the operation.
+    /// A rule in `domain` refused the operation, or what it names does not
+    /// exist (which the rules answer like a hidden ticket).
     #[error(transparent)]
     Refused(#[from] Refusal),
     /// The database settings cannot work (a bad URL, a data folder that
     /// cannot be made); found at start-up.
-    #[error("configuration: {0}")]
-    Configuration(String),
+    #[error("{message}")]
+    Configuration {
+        message: String,
+        #[source]
+        source: Option<BoxError>,
+    },
     /// The database cannot be reached, or is too busy to answer in time.
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
+    #[error("database unavailable")]
+    Unavailable(#[source] BoxError),
     /// Anything else: a bug or corrupt data, never the client's doing.
-    #[error("database error: {0}")]
-    Internal(String),
+    #[error("database error")]
+    Internal(#[source] BoxError),
+}
+
+impl StoreError {
+    pub(crate) fn configuration(message: impl Into<String>) -> Self {
+        StoreError::Configuration {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn internal(error: impl Into<BoxError>) -> Self {
+        StoreError::Internal(error.into())
+    }
 }
 
 impl From<DieselError> for StoreError {
     fn from(error: DieselError) -> Self {
-        match error {
-            DieselError::NotFound => StoreError::NotFound,
+        match &error {
+            DieselError::NotFound => StoreError::Refused(Refusal::NotFound),
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
-                StoreError::Conflict("already exists")
+                StoreError::Refused(Refusal::Conflict("already exists"))
             }
-            DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
-                StoreError::Unavailable(info.message().to_owned())
-            }
-            DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, info) => {
-                StoreError::Unavailable(info.message().to_owned())
-            }
+            DieselError::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::SerializationFailure,
+                _,
+            )
+            | DieselError::BrokenTransactionManager => StoreError::Unavailable(error.into()),
             DieselError::DatabaseError(_, info) if is_busy(info.message()) => {
-                StoreError::Unavailable(info.message().to_owned())
+                StoreError::Unavailable(error.into())
             }
-            DieselError::BrokenTransactionManager => {
-                StoreError::Unavailable("connection left in a broken state".to_owned())
-            }
-            other => StoreError::Internal(other.to_string()),
+            _ => StoreError::Internal(error.into()),
         }
     }
 }
@@ -65,20 +77,36 @@ fn is_busy(message: &str) -> bool {
 
 impl From<r2d2::Error> for StoreError {
     fn from(error: r2d2::Error) -> Self {
-        StoreError::Unavailable(error.to_string())
+        StoreError::Unavailable(error.into())
     }
 }
 
 impl From<diesel::ConnectionError> for StoreError {
     fn from(error: diesel::ConnectionError) -> Self {
-        StoreError::Unavailable(error.to_string())
-    }
-}
-
-impl From<diesel_migrations::MigrationError> for StoreError {
-    fn from(error: diesel_migrations::MigrationError) -> Self {
-        StoreError::Internal(error.to_string())
+        StoreError::Unavailable(error.into())
     }
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn a_driver_error_stays_the_source() {
+        let error = StoreError::from(DieselError::RollbackTransaction);
+        assert!(matches!(error, StoreError::Internal(_)));
+        let source = error.source().map(ToString::to_string);
+        assert_eq!(source, Some(DieselError::RollbackTransaction.to_string()));
+    }
+
+    #[test]
+    fn a_missing_row_is_the_rules_not_found() {
+        assert!(matches!(
+            StoreError::from(DieselError::NotFound),
+            StoreError::Refused(Refusal::NotFound)
+        ));
+    }
+}

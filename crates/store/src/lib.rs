@@ -1,16 +1,21 @@
 //! Persistence for the support tracker: Diesel over SQLite and PostgreSQL.
 //!
 //! The [`Store`] API speaks plain Rust and `domain` types; no Diesel type
-//! leaves this crate. Every write that a rule guards locks the ticket (or
-//! user) row, asks `domain` for the decision and writes, in one transaction.
+//! leaves this crate. **Every rule is applied here, at one boundary**: the
+//! action that performs a change (or reveals data) takes the acting user,
+//! opens its transaction, locks what the rule needs, asks `domain`, and
+//! writes the decision. Nothing that changes or reveals data can be called
+//! without an actor, except the rule-free loading behind the `bulk-load`
+//! feature, which the server does not enable.
 
+#[cfg(feature = "bulk-load")]
+mod bulk;
 mod connection;
 mod error;
+mod pin;
 mod report;
 mod rows;
 mod schema;
-#[cfg(feature = "bulk-load")]
-mod seed;
 mod tickets;
 mod users;
 
@@ -19,12 +24,14 @@ pub mod test_support;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
-pub use connection::{DatabaseUrl, DbConnection, PoolOptions, migrate, run_migrations};
-pub use error::{StoreError, StoreResult};
 #[cfg(feature = "bulk-load")]
-pub use seed::{SeedReply, SeedTicket};
+pub use bulk::{SeedReply, SeedTicket};
+pub use connection::{DEFAULT_DATABASE_URL, DatabaseUrl, PoolOptions, migrate};
+pub use error::{BoxError, StoreError, StoreResult};
+pub use pin::PinHashError;
+pub use report::ResolvedReport;
 pub use tickets::{NewTicket, ReplyPage, TicketPage};
-pub use users::{LoginCandidate, NewUser, UserChange, UserPage};
+pub use users::{NewAccount, UserPage};
 
 /// The tracker's database: a pool of connections to one backend.
 #[derive(Clone)]
@@ -42,18 +49,13 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// How many connections the pool holds, and how many of them are idle.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolUsage {
-    pub connections: u32,
-    pub idle: u32,
-    pub max_size: u32,
-}
-
 impl Store {
     /// Connects (failing now, with the real error, on a bad URL), applies
-    /// pending migrations and builds the pool.
+    /// pending migrations and builds the pool. It also makes the dummy PIN
+    /// hash that unknown usernames are checked against, so a store that
+    /// could not make one never serves a login.
     pub fn connect(url: &DatabaseUrl, options: PoolOptions) -> StoreResult<Self> {
+        pin::dummy_hash().map_err(StoreError::internal)?;
         let pool = connection::connect(url, options)?;
         Ok(Self {
             pool,
@@ -64,22 +66,6 @@ impl Store {
     /// `"sqlite"` or `"postgres"`.
     pub fn backend(&self) -> &'static str {
         self.backend
-    }
-
-    pub fn pool_usage(&self) -> PoolUsage {
-        let state = self.pool.state();
-        PoolUsage {
-            connections: state.connections,
-            idle: state.idle_connections,
-            max_size: self.pool.max_size(),
-        }
-    }
-
-    /// Answers when the database does.
-    pub fn ping(&self) -> StoreResult<()> {
-        use diesel::r2d2::R2D2Connection;
-        self.conn()?.ping()?;
-        Ok(())
     }
 
     fn conn(&self) -> StoreResult<connection::PooledConnection> {

@@ -1,35 +1,61 @@
-//! The resolved report's rows, streamed as the database yields them.
+//! The resolved report: who may read it, and its rows streamed as the
+//! database yields them.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::dsl::{And, Eq, Filter, GtEq, LtEq, Order, Select};
+use diesel::helper_types::Asc;
 use diesel::pg::PgRowByRowLoadingMode;
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
-use domain::{Ticket, TicketStatus};
+use domain::rules::{may_read_report, report_window};
+use domain::{Actor, Ticket, TicketStatus};
 
-use crate::Store;
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, PooledConnection};
 use crate::error::StoreResult;
-use crate::rows::{TICKET_COLUMNS, TicketRow};
+use crate::rows::{TICKET_COLUMNS, TicketColumns, TicketRow};
 use crate::schema::tickets;
+use crate::{Store, now};
+
+/// A report that `actor` may read, with its window fixed and its connection
+/// in hand: once this exists, nothing but the database failing mid-stream
+/// can stop the rows, so a caller can commit to a 200 before the first one.
+pub struct ResolvedReport {
+    conn: PooledConnection,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for ResolvedReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResolvedReport")
+            .field("from", &self.from)
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
 
 impl Store {
-    /// Calls `on_row` with every ticket resolved within `[from, to]`, in
+    /// Opens the resolved report for `actor` (agents and admins only): the
+    /// last calendar month up to now.
+    pub fn open_resolved_report(&self, actor: Actor) -> StoreResult<ResolvedReport> {
+        may_read_report(actor)?;
+        let conn = self.conn()?;
+        let (from, to) = report_window(now());
+        Ok(ResolvedReport { conn, from, to })
+    }
+}
+
+impl ResolvedReport {
+    /// The window the report covers, both ends included.
+    pub fn window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
+        (self.from, self.to)
+    }
+
+    /// Calls `on_row` with every ticket resolved within the window, in
     /// `resolvedAt` order (then `ticketId`), as the database yields them:
     /// nothing collects the rows. `on_row` returns `false` to stop early
     /// (the client went away). Returns how many rows were passed on.
-    pub fn for_each_resolved(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        mut on_row: impl FnMut(Ticket) -> bool,
-    ) -> StoreResult<u64> {
-        let query = tickets::table
-            .filter(tickets::status.eq(TicketStatus::Resolved.as_str()))
-            .filter(tickets::resolved_at.ge(from.naive_utc()))
-            .filter(tickets::resolved_at.le(to.naive_utc()))
-            .order_by((tickets::resolved_at.asc(), tickets::id.asc()))
-            .select(TICKET_COLUMNS);
-        let mut conn = self.conn()?;
+    pub fn for_each_row(mut self, mut on_row: impl FnMut(Ticket) -> bool) -> StoreResult<u64> {
+        let query = resolved_between(self.from.naive_utc(), self.to.naive_utc());
         let mut sent = 0;
         let mut pass_on = |row: QueryResult<TicketRow>| -> StoreResult<bool> {
             let keep_going = on_row(Ticket::try_from(row?)?);
@@ -38,7 +64,7 @@ impl Store {
         };
         // The multi-backend iterator buffers PostgreSQL's whole result, so
         // each backend is asked directly, PostgreSQL row by row.
-        match &mut *conn {
+        match &mut *self.conn {
             DbConnection::Pg(pg) => {
                 for row in query.load_iter::<TicketRow, PgRowByRowLoadingMode>(pg)? {
                     if !pass_on(row)? {
@@ -47,7 +73,6 @@ impl Store {
                 }
             }
             DbConnection::Sqlite(sqlite) => {
-                let sqlite: &mut SqliteConnection = sqlite;
                 for row in
                     query.load_iter::<TicketRow, diesel::connection::DefaultLoadingMode>(sqlite)?
                 {
@@ -59,4 +84,60 @@ impl Store {
         }
         Ok(sent)
     }
+}
+
+#[cfg(feature = "bulk-load")]
+impl ResolvedReport {
+    /// The report's query as SQLite runs it, with its three values written
+    /// in: for timing the `sqlite3` shell on the very same query
+    /// (`cargo xtask bench`). The SQL text is Diesel's, from the one
+    /// definition in [`resolved_between`].
+    pub fn sqlite_sql(&self) -> String {
+        let query = resolved_between(self.from.naive_utc(), self.to.naive_utc());
+        let rendered = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&query).to_string();
+        let sql = rendered
+            .split_once(" -- binds: ")
+            .map_or(rendered.as_str(), |(sql, _)| sql);
+        // The values in bind order, as Diesel stores them in SQLite.
+        let timestamp = |at: DateTime<Utc>| at.naive_utc().format("%Y-%m-%d %H:%M:%S%.f");
+        let values = [
+            TicketStatus::Resolved.as_str().to_owned(),
+            timestamp(self.from).to_string(),
+            timestamp(self.to).to_string(),
+        ];
+        let mut pieces = sql.split('?');
+        let mut written = pieces.next().unwrap_or_default().to_owned();
+        for (value, piece) in values.iter().zip(pieces) {
+            written.push_str(&format!("'{value}'{piece}"));
+        }
+        written
+    }
+}
+
+type ResolvedBetween = Select<
+    Order<
+        Filter<
+            tickets::table,
+            And<
+                And<Eq<tickets::status, &'static str>, GtEq<tickets::resolved_at, NaiveDateTime>>,
+                LtEq<tickets::resolved_at, NaiveDateTime>,
+            >,
+        >,
+        (Asc<tickets::resolved_at>, Asc<tickets::id>),
+    >,
+    TicketColumns,
+>;
+
+/// The report's query: the one definition the stream and the benchmark's
+/// `sqlite3` comparison both use.
+fn resolved_between(from: NaiveDateTime, to: NaiveDateTime) -> ResolvedBetween {
+    tickets::table
+        .filter(
+            tickets::status
+                .eq(TicketStatus::Resolved.as_str())
+                .and(tickets::resolved_at.ge(from))
+                .and(tickets::resolved_at.le(to)),
+        )
+        .order_by((tickets::resolved_at.asc(), tickets::id.asc()))
+        .select(TICKET_COLUMNS)
 }

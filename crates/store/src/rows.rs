@@ -22,7 +22,7 @@ pub(crate) fn utc(at: NaiveDateTime) -> DateTime<Utc> {
 
 fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, StoreError> {
     text.parse()
-        .map_err(|_| StoreError::Internal(format!("unknown {what} {text:?} in the database")))
+        .map_err(|_| StoreError::internal(format!("unknown {what} {text:?} in the database")))
 }
 
 columns!(USER_COLUMNS: UserColumns = (

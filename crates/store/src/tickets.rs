@@ -3,15 +3,15 @@
 
 use diesel::prelude::*;
 use domain::rules::{
-    Resolution, TicketScope, change_status, may_view_ticket, open_ticket, reply_to_ticket,
-    ticket_scope,
+    Resolution, TicketScope, decide_new_ticket, decide_reply, decide_status_change,
+    decide_ticket_scope, may_view_ticket,
 };
 use domain::{
-    Actor, Direction, ListTickets, PageRequest, Reply, ReplyBody, SortField, Subject, Ticket,
-    TicketBody, TicketStatus,
+    Actor, Direction, ListTickets, PageRequest, Refusal, Reply, ReplyBody, SortField, Subject,
+    Ticket, TicketBody, TicketStatus,
 };
 
-use crate::connection::{DbBackend, DbConnection, write_transaction};
+use crate::connection::{DbBackend, DbConnection, load_locked, write_transaction};
 use crate::error::StoreResult;
 use crate::rows::{
     REPLY_COLUMNS, ReplyRow, TICKET_COLUMNS, TicketRow, convert_all, page_offset, total,
@@ -43,7 +43,7 @@ pub struct ReplyPage {
 impl Store {
     /// Opens a ticket (rule 1); the database hands out its `ticketId`.
     pub fn create_ticket(&self, actor: Actor, new: &NewTicket) -> StoreResult<Ticket> {
-        let status = open_ticket(actor)?;
+        let status = decide_new_ticket(actor)?;
         let at = now().naive_utc();
         let row: TicketRow = diesel::insert_into(tickets::table)
             .values((
@@ -64,7 +64,7 @@ impl Store {
     pub fn list_tickets(&self, actor: Actor, request: &ListTickets) -> StoreResult<TicketPage> {
         let filtered = || {
             let mut query = tickets::table.into_boxed::<DbBackend>();
-            if let TicketScope::AuthoredBy(author) = ticket_scope(actor) {
+            if let TicketScope::AuthoredBy(author) = decide_ticket_scope(actor) {
                 query = query.filter(tickets::author_id.eq(author.0));
             }
             if let Some(status) = request.status {
@@ -86,7 +86,7 @@ impl Store {
     }
 
     /// One ticket as `actor` sees it: another customer's is not found.
-    pub fn get_ticket(&self, actor: Actor, ticket_id: i64) -> StoreResult<Ticket> {
+    pub fn read_ticket(&self, actor: Actor, ticket_id: i64) -> StoreResult<Ticket> {
         let ticket = load_ticket(&mut *self.conn()?, ticket_id)?;
         may_view_ticket(actor, ticket.facts())?;
         Ok(ticket)
@@ -94,7 +94,7 @@ impl Store {
 
     /// Sets the status (rule 5: only `RESOLVED`, only by the owner; twice is
     /// a no-op), with the ticket locked and `resolvedAt` read after the lock.
-    pub fn change_status(
+    pub fn change_ticket_status(
         &self,
         actor: Actor,
         ticket_id: i64,
@@ -102,7 +102,7 @@ impl Store {
     ) -> StoreResult<Ticket> {
         write_transaction(&mut *self.conn()?, |conn| {
             let ticket = lock_ticket(conn, ticket_id)?;
-            match change_status(actor, ticket.facts(), requested, now())? {
+            match decide_status_change(actor, ticket.facts(), requested, now())? {
                 Resolution::AlreadyResolved => Ok(ticket),
                 Resolution::ResolveAt(at) => {
                     let row: TicketRow = diesel::update(tickets::table.find(ticket_id))
@@ -125,7 +125,7 @@ impl Store {
     pub fn add_reply(&self, actor: Actor, ticket_id: i64, body: &ReplyBody) -> StoreResult<Reply> {
         write_transaction(&mut *self.conn()?, |conn| {
             let ticket = lock_ticket(conn, ticket_id)?;
-            let next_status = reply_to_ticket(actor, ticket.facts())?;
+            let next_status = decide_reply(actor, ticket.facts())?;
             let at = now();
             let naive_at = at.naive_utc();
             let id: i64 = diesel::insert_into(replies::table)
@@ -219,14 +219,9 @@ fn load_ticket(conn: &mut DbConnection, ticket_id: i64) -> StoreResult<Ticket> {
     row.try_into()
 }
 
-/// Reads a ticket and holds it until the transaction ends: `FOR UPDATE` on
-/// PostgreSQL; on SQLite the `BEGIN IMMEDIATE` of [`write_transaction`]
-/// already holds the database.
+/// Reads a ticket and holds it until the transaction ends.
 fn lock_ticket(conn: &mut DbConnection, ticket_id: i64) -> StoreResult<Ticket> {
     let query = tickets::table.find(ticket_id).select(TICKET_COLUMNS);
-    let row: TicketRow = match conn {
-        DbConnection::Pg(pg) => query.for_update().first(pg)?,
-        DbConnection::Sqlite(sqlite) => query.first(sqlite)?,
-    };
+    let row: TicketRow = load_locked!(conn, query)?.pop().ok_or(Refusal::NotFound)?;
     row.try_into()
 }

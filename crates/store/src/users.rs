@@ -1,38 +1,29 @@
-//! Accounts: sign-up, login records, listing and admin changes.
+//! Accounts: sign-up and staff creation, logging in (with its throttling),
+//! authenticating a token's subject, listing, and an admin's changes.
 
-use chrono::{DateTime, Utc};
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use domain::rules::{Standing, change_standing};
-use domain::throttle::LoginRecord;
-use domain::{ListUsers, Role, User, UserId, Username};
+use domain::login::{LoginRecord, decide_login, decide_login_attempt, decide_session};
+use domain::rules::{
+    Standing, USERNAME_TAKEN, decide_new_account_role, decide_user_change, may_manage_users,
+};
+use domain::{
+    Actor, Credentials, ListUsers, Pin, Refusal, Role, User, UserChange, UserId, Username,
+};
 
-use crate::connection::{DbConnection, write_transaction};
+use crate::connection::{DbConnection, load_locked, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{USER_COLUMNS, UserRow, convert_all, page_offset, total, utc};
 use crate::schema::users;
-use crate::{Store, now};
+use crate::{Store, now, pin};
 
-/// An account to create; the PIN arrives already hashed.
+/// An account to create, as a request asks for it; `role: None` is a
+/// customer's own sign-up.
 #[derive(Debug, Clone)]
-pub struct NewUser {
+pub struct NewAccount {
     pub username: Username,
-    pub pin_hash: String,
-    pub role: Role,
-}
-
-/// What login needs to know about a username.
-#[derive(Debug, Clone)]
-pub struct LoginCandidate {
-    pub user: User,
-    pub pin_hash: String,
-    pub record: LoginRecord,
-}
-
-/// An admin's change to an account; `None` leaves a field as it is.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct UserChange {
+    pub pin: Pin,
     pub role: Option<Role>,
-    pub active: Option<bool>,
 }
 
 /// One page of users and how many match in all.
@@ -43,91 +34,54 @@ pub struct UserPage {
 }
 
 impl Store {
-    /// Creates an account; a taken username is a conflict.
-    pub fn create_user(&self, new: &NewUser) -> StoreResult<User> {
-        let at = now().naive_utc();
-        let row: UserRow = diesel::insert_into(users::table)
-            .values((
-                users::username.eq(new.username.as_str()),
-                users::pin_hash.eq(&new.pin_hash),
-                users::role.eq(new.role.as_str()),
-                users::active.eq(true),
-                users::failed_logins.eq(0),
-                users::created_at.eq(at),
-                users::updated_at.eq(at),
-            ))
-            .returning(USER_COLUMNS)
-            .get_result(&mut *self.conn()?)
-            .map_err(|error| match StoreError::from(error) {
-                StoreError::Conflict(_) => StoreError::Conflict("the username is taken"),
-                other => other,
-            })?;
-        row.try_into()
+    /// Creates an account if `creator` may create one of the asked role
+    /// (anyone a customer, only an admin staff); a taken username is a
+    /// conflict. The PIN is hashed only once the rule has said yes.
+    pub fn create_user(&self, creator: Option<Actor>, new: &NewAccount) -> StoreResult<User> {
+        let role = decide_new_account_role(creator, new.role)?;
+        let pin_hash = pin::hash_pin(&new.pin).map_err(StoreError::internal)?;
+        insert_user(&mut *self.conn()?, &new.username, &pin_hash, role)
     }
 
-    /// The account behind `username`, with its PIN hash and login record.
-    pub fn find_login(&self, username: &Username) -> StoreResult<Option<LoginCandidate>> {
-        let found = users::table
-            .filter(users::username.eq(username.as_str()))
-            .select((
-                USER_COLUMNS,
-                users::pin_hash,
-                users::failed_logins,
-                users::locked_until,
-            ))
-            .first::<(UserRow, String, i32, Option<chrono::NaiveDateTime>)>(&mut *self.conn()?)
-            .optional()?;
-        found
-            .map(|(row, pin_hash, failures, locked_until)| {
-                Ok(LoginCandidate {
-                    user: row.try_into()?,
-                    pin_hash,
-                    record: login_record(failures, locked_until),
-                })
-            })
-            .transpose()
+    /// Logs in with a username and PIN: claims the attempt under the
+    /// account's lock (refused while it is throttled; counted as a failure
+    /// until it succeeds, so parallel guesses cannot outrun the lock), checks
+    /// the PIN with no connection held, then clears the count on success.
+    /// An unknown username, a wrong PIN and a deactivated account are one
+    /// refusal, after the same Argon2 work.
+    pub fn log_in(&self, credentials: &Credentials) -> StoreResult<User> {
+        let claimed = write_transaction(&mut *self.conn()?, |conn| {
+            let account = lock_login(conn, &credentials.username)?;
+            // The clock is read with the record locked.
+            let counted = decide_login_attempt(account.as_ref().map(|a| a.record), now())?;
+            if let (Some(account), Some(record)) = (&account, counted) {
+                store_login_record(conn, account.user.id, record)?;
+            }
+            Ok(account)
+        })?;
+        let stored_hash = claimed.as_ref().map(|account| account.pin_hash.as_str());
+        let pin_matches =
+            pin::verify_pin(&credentials.pin, stored_hash).map_err(StoreError::internal)?;
+        let (user, cleared) = decide_login(claimed.map(|account| account.user), pin_matches)?;
+        store_login_record(&mut *self.conn()?, user.id, cleared)?;
+        Ok(user)
     }
 
-    /// The account with this id, active or not.
-    pub fn get_user(&self, id: UserId) -> StoreResult<Option<User>> {
+    /// Who a verified token's subject is now: the account's current role,
+    /// refused when the account is gone or deactivated.
+    pub fn authenticate(&self, subject: UserId) -> StoreResult<Actor> {
         let row = users::table
-            .find(id.0)
+            .find(subject.0)
             .select(USER_COLUMNS)
             .first::<UserRow>(&mut *self.conn()?)
             .optional()?;
-        row.map(User::try_from).transpose()
+        let account = row.map(User::try_from).transpose()?;
+        Ok(decide_session(account.as_ref())?)
     }
 
-    /// Claims one login attempt at `at` under the row's lock: refused while
-    /// the username is locked, otherwise counted as a failure until
-    /// [`Store::record_login_success`] clears it. Returns the new record.
-    pub fn claim_login_attempt(&self, id: UserId, at: DateTime<Utc>) -> StoreResult<LoginRecord> {
-        write_transaction(&mut *self.conn()?, |conn| {
-            let (_, failures, locked_until) = lock_user(conn, id)?;
-            let after = login_record(failures, locked_until).claim_attempt(at)?;
-            diesel::update(users::table.find(id.0))
-                .set(stored(after))
-                .execute(conn)?;
-            Ok(after)
-        })
-    }
-
-    /// A successful login: the failure count starts again.
-    pub fn record_login_success(&self, id: UserId) -> StoreResult<()> {
-        // Most logins find a clean record: skip the write then.
-        diesel::update(users::table.find(id.0))
-            .filter(
-                users::failed_logins
-                    .ne(0)
-                    .or(users::locked_until.is_not_null()),
-            )
-            .set(stored(LoginRecord::after_success()))
-            .execute(&mut *self.conn()?)?;
-        Ok(())
-    }
-
-    /// A page of accounts in id order, optionally of one role.
-    pub fn list_users(&self, request: &ListUsers) -> StoreResult<UserPage> {
+    /// A page of accounts in id order, optionally of one role; admins only.
+    pub fn list_users(&self, actor: Actor, request: &ListUsers) -> StoreResult<UserPage> {
+        may_manage_users(actor)?;
         let filtered = || {
             let mut query = users::table.into_boxed();
             if let Some(role) = request.role {
@@ -149,25 +103,30 @@ impl Store {
         })
     }
 
-    /// Applies an admin's change, refusing one that would leave no active
-    /// admin. The active admins are locked first, so two admins demoting
-    /// each other at once cannot both succeed.
-    pub fn update_user(&self, id: UserId, change: UserChange) -> StoreResult<User> {
+    /// Applies an admin's change to an account, refusing one that would
+    /// leave no active admin. The active admins are locked first, so two
+    /// admins demoting each other at once cannot both succeed.
+    pub fn update_user(&self, actor: Actor, id: UserId, change: UserChange) -> StoreResult<User> {
         write_transaction(&mut *self.conn()?, |conn| {
             let active_admins = lock_active_admins(conn)?;
-            let current: User = lock_user(conn, id)?.0.try_into()?;
-            let before = Standing {
-                role: current.role,
-                active: current.active,
+            let target: Option<User> =
+                load_locked!(conn, users::table.find(id.0).select(USER_COLUMNS))?
+                    .pop()
+                    .map(UserRow::try_into)
+                    .transpose()?;
+            let standing = target.as_ref().map(|user| Standing {
+                role: user.role,
+                active: user.active,
+            });
+            let after = match (
+                decide_user_change(actor, standing, change, active_admins)?,
+                target,
+            ) {
+                (Some(after), _) => after,
+                (None, Some(unchanged)) => return Ok(unchanged),
+                // The rule answers a missing target with a refusal first.
+                (None, None) => return Err(Refusal::NotFound.into()),
             };
-            let after = Standing {
-                role: change.role.unwrap_or(before.role),
-                active: change.active.unwrap_or(before.active),
-            };
-            change_standing(before, after, active_admins)?;
-            if before == after {
-                return Ok(current);
-            }
             let row: UserRow = diesel::update(users::table.find(id.0))
                 .set((
                     users::role.eq(after.role.as_str()),
@@ -181,53 +140,82 @@ impl Store {
     }
 }
 
-/// A user row with its login record, as [`lock_user`] reads it.
-type LockedUser = (UserRow, i32, Option<chrono::NaiveDateTime>);
-
-/// Reads one user and its login record, holding the row until the
-/// transaction ends (`FOR UPDATE` on PostgreSQL; on SQLite the
-/// `BEGIN IMMEDIATE` of [`write_transaction`] already holds the database).
-fn lock_user(conn: &mut DbConnection, id: UserId) -> StoreResult<LockedUser> {
-    let query =
-        users::table
-            .find(id.0)
-            .select((USER_COLUMNS, users::failed_logins, users::locked_until));
-    let row = match conn {
-        DbConnection::Pg(pg) => query.for_update().first(pg),
-        DbConnection::Sqlite(sqlite) => query.first(sqlite),
-    };
-    Ok(row?)
+/// Inserts an account whose role was decided and whose PIN is hashed.
+pub(crate) fn insert_user(
+    conn: &mut DbConnection,
+    username: &Username,
+    pin_hash: &str,
+    role: Role,
+) -> StoreResult<User> {
+    let at = now().naive_utc();
+    let row: UserRow = diesel::insert_into(users::table)
+        .values((
+            users::username.eq(username.as_str()),
+            users::pin_hash.eq(pin_hash),
+            users::role.eq(role.as_str()),
+            users::active.eq(true),
+            users::failed_logins.eq(0),
+            users::created_at.eq(at),
+            users::updated_at.eq(at),
+        ))
+        .returning(USER_COLUMNS)
+        .get_result(conn)
+        .map_err(|error| match StoreError::from(error) {
+            StoreError::Refused(Refusal::Conflict(_)) => StoreError::Refused(USERNAME_TAKEN),
+            other => other,
+        })?;
+    row.try_into()
 }
 
-/// The column values that hold a login record.
-fn stored(
+/// What a login needs of an account, read with its row locked.
+struct LoginAccount {
+    user: User,
+    pin_hash: String,
     record: LoginRecord,
-) -> (
-    diesel::dsl::Eq<users::failed_logins, i32>,
-    diesel::dsl::Eq<users::locked_until, Option<chrono::NaiveDateTime>>,
-) {
-    (
-        users::failed_logins.eq(i32::try_from(record.consecutive_failures).unwrap_or(i32::MAX)),
-        users::locked_until.eq(record.locked_until.map(|t| t.naive_utc())),
-    )
 }
 
-fn login_record(failures: i32, locked_until: Option<chrono::NaiveDateTime>) -> LoginRecord {
-    LoginRecord {
-        consecutive_failures: u32::try_from(failures).unwrap_or(0),
-        locked_until: locked_until.map(utc),
-    }
+fn lock_login(conn: &mut DbConnection, username: &Username) -> StoreResult<Option<LoginAccount>> {
+    let query = users::table
+        .filter(users::username.eq(username.as_str()))
+        .select((
+            USER_COLUMNS,
+            users::pin_hash,
+            users::failed_logins,
+            users::locked_until,
+        ));
+    let rows: Vec<(UserRow, String, i32, Option<NaiveDateTime>)> = load_locked!(conn, query)?;
+    rows.into_iter()
+        .next()
+        .map(|(row, pin_hash, failures, locked_until)| {
+            Ok(LoginAccount {
+                user: row.try_into()?,
+                pin_hash,
+                record: LoginRecord {
+                    consecutive_failures: u32::try_from(failures).unwrap_or(0),
+                    locked_until: locked_until.map(utc),
+                },
+            })
+        })
+        .transpose()
 }
 
-/// Counts the active admins, locking their rows on PostgreSQL.
+fn store_login_record(conn: &mut DbConnection, id: UserId, record: LoginRecord) -> StoreResult<()> {
+    let failures = i32::try_from(record.consecutive_failures).unwrap_or(i32::MAX);
+    diesel::update(users::table.find(id.0))
+        .set((
+            users::failed_logins.eq(failures),
+            users::locked_until.eq(record.locked_until.map(|t| t.naive_utc())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Counts the active admins, holding their rows until the transaction ends.
 fn lock_active_admins(conn: &mut DbConnection) -> StoreResult<u64> {
     let query = users::table
         .filter(users::role.eq(Role::Admin.as_str()))
         .filter(users::active.eq(true))
         .select(users::id);
-    let ids: Vec<i64> = match conn {
-        DbConnection::Pg(pg) => query.for_update().load(pg)?,
-        DbConnection::Sqlite(sqlite) => query.load(sqlite)?,
-    };
+    let ids: Vec<i64> = load_locked!(conn, query)?;
     Ok(ids.len() as u64)
 }

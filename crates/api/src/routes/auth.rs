@@ -3,19 +3,17 @@
 use axum::Router;
 use axum::extract::State;
 use axum::routing::post;
-use domain::throttle::BAD_CREDENTIALS;
-use domain::{Pin, Username};
+use domain::Credentials;
 use serde::Deserialize;
 
 use super::required;
-use crate::auth;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::state::AppState;
 use crate::wire::{Envelope, UserJson};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/login", post(login))
+    Router::new().route("/login", post(post_login))
 }
 
 #[derive(Debug, Deserialize)]
@@ -24,16 +22,17 @@ struct LoginRequest {
     pin: Option<String>,
 }
 
-async fn login(
+async fn post_login(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Envelope<UserJson>, ApiError> {
-    let username = required("username", request.username)?;
-    let pin = required("pin", request.pin)?;
-    // A malformed name or PIN cannot belong to anyone: same 401 as a wrong one.
-    let (Ok(username), Ok(pin)) = (Username::parse(username), Pin::parse(pin)) else {
-        return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
-    };
-    let (user, token) = auth::login(&state, username, pin).await?;
+    let credentials = Credentials::parse(
+        required("username", request.username)?,
+        required("pin", request.pin)?,
+    )?;
+    let user = state
+        .blocking(move |store| store.log_in(&credentials))
+        .await?;
+    let token = state.tokens.issue(&user)?;
     Ok(Envelope::new("Login successful", UserJson::from(user)).with_token(token))
 }

@@ -18,7 +18,7 @@ use crate::wire::{Envelope, PageMeta, ReplyJson, all};
 pub fn router() -> Router<AppState> {
     Router::new().route(
         "/tickets/{ticketId}/replies",
-        get(list_replies).post(create_reply),
+        get(get_replies).post(post_replies),
     )
 }
 
@@ -27,7 +27,7 @@ struct CreateReplyRequest {
     body: Option<String>,
 }
 
-async fn create_reply(
+async fn post_replies(
     State(state): State<AppState>,
     Caller(caller): Caller,
     PathParam(raw_id): PathParam<String>,
@@ -47,7 +47,7 @@ struct PageQuery {
     limit: Option<String>,
 }
 
-async fn list_replies(
+async fn get_replies(
     State(state): State<AppState>,
     Caller(caller): Caller,
     PathParam(raw_id): PathParam<String>,

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use domain::{Ticket, rules};
+use domain::Ticket;
 use tokio::sync::mpsc;
 
 use crate::auth::Caller;
@@ -18,7 +18,7 @@ use crate::state::AppState;
 use crate::wire::timestamp;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/tickets/resolved-report", get(resolved_report))
+    Router::new().route("/tickets/resolved-report", get(get_resolved_report))
 }
 
 pub const HEADER: [&str; 6] = [
@@ -34,22 +34,22 @@ const CHUNK_BYTES: usize = 64 * 1024;
 /// Chunks in flight: the memory a slow client can make us hold.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
-async fn resolved_report(
+async fn get_resolved_report(
     State(state): State<AppState>,
     Caller(caller): Caller,
 ) -> Result<Response, ApiError> {
-    rules::read_report(caller)?;
-    let now = store::now();
-    let (from, to) = rules::report_window(now);
-    // Everything that can fail before the first byte is checked here: once
-    // the 200 is sent, an error can only cut the body short.
-    let store = state.store.clone();
-    state.blocking(|store| store.ping()).await?;
+    // Everything that can fail before the first byte fails here (the rule,
+    // the connection): once the 200 is sent, an error can only cut the
+    // body short.
+    let report = state
+        .blocking(move |store| store.open_resolved_report(caller))
+        .await?;
+    let (_, generated_at) = report.window();
 
     let (sender, mut receiver) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
     tokio::task::spawn_blocking(move || {
         let mut csv = CsvChunks::new(sender);
-        let outcome = store.for_each_resolved(from, to, |ticket| csv.write(&ticket));
+        let outcome = report.for_each_row(|ticket| csv.write(&ticket));
         match outcome {
             Ok(_) => csv.finish(),
             Err(error) => {
@@ -63,7 +63,7 @@ async fn resolved_report(
     }));
     let filename = format!(
         "attachment; filename=\"resolved-report-{}.csv\"",
-        now.format("%Y-%m-%d")
+        generated_at.format("%Y-%m-%d")
     );
     Ok((
         [

@@ -18,8 +18,8 @@ use crate::wire::{Envelope, PageMeta, TicketJson, all};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/tickets", get(list_tickets).post(create_ticket))
-        .route("/tickets/{ticketId}", get(get_ticket).put(update_ticket))
+        .route("/tickets", get(get_tickets).post(post_tickets))
+        .route("/tickets/{ticketId}", get(get_ticket).put(put_ticket))
 }
 
 #[derive(Debug, Deserialize)]
@@ -39,7 +39,7 @@ impl TryFrom<CreateTicketRequest> for NewTicket {
     }
 }
 
-async fn create_ticket(
+async fn post_tickets(
     State(state): State<AppState>,
     Caller(caller): Caller,
     JsonBody(request): JsonBody<CreateTicketRequest>,
@@ -60,7 +60,7 @@ struct ListTicketsQuery {
     status: Option<String>,
 }
 
-async fn list_tickets(
+async fn get_tickets(
     State(state): State<AppState>,
     Caller(caller): Caller,
     QueryParams(query): QueryParams<ListTicketsQuery>,
@@ -90,7 +90,7 @@ async fn get_ticket(
 ) -> Result<Envelope<TicketJson>, ApiError> {
     let id = parse_id("ticketId", &raw_id)?;
     let ticket = state
-        .blocking(move |store| store.get_ticket(caller, id))
+        .blocking(move |store| store.read_ticket(caller, id))
         .await?;
     Ok(Envelope::new(
         "Ticket retrieved successfully",
@@ -103,7 +103,7 @@ struct UpdateTicketRequest {
     status: Option<String>,
 }
 
-async fn update_ticket(
+async fn put_ticket(
     State(state): State<AppState>,
     Caller(caller): Caller,
     PathParam(raw_id): PathParam<String>,
@@ -112,7 +112,7 @@ async fn update_ticket(
     let id = parse_id("ticketId", &raw_id)?;
     let status: TicketStatus = required("status", request.status)?.parse()?;
     let ticket = state
-        .blocking(move |store| store.change_status(caller, id, status))
+        .blocking(move |store| store.change_ticket_status(caller, id, status))
         .await?;
     Ok(Envelope::new(
         "Ticket updated successfully",

@@ -6,21 +6,21 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{patch, post};
 use domain::values::parse_id;
-use domain::{ListUsers, Pin, Role, UserId, Username, rules};
+use domain::{ListUsers, Pin, UserChange, UserId, Username};
 use serde::Deserialize;
-use store::{NewUser, UserChange};
+use store::NewAccount;
 
 use super::required;
-use crate::auth::{Caller, MaybeCaller, hash_pin};
+use crate::auth::{Caller, MaybeCaller};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, QueryParams};
-use crate::state::{AppState, run_blocking};
+use crate::state::AppState;
 use crate::wire::{Envelope, PageMeta, UserJson, all};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/users", post(create_user).get(list_users))
-        .route("/users/{id}", patch(update_user))
+        .route("/users", post(post_users).get(get_users))
+        .route("/users/{id}", patch(patch_user))
 }
 
 #[derive(Debug, Deserialize)]
@@ -31,25 +31,19 @@ struct CreateUserRequest {
     role: Option<String>,
 }
 
-async fn create_user(
+async fn post_users(
     State(state): State<AppState>,
     MaybeCaller(creator): MaybeCaller,
     JsonBody(request): JsonBody<CreateUserRequest>,
 ) -> Result<Response, ApiError> {
-    let username = Username::parse(required("username", request.username)?)?;
-    let pin = Pin::parse(required("pin", request.pin)?)?;
-    let role = match request.role {
-        Some(role) => role.parse::<Role>()?,
-        None => Role::Customer,
+    let new = NewAccount {
+        username: Username::parse(required("username", request.username)?)?,
+        pin: Pin::parse(required("pin", request.pin)?)?,
+        role: request.role.as_deref().map(str::parse).transpose()?,
     };
-    rules::create_user(creator, role)?;
-    let pin_hash = run_blocking(move || hash_pin(&pin)).await?;
-    let new = NewUser {
-        username,
-        pin_hash,
-        role,
-    };
-    let user = state.blocking(move |store| store.create_user(&new)).await?;
+    let user = state
+        .blocking(move |store| store.create_user(creator, &new))
+        .await?;
     Ok(Envelope::new("User was created successfully", UserJson::from(user)).created())
 }
 
@@ -60,19 +54,18 @@ struct ListUsersQuery {
     role: Option<String>,
 }
 
-async fn list_users(
+async fn get_users(
     State(state): State<AppState>,
     Caller(caller): Caller,
     QueryParams(query): QueryParams<ListUsersQuery>,
 ) -> Result<Envelope<Vec<UserJson>>, ApiError> {
-    rules::manage_users(caller)?;
     let request = ListUsers::parse(
         query.page.as_deref(),
         query.limit.as_deref(),
         query.role.as_deref(),
     )?;
     let page = state
-        .blocking(move |store| store.list_users(&request))
+        .blocking(move |store| store.list_users(caller, &request))
         .await?;
     let meta = PageMeta::of(request.page, page.total);
     Ok(Envelope::page(
@@ -88,20 +81,19 @@ struct UpdateUserRequest {
     active: Option<bool>,
 }
 
-async fn update_user(
+async fn patch_user(
     State(state): State<AppState>,
     Caller(caller): Caller,
     PathParam(id): PathParam<String>,
     JsonBody(request): JsonBody<UpdateUserRequest>,
 ) -> Result<Envelope<UserJson>, ApiError> {
-    rules::manage_users(caller)?;
     let id = UserId(parse_id("id", &id)?);
     let change = UserChange {
         role: request.role.as_deref().map(str::parse).transpose()?,
         active: request.active,
     };
     let user = state
-        .blocking(move |store| store.update_user(id, change))
+        .blocking(move |store| store.update_user(caller, id, change))
         .await?;
     Ok(Envelope::new(
         "User updated successfully",

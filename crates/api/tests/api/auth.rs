@@ -4,101 +4,101 @@ use jsonwebtoken::{EncodingKey, Header};
 
 use super::*;
 
-#[tokio::test]
-async fn login_answers_the_user_and_a_token_never_the_pin() {
-    let app = TestApp::new();
-    app.customer("kayode").await;
-    let answer = app.login("kayode", PIN).await.expect(StatusCode::OK);
-    let json = answer.json();
-    assert!(
-        json["token"]
-            .as_str()
-            .is_some_and(|t| t.split('.').count() == 3)
-    );
-    let user = &json["data"];
-    assert_eq!(user["username"], "kayode");
-    assert_eq!(user["role"], "CUSTOMER");
-    for key in ["_id", "createdAt", "updatedAt"] {
-        assert!(user[key].is_string(), "{key} missing in {user}");
-    }
-    assert!(!answer.text().contains("argon2"), "the hash leaked");
-    assert!(user.get("pin").is_none());
-}
-
-#[tokio::test]
-async fn unknown_user_wrong_pin_and_malformed_pin_get_one_401_message() {
-    let app = TestApp::new();
-    app.customer("kayode").await;
-    let unknown = app
-        .login("nobody", PIN)
-        .await
-        .expect(StatusCode::UNAUTHORIZED)
-        .json();
-    let wrong = app
-        .login("kayode", "1111")
-        .await
-        .expect(StatusCode::UNAUTHORIZED)
-        .json();
-    let malformed = app
-        .login("kayode", "12")
-        .await
-        .expect(StatusCode::UNAUTHORIZED)
-        .json();
-    assert_eq!(unknown["message"], wrong["message"]);
-    assert_eq!(unknown["message"], malformed["message"]);
-}
-
-#[tokio::test]
-async fn login_without_username_or_pin_is_400() {
-    let app = TestApp::new();
-    for body in [
-        json!({"username": "kayode"}),
-        json!({"pin": "0000"}),
-        json!({}),
-    ] {
-        app.request(Method::POST, "/api/v1/login", None, Some(body))
-            .await
-            .expect(StatusCode::BAD_REQUEST);
+http_tests! {
+    async fn login_answers_the_user_and_a_token_never_the_pin(app) {
+        app.customer("kayode").await;
+        let answer = app.login("kayode", PIN).await.expect(StatusCode::OK);
+        let json = answer.json();
+        assert!(
+            json["token"]
+                .as_str()
+                .is_some_and(|t| t.split('.').count() == 3)
+        );
+        let user = &json["data"];
+        assert_eq!(user["username"], "kayode");
+        assert_eq!(user["role"], "CUSTOMER");
+        for key in ["_id", "createdAt", "updatedAt"] {
+            assert!(user[key].is_string(), "{key} missing in {user}");
+        }
+        assert!(!answer.text().contains("argon2"), "the hash leaked");
+        assert!(user.get("pin").is_none());
     }
 }
 
-#[tokio::test]
-async fn five_failures_lock_the_username_even_for_the_right_pin() {
-    let app = TestApp::new();
-    app.customer("kayode").await;
-    for _ in 0..5 {
-        app.login("kayode", "9999")
+http_tests! {
+    async fn unknown_user_wrong_pin_and_malformed_pin_get_one_401_message(app) {
+        app.customer("kayode").await;
+        let unknown = app
+            .login("nobody", PIN)
             .await
-            .expect(StatusCode::UNAUTHORIZED);
+            .expect(StatusCode::UNAUTHORIZED)
+            .json();
+        let wrong = app
+            .login("kayode", "1111")
+            .await
+            .expect(StatusCode::UNAUTHORIZED)
+            .json();
+        let malformed = app
+            .login("kayode", "12")
+            .await
+            .expect(StatusCode::UNAUTHORIZED)
+            .json();
+        assert_eq!(unknown["message"], wrong["message"]);
+        assert_eq!(unknown["message"], malformed["message"]);
     }
-    let locked = app
-        .login("kayode", PIN)
-        .await
-        .expect(StatusCode::TOO_MANY_REQUESTS);
-    let retry_after: u64 = locked.headers[header::RETRY_AFTER]
-        .to_str()
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .expect("Retry-After in seconds");
-    assert!((1..=30).contains(&retry_after), "{retry_after}");
 }
 
-#[tokio::test]
-async fn a_successful_login_resets_the_failure_count() {
-    let app = TestApp::new();
-    app.customer("kayode").await;
-    for _ in 0..4 {
-        app.login("kayode", "9999")
-            .await
-            .expect(StatusCode::UNAUTHORIZED);
+http_tests! {
+    async fn login_without_username_or_pin_is_400(app) {
+        for body in [
+            json!({"username": "kayode"}),
+            json!({"pin": "0000"}),
+            json!({}),
+        ] {
+            app.request(Method::POST, "/api/v1/login", None, Some(body))
+                .await
+                .expect(StatusCode::BAD_REQUEST);
+        }
     }
-    app.login("kayode", PIN).await.expect(StatusCode::OK);
-    for _ in 0..4 {
-        app.login("kayode", "9999")
+}
+
+http_tests! {
+    async fn five_failures_lock_the_username_even_for_the_right_pin(app) {
+        app.customer("kayode").await;
+        for _ in 0..5 {
+            app.login("kayode", "9999")
+                .await
+                .expect(StatusCode::UNAUTHORIZED);
+        }
+        let locked = app
+            .login("kayode", PIN)
             .await
-            .expect(StatusCode::UNAUTHORIZED);
+            .expect(StatusCode::TOO_MANY_REQUESTS);
+        let retry_after: u64 = locked.headers[header::RETRY_AFTER]
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After in seconds");
+        assert!((1..=30).contains(&retry_after), "{retry_after}");
     }
-    app.login("kayode", PIN).await.expect(StatusCode::OK);
+}
+
+http_tests! {
+    async fn a_successful_login_resets_the_failure_count(app) {
+        app.customer("kayode").await;
+        for _ in 0..4 {
+            app.login("kayode", "9999")
+                .await
+                .expect(StatusCode::UNAUTHORIZED);
+        }
+        app.login("kayode", PIN).await.expect(StatusCode::OK);
+        for _ in 0..4 {
+            app.login("kayode", "9999")
+                .await
+                .expect(StatusCode::UNAUTHORIZED);
+        }
+        app.login("kayode", PIN).await.expect(StatusCode::OK);
+    }
 }
 
 fn token_with(secret: &str, sub: &str, iat: i64, exp: i64) -> String {
@@ -111,114 +111,115 @@ fn token_with(secret: &str, sub: &str, iat: i64, exp: i64) -> String {
     .expect("encode")
 }
 
-#[tokio::test]
-async fn missing_malformed_expired_and_forged_tokens_are_401() {
-    let app = TestApp::new();
-    let customer = app.customer("kayode").await;
-    let now = chrono::Utc::now().timestamp();
-    let bad = [
-        token_with(SECRET, &customer.id, now - 7200, now - 3600),
-        token_with("another-secret", &customer.id, now, now + 3600),
-        token_with(SECRET, "999999", now, now + 3600),
-        "not.a.token".to_owned(),
-    ];
-    for token in &bad {
-        app.request(Method::GET, "/api/v1/tickets", Some(token), None)
+http_tests! {
+    async fn missing_malformed_expired_and_forged_tokens_are_401(app) {
+        let customer = app.customer("kayode").await;
+        let now = chrono::Utc::now().timestamp();
+        let bad = [
+            token_with(SECRET, &customer.id, now - 7200, now - 3600),
+            token_with("another-secret", &customer.id, now, now + 3600),
+            token_with(SECRET, "999999", now, now + 3600),
+            "not.a.token".to_owned(),
+        ];
+        for token in &bad {
+            app.request(Method::GET, "/api/v1/tickets", Some(token), None)
+                .await
+                .expect(StatusCode::UNAUTHORIZED);
+        }
+        app.request(Method::GET, "/api/v1/tickets", None, None)
             .await
             .expect(StatusCode::UNAUTHORIZED);
+        let basic = Request::get("/api/v1/tickets")
+            .header(header::AUTHORIZATION, "Basic a2F5b2RlOjAwMDA=")
+            .body(Body::empty())
+            .expect("request");
+        app.send(basic).await.expect(StatusCode::UNAUTHORIZED);
+        // The right secret and a live user still work, so the checks above were not vacuous.
+        let good = token_with(SECRET, &customer.id, now, now + 3600);
+        app.request(Method::GET, "/api/v1/tickets", Some(&good), None)
+            .await
+            .expect(StatusCode::OK);
     }
-    app.request(Method::GET, "/api/v1/tickets", None, None)
-        .await
-        .expect(StatusCode::UNAUTHORIZED);
-    let basic = Request::get("/api/v1/tickets")
-        .header(header::AUTHORIZATION, "Basic a2F5b2RlOjAwMDA=")
-        .body(Body::empty())
-        .expect("request");
-    app.send(basic).await.expect(StatusCode::UNAUTHORIZED);
-    // The right secret and a live user still work, so the checks above were not vacuous.
-    let good = token_with(SECRET, &customer.id, now, now + 3600);
-    app.request(Method::GET, "/api/v1/tickets", Some(&good), None)
+}
+
+http_tests! {
+    async fn the_role_comes_from_the_database_not_the_token(app) {
+        let admin = app.admin().await;
+        let agent = app.agent().await;
+        let report = app.get("/api/v1/tickets/resolved-report", &agent).await;
+        assert_eq!(report.status, StatusCode::OK);
+        app.patch(
+            &format!("/api/v1/users/{}", agent.id),
+            &admin,
+            json!({"role": "CUSTOMER"}),
+        )
         .await
         .expect(StatusCode::OK);
+        app.get("/api/v1/tickets/resolved-report", &agent)
+            .await
+            .expect(StatusCode::FORBIDDEN);
+    }
 }
 
-#[tokio::test]
-async fn the_role_comes_from_the_database_not_the_token() {
-    let app = TestApp::new();
-    let admin = app.admin().await;
-    let agent = app.agent().await;
-    let report = app.get("/api/v1/tickets/resolved-report", &agent).await;
-    assert_eq!(report.status, StatusCode::OK);
-    app.patch(
-        &format!("/api/v1/users/{}", agent.id),
-        &admin,
-        json!({"role": "CUSTOMER"}),
-    )
-    .await
-    .expect(StatusCode::OK);
-    app.get("/api/v1/tickets/resolved-report", &agent)
-        .await
-        .expect(StatusCode::FORBIDDEN);
-}
-
-#[tokio::test]
-async fn deactivation_stops_login_and_every_token_already_issued() {
-    let app = TestApp::new();
-    let admin = app.admin().await;
-    let customer = app.customer("kayode").await;
-    app.patch(
-        &format!("/api/v1/users/{}", customer.id),
-        &admin,
-        json!({"active": false}),
-    )
-    .await
-    .expect(StatusCode::OK);
-    app.get("/api/v1/tickets", &customer)
-        .await
-        .expect(StatusCode::UNAUTHORIZED);
-    let refused = app
-        .login("kayode", PIN)
-        .await
-        .expect(StatusCode::UNAUTHORIZED)
-        .json();
-    let unknown = app.login("nobody", PIN).await.json();
-    assert_eq!(refused["message"], unknown["message"]);
-    app.patch(
-        &format!("/api/v1/users/{}", customer.id),
-        &admin,
-        json!({"active": true}),
-    )
-    .await
-    .expect(StatusCode::OK);
-    app.get("/api/v1/tickets", &customer)
+http_tests! {
+    async fn deactivation_stops_login_and_every_token_already_issued(app) {
+        let admin = app.admin().await;
+        let customer = app.customer("kayode").await;
+        app.patch(
+            &format!("/api/v1/users/{}", customer.id),
+            &admin,
+            json!({"active": false}),
+        )
         .await
         .expect(StatusCode::OK);
+        app.get("/api/v1/tickets", &customer)
+            .await
+            .expect(StatusCode::UNAUTHORIZED);
+        let refused = app
+            .login("kayode", PIN)
+            .await
+            .expect(StatusCode::UNAUTHORIZED)
+            .json();
+        let unknown = app.login("nobody", PIN).await.json();
+        assert_eq!(refused["message"], unknown["message"]);
+        app.patch(
+            &format!("/api/v1/users/{}", customer.id),
+            &admin,
+            json!({"active": true}),
+        )
+        .await
+        .expect(StatusCode::OK);
+        app.get("/api/v1/tickets", &customer)
+            .await
+            .expect(StatusCode::OK);
+    }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn parallel_guesses_cannot_outrun_the_lock() {
-    let app = std::sync::Arc::new(TestApp::new());
-    app.customer("kayode").await;
-    let guesses: Vec<_> = (0..20)
-        .map(|i| {
-            let app = app.clone();
-            tokio::spawn(async move {
-                app.login("kayode", &format!("{:04}", 1000 + i))
-                    .await
-                    .status
+http_tests! {
+    async fn parallel_guesses_cannot_outrun_the_lock(app) {
+        let app = std::sync::Arc::new(app);
+        app.customer("kayode").await;
+        let guesses: Vec<_> = (0..20)
+            .map(|i| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    app.login("kayode", &format!("{:04}", 1000 + i))
+                        .await
+                        .status
+                })
             })
-        })
-        .collect();
-    let mut checked = 0;
-    for guess in guesses {
-        match guess.await.expect("join") {
-            StatusCode::UNAUTHORIZED => checked += 1,
-            StatusCode::TOO_MANY_REQUESTS => {}
-            other => panic!("unexpected {other}"),
+            .collect();
+        let mut checked = 0;
+        for guess in guesses {
+            match guess.await.expect("join") {
+                StatusCode::UNAUTHORIZED => checked += 1,
+                StatusCode::TOO_MANY_REQUESTS => {}
+                other => panic!("unexpected {other}"),
+            }
         }
+        assert_eq!(
+            checked, 5,
+            "exactly five guesses were checked before the lock"
+        );
     }
-    assert_eq!(
-        checked, 5,
-        "exactly five guesses were checked before the lock"
-    );
 }

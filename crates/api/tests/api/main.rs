@@ -1,4 +1,34 @@
-//! HTTP tests of the whole API, in process, with a fresh database per test.
+//! HTTP tests of the whole API, in process, with a fresh database per test:
+//! every endpoint, rule and status of the contract, each test run on SQLite
+//! and on PostgreSQL.
+
+/// Declares HTTP tests whose body runs once per backend:
+/// `http_tests! { async fn name(app) { ... } }` makes `name::sqlite` and
+/// `name::postgres`, each with a fresh [`TestApp`].
+macro_rules! http_tests {
+    ($($(#[doc = $doc:literal])* async fn $name:ident($app:ident) $body:block)*) => {$(
+        $(#[doc = $doc])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($app: TestApp) $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                body(TestApp::new()).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                // `None` only under the explicit opt-out SKIP_POSTGRES_TESTS=1.
+                if let Some(app) = TestApp::on(Backend::Postgres) {
+                    body(app).await;
+                }
+            }
+        }
+    )*};
+}
 
 mod auth;
 mod errors;
@@ -10,16 +40,15 @@ mod users;
 
 use std::time::Duration;
 
-use api::auth::{Tokens, hash_pin};
 use api::config::JwtSecret;
 use api::state::AppState;
+use api::tokens::Tokens;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use domain::{Pin, Role, Username};
+use domain::{Actor, Pin, Role, UserId, Username};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use store::NewUser;
 use store::test_support::{Backend, TestDb};
 use tower::ServiceExt;
 
@@ -40,11 +69,22 @@ impl std::fmt::Debug for TestApp {
     }
 }
 
-/// A logged-in user: its id and bearer token.
+/// A logged-in user: its id, role and bearer token.
 #[derive(Debug, Clone)]
 pub struct Session {
     pub id: String,
+    pub role: Role,
     pub token: String,
+}
+
+impl Session {
+    /// The user as the store's rules see it.
+    pub fn actor(&self) -> Actor {
+        Actor {
+            id: UserId(self.id.parse().expect("numeric id")),
+            role: self.role,
+        }
+    }
 }
 
 /// A response, body read whole.
@@ -91,7 +131,8 @@ impl TestApp {
         Self::on(Backend::Sqlite).unwrap_or_else(|| unreachable!("SQLite is always there"))
     }
 
-    /// A fresh app on `backend`, if that backend is available.
+    /// A fresh app on `backend`; `None` only for PostgreSQL under the
+    /// explicit opt-out (a missing PostgreSQL otherwise fails the test).
     pub fn on(backend: Backend) -> Option<TestApp> {
         let db = TestDb::new(backend)?;
         let tokens = Tokens::new(&JwtSecret::new(SECRET), Duration::from_secs(3600));
@@ -180,26 +221,36 @@ impl TestApp {
         .await
     }
 
-    /// Creates a user of `role` straight in the store (staff accounts need
+    /// Loads a user of `role` straight into the store (staff accounts need
     /// an admin to exist first) and logs it in over HTTP.
     pub async fn user(&self, username: &str, role: Role) -> Session {
-        let pin = Pin::parse(PIN).expect("valid pin");
-        let new = NewUser {
-            username: Username::parse(username).expect("valid username"),
-            pin_hash: hash_pin(&pin).expect("hash"),
-            role,
-        };
+        let username = Username::parse(username).expect("valid username");
+        let name = username.as_str().to_owned();
         let store = self.db.store().clone();
-        tokio::task::spawn_blocking(move || store.create_user(&new))
-            .await
-            .expect("join")
-            .expect("create user");
-        let answer = self.login(username, PIN).await.expect(StatusCode::OK);
+        tokio::task::spawn_blocking(move || {
+            store.bulk_ensure_user(&username, &Pin::parse(PIN).expect("valid pin"), role)
+        })
+        .await
+        .expect("join")
+        .expect("load user");
+        let answer = self.login(&name, PIN).await.expect(StatusCode::OK);
         let json = answer.json();
         Session {
             id: json["data"]["_id"].as_str().expect("id").to_owned(),
+            role,
             token: json["token"].as_str().expect("token").to_owned(),
         }
+    }
+
+    /// Runs `work` on the store, off the async workers.
+    pub async fn with_store<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&store::Store) -> T + Send + 'static,
+    ) -> T {
+        let store = self.db.store().clone();
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            .expect("join")
     }
 
     pub async fn customer(&self, username: &str) -> Session {

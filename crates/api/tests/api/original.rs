@@ -1,5 +1,5 @@
 //! The seven scenarios of the original service's test file, re-expressed,
-//! and the whole flow, on both backends.
+//! and the whole flow.
 
 use super::*;
 
@@ -93,14 +93,8 @@ async fn original_scenarios(app: TestApp) {
         .expect(StatusCode::CONFLICT);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn original_scenarios_on_sqlite() {
-    original_scenarios(TestApp::new()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn original_scenarios_on_postgres() {
-    if let Some(app) = TestApp::on(Backend::Postgres) {
+http_tests! {
+    async fn original_scenarios_pass(app) {
         original_scenarios(app).await;
     }
 }

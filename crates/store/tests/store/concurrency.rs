@@ -1,8 +1,12 @@
+//! Rules under concurrency: distinct ticketIds, and no reply landing after
+//! a resolve, within one pool, across two pools, and with a row held too long.
+
 use std::collections::HashSet;
 use std::sync::Barrier;
 
 use domain::rules::Refusal;
 use domain::{PageRequest, ReplyBody, TicketStatus};
+use store::test_support::Backend;
 use store::{StoreError, both_backends};
 
 use super::*;
@@ -68,11 +72,11 @@ fn race_replies_against_resolve(stores: &[&Store]) {
             barrier.wait();
             std::thread::sleep(std::time::Duration::from_millis(round));
             stores[stores.len() - 1]
-                .change_status(customer, ticket.id, TicketStatus::Resolved)
+                .change_ticket_status(customer, ticket.id, TicketStatus::Resolved)
                 .unwrap_or_else(|e| panic!("resolve failed with {e:?}"));
         });
         let resolved_at = stores[0]
-            .get_ticket(customer, ticket.id)
+            .read_ticket(customer, ticket.id)
             .expect("get")
             .resolved_at
             .expect("resolved");
@@ -106,35 +110,27 @@ both_backends!(two_stores_sharing_one_database_keep_the_rules, |db| {
 });
 
 both_backends!(a_ticket_locked_too_long_is_unavailable_not_a_hang, |db| {
-    use diesel::Connection;
-    use diesel::connection::SimpleConnection;
-
     let store = db.store();
     let customer = actor(store, "owner", Role::Customer);
     let agent = actor(store, "agent", Role::SupportAgent);
     let ticket = open(store, customer, "locked");
-    // Another process holds the ticket (PostgreSQL) or the write lock (SQLite).
-    let url = db.url();
-    let _holder: Box<dyn std::any::Any> = match url.strip_prefix("sqlite://") {
-        Some(path) => {
-            let mut conn = diesel::SqliteConnection::establish(path).expect("connect");
-            conn.batch_execute("BEGIN IMMEDIATE").expect("lock");
-            Box::new(conn)
-        }
-        None => {
-            let mut conn = diesel::PgConnection::establish(&url).expect("connect");
-            let lock = format!(
-                "BEGIN; SELECT id FROM tickets WHERE id = {} FOR UPDATE",
-                ticket.id
-            );
-            conn.batch_execute(&lock).expect("lock");
-            Box::new(conn)
-        }
-    };
+    // Another client holds the ticket (PostgreSQL) or the write lock (SQLite).
+    let mut holder = db.other_client();
+    match db.backend() {
+        Backend::Sqlite => holder.execute("BEGIN IMMEDIATE"),
+        Backend::Postgres => holder.execute(&format!(
+            "BEGIN; SELECT id FROM tickets WHERE id = {} FOR UPDATE",
+            ticket.id
+        )),
+    }
     let body = ReplyBody::parse("are you there?").expect("valid");
     let refused = store.add_reply(agent, ticket.id, &body);
     assert!(
         matches!(refused, Err(StoreError::Unavailable(_))),
         "{refused:?}"
     );
+    drop(holder);
+    store
+        .add_reply(agent, ticket.id, &body)
+        .expect("answers once the lock is gone");
 });

@@ -1,23 +1,27 @@
-//! The store's tests; each body runs on SQLite and on PostgreSQL.
+//! The store's tests: every rule holds at the store's boundary, under
+//! concurrency too; each body runs on SQLite and on PostgreSQL.
 
 mod concurrency;
 mod report;
 mod tickets;
 mod users;
 
-use domain::{Actor, Role, TicketBody, Username};
+use domain::{Actor, Pin, Role, TicketBody, Username};
 use store::test_support::TestDb;
-use store::{NewTicket, NewUser, Store};
+use store::{NewTicket, Store};
 
-/// Creates a user of `role` and returns it as an actor.
+/// The PIN of every account the tests load.
+pub const PIN: &str = "0000";
+
+/// Loads an account of `role` (no admin needed) and returns it as an actor.
 pub fn actor(store: &Store, name: &str, role: Role) -> Actor {
     let user = store
-        .create_user(&NewUser {
-            username: Username::parse(name).expect("valid username"),
-            pin_hash: "not-a-real-hash".to_owned(),
+        .bulk_ensure_user(
+            &Username::parse(name).expect("valid username"),
+            &Pin::parse(PIN).expect("valid pin"),
             role,
-        })
-        .expect("create user");
+        )
+        .expect("load user");
     Actor { id: user.id, role }
 }
 

@@ -1,3 +1,6 @@
+//! Tickets and replies at the store's boundary: each rule of the contract
+//! (who opens, sees, replies and resolves) is refused or allowed here.
+
 use domain::rules::Refusal;
 use domain::{Direction, ListTickets, PageRequest, ReplyBody, SortField, TicketStatus};
 use store::{StoreError, both_backends};
@@ -54,18 +57,21 @@ both_backends!(a_customer_lists_and_reads_only_their_own_tickets, |db| {
         let page = store.list_tickets(staff, &default).expect("list");
         assert_eq!(page.total, 2);
         assert_eq!(
-            store.get_ticket(staff, theirs.id).expect("visible").id,
+            store.read_ticket(staff, theirs.id).expect("visible").id,
             theirs.id
         );
     }
-    assert_eq!(store.get_ticket(cast.customer, mine.id).expect("own"), mine);
+    assert_eq!(
+        store.read_ticket(cast.customer, mine.id).expect("own"),
+        mine
+    );
     assert!(matches!(
-        store.get_ticket(cast.customer, theirs.id),
-        Err(StoreError::Refused(Refusal::Hidden))
+        store.read_ticket(cast.customer, theirs.id),
+        Err(StoreError::Refused(Refusal::NotFound))
     ));
     assert!(matches!(
-        store.get_ticket(cast.agent, 999_999),
-        Err(StoreError::NotFound)
+        store.read_ticket(cast.agent, 999_999),
+        Err(StoreError::Refused(Refusal::NotFound))
     ));
 });
 
@@ -79,10 +85,10 @@ both_backends!(lists_filter_sort_and_page, |db| {
         .add_reply(cast.agent, tickets[1].id, &reply("hi"))
         .expect("reply");
     store
-        .change_status(cast.customer, tickets[3].id, TicketStatus::Resolved)
+        .change_ticket_status(cast.customer, tickets[3].id, TicketStatus::Resolved)
         .expect("resolve");
     store
-        .change_status(cast.customer, tickets[0].id, TicketStatus::Resolved)
+        .change_ticket_status(cast.customer, tickets[0].id, TicketStatus::Resolved)
         .expect("resolve");
     let ids = |request: ListTickets| -> Vec<i64> {
         store
@@ -160,21 +166,27 @@ both_backends!(replies_follow_the_rules_and_move_the_status, |db| {
     let by_stranger = store.add_reply(cast.other_customer, ticket.id, &reply("me too"));
     assert!(matches!(
         by_stranger,
-        Err(StoreError::Refused(Refusal::Hidden))
+        Err(StoreError::Refused(Refusal::NotFound))
     ));
     let answer = store
         .add_reply(cast.agent, ticket.id, &reply("try again"))
         .expect("agent reply");
     assert_eq!(answer.author_role, Role::SupportAgent);
     assert_eq!(
-        store.get_ticket(cast.agent, ticket.id).expect("get").status,
+        store
+            .read_ticket(cast.agent, ticket.id)
+            .expect("get")
+            .status,
         TicketStatus::Replied
     );
     store
         .add_reply(cast.customer, ticket.id, &reply("worked"))
         .expect("customer reply");
     assert_eq!(
-        store.get_ticket(cast.agent, ticket.id).expect("get").status,
+        store
+            .read_ticket(cast.agent, ticket.id)
+            .expect("get")
+            .status,
         TicketStatus::Replied
     );
     let page = store
@@ -196,11 +208,11 @@ both_backends!(replies_follow_the_rules_and_move_the_status, |db| {
     assert_eq!(page.replies[0], answer);
     assert!(matches!(
         store.list_replies(cast.other_customer, ticket.id, PageRequest::default()),
-        Err(StoreError::Refused(Refusal::Hidden))
+        Err(StoreError::Refused(Refusal::NotFound))
     ));
     assert!(matches!(
         store.add_reply(cast.agent, 999_999, &reply("x")),
-        Err(StoreError::NotFound)
+        Err(StoreError::Refused(Refusal::NotFound))
     ));
 });
 
@@ -209,29 +221,29 @@ both_backends!(only_the_owner_resolves_and_twice_changes_nothing, |db| {
     let cast = cast(db);
     let ticket = open(store, cast.customer, "help");
     for staff in [cast.agent, cast.admin] {
-        let refused = store.change_status(staff, ticket.id, TicketStatus::Resolved);
+        let refused = store.change_ticket_status(staff, ticket.id, TicketStatus::Resolved);
         assert!(matches!(
             refused,
             Err(StoreError::Refused(Refusal::Forbidden(_)))
         ));
     }
-    let invalid = store.change_status(cast.customer, ticket.id, TicketStatus::Replied);
+    let invalid = store.change_ticket_status(cast.customer, ticket.id, TicketStatus::Replied);
     assert!(matches!(
         invalid,
         Err(StoreError::Refused(Refusal::Invalid(_)))
     ));
     let resolved = store
-        .change_status(cast.customer, ticket.id, TicketStatus::Resolved)
+        .change_ticket_status(cast.customer, ticket.id, TicketStatus::Resolved)
         .expect("resolve");
     assert_eq!(resolved.status, TicketStatus::Resolved);
     let resolved_at = resolved.resolved_at.expect("set");
     assert_eq!(resolved.updated_at, resolved_at);
     let again = store
-        .change_status(cast.customer, ticket.id, TicketStatus::Resolved)
+        .change_ticket_status(cast.customer, ticket.id, TicketStatus::Resolved)
         .expect("again");
     assert_eq!(again.resolved_at, Some(resolved_at));
     assert_eq!(
-        store.get_ticket(cast.customer, ticket.id).expect("get"),
+        store.read_ticket(cast.customer, ticket.id).expect("get"),
         resolved
     );
     let late = store.add_reply(cast.agent, ticket.id, &reply("too late"));

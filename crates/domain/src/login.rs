@@ -1,0 +1,290 @@
+//! Logging in and staying logged in: which credentials and tokens hold,
+//! and login throttling (after repeated failures a username is locked for a
+//! time that doubles with each lock-out, up to a cap).
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::entities::User;
+use crate::roles::Actor;
+use crate::rules::Refusal;
+use crate::values::{Pin, Username};
+
+/// The one answer to a wrong username, a wrong PIN, a malformed one and a
+/// deactivated account alike, so none can be told from the others.
+pub const BAD_CREDENTIALS: &str = "invalid username or pin";
+/// The one answer to a missing, malformed, expired or forged token, and to
+/// the token of an account that is gone or deactivated.
+pub const BAD_TOKEN: &str = "missing, invalid or expired token";
+
+/// Consecutive failures that lock a username.
+pub const FAILURES_PER_LOCK: u32 = 5;
+/// The first lock's length; each later lock doubles it.
+pub const FIRST_LOCK_SECONDS: i64 = 30;
+/// The longest lock.
+pub const MAX_LOCK_SECONDS: i64 = 15 * 60;
+
+/// A username and PIN as a login sends them.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub username: Username,
+    pub pin: Pin,
+}
+
+impl Credentials {
+    /// A malformed username or PIN cannot belong to anyone, so it is
+    /// refused with the same 401 as a wrong one, not a 400 that would tell
+    /// the two apart.
+    pub fn parse(username: String, pin: String) -> Result<Self, Refusal> {
+        match (Username::parse(username), Pin::parse(pin)) {
+            (Ok(username), Ok(pin)) => Ok(Self { username, pin }),
+            _ => Err(Refusal::Unauthenticated(BAD_CREDENTIALS)),
+        }
+    }
+}
+
+/// A username's login record as the store keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoginRecord {
+    /// Failures since the last successful login.
+    pub consecutive_failures: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+impl LoginRecord {
+    /// How long the caller must still wait, if the username is locked at `now`.
+    pub fn locked_for(&self, now: DateTime<Utc>) -> Option<TimeDelta> {
+        self.locked_until
+            .filter(|until| *until > now)
+            .map(|until| until - now)
+    }
+
+    /// The record after one more failed login at `now`: every
+    /// [`FAILURES_PER_LOCK`]th failure in a row starts a lock, twice as long as
+    /// the one before it.
+    fn after_failure(&self, now: DateTime<Utc>) -> LoginRecord {
+        let failures = self.consecutive_failures.saturating_add(1);
+        let locked_until = if failures % FAILURES_PER_LOCK == 0 {
+            let lockouts = failures / FAILURES_PER_LOCK;
+            Some(now + lock_length(lockouts))
+        } else {
+            self.locked_until
+        };
+        LoginRecord {
+            consecutive_failures: failures,
+            locked_until,
+        }
+    }
+}
+
+/// Admits one login attempt at `now` (read with the record locked) and
+/// answers the record to store, or refuses it while the username is
+/// locked. The attempt counts as a failure until it succeeds, so guesses
+/// sent in parallel cannot all get in before the lock does.
+///
+/// An unknown username (`None`) has no record to count on and is not
+/// throttled here: it answers `Ok(None)` and costs the same PIN check as a
+/// known one, so its 401 looks like any other. Only names that exist can
+/// get a 429 from this rule.
+pub fn decide_login_attempt(
+    record: Option<LoginRecord>,
+    now: DateTime<Utc>,
+) -> Result<Option<LoginRecord>, Refusal> {
+    let Some(record) = record else {
+        return Ok(None);
+    };
+    match record.locked_for(now) {
+        Some(wait) => {
+            let millis = u64::try_from(wait.num_milliseconds()).unwrap_or(0);
+            Err(Refusal::Throttled {
+                retry_after_secs: millis.div_ceil(1000).max(1),
+            })
+        }
+        None => Ok(Some(record.after_failure(now))),
+    }
+}
+
+/// Whether a login whose PIN was checked succeeds: only the right PIN of an
+/// existing, active account. Answers the user and the record to store after
+/// the success (counting starts again).
+pub fn decide_login(
+    account: Option<User>,
+    pin_matches: bool,
+) -> Result<(User, LoginRecord), Refusal> {
+    match account {
+        Some(user) if pin_matches && user.active => Ok((user, LoginRecord::default())),
+        _ => Err(Refusal::Unauthenticated(BAD_CREDENTIALS)),
+    }
+}
+
+/// Who a valid token speaks for: its account as the database has it now,
+/// if that still exists and is active. The role is the current one, not the
+/// one the token was issued with.
+pub fn decide_session(account: Option<&User>) -> Result<Actor, Refusal> {
+    match account {
+        Some(user) if user.active => Ok(Actor {
+            id: user.id,
+            role: user.role,
+        }),
+        _ => Err(Refusal::Unauthenticated(BAD_TOKEN)),
+    }
+}
+
+/// The length of the `lockouts`th lock in a row (1-based).
+pub fn lock_length(lockouts: u32) -> TimeDelta {
+    let doublings = lockouts.saturating_sub(1).min(16);
+    let seconds = (FIRST_LOCK_SECONDS << doublings).min(MAX_LOCK_SECONDS);
+    TimeDelta::seconds(seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::roles::{Role, UserId};
+    use proptest::prelude::*;
+
+    fn at(seconds: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + seconds, 0).unwrap_or_default()
+    }
+
+    fn user(active: bool) -> User {
+        User {
+            id: UserId(7),
+            username: "kayode".to_owned(),
+            role: Role::Customer,
+            active,
+            created_at: at(0),
+            updated_at: at(0),
+        }
+    }
+
+    /// Claims `n` attempts at `now`, each expected to be admitted.
+    fn claim(mut record: LoginRecord, n: u32, now: DateTime<Utc>) -> LoginRecord {
+        for _ in 0..n {
+            record = decide_login_attempt(Some(record), now)
+                .expect("not locked")
+                .expect("a known username is counted");
+        }
+        record
+    }
+
+    #[test]
+    fn four_failures_do_not_lock_and_the_fifth_does() {
+        let four = claim(LoginRecord::default(), 4, at(0));
+        assert_eq!(four.locked_for(at(0)), None);
+        let five = claim(four, 1, at(0));
+        assert_eq!(five.locked_for(at(0)), Some(TimeDelta::seconds(30)));
+        assert_eq!(five.locked_for(at(30)), None);
+    }
+
+    #[test]
+    fn each_lockout_doubles_up_to_fifteen_minutes() {
+        let lengths: Vec<i64> = (1..=7).map(|n| lock_length(n).num_seconds()).collect();
+        assert_eq!(lengths, vec![30, 60, 120, 240, 480, 900, 900]);
+        assert_eq!(lock_length(u32::MAX).num_seconds(), 900);
+        let second_lock = claim(claim(LoginRecord::default(), 5, at(0)), 5, at(30));
+        assert_eq!(second_lock.locked_for(at(30)), Some(TimeDelta::seconds(60)));
+    }
+
+    #[test]
+    fn an_attempt_is_refused_while_locked_and_counted_otherwise() {
+        let locked = claim(LoginRecord::default(), 5, at(0));
+        assert_eq!(
+            decide_login_attempt(Some(locked), at(10)),
+            Err(Refusal::Throttled {
+                retry_after_secs: 20
+            })
+        );
+        let after_lock = claim(locked, 1, at(30));
+        assert_eq!(after_lock.consecutive_failures, 6);
+    }
+
+    #[test]
+    fn an_unknown_username_is_not_throttled_by_name() {
+        for tick in 0..20 {
+            assert_eq!(decide_login_attempt(None, at(tick)), Ok(None));
+        }
+    }
+
+    #[test]
+    fn only_the_right_pin_on_an_active_account_logs_in() {
+        assert_eq!(
+            decide_login(Some(user(true)), true).map(|(user, _)| user.id),
+            Ok(UserId(7))
+        );
+        for (account, pin_matches) in [
+            (Some(user(true)), false),
+            (Some(user(false)), true),
+            (Some(user(false)), false),
+            (None, true),
+            (None, false),
+        ] {
+            assert_eq!(
+                decide_login(account, pin_matches),
+                Err(Refusal::Unauthenticated(BAD_CREDENTIALS))
+            );
+        }
+    }
+
+    #[test]
+    fn a_success_lets_the_next_failures_start_from_zero() {
+        let four = claim(LoginRecord::default(), 4, at(0));
+        let (_, after_success) = decide_login(Some(user(true)), true).expect("logged in");
+        let four_more = claim(after_success, 4, at(1));
+        assert_eq!(four_more.locked_for(at(1)), None, "the count was not reset");
+        assert!(claim(four, 1, at(1)).locked_for(at(1)).is_some());
+    }
+
+    #[test]
+    fn malformed_credentials_get_the_same_401_as_wrong_ones() {
+        for (username, pin) in [("kayode", "12"), ("has space", "0000"), ("", "")] {
+            assert!(matches!(
+                Credentials::parse(username.to_owned(), pin.to_owned()),
+                Err(Refusal::Unauthenticated(BAD_CREDENTIALS))
+            ));
+        }
+        assert!(Credentials::parse("kayode".to_owned(), "0000".to_owned()).is_ok());
+    }
+
+    #[test]
+    fn a_token_speaks_only_for_an_active_account_in_its_current_role() {
+        let mut promoted = user(true);
+        promoted.role = Role::Admin;
+        assert_eq!(
+            decide_session(Some(&promoted)),
+            Ok(Actor {
+                id: UserId(7),
+                role: Role::Admin
+            })
+        );
+        for gone in [None, Some(&user(false))] {
+            assert_eq!(
+                decide_session(gone),
+                Err(Refusal::Unauthenticated(BAD_TOKEN))
+            );
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_lock_never_exceeds_the_cap_and_never_shrinks(lockouts in 1u32..1000) {
+            let this = lock_length(lockouts);
+            prop_assert!(this <= TimeDelta::seconds(MAX_LOCK_SECONDS));
+            prop_assert!(lock_length(lockouts + 1) >= this);
+        }
+
+        #[test]
+        fn no_burst_of_attempts_gets_more_than_five_checks_per_lock(attempts in 1u32..60) {
+            // However many attempts arrive at one instant, only those before
+            // the lock are admitted.
+            let mut record = Some(LoginRecord::default());
+            let mut admitted = 0;
+            for _ in 0..attempts {
+                match decide_login_attempt(record, at(0)) {
+                    Ok(next) => { admitted += 1; record = next; }
+                    Err(refusal) => prop_assert!(matches!(refusal, Refusal::Throttled { .. }), "{:?}", refusal),
+                }
+            }
+            prop_assert_eq!(admitted, attempts.min(FAILURES_PER_LOCK));
+        }
+    }
+}
