@@ -45,10 +45,9 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     let url = DatabaseUrl::Sqlite(db_path.clone());
     let store = Store::connect(&url, PoolOptions::default())?;
     let started = Instant::now();
-    crate::seed::seed_tickets(&store, args.tickets, 42)?;
+    let agent = crate::seed::seed_tickets(&store, args.tickets, 42)?;
     let seed_secs = started.elapsed().as_secs_f64();
     // The report's own query, for the `sqlite3` shell to run as text.
-    let (agent, _) = crate::seed::seed_users(&store, false)?;
     let reader = Actor {
         id: agent,
         role: Role::SupportAgent,

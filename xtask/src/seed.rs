@@ -57,8 +57,9 @@ pub fn seed_users(
     Ok((agent.context("no agent among the demo users")?, customers))
 }
 
-/// Loads `count` generated tickets with a progress bar; returns how many.
-pub fn seed_tickets(store: &Store, count: u64, seed: u64) -> anyhow::Result<u64> {
+/// Loads `count` generated tickets with a progress bar; returns the demo
+/// agent, who answered them.
+pub fn seed_tickets(store: &Store, count: u64, seed: u64) -> anyhow::Result<UserId> {
     let (agent, customers) = seed_users(store, true)?;
     anyhow::ensure!(!customers.is_empty(), "no customer to author the tickets");
     let mut generator = TicketGenerator {
@@ -80,7 +81,7 @@ pub fn seed_tickets(store: &Store, count: u64, seed: u64) -> anyhow::Result<u64>
         bar.set_position(loaded);
     }
     bar.finish();
-    Ok(loaded)
+    Ok(agent)
 }
 
 const SUBJECTS: [&str; 8] = [
