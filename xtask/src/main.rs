@@ -51,7 +51,7 @@ enum Command {
 }
 
 fn main() -> anyhow::Result<ExitCode> {
-    dotenvy::dotenv().ok();
+    store::read_dotenv()?;
     match Cli::parse().command {
         Command::Test { cargo_args } => test_env::run_tests(&workspace_root()?, &cargo_args),
         Command::Pg => test_env::serve(),

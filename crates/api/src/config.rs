@@ -51,12 +51,7 @@ pub struct Settings {
 impl Settings {
     /// Reads `.env` if present, then the environment.
     pub fn from_env() -> anyhow::Result<Self> {
-        // A missing .env is normal; a malformed one is worth stopping for.
-        match dotenvy::dotenv() {
-            Ok(_) => {}
-            Err(error) if error.not_found() => {}
-            Err(error) => return Err(error).context("reading .env"),
-        }
+        store::read_dotenv()?;
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
     }
 

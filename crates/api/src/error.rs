@@ -33,7 +33,7 @@ pub enum ApiError {
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// Too many failed logins; retry after this many seconds (429).
-    #[error("too many failed logins; try again later")]
+    #[error("{}", domain::login::TOO_MANY_FAILED_LOGINS)]
     TooManyRequests { retry_after_secs: u64 },
     /// The database is unreachable or too busy (503); the cause is logged.
     #[error("the service is temporarily unavailable")]
@@ -89,7 +89,7 @@ pub fn error_body(status: StatusCode, message: &str) -> Response {
 }
 
 /// An error and its causes, one after another, for the log.
-fn with_causes(error: &dyn std::error::Error) -> String {
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut cause = error.source();
     while let Some(next) = cause {

@@ -16,6 +16,9 @@ pub const BAD_CREDENTIALS: &str = "invalid username or pin";
 /// the token of an account that is gone or deactivated.
 pub const BAD_TOKEN: &str = "missing, invalid or expired token";
 
+/// The answer while a username is locked.
+pub const TOO_MANY_FAILED_LOGINS: &str = "too many failed logins; try again later";
+
 /// Consecutive failures that lock a username.
 pub const FAILURES_PER_LOCK: u32 = 5;
 /// The first lock's length; each later lock doubles it.
@@ -130,7 +133,7 @@ pub fn decide_session(account: Option<&User>) -> Result<Actor, Refusal> {
 }
 
 /// The length of the `lockouts`th lock in a row (1-based).
-pub fn lock_length(lockouts: u32) -> TimeDelta {
+fn lock_length(lockouts: u32) -> TimeDelta {
     let doublings = lockouts.saturating_sub(1).min(16);
     let seconds = (FIRST_LOCK_SECONDS << doublings).min(MAX_LOCK_SECONDS);
     TimeDelta::seconds(seconds)

@@ -126,6 +126,20 @@ impl DatabaseUrl {
     }
 }
 
+/// Loads `.env` from the working directory into the environment, if there
+/// is one (a missing file is normal); a malformed one is worth stopping for,
+/// rather than quietly using the default database.
+pub fn read_dotenv() -> StoreResult<()> {
+    match dotenvy::dotenv() {
+        Ok(_) => Ok(()),
+        Err(error) if error.not_found() => Ok(()),
+        Err(error) => Err(StoreError::Configuration {
+            message: "reading .env".to_owned(),
+            source: Some(error.into()),
+        }),
+    }
+}
+
 impl std::fmt::Debug for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "DatabaseUrl({})", self.display())

@@ -26,9 +26,8 @@ use chrono::{DateTime, SubsecRound, Utc};
 
 #[cfg(feature = "bulk-load")]
 pub use bulk::{SeedReply, SeedTicket};
-pub use connection::{DEFAULT_DATABASE_URL, DatabaseUrl, PoolOptions, migrate};
+pub use connection::{DEFAULT_DATABASE_URL, DatabaseUrl, PoolOptions, migrate, read_dotenv};
 pub use error::{BoxError, StoreError, StoreResult};
-pub use pin::PinHashError;
 pub use report::ResolvedReport;
 pub use tickets::{NewTicket, ReplyPage, TicketPage};
 pub use users::{NewAccount, UserPage};

@@ -6,7 +6,7 @@ use diesel::dsl::{And, Eq, Filter, GtEq, LtEq, Order, Select};
 use diesel::helper_types::Asc;
 use diesel::pg::PgRowByRowLoadingMode;
 use diesel::prelude::*;
-use domain::rules::{may_read_report, report_window};
+use domain::rules::{decide_report_window, may_read_report};
 use domain::{Actor, Ticket, TicketStatus};
 
 use crate::connection::{DbConnection, PooledConnection};
@@ -39,7 +39,7 @@ impl Store {
     pub fn open_resolved_report(&self, actor: Actor) -> StoreResult<ResolvedReport> {
         may_read_report(actor)?;
         let conn = self.conn()?;
-        let (from, to) = report_window(now());
+        let (from, to) = decide_report_window(now());
         Ok(ResolvedReport { conn, from, to })
     }
 }

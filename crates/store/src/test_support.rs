@@ -132,52 +132,16 @@ impl TestDb {
     /// A connection of its own, outside the store's pool: another client of
     /// the same database.
     pub fn other_client(&self) -> OtherClient {
-        match &self.url {
-            DatabaseUrl::Sqlite(path) => OtherClient::Sqlite(
+        let connection = match &self.url {
+            DatabaseUrl::Sqlite(path) => Client::Sqlite(
                 SqliteConnection::establish(&path.to_string_lossy())
                     .unwrap_or_else(|e| panic!("connect: {e}")),
             ),
-            DatabaseUrl::Postgres(url) => OtherClient::Pg(
-                PgConnection::establish(url).unwrap_or_else(|e| panic!("connect: {e}")),
-            ),
-        }
-    }
-}
-
-/// Another client of a test database, for doing to it what the store would
-/// not: hold its locks, write rows it could not read.
-pub enum OtherClient {
-    Sqlite(SqliteConnection),
-    Pg(PgConnection),
-}
-
-impl std::fmt::Debug for OtherClient {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            OtherClient::Sqlite(_) => "OtherClient::Sqlite",
-            OtherClient::Pg(_) => "OtherClient::Pg",
-        })
-    }
-}
-
-impl OtherClient {
-    /// Runs SQL statements as they are.
-    pub fn execute(&mut self, sql: &str) {
-        let done = match self {
-            OtherClient::Sqlite(conn) => conn.batch_execute(sql),
-            OtherClient::Pg(conn) => conn.batch_execute(sql),
+            DatabaseUrl::Postgres(url) => {
+                Client::Pg(PgConnection::establish(url).unwrap_or_else(|e| panic!("connect: {e}")))
+            }
         };
-        done.unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-
-    /// Opens a transaction that keeps every other client from writing
-    /// tickets until this client is dropped: SQLite's exclusive lock, or an
-    /// EXCLUSIVE table lock on PostgreSQL (reads still go through there).
-    pub fn hold_ticket_writes(&mut self) {
-        match self {
-            OtherClient::Sqlite(_) => self.execute("BEGIN EXCLUSIVE"),
-            OtherClient::Pg(_) => self.execute("BEGIN; LOCK TABLE tickets IN EXCLUSIVE MODE"),
-        }
+        OtherClient(connection)
     }
 }
 
@@ -195,6 +159,47 @@ impl Drop for TestDb {
                     diesel::sql_query(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
                         .execute(&mut admin);
             }
+        }
+    }
+}
+
+/// Another client of a test database, for doing to it what the store would
+/// not: hold its locks, write rows it could not read. Dropping it closes the
+/// connection and so ends whatever it held.
+#[derive(Debug)]
+pub struct OtherClient(Client);
+
+enum Client {
+    Sqlite(SqliteConnection),
+    Pg(PgConnection),
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Client::Sqlite(_) => "Sqlite",
+            Client::Pg(_) => "Pg",
+        })
+    }
+}
+
+impl OtherClient {
+    /// Runs SQL statements as they are.
+    pub fn execute(&mut self, sql: &str) {
+        let done = match &mut self.0 {
+            Client::Sqlite(conn) => conn.batch_execute(sql),
+            Client::Pg(conn) => conn.batch_execute(sql),
+        };
+        done.unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    /// Opens a transaction that keeps every other client from writing
+    /// tickets until this client is dropped: SQLite's exclusive lock, or an
+    /// EXCLUSIVE table lock on PostgreSQL (reads still go through there).
+    pub fn hold_ticket_writes(&mut self) {
+        match self.0 {
+            Client::Sqlite(_) => self.execute("BEGIN EXCLUSIVE"),
+            Client::Pg(_) => self.execute("BEGIN; LOCK TABLE tickets IN EXCLUSIVE MODE"),
         }
     }
 }

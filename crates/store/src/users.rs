@@ -104,28 +104,27 @@ impl Store {
     }
 
     /// Applies an admin's change to an account, refusing one that would
-    /// leave no active admin. The active admins are locked first, so two
-    /// admins demoting each other at once cannot both succeed.
+    /// leave no active admin. A non-admin is refused before anything is read
+    /// or locked, so it learns nothing, not even whether the account exists.
+    /// The active admins are locked first, so two admins demoting each other
+    /// at once cannot both succeed.
     pub fn update_user(&self, actor: Actor, id: UserId, change: UserChange) -> StoreResult<User> {
+        may_manage_users(actor)?;
         write_transaction(&mut *self.conn()?, |conn| {
             let active_admins = lock_active_admins(conn)?;
-            let target: Option<User> =
-                load_locked!(conn, users::table.find(id.0).select(USER_COLUMNS))?
-                    .pop()
-                    .map(UserRow::try_into)
-                    .transpose()?;
-            let standing = target.as_ref().map(|user| Standing {
-                role: user.role,
-                active: user.active,
-            });
-            let after = match (
-                decide_user_change(actor, standing, change, active_admins)?,
-                target,
-            ) {
-                (Some(after), _) => after,
-                (None, Some(unchanged)) => return Ok(unchanged),
-                // The rule answers a missing target with a refusal first.
-                (None, None) => return Err(Refusal::NotFound.into()),
+            let rows: Vec<UserRow> =
+                load_locked!(conn, users::table.find(id.0).select(USER_COLUMNS))?;
+            let current: User = rows
+                .into_iter()
+                .next()
+                .ok_or(Refusal::NotFound)?
+                .try_into()?;
+            let before = Standing {
+                role: current.role,
+                active: current.active,
+            };
+            let Some(after) = decide_user_change(before, change, active_admins)? else {
+                return Ok(current);
             };
             let row: UserRow = diesel::update(users::table.find(id.0))
                 .set((
@@ -212,9 +211,11 @@ fn store_login_record(conn: &mut DbConnection, id: UserId, record: LoginRecord) 
 
 /// Counts the active admins, holding their rows until the transaction ends.
 fn lock_active_admins(conn: &mut DbConnection) -> StoreResult<u64> {
+    // In id order, so two transactions take these locks in the same order.
     let query = users::table
         .filter(users::role.eq(Role::Admin.as_str()))
         .filter(users::active.eq(true))
+        .order_by(users::id)
         .select(users::id);
     let ids: Vec<i64> = load_locked!(conn, query)?;
     Ok(ids.len() as u64)

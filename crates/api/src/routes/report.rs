@@ -13,7 +13,7 @@ use domain::Ticket;
 use tokio::sync::mpsc;
 
 use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::error::{ApiError, with_causes};
 use crate::state::AppState;
 use crate::wire::timestamp;
 
@@ -53,7 +53,10 @@ async fn get_resolved_report(
         match outcome {
             Ok(_) => csv.finish(),
             Err(error) => {
-                tracing::error!(%error, "report stream failed; the body is cut short");
+                tracing::error!(
+                    cause = with_causes(&error),
+                    "report stream failed; the body is cut short"
+                );
                 csv.abort();
             }
         }
@@ -112,7 +115,6 @@ impl CsvChunks {
             .is_ok()
     }
 
-    /// Sends what is left.
     /// Ends the body with an error, so the client sees a broken transfer
     /// rather than a complete-looking but short file.
     fn abort(self) {
@@ -120,6 +122,7 @@ impl CsvChunks {
         let _ = self.writer.get_ref().sender.blocking_send(Err(broken));
     }
 
+    /// Sends what is left.
     fn finish(self) {
         if let Ok(sink) = self.writer.into_inner() {
             sink.send_rest();

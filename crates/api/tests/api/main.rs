@@ -227,12 +227,16 @@ impl TestApp {
         let username = Username::parse(username).expect("valid username");
         let name = username.as_str().to_owned();
         let store = self.db.store().clone();
-        tokio::task::spawn_blocking(move || {
+        let loaded = tokio::task::spawn_blocking(move || {
             store.bulk_ensure_user(&username, &Pin::parse(PIN).expect("valid pin"), role)
         })
         .await
         .expect("join")
         .expect("load user");
+        assert_eq!(
+            loaded.role, role,
+            "{name} existed already with another role"
+        );
         let answer = self.login(&name, PIN).await.expect(StatusCode::OK);
         let json = answer.json();
         Session {

@@ -165,3 +165,33 @@ http_tests! {
             .expect(StatusCode::FORBIDDEN);
     }
 }
+
+http_tests! {
+    /// Input is parsed before any rule is asked; a non-admin learns nothing
+    /// about which accounts exist.
+    async fn a_malformed_request_is_400_first_and_a_non_admin_learns_no_ids(app) {
+        app.admin().await;
+        let agent = app.agent().await;
+        app.get("/api/v1/users?role=ROOT", &agent)
+            .await
+            .expect(StatusCode::BAD_REQUEST);
+        app.patch("/api/v1/users/abc", &agent, json!({"active": false}))
+            .await
+            .expect(StatusCode::BAD_REQUEST);
+        for target in [agent.id.as_str(), "999999"] {
+            let answer = app
+                .patch(
+                    &format!("/api/v1/users/{target}"),
+                    &agent,
+                    json!({"role": "ADMIN"}),
+                )
+                .await
+                .expect(StatusCode::FORBIDDEN);
+            assert_eq!(answer.json()["message"], "only admins can manage users");
+        }
+        // The refused promotions changed nothing: still an agent, not an admin.
+        app.get("/api/v1/users", &agent)
+            .await
+            .expect(StatusCode::FORBIDDEN);
+    }
+}
