@@ -45,6 +45,11 @@ impl Store {
 }
 
 impl ResolvedReport {
+    /// The report's rows as a query over its window.
+    fn query(&self) -> ResolvedBetween {
+        resolved_between(self.from.naive_utc(), self.to.naive_utc())
+    }
+
     /// The window the report covers, both ends included.
     pub fn window(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         (self.from, self.to)
@@ -55,7 +60,7 @@ impl ResolvedReport {
     /// nothing collects the rows. `on_row` returns `false` to stop early
     /// (the client went away). Returns how many rows were passed on.
     pub fn for_each_row(mut self, mut on_row: impl FnMut(Ticket) -> bool) -> StoreResult<u64> {
-        let query = resolved_between(self.from.naive_utc(), self.to.naive_utc());
+        let query = self.query();
         let mut sent = 0;
         let mut pass_on = |row: QueryResult<TicketRow>| -> StoreResult<bool> {
             let keep_going = on_row(Ticket::try_from(row?)?);
@@ -91,10 +96,9 @@ impl ResolvedReport {
     /// The report's query as SQLite runs it, with its three values written
     /// in: for timing the `sqlite3` shell on the very same query
     /// (`cargo xtask bench`). The SQL text is Diesel's, from the one
-    /// definition in [`resolved_between`].
+    /// definition in `resolved_between`.
     pub fn sqlite_sql(&self) -> String {
-        let query = resolved_between(self.from.naive_utc(), self.to.naive_utc());
-        let rendered = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&query).to_string();
+        let rendered = diesel::debug_query::<diesel::sqlite::Sqlite, _>(&self.query()).to_string();
         let sql = rendered
             .split_once(" -- binds: ")
             .map_or(rendered.as_str(), |(sql, _)| sql);
