@@ -223,7 +223,7 @@ impl Server {
             .env("DATABASE_URL", format!("sqlite://{}", db.display()))
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
-            .env("JWT_SECRET", "bench-secret")
+            .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()

@@ -44,9 +44,9 @@ impl FromRequestParts<AppState> for MaybeCaller {
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or(Refusal::Unauthenticated(BAD_TOKEN))?;
-        let subject = state.tokens.verify(token)?;
+        let (subject, epoch) = state.tokens.verify(token)?;
         let actor = state
-            .blocking(move |store| store.authenticate(subject))
+            .blocking(move |store| store.authenticate(subject, epoch))
             .await?;
         Ok(MaybeCaller(Some(actor)))
     }

@@ -14,14 +14,26 @@ pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 #[derive(Clone)]
 pub struct JwtSecret(Vec<u8>);
 
+/// The shortest secret accepted: HS256 wants a key at least as long as its
+/// 256-bit hash, or tokens can be forged by guessing the key.
+pub const JWT_SECRET_MIN_BYTES: usize = 32;
+
 impl JwtSecret {
-    pub fn new(bytes: impl Into<Vec<u8>>) -> Self {
-        Self(bytes.into())
+    /// A secret of at least [`JWT_SECRET_MIN_BYTES`] bytes.
+    pub fn new(bytes: impl Into<Vec<u8>>) -> anyhow::Result<Self> {
+        let bytes = bytes.into();
+        if bytes.len() < JWT_SECRET_MIN_BYTES {
+            bail!(
+                "JWT_SECRET is {} bytes long; it must be at least {JWT_SECRET_MIN_BYTES} (for example `openssl rand -hex 32`)",
+                bytes.len()
+            );
+        }
+        Ok(Self(bytes))
     }
 
     /// A fresh random secret: tokens it signs die with the process.
     pub fn random() -> Self {
-        let mut bytes = vec![0u8; 32];
+        let mut bytes = vec![0u8; JWT_SECRET_MIN_BYTES];
         rand::rng().fill_bytes(&mut bytes);
         Self(bytes)
     }
@@ -77,7 +89,7 @@ impl Settings {
         Ok(Self {
             database_url,
             listen: SocketAddr::new(host, port),
-            jwt_secret: var("JWT_SECRET").map(JwtSecret::new),
+            jwt_secret: var("JWT_SECRET").map(JwtSecret::new).transpose()?,
             token_lifetime,
             pool_size,
         })
@@ -131,7 +143,20 @@ mod tests {
 
     #[test]
     fn the_secret_never_prints() {
-        let s = settings(&[("JWT_SECRET", "hunter2")]).expect("valid");
-        assert!(!format!("{s:?}").contains("hunter2"));
+        let secret = "hunter2-hunter2-hunter2-hunter2-hunter2";
+        let s = settings(&[("JWT_SECRET", secret)]).expect("valid");
+        assert!(!format!("{s:?}").contains(secret));
+    }
+
+    #[test]
+    fn a_secret_shorter_than_32_bytes_stops_the_start() {
+        let error = settings(&[("JWT_SECRET", "hunter2")]).expect_err("too short");
+        let message = error.to_string();
+        assert!(
+            message.contains("JWT_SECRET") && message.contains("32"),
+            "{message}"
+        );
+        assert!(!message.contains("hunter2"), "the secret is never printed");
+        assert!(settings(&[("JWT_SECRET", &"x".repeat(32))]).is_ok());
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod blocking;
+pub mod commands;
 pub mod config;
 pub mod error;
 pub mod extract;

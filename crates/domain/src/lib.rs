@@ -15,7 +15,7 @@ pub mod values;
 
 pub use entities::{Reply, Ticket, TicketFacts, User};
 pub use listing::{Direction, ListTickets, ListUsers, PageRequest, SortField};
-pub use login::Credentials;
+pub use login::{Credentials, LoggedIn, SessionEpoch};
 pub use roles::{Actor, Role, TicketStatus, UserId};
-pub use rules::{Refusal, UserChange};
+pub use rules::{Creator, Refusal, UserChange};
 pub use values::{Pin, ReplyBody, Subject, TicketBody, Username, ValidationError};

@@ -119,16 +119,55 @@ pub fn decide_login(
     }
 }
 
+/// A generation of an account's sessions. It moves on whenever the PIN
+/// changes or the account is deactivated; a token carries the generation it
+/// was issued in, so those events end every token issued before them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
+pub struct SessionEpoch(pub i64);
+
+impl SessionEpoch {
+    pub fn next(self) -> Self {
+        Self(self.0.saturating_add(1))
+    }
+}
+
+/// An account that just proved its PIN, and the session generation its new
+/// token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedIn {
+    pub user: User,
+    pub epoch: SessionEpoch,
+}
+
 /// Who a valid token speaks for: its account as the database has it now,
-/// if that still exists and is active. The role is the current one, not the
-/// one the token was issued with.
-pub fn decide_session(account: Option<&User>) -> Result<Actor, Refusal> {
+/// if that still exists, is active, and has not ended the token's session
+/// generation (PIN change, deactivation). The role is the current one, not
+/// the one the token was issued with.
+pub fn decide_session(
+    account: Option<(&User, SessionEpoch)>,
+    token_epoch: SessionEpoch,
+) -> Result<Actor, Refusal> {
     match account {
-        Some(user) if user.active => Ok(Actor {
+        Some((user, current)) if user.active && current == token_epoch => Ok(Actor {
             id: user.id,
             role: user.role,
         }),
         _ => Err(Refusal::Unauthenticated(BAD_TOKEN)),
+    }
+}
+
+/// The answer to a PIN change whose current PIN is wrong.
+pub const WRONG_CURRENT_PIN: &str = "the current pin is wrong";
+
+/// Whether a user may replace their own PIN, once the current one they typed
+/// was checked (an attempt claimed with [`decide_login_attempt`], so wrong
+/// guesses here lock the username like failed logins). A wrong PIN is a 403,
+/// not a 401: the session itself is fine. Answers the login record to store.
+pub fn decide_own_pin_change(current_pin_matches: bool) -> Result<LoginRecord, Refusal> {
+    if current_pin_matches {
+        Ok(LoginRecord::default())
+    } else {
+        Err(Refusal::Forbidden(WRONG_CURRENT_PIN))
     }
 }
 
@@ -252,19 +291,41 @@ mod tests {
     fn a_token_speaks_only_for_an_active_account_in_its_current_role() {
         let mut promoted = user(true);
         promoted.role = Role::Admin;
+        let epoch = SessionEpoch(3);
         assert_eq!(
-            decide_session(Some(&promoted)),
+            decide_session(Some((&promoted, epoch)), epoch),
             Ok(Actor {
                 id: UserId(7),
                 role: Role::Admin
             })
         );
-        for gone in [None, Some(&user(false))] {
+        let inactive = user(false);
+        for gone in [None, Some((&inactive, epoch))] {
             assert_eq!(
-                decide_session(gone),
+                decide_session(gone, epoch),
                 Err(Refusal::Unauthenticated(BAD_TOKEN))
             );
         }
+    }
+
+    #[test]
+    fn a_token_from_an_ended_session_generation_no_longer_holds() {
+        let active = user(true);
+        let issued = SessionEpoch(3);
+        assert_eq!(
+            decide_session(Some((&active, issued.next())), issued),
+            Err(Refusal::Unauthenticated(BAD_TOKEN))
+        );
+        assert!(decide_session(Some((&active, issued.next())), issued.next()).is_ok());
+    }
+
+    #[test]
+    fn an_own_pin_change_needs_the_current_pin_and_a_wrong_one_is_forbidden() {
+        assert_eq!(decide_own_pin_change(true), Ok(LoginRecord::default()));
+        assert_eq!(
+            decide_own_pin_change(false),
+            Err(Refusal::Forbidden(WRONG_CURRENT_PIN))
+        );
     }
 
     proptest! {

@@ -9,6 +9,7 @@ diesel::table! {
         active -> Bool,
         failed_logins -> Integer,
         locked_until -> Nullable<Timestamp>,
+        session_epoch -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }

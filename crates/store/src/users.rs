@@ -3,12 +3,16 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use domain::login::{LoginRecord, decide_login, decide_login_attempt, decide_session};
+use domain::login::{
+    LoginRecord, decide_login, decide_login_attempt, decide_own_pin_change, decide_session,
+};
 use domain::rules::{
     Standing, USERNAME_TAKEN, decide_new_account_role, decide_user_change, may_manage_users,
+    may_view_account,
 };
 use domain::{
-    Actor, Credentials, ListUsers, Pin, Refusal, Role, User, UserChange, UserId, Username,
+    Actor, Creator, Credentials, ListUsers, LoggedIn, Pin, Refusal, Role, SessionEpoch, User,
+    UserChange, UserId, Username,
 };
 
 use crate::connection::{DbConnection, load_locked, write_transaction};
@@ -35,9 +39,10 @@ pub struct UserPage {
 
 impl Store {
     /// Creates an account if `creator` may create one of the asked role
-    /// (anyone a customer, only an admin staff); a taken username is a
-    /// conflict. The PIN is hashed only once the rule has said yes.
-    pub fn create_user(&self, creator: Option<Actor>, new: &NewAccount) -> StoreResult<User> {
+    /// (anyone a customer, only an admin or the operator staff); a taken
+    /// username is a conflict. The PIN is hashed only once the rule has
+    /// said yes.
+    pub fn create_user(&self, creator: Creator, new: &NewAccount) -> StoreResult<User> {
         let role = decide_new_account_role(creator, new.role)?;
         let pin_hash = pin::hash_pin(&new.pin).map_err(StoreError::internal)?;
         insert_user(&mut *self.conn()?, &new.username, &pin_hash, role)
@@ -49,34 +54,84 @@ impl Store {
     /// the PIN with no connection held, then clears the count on success.
     /// An unknown username, a wrong PIN and a deactivated account are one
     /// refusal, after the same Argon2 work.
-    pub fn log_in(&self, credentials: &Credentials) -> StoreResult<User> {
+    pub fn log_in(&self, credentials: &Credentials) -> StoreResult<LoggedIn> {
         let claimed = write_transaction(&mut *self.conn()?, |conn| {
-            let account = lock_login(conn, &credentials.username)?;
-            // The clock is read with the record locked.
-            let counted = decide_login_attempt(account.as_ref().map(|a| a.record), now())?;
-            if let (Some(account), Some(record)) = (&account, counted) {
-                store_login_record(conn, account.user.id, record)?;
-            }
+            let account = lock_login(conn, LoginKey::Username(&credentials.username))?;
+            claim_attempt(conn, account.as_ref())?;
             Ok(account)
         })?;
         let stored_hash = claimed.as_ref().map(|account| account.pin_hash.as_str());
         let pin_matches =
             pin::verify_pin(&credentials.pin, stored_hash).map_err(StoreError::internal)?;
+        let epoch = claimed.as_ref().map(|account| account.epoch);
         let (user, cleared) = decide_login(claimed.map(|account| account.user), pin_matches)?;
         store_login_record(&mut *self.conn()?, user.id, cleared)?;
-        Ok(user)
+        Ok(LoggedIn {
+            user,
+            epoch: epoch.unwrap_or_default(),
+        })
     }
 
-    /// Who a verified token's subject is now: the account's current role,
-    /// refused when the account is gone or deactivated.
-    pub fn authenticate(&self, subject: UserId) -> StoreResult<Actor> {
+    /// Who a verified token speaks for now: the account's current role,
+    /// refused when the account is gone or deactivated, or when the token's
+    /// session generation has ended (PIN change, deactivation). One query,
+    /// the one every authenticated request makes anyway.
+    pub fn authenticate(&self, subject: UserId, token_epoch: SessionEpoch) -> StoreResult<Actor> {
         let row = users::table
             .find(subject.0)
+            .select((USER_COLUMNS, users::session_epoch))
+            .first::<(UserRow, i64)>(&mut *self.conn()?)
+            .optional()?;
+        let account = row
+            .map(|(row, epoch)| Ok::<_, StoreError>((User::try_from(row)?, SessionEpoch(epoch))))
+            .transpose()?;
+        Ok(decide_session(
+            account.as_ref().map(|(user, epoch)| (user, *epoch)),
+            token_epoch,
+        )?)
+    }
+
+    /// One account, for its owner or an admin.
+    pub fn read_user(&self, actor: Actor, id: UserId) -> StoreResult<User> {
+        may_view_account(actor, id)?;
+        let row = users::table
+            .find(id.0)
             .select(USER_COLUMNS)
             .first::<UserRow>(&mut *self.conn()?)
             .optional()?;
-        let account = row.map(User::try_from).transpose()?;
-        Ok(decide_session(account.as_ref())?)
+        row.ok_or(Refusal::NotFound)?.try_into()
+    }
+
+    /// Replaces the caller's own PIN. The current PIN is checked like a
+    /// login (the attempt is claimed under the account's lock, so wrong
+    /// guesses lock the username and a locked one answers 429), with no
+    /// connection held during the Argon2 work. On success the session
+    /// generation moves on, ending every token issued before; the answer
+    /// carries the new generation for a fresh token.
+    pub fn change_own_pin(&self, actor: Actor, current: &Pin, new: &Pin) -> StoreResult<LoggedIn> {
+        let claimed = write_transaction(&mut *self.conn()?, |conn| {
+            let account = lock_login(conn, LoginKey::Id(actor.id))?;
+            claim_attempt(conn, account.as_ref())?;
+            Ok(account)
+        })?
+        .ok_or(Refusal::NotFound)?;
+        let matches =
+            pin::verify_pin(current, Some(&claimed.pin_hash)).map_err(StoreError::internal)?;
+        match decide_own_pin_change(matches) {
+            Ok(cleared) => {
+                let new_hash = pin::hash_pin(new).map_err(StoreError::internal)?;
+                write_transaction(&mut *self.conn()?, |conn| {
+                    let account = lock_login(conn, LoginKey::Id(actor.id))?;
+                    let account = account.ok_or(Refusal::NotFound)?;
+                    // Deactivated or reset while the PIN was being checked.
+                    decide_session(Some((&account.user, account.epoch)), claimed.epoch)?;
+                    store_login_record(conn, actor.id, cleared)?;
+                    let (user, epoch) = replace_pin(conn, actor.id, Some(&new_hash), true)?;
+                    Ok(LoggedIn { user, epoch })
+                })
+            }
+            Err(refusal) => Err(refusal.into()),
+        }
     }
 
     /// A page of accounts in id order, optionally of one role; admins only.
@@ -108,8 +163,15 @@ impl Store {
     /// or locked, so it learns nothing, not even whether the account exists.
     /// The active admins are locked first, so two admins demoting each other
     /// at once cannot both succeed.
-    pub fn update_user(&self, actor: Actor, id: UserId, change: UserChange) -> StoreResult<User> {
+    pub fn update_user(&self, actor: Actor, id: UserId, change: &UserChange) -> StoreResult<User> {
         may_manage_users(actor)?;
+        // Hashed before any lock is taken: Argon2 takes tens of milliseconds.
+        let new_hash = change
+            .pin
+            .as_ref()
+            .map(pin::hash_pin)
+            .transpose()
+            .map_err(StoreError::internal)?;
         write_transaction(&mut *self.conn()?, |conn| {
             let active_admins = lock_active_admins(conn)?;
             let rows: Vec<UserRow> =
@@ -123,20 +185,48 @@ impl Store {
                 role: current.role,
                 active: current.active,
             };
-            let Some(after) = decide_user_change(before, change, active_admins)? else {
+            let Some(update) = decide_user_change(before, change, active_admins)? else {
                 return Ok(current);
             };
-            let row: UserRow = diesel::update(users::table.find(id.0))
+            diesel::update(users::table.find(id.0))
                 .set((
-                    users::role.eq(after.role.as_str()),
-                    users::active.eq(after.active),
-                    users::updated_at.eq(now().naive_utc()),
+                    users::role.eq(update.standing.role.as_str()),
+                    users::active.eq(update.standing.active),
                 ))
-                .returning(USER_COLUMNS)
-                .get_result(conn)?;
-            row.try_into()
+                .execute(conn)?;
+            let (user, _) = replace_pin(conn, id, new_hash.as_deref(), update.ends_sessions)?;
+            Ok(user)
         })
     }
+}
+
+/// Stores a new PIN hash (if any) and moves the session generation on (if
+/// asked), stamping the change; answers the account and its generation.
+fn replace_pin(
+    conn: &mut DbConnection,
+    id: UserId,
+    new_hash: Option<&str>,
+    end_sessions: bool,
+) -> StoreResult<(User, SessionEpoch)> {
+    let epoch_step = i64::from(end_sessions);
+    let (row, epoch): (UserRow, i64) = match new_hash {
+        Some(hash) => diesel::update(users::table.find(id.0))
+            .set((
+                users::pin_hash.eq(hash),
+                users::session_epoch.eq(users::session_epoch + epoch_step),
+                users::updated_at.eq(now().naive_utc()),
+            ))
+            .returning((USER_COLUMNS, users::session_epoch))
+            .get_result(conn)?,
+        None => diesel::update(users::table.find(id.0))
+            .set((
+                users::session_epoch.eq(users::session_epoch + epoch_step),
+                users::updated_at.eq(now().naive_utc()),
+            ))
+            .returning((USER_COLUMNS, users::session_epoch))
+            .get_result(conn)?,
+    };
+    Ok((row.try_into()?, SessionEpoch(epoch)))
 }
 
 /// Inserts an account whose role was decided and whose PIN is hashed.
@@ -171,21 +261,35 @@ struct LoginAccount {
     user: User,
     pin_hash: String,
     record: LoginRecord,
+    epoch: SessionEpoch,
 }
 
-fn lock_login(conn: &mut DbConnection, username: &Username) -> StoreResult<Option<LoginAccount>> {
-    let query = users::table
-        .filter(users::username.eq(username.as_str()))
-        .select((
-            USER_COLUMNS,
-            users::pin_hash,
-            users::failed_logins,
-            users::locked_until,
-        ));
-    let rows: Vec<(UserRow, String, i32, Option<NaiveDateTime>)> = load_locked!(conn, query)?;
+/// How a PIN check finds its account: a login by name, a PIN change by id.
+enum LoginKey<'a> {
+    Username(&'a Username),
+    Id(UserId),
+}
+
+fn lock_login(conn: &mut DbConnection, key: LoginKey<'_>) -> StoreResult<Option<LoginAccount>> {
+    let columns = (
+        USER_COLUMNS,
+        users::pin_hash,
+        users::failed_logins,
+        users::locked_until,
+        users::session_epoch,
+    );
+    let rows: Vec<(UserRow, String, i32, Option<NaiveDateTime>, i64)> = match key {
+        LoginKey::Username(username) => load_locked!(
+            conn,
+            users::table
+                .filter(users::username.eq(username.as_str()))
+                .select(columns)
+        )?,
+        LoginKey::Id(id) => load_locked!(conn, users::table.find(id.0).select(columns))?,
+    };
     rows.into_iter()
         .next()
-        .map(|(row, pin_hash, failures, locked_until)| {
+        .map(|(row, pin_hash, failures, locked_until, epoch)| {
             Ok(LoginAccount {
                 user: row.try_into()?,
                 pin_hash,
@@ -193,9 +297,21 @@ fn lock_login(conn: &mut DbConnection, username: &Username) -> StoreResult<Optio
                     consecutive_failures: u32::try_from(failures).unwrap_or(0),
                     locked_until: locked_until.map(utc),
                 },
+                epoch: SessionEpoch(epoch),
             })
         })
         .transpose()
+}
+
+/// Admits one PIN check on a locked account (refused while it is
+/// throttled) and counts it as a failure until it succeeds. The clock is
+/// read with the record locked.
+fn claim_attempt(conn: &mut DbConnection, account: Option<&LoginAccount>) -> StoreResult<()> {
+    let counted = decide_login_attempt(account.map(|a| a.record), now())?;
+    if let (Some(account), Some(record)) = (account, counted) {
+        store_login_record(conn, account.user.id, record)?;
+    }
+    Ok(())
 }
 
 fn store_login_record(conn: &mut DbConnection, id: UserId, record: LoginRecord) -> StoreResult<()> {

@@ -30,9 +30,9 @@ async fn post_login(
         required("username", request.username)?,
         required("pin", request.pin)?,
     )?;
-    let user = state
+    let session = state
         .blocking(move |store| store.log_in(&credentials))
         .await?;
-    let token = state.tokens.issue(&user)?;
-    Ok(Envelope::new("Login successful", UserJson::from(user)).with_token(token))
+    let token = state.tokens.issue(&session)?;
+    Ok(Envelope::new("Login successful", UserJson::from(session.user)).with_token(token))
 }

@@ -4,7 +4,7 @@
 use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{patch, post};
+use axum::routing::{get, patch, post, put};
 use domain::values::parse_id;
 use domain::{ListUsers, Pin, UserChange, UserId, Username};
 use serde::Deserialize;
@@ -20,6 +20,8 @@ use crate::wire::{Envelope, PageMeta, UserJson, all};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", post(post_users).get(get_users))
+        .route("/users/me", get(get_me))
+        .route("/users/me/pin", put(put_my_pin))
         .route("/users/{id}", patch(patch_user))
 }
 
@@ -42,7 +44,7 @@ async fn post_users(
         role: request.role.as_deref().map(str::parse).transpose()?,
     };
     let user = state
-        .blocking(move |store| store.create_user(creator, &new))
+        .blocking(move |store| store.create_user(creator.into(), &new))
         .await?;
     Ok(Envelope::new("User was created successfully", UserJson::from(user)).created())
 }
@@ -79,6 +81,8 @@ async fn get_users(
 struct UpdateUserRequest {
     role: Option<String>,
     active: Option<bool>,
+    /// An admin's reset of a forgotten PIN.
+    pin: Option<String>,
 }
 
 async fn patch_user(
@@ -91,12 +95,52 @@ async fn patch_user(
     let change = UserChange {
         role: request.role.as_deref().map(str::parse).transpose()?,
         active: request.active,
+        pin: request.pin.map(Pin::parse).transpose()?,
     };
     let user = state
-        .blocking(move |store| store.update_user(caller, id, change))
+        .blocking(move |store| store.update_user(caller, id, &change))
         .await?;
     Ok(Envelope::new(
         "User updated successfully",
         UserJson::from(user),
     ))
+}
+
+async fn get_me(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+) -> Result<Envelope<UserJson>, ApiError> {
+    let user = state
+        .blocking(move |store| store.read_user(caller, caller.id))
+        .await?;
+    Ok(Envelope::new(
+        "User retrieved successfully",
+        UserJson::from(user),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ChangePinRequest {
+    current_pin: Option<String>,
+    new_pin: Option<String>,
+}
+
+/// Answers the user and a fresh token: every token issued before the
+/// change, the caller's own included, has stopped working.
+async fn put_my_pin(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    JsonBody(request): JsonBody<ChangePinRequest>,
+) -> Result<Envelope<UserJson>, ApiError> {
+    let current_pin = required("currentPin", request.current_pin)?;
+    let new_pin = Pin::parse(required("newPin", request.new_pin)?)?;
+    // A malformed current PIN cannot be anyone's: the same 403 as a wrong one.
+    let current_pin = Pin::parse(current_pin)
+        .map_err(|_| domain::Refusal::Forbidden(domain::login::WRONG_CURRENT_PIN))?;
+    let session = state
+        .blocking(move |store| store.change_own_pin(caller, &current_pin, &new_pin))
+        .await?;
+    let token = state.tokens.issue(&session)?;
+    Ok(Envelope::new("PIN changed successfully", UserJson::from(session.user)).with_token(token))
 }

@@ -189,9 +189,11 @@ http_tests! {
         )
         .await
         .expect(StatusCode::OK);
+        // Reactivation lets the user log in again, but the old token stays dead.
         app.get("/api/v1/tickets", &customer)
             .await
-            .expect(StatusCode::OK);
+            .expect(StatusCode::UNAUTHORIZED);
+        app.login("kayode", PIN).await.expect(StatusCode::OK);
     }
 }
 

@@ -30,6 +30,7 @@ macro_rules! http_tests {
     )*};
 }
 
+mod accounts;
 mod auth;
 mod errors;
 mod original;
@@ -52,7 +53,7 @@ use serde_json::{Value, json};
 use store::test_support::{Backend, TestDb};
 use tower::ServiceExt;
 
-pub const SECRET: &str = "test-secret";
+pub const SECRET: &str = "test-secret-of-at-least-32-bytes!";
 pub const PIN: &str = "0000";
 
 /// The real router over a fresh database.
@@ -135,7 +136,10 @@ impl TestApp {
     /// explicit opt-out (a missing PostgreSQL otherwise fails the test).
     pub fn on(backend: Backend) -> Option<TestApp> {
         let db = TestDb::new(backend)?;
-        let tokens = Tokens::new(&JwtSecret::new(SECRET), Duration::from_secs(3600));
+        let tokens = Tokens::new(
+            &JwtSecret::new(SECRET).expect("long enough"),
+            Duration::from_secs(3600),
+        );
         let state = AppState::new(db.store().clone(), tokens);
         Some(TestApp {
             router: api::router(state),

@@ -2,7 +2,10 @@
 //! logging in with its throttling, and what a token's subject stands for.
 
 use domain::rules::{Refusal, USERNAME_TAKEN};
-use domain::{Credentials, ListUsers, PageRequest, Pin, Role, UserChange, UserId, Username};
+use domain::{
+    Creator, Credentials, ListUsers, PageRequest, Pin, Role, SessionEpoch, UserChange, UserId,
+    Username,
+};
 use store::{NewAccount, StoreError, both_backends};
 
 use super::*;
@@ -32,24 +35,26 @@ both_backends!(
         let store = db.store();
         let cast = cast(db);
         let signed_up = store
-            .create_user(None, &account("newcomer", None))
+            .create_user(Creator::Anonymous, &account("newcomer", None))
             .expect("sign up");
         assert_eq!(signed_up.role, Role::Customer);
         assert!(signed_up.active);
         for role in [Role::SupportAgent, Role::Admin] {
             let name = format!("staff-{}", role.as_str());
             assert!(matches!(
-                refused(store.create_user(None, &account(&name, Some(role)))),
+                refused(store.create_user(Creator::Anonymous, &account(&name, Some(role)))),
                 Refusal::Unauthenticated(_)
             ));
             for not_admin in [cast.customer, cast.agent] {
                 assert!(matches!(
-                    refused(store.create_user(Some(not_admin), &account(&name, Some(role)))),
+                    refused(
+                        store.create_user(Creator::User(not_admin), &account(&name, Some(role)))
+                    ),
                     Refusal::Forbidden(_)
                 ));
             }
             let created = store
-                .create_user(Some(cast.admin), &account(&name, Some(role)))
+                .create_user(Creator::User(cast.admin), &account(&name, Some(role)))
                 .expect("an admin creates staff");
             assert_eq!(created.role, role);
         }
@@ -64,14 +69,14 @@ both_backends!(
 both_backends!(a_duplicate_username_is_a_conflict_but_case_matters, |db| {
     let store = db.store();
     store
-        .create_user(None, &account("kayode", None))
+        .create_user(Creator::Anonymous, &account("kayode", None))
         .expect("first");
     assert_eq!(
-        refused(store.create_user(None, &account("kayode", None))),
+        refused(store.create_user(Creator::Anonymous, &account("kayode", None))),
         USERNAME_TAKEN
     );
     store
-        .create_user(None, &account("Kayode", None))
+        .create_user(Creator::Anonymous, &account("Kayode", None))
         .expect("another name");
 });
 
@@ -81,8 +86,8 @@ both_backends!(
         let store = db.store();
         let user = actor(store, "kayode", Role::Customer);
         let logged_in = store.log_in(&credentials("kayode", PIN)).expect("log in");
-        assert_eq!(logged_in.id, user.id);
-        assert_eq!(logged_in.role, Role::Customer);
+        assert_eq!(logged_in.user.id, user.id);
+        assert_eq!(logged_in.user.role, Role::Customer);
         let wrong_pin = refused(store.log_in(&credentials("kayode", "1111")));
         let unknown = refused(store.log_in(&credentials("nobody", PIN)));
         assert!(matches!(wrong_pin, Refusal::Unauthenticated(_)));
@@ -171,30 +176,37 @@ both_backends!(a_token_subject_is_its_current_role_while_active, |db| {
     let store = db.store();
     let cast = cast(db);
     assert_eq!(
-        store.authenticate(cast.agent.id).expect("active"),
+        store
+            .authenticate(cast.agent.id, SessionEpoch::default())
+            .expect("active"),
         cast.agent
     );
     let demote = UserChange {
         role: Some(Role::Customer),
         active: None,
+        pin: None,
     };
     store
-        .update_user(cast.admin, cast.agent.id, demote)
+        .update_user(cast.admin, cast.agent.id, &demote)
         .expect("demote");
     assert_eq!(
-        store.authenticate(cast.agent.id).expect("active").role,
+        store
+            .authenticate(cast.agent.id, SessionEpoch::default())
+            .expect("active")
+            .role,
         Role::Customer
     );
     let deactivate = UserChange {
         role: None,
         active: Some(false),
+        pin: None,
     };
     store
-        .update_user(cast.admin, cast.agent.id, deactivate)
+        .update_user(cast.admin, cast.agent.id, &deactivate)
         .expect("deactivate");
     for gone in [cast.agent.id, UserId(999_999)] {
         assert!(matches!(
-            refused(store.authenticate(gone)),
+            refused(store.authenticate(gone, SessionEpoch::default())),
             Refusal::Unauthenticated(_)
         ));
     }
@@ -248,38 +260,42 @@ both_backends!(
             UserChange {
                 role: Some(Role::Customer),
                 active: None,
+                pin: None,
             },
             UserChange {
                 role: None,
                 active: Some(false),
+                pin: None,
             },
         ] {
             assert!(matches!(
-                refused(store.update_user(cast.admin, cast.admin.id, change)),
+                refused(store.update_user(cast.admin, cast.admin.id, &change)),
                 Refusal::Conflict(_)
             ));
         }
         let promote = UserChange {
             role: Some(Role::Admin),
             active: None,
+            pin: None,
         };
         let promoted = store
-            .update_user(cast.admin, cast.agent.id, promote)
+            .update_user(cast.admin, cast.agent.id, &promote)
             .expect("promote");
         assert_eq!(promoted.role, Role::Admin);
         let deactivated = store
             .update_user(
                 cast.admin,
                 cast.admin.id,
-                UserChange {
+                &UserChange {
                     role: None,
                     active: Some(false),
+                    pin: None,
                 },
             )
             .expect("now another admin remains");
         assert!(!deactivated.active);
         assert_eq!(
-            refused(store.update_user(promoted_actor(&promoted), UserId(999_999), promote)),
+            refused(store.update_user(promoted_actor(&promoted), UserId(999_999), &promote)),
             Refusal::NotFound
         );
     }
@@ -293,22 +309,26 @@ both_backends!(
         let promote = UserChange {
             role: Some(Role::Admin),
             active: None,
+            pin: None,
         };
         for not_admin in [cast.customer, cast.agent] {
             for target in [cast.customer.id, UserId(999_999)] {
                 assert!(matches!(
-                    refused(store.update_user(not_admin, target, promote)),
+                    refused(store.update_user(not_admin, target, &promote)),
                     Refusal::Forbidden(_)
                 ));
             }
         }
         assert_eq!(
-            store.authenticate(cast.customer.id).expect("active").role,
+            store
+                .authenticate(cast.customer.id, SessionEpoch::default())
+                .expect("active")
+                .role,
             Role::Customer,
             "the refused promotion changed nothing"
         );
         let unchanged = store
-            .update_user(cast.admin, cast.customer.id, UserChange::default())
+            .update_user(cast.admin, cast.customer.id, &UserChange::default())
             .expect("an empty change");
         assert_eq!(unchanged.role, Role::Customer);
     }
@@ -321,15 +341,17 @@ both_backends!(two_admins_demoting_each_other_at_once_leave_one, |db| {
     let demote = UserChange {
         role: Some(Role::SupportAgent),
         active: None,
+        pin: None,
     };
     let promote = UserChange {
         role: Some(Role::Admin),
         active: None,
+        pin: None,
     };
     for round in 0..5 {
         let (a, b) = std::thread::scope(|scope| {
-            let a = scope.spawn(|| store.update_user(first, second.id, demote));
-            let b = scope.spawn(|| store.update_user(second, first.id, demote));
+            let a = scope.spawn(|| store.update_user(first, second.id, &demote));
+            let b = scope.spawn(|| store.update_user(second, first.id, &demote));
             (a.join().expect("a"), b.join().expect("b"))
         });
         // Exactly one demotion lands; the other then sees one active admin
@@ -342,7 +364,12 @@ both_backends!(two_admins_demoting_each_other_at_once_leave_one, |db| {
             ),
             "round {round}: {refusals:?}"
         );
-        let roles = [first.id, second.id].map(|id| store.authenticate(id).expect("active").role);
+        let roles = [first.id, second.id].map(|id| {
+            store
+                .authenticate(id, SessionEpoch::default())
+                .expect("active")
+                .role
+        });
         let admins = roles.iter().filter(|role| **role == Role::Admin).count();
         assert_eq!(admins, 1, "round {round}: {roles:?}");
         let (survivor, demoted) = if roles[0] == Role::Admin {
@@ -351,7 +378,7 @@ both_backends!(two_admins_demoting_each_other_at_once_leave_one, |db| {
             (second, first)
         };
         store
-            .update_user(survivor, demoted.id, promote)
+            .update_user(survivor, demoted.id, &promote)
             .expect("restore");
     }
 });
@@ -409,3 +436,173 @@ fn an_unreachable_postgres_is_unavailable_with_the_real_error() {
         other => panic!("expected Unavailable, got {other:?}"),
     }
 }
+
+fn pin(digits: &str) -> Pin {
+    Pin::parse(digits).expect("valid pin")
+}
+
+both_backends!(an_account_is_read_by_its_owner_and_admins_only, |db| {
+    let store = db.store();
+    let cast = cast(db);
+    let own = store
+        .read_user(cast.customer, cast.customer.id)
+        .expect("own account");
+    assert_eq!(
+        (own.id, own.username.as_str()),
+        (cast.customer.id, "kayode")
+    );
+    assert_eq!(
+        store
+            .read_user(cast.admin, cast.customer.id)
+            .expect("admin")
+            .id,
+        cast.customer.id
+    );
+    for stranger in [cast.other_customer, cast.agent] {
+        assert_eq!(
+            refused(store.read_user(stranger, cast.customer.id)),
+            Refusal::NotFound
+        );
+    }
+});
+
+both_backends!(
+    a_pin_change_needs_the_current_pin_and_ends_the_old_sessions,
+    |db| {
+        let store = db.store();
+        let cast = cast(db);
+        let before = store.log_in(&credentials("kayode", PIN)).expect("log in");
+        assert_eq!(
+            refused(store.change_own_pin(cast.customer, &pin("9999"), &pin("4821"))),
+            Refusal::Forbidden(domain::login::WRONG_CURRENT_PIN)
+        );
+        store
+            .authenticate(cast.customer.id, before.epoch)
+            .expect("a refused change ends nothing");
+        let after = store
+            .change_own_pin(cast.customer, &pin(PIN), &pin("4821"))
+            .expect("the right current pin");
+        assert_eq!(after.user.id, cast.customer.id);
+        assert_ne!(after.epoch, before.epoch);
+        assert_eq!(
+            refused(store.authenticate(cast.customer.id, before.epoch)),
+            Refusal::Unauthenticated(domain::login::BAD_TOKEN),
+            "a token from before the change"
+        );
+        assert_eq!(
+            store
+                .authenticate(cast.customer.id, after.epoch)
+                .expect("the new session"),
+            cast.customer
+        );
+        assert!(matches!(
+            refused(store.log_in(&credentials("kayode", PIN))),
+            Refusal::Unauthenticated(_)
+        ));
+        let again = store
+            .log_in(&credentials("kayode", "4821"))
+            .expect("the new pin");
+        assert_eq!(again.epoch, after.epoch);
+    }
+);
+
+both_backends!(
+    wrong_current_pins_lock_the_username_like_failed_logins,
+    |db| {
+        let store = db.store();
+        let cast = cast(db);
+        // Parallel guesses cannot outrun the lock: exactly five are checked.
+        let outcomes: Vec<Refusal> = std::thread::scope(|scope| {
+            let guesses: Vec<_> = (0..8)
+                .map(|i| {
+                    let customer = cast.customer;
+                    scope.spawn(move || {
+                        let guess = pin(&format!("{:04}", 1000 + i));
+                        refused(store.change_own_pin(customer, &guess, &pin("4821")))
+                    })
+                })
+                .collect();
+            guesses
+                .into_iter()
+                .map(|g| g.join().expect("guess"))
+                .collect()
+        });
+        let checked = outcomes
+            .iter()
+            .filter(|r| matches!(r, Refusal::Forbidden(_)))
+            .count();
+        assert_eq!(checked, 5, "{outcomes:?}");
+        assert!(matches!(
+            refused(store.change_own_pin(cast.customer, &pin(PIN), &pin("4821"))),
+            Refusal::Throttled { .. }
+        ));
+        assert!(
+            matches!(
+                refused(store.log_in(&credentials("kayode", PIN))),
+                Refusal::Throttled { .. }
+            ),
+            "the login is locked too"
+        );
+    }
+);
+
+both_backends!(
+    an_admin_reset_or_a_deactivation_ends_sessions_and_reactivation_does_not_revive_them,
+    |db| {
+        let store = db.store();
+        let cast = cast(db);
+        let session = store.log_in(&credentials("kayode", PIN)).expect("log in");
+        let reset = UserChange {
+            pin: Some(pin("4821")),
+            ..UserChange::default()
+        };
+        store
+            .update_user(cast.admin, cast.customer.id, &reset)
+            .expect("reset");
+        assert!(matches!(
+            refused(store.authenticate(cast.customer.id, session.epoch)),
+            Refusal::Unauthenticated(_)
+        ));
+        let session = store
+            .log_in(&credentials("kayode", "4821"))
+            .expect("the reset pin");
+        for active in [false, true] {
+            let change = UserChange {
+                active: Some(active),
+                ..UserChange::default()
+            };
+            store
+                .update_user(cast.admin, cast.customer.id, &change)
+                .expect("change");
+        }
+        assert!(matches!(
+            refused(store.authenticate(cast.customer.id, session.epoch)),
+            Refusal::Unauthenticated(_)
+        ));
+        let fresh = store
+            .log_in(&credentials("kayode", "4821"))
+            .expect("reactivated");
+        store
+            .authenticate(cast.customer.id, fresh.epoch)
+            .expect("a new login holds");
+        // A role change ends nothing: the token reads the role anew.
+        let promote = UserChange {
+            role: Some(Role::SupportAgent),
+            ..UserChange::default()
+        };
+        store
+            .update_user(cast.admin, cast.customer.id, &promote)
+            .expect("promote");
+        assert_eq!(
+            store
+                .authenticate(cast.customer.id, fresh.epoch)
+                .expect("still holds")
+                .role,
+            Role::SupportAgent
+        );
+        assert!(matches!(
+            refused(store.update_user(cast.agent, cast.customer.id, &reset)),
+            Refusal::Forbidden(_)
+        ));
+    }
+);
