@@ -49,6 +49,28 @@ impl std::fmt::Debug for JwtSecret {
     }
 }
 
+/// How log lines are written (`LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable text (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+impl LogFormat {
+    /// Reads `LOG_FORMAT` (`text` or `json`); read before the rest of the
+    /// settings, since logging starts first.
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        match var("LOG_FORMAT").as_deref() {
+            None | Some("text") => Ok(LogFormat::Text),
+            Some("json") => Ok(LogFormat::Json),
+            Some(other) => bail!("LOG_FORMAT {other:?} must be `text` or `json`"),
+        }
+    }
+}
+
 /// Everything the server is configured with.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -139,6 +161,15 @@ mod tests {
         assert!(settings(&[("DATABASE_URL", "mysql://x")]).is_err());
         assert!(settings(&[("TOKEN_LIFETIME_SECS", "0")]).is_err());
         assert!(settings(&[("HOST", "not-an-ip")]).is_err());
+    }
+
+    #[test]
+    fn log_format_is_text_unless_json_is_asked_for() {
+        let lookup =
+            |value: Option<&'static str>| LogFormat::from_lookup(move |_| value.map(str::to_owned));
+        assert_eq!(lookup(None).ok(), Some(LogFormat::Text));
+        assert_eq!(lookup(Some("json")).ok(), Some(LogFormat::Json));
+        assert!(lookup(Some("yaml")).is_err());
     }
 
     #[test]

@@ -81,11 +81,15 @@ fn status_code_name(status: StatusCode) -> &'static str {
     }
 }
 
-/// The error envelope: `{"error": true, "message": ..., "code": ...}`.
+/// The error envelope: `{"error": true, "message": ..., "code": ...}`
+/// (the request id is added on the way out, see [`crate::observe`]).
+pub fn error_json(status: StatusCode, message: &str) -> serde_json::Value {
+    json!({ "error": true, "message": message, "code": status_code_name(status) })
+}
+
+/// The error envelope as a response.
 pub fn error_body(status: StatusCode, message: &str) -> Response {
-    let code = status_code_name(status);
-    let body = json!({ "error": true, "message": message, "code": code });
-    (status, axum::Json(body)).into_response()
+    (status, axum::Json(error_json(status, message))).into_response()
 }
 
 /// An error and its causes, one after another, for the log.

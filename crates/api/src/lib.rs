@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod observe;
 pub mod routes;
 pub mod state;
 pub mod tokens;
@@ -23,70 +24,124 @@ use axum::http::{HeaderValue, Request, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use tower_http::normalize_path::NormalizePath;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::config::Settings;
-use crate::error::{ApiError, error_body};
+use crate::error::{ApiError, error_json};
 use crate::state::AppState;
 
 /// Largest request body accepted (413 above it).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
 /// Every route, with the JSON error envelope on whatever axum itself
-/// answers (unknown route, wrong method, body too large, ...).
+/// answers (unknown route, wrong method, body too large, ...), request ids,
+/// a log line and metrics for every request.
 pub fn router(state: AppState) -> Router {
+    build_router(state, Instrumentation::On)
+}
+
+/// Whether requests get ids, log lines and metrics. `Off` exists only so
+/// the benchmark can measure what they cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Instrumentation {
+    On,
+    Off,
+}
+
+pub fn build_router(state: AppState, instrumentation: Instrumentation) -> Router {
     let api = Router::new()
         .merge(routes::auth::router())
         .merge(routes::users::router())
         .merge(routes::report::router())
         .merge(routes::tickets::router())
         .merge(routes::replies::router());
-    let routes = Router::new()
+    let mut routes = Router::new()
         .nest("/api/v1", api)
+        .merge(routes::health::router())
         .fallback(|| async { ApiError::NotFound("no such route") })
         .layer(middleware::from_fn(json_errors))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
-        .layer(
-            // One line per request (method, path, status, latency) at info.
-            TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
-        .with_state(state);
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
+    if instrumentation == Instrumentation::On {
+        // Layers run outside in: the last added runs first. Applied with
+        // `Router::layer`, they run after routing, so the metrics and the
+        // span see the matched route template.
+        routes = routes
+            .layer(middleware::from_fn(observe::record_request))
+            .layer(
+                // One line per request (method, route, id; status, latency).
+                TraceLayer::new_for_http()
+                    .make_span_with(observe::request_span)
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .layer(PropagateRequestIdLayer::new(observe::REQUEST_ID))
+            .layer(SetRequestIdLayer::new(observe::REQUEST_ID, MakeRequestUuid))
+            .layer(middleware::from_fn(observe::drop_insane_request_id));
+    }
+    let routes = routes.with_state(state);
     // The original (Express) matched `/tickets/` as `/tickets`; the path is
     // trimmed before routing, so this wraps the routed app.
     Router::new().fallback_service(NormalizePath::trim_trailing_slash(routes))
 }
 
-/// Rewrites any error response that is not already JSON (axum's own 405
-/// with its `Allow` header, for one) into our envelope, keeping its headers.
+/// Largest error body read back to add the request id; ours are tiny.
+const ERROR_BODY_LIMIT: usize = 16 * 1024;
+
+/// Every error answers our envelope with the request's id as `requestId`:
+/// a JSON error gets the id added, anything else (axum's own 405 with its
+/// `Allow` header, for one) is rewritten into the envelope, keeping its
+/// headers.
 async fn json_errors(request: Request<Body>, next: Next) -> Response {
+    let request_id = request
+        .headers()
+        .get(&observe::REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
     let response = next.run(request).await;
     let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
-        return response;
+    let (mut parts, body) = response.into_parts();
+    let read_back = if is_json {
+        axum::body::to_bytes(body, ERROR_BODY_LIMIT)
+            .await
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
+            .filter(serde_json::Value::is_object)
+    } else {
+        None
+    };
+    let mut envelope = read_back.unwrap_or_else(|| {
+        let message = status.canonical_reason().unwrap_or("error").to_lowercase();
+        error_json(status, &message)
+    });
+    if let Some(id) = request_id {
+        envelope["requestId"] = serde_json::Value::String(id);
     }
-    let message = status.canonical_reason().unwrap_or("error").to_lowercase();
-    let (mut parts, _) = response.into_parts();
-    let replacement = error_body(status, &message);
     parts.headers.remove(header::CONTENT_LENGTH);
     parts.headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    Response::from_parts(parts, replacement.into_body())
+    Response::from_parts(parts, Body::from(envelope.to_string()))
 }
 
-/// Sets up logging once: `RUST_LOG` if set, else info for our crates.
-pub fn init_tracing() {
+/// Sets up logging once: `RUST_LOG` if set, else info; human text, or one
+/// JSON object per line.
+pub fn init_tracing(format: config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        config::LogFormat::Text => builder.try_init(),
+        config::LogFormat::Json => builder.json().try_init(),
+    };
 }
 
 /// Connects the store (applying migrations) and builds the state.
@@ -124,6 +179,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         backend = state.store.backend(),
         "database ready"
     );
+    // The recorder keeps histogram samples until upkeep folds them in.
+    let metrics = state.metrics.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            metrics.run_upkeep();
+        }
+    });
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
     axum::serve(listener, router(state))

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use metrics_exporter_prometheus::PrometheusHandle;
 use store::Store;
 
 use crate::blocking::run_blocking;
@@ -13,6 +14,8 @@ use crate::tokens::Tokens;
 pub struct AppState {
     pub store: Store,
     pub tokens: Arc<Tokens>,
+    /// Renders `/metrics`; the recorder behind it is process-wide.
+    pub metrics: PrometheusHandle,
 }
 
 impl AppState {
@@ -20,6 +23,7 @@ impl AppState {
         Self {
             store,
             tokens: Arc::new(tokens),
+            metrics: crate::observe::metrics_handle(),
         }
     }
 

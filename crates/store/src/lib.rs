@@ -22,7 +22,10 @@ mod users;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 
+use std::time::Duration;
+
 use chrono::{DateTime, SubsecRound, Utc};
+use diesel::RunQueryDsl;
 
 #[cfg(feature = "bulk-load")]
 pub use bulk::{SeedReply, SeedTicket};
@@ -67,9 +70,36 @@ impl Store {
         self.backend
     }
 
+    /// Whether the database answers a trivial query, waiting at most
+    /// `timeout` for a connection: a readiness probe that never queues
+    /// behind requests for long.
+    pub fn ping(&self, timeout: Duration) -> StoreResult<()> {
+        let mut conn = self.pool.get_timeout(timeout)?;
+        diesel::sql_query("SELECT 1").execute(&mut *conn)?;
+        Ok(())
+    }
+
+    /// How the pool's connections are used right now; reads counters only.
+    pub fn pool_status(&self) -> PoolStatus {
+        let state = self.pool.state();
+        PoolStatus {
+            in_use: state.connections.saturating_sub(state.idle_connections),
+            idle: state.idle_connections,
+            max: self.pool.max_size(),
+        }
+    }
+
     fn conn(&self) -> StoreResult<connection::PooledConnection> {
         Ok(self.pool.get()?)
     }
+}
+
+/// The connection pool at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    pub in_use: u32,
+    pub idle: u32,
+    pub max: u32,
 }
 
 /// The current time at the precision both databases keep (microseconds), so

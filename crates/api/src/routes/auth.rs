@@ -9,6 +9,7 @@ use serde::Deserialize;
 use super::required;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+use crate::observe::record_login;
 use crate::state::AppState;
 use crate::wire::{Envelope, UserJson};
 
@@ -26,6 +27,12 @@ async fn post_login(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Envelope<UserJson>, ApiError> {
+    let outcome = log_in(&state, request).await;
+    record_login(&outcome);
+    outcome
+}
+
+async fn log_in(state: &AppState, request: LoginRequest) -> Result<Envelope<UserJson>, ApiError> {
     let credentials = Credentials::parse(
         required("username", request.username)?,
         required("pin", request.pin)?,

@@ -1,6 +1,7 @@
 //! The HTTP routes, one module per resource, merged in [`crate::router`].
 
 pub mod auth;
+pub mod health;
 pub mod replies;
 pub mod report;
 pub mod tickets;

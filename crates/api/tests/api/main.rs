@@ -33,6 +33,7 @@ macro_rules! http_tests {
 mod accounts;
 mod auth;
 mod errors;
+mod operations;
 mod original;
 mod replies;
 mod report;
@@ -46,7 +47,7 @@ use api::state::AppState;
 use api::tokens::Tokens;
 use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use domain::{Actor, Pin, Role, UserId, Username};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -121,6 +122,15 @@ impl Answer {
             "envelope: {json}"
         );
         assert!(json["message"].is_string(), "envelope: {json}");
+        if !status.is_success() {
+            // Every error names its request, as the response header does.
+            let header = self
+                .headers
+                .get("x-request-id")
+                .map(|v| v.to_str().expect("ascii"));
+            assert!(header.is_some(), "no x-request-id on {json}");
+            assert_eq!(json["requestId"].as_str(), header, "envelope: {json}");
+        }
         self
     }
 }
@@ -145,6 +155,12 @@ impl TestApp {
             router: api::router(state),
             db,
         })
+    }
+
+    /// The same database behind another router (say over a differently
+    /// sized pool).
+    pub fn with_router(self, router: Router) -> TestApp {
+        TestApp { router, ..self }
     }
 
     pub async fn request(

@@ -1,0 +1,152 @@
+//! What an operator sees of the server: request ids, one log line per
+//! request, and the Prometheus metrics behind `/metrics`.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use store::Store;
+use tracing::Span;
+
+use crate::error::ApiError;
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The `route` label of a request no route matched: one value for every
+/// unknown path, so a scanner cannot grow the label set.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// Request latency buckets, in seconds: from a cached read to a slow report.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
+];
+
+/// The process-wide Prometheus recorder, installed on first use (the
+/// `metrics` facade has one global recorder; tests build many routers).
+pub fn metrics_handle() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("http_request_duration_seconds".to_owned()),
+                    &LATENCY_BUCKETS,
+                )
+                .map(PrometheusBuilder::build_recorder)
+                .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
+            let handle = recorder.handle();
+            // Fails only if another recorder was installed first; then this
+            // handle renders nothing, which the metrics tests would show.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// The Prometheus text: pool gauges read now (counters only, no query),
+/// then everything recorded.
+pub fn render_metrics(handle: &PrometheusHandle, store: &Store) -> String {
+    let pool = store.pool_status();
+    metrics::gauge!("db_pool_connections_in_use").set(pool.in_use);
+    metrics::gauge!("db_pool_connections_idle").set(pool.idle);
+    metrics::gauge!("db_pool_connections_max").set(pool.max);
+    handle.render()
+}
+
+/// Counts and times every request by method, route template and status.
+/// The route is the template axum matched (`/api/v1/tickets/{ticketId}`),
+/// never the raw path, so ids never become label values.
+pub async fn record_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = route_label(&request);
+    let response = next.run(request).await;
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", response.status().as_u16().to_string()),
+    ];
+    metrics::counter!("http_requests_total", &labels).increment(1);
+    metrics::histogram!("http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+fn route_label(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
+        .to_owned()
+}
+
+/// Counts a login by its outcome: `success`, `failure` (wrong or malformed
+/// credentials) or `throttled`. A database failure is none of these.
+pub fn record_login<T>(result: &Result<T, ApiError>) {
+    let outcome = match result {
+        Ok(_) => "success",
+        Err(ApiError::Unauthorized(_)) => "failure",
+        Err(ApiError::TooManyRequests { .. }) => "throttled",
+        Err(_) => return,
+    };
+    metrics::counter!("login_attempts_total", "outcome" => outcome).increment(1);
+}
+
+/// Whether a client's request id is kept: 1 to 128 visible ASCII
+/// characters, so it cannot break a log line or bloat it.
+pub fn is_sane_request_id(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    (1..=128).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_graphic())
+}
+
+/// Drops a client's request id that is not sane, so the next layer makes
+/// a new one.
+pub async fn drop_insane_request_id(mut request: Request, next: Next) -> Response {
+    let headers = request.headers_mut();
+    let sane = headers.get_all(&REQUEST_ID).iter().count() == 1
+        && headers.get(&REQUEST_ID).is_some_and(is_sane_request_id);
+    if !sane {
+        headers.remove(&REQUEST_ID);
+    }
+    next.run(request).await
+}
+
+/// The request's span: every log line of the request carries its method,
+/// route and id.
+pub fn request_span(request: &Request<Body>) -> Span {
+    let id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        route = %route_label(request),
+        request_id = %id,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_id_is_kept_only_when_sane() {
+        for sane in ["a", "0f1e2d3c-aaaa-bbbb", &"x".repeat(128), "req:1/2?3"] {
+            assert!(
+                is_sane_request_id(&HeaderValue::from_str(sane).expect("header")),
+                "{sane}"
+            );
+        }
+        for insane in ["", &"x".repeat(129), "has space", "tab\there", "é"] {
+            let value = HeaderValue::from_bytes(insane.as_bytes()).expect("header");
+            assert!(!is_sane_request_id(&value), "{insane:?}");
+        }
+    }
+}
