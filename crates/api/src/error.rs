@@ -8,6 +8,8 @@ use domain::{Refusal, ValidationError};
 use serde_json::json;
 use store::{BoxError, StoreError};
 
+use crate::wire::ErrorEnvelope;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// Malformed JSON, a missing or invalid field or parameter, or a
@@ -64,32 +66,15 @@ impl ApiError {
     }
 }
 
-/// A stable machine-readable name for an error status.
-fn status_code_name(status: StatusCode) -> &'static str {
-    match status {
-        StatusCode::BAD_REQUEST => "invalid_request",
-        StatusCode::UNAUTHORIZED => "unauthorized",
-        StatusCode::FORBIDDEN => "forbidden",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::CONFLICT => "conflict",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
-        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
-        _ => "internal",
-    }
-}
-
-/// The error envelope: `{"error": true, "message": ..., "code": ...}`
-/// (the request id is added on the way out, see [`crate::observe`]).
+/// The error envelope as JSON (the request id is added on the way out,
+/// see [`crate::json_errors`]).
 pub fn error_json(status: StatusCode, message: &str) -> serde_json::Value {
-    json!({ "error": true, "message": message, "code": status_code_name(status) })
+    json!(ErrorEnvelope::new(status, message))
 }
 
 /// The error envelope as a response.
 pub fn error_body(status: StatusCode, message: &str) -> Response {
-    (status, axum::Json(error_json(status, message))).into_response()
+    (status, axum::Json(ErrorEnvelope::new(status, message))).into_response()
 }
 
 /// An error and its causes, one after another, for the log.

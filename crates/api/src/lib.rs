@@ -11,22 +11,25 @@ pub mod config;
 pub mod error;
 pub mod extract;
 pub mod observe;
+pub mod openapi;
 pub mod routes;
 pub mod state;
 pub mod tokens;
 pub mod wire;
 
 use anyhow::Context as _;
-use axum::Router;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, Request, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use axum::{Extension, Router};
 use tower_http::normalize_path::NormalizePath;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Settings;
 use crate::error::{ApiError, error_json};
@@ -51,38 +54,61 @@ pub enum Instrumentation {
 }
 
 pub fn build_router(state: AppState, instrumentation: Instrumentation) -> Router {
-    let api = Router::new()
+    let api = OpenApiRouter::new()
         .merge(routes::auth::router())
         .merge(routes::users::router())
         .merge(routes::report::router())
         .merge(routes::tickets::router())
-        .merge(routes::replies::router());
-    let mut routes = Router::new()
+        .merge(routes::replies::router())
+        .merge(openapi::router());
+    let (routes, mut document) = openapi::base()
         .nest("/api/v1", api)
         .merge(routes::health::router())
+        .with_state(state)
+        .split_for_parts();
+    openapi::add_shared_responses(&mut document);
+    let document_json = serde_json::to_vec(&document).unwrap_or_default();
+    let routes = routes
         .fallback(|| async { ApiError::NotFound("no such route") })
+        .layer(Extension(openapi::DocumentJson(document_json.into())))
         .layer(middleware::from_fn(json_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
-    if instrumentation == Instrumentation::On {
-        // Layers run outside in: the last added runs first. Applied with
-        // `Router::layer`, they run after routing, so the metrics and the
-        // span see the matched route template.
-        routes = routes
-            .layer(middleware::from_fn(observe::record_request))
-            .layer(
-                // One line per request (method, route, id; status, latency).
-                TraceLayer::new_for_http()
-                    .make_span_with(observe::request_span)
-                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
-            )
+    // The docs page is mounted before the path is trimmed: it redirects
+    // `/docs` to `/docs/` for its relative asset links.
+    let docs: Router = SwaggerUi::new("/docs")
+        .config(utoipa_swagger_ui::Config::new([openapi::DOCUMENT_PATH]).validator_url("none"))
+        .into();
+    let docs = docs.layer(middleware::from_fn(json_errors));
+    let app = match instrumentation {
+        Instrumentation::On => Router::new()
+            .merge(observed(docs))
+            .fallback_service(NormalizePath::trim_trailing_slash(observed(routes))),
+        Instrumentation::Off => Router::new()
+            .merge(docs)
+            .fallback_service(NormalizePath::trim_trailing_slash(routes)),
+    };
+    match instrumentation {
+        // Outermost: every response, the docs' included, carries an id.
+        Instrumentation::On => app
             .layer(PropagateRequestIdLayer::new(observe::REQUEST_ID))
             .layer(SetRequestIdLayer::new(observe::REQUEST_ID, MakeRequestUuid))
-            .layer(middleware::from_fn(observe::drop_insane_request_id));
+            .layer(middleware::from_fn(observe::drop_insane_request_id)),
+        Instrumentation::Off => app,
     }
-    let routes = routes.with_state(state);
-    // The original (Express) matched `/tickets/` as `/tickets`; the path is
-    // trimmed before routing, so this wraps the routed app.
-    Router::new().fallback_service(NormalizePath::trim_trailing_slash(routes))
+}
+
+/// Metrics and a log line for every request of `router`. Applied with
+/// `Router::layer`, they run after routing, so both see the matched route
+/// template.
+fn observed(router: Router) -> Router {
+    router
+        .layer(middleware::from_fn(observe::record_request))
+        .layer(
+            // One line per request (method, route, id; status, latency).
+            TraceLayer::new_for_http()
+                .make_span_with(observe::request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
 }
 
 /// Largest error body read back to add the request id; ours are tiny.

@@ -1,47 +1,46 @@
-//! The wire format: the success envelope and the JSON shapes of users,
-//! tickets and replies, as the original service wrote them.
+//! The wire format, in one place: every JSON shape the API reads or writes
+//! (envelopes, users, tickets, replies, request bodies and query
+//! parameters). The OpenAPI document is derived from these same types, so
+//! the schema and the JSON cannot drift.
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
-use domain::{Reply, Ticket, User};
-use serde::Serialize;
+use domain::{Reply, Role, Ticket, TicketStatus, User};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::{Object, ObjectBuilder, Type};
+use utoipa::{IntoParams, ToSchema};
 
 /// RFC 3339 UTC with milliseconds and `Z`, e.g. `2021-04-13T01:56:44.234Z`.
 pub fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// `{"error": false, "message", "data"}`, plus `meta` on lists and
-/// `token` on login.
-#[derive(Debug, Serialize)]
+/// A role's schema, listed from `domain` so the two cannot differ.
+fn role_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(Role::ALL.map(Role::as_str)))
+        .build()
+}
+
+/// A status's schema, listed from `domain` so the two cannot differ.
+fn status_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(TicketStatus::ALL.map(TicketStatus::as_str)))
+        .build()
+}
+
+/// `{"error": false, "message", "data"}`: the answer of every success that
+/// is not a list.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Envelope<T> {
     error: bool,
     message: &'static str,
     data: T,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    meta: Option<PageMeta>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token: Option<String>,
-}
-
-/// Where a page sits in its list.
-#[derive(Debug, Serialize)]
-pub struct PageMeta {
-    pub page: u32,
-    pub limit: u32,
-    pub total: u64,
-}
-
-impl PageMeta {
-    pub fn of(request: domain::PageRequest, total: u64) -> Self {
-        Self {
-            page: request.page(),
-            limit: request.limit(),
-            total,
-        }
-    }
 }
 
 impl<T: Serialize> Envelope<T> {
@@ -50,21 +49,7 @@ impl<T: Serialize> Envelope<T> {
             error: false,
             message,
             data,
-            meta: None,
-            token: None,
         }
-    }
-
-    pub fn page(message: &'static str, data: T, meta: PageMeta) -> Self {
-        Self {
-            meta: Some(meta),
-            ..Self::new(message, data)
-        }
-    }
-
-    pub fn with_token(mut self, token: String) -> Self {
-        self.token = Some(token);
-        self
     }
 
     /// The envelope with 201 Created.
@@ -79,13 +64,203 @@ impl<T: Serialize> IntoResponse for Envelope<T> {
     }
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A list's answer: one page of `data` and where it sits in `meta`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageEnvelope<T> {
+    error: bool,
+    message: &'static str,
+    data: Vec<T>,
+    meta: PageMeta,
+}
+
+impl<T: Serialize> PageEnvelope<T> {
+    pub fn new<R: Into<T>>(message: &'static str, records: Vec<R>, meta: PageMeta) -> Self {
+        Self {
+            error: false,
+            message,
+            data: records.into_iter().map(Into::into).collect(),
+            meta,
+        }
+    }
+}
+
+impl<T: Serialize> IntoResponse for PageEnvelope<T> {
+    fn into_response(self) -> Response {
+        Json(self).into_response()
+    }
+}
+
+/// Where a page sits in its list.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageMeta {
+    pub page: u32,
+    pub limit: u32,
+    /// How many records match, on every page.
+    pub total: u64,
+}
+
+impl PageMeta {
+    pub fn of(request: domain::PageRequest, total: u64) -> Self {
+        Self {
+            page: request.page(),
+            limit: request.limit(),
+            total,
+        }
+    }
+}
+
+/// The answer of a login or a PIN change: the user and a bearer token.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionEnvelope {
+    error: bool,
+    message: &'static str,
+    data: UserJson,
+    /// A JWT for `Authorization: Bearer ...`.
+    token: String,
+}
+
+impl SessionEnvelope {
+    pub fn new(message: &'static str, user: User, token: String) -> Self {
+        Self {
+            error: false,
+            message,
+            data: user.into(),
+            token,
+        }
+    }
+}
+
+impl IntoResponse for SessionEnvelope {
+    fn into_response(self) -> Response {
+        Json(self).into_response()
+    }
+}
+
+/// The machine-readable kind of an error; one per status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    InvalidRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    TooManyRequests,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub fn for_status(status: StatusCode) -> Self {
+        match status {
+            StatusCode::BAD_REQUEST => ErrorCode::InvalidRequest,
+            StatusCode::UNAUTHORIZED => ErrorCode::Unauthorized,
+            StatusCode::FORBIDDEN => ErrorCode::Forbidden,
+            StatusCode::NOT_FOUND => ErrorCode::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
+            StatusCode::CONFLICT => ErrorCode::Conflict,
+            StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+            StatusCode::TOO_MANY_REQUESTS => ErrorCode::TooManyRequests,
+            StatusCode::SERVICE_UNAVAILABLE => ErrorCode::Unavailable,
+            _ => ErrorCode::Internal,
+        }
+    }
+}
+
+/// `{"error": true, "message", "code", "requestId"}`: the answer of every
+/// error.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ErrorEnvelope {
+    error: bool,
+    /// For people; may change between versions.
+    message: String,
+    /// For programs; stable.
+    code: ErrorCode,
+    /// The request's `x-request-id`, added on the way out, so a complaint
+    /// leads to the log line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = true)]
+    request_id: Option<String>,
+}
+
+impl ErrorEnvelope {
+    pub fn new(status: StatusCode, message: &str) -> Self {
+        Self {
+            error: true,
+            message: message.to_owned(),
+            code: ErrorCode::for_status(status),
+            request_id: None,
+        }
+    }
+}
+
+/// `/health`'s answer while ready.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Health {
+    /// `ok`.
+    pub status: &'static str,
+    /// `ok`.
+    pub database: &'static str,
+}
+
+/// `/health`'s answer while not ready: the error envelope's fields, plus
+/// why.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Unready {
+    error: bool,
+    message: &'static str,
+    code: ErrorCode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = true)]
+    request_id: Option<String>,
+    /// `unavailable`.
+    status: &'static str,
+    /// A short reason, e.g. `no answer within 2 s`.
+    database: &'static str,
+}
+
+impl Unready {
+    pub fn because(reason: &'static str) -> Self {
+        Self {
+            error: true,
+            message: "the database is not ready",
+            code: ErrorCode::Unavailable,
+            request_id: None,
+            status: "unavailable",
+            database: reason,
+        }
+    }
+}
+
+/// `/health/live`'s answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Liveness {
+    /// `ok`.
+    pub status: &'static str,
+}
+
+/// An account as the API shows it (never its PIN).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = User)]
 pub struct UserJson {
+    /// The user's id, as a string of digits.
     #[serde(rename = "_id")]
     id: String,
     username: String,
-    role: domain::Role,
+    #[schema(schema_with = role_schema)]
+    role: Role,
     active: bool,
     created_at: String,
     updated_at: String,
@@ -104,18 +279,25 @@ impl From<User> for UserJson {
     }
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A support ticket.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = Ticket)]
 pub struct TicketJson {
+    /// The `ticketId`, as a string (the original's document id).
     #[serde(rename = "_id")]
     id: String,
     ticket_id: i64,
+    #[schema(required = true)]
     subject: Option<String>,
     body: String,
-    status: domain::TicketStatus,
+    #[schema(schema_with = status_schema)]
+    status: TicketStatus,
+    /// The author's user id.
     author: String,
     created_at: String,
     updated_at: String,
+    #[schema(required = true)]
     resolved_at: Option<String>,
 }
 
@@ -135,15 +317,19 @@ impl From<Ticket> for TicketJson {
     }
 }
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A reply on a ticket.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = Reply)]
 pub struct ReplyJson {
     #[serde(rename = "_id")]
     id: String,
     body: String,
+    /// The author's user id.
     author: String,
     /// The author's role, so a client can tell agent from customer.
-    role: domain::Role,
+    #[schema(schema_with = role_schema)]
+    role: Role,
     ticket_id: i64,
     created_at: String,
     updated_at: String,
@@ -163,9 +349,115 @@ impl From<Reply> for ReplyJson {
     }
 }
 
-/// Converts a page of records into their JSON shapes.
-pub fn all<T, J: From<T>>(items: Vec<T>) -> Vec<J> {
-    items.into_iter().map(J::from).collect()
+// Request bodies. Every field is optional to serde, so a missing one is our
+// own 400 naming the field; the document says which are required.
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LoginRequest {
+    #[schema(value_type = String, required = true)]
+    pub username: Option<String>,
+    /// 4 to 12 digits, as a string.
+    #[schema(value_type = String, required = true, example = "0000")]
+    pub pin: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateUserRequest {
+    /// 1 to 64 letters, digits, `.`, `_` or `-`.
+    #[schema(value_type = String, required = true)]
+    pub username: Option<String>,
+    /// 4 to 12 digits, as a string.
+    #[schema(value_type = String, required = true)]
+    pub pin: Option<String>,
+    /// Absent or `CUSTOMER` for a sign-up; staff roles need an admin's token.
+    #[schema(schema_with = role_schema)]
+    pub role: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateUserRequest {
+    #[schema(schema_with = role_schema)]
+    pub role: Option<String>,
+    pub active: Option<bool>,
+    /// A new PIN for a user who forgot theirs; ends the user's sessions.
+    #[schema(value_type = String)]
+    pub pin: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePinRequest {
+    #[schema(value_type = String, required = true)]
+    pub current_pin: Option<String>,
+    #[schema(value_type = String, required = true)]
+    pub new_pin: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateTicketRequest {
+    /// Up to 200 characters.
+    #[schema(value_type = String)]
+    pub subject: Option<String>,
+    /// Up to 20,000 characters, not blank.
+    #[schema(value_type = String, required = true)]
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateTicketRequest {
+    /// Only `RESOLVED` is accepted.
+    #[schema(value_type = String, required = true, example = "RESOLVED")]
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateReplyRequest {
+    /// Up to 20,000 characters, not blank.
+    #[schema(value_type = String, required = true)]
+    pub body: Option<String>,
+}
+
+// Query parameters, kept as text so a bad value is our own 400.
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page number, from 1 (default 1).
+    #[param(value_type = Option<u32>)]
+    pub page: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListTicketsQuery {
+    /// Page number, from 1 (default 1).
+    #[param(value_type = Option<u32>)]
+    pub page: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    /// `ticketId` (default), `createdAt`, `updatedAt`, `status` or `resolvedAt`.
+    pub sort: Option<String>,
+    /// `asc` (default) or `desc`.
+    pub direction: Option<String>,
+    /// Only tickets of this status.
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListUsersQuery {
+    /// Page number, from 1 (default 1).
+    #[param(value_type = Option<u32>)]
+    pub page: Option<String>,
+    /// Page size, 1 to 100 (default 20).
+    #[param(value_type = Option<u32>)]
+    pub limit: Option<String>,
+    /// Only users of this role.
+    pub role: Option<String>,
 }
 
 #[cfg(test)]
@@ -178,5 +470,17 @@ mod tests {
             .map(|t| t.with_timezone(&Utc))
             .expect("valid");
         assert_eq!(timestamp(at), "2021-04-13T01:56:44.234Z");
+    }
+
+    #[test]
+    fn each_error_status_has_its_own_code() {
+        let statuses = [400, 401, 403, 404, 405, 409, 413, 415, 429, 503, 500];
+        let codes: std::collections::HashSet<_> = statuses
+            .iter()
+            .map(|&s| ErrorCode::for_status(StatusCode::from_u16(s).expect("status")))
+            .collect();
+        assert_eq!(codes.len(), statuses.len());
+        let json = serde_json::to_value(ErrorCode::InvalidRequest).expect("json");
+        assert_eq!(json, "invalid_request", "the original's spelling is kept");
     }
 }

@@ -66,7 +66,7 @@ impl LoginRecord {
     /// the one before it.
     fn after_failure(&self, now: DateTime<Utc>) -> LoginRecord {
         let failures = self.consecutive_failures.saturating_add(1);
-        let locked_until = if failures % FAILURES_PER_LOCK == 0 {
+        let locked_until = if failures.is_multiple_of(FAILURES_PER_LOCK) {
             let lockouts = failures / FAILURES_PER_LOCK;
             Some(now + lock_length(lockouts))
         } else {

@@ -153,12 +153,10 @@ impl Drop for TestDb {
             server_url,
             database,
         } = &self.cleanup
+            && let Ok(mut admin) = PgConnection::establish(server_url)
         {
-            if let Ok(mut admin) = PgConnection::establish(server_url) {
-                let _ =
-                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-                        .execute(&mut admin);
-            }
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                .execute(&mut admin);
         }
     }
 }

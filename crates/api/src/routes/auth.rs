@@ -1,38 +1,46 @@
 //! `POST /login`.
 
-use axum::Router;
 use axum::extract::State;
-use axum::routing::post;
 use domain::Credentials;
-use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::required;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::observe::record_login;
 use crate::state::AppState;
-use crate::wire::{Envelope, UserJson};
+use crate::wire::{ErrorEnvelope, LoginRequest, SessionEnvelope};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/login", post(post_login))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(post_login))
 }
 
-#[derive(Debug, Deserialize)]
-struct LoginRequest {
-    username: Option<String>,
-    pin: Option<String>,
-}
-
+/// Log in with a username and PIN; answers the user and a bearer token.
+///
+/// After 5 failed logins in a row a username is locked for 30 s, doubling
+/// with each lock up to 15 min.
+#[utoipa::path(
+    post,
+    path = "/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = SessionEnvelope),
+        (status = 401, description = "Wrong, malformed or deactivated credentials (one answer for all)", body = ErrorEnvelope),
+        (status = 429, description = "Too many failed logins; see `Retry-After`", body = ErrorEnvelope),
+    )
+)]
 async fn post_login(
     State(state): State<AppState>,
     JsonBody(request): JsonBody<LoginRequest>,
-) -> Result<Envelope<UserJson>, ApiError> {
+) -> Result<SessionEnvelope, ApiError> {
     let outcome = log_in(&state, request).await;
     record_login(&outcome);
     outcome
 }
 
-async fn log_in(state: &AppState, request: LoginRequest) -> Result<Envelope<UserJson>, ApiError> {
+async fn log_in(state: &AppState, request: LoginRequest) -> Result<SessionEnvelope, ApiError> {
     let credentials = Credentials::parse(
         required("username", request.username)?,
         required("pin", request.pin)?,
@@ -41,5 +49,9 @@ async fn log_in(state: &AppState, request: LoginRequest) -> Result<Envelope<User
         .blocking(move |store| store.log_in(&credentials))
         .await?;
     let token = state.tokens.issue(&session)?;
-    Ok(Envelope::new("Login successful", UserJson::from(session.user)).with_token(token))
+    Ok(SessionEnvelope::new(
+        "Login successful",
+        session.user,
+        token,
+    ))
 }

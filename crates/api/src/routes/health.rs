@@ -3,40 +3,57 @@
 
 use std::time::Duration;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use serde_json::json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::error::error_json;
 use crate::observe::render_metrics;
 use crate::state::AppState;
+use crate::wire::{Health, Liveness, Unready};
 
 /// The longest a readiness check waits for the database.
 pub const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health/live", get(get_live))
-        .route("/health", get(get_health))
-        .route("/metrics", get(get_metrics))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_live))
+        .routes(routes!(get_health))
+        .routes(routes!(get_metrics))
 }
 
-/// The process runs and answers.
-async fn get_live() -> Response {
-    axum::Json(json!({"status": "ok"})).into_response()
+/// Liveness: the process runs and answers.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    tag = "operations",
+    responses((status = 200, description = "Alive", body = Liveness))
+)]
+async fn get_live() -> axum::Json<Liveness> {
+    axum::Json(Liveness { status: "ok" })
 }
 
-/// Ready when the database answers a trivial query within
-/// [`READINESS_TIMEOUT`]; otherwise 503 with the reason.
+/// Readiness: the database answers a trivial query within 2 s.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Health),
+        (status = 503, description = "The database does not answer; `database` says why", body = Unready),
+    )
+)]
 async fn get_health(State(state): State<AppState>) -> Response {
     let store = state.store.clone();
     let probe = tokio::task::spawn_blocking(move || store.ping(READINESS_TIMEOUT));
-    let failure = match tokio::time::timeout(READINESS_TIMEOUT, probe).await {
+    let reason = match tokio::time::timeout(READINESS_TIMEOUT, probe).await {
         Ok(Ok(Ok(()))) => {
-            return axum::Json(json!({"status": "ok", "database": "ok"})).into_response();
+            let ready = Health {
+                status: "ok",
+                database: "ok",
+            };
+            return axum::Json(ready).into_response();
         }
         Ok(Ok(Err(error))) => {
             tracing::warn!(cause = %error, "readiness check failed");
@@ -48,16 +65,24 @@ async fn get_health(State(state): State<AppState>) -> Response {
         Ok(Err(_)) => "check failed",
         Err(_) => "no answer within 2 s",
     };
-    let status = StatusCode::SERVICE_UNAVAILABLE;
-    let mut body = error_json(status, "the database is not ready");
-    body["status"] = json!("unavailable");
-    body["database"] = json!(failure);
-    (status, axum::Json(body)).into_response()
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        axum::Json(Unready::because(reason)),
+    )
+        .into_response()
 }
 
+/// Prometheus metrics (text exposition format 0.0.4): requests by method,
+/// route template and status, their latency, the database pool, logins by
+/// outcome.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String))
+)]
 async fn get_metrics(State(state): State<AppState>) -> Response {
-    let store = state.store.clone();
-    let text = render_metrics(&state.metrics, &store);
+    let text = render_metrics(&state.metrics, &state.store);
     (
         [(
             header::CONTENT_TYPE,

@@ -1,32 +1,40 @@
 //! `POST/GET /tickets/:ticketId/replies`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
 use domain::values::parse_id;
 use domain::{PageRequest, ReplyBody};
-use serde::Deserialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::required;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::state::AppState;
-use crate::wire::{Envelope, PageMeta, ReplyJson, all};
+use crate::wire::{
+    CreateReplyRequest, Envelope, ErrorEnvelope, PageEnvelope, PageMeta, PageQuery, ReplyJson,
+};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/tickets/{ticketId}/replies",
-        get(get_replies).post(post_replies),
-    )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_replies, post_replies))
 }
 
-#[derive(Debug, Deserialize)]
-struct CreateReplyRequest {
-    body: Option<String>,
-}
-
+/// Reply to a ticket: staff on any open ticket (an agent's reply marks it
+/// `REPLIED`), its author only once an agent has replied.
+#[utoipa::path(
+    post,
+    path = "/tickets/{ticketId}/replies",
+    tag = "replies",
+    params(("ticketId" = i64, Path, description = "The ticket's `ticketId`")),
+    request_body = CreateReplyRequest,
+    responses(
+        (status = 201, description = "Reply created", body = Envelope<ReplyJson>),
+        (status = 403, description = "Admins do not reply", body = ErrorEnvelope),
+        (status = 409, description = "The ticket is resolved, or its customer must wait for an agent's reply", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
 async fn post_replies(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -41,27 +49,30 @@ async fn post_replies(
     Ok(Envelope::new("Reply was created successfully", ReplyJson::from(reply)).created())
 }
 
-#[derive(Debug, Deserialize)]
-struct PageQuery {
-    page: Option<String>,
-    limit: Option<String>,
-}
-
+/// A ticket's replies, oldest first.
+#[utoipa::path(
+    get,
+    path = "/tickets/{ticketId}/replies",
+    tag = "replies",
+    params(("ticketId" = i64, Path, description = "The ticket's `ticketId`"), PageQuery),
+    responses((status = 200, description = "One page of replies", body = PageEnvelope<ReplyJson>)),
+    security(("bearer" = []))
+)]
 async fn get_replies(
     State(state): State<AppState>,
     Caller(caller): Caller,
     PathParam(raw_id): PathParam<String>,
     QueryParams(query): QueryParams<PageQuery>,
-) -> Result<Envelope<Vec<ReplyJson>>, ApiError> {
+) -> Result<PageEnvelope<ReplyJson>, ApiError> {
     let id = parse_id("ticketId", &raw_id)?;
     let page = PageRequest::parse(query.page.as_deref(), query.limit.as_deref())?;
     let replies = state
         .blocking(move |store| store.list_replies(caller, id, page))
         .await?;
     let meta = PageMeta::of(page, replies.total);
-    Ok(Envelope::page(
+    Ok(PageEnvelope::new(
         "Replies retrieved successfully",
-        all(replies.replies),
+        replies.replies,
         meta,
     ))
 }

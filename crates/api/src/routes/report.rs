@@ -3,22 +3,22 @@
 
 use std::borrow::Cow;
 
-use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use domain::Ticket;
 use tokio::sync::mpsc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, with_causes};
 use crate::state::AppState;
-use crate::wire::timestamp;
+use crate::wire::{ErrorEnvelope, timestamp};
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/tickets/resolved-report", get(get_resolved_report))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(get_resolved_report))
 }
 
 pub const HEADER: [&str; 6] = [
@@ -34,6 +34,18 @@ const CHUNK_BYTES: usize = 64 * 1024;
 /// Chunks in flight: the memory a slow client can make us hold.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
+/// The tickets resolved in the last calendar month, as CSV (agents and
+/// admins): `ticketId,subject,body,status,resolvedAt,createdAt`, streamed.
+#[utoipa::path(
+    get,
+    path = "/tickets/resolved-report",
+    tag = "reports",
+    responses(
+        (status = 200, description = "The report, one row per ticket", content_type = "text/csv", body = String),
+        (status = 403, description = "Only support agents and admins read the report", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
 async fn get_resolved_report(
     State(state): State<AppState>,
     Caller(caller): Caller,

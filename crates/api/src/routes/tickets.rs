@@ -1,31 +1,27 @@
 //! `POST/GET /tickets`, `GET/PUT /tickets/:ticketId`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::get;
 use domain::values::parse_id;
 use domain::{ListTickets, Subject, TicketBody, TicketStatus};
-use serde::Deserialize;
 use store::NewTicket;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::required;
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::state::AppState;
-use crate::wire::{Envelope, PageMeta, TicketJson, all};
+use crate::wire::{
+    CreateTicketRequest, Envelope, ErrorEnvelope, ListTicketsQuery, PageEnvelope, PageMeta,
+    TicketJson, UpdateTicketRequest,
+};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/tickets", get(get_tickets).post(post_tickets))
-        .route("/tickets/{ticketId}", get(get_ticket).put(put_ticket))
-}
-
-#[derive(Debug, Deserialize)]
-struct CreateTicketRequest {
-    subject: Option<String>,
-    body: Option<String>,
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_tickets, post_tickets))
+        .routes(routes!(get_ticket, put_ticket))
 }
 
 impl TryFrom<CreateTicketRequest> for NewTicket {
@@ -39,6 +35,18 @@ impl TryFrom<CreateTicketRequest> for NewTicket {
     }
 }
 
+/// Open a ticket (customers only); it starts `UNATTENDED`.
+#[utoipa::path(
+    post,
+    path = "/tickets",
+    tag = "tickets",
+    request_body = CreateTicketRequest,
+    responses(
+        (status = 201, description = "Ticket created", body = Envelope<TicketJson>),
+        (status = 403, description = "Only customers open tickets", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
 async fn post_tickets(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -51,20 +59,20 @@ async fn post_tickets(
     Ok(Envelope::new("Ticket was created successfully", TicketJson::from(ticket)).created())
 }
 
-#[derive(Debug, Deserialize)]
-struct ListTicketsQuery {
-    page: Option<String>,
-    limit: Option<String>,
-    sort: Option<String>,
-    direction: Option<String>,
-    status: Option<String>,
-}
-
+/// List tickets: a customer's own, or every ticket for staff.
+#[utoipa::path(
+    get,
+    path = "/tickets",
+    tag = "tickets",
+    params(ListTicketsQuery),
+    responses((status = 200, description = "One page of tickets", body = PageEnvelope<TicketJson>)),
+    security(("bearer" = []))
+)]
 async fn get_tickets(
     State(state): State<AppState>,
     Caller(caller): Caller,
     QueryParams(query): QueryParams<ListTicketsQuery>,
-) -> Result<Envelope<Vec<TicketJson>>, ApiError> {
+) -> Result<PageEnvelope<TicketJson>, ApiError> {
     let request = ListTickets::parse(
         query.page.as_deref(),
         query.limit.as_deref(),
@@ -76,13 +84,22 @@ async fn get_tickets(
         .blocking(move |store| store.list_tickets(caller, &request))
         .await?;
     let meta = PageMeta::of(request.page, page.total);
-    Ok(Envelope::page(
+    Ok(PageEnvelope::new(
         "Tickets retrieved successfully",
-        all(page.tickets),
+        page.tickets,
         meta,
     ))
 }
 
+/// One ticket; another customer's ticket is 404, like a missing one.
+#[utoipa::path(
+    get,
+    path = "/tickets/{ticketId}",
+    tag = "tickets",
+    params(("ticketId" = i64, Path, description = "The ticket's `ticketId`")),
+    responses((status = 200, description = "The ticket", body = Envelope<TicketJson>)),
+    security(("bearer" = []))
+)]
 async fn get_ticket(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -98,11 +115,20 @@ async fn get_ticket(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-struct UpdateTicketRequest {
-    status: Option<String>,
-}
-
+/// Resolve a ticket (its own customer only); resolving twice changes
+/// nothing.
+#[utoipa::path(
+    put,
+    path = "/tickets/{ticketId}",
+    tag = "tickets",
+    params(("ticketId" = i64, Path, description = "The ticket's `ticketId`")),
+    request_body = UpdateTicketRequest,
+    responses(
+        (status = 200, description = "The ticket, resolved", body = Envelope<TicketJson>),
+        (status = 403, description = "Only the ticket's customer resolves it", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
 async fn put_ticket(
     State(state): State<AppState>,
     Caller(caller): Caller,

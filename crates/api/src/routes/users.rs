@@ -1,38 +1,49 @@
-//! `POST /users` (sign-up, or staff accounts by an admin), and the admin's
-//! `GET /users` and `PATCH /users/:id`.
+//! `POST /users` (sign-up, or staff accounts by an admin), the caller's own
+//! `GET /users/me` and `PUT /users/me/pin`, and the admin's `GET /users`
+//! and `PATCH /users/:id`.
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, patch, post, put};
+use domain::login::WRONG_CURRENT_PIN;
 use domain::values::parse_id;
-use domain::{ListUsers, Pin, UserChange, UserId, Username};
-use serde::Deserialize;
+use domain::{ListUsers, Pin, Refusal, UserChange, UserId, Username};
 use store::NewAccount;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::required;
 use crate::auth::{Caller, MaybeCaller};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::state::AppState;
-use crate::wire::{Envelope, PageMeta, UserJson, all};
+use crate::wire::{
+    ChangePinRequest, CreateUserRequest, Envelope, ErrorEnvelope, ListUsersQuery, PageEnvelope,
+    PageMeta, SessionEnvelope, UpdateUserRequest, UserJson,
+};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", post(post_users).get(get_users))
-        .route("/users/me", get(get_me))
-        .route("/users/me/pin", put(put_my_pin))
-        .route("/users/{id}", patch(patch_user))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_users, post_users))
+        .routes(routes!(get_me))
+        .routes(routes!(put_my_pin))
+        .routes(routes!(patch_user))
 }
 
-#[derive(Debug, Deserialize)]
-struct CreateUserRequest {
-    username: Option<String>,
-    pin: Option<String>,
-    /// Absent means a customer's own sign-up.
-    role: Option<String>,
-}
-
+/// Sign up as a customer (no token), or create any account with an
+/// admin's token.
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "users",
+    request_body = CreateUserRequest,
+    responses(
+        (status = 201, description = "Account created", body = Envelope<UserJson>),
+        (status = 401, description = "A staff role was asked for without a token, or the token does not hold", body = ErrorEnvelope),
+        (status = 403, description = "Only admins create staff accounts", body = ErrorEnvelope),
+        (status = 409, description = "The username is taken", body = ErrorEnvelope),
+    ),
+    security((), ("bearer" = []))
+)]
 async fn post_users(
     State(state): State<AppState>,
     MaybeCaller(creator): MaybeCaller,
@@ -49,18 +60,23 @@ async fn post_users(
     Ok(Envelope::new("User was created successfully", UserJson::from(user)).created())
 }
 
-#[derive(Debug, Deserialize)]
-struct ListUsersQuery {
-    page: Option<String>,
-    limit: Option<String>,
-    role: Option<String>,
-}
-
+/// List accounts in id order (admins only).
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "users",
+    params(ListUsersQuery),
+    responses(
+        (status = 200, description = "One page of users", body = PageEnvelope<UserJson>),
+        (status = 403, description = "Only admins manage users", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
 async fn get_users(
     State(state): State<AppState>,
     Caller(caller): Caller,
     QueryParams(query): QueryParams<ListUsersQuery>,
-) -> Result<Envelope<Vec<UserJson>>, ApiError> {
+) -> Result<PageEnvelope<UserJson>, ApiError> {
     let request = ListUsers::parse(
         query.page.as_deref(),
         query.limit.as_deref(),
@@ -70,21 +86,29 @@ async fn get_users(
         .blocking(move |store| store.list_users(caller, &request))
         .await?;
     let meta = PageMeta::of(request.page, page.total);
-    Ok(Envelope::page(
+    Ok(PageEnvelope::new(
         "Users retrieved successfully",
-        all(page.users),
+        page.users,
         meta,
     ))
 }
 
-#[derive(Debug, Deserialize)]
-struct UpdateUserRequest {
-    role: Option<String>,
-    active: Option<bool>,
-    /// An admin's reset of a forgotten PIN.
-    pin: Option<String>,
-}
-
+/// Change an account's role, standing or PIN (admins only). A PIN reset
+/// or a deactivation ends every token issued to the user before it; the
+/// last active admin cannot be demoted or deactivated.
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    tag = "users",
+    params(("id" = i64, Path, description = "The user's `_id`")),
+    request_body = UpdateUserRequest,
+    responses(
+        (status = 200, description = "The account after the change", body = Envelope<UserJson>),
+        (status = 403, description = "Only admins manage users", body = ErrorEnvelope),
+        (status = 409, description = "The change would leave no active admin", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
 async fn patch_user(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -106,6 +130,14 @@ async fn patch_user(
     ))
 }
 
+/// The caller's own account.
+#[utoipa::path(
+    get,
+    path = "/users/me",
+    tag = "users",
+    responses((status = 200, description = "The caller's account", body = Envelope<UserJson>)),
+    security(("bearer" = []))
+)]
 async fn get_me(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -119,28 +151,38 @@ async fn get_me(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ChangePinRequest {
-    current_pin: Option<String>,
-    new_pin: Option<String>,
-}
-
-/// Answers the user and a fresh token: every token issued before the
-/// change, the caller's own included, has stopped working.
+/// Change the caller's own PIN. The current PIN is checked like a login
+/// (wrong ones count towards the lock); on success every token issued
+/// before, this one included, stops working, and the answer carries a
+/// fresh one.
+#[utoipa::path(
+    put,
+    path = "/users/me/pin",
+    tag = "users",
+    request_body = ChangePinRequest,
+    responses(
+        (status = 200, description = "PIN changed; a fresh token", body = SessionEnvelope),
+        (status = 403, description = "The current PIN is wrong", body = ErrorEnvelope),
+        (status = 429, description = "Too many wrong PINs; see `Retry-After`", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
 async fn put_my_pin(
     State(state): State<AppState>,
     Caller(caller): Caller,
     JsonBody(request): JsonBody<ChangePinRequest>,
-) -> Result<Envelope<UserJson>, ApiError> {
+) -> Result<SessionEnvelope, ApiError> {
     let current_pin = required("currentPin", request.current_pin)?;
     let new_pin = Pin::parse(required("newPin", request.new_pin)?)?;
     // A malformed current PIN cannot be anyone's: the same 403 as a wrong one.
-    let current_pin = Pin::parse(current_pin)
-        .map_err(|_| domain::Refusal::Forbidden(domain::login::WRONG_CURRENT_PIN))?;
+    let current_pin = Pin::parse(current_pin).map_err(|_| Refusal::Forbidden(WRONG_CURRENT_PIN))?;
     let session = state
         .blocking(move |store| store.change_own_pin(caller, &current_pin, &new_pin))
         .await?;
     let token = state.tokens.issue(&session)?;
-    Ok(Envelope::new("PIN changed successfully", UserJson::from(session.user)).with_token(token))
+    Ok(SessionEnvelope::new(
+        "PIN changed successfully",
+        session.user,
+        token,
+    ))
 }

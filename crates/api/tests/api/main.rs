@@ -32,6 +32,8 @@ macro_rules! http_tests {
 
 mod accounts;
 mod auth;
+mod contract;
+mod documentation;
 mod errors;
 mod operations;
 mod original;
@@ -48,6 +50,7 @@ use api::tokens::Tokens;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
+use contract::Contract;
 use domain::{Actor, Pin, Role, UserId, Username};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
@@ -157,6 +160,10 @@ impl TestApp {
         })
     }
 
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
     /// The same database behind another router (say over a differently
     /// sized pool).
     pub fn with_router(self, router: Router) -> TestApp {
@@ -184,17 +191,30 @@ impl TestApp {
         self.send(builder.body(body).expect("request")).await
     }
 
-    /// The response with its body still unread.
+    /// The response with its body still unread; its status and headers
+    /// are checked against the OpenAPI document.
     pub async fn send_raw(&self, request: Request<Body>) -> axum::response::Response {
-        self.router
+        let (method, path) = (request.method().clone(), request.uri().to_string());
+        let response = self
+            .router
             .clone()
             .oneshot(request)
             .await
-            .expect("infallible")
+            .expect("infallible");
+        let contract = Contract::of(&self.router).await;
+        contract.check(&method, &path, response.status(), response.headers(), None);
+        response
     }
 
+    /// The response, read whole and checked against the OpenAPI document.
     pub async fn send(&self, request: Request<Body>) -> Answer {
-        let response = self.send_raw(request).await;
+        let (method, path) = (request.method().clone(), request.uri().to_string());
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
         let body = response
@@ -204,6 +224,8 @@ impl TestApp {
             .expect("body")
             .to_bytes()
             .to_vec();
+        let contract = Contract::of(&self.router).await;
+        contract.check(&method, &path, status, &headers, Some(&body));
         Answer {
             status,
             headers,
