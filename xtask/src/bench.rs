@@ -13,6 +13,8 @@ use anyhow::{Context as _, bail, ensure};
 use domain::{Actor, Role};
 use store::{DatabaseUrl, PoolOptions, Store};
 
+use crate::load;
+
 /// What to measure with.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -55,7 +57,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     let report_sql = store.open_resolved_report(reader)?.sqlite_sql();
     drop(store);
 
-    let server = Server::start(root, &db_path)?;
+    let server = Server::start(root, &db_path, &[])?;
     let token = server.login_token()?;
     let baseline_rss = server.memory_kib("VmRSS")?;
 
@@ -82,6 +84,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         .map(|_| server.login_seconds())
         .collect::<anyhow::Result<_>>()?;
     let clean_exit = server.stop()?;
+    let (instrumented, bare) = instrumentation_cost(root, &db_path, &token)?;
 
     let (sqlite_secs, sqlite_rss) = sqlite3_report(&db_path, &report_sql, args.runs)?;
 
@@ -134,10 +137,34 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         median(&login) * 1e3
     );
     println!(
+        "| GET /tickets/1, 8 connections, with request ids, log lines, metrics | {instrumented:.0} requests/s |"
+    );
+    println!("| the same without them (`HTTP_INSTRUMENTATION=off`) | {bare:.0} requests/s |");
+    println!(
+        "| throughput kept with them | {:.1} % |",
+        instrumented / bare * 100.0
+    );
+    println!(
         "| exit status after SIGTERM | {} |",
         if clean_exit { "0" } else { "non-zero" }
     );
     Ok(())
+}
+
+/// Get-ticket throughput of a server with its request ids, log lines (at
+/// the default `info`, written to a discarded stdout) and metrics, and of
+/// one without: medians of interleaved rounds, so drift hits both alike.
+fn instrumentation_cost(root: &Path, db: &Path, token: &str) -> anyhow::Result<(f64, f64)> {
+    const ROUNDS: usize = 3;
+    let with = Server::start(root, db, &[("RUST_LOG", "info")])?;
+    let without = Server::start(root, db, &[("HTTP_INSTRUMENTATION", "off")])?;
+    let round = Duration::from_secs(3);
+    let (mut on, mut off) = (Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        on.push(load::get_throughput(with.address, "/api/v1/tickets/1", token, 8, round)?);
+        off.push(load::get_throughput(without.address, "/api/v1/tickets/1", token, 8, round)?);
+    }
+    Ok((median(&on), median(&off)))
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -216,7 +243,7 @@ struct Server {
 }
 
 impl Server {
-    fn start(root: &Path, db: &Path) -> anyhow::Result<Self> {
+    fn start(root: &Path, db: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let binary: PathBuf = root.join("target/release/api");
         let child = Command::new(&binary)
@@ -225,6 +252,7 @@ impl Server {
             .env("PORT", port.to_string())
             .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret")
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;

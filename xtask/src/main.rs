@@ -3,6 +3,7 @@
 //! Add a command by adding a variant to [`Command`] and an arm in `main`.
 
 mod bench;
+mod load;
 mod seed;
 mod test_env;
 

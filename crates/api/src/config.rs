@@ -80,6 +80,9 @@ pub struct Settings {
     pub jwt_secret: Option<JwtSecret>,
     pub token_lifetime: Duration,
     pub pool_size: Option<u32>,
+    /// `HTTP_INSTRUMENTATION=off` drops request ids, request log lines and
+    /// metrics: only for measuring what they cost.
+    pub instrumentation: crate::Instrumentation,
 }
 
 impl Settings {
@@ -108,7 +111,13 @@ impl Settings {
             Some(0) => bail!("DATABASE_POOL_SIZE must be positive"),
             size => size,
         };
+        let instrumentation = match var("HTTP_INSTRUMENTATION").as_deref() {
+            None | Some("on") => crate::Instrumentation::On,
+            Some("off") => crate::Instrumentation::Off,
+            Some(other) => bail!("HTTP_INSTRUMENTATION {other:?} must be `on` or `off`"),
+        };
         Ok(Self {
+            instrumentation,
             database_url,
             listen: SocketAddr::new(host, port),
             jwt_secret: var("JWT_SECRET").map(JwtSecret::new).transpose()?,

@@ -216,7 +216,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     });
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
-    axum::serve(listener, router(state))
+    axum::serve(listener, build_router(state, settings.instrumentation))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("stopped");
