@@ -84,7 +84,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         .map(|_| server.login_seconds())
         .collect::<anyhow::Result<_>>()?;
     let clean_exit = server.stop()?;
-    let (instrumented, bare) = instrumentation_cost(root, &db_path, &token)?;
+    let (instrumented, unlogged, bare) = instrumentation_cost(root, &db_path, &token)?;
 
     let (sqlite_secs, sqlite_rss) = sqlite3_report(&db_path, &report_sql, args.runs)?;
 
@@ -139,10 +139,14 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     println!(
         "| GET /tickets/1, 8 connections, with request ids, log lines, metrics | {instrumented:.0} requests/s |"
     );
+    println!(
+        "| the same with request log lines off (`RUST_LOG=warn`) | {unlogged:.0} requests/s |"
+    );
     println!("| the same without them (`HTTP_INSTRUMENTATION=off`) | {bare:.0} requests/s |");
     println!(
-        "| throughput kept with them | {:.1} % |",
-        instrumented / bare * 100.0
+        "| throughput kept with them, logging / not logging each request | {:.1} % / {:.1} % |",
+        instrumented / bare * 100.0,
+        unlogged / bare * 100.0
     );
     println!(
         "| exit status after SIGTERM | {} |",
@@ -154,17 +158,22 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
 /// Get-ticket throughput of a server with its request ids, log lines (at
 /// the default `info`, written to a discarded stdout) and metrics, and of
 /// one without: medians of interleaved rounds, so drift hits both alike.
-fn instrumentation_cost(root: &Path, db: &Path, token: &str) -> anyhow::Result<(f64, f64)> {
+fn instrumentation_cost(root: &Path, db: &Path, token: &str) -> anyhow::Result<(f64, f64, f64)> {
     const ROUNDS: usize = 3;
-    let with = Server::start(root, db, &[("RUST_LOG", "info")])?;
-    let without = Server::start(root, db, &[("HTTP_INSTRUMENTATION", "off")])?;
+    let servers = [
+        Server::start(root, db, &[("RUST_LOG", "info")])?,
+        Server::start(root, db, &[("RUST_LOG", "warn")])?,
+        Server::start(root, db, &[("HTTP_INSTRUMENTATION", "off")])?,
+    ];
     let round = Duration::from_secs(3);
-    let (mut on, mut off) = (Vec::new(), Vec::new());
+    let mut rates = [Vec::new(), Vec::new(), Vec::new()];
     for _ in 0..ROUNDS {
-        on.push(load::get_throughput(with.address, "/api/v1/tickets/1", token, 8, round)?);
-        off.push(load::get_throughput(without.address, "/api/v1/tickets/1", token, 8, round)?);
+        for (server, rate) in servers.iter().zip(&mut rates) {
+            let path = "/api/v1/tickets/1";
+            rate.push(load::get_throughput(server.address, path, token, 8, round)?);
+        }
     }
-    Ok((median(&on), median(&off)))
+    Ok((median(&rates[0]), median(&rates[1]), median(&rates[2])))
 }
 
 fn median(values: &[f64]) -> f64 {

@@ -19,9 +19,8 @@ pub fn get_throughput(
     connections: usize,
     duration: Duration,
 ) -> anyhow::Result<f64> {
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\r\n"
-    );
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\r\n");
     let deadline = Instant::now() + duration;
     let started = Instant::now();
     let answered = std::thread::scope(|scope| {
@@ -30,7 +29,11 @@ pub fn get_throughput(
             .collect();
         clients
             .into_iter()
-            .map(|client| client.join().map_err(|_| anyhow::anyhow!("a client panicked"))?)
+            .map(|client| {
+                client
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("a client panicked"))?
+            })
             .sum::<anyhow::Result<u64>>()
     })?;
     Ok(answered as f64 / started.elapsed().as_secs_f64())

@@ -24,8 +24,9 @@ use axum::http::{HeaderValue, Request, header};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::{Extension, Router};
+use tower::util::MapRequestLayer;
 use tower_http::normalize_path::NormalizePath;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa_axum::router::OpenApiRouter;
@@ -91,8 +92,11 @@ pub fn build_router(state: AppState, instrumentation: Instrumentation) -> Router
         // Outermost: every response, the docs' included, carries an id.
         Instrumentation::On => app
             .layer(PropagateRequestIdLayer::new(observe::REQUEST_ID))
-            .layer(SetRequestIdLayer::new(observe::REQUEST_ID, MakeRequestUuid))
-            .layer(middleware::from_fn(observe::drop_insane_request_id)),
+            .layer(SetRequestIdLayer::new(
+                observe::REQUEST_ID,
+                observe::RandomRequestId,
+            ))
+            .layer(MapRequestLayer::new(observe::drop_insane_request_id)),
         Instrumentation::Off => app,
     }
 }

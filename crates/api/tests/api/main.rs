@@ -32,6 +32,7 @@ macro_rules! http_tests {
 
 mod accounts;
 mod auth;
+mod binary;
 mod contract;
 mod documentation;
 mod errors;
