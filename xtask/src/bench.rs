@@ -15,6 +15,9 @@ use store::{DatabaseUrl, PoolOptions, Store};
 
 use crate::load;
 
+/// `/proc` counts CPU time in clock ticks; Linux's USER_HZ is 100.
+const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
+
 /// What to measure with.
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
@@ -84,7 +87,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         .map(|_| server.login_seconds())
         .collect::<anyhow::Result<_>>()?;
     let clean_exit = server.stop()?;
-    let (instrumented, unlogged, bare) = instrumentation_cost(root, &db_path, &token)?;
+    let [logged, unlogged, bare] = instrumentation_cost(root, &db_path, &token)?;
 
     let (sqlite_secs, sqlite_rss) = sqlite3_report(&db_path, &report_sql, args.runs)?;
 
@@ -136,17 +139,28 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         "| POST /login (Argon2id) | {:.1} ms |",
         median(&login) * 1e3
     );
+    for (name, variant) in [
+        ("with request ids, log lines and metrics", logged),
+        (
+            "with request ids and metrics, log lines off (`RUST_LOG=warn`)",
+            unlogged,
+        ),
+        ("with none of them (`HTTP_INSTRUMENTATION=off`)", bare),
+    ] {
+        println!(
+            "| GET /tickets/1, 8 connections, {name} | {:.0} requests/s, {:.1} µs server CPU each |",
+            variant.requests_per_second, variant.cpu_micros_per_request
+        );
+    }
     println!(
-        "| GET /tickets/1, 8 connections, with request ids, log lines, metrics | {instrumented:.0} requests/s |"
+        "| throughput kept, with / without log lines | {:.1} % / {:.1} % |",
+        logged.requests_per_second / bare.requests_per_second * 100.0,
+        unlogged.requests_per_second / bare.requests_per_second * 100.0
     );
     println!(
-        "| the same with request log lines off (`RUST_LOG=warn`) | {unlogged:.0} requests/s |"
-    );
-    println!("| the same without them (`HTTP_INSTRUMENTATION=off`) | {bare:.0} requests/s |");
-    println!(
-        "| throughput kept with them, logging / not logging each request | {:.1} % / {:.1} % |",
-        instrumented / bare * 100.0,
-        unlogged / bare * 100.0
+        "| server CPU per request, with / without log lines, against none | {:.2}x / {:.2}x |",
+        logged.cpu_micros_per_request / bare.cpu_micros_per_request,
+        unlogged.cpu_micros_per_request / bare.cpu_micros_per_request
     );
     println!(
         "| exit status after SIGTERM | {} |",
@@ -155,25 +169,47 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Get-ticket throughput of a server with its request ids, log lines (at
-/// the default `info`, written to a discarded stdout) and metrics, and of
-/// one without: medians of interleaved rounds, so drift hits both alike.
-fn instrumentation_cost(root: &Path, db: &Path, token: &str) -> anyhow::Result<(f64, f64, f64)> {
-    const ROUNDS: usize = 3;
+/// How one server variant did under the same load.
+#[derive(Debug, Clone, Copy)]
+struct Variant {
+    requests_per_second: f64,
+    /// The server's own CPU time per request (user + system): steadier than
+    /// throughput on a shared machine, where the load generator competes
+    /// for the same cores.
+    cpu_micros_per_request: f64,
+}
+
+/// Get-ticket load on a server with its request ids, log lines (at the
+/// default `info`, written to a discarded stdout) and metrics; on one
+/// without the log lines; and on one without any of them. Medians of
+/// interleaved rounds, so drift hits every variant alike.
+fn instrumentation_cost(root: &Path, db: &Path, token: &str) -> anyhow::Result<[Variant; 3]> {
+    const ROUNDS: usize = 5;
     let servers = [
         Server::start(root, db, &[("RUST_LOG", "info")])?,
         Server::start(root, db, &[("RUST_LOG", "warn")])?,
         Server::start(root, db, &[("HTTP_INSTRUMENTATION", "off")])?,
     ];
-    let round = Duration::from_secs(3);
+    let round = Duration::from_secs(4);
     let mut rates = [Vec::new(), Vec::new(), Vec::new()];
-    for _ in 0..ROUNDS {
-        for (server, rate) in servers.iter().zip(&mut rates) {
-            let path = "/api/v1/tickets/1";
-            rate.push(load::get_throughput(server.address, path, token, 8, round)?);
+    let mut cpu = [Vec::new(), Vec::new(), Vec::new()];
+    for round_number in 0..ROUNDS {
+        // Each round starts with another server, so no variant always runs
+        // first (or last) in a round.
+        for offset in 0..servers.len() {
+            let which = (round_number + offset) % servers.len();
+            let server = &servers[which];
+            let cpu_before = server.cpu_seconds()?;
+            let run = load::get(server.address, "/api/v1/tickets/1", token, 8, round)?;
+            let cpu_used = server.cpu_seconds()? - cpu_before;
+            rates[which].push(run.per_second());
+            cpu[which].push(cpu_used / run.answered.max(1) as f64 * 1e6);
         }
     }
-    Ok((median(&rates[0]), median(&rates[1]), median(&rates[2])))
+    Ok([0, 1, 2].map(|which| Variant {
+        requests_per_second: median(&rates[which]),
+        cpu_micros_per_request: median(&cpu[which]),
+    }))
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -311,6 +347,22 @@ impl Server {
             .as_str()
             .map(str::to_owned)
             .context("no token in the login answer")
+    }
+
+    /// The server's CPU time so far (user + system), from `/proc/PID/stat`.
+    fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // Fields after the command name, which is in parentheses and may
+        // hold spaces; utime and stime are the 14th and 15th fields.
+        let after_name = stat.rsplit_once(')').context("/proc stat")?.1;
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks: f64 = fields
+            .get(11..13)
+            .context("/proc stat fields")?
+            .iter()
+            .map(|field| field.parse::<f64>())
+            .sum::<Result<f64, _>>()?;
+        Ok(ticks / CLOCK_TICKS_PER_SECOND)
     }
 
     /// A memory figure of the server from `/proc/PID/status`, in KiB.

@@ -9,16 +9,29 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, ensure};
 
-/// Requests answered per second over `duration`, with `connections`
-/// clients sending `GET path` with a bearer `token`. Any answer but 200
-/// is an error: the comparison must be of successes.
-pub fn get_throughput(
+/// What a run of load did.
+#[derive(Debug, Clone, Copy)]
+pub struct Run {
+    pub answered: u64,
+    pub seconds: f64,
+}
+
+impl Run {
+    pub fn per_second(self) -> f64 {
+        self.answered as f64 / self.seconds
+    }
+}
+
+/// Sends `GET path` with a bearer `token` from `connections` clients for
+/// `duration`. Any answer but 200 is an error: the comparison must be of
+/// successes.
+pub fn get(
     address: SocketAddr,
     path: &str,
     token: &str,
     connections: usize,
     duration: Duration,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<Run> {
     let request =
         format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\r\n");
     let deadline = Instant::now() + duration;
@@ -36,7 +49,10 @@ pub fn get_throughput(
             })
             .sum::<anyhow::Result<u64>>()
     })?;
-    Ok(answered as f64 / started.elapsed().as_secs_f64())
+    Ok(Run {
+        answered,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 fn client(address: SocketAddr, request: &[u8], deadline: Instant) -> anyhow::Result<u64> {

@@ -60,10 +60,8 @@ pub enum LogFormat {
 }
 
 impl LogFormat {
-    /// Reads `LOG_FORMAT` (`text` or `json`); read before the rest of the
-    /// settings, since logging starts first.
-    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        match var("LOG_FORMAT").as_deref() {
+    fn parse(raw: Option<&str>) -> anyhow::Result<Self> {
+        match raw {
             None | Some("text") => Ok(LogFormat::Text),
             Some("json") => Ok(LogFormat::Json),
             Some(other) => bail!("LOG_FORMAT {other:?} must be `text` or `json`"),
@@ -83,6 +81,7 @@ pub struct Settings {
     /// `HTTP_INSTRUMENTATION=off` drops request ids, request log lines and
     /// metrics: only for measuring what they cost.
     pub instrumentation: crate::Instrumentation,
+    pub log_format: LogFormat,
 }
 
 impl Settings {
@@ -118,6 +117,7 @@ impl Settings {
         };
         Ok(Self {
             instrumentation,
+            log_format: LogFormat::parse(var("LOG_FORMAT").as_deref())?,
             database_url,
             listen: SocketAddr::new(host, port),
             jwt_secret: var("JWT_SECRET").map(JwtSecret::new).transpose()?,
@@ -174,11 +174,11 @@ mod tests {
 
     #[test]
     fn log_format_is_text_unless_json_is_asked_for() {
-        let lookup =
-            |value: Option<&'static str>| LogFormat::from_lookup(move |_| value.map(str::to_owned));
-        assert_eq!(lookup(None).ok(), Some(LogFormat::Text));
-        assert_eq!(lookup(Some("json")).ok(), Some(LogFormat::Json));
-        assert!(lookup(Some("yaml")).is_err());
+        let format = |vars: &[(&str, &str)]| settings(vars).map(|s| s.log_format).ok();
+        assert_eq!(format(&[]), Some(LogFormat::Text));
+        assert_eq!(format(&[("LOG_FORMAT", "json")]), Some(LogFormat::Json));
+        assert_eq!(format(&[("LOG_FORMAT", "yaml")]), None);
+        assert!(settings(&[("HTTP_INSTRUMENTATION", "maybe")]).is_err());
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub fn build_router(state: AppState, instrumentation: Instrumentation) -> Router
         .with_state(state)
         .split_for_parts();
     openapi::add_shared_responses(&mut document);
-    let document_json = serde_json::to_vec(&document).unwrap_or_default();
+    let document_json = serde_json::to_vec(&document).expect("the OpenAPI document serialises");
     let routes = routes
         .fallback(|| async { ApiError::NotFound("no such route") })
         .layer(Extension(openapi::DocumentJson(document_json.into())))

@@ -1,6 +1,6 @@
 //! The support tracker's server, and the commands an operator runs beside it.
 
-use api::config::{LogFormat, Settings};
+use api::config::Settings;
 use clap::{Parser, Subcommand};
 use domain::Role;
 
@@ -35,10 +35,8 @@ fn parse_role(raw: &str) -> Result<Role, String> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    store::read_dotenv()?;
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    api::init_tracing(LogFormat::from_lookup(env)?);
-    let settings = Settings::from_lookup(env)?;
+    let settings = Settings::from_env()?;
+    api::init_tracing(settings.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => api::serve(settings).await,
         Command::Migrate => api::commands::migrate(&settings),

@@ -1,7 +1,8 @@
 //! What an operator sees of the server: request ids, one log line per
 //! request, and the Prometheus metrics behind `/metrics`.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{OnceLock, RwLock};
 use std::time::Instant;
 
 use axum::body::Body;
@@ -9,7 +10,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
-use metrics::Label;
+use metrics::{Counter, Histogram, Label};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use rand::Rng as _;
 use store::Store;
@@ -67,17 +68,50 @@ pub fn render_metrics(handle: &PrometheusHandle, store: &Store) -> String {
 pub async fn record_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(request.method());
-    let route = route_label(&request).to_owned();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let response = next.run(request).await;
+    let route = route.as_ref().map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
+    let (requests, duration) = request_series(route, method, response.status());
+    requests.increment(1);
+    duration.record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// The counter and histogram of one (route, method, status).
+type Series = (Counter, Histogram);
+/// Route template -> (method, status) -> its series.
+type SeriesByRoute = HashMap<String, HashMap<(&'static str, u16), Series>>;
+
+/// The series handles, registered once each: a request then costs two
+/// atomic updates, not a label set built and looked up in the registry.
+/// Bounded: routes are the router's templates, methods and statuses few.
+fn request_series(route: &str, method: &'static str, status: StatusCode) -> Series {
+    static SERIES: OnceLock<RwLock<SeriesByRoute>> = OnceLock::new();
+    let series = SERIES.get_or_init(Default::default);
+    let key = (method, status.as_u16());
+    let known = series
+        .read()
+        .ok()
+        .and_then(|routes| routes.get(route)?.get(&key).cloned());
+    if let Some(handles) = known {
+        return handles;
+    }
     let labels = [
         Label::from_static_parts("method", method),
-        Label::new("route", route),
-        status_label(response.status()),
+        Label::new("route", route.to_owned()),
+        Label::new("status", status.as_u16().to_string()),
     ];
-    metrics::counter!("http_requests_total", labels.iter()).increment(1);
-    metrics::histogram!("http_request_duration_seconds", labels.iter())
-        .record(started.elapsed().as_secs_f64());
-    response
+    let handles = (
+        metrics::counter!("http_requests_total", labels.iter()),
+        metrics::histogram!("http_request_duration_seconds", labels.iter()),
+    );
+    if let Ok(mut routes) = series.write() {
+        routes
+            .entry(route.to_owned())
+            .or_default()
+            .insert(key, handles.clone());
+    }
+    handles
 }
 
 fn route_label(request: &Request) -> &str {
@@ -100,10 +134,6 @@ fn method_label(method: &Method) -> &'static str {
         Method::OPTIONS => "OPTIONS",
         _ => "OTHER",
     }
-}
-
-fn status_label(status: StatusCode) -> Label {
-    Label::new("status", status.as_u16().to_string())
 }
 
 /// Counts a login by its outcome: `success`, `failure` (wrong or malformed
