@@ -163,11 +163,14 @@ async fn json_errors(request: Request<Body>, next: Next) -> Response {
 }
 
 /// Sets up logging once: `RUST_LOG` if set, else info; human text, or one
-/// JSON object per line.
+/// JSON object per line. Colours only on a terminal, never in a log file.
 pub fn init_tracing(format: config::LogFormat) {
+    use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stdout().is_terminal());
     let _ = match format {
         config::LogFormat::Text => builder.try_init(),
         config::LogFormat::Json => builder.json().try_init(),

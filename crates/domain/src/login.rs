@@ -159,13 +159,26 @@ pub fn decide_session(
 /// The answer to a PIN change whose current PIN is wrong.
 pub const WRONG_CURRENT_PIN: &str = "the current pin is wrong";
 
+/// What an allowed change of one's own PIN writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnPinChange {
+    /// The login record after the right PIN: counting starts again.
+    pub record: LoginRecord,
+    /// Every token issued before the change stops working, on every device:
+    /// whoever knew the old PIN may hold one.
+    pub ends_sessions: bool,
+}
+
 /// Whether a user may replace their own PIN, once the current one they typed
 /// was checked (an attempt claimed with [`decide_login_attempt`], so wrong
 /// guesses here lock the username like failed logins). A wrong PIN is a 403,
-/// not a 401: the session itself is fine. Answers the login record to store.
-pub fn decide_own_pin_change(current_pin_matches: bool) -> Result<LoginRecord, Refusal> {
+/// not a 401: the session itself is fine.
+pub fn decide_own_pin_change(current_pin_matches: bool) -> Result<OwnPinChange, Refusal> {
     if current_pin_matches {
-        Ok(LoginRecord::default())
+        Ok(OwnPinChange {
+            record: LoginRecord::default(),
+            ends_sessions: true,
+        })
     } else {
         Err(Refusal::Forbidden(WRONG_CURRENT_PIN))
     }
@@ -321,7 +334,13 @@ mod tests {
 
     #[test]
     fn an_own_pin_change_needs_the_current_pin_and_a_wrong_one_is_forbidden() {
-        assert_eq!(decide_own_pin_change(true), Ok(LoginRecord::default()));
+        assert_eq!(
+            decide_own_pin_change(true),
+            Ok(OwnPinChange {
+                record: LoginRecord::default(),
+                ends_sessions: true
+            })
+        );
         assert_eq!(
             decide_own_pin_change(false),
             Err(Refusal::Forbidden(WRONG_CURRENT_PIN))

@@ -117,21 +117,17 @@ impl Store {
         .ok_or(Refusal::NotFound)?;
         let matches =
             pin::verify_pin(current, Some(&claimed.pin_hash)).map_err(StoreError::internal)?;
-        match decide_own_pin_change(matches) {
-            Ok(cleared) => {
-                let new_hash = pin::hash_pin(new).map_err(StoreError::internal)?;
-                write_transaction(&mut *self.conn()?, |conn| {
-                    let account = lock_login(conn, LoginKey::Id(actor.id))?;
-                    let account = account.ok_or(Refusal::NotFound)?;
-                    // Deactivated or reset while the PIN was being checked.
-                    decide_session(Some((&account.user, account.epoch)), claimed.epoch)?;
-                    store_login_record(conn, actor.id, cleared)?;
-                    let (user, epoch) = replace_pin(conn, actor.id, Some(&new_hash), true)?;
-                    Ok(LoggedIn { user, epoch })
-                })
-            }
-            Err(refusal) => Err(refusal.into()),
-        }
+        let change = decide_own_pin_change(matches)?;
+        let new_hash = pin::hash_pin(new).map_err(StoreError::internal)?;
+        write_transaction(&mut *self.conn()?, |conn| {
+            let account = lock_login(conn, LoginKey::Id(actor.id))?;
+            let account = account.ok_or(Refusal::NotFound)?;
+            // Deactivated or reset while the PIN was being checked.
+            decide_session(Some((&account.user, account.epoch)), claimed.epoch)?;
+            store_login_record(conn, actor.id, change.record)?;
+            let (user, epoch) = replace_pin(conn, actor.id, Some(&new_hash), change.ends_sessions)?;
+            Ok(LoggedIn { user, epoch })
+        })
     }
 
     /// A page of accounts in id order, optionally of one role; admins only.
