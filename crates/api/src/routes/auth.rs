@@ -5,7 +5,7 @@ use domain::Credentials;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::required;
+use super::{required, signed_in};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::observe::record_login;
@@ -48,10 +48,5 @@ async fn log_in(state: &AppState, request: LoginRequest) -> Result<SessionEnvelo
     let session = state
         .blocking(move |store| store.log_in(&credentials))
         .await?;
-    let token = state.tokens.issue(&session)?;
-    Ok(SessionEnvelope::new(
-        "Login successful",
-        session.user,
-        token,
-    ))
+    signed_in(state, "Login successful", session)
 }

@@ -7,9 +7,24 @@ pub mod report;
 pub mod tickets;
 pub mod users;
 
-use domain::ValidationError;
+use domain::{LoggedIn, ValidationError};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::wire::SessionEnvelope;
 
 /// A field the request must carry.
 fn required(field: &'static str, value: Option<String>) -> Result<String, ValidationError> {
     value.ok_or_else(|| ValidationError::new(field, "is required"))
+}
+
+/// The answer to a proven PIN (a login, a PIN change): the user and a
+/// token for the session generation it was proven in.
+fn signed_in(
+    state: &AppState,
+    message: &'static str,
+    session: LoggedIn,
+) -> Result<SessionEnvelope, ApiError> {
+    let token = state.tokens.issue(&session)?;
+    Ok(SessionEnvelope::new(message, session.user, token))
 }

@@ -11,7 +11,7 @@ use store::NewAccount;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::required;
+use super::{required, signed_in};
 use crate::auth::{Caller, MaybeCaller};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, QueryParams};
@@ -179,10 +179,5 @@ async fn put_my_pin(
     let session = state
         .blocking(move |store| store.change_own_pin(caller, &current_pin, &new_pin))
         .await?;
-    let token = state.tokens.issue(&session)?;
-    Ok(SessionEnvelope::new(
-        "PIN changed successfully",
-        session.user,
-        token,
-    ))
+    signed_in(&state, "PIN changed successfully", session)
 }

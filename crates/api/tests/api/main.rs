@@ -207,15 +207,11 @@ impl TestApp {
         response
     }
 
-    /// The response, read whole and checked against the OpenAPI document.
+    /// The response, read whole and checked (body included) against the
+    /// OpenAPI document.
     pub async fn send(&self, request: Request<Body>) -> Answer {
         let (method, path) = (request.method().clone(), request.uri().to_string());
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("infallible");
+        let response = self.send_raw(request).await;
         let status = response.status();
         let headers = response.headers().clone();
         let body = response
