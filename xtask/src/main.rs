@@ -64,7 +64,7 @@ fn main() -> anyhow::Result<ExitCode> {
         }
         Command::Seed { tickets, seed } => {
             let url = store::DatabaseUrl::from_env()?;
-            let store = store::Store::connect(&url, store::PoolOptions::default())?;
+            let store = store::Store::connect(&url, store::StoreOptions::default())?;
             println!("seeding {}", url.display());
             if tickets == 0 {
                 seed::seed_users(&store, false)?;

@@ -41,9 +41,10 @@ pub fn create_user(
         .read_line(&mut line)
         .context("cannot read the PIN from standard input")?;
     let pin = Pin::parse(line.trim_end_matches(['\n', '\r'])).context("the PIN")?;
-    let options = store::PoolOptions {
+    let options = store::StoreOptions {
         max_size: Some(1),
         connection_timeout: POOL_TIMEOUT,
+        hashing: settings.hashing,
     };
     let store = Store::connect(&settings.database_url, options)
         .with_context(|| format!("cannot open {}", settings.database_url.display()))?;

@@ -82,6 +82,9 @@ pub struct Settings {
     /// metrics: only for measuring what they cost.
     pub instrumentation: crate::Instrumentation,
     pub log_format: LogFormat,
+    /// PIN hashes computed at once (`ARGON2_WORKERS`, default one per
+    /// core), and as many more admitted to wait.
+    pub hashing: store::HashLimits,
 }
 
 impl Settings {
@@ -115,8 +118,17 @@ impl Settings {
             Some("off") => crate::Instrumentation::Off,
             Some(other) => bail!("HTTP_INSTRUMENTATION {other:?} must be `on` or `off`"),
         };
+        let hashing = match parse_var::<usize>(&var, "ARGON2_WORKERS")? {
+            Some(0) => bail!("ARGON2_WORKERS must be positive"),
+            Some(workers) => store::HashLimits {
+                workers,
+                queue: workers,
+            },
+            None => store::HashLimits::for_this_machine(),
+        };
         Ok(Self {
             instrumentation,
+            hashing,
             log_format: LogFormat::parse(var("LOG_FORMAT").as_deref())?,
             database_url,
             listen: SocketAddr::new(host, port),

@@ -34,12 +34,23 @@ pub enum ApiError {
     /// A body that is not JSON (415).
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// Too many failed logins; retry after this many seconds (429).
-    #[error("{}", domain::login::TOO_MANY_FAILED_LOGINS)]
-    TooManyRequests { retry_after_secs: u64 },
+    /// Too many failed logins, or requests from one address or account;
+    /// retry after this many seconds (429).
+    #[error("{message}")]
+    TooManyRequests {
+        message: &'static str,
+        retry_after_secs: u64,
+    },
     /// The database is unreachable or too busy (503); the cause is logged.
     #[error("the service is temporarily unavailable")]
     Unavailable(#[source] BoxError),
+    /// Too much work of one kind under way (PIN hashing, reports, a request
+    /// past its time); retry after this many seconds (503).
+    #[error("{message}")]
+    Busy {
+        message: &'static str,
+        retry_after_secs: u64,
+    },
     /// A bug on our side (500); the cause is logged, never sent.
     #[error("internal server error")]
     Internal(#[source] BoxError),
@@ -56,7 +67,7 @@ impl ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -65,6 +76,9 @@ impl ApiError {
         ApiError::Internal(error.into())
     }
 }
+
+/// The answer when the PIN hashing queue is full.
+pub const BUSY_HASHING: &str = "too many logins at once; try again in a moment";
 
 /// The error envelope as JSON (the request id is added on the way out,
 /// see [`crate::json_errors`]).
@@ -101,7 +115,13 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut response = error_body(self.status(), &self.to_string());
-        if let ApiError::TooManyRequests { retry_after_secs } = self {
+        if let ApiError::TooManyRequests {
+            retry_after_secs, ..
+        }
+        | ApiError::Busy {
+            retry_after_secs, ..
+        } = self
+        {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
@@ -119,9 +139,10 @@ impl From<Refusal> for ApiError {
             Refusal::Forbidden(message) => ApiError::Forbidden(message),
             Refusal::NotFound => ApiError::NotFound("not found"),
             Refusal::Conflict(message) => ApiError::Conflict(message),
-            Refusal::Throttled { retry_after_secs } => {
-                ApiError::TooManyRequests { retry_after_secs }
-            }
+            Refusal::Throttled { retry_after_secs } => ApiError::TooManyRequests {
+                message: domain::login::TOO_MANY_FAILED_LOGINS,
+                retry_after_secs,
+            },
         }
     }
 }
@@ -137,6 +158,10 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::Refused(refusal) => refusal.into(),
             StoreError::Unavailable(_) => ApiError::Unavailable(error.into()),
+            StoreError::Busy { retry_after_secs } => ApiError::Busy {
+                message: BUSY_HASHING,
+                retry_after_secs,
+            },
             StoreError::Configuration { .. } | StoreError::Internal(_) => {
                 ApiError::Internal(error.into())
             }

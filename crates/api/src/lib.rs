@@ -179,9 +179,10 @@ pub fn init_tracing(format: config::LogFormat) {
 
 /// Connects the store (applying migrations) and builds the state.
 pub fn build_state(settings: &Settings) -> anyhow::Result<AppState> {
-    let options = store::PoolOptions {
+    let options = store::StoreOptions {
         max_size: settings.pool_size,
         connection_timeout: state::POOL_TIMEOUT,
+        hashing: settings.hashing,
     };
     let store = store::Store::connect(&settings.database_url, options)
         .with_context(|| format!("cannot open {}", settings.database_url.display()))?;

@@ -9,6 +9,7 @@
 pub mod entities;
 pub mod listing;
 pub mod login;
+pub mod report;
 pub mod roles;
 pub mod rules;
 pub mod values;

@@ -93,15 +93,33 @@ pub fn parse_id(field: &'static str, raw: &str) -> Result<i64, ValidationError> 
         .ok_or_else(|| ValidationError::new(field, "must be a positive integer"))
 }
 
+/// Format characters that render as nothing (zero-width spaces and joiners,
+/// BOM, soft hyphen): a text made of them looks blank, and a spreadsheet
+/// skips them before a formula.
+pub(crate) const INVISIBLE: [char; 7] = [
+    '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{180E}', '\u{00AD}',
+];
+
+/// Whether `c` is one of the [`INVISIBLE`] format characters.
+pub(crate) fn is_invisible(c: char) -> bool {
+    INVISIBLE.contains(&c)
+}
+
+/// Whether `c` shows nothing: Unicode whitespace or an invisible character.
+pub(crate) fn shows_nothing(c: char) -> bool {
+    c.is_whitespace() || is_invisible(c)
+}
+
 /// Checks a free-text field: at most `max` Unicode scalar values and, when
-/// `required`, not blank.
+/// `required`, not blank (some character must show: whitespace and
+/// zero-width characters alone do not count).
 fn check_text(
     field: &'static str,
     raw: &str,
     max: usize,
     required: bool,
 ) -> Result<(), ValidationError> {
-    if required && raw.trim().is_empty() {
+    if required && raw.chars().all(shows_nothing) {
         return Err(ValidationError::new(field, "must not be blank"));
     }
     // PostgreSQL cannot store U+0000 in text; refuse it on every backend alike.
@@ -243,6 +261,26 @@ mod tests {
     }
 
     #[test]
+    fn a_body_of_only_invisible_characters_is_blank() {
+        for c in INVISIBLE {
+            let body = format!(" {c}{c}\u{A0}");
+            assert!(
+                TicketBody::parse(body.clone()).is_err(),
+                "{body:?} accepted"
+            );
+            assert!(ReplyBody::parse(body.clone()).is_err(), "{body:?} accepted");
+        }
+        assert!(TicketBody::parse("\u{200B}\u{FEFF}\u{2060}\u{00AD}").is_err());
+    }
+
+    #[test]
+    fn a_body_with_one_visible_character_is_kept_as_typed() {
+        let raw = "\u{200B} x\u{FEFF}";
+        let body = TicketBody::parse(raw).expect("x is visible");
+        assert_eq!(body.as_str(), raw);
+    }
+
+    #[test]
     fn a_nul_character_is_rejected_in_every_text_field() {
         assert!(TicketBody::parse("a\0b").is_err());
         assert!(ReplyBody::parse("a\0b").is_err());
@@ -310,10 +348,13 @@ mod tests {
         }
 
         #[test]
-        fn a_body_is_any_non_blank_text_up_to_the_limit(raw in "[\\PC\\x00]{0,40}|\\s{0,5}", extra in 19_990usize..20_010) {
+        fn a_body_is_any_non_blank_text_up_to_the_limit(
+            raw in "[\\PC\\x00\u{200B}\u{FEFF}]{0,40}|[\\s\u{200B}\u{200C}\u{200D}\u{2060}\u{FEFF}\u{180E}\u{AD}]{0,5}",
+            extra in 19_990usize..20_010,
+        ) {
             let long = raw.repeat(extra / raw.chars().count().max(1));
             for text in [raw.clone(), long] {
-                let expected = !text.trim().is_empty()
+                let expected = !text.chars().all(|c| c.is_whitespace() || INVISIBLE.contains(&c))
                     && !text.contains('\0')
                     && text.chars().count() <= BODY_MAX_CHARS;
                 let ticket = TicketBody::parse(text.clone());
@@ -325,6 +366,15 @@ mod tests {
                     prop_assert!(round_trips(&reply));
                 }
             }
+        }
+
+        #[test]
+        fn a_body_of_only_whitespace_and_invisible_characters_is_blank(
+            raw in proptest::collection::vec(prop_oneof!["\\s", prop::sample::select(INVISIBLE.to_vec()).prop_map(String::from)], 0..20),
+        ) {
+            let text = raw.concat();
+            prop_assert!(TicketBody::parse(text.clone()).is_err());
+            prop_assert!(ReplyBody::parse(text).is_err());
         }
 
         #[test]

@@ -12,7 +12,7 @@ use crate::error::{StoreError, StoreResult};
 use crate::rows::{USER_COLUMNS, UserRow};
 use crate::schema::{replies, tickets, users};
 use crate::users::insert_user;
-use crate::{Store, pin};
+use crate::Store;
 
 /// A ticket to load as it is, history included.
 #[derive(Debug, Clone)]
@@ -50,7 +50,7 @@ impl Store {
         if let Some(found) = self.bulk_find_user(username)? {
             return Ok(found);
         }
-        let pin_hash = pin::hash_pin(pin).map_err(StoreError::internal)?;
+        let pin_hash = self.hasher.hash(pin)?;
         match insert_user(&mut *self.conn()?, username, &pin_hash, role) {
             // Another loader won the race: the account exists, which is all we want.
             Err(StoreError::Refused(Refusal::Conflict(_))) => self

@@ -11,6 +11,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, ConnectionError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
+use crate::pin::HashLimits;
 use crate::error::{StoreError, StoreResult};
 
 /// The `DATABASE_URL` used when none is set: an SQLite file under `data/`.
@@ -188,20 +189,22 @@ impl r2d2::ManageConnection for Manager {
 pub(crate) type Pool = r2d2::Pool<Manager>;
 pub(crate) type PooledConnection = r2d2::PooledConnection<Manager>;
 
-/// How the pool is sized.
+/// How the pool is sized, and how much PIN hashing may run at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolOptions {
+pub struct StoreOptions {
     /// At most this many connections; `None` takes the backend's default.
     pub max_size: Option<u32>,
     /// How long a request waits for a free connection before "unavailable".
     pub connection_timeout: Duration,
+    pub hashing: HashLimits,
 }
 
-impl Default for PoolOptions {
+impl Default for StoreOptions {
     fn default() -> Self {
         Self {
             max_size: None,
             connection_timeout: Duration::from_secs(5),
+            hashing: HashLimits::for_this_machine(),
         }
     }
 }
@@ -213,7 +216,7 @@ const POSTGRES_DEFAULT_POOL: u32 = 16;
 
 /// Connects once with the concrete type (so a bad URL fails now, with the
 /// real error), applies pending migrations, then builds the pool.
-pub(crate) fn connect(url: &DatabaseUrl, options: PoolOptions) -> StoreResult<Pool> {
+pub(crate) fn connect(url: &DatabaseUrl, options: StoreOptions) -> StoreResult<Pool> {
     migrate(url)?;
     let default_size = match url {
         DatabaseUrl::Sqlite(_) => SQLITE_DEFAULT_POOL,

@@ -24,6 +24,10 @@ pub enum StoreError {
     /// The database cannot be reached, or is too busy to answer in time.
     #[error("database unavailable")]
     Unavailable(#[source] BoxError),
+    /// Too much PIN hashing is under way: refused at once rather than
+    /// queued without bound; worth trying again after a moment.
+    #[error("too many logins at once")]
+    Busy { retry_after_secs: u64 },
     /// Anything else: a bug or corrupt data, never the client's doing.
     #[error("database error")]
     Internal(#[source] BoxError),

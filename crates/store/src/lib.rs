@@ -29,8 +29,9 @@ use diesel::RunQueryDsl;
 
 #[cfg(feature = "bulk-load")]
 pub use bulk::{SeedReply, SeedTicket};
-pub use connection::{DEFAULT_DATABASE_URL, DatabaseUrl, PoolOptions, migrate, read_dotenv};
+pub use connection::{DEFAULT_DATABASE_URL, DatabaseUrl, StoreOptions, migrate, read_dotenv};
 pub use error::{BoxError, StoreError, StoreResult};
+pub use pin::{BUSY_RETRY_AFTER_SECS, HashLimits};
 pub use report::ResolvedReport;
 pub use tickets::{NewTicket, ReplyPage, TicketPage};
 pub use users::{NewAccount, UserPage};
@@ -39,6 +40,7 @@ pub use users::{NewAccount, UserPage};
 #[derive(Clone)]
 pub struct Store {
     pool: connection::Pool,
+    hasher: pin::Hasher,
     backend: &'static str,
 }
 
@@ -47,6 +49,7 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store")
             .field("backend", &self.backend)
             .field("pool", &self.pool.state())
+            .field("hasher", &self.hasher)
             .finish()
     }
 }
@@ -56,11 +59,12 @@ impl Store {
     /// pending migrations and builds the pool. It also makes the dummy PIN
     /// hash that unknown usernames are checked against, so a store that
     /// could not make one never serves a login.
-    pub fn connect(url: &DatabaseUrl, options: PoolOptions) -> StoreResult<Self> {
+    pub fn connect(url: &DatabaseUrl, options: StoreOptions) -> StoreResult<Self> {
         pin::dummy_hash().map_err(StoreError::internal)?;
         let pool = connection::connect(url, options)?;
         Ok(Self {
             pool,
+            hasher: pin::Hasher::start(options.hashing)?,
             backend: url.backend_name(),
         })
     }

@@ -1,21 +1,195 @@
 //! PIN hashing: Argon2id at OWASP's recommended parameters (19 MiB, 2
 //! passes, 1 lane: the crate's defaults) with a random salt. Every hash and
-//! every check of a PIN goes through here.
+//! every check of a PIN runs on the [`Hasher`]'s few threads, never on the
+//! caller's: Argon2 is the one thing an anonymous client can make us do
+//! that costs real CPU and memory, so how much of it runs is bounded here.
 
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use domain::Pin;
+use thread_priority::ThreadPriority;
+
+use crate::error::{StoreError, StoreResult};
 
 /// Hashing a PIN failed (the salt source, or Argon2 itself).
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("hashing a pin failed")]
 pub struct PinHashError(#[source] argon2::password_hash::Error);
 
+/// How much Argon2 work may be under way at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashLimits {
+    /// Hashes computing at once, each on its own thread holding 19 MiB.
+    pub workers: usize,
+    /// Hashes admitted to wait for a worker; beyond these the answer is
+    /// [`StoreError::Busy`] at once.
+    pub queue: usize,
+}
+
+impl HashLimits {
+    /// One worker per core, and as many waiting: the queue is worth at
+    /// most one hash's time (tens of milliseconds).
+    pub fn for_this_machine() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self {
+            workers: cores,
+            queue: cores,
+        }
+    }
+}
+
+/// Niceness of the hashing threads: below the threads that answer reads,
+/// so a login flood slows logins, not everyone else.
+const HASH_THREAD_PRIORITY: ThreadPriority = ThreadPriority::Min;
+
+/// Seconds a refused client is asked to wait before trying again.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 1;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// A fixed set of threads that run every Argon2 hash and check. Memory is
+/// bounded by construction (`workers` x 19 MiB; a thread's allocator arena
+/// keeps at most its last hash's block for the next one), and the
+/// callers' threads only wait, so a flood cannot grow any thread pool.
+#[derive(Clone)]
+pub(crate) struct Hasher {
+    inner: Arc<HasherInner>,
+}
+
+struct HasherInner {
+    jobs: Mutex<Sender<Job>>,
+    admitted: AtomicUsize,
+    capacity: usize,
+}
+
+impl std::fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hasher")
+            .field("admitted", &self.inner.admitted.load(Ordering::Relaxed))
+            .field("capacity", &self.inner.capacity)
+            .finish()
+    }
+}
+
+impl Hasher {
+    /// Starts the workers; they end when the last clone is dropped.
+    pub(crate) fn start(limits: HashLimits) -> StoreResult<Self> {
+        let workers = limits.workers.max(1);
+        let (sender, receiver) = channel::<Job>();
+        let receiver = Arc::new(Mutex::new(receiver));
+        for index in 0..workers {
+            let receiver = Arc::clone(&receiver);
+            std::thread::Builder::new()
+                .name(format!("argon2-{index}"))
+                .spawn(move || run_jobs(&receiver))
+                .map_err(StoreError::internal)?;
+        }
+        Ok(Self {
+            inner: Arc::new(HasherInner {
+                jobs: Mutex::new(sender),
+                admitted: AtomicUsize::new(0),
+                capacity: workers + limits.queue,
+            }),
+        })
+    }
+
+    /// A place among the hashes running or waiting, or [`StoreError::Busy`]
+    /// at once when all are taken. Taken before anything else a request
+    /// does (a login's attempt is not counted when it is refused here).
+    pub(crate) fn reserve(&self) -> StoreResult<HashSlot> {
+        let inner = &self.inner;
+        inner
+            .admitted
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |admitted| {
+                (admitted < inner.capacity).then_some(admitted + 1)
+            })
+            .map_err(|_| StoreError::Busy {
+                retry_after_secs: BUSY_RETRY_AFTER_SECS,
+            })?;
+        Ok(HashSlot {
+            hasher: self.clone(),
+        })
+    }
+
+    /// Hashes `pin`, waiting for a place if need be.
+    pub(crate) fn hash(&self, pin: &Pin) -> StoreResult<String> {
+        self.reserve()?.hash(pin)
+    }
+
+    /// Runs `job` on a worker and waits for its answer.
+    fn run<T: Send + 'static>(&self, job: impl FnOnce() -> T + Send + 'static) -> StoreResult<T> {
+        let (answer, answered) = sync_channel(1);
+        let job: Job = Box::new(move || {
+            let _ = answer.send(job());
+        });
+        let sent = self
+            .inner
+            .jobs
+            .lock()
+            .map_err(|_| StoreError::internal("the hasher's queue is poisoned"))?
+            .send(job);
+        sent.map_err(|_| StoreError::internal("the hashing threads have stopped"))?;
+        answered
+            .recv()
+            .map_err(|_| StoreError::internal("a hashing thread failed"))
+    }
+}
+
+fn run_jobs(jobs: &Mutex<Receiver<Job>>) {
+    // Best effort: without the permission the hashes run at normal priority.
+    if let Err(error) = HASH_THREAD_PRIORITY.set_for_current() {
+        eprintln!("argon2 worker: cannot lower thread priority: {error:?}");
+    }
+    loop {
+        // The lock is held only while waiting for the next job.
+        let job = match jobs.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        match job {
+            Ok(job) => job(),
+            Err(_) => return, // every sender is gone
+        }
+    }
+}
+
+/// A reserved place: the hashes of one request run through it, one after
+/// another. Dropping it frees the place.
+#[derive(Debug)]
+pub(crate) struct HashSlot {
+    hasher: Hasher,
+}
+
+impl Drop for HashSlot {
+    fn drop(&mut self) {
+        self.hasher.inner.admitted.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl HashSlot {
+    pub(crate) fn hash(&self, pin: &Pin) -> StoreResult<String> {
+        let pin = pin.clone();
+        self.hasher
+            .run(move || hash_pin(&pin))?
+            .map_err(StoreError::internal)
+    }
+
+    pub(crate) fn verify(&self, pin: &Pin, stored: Option<&str>) -> StoreResult<bool> {
+        let pin = pin.clone();
+        let stored = stored.map(str::to_owned);
+        self.hasher
+            .run(move || verify_pin(&pin, stored.as_deref()))?
+            .map_err(StoreError::internal)
+    }
+}
+
 /// A PIN's Argon2id hash as a PHC string; the only form a PIN is stored in.
-pub(crate) fn hash_pin(pin: &Pin) -> Result<String, PinHashError> {
+fn hash_pin(pin: &Pin) -> Result<String, PinHashError> {
     Argon2::default()
         .hash_password(pin.expose().as_bytes())
         .map(|hash| hash.to_string())
@@ -24,7 +198,7 @@ pub(crate) fn hash_pin(pin: &Pin) -> Result<String, PinHashError> {
 
 /// Whether `pin` matches the stored PHC string; for an unknown account,
 /// `None` checks against [`dummy_hash`] so that it costs the same work.
-pub(crate) fn verify_pin(pin: &Pin, stored: Option<&str>) -> Result<bool, PinHashError> {
+fn verify_pin(pin: &Pin, stored: Option<&str>) -> Result<bool, PinHashError> {
     let hash = match stored {
         Some(hash) => hash,
         None => dummy_hash()?,
@@ -53,24 +227,86 @@ pub(crate) fn dummy_hash() -> Result<&'static str, PinHashError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Barrier;
+
+    fn pin(digits: &str) -> Pin {
+        Pin::parse(digits).expect("valid")
+    }
 
     #[test]
     fn a_hash_verifies_its_own_pin_and_no_other() {
-        let pin = Pin::parse("0000").expect("valid");
-        let other = Pin::parse("0001").expect("valid");
-        let hash = hash_pin(&pin).expect("hash");
+        let hasher = Hasher::start(HashLimits {
+            workers: 1,
+            queue: 0,
+        })
+        .expect("threads");
+        let hash = hasher.hash(&pin("0000")).expect("hash");
         assert!(hash.starts_with("$argon2id$"), "{hash}");
         assert!(!hash.contains("0000"));
-        assert_eq!(verify_pin(&pin, Some(&hash)).ok(), Some(true));
-        assert_eq!(verify_pin(&other, Some(&hash)).ok(), Some(false));
-        assert_eq!(verify_pin(&pin, Some("not a hash")).ok(), Some(false));
+        let slot = hasher.reserve().expect("a free place");
+        assert!(slot.verify(&pin("0000"), Some(&hash)).expect("ran"));
+        assert!(!slot.verify(&pin("0001"), Some(&hash)).expect("ran"));
+        assert!(!slot.verify(&pin("0000"), Some("not a hash")).expect("ran"));
     }
 
     #[test]
     fn an_unknown_account_matches_no_pin() {
-        for pin in ["0000", "000000000000"] {
-            let pin = Pin::parse(pin).expect("valid");
-            assert_eq!(verify_pin(&pin, None).ok(), Some(false));
+        for digits in ["0000", "000000000000"] {
+            assert_eq!(verify_pin(&pin(digits), None).ok(), Some(false));
         }
+    }
+
+    #[test]
+    fn beyond_the_workers_and_the_queue_the_answer_is_busy_at_once() {
+        let hasher = Hasher::start(HashLimits {
+            workers: 1,
+            queue: 1,
+        })
+        .expect("threads");
+        let first = hasher.reserve().expect("the worker's place");
+        let second = hasher.reserve().expect("the queue's place");
+        assert!(matches!(
+            hasher.reserve(),
+            Err(StoreError::Busy {
+                retry_after_secs: BUSY_RETRY_AFTER_SECS
+            })
+        ));
+        drop(first);
+        let third = hasher.reserve().expect("a place freed");
+        drop((second, third));
+    }
+
+    #[test]
+    fn no_more_hashes_run_at_once_than_there_are_workers() {
+        let hasher = Hasher::start(HashLimits {
+            workers: 2,
+            queue: 6,
+        })
+        .expect("threads");
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let start = Arc::new(Barrier::new(8));
+        let callers: Vec<_> = (0..8)
+            .map(|_| {
+                let (hasher, running, most, start) =
+                    (hasher.clone(), running.clone(), most.clone(), start.clone());
+                std::thread::spawn(move || {
+                    let slot = hasher.reserve().expect("eight places");
+                    start.wait();
+                    slot.hasher
+                        .run(move || {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                        })
+                        .expect("ran");
+                })
+            })
+            .collect();
+        for caller in callers {
+            caller.join().expect("no panic");
+        }
+        assert_eq!(most.load(Ordering::SeqCst), 2);
     }
 }

@@ -10,7 +10,7 @@ use diesel::connection::SimpleConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 
-use crate::{DatabaseUrl, PoolOptions, Store};
+use crate::{DatabaseUrl, StoreOptions, Store};
 
 /// Set to `1` to let PostgreSQL tests pass without running when no
 /// `TEST_POSTGRES_URL` is given (a machine without PostgreSQL).
@@ -99,7 +99,7 @@ impl TestDb {
     }
 
     fn open(url: DatabaseUrl, cleanup: Cleanup) -> TestDb {
-        let store = Store::connect(&url, PoolOptions::default())
+        let store = Store::connect(&url, StoreOptions::default())
             .unwrap_or_else(|e| panic!("open test database: {e}"));
         TestDb {
             store: Some(store),

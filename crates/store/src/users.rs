@@ -19,7 +19,7 @@ use crate::connection::{DbConnection, load_locked, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{USER_COLUMNS, UserRow, convert_all, page_offset, total, utc};
 use crate::schema::users;
-use crate::{Store, now, pin};
+use crate::{Store, now};
 
 /// An account to create, as a request asks for it; `role: None` is a
 /// customer's own sign-up.
@@ -44,7 +44,7 @@ impl Store {
     /// said yes.
     pub fn create_user(&self, creator: Creator, new: &NewAccount) -> StoreResult<User> {
         let role = decide_new_account_role(creator, new.role)?;
-        let pin_hash = pin::hash_pin(&new.pin).map_err(StoreError::internal)?;
+        let pin_hash = self.hasher.hash(&new.pin)?;
         insert_user(&mut *self.conn()?, &new.username, &pin_hash, role)
     }
 
@@ -55,14 +55,16 @@ impl Store {
     /// An unknown username, a wrong PIN and a deactivated account are one
     /// refusal, after the same Argon2 work.
     pub fn log_in(&self, credentials: &Credentials) -> StoreResult<LoggedIn> {
+        // A login the hasher has no room for is refused before its attempt counts.
+        let hashing = self.hasher.reserve()?;
         let claimed = write_transaction(&mut *self.conn()?, |conn| {
             let account = lock_login(conn, LoginKey::Username(&credentials.username))?;
             claim_attempt(conn, account.as_ref())?;
             Ok(account)
         })?;
         let stored_hash = claimed.as_ref().map(|account| account.pin_hash.as_str());
-        let pin_matches =
-            pin::verify_pin(&credentials.pin, stored_hash).map_err(StoreError::internal)?;
+        let pin_matches = hashing.verify(&credentials.pin, stored_hash)?;
+        drop(hashing);
         let epoch = claimed.as_ref().map(|account| account.epoch);
         let (user, cleared) = decide_login(claimed.map(|account| account.user), pin_matches)?;
         store_login_record(&mut *self.conn()?, user.id, cleared)?;
@@ -109,16 +111,17 @@ impl Store {
     /// generation moves on, ending every token issued before; the answer
     /// carries the new generation for a fresh token.
     pub fn change_own_pin(&self, actor: Actor, current: &Pin, new: &Pin) -> StoreResult<LoggedIn> {
+        let hashing = self.hasher.reserve()?;
         let claimed = write_transaction(&mut *self.conn()?, |conn| {
             let account = lock_login(conn, LoginKey::Id(actor.id))?;
             claim_attempt(conn, account.as_ref())?;
             Ok(account)
         })?
         .ok_or(Refusal::NotFound)?;
-        let matches =
-            pin::verify_pin(current, Some(&claimed.pin_hash)).map_err(StoreError::internal)?;
+        let matches = hashing.verify(current, Some(&claimed.pin_hash))?;
         let change = decide_own_pin_change(matches)?;
-        let new_hash = pin::hash_pin(new).map_err(StoreError::internal)?;
+        let new_hash = hashing.hash(new)?;
+        drop(hashing);
         write_transaction(&mut *self.conn()?, |conn| {
             let account = lock_login(conn, LoginKey::Id(actor.id))?;
             let account = account.ok_or(Refusal::NotFound)?;
@@ -165,9 +168,8 @@ impl Store {
         let new_hash = change
             .pin
             .as_ref()
-            .map(pin::hash_pin)
-            .transpose()
-            .map_err(StoreError::internal)?;
+            .map(|pin| self.hasher.hash(pin))
+            .transpose()?;
         write_transaction(&mut *self.conn()?, |conn| {
             let active_admins = lock_active_admins(conn)?;
             let rows: Vec<UserRow> =

@@ -105,7 +105,7 @@ both_backends!(replies_racing_a_resolve_never_land_after_it, |db| {
 both_backends!(two_stores_sharing_one_database_keep_the_rules, |db| {
     // Two pools on one database stand for two server processes.
     let url = store::DatabaseUrl::parse(&db.url()).expect("valid url");
-    let second = Store::connect(&url, store::PoolOptions::default()).expect("second store");
+    let second = Store::connect(&url, store::StoreOptions::default()).expect("second store");
     race_replies_against_resolve(&[db.store(), &second]);
 });
 

@@ -423,7 +423,7 @@ fn database_url_defaults_to_sqlite_and_hides_its_password() {
 fn an_unreachable_postgres_is_unavailable_with_the_real_error() {
     // Port 1 on loopback: nothing listens there.
     let url = store::DatabaseUrl::parse("postgres://nobody@127.0.0.1:1/none").expect("valid");
-    match store::Store::connect(&url, store::PoolOptions::default()) {
+    match store::Store::connect(&url, store::StoreOptions::default()) {
         Err(error @ StoreError::Unavailable(_)) => {
             let cause = std::error::Error::source(&error)
                 .map(ToString::to_string)

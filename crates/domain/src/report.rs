@@ -1,0 +1,143 @@
+//! Rules for the resolved-tickets report.
+
+use std::borrow::Cow;
+
+use crate::values::shows_nothing;
+
+/// Makes a CSV cell safe to open in a spreadsheet (OWASP "CSV injection"):
+/// a cell that a spreadsheet would read as a formula gets a leading `'`,
+/// so it is shown as text; any other cell is returned borrowed, unchanged.
+///
+/// A formula is a cell whose first visible character is `=`, `+`, `-`, `@`
+/// or `|`, or a full-width or minus-sign look-alike of one, since
+/// spreadsheets skip leading whitespace and zero-width characters and fold
+/// those look-alikes. A cell starting with a tab or carriage return is
+/// neutralised too, as before.
+pub fn neutralise_formula(cell: &str) -> Cow<'_, str> {
+    let first = cell
+        .chars()
+        .find(|&c| !shows_nothing(c))
+        .map(fold_look_alike);
+    let formula = matches!(first, Some('=' | '+' | '-' | '@' | '|'));
+    if formula || cell.starts_with(['\t', '\r']) {
+        Cow::Owned(format!("'{cell}"))
+    } else {
+        Cow::Borrowed(cell)
+    }
+}
+
+/// The ASCII trigger a full-width form or the minus sign stands for.
+fn fold_look_alike(c: char) -> char {
+    match c {
+        '\u{FF1D}' => '=',
+        '\u{FF0B}' => '+',
+        '\u{FF0D}' | '\u{2212}' => '-',
+        '\u{FF20}' => '@',
+        '\u{FF5C}' => '|',
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::INVISIBLE;
+    use proptest::prelude::*;
+
+    fn is_neutralised(cell: &str) -> bool {
+        neutralise_formula(cell) == format!("'{cell}")
+    }
+
+    #[test]
+    fn a_formula_at_the_start_is_neutralised() {
+        for risky in ["=1+1", "+1", "-1", "@SUM(A1)", "|cmd", "\tx", "\rx"] {
+            assert!(is_neutralised(risky), "{risky:?} left alone");
+        }
+    }
+
+    #[test]
+    fn a_formula_after_a_leading_space_is_neutralised() {
+        assert!(is_neutralised(" =1+1"));
+        assert!(is_neutralised("  \n@SUM(A1)"));
+    }
+
+    #[test]
+    fn a_formula_after_a_no_break_space_is_neutralised() {
+        assert!(is_neutralised("\u{A0}=1+1"));
+        assert!(is_neutralised("\u{3000}+1"));
+    }
+
+    #[test]
+    fn a_formula_after_a_byte_order_mark_is_neutralised() {
+        assert!(is_neutralised("\u{FEFF}=1+1"));
+        assert!(is_neutralised("\u{200B}\u{00AD}-1"));
+    }
+
+    #[test]
+    fn a_full_width_or_minus_sign_trigger_is_neutralised() {
+        for risky in ["＝1+1", "＋1", "－1", "＠SUM(A1)", "｜cmd", "\u{2212}1"] {
+            assert!(is_neutralised(risky), "{risky:?} left alone");
+        }
+    }
+
+    #[test]
+    fn a_formula_after_a_vertical_tab_is_neutralised() {
+        assert!(is_neutralised("\u{B}=1+1"));
+    }
+
+    #[test]
+    fn a_pipe_first_is_neutralised() {
+        assert!(is_neutralised("|calc'!A0"));
+    }
+
+    #[test]
+    fn a_cell_that_is_no_formula_is_borrowed_unchanged() {
+        for safe in ["plain", "", "a=b", "1-2", "email@x", "  ", "\u{FEFF}text"] {
+            assert!(
+                matches!(neutralise_formula(safe), Cow::Borrowed(cell) if cell == safe),
+                "{safe:?} changed"
+            );
+        }
+    }
+
+    /// Characters a spreadsheet skips before a formula.
+    fn ignorable() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "\\s",
+            prop::sample::select(INVISIBLE.to_vec()).prop_map(String::from)
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn the_output_is_the_input_or_the_input_quoted(cell in any::<String>()) {
+            let out = neutralise_formula(&cell);
+            let quoted = format!("'{cell}");
+            prop_assert!(out == cell || out == quoted);
+        }
+
+        #[test]
+        fn a_trigger_after_ignorable_characters_is_neutralised(
+            prefix in proptest::collection::vec(ignorable(), 0..6),
+            trigger in prop::sample::select(vec![
+                '=', '+', '-', '@', '|', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}', '\u{FF5C}',
+                '\u{2212}',
+            ]),
+            rest in any::<String>(),
+        ) {
+            let cell = format!("{}{trigger}{rest}", prefix.concat());
+            prop_assert_eq!(neutralise_formula(&cell), format!("'{cell}"));
+        }
+
+        #[test]
+        fn a_cell_starting_with_a_letter_or_digit_is_unchanged(
+            cell in "[A-Za-z0-9]",
+            rest in any::<String>(),
+        ) {
+            let cell = cell + &rest;
+            prop_assert!(matches!(neutralise_formula(&cell), Cow::Borrowed(out) if out == cell));
+        }
+    }
+}
