@@ -10,6 +10,8 @@ use domain::{Actor, Refusal};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+pub const ONE_AUTHORIZATION: &str = "send one Authorization header, not several";
+
 /// The caller, authenticated: its token is valid and its account exists and
 /// is active. The role is the one in the database now, not in the token.
 #[derive(Debug, Clone, Copy)]
@@ -35,9 +37,15 @@ impl FromRequestParts<AppState> for MaybeCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(header) = parts.headers.get(AUTHORIZATION) else {
+        let mut sent = parts.headers.get_all(AUTHORIZATION).iter();
+        let Some(header) = sent.next() else {
             return Ok(MaybeCaller(None));
         };
+        // Which one would count is a guess two servers on the way might
+        // make differently.
+        if sent.next().is_some() {
+            return Err(ApiError::BadRequest(ONE_AUTHORIZATION.to_owned()));
+        }
         let token = header
             .to_str()
             .ok()

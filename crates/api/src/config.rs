@@ -9,6 +9,8 @@ use store::DatabaseUrl;
 
 pub const DEFAULT_PORT: u16 = 9003;
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
+pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
+pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// The secret that signs tokens; never printed.
 #[derive(Clone)]
@@ -85,6 +87,13 @@ pub struct Settings {
     /// PIN hashes computed at once (`ARGON2_WORKERS`, default one per
     /// core), and as many more admitted to wait.
     pub hashing: store::HashLimits,
+    pub limits: crate::limits::LimitSettings,
+    /// After SIGTERM, how long requests in flight may take before the
+    /// connections left are closed (`SHUTDOWN_GRACE_SECS`).
+    pub shutdown_grace: Duration,
+    /// Connections served at once (`MAX_CONNECTIONS`); more wait in the
+    /// listen backlog.
+    pub max_connections: usize,
 }
 
 impl Settings {
@@ -126,9 +135,39 @@ impl Settings {
             },
             None => store::HashLimits::for_this_machine(),
         };
+        let trusted_proxy_header = var("TRUSTED_PROXY_HEADER")
+            .map(|name| {
+                axum::http::HeaderName::try_from(name.as_str())
+                    .with_context(|| format!("TRUSTED_PROXY_HEADER {name:?} is not a header name"))
+            })
+            .transpose()?;
+        let request_timeout = match parse_var::<u64>(&var, "REQUEST_TIMEOUT_SECS")? {
+            Some(0) => bail!("REQUEST_TIMEOUT_SECS must be positive"),
+            Some(seconds) => Duration::from_secs(seconds),
+            None => crate::limits::DEFAULT_REQUEST_TIMEOUT,
+        };
+        let limits = crate::limits::LimitSettings {
+            request_timeout,
+            address_per_minute: parse_var(&var, "ADDRESS_RATE_LIMIT")?
+                .unwrap_or(crate::limits::DEFAULT_ADDRESS_RATE_LIMIT),
+            account_writes_per_minute: parse_var(&var, "ACCOUNT_WRITE_LIMIT")?
+                .unwrap_or(crate::limits::DEFAULT_ACCOUNT_WRITE_LIMIT),
+            trusted_proxy_header,
+        };
+        let shutdown_grace = Duration::from_secs(
+            parse_var(&var, "SHUTDOWN_GRACE_SECS")?.unwrap_or(DEFAULT_SHUTDOWN_GRACE_SECS),
+        );
+        let max_connections = match parse_var::<usize>(&var, "MAX_CONNECTIONS")? {
+            Some(0) => bail!("MAX_CONNECTIONS must be positive"),
+            Some(count) => count,
+            None => DEFAULT_MAX_CONNECTIONS,
+        };
         Ok(Self {
             instrumentation,
             hashing,
+            limits,
+            shutdown_grace,
+            max_connections,
             log_format: LogFormat::parse(var("LOG_FORMAT").as_deref())?,
             database_url,
             listen: SocketAddr::new(host, port),
@@ -191,6 +230,29 @@ mod tests {
         assert_eq!(format(&[("LOG_FORMAT", "json")]), Some(LogFormat::Json));
         assert_eq!(format(&[("LOG_FORMAT", "yaml")]), None);
         assert!(settings(&[("HTTP_INSTRUMENTATION", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn limits_default_to_the_contract_and_zero_turns_them_off() {
+        let s = settings(&[]).expect("defaults");
+        assert_eq!(s.limits, crate::limits::LimitSettings::default());
+        assert_eq!(s.limits.address_per_minute, 20);
+        assert!(s.limits.trusted_proxy_header.is_none());
+        let s = settings(&[
+            ("ADDRESS_RATE_LIMIT", "0"),
+            ("ACCOUNT_WRITE_LIMIT", "0"),
+            ("TRUSTED_PROXY_HEADER", "X-Forwarded-For"),
+        ])
+        .expect("valid");
+        assert_eq!(s.limits.address_per_minute, 0);
+        assert_eq!(s.limits.account_writes_per_minute, 0);
+        assert_eq!(
+            s.limits.trusted_proxy_header.map(|h| h.to_string()),
+            Some("x-forwarded-for".to_owned())
+        );
+        assert!(settings(&[("ADDRESS_RATE_LIMIT", "-1")]).is_err());
+        assert!(settings(&[("TRUSTED_PROXY_HEADER", "not a header")]).is_err());
+        assert!(settings(&[("ARGON2_WORKERS", "0")]).is_err());
     }
 
     #[test]

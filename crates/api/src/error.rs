@@ -80,6 +80,9 @@ impl ApiError {
 /// The answer when the PIN hashing queue is full.
 pub const BUSY_HASHING: &str = "too many logins at once; try again in a moment";
 
+/// The answer when every report place is taken.
+pub const TOO_MANY_REPORTS: &str = "too many reports are being read at once; try again shortly";
+
 /// The error envelope as JSON (the request id is added on the way out,
 /// see [`crate::json_errors`]).
 pub fn error_json(status: StatusCode, message: &str) -> serde_json::Value {
@@ -160,6 +163,10 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(_) => ApiError::Unavailable(error.into()),
             StoreError::Busy { retry_after_secs } => ApiError::Busy {
                 message: BUSY_HASHING,
+                retry_after_secs,
+            },
+            StoreError::TooManyReports { retry_after_secs } => ApiError::TooManyRequests {
+                message: TOO_MANY_REPORTS,
                 retry_after_secs,
             },
             StoreError::Configuration { .. } | StoreError::Internal(_) => {
@@ -268,5 +275,11 @@ mod tests {
         };
         let response = ApiError::from(throttled).into_response();
         assert_eq!(response.headers()[header::RETRY_AFTER], "30");
+        let busy = ApiError::from(StoreError::Busy {
+            retry_after_secs: 1,
+        })
+        .into_response();
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.headers()[header::RETRY_AFTER], "1");
     }
 }

@@ -10,9 +10,11 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod observe;
 pub mod openapi;
 pub mod routes;
+pub mod server;
 pub mod state;
 pub mod tokens;
 pub mod wire;
@@ -20,13 +22,17 @@ pub mod wire;
 use anyhow::Context as _;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, Request, header};
+use std::time::Duration;
+
+use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use axum::{Extension, Router};
 use tower::util::MapRequestLayer;
 use tower_http::normalize_path::NormalizePath;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use utoipa_axum::router::OpenApiRouter;
@@ -55,6 +61,7 @@ pub enum Instrumentation {
 }
 
 pub fn build_router(state: AppState, instrumentation: Instrumentation) -> Router {
+    let request_timeout = state.limits.request_timeout();
     let api = OpenApiRouter::new()
         .merge(routes::auth::router())
         .merge(routes::users::router())
@@ -72,6 +79,14 @@ pub fn build_router(state: AppState, instrumentation: Instrumentation) -> Router
     let routes = routes
         .fallback(|| async { ApiError::NotFound("no such route") })
         .layer(Extension(openapi::DocumentJson(document_json.into())))
+        // A body trickled in byte by byte fails when its time is up.
+        .layer(RequestBodyDeadlineLayer::new(BODY_READ_TIMEOUT))
+        .layer(middleware::from_fn(refuse_declared_oversize))
+        // Its bare 503 becomes the envelope in `json_errors`.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            request_timeout,
+        ))
         .layer(middleware::from_fn(json_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
     // The docs page is mounted before the path is trimmed: it redirects
@@ -88,6 +103,11 @@ pub fn build_router(state: AppState, instrumentation: Instrumentation) -> Router
             .merge(docs)
             .fallback_service(NormalizePath::trim_trailing_slash(routes)),
     };
+    // No browser may guess a type other than the one we declare.
+    let app = app.layer(SetResponseHeaderLayer::overriding(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ));
     match instrumentation {
         // Outermost: every response, the docs' included, carries an id.
         Instrumentation::On => app
@@ -113,6 +133,27 @@ fn observed(router: Router) -> Router {
                 .make_span_with(observe::request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
+}
+
+/// How long a request body may take to arrive, whole.
+pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A body declared larger than [`BODY_LIMIT_BYTES`] is refused before a
+/// byte of it is read (and, on `Expect: 100-continue`, before the client
+/// is told to send it).
+async fn refuse_declared_oversize(request: Request<Body>, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > BODY_LIMIT_BYTES as u64 => ApiError::PayloadTooLarge(format!(
+            "the body may be at most {BODY_LIMIT_BYTES} bytes"
+        ))
+        .into_response(),
+        _ => next.run(request).await,
+    }
 }
 
 /// Largest error body read back to add the request id; ours are tiny.
@@ -198,6 +239,7 @@ pub fn build_state(settings: &Settings) -> anyhow::Result<AppState> {
     Ok(AppState::new(
         store,
         tokens::Tokens::new(&secret, settings.token_lifetime),
+        limits::Limits::new(&settings.limits),
     ))
 }
 
@@ -222,11 +264,23 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             metrics.run_upkeep();
         }
     });
+    // Budgets of addresses that came back to full are forgotten.
+    let limits = state.limits.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            every.tick().await;
+            limits.forget_idle();
+        }
+    });
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
-    axum::serve(listener, build_router(state, settings.instrumentation))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let connection_limits = server::ConnectionLimits {
+        max_connections: settings.max_connections,
+        shutdown_grace: settings.shutdown_grace,
+    };
+    let app = build_router(state, settings.instrumentation);
+    server::serve(listener, app, connection_limits, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -32,16 +32,25 @@ fn parse_role(raw: &str) -> Result<Role, String> {
         .map_err(|error: domain::ValidationError| error.to_string())
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::from_env()?;
     api::init_tracing(settings.log_format);
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => api::serve(settings).await,
+        Command::Serve => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            let served = runtime.block_on(api::serve(settings));
+            // The grace period is over: work still on the blocking pool (a
+            // report waiting on a stalled client) must not hold the exit.
+            runtime.shutdown_timeout(EXIT_WAIT);
+            served
+        }
         Command::Migrate => api::commands::migrate(&settings),
         Command::CreateUser { username, role } => {
             api::commands::create_user(&settings, &username, role, &mut std::io::stdin().lock())
         }
     }
 }
+
+/// How long the exit waits for blocking work after the server stopped.
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(1);

@@ -8,21 +8,25 @@ use store::Store;
 
 use crate::blocking::run_blocking;
 use crate::error::ApiError;
+use crate::limits::Limits;
 use crate::tokens::Tokens;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
     pub tokens: Arc<Tokens>,
+    /// Per-address and per-account request budgets.
+    pub limits: Arc<Limits>,
     /// Renders `/metrics`; the recorder behind it is process-wide.
     pub metrics: PrometheusHandle,
 }
 
 impl AppState {
-    pub fn new(store: Store, tokens: Tokens) -> Self {
+    pub fn new(store: Store, tokens: Tokens, limits: Limits) -> Self {
         Self {
             store,
             tokens: Arc::new(tokens),
+            limits: Arc::new(limits),
             metrics: crate::observe::metrics_handle(),
         }
     }

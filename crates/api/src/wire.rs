@@ -134,8 +134,13 @@ impl SessionEnvelope {
 }
 
 impl IntoResponse for SessionEnvelope {
+    /// A token is a credential: no cache, shared or private, may keep it.
     fn into_response(self) -> Response {
-        Json(self).into_response()
+        let no_store = (
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+        ([no_store], Json(self)).into_response()
     }
 }
 

@@ -230,6 +230,17 @@ pub(crate) fn connect(url: &DatabaseUrl, options: StoreOptions) -> StoreResult<P
     Ok(pool)
 }
 
+/// The connections reports stream from: apart from the request pool, so
+/// clients that read a report slowly cannot hold the connections every
+/// other request needs. None is opened until a report asks.
+pub(crate) fn report_pool(url: &DatabaseUrl, options: StoreOptions, size: u32) -> Pool {
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(0))
+        .connection_timeout(options.connection_timeout)
+        .build_unchecked(Manager { url: url.clone() })
+}
+
 fn create_parent_dir(path: &std::path::Path) -> StoreResult<()> {
     match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => {

@@ -28,6 +28,10 @@ pub enum StoreError {
     /// queued without bound; worth trying again after a moment.
     #[error("too many logins at once")]
     Busy { retry_after_secs: u64 },
+    /// As many reports are being read as may be at once; worth trying
+    /// again once one has finished.
+    #[error("too many reports at once")]
+    TooManyReports { retry_after_secs: u64 },
     /// Anything else: a bug or corrupt data, never the client's doing.
     #[error("database error")]
     Internal(#[source] BoxError),

@@ -16,6 +16,7 @@ mod pin;
 mod report;
 mod rows;
 mod schema;
+mod slots;
 mod tickets;
 mod users;
 
@@ -32,7 +33,7 @@ pub use bulk::{SeedReply, SeedTicket};
 pub use connection::{DEFAULT_DATABASE_URL, DatabaseUrl, StoreOptions, migrate, read_dotenv};
 pub use error::{BoxError, StoreError, StoreResult};
 pub use pin::{BUSY_RETRY_AFTER_SECS, HashLimits};
-pub use report::ResolvedReport;
+pub use report::{REPORTS_AT_ONCE, ResolvedReport};
 pub use tickets::{NewTicket, ReplyPage, TicketPage};
 pub use users::{NewAccount, UserPage};
 
@@ -41,6 +42,7 @@ pub use users::{NewAccount, UserPage};
 pub struct Store {
     pool: connection::Pool,
     hasher: pin::Hasher,
+    reports: report::ReportConnections,
     backend: &'static str,
 }
 
@@ -65,6 +67,7 @@ impl Store {
         Ok(Self {
             pool,
             hasher: pin::Hasher::start(options.hashing)?,
+            reports: report::ReportConnections::new(url, options),
             backend: url.backend_name(),
         })
     }

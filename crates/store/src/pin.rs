@@ -4,7 +4,6 @@
 //! caller's: Argon2 is the one thing an anonymous client can make us do
 //! that costs real CPU and memory, so how much of it runs is bounded here.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 use std::sync::{Arc, LazyLock, Mutex};
 
@@ -15,6 +14,7 @@ use domain::Pin;
 use thread_priority::ThreadPriority;
 
 use crate::error::{StoreError, StoreResult};
+use crate::slots::{Slot, Slots};
 
 /// Hashing a PIN failed (the salt source, or Argon2 itself).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -63,15 +63,14 @@ pub(crate) struct Hasher {
 
 struct HasherInner {
     jobs: Mutex<Sender<Job>>,
-    admitted: AtomicUsize,
-    capacity: usize,
+    /// Hashes running or waiting.
+    admitted: Slots,
 }
 
 impl std::fmt::Debug for Hasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hasher")
-            .field("admitted", &self.inner.admitted.load(Ordering::Relaxed))
-            .field("capacity", &self.inner.capacity)
+            .field("admitted", &self.inner.admitted)
             .finish()
     }
 }
@@ -92,8 +91,7 @@ impl Hasher {
         Ok(Self {
             inner: Arc::new(HasherInner {
                 jobs: Mutex::new(sender),
-                admitted: AtomicUsize::new(0),
-                capacity: workers + limits.queue,
+                admitted: Slots::new(workers + limits.queue),
             }),
         })
     }
@@ -102,17 +100,12 @@ impl Hasher {
     /// at once when all are taken. Taken before anything else a request
     /// does (a login's attempt is not counted when it is refused here).
     pub(crate) fn reserve(&self) -> StoreResult<HashSlot> {
-        let inner = &self.inner;
-        inner
-            .admitted
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |admitted| {
-                (admitted < inner.capacity).then_some(admitted + 1)
-            })
-            .map_err(|_| StoreError::Busy {
-                retry_after_secs: BUSY_RETRY_AFTER_SECS,
-            })?;
+        let place = self.inner.admitted.try_take().ok_or(StoreError::Busy {
+            retry_after_secs: BUSY_RETRY_AFTER_SECS,
+        })?;
         Ok(HashSlot {
             hasher: self.clone(),
+            _place: place,
         })
     }
 
@@ -163,12 +156,7 @@ fn run_jobs(jobs: &Mutex<Receiver<Job>>) {
 #[derive(Debug)]
 pub(crate) struct HashSlot {
     hasher: Hasher,
-}
-
-impl Drop for HashSlot {
-    fn drop(&mut self) {
-        self.hasher.inner.admitted.fetch_sub(1, Ordering::AcqRel);
-    }
+    _place: Slot,
 }
 
 impl HashSlot {
@@ -228,6 +216,7 @@ pub(crate) fn dummy_hash() -> Result<&'static str, PinHashError> {
 mod tests {
     use super::*;
     use std::sync::Barrier;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn pin(digits: &str) -> Pin {
         Pin::parse(digits).expect("valid")

@@ -9,11 +9,37 @@ use diesel::prelude::*;
 use domain::rules::{decide_report_window, may_read_report};
 use domain::{Actor, Ticket, TicketStatus};
 
-use crate::connection::{DbConnection, PooledConnection};
-use crate::error::StoreResult;
+use crate::connection::{
+    DatabaseUrl, DbConnection, Pool, PooledConnection, StoreOptions, report_pool,
+};
+use crate::error::{StoreError, StoreResult};
+use crate::slots::{Slot, Slots};
 use crate::rows::{TICKET_COLUMNS, TicketColumns, TicketRow};
 use crate::schema::tickets;
 use crate::{Store, now};
+
+/// Reports read at once. Each holds a connection of its own (outside the
+/// request pool) for as long as its client takes to read it.
+pub const REPORTS_AT_ONCE: u32 = 2;
+/// Seconds a client refused a report is asked to wait: about what a
+/// report takes to stream.
+const REPORT_RETRY_AFTER_SECS: u64 = 10;
+
+/// The places and connections reports are read with.
+#[derive(Debug, Clone)]
+pub(crate) struct ReportConnections {
+    places: Slots,
+    pool: Pool,
+}
+
+impl ReportConnections {
+    pub(crate) fn new(url: &DatabaseUrl, options: StoreOptions) -> Self {
+        Self {
+            places: Slots::new(REPORTS_AT_ONCE as usize),
+            pool: report_pool(url, options, REPORTS_AT_ONCE),
+        }
+    }
+}
 
 /// A report that `actor` may read, with its window fixed and its connection
 /// in hand: once this exists, nothing but the database failing mid-stream
@@ -22,6 +48,7 @@ pub struct ResolvedReport {
     conn: PooledConnection,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    _place: Slot,
 }
 
 impl std::fmt::Debug for ResolvedReport {
@@ -35,12 +62,25 @@ impl std::fmt::Debug for ResolvedReport {
 
 impl Store {
     /// Opens the resolved report for `actor` (agents and admins only): the
-    /// last calendar month up to now.
+    /// last calendar month up to now. Beyond [`REPORTS_AT_ONCE`] reports
+    /// being read, the answer is [`StoreError::TooManyReports`] at once.
     pub fn open_resolved_report(&self, actor: Actor) -> StoreResult<ResolvedReport> {
         may_read_report(actor)?;
-        let conn = self.conn()?;
+        let place = self
+            .reports
+            .places
+            .try_take()
+            .ok_or(StoreError::TooManyReports {
+                retry_after_secs: REPORT_RETRY_AFTER_SECS,
+            })?;
+        let conn = self.reports.pool.get()?;
         let (from, to) = decide_report_window(now());
-        Ok(ResolvedReport { conn, from, to })
+        Ok(ResolvedReport {
+            conn,
+            from,
+            to,
+            _place: place,
+        })
     }
 }
 

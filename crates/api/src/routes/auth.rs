@@ -8,6 +8,7 @@ use utoipa_axum::routes;
 use super::{required, signed_in};
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+use crate::limits::ClientAddress;
 use crate::observe::record_login;
 use crate::state::AppState;
 use crate::wire::{ErrorEnvelope, LoginRequest, SessionEnvelope};
@@ -28,14 +29,18 @@ pub fn router() -> OpenApiRouter<AppState> {
     responses(
         (status = 200, description = "Logged in", body = SessionEnvelope),
         (status = 401, description = "Wrong, malformed or deactivated credentials (one answer for all)", body = ErrorEnvelope),
-        (status = 429, description = "Too many failed logins; see `Retry-After`", body = ErrorEnvelope),
+        (status = 429, description = "Too many failed logins for this username, or too many attempts from this address; see `Retry-After`", body = ErrorEnvelope),
     )
 )]
 async fn post_login(
     State(state): State<AppState>,
+    client: ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<SessionEnvelope, ApiError> {
-    let outcome = log_in(&state, request).await;
+    let outcome = match state.limits.admit_login(client) {
+        Ok(()) => log_in(&state, request).await,
+        Err(refused) => Err(refused),
+    };
     record_login(&outcome);
     outcome
 }

@@ -32,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 201, description = "Reply created", body = Envelope<ReplyJson>),
         (status = 403, description = "Admins do not reply", body = ErrorEnvelope),
         (status = 409, description = "The ticket is resolved, or its customer must wait for an agent's reply", body = ErrorEnvelope),
+        (status = 429, description = "Too many new tickets and replies from this account; see `Retry-After`", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]
@@ -41,6 +42,7 @@ async fn post_replies(
     PathParam(raw_id): PathParam<String>,
     JsonBody(request): JsonBody<CreateReplyRequest>,
 ) -> Result<Response, ApiError> {
+    state.limits.admit_write(caller.id)?;
     let id = parse_id("ticketId", &raw_id)?;
     let body = ReplyBody::parse(required("body", request.body)?)?;
     let reply = state

@@ -8,7 +8,15 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use domain::Ticket;
+use domain::report::neutralise_formula;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
+use std::time::Duration;
+
+use tokio::runtime::Handle;
 use tokio::sync::mpsc;
+use tokio::sync::mpsc::error::SendTimeoutError;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -43,6 +51,7 @@ const CHUNKS_IN_FLIGHT: usize = 4;
     responses(
         (status = 200, description = "The report, one row per ticket", content_type = "text/csv", body = String),
         (status = 403, description = "Only support agents and admins read the report", body = ErrorEnvelope),
+        (status = 429, description = "As many reports are being read as may be at once; see `Retry-After`", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]
@@ -59,22 +68,38 @@ async fn get_resolved_report(
     let (_, generated_at) = report.window();
 
     let (sender, mut receiver) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
+    let stall_timeout = state.limits.request_timeout();
+    let runtime = tokio::runtime::Handle::current();
+    let complete = Arc::new(AtomicBool::new(false));
+    let completed = Arc::clone(&complete);
     tokio::task::spawn_blocking(move || {
-        let mut csv = CsvChunks::new(sender);
-        let outcome = report.for_each_row(|ticket| csv.write(&ticket));
-        match outcome {
-            Ok(_) => csv.finish(),
-            Err(error) => {
-                tracing::error!(
-                    cause = with_causes(&error),
-                    "report stream failed; the body is cut short"
-                );
-                csv.abort();
+        let mut csv = CsvChunks::new(sender, runtime, stall_timeout);
+        match report.for_each_row(|ticket| csv.write(&ticket)) {
+            Ok(_) if csv.intact => {
+                if csv.finish() {
+                    completed.store(true, Ordering::Release);
+                }
             }
+            // The client went away or stopped reading: nothing more to say.
+            Ok(_) => {}
+            Err(error) => tracing::error!(
+                cause = with_causes(&error),
+                "report stream failed; the body is cut short"
+            ),
         }
     });
+    // A body that ends before the writer finished ends with an error, so
+    // the client sees a broken transfer, not a complete-looking short file.
+    let mut ended = false;
     let body = Body::from_stream(futures_util::stream::poll_fn(move |cx| {
-        receiver.poll_recv(cx)
+        match receiver.poll_recv(cx) {
+            Poll::Ready(None) if !ended && !complete.load(Ordering::Acquire) => {
+                ended = true;
+                let broken = std::io::Error::other("the report could not be completed");
+                Poll::Ready(Some(Err(broken)))
+            }
+            other => other,
+        }
     }));
     let filename = format!(
         "attachment; filename=\"resolved-report-{}.csv\"",
@@ -96,73 +121,89 @@ type Chunk = Result<Bytes, std::io::Error>;
 /// Writes CSV rows and hands them to the channel in chunks.
 struct CsvChunks {
     writer: csv::Writer<ChannelSink>,
+    /// Every row so far reached the channel.
+    intact: bool,
 }
 
 impl CsvChunks {
-    fn new(sender: mpsc::Sender<Chunk>) -> Self {
+    fn new(sender: mpsc::Sender<Chunk>, runtime: Handle, stall_timeout: Duration) -> Self {
         let sink = ChannelSink {
             buffer: Vec::with_capacity(CHUNK_BYTES),
             sender,
+            runtime,
+            stall_timeout,
         };
         let mut writer = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
             .from_writer(sink);
         // Nothing is sent yet, so this cannot fail.
         let _ = writer.write_record(HEADER);
-        Self { writer }
+        Self {
+            writer,
+            intact: true,
+        }
     }
 
     /// Adds one row; `false` once the client has gone, to stop the query.
     fn write(&mut self, ticket: &Ticket) -> bool {
         let row = [
             Cow::Owned(ticket.id.to_string()),
-            neutralise(ticket.subject.as_deref().unwrap_or("")),
-            neutralise(&ticket.body),
+            neutralise_formula(ticket.subject.as_deref().unwrap_or("")),
+            neutralise_formula(&ticket.body),
             Cow::Borrowed(ticket.status.as_str()),
             Cow::Owned(ticket.resolved_at.map(timestamp).unwrap_or_default()),
             Cow::Owned(timestamp(ticket.created_at)),
         ];
-        self.writer
+        self.intact = self
+            .writer
             .write_record(row.iter().map(|cell| cell.as_bytes()))
-            .is_ok()
+            .is_ok();
+        self.intact
     }
 
-    /// Ends the body with an error, so the client sees a broken transfer
-    /// rather than a complete-looking but short file.
-    fn abort(self) {
-        let broken = std::io::Error::other("the report could not be completed");
-        let _ = self.writer.get_ref().sender.blocking_send(Err(broken));
-    }
-
-    /// Sends what is left.
-    fn finish(self) {
-        if let Ok(sink) = self.writer.into_inner() {
-            sink.send_rest();
-        }
+    /// Sends what is left; `true` if the client took all of it.
+    fn finish(self) -> bool {
+        self.writer
+            .into_inner()
+            .is_ok_and(|sink| sink.send_rest().is_ok())
     }
 }
 
 /// An `io::Write` that gathers bytes and sends each full chunk down the
-/// channel, waiting while the client is slow; a closed channel (the client
-/// went away) is an error that stops the writer.
+/// channel, waiting while the client is slow, but not for ever: a client
+/// that takes no chunk for `stall_timeout` is cut off, like one that went
+/// away (a closed channel), and either is an error that stops the writer
+/// and gives the report's connection back.
 struct ChannelSink {
     buffer: Vec<u8>,
     sender: mpsc::Sender<Chunk>,
+    runtime: Handle,
+    stall_timeout: Duration,
 }
 
 impl ChannelSink {
     fn send(&self, chunk: Vec<u8>) -> std::io::Result<()> {
-        self.sender
-            .blocking_send(Ok(Bytes::from(chunk)))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away"))
+        let sent = self.runtime.block_on(
+            self.sender
+                .send_timeout(Ok(Bytes::from(chunk)), self.stall_timeout),
+        );
+        sent.map_err(|error| match error {
+            SendTimeoutError::Timeout(_) => {
+                tracing::warn!("report client stopped reading; the download is cut off");
+                std::io::Error::new(std::io::ErrorKind::TimedOut, "client stopped reading")
+            }
+            SendTimeoutError::Closed(_) => {
+                std::io::Error::new(std::io::ErrorKind::BrokenPipe, "client went away")
+            }
+        })
     }
 
-    fn send_rest(mut self) {
-        if !self.buffer.is_empty() {
-            // A client that left just before the end needs nothing more.
-            let rest = std::mem::take(&mut self.buffer);
-            let _ = self.send(rest);
+    fn send_rest(mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
         }
+        let rest = std::mem::take(&mut self.buffer);
+        self.send(rest)
     }
 }
 
@@ -178,29 +219,5 @@ impl std::io::Write for ChannelSink {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-/// A cell a spreadsheet would run as a formula gets a leading `'`.
-pub fn neutralise(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        Cow::Owned(format!("'{cell}"))
-    } else {
-        Cow::Borrowed(cell)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formula_cells_are_neutralised_and_others_left_alone() {
-        for risky in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
-            assert_eq!(neutralise(risky), format!("'{risky}"));
-        }
-        for safe in ["plain", "", "a=b", " =x"] {
-            assert_eq!(neutralise(safe), safe);
-        }
     }
 }

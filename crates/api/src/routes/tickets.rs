@@ -44,6 +44,7 @@ impl TryFrom<CreateTicketRequest> for NewTicket {
     responses(
         (status = 201, description = "Ticket created", body = Envelope<TicketJson>),
         (status = 403, description = "Only customers open tickets", body = ErrorEnvelope),
+        (status = 429, description = "Too many new tickets and replies from this account; see `Retry-After`", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]
@@ -52,6 +53,7 @@ async fn post_tickets(
     Caller(caller): Caller,
     JsonBody(request): JsonBody<CreateTicketRequest>,
 ) -> Result<Response, ApiError> {
+    state.limits.admit_write(caller.id)?;
     let new = NewTicket::try_from(request)?;
     let ticket = state
         .blocking(move |store| store.create_ticket(caller, &new))

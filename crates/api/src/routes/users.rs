@@ -15,6 +15,7 @@ use super::{required, signed_in};
 use crate::auth::{Caller, MaybeCaller};
 use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, QueryParams};
+use crate::limits::ClientAddress;
 use crate::state::AppState;
 use crate::wire::{
     ChangePinRequest, CreateUserRequest, Envelope, ErrorEnvelope, ListUsersQuery, PageEnvelope,
@@ -41,14 +42,20 @@ pub fn router() -> OpenApiRouter<AppState> {
         (status = 401, description = "A staff role was asked for without a token, or the token does not hold", body = ErrorEnvelope),
         (status = 403, description = "Only admins create staff accounts", body = ErrorEnvelope),
         (status = 409, description = "The username is taken", body = ErrorEnvelope),
+        (status = 429, description = "Too many sign-ups from this address; see `Retry-After`", body = ErrorEnvelope),
     ),
     security((), ("bearer" = []))
 )]
 async fn post_users(
     State(state): State<AppState>,
     MaybeCaller(creator): MaybeCaller,
+    client: ClientAddress,
     JsonBody(request): JsonBody<CreateUserRequest>,
 ) -> Result<Response, ApiError> {
+    // Only anonymous sign-ups spend the address's budget.
+    if creator.is_none() {
+        state.limits.admit_sign_up(client)?;
+    }
     let new = NewAccount {
         username: Username::parse(required("username", request.username)?)?,
         pin: Pin::parse(required("pin", request.pin)?)?,

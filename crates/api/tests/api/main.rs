@@ -46,6 +46,7 @@ mod users;
 use std::time::Duration;
 
 use api::config::JwtSecret;
+use api::limits::{LimitSettings, Limits};
 use api::state::AppState;
 use api::tokens::Tokens;
 use axum::Router;
@@ -154,7 +155,7 @@ impl TestApp {
             &JwtSecret::new(SECRET).expect("long enough"),
             Duration::from_secs(3600),
         );
-        let state = AppState::new(db.store().clone(), tokens);
+        let state = AppState::new(db.store().clone(), tokens, Limits::new(&LimitSettings::off()));
         Some(TestApp {
             router: api::router(state),
             db,

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use store::{DatabaseUrl, PoolOptions, Store};
+use store::{DatabaseUrl, StoreOptions, Store};
 
 use super::*;
 
@@ -27,7 +27,7 @@ http_tests! {
         // A pool of one, its connection held by a report nobody reads.
         let url = DatabaseUrl::parse(&app.db.url()).expect("url");
         let (store, held) = tokio::task::spawn_blocking(move || {
-            let options = PoolOptions { max_size: Some(1), connection_timeout: Duration::from_secs(30) };
+            let options = StoreOptions { max_size: Some(1), connection_timeout: Duration::from_secs(30), ..StoreOptions::default() };
             let store = Store::connect(&url, options).expect("connect");
             let held = store.open_resolved_report(admin).expect("report");
             (store, held)
@@ -35,7 +35,7 @@ http_tests! {
         .await
         .expect("join");
         let tokens = Tokens::new(&JwtSecret::new(SECRET).expect("secret"), Duration::from_secs(60));
-        let starved = app.with_router(api::router(AppState::new(store, tokens)));
+        let starved = app.with_router(api::router(AppState::new(store, tokens, api::limits::Limits::new(&api::limits::LimitSettings::off()))));
         let started = Instant::now();
         let answer = get_anonymous(&starved, "/health").await.expect(StatusCode::SERVICE_UNAVAILABLE);
         let waited = started.elapsed();

@@ -123,6 +123,17 @@ http_tests! {
     }
 }
 
+/// Formulas a spreadsheet still runs: after a space, a no-break space, a
+/// byte-order mark or a vertical tab, in full-width, or as a `|` pipe.
+const HIDDEN_FORMULAS: [&str; 6] = [
+    " =1+1",
+    "\u{a0}=1+1",
+    "\u{feff}=1+1",
+    "\u{ff1d}1+1",
+    "\u{b}=1+1",
+    "|calc!A0",
+];
+
 http_tests! {
     async fn cells_are_quoted_and_formulas_neutralised(app) {
         let customer = app.customer("kayode").await;
@@ -143,7 +154,12 @@ http_tests! {
                     "@SUM(A1)",
                     at + TimeDelta::seconds(1),
                 ),
-            ],
+            ]
+            .into_iter()
+            .chain(HIDDEN_FORMULAS.iter().zip(2..).map(|(body, second)| {
+                resolved(user_id(&customer), None, body, at + TimeDelta::seconds(second))
+            }))
+            .collect(),
         )
         .await;
         let answer = app.get("/api/v1/tickets/resolved-report", &agent).await;
@@ -152,6 +168,9 @@ http_tests! {
         assert_eq!(&rows[1][2], "line one\nline \"two\", three");
         assert_eq!(&rows[2][1], "");
         assert_eq!(&rows[2][2], "'@SUM(A1)");
+        for (row, body) in rows[3..].iter().zip(HIDDEN_FORMULAS) {
+            assert_eq!(row[2], format!("'{body}"), "a formula behind {body:?}");
+        }
         assert!(
             answer
                 .text()
