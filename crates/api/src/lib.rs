@@ -148,10 +148,10 @@ async fn refuse_declared_oversize(request: Request<Body>, next: Next) -> Respons
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
     match declared {
-        Some(length) if length > BODY_LIMIT_BYTES as u64 => ApiError::PayloadTooLarge(format!(
-            "the body may be at most {BODY_LIMIT_BYTES} bytes"
-        ))
-        .into_response(),
+        Some(length) if length > BODY_LIMIT_BYTES as u64 => {
+            ApiError::PayloadTooLarge(format!("the body may be at most {BODY_LIMIT_BYTES} bytes"))
+                .into_response()
+        }
         _ => next.run(request).await,
     }
 }

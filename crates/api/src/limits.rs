@@ -88,7 +88,11 @@ impl Limits {
     pub fn new(settings: &LimitSettings) -> Self {
         let unknown_address = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
         Self {
-            login: Budget::new(settings.address_per_minute, TOO_MANY_LOGINS, unknown_address),
+            login: Budget::new(
+                settings.address_per_minute,
+                TOO_MANY_LOGINS,
+                unknown_address,
+            ),
             sign_up: Budget::new(
                 settings.address_per_minute,
                 TOO_MANY_SIGN_UPS,
@@ -236,8 +240,14 @@ fn budget_key(address: IpAddr) -> IpAddr {
 impl FromRequestParts<AppState> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress::of(parts, state.limits.trusted_proxy_header.as_ref()))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress::of(
+            parts,
+            state.limits.trusted_proxy_header.as_ref(),
+        ))
     }
 }
 
@@ -323,7 +333,10 @@ mod tests {
             }
             other => panic!("expected a 429, got {other:?}"),
         }
-        assert!(budget.admit(address("192.0.2.2")).is_ok(), "another address");
+        assert!(
+            budget.admit(address("192.0.2.2")).is_ok(),
+            "another address"
+        );
     }
 
     #[test]

@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::{Pin, Refusal, Role, TicketStatus, User, UserId, Username};
 
+use crate::Store;
 use crate::connection::{DbConnection, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{USER_COLUMNS, UserRow};
 use crate::schema::{replies, tickets, users};
 use crate::users::insert_user;
-use crate::Store;
 
 /// A ticket to load as it is, history included.
 #[derive(Debug, Clone)]

@@ -11,8 +11,8 @@ use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, ConnectionError};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
-use crate::pin::HashLimits;
 use crate::error::{StoreError, StoreResult};
+use crate::pin::HashLimits;
 
 /// The `DATABASE_URL` used when none is set: an SQLite file under `data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tracker.db";

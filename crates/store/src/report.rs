@@ -13,9 +13,9 @@ use crate::connection::{
     DatabaseUrl, DbConnection, Pool, PooledConnection, StoreOptions, report_pool,
 };
 use crate::error::{StoreError, StoreResult};
-use crate::slots::{Slot, Slots};
 use crate::rows::{TICKET_COLUMNS, TicketColumns, TicketRow};
 use crate::schema::tickets;
+use crate::slots::{Slot, Slots};
 use crate::{Store, now};
 
 /// Reports read at once. Each holds a connection of its own (outside the

@@ -10,7 +10,7 @@ use diesel::connection::SimpleConnection;
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, RunQueryDsl, pg::PgConnection};
 
-use crate::{DatabaseUrl, StoreOptions, Store};
+use crate::{DatabaseUrl, Store, StoreOptions};
 
 /// Set to `1` to let PostgreSQL tests pass without running when no
 /// `TEST_POSTGRES_URL` is given (a machine without PostgreSQL).
@@ -248,4 +248,19 @@ macro_rules! both_backends {
             }
         }
     };
+}
+
+/// One of a store's pooled connections, taken and kept until dropped: what
+/// a starved pool looks like to the requests that still need one.
+pub struct HeldConnection(#[allow(dead_code)] crate::connection::PooledConnection);
+
+impl std::fmt::Debug for HeldConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HeldConnection")
+    }
+}
+
+/// Takes a connection from `store`'s request pool and holds it.
+pub fn hold_connection(store: &Store) -> crate::StoreResult<HeldConnection> {
+    store.conn().map(HeldConnection)
 }

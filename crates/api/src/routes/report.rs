@@ -75,11 +75,7 @@ async fn get_resolved_report(
     tokio::task::spawn_blocking(move || {
         let mut csv = CsvChunks::new(sender, runtime, stall_timeout);
         match report.for_each_row(|ticket| csv.write(&ticket)) {
-            Ok(_) if csv.intact => {
-                if csv.finish() {
-                    completed.store(true, Ordering::Release);
-                }
-            }
+            Ok(_) if csv.intact => csv.finish(&completed),
             // The client went away or stopped reading: nothing more to say.
             Ok(_) => {}
             Err(error) => tracing::error!(
@@ -161,11 +157,14 @@ impl CsvChunks {
         self.intact
     }
 
-    /// Sends what is left; `true` if the client took all of it.
-    fn finish(self) -> bool {
-        self.writer
-            .into_inner()
-            .is_ok_and(|sink| sink.send_rest().is_ok())
+    /// Sends what is left and, if the client took all of it, says the
+    /// body is complete (before the channel closes, which ends the body).
+    fn finish(self, complete: &AtomicBool) {
+        if let Ok(mut sink) = self.writer.into_inner()
+            && sink.send_rest().is_ok()
+        {
+            complete.store(true, Ordering::Release);
+        }
     }
 }
 
@@ -198,7 +197,7 @@ impl ChannelSink {
         })
     }
 
-    fn send_rest(mut self) -> std::io::Result<()> {
+    fn send_rest(&mut self) -> std::io::Result<()> {
         if self.buffer.is_empty() {
             return Ok(());
         }

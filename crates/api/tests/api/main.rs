@@ -155,7 +155,11 @@ impl TestApp {
             &JwtSecret::new(SECRET).expect("long enough"),
             Duration::from_secs(3600),
         );
-        let state = AppState::new(db.store().clone(), tokens, Limits::new(&LimitSettings::off()));
+        let state = AppState::new(
+            db.store().clone(),
+            tokens,
+            Limits::new(&LimitSettings::off()),
+        );
         Some(TestApp {
             router: api::router(state),
             db,

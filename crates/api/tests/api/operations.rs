@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use store::{DatabaseUrl, StoreOptions, Store};
+use store::{DatabaseUrl, Store, StoreOptions};
 
 use super::*;
 
@@ -23,13 +23,12 @@ http_tests! {
 
 http_tests! {
     async fn readiness_is_503_with_a_reason_within_about_two_seconds_when_no_connection_frees(app) {
-        let admin = app.admin().await.actor();
-        // A pool of one, its connection held by a report nobody reads.
+        // A pool of one, its connection held.
         let url = DatabaseUrl::parse(&app.db.url()).expect("url");
         let (store, held) = tokio::task::spawn_blocking(move || {
             let options = StoreOptions { max_size: Some(1), connection_timeout: Duration::from_secs(30), ..StoreOptions::default() };
             let store = Store::connect(&url, options).expect("connect");
-            let held = store.open_resolved_report(admin).expect("report");
+            let held = store::test_support::hold_connection(&store).expect("a connection");
             (store, held)
         })
         .await
