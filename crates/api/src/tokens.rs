@@ -25,10 +25,25 @@ struct Claims {
     sev: i64,
 }
 
-/// Issues and checks HS256 tokens.
+/// Claims of a device cookie: the account it logged in to, and when.
+#[derive(Debug, Serialize, Deserialize)]
+struct DeviceClaims {
+    sub: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// How long a device stays known after its last successful login.
+pub const DEVICE_LIFETIME: Duration = Duration::from_secs(180 * 24 * 60 * 60);
+
+/// Issues and checks HS256 tokens, and the device cookies' values. Those
+/// are signed with a key of their own (derived from the same secret), so
+/// neither can ever pass for the other.
 pub struct Tokens {
     encoding: EncodingKey,
     decoding: DecodingKey,
+    device_encoding: EncodingKey,
+    device_decoding: DecodingKey,
     lifetime: Duration,
 }
 
@@ -42,11 +57,41 @@ impl std::fmt::Debug for Tokens {
 
 impl Tokens {
     pub fn new(secret: &JwtSecret, lifetime: Duration) -> Self {
+        let device_key = [secret.expose(), b"/device-cookie"].concat();
         Self {
             encoding: EncodingKey::from_secret(secret.expose()),
             decoding: DecodingKey::from_secret(secret.expose()),
+            device_encoding: EncodingKey::from_secret(&device_key),
+            device_decoding: DecodingKey::from_secret(&device_key),
             lifetime,
         }
+    }
+
+    /// The value of a device cookie for `user`, who just logged in.
+    pub fn issue_device(&self, user: UserId) -> Result<String, ApiError> {
+        let now = Utc::now().timestamp();
+        let lifetime = i64::try_from(DEVICE_LIFETIME.as_secs()).unwrap_or(i64::MAX);
+        let claims = DeviceClaims {
+            sub: user.to_string(),
+            iat: now,
+            exp: now.saturating_add(lifetime),
+        };
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.device_encoding,
+        )
+        .map_err(ApiError::internal)
+    }
+
+    /// The account a device cookie was issued to, if it is ours and
+    /// unexpired; anything else is no device cookie at all.
+    pub fn verify_device(&self, value: &str) -> Option<UserId> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        let data =
+            jsonwebtoken::decode::<DeviceClaims>(value, &self.device_decoding, &validation).ok()?;
+        data.claims.sub.parse().map(UserId).ok()
     }
 
     pub fn issue(&self, session: &LoggedIn) -> Result<String, ApiError> {

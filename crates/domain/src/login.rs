@@ -5,7 +5,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::entities::User;
-use crate::roles::Actor;
+use crate::roles::{Actor, UserId};
 use crate::rules::Refusal;
 use crate::values::{Pin, Username};
 
@@ -75,6 +75,61 @@ impl LoginRecord {
         LoginRecord {
             consecutive_failures: failures,
             locked_until,
+        }
+    }
+}
+
+/// Whose failures a PIN check counts on. A username's lock-out is what
+/// makes a 4-digit PIN safe, and also what lets anyone lock its owner out
+/// by guessing wrong on purpose. So (OWASP's device cookies) a client that
+/// has logged in to this very account before carries a signed cookie, and
+/// its attempts count on a record of their own: strangers' failures lock
+/// strangers out, not the owner's known devices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginLane {
+    /// Everyone else: any client, any address.
+    Untrusted,
+    /// Clients holding a device cookie issued to this account.
+    KnownDevice,
+}
+
+/// The lane of a login attempt on `account` from a client whose device
+/// cookie (if any, verified) was issued to `device_of`: a known device only
+/// for the very account it was issued to.
+pub fn login_lane(device_of: Option<UserId>, account: Option<UserId>) -> LoginLane {
+    match (device_of, account) {
+        (Some(device), Some(account)) if device == account => LoginLane::KnownDevice,
+        _ => LoginLane::Untrusted,
+    }
+}
+
+/// An account's two login records, one per lane.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoginRecords {
+    pub untrusted: LoginRecord,
+    pub known_device: LoginRecord,
+}
+
+impl LoginRecords {
+    /// The record an attempt in `lane` is judged by.
+    pub fn of(&self, lane: LoginLane) -> LoginRecord {
+        match lane {
+            LoginLane::Untrusted => self.untrusted,
+            LoginLane::KnownDevice => self.known_device,
+        }
+    }
+
+    /// The records with `lane`'s replaced; the other lane's is untouched.
+    pub fn with(self, lane: LoginLane, record: LoginRecord) -> Self {
+        match lane {
+            LoginLane::Untrusted => Self {
+                untrusted: record,
+                ..self
+            },
+            LoginLane::KnownDevice => Self {
+                known_device: record,
+                ..self
+            },
         }
     }
 }
@@ -194,7 +249,7 @@ fn lock_length(lockouts: u32) -> TimeDelta {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roles::{Role, UserId};
+    use crate::roles::Role;
     use proptest::prelude::*;
 
     fn at(seconds: i64) -> DateTime<Utc> {
@@ -347,7 +402,33 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_device_cookie_counts_apart_only_for_its_own_account() {
+        let (owner, other) = (Some(UserId(7)), Some(UserId(8)));
+        assert_eq!(login_lane(owner, owner), LoginLane::KnownDevice);
+        assert_eq!(login_lane(owner, other), LoginLane::Untrusted);
+        assert_eq!(login_lane(None, owner), LoginLane::Untrusted);
+        // An unknown username has no record on either lane.
+        assert_eq!(login_lane(owner, None), LoginLane::Untrusted);
+    }
+
     proptest! {
+        /// However many wrong PINs strangers send, whenever, the owner's
+        /// known device is never locked by them.
+        #[test]
+        fn strangers_never_lock_out_a_known_device(seconds in proptest::collection::vec(0i64..3600, 0..80)) {
+            let mut records = LoginRecords::default();
+            let mut sorted = seconds;
+            sorted.sort_unstable();
+            for second in sorted {
+                if let Ok(Some(counted)) = decide_login_attempt(Some(records.of(LoginLane::Untrusted)), at(second)) {
+                    records = records.with(LoginLane::Untrusted, counted);
+                }
+                prop_assert_eq!(records.of(LoginLane::KnownDevice), LoginRecord::default());
+                prop_assert!(decide_login_attempt(Some(records.of(LoginLane::KnownDevice)), at(second)).is_ok());
+            }
+        }
+
         #[test]
         fn a_lock_never_exceeds_the_cap_and_never_shrinks(lockouts in 1u32..1000) {
             let this = lock_length(lockouts);

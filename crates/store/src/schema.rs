@@ -10,6 +10,8 @@ diesel::table! {
         failed_logins -> Integer,
         locked_until -> Nullable<Timestamp>,
         session_epoch -> BigInt,
+        device_failed_logins -> Integer,
+        device_locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }

@@ -4,7 +4,8 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use domain::login::{
-    LoginRecord, decide_login, decide_login_attempt, decide_own_pin_change, decide_session,
+    LoginLane, LoginRecord, LoginRecords, decide_login, decide_login_attempt,
+    decide_own_pin_change, decide_session, login_lane,
 };
 use domain::rules::{
     Standing, USERNAME_TAKEN, decide_new_account_role, decide_user_change, may_manage_users,
@@ -53,21 +54,28 @@ impl Store {
     /// until it succeeds, so parallel guesses cannot outrun the lock), checks
     /// the PIN with no connection held, then clears the count on success.
     /// An unknown username, a wrong PIN and a deactivated account are one
-    /// refusal, after the same Argon2 work.
-    pub fn log_in(&self, credentials: &Credentials) -> StoreResult<LoggedIn> {
+    /// refusal, after the same Argon2 work. `device_of` is the account a
+    /// verified device cookie the client sent was issued to: the attempt
+    /// counts on that account's known-device record if it is this one.
+    pub fn log_in(
+        &self,
+        credentials: &Credentials,
+        device_of: Option<UserId>,
+    ) -> StoreResult<LoggedIn> {
         // A login the hasher has no room for is refused before its attempt counts.
         let hashing = self.hasher.reserve()?;
-        let claimed = write_transaction(&mut *self.conn()?, |conn| {
+        let (claimed, lane) = write_transaction(&mut *self.conn()?, |conn| {
             let account = lock_login(conn, LoginKey::Username(&credentials.username))?;
-            claim_attempt(conn, account.as_ref())?;
-            Ok(account)
+            let lane = login_lane(device_of, account.as_ref().map(|a| a.user.id));
+            claim_attempt(conn, account.as_ref(), lane)?;
+            Ok((account, lane))
         })?;
         let stored_hash = claimed.as_ref().map(|account| account.pin_hash.as_str());
         let pin_matches = hashing.verify(&credentials.pin, stored_hash)?;
         drop(hashing);
         let epoch = claimed.as_ref().map(|account| account.epoch);
         let (user, cleared) = decide_login(claimed.map(|account| account.user), pin_matches)?;
-        store_login_record(&mut *self.conn()?, user.id, cleared)?;
+        store_login_record(&mut *self.conn()?, user.id, lane, cleared)?;
         Ok(LoggedIn {
             user,
             epoch: epoch.unwrap_or_default(),
@@ -114,7 +122,7 @@ impl Store {
         let hashing = self.hasher.reserve()?;
         let claimed = write_transaction(&mut *self.conn()?, |conn| {
             let account = lock_login(conn, LoginKey::Id(actor.id))?;
-            claim_attempt(conn, account.as_ref())?;
+            claim_attempt(conn, account.as_ref(), LoginLane::Untrusted)?;
             Ok(account)
         })?
         .ok_or(Refusal::NotFound)?;
@@ -127,7 +135,7 @@ impl Store {
             let account = account.ok_or(Refusal::NotFound)?;
             // Deactivated or reset while the PIN was being checked.
             decide_session(Some((&account.user, account.epoch)), claimed.epoch)?;
-            store_login_record(conn, actor.id, change.record)?;
+            store_login_record(conn, actor.id, LoginLane::Untrusted, change.record)?;
             let (user, epoch) = replace_pin(conn, actor.id, Some(&new_hash), change.ends_sessions)?;
             Ok(LoggedIn { user, epoch })
         })
@@ -258,7 +266,7 @@ pub(crate) fn insert_user(
 struct LoginAccount {
     user: User,
     pin_hash: String,
-    record: LoginRecord,
+    records: LoginRecords,
     epoch: SessionEpoch,
 }
 
@@ -272,11 +280,12 @@ fn lock_login(conn: &mut DbConnection, key: LoginKey<'_>) -> StoreResult<Option<
     let columns = (
         USER_COLUMNS,
         users::pin_hash,
-        users::failed_logins,
-        users::locked_until,
+        (users::failed_logins, users::locked_until),
+        (users::device_failed_logins, users::device_locked_until),
         users::session_epoch,
     );
-    let rows: Vec<(UserRow, String, i32, Option<NaiveDateTime>, i64)> = match key {
+    type RecordColumns = (i32, Option<NaiveDateTime>);
+    let rows: Vec<(UserRow, String, RecordColumns, RecordColumns, i64)> = match key {
         LoginKey::Username(username) => load_locked!(
             conn,
             users::table
@@ -287,13 +296,17 @@ fn lock_login(conn: &mut DbConnection, key: LoginKey<'_>) -> StoreResult<Option<
     };
     rows.into_iter()
         .next()
-        .map(|(row, pin_hash, failures, locked_until, epoch)| {
+        .map(|(row, pin_hash, untrusted, known_device, epoch)| {
+            let record = |(failures, locked_until): RecordColumns| LoginRecord {
+                consecutive_failures: u32::try_from(failures).unwrap_or(0),
+                locked_until: locked_until.map(utc),
+            };
             Ok(LoginAccount {
                 user: row.try_into()?,
                 pin_hash,
-                record: LoginRecord {
-                    consecutive_failures: u32::try_from(failures).unwrap_or(0),
-                    locked_until: locked_until.map(utc),
+                records: LoginRecords {
+                    untrusted: record(untrusted),
+                    known_device: record(known_device),
                 },
                 epoch: SessionEpoch(epoch),
             })
@@ -301,25 +314,44 @@ fn lock_login(conn: &mut DbConnection, key: LoginKey<'_>) -> StoreResult<Option<
         .transpose()
 }
 
-/// Admits one PIN check on a locked account (refused while it is
-/// throttled) and counts it as a failure until it succeeds. The clock is
-/// read with the record locked.
-fn claim_attempt(conn: &mut DbConnection, account: Option<&LoginAccount>) -> StoreResult<()> {
-    let counted = decide_login_attempt(account.map(|a| a.record), now())?;
+/// Admits one PIN check on a locked account (refused while its `lane`'s
+/// record is throttled) and counts it as a failure until it succeeds. The
+/// clock is read with the record locked.
+fn claim_attempt(
+    conn: &mut DbConnection,
+    account: Option<&LoginAccount>,
+    lane: LoginLane,
+) -> StoreResult<()> {
+    let counted = decide_login_attempt(account.map(|a| a.records.of(lane)), now())?;
     if let (Some(account), Some(record)) = (account, counted) {
-        store_login_record(conn, account.user.id, record)?;
+        store_login_record(conn, account.user.id, lane, record)?;
     }
     Ok(())
 }
 
-fn store_login_record(conn: &mut DbConnection, id: UserId, record: LoginRecord) -> StoreResult<()> {
+fn store_login_record(
+    conn: &mut DbConnection,
+    id: UserId,
+    lane: LoginLane,
+    record: LoginRecord,
+) -> StoreResult<()> {
     let failures = i32::try_from(record.consecutive_failures).unwrap_or(i32::MAX);
-    diesel::update(users::table.find(id.0))
-        .set((
-            users::failed_logins.eq(failures),
-            users::locked_until.eq(record.locked_until.map(|t| t.naive_utc())),
-        ))
-        .execute(conn)?;
+    let locked_until = record.locked_until.map(|t| t.naive_utc());
+    let account = users::table.find(id.0);
+    match lane {
+        LoginLane::Untrusted => diesel::update(account)
+            .set((
+                users::failed_logins.eq(failures),
+                users::locked_until.eq(locked_until),
+            ))
+            .execute(conn)?,
+        LoginLane::KnownDevice => diesel::update(account)
+            .set((
+                users::device_failed_logins.eq(failures),
+                users::device_locked_until.eq(locked_until),
+            ))
+            .execute(conn)?,
+    };
     Ok(())
 }
 

@@ -1,6 +1,8 @@
 //! `POST /login`.
 
 use axum::extract::State;
+use axum::http::{HeaderMap, HeaderName, header};
+use cookie::{Cookie, SameSite};
 use domain::Credentials;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -11,6 +13,7 @@ use crate::extract::JsonBody;
 use crate::limits::ClientAddress;
 use crate::observe::record_login;
 use crate::state::AppState;
+use crate::tokens::DEVICE_LIFETIME;
 use crate::wire::{ErrorEnvelope, LoginRequest, SessionEnvelope};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -27,7 +30,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     tag = "auth",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in", body = SessionEnvelope),
+        (status = 200, description = "Logged in. Also sets the `tracker_device` cookie: a client that sends it back logs in on a failure count of its own, which strangers' wrong PINs cannot lock", body = SessionEnvelope,
+            headers(("set-cookie" = String, description = "`tracker_device`, HttpOnly, Secure, SameSite=Strict, for 180 days"))),
         (status = 401, description = "Wrong, malformed or deactivated credentials (one answer for all)", body = ErrorEnvelope),
         (status = 429, description = "Too many failed logins for this username, or too many attempts from this address; see `Retry-After`", body = ErrorEnvelope),
     )
@@ -35,23 +39,57 @@ pub fn router() -> OpenApiRouter<AppState> {
 async fn post_login(
     State(state): State<AppState>,
     client: ClientAddress,
+    headers: HeaderMap,
     JsonBody(request): JsonBody<LoginRequest>,
-) -> Result<SessionEnvelope, ApiError> {
+) -> Result<([(HeaderName, String); 1], SessionEnvelope), ApiError> {
     let outcome = match state.limits.admit_login(client) {
-        Ok(()) => log_in(&state, request).await,
+        Ok(()) => log_in(&state, &headers, request).await,
         Err(refused) => Err(refused),
     };
     record_login(&outcome);
     outcome
 }
 
-async fn log_in(state: &AppState, request: LoginRequest) -> Result<SessionEnvelope, ApiError> {
+async fn log_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    request: LoginRequest,
+) -> Result<([(HeaderName, String); 1], SessionEnvelope), ApiError> {
     let credentials = Credentials::parse(
         required("username", request.username)?,
         required("pin", request.pin)?,
     )?;
+    let device_of = device_cookie(headers).and_then(|value| state.tokens.verify_device(value));
     let session = state
-        .blocking(move |store| store.log_in(&credentials))
+        .blocking(move |store| store.log_in(&credentials, device_of))
         .await?;
-    signed_in(state, "Login successful", session)
+    // Known from now on (or for longer): the cookie is renewed.
+    let device = Cookie::build((DEVICE_COOKIE, state.tokens.issue_device(session.user.id)?))
+        .path(LOGIN_PATH)
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .max_age(cookie::time::Duration::seconds(
+            i64::try_from(DEVICE_LIFETIME.as_secs()).unwrap_or(i64::MAX),
+        ))
+        .build();
+    let session = signed_in(state, "Login successful", session)?;
+    Ok(([(header::SET_COOKIE, device.to_string())], session))
+}
+
+/// The cookie that marks a client as one that logged in to an account
+/// before (see `domain::login::LoginLane`).
+pub const DEVICE_COOKIE: &str = "tracker_device";
+const LOGIN_PATH: &str = "/api/v1/login";
+
+/// The device cookie's value, if the client sent one.
+fn device_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|cookie| cookie.name() == DEVICE_COOKIE)
+        .and_then(|cookie| cookie.value_raw())
 }

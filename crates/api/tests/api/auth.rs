@@ -231,3 +231,75 @@ http_tests! {
         );
     }
 }
+
+/// A login sending `cookie` as its `Cookie` header.
+async fn login_with_cookie(app: &TestApp, username: &str, pin: &str, cookie: &str) -> Answer {
+    let request = Request::post("/api/v1/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(
+            json!({"username": username, "pin": pin}).to_string(),
+        ))
+        .expect("request");
+    app.send(request).await
+}
+
+/// The `name=value` part of the device cookie a login answer sets.
+fn device_cookie(answer: &Answer) -> String {
+    let set_cookie = answer
+        .headers
+        .get(header::SET_COOKIE)
+        .and_then(|value| value.to_str().ok())
+        .expect("a device cookie");
+    for attribute in [
+        "HttpOnly",
+        "Secure",
+        "SameSite=Strict",
+        "Path=/api/v1/login",
+    ] {
+        assert!(
+            set_cookie.contains(attribute),
+            "{attribute} in {set_cookie}"
+        );
+    }
+    set_cookie.split(';').next().expect("name=value").to_owned()
+}
+
+http_tests! {
+    async fn strangers_wrong_pins_do_not_lock_the_owner_out_of_a_known_device(app) {
+        let owner = app.customer("kayode").await;
+        app.customer("tolu").await;
+        let owners_device = device_cookie(&app.login("kayode", PIN).await.expect(StatusCode::OK));
+        let others_device = device_cookie(&app.login("tolu", PIN).await.expect(StatusCode::OK));
+        assert!(owners_device.starts_with("tracker_device="), "{owners_device}");
+        // A stranger guesses until the username is locked for strangers.
+        for _ in 0..5 {
+            app.login("kayode", "9999").await.expect(StatusCode::UNAUTHORIZED);
+        }
+        app.login("kayode", PIN).await.expect(StatusCode::TOO_MANY_REQUESTS);
+        // Neither another account's device, a forged cookie, nor a bearer
+        // token dressed as one is the owner's device.
+        for cookie in [
+            others_device,
+            format!("{owners_device}x"),
+            format!("tracker_device={}", owner.token),
+        ] {
+            login_with_cookie(&app, "kayode", PIN, &cookie)
+                .await
+                .expect(StatusCode::TOO_MANY_REQUESTS);
+        }
+        // The owner's own device is counted apart, and gets in.
+        let cookies = format!("theme=dark; {owners_device}");
+        let back = login_with_cookie(&app, "kayode", PIN, &cookies).await.expect(StatusCode::OK);
+        device_cookie(&back);
+        // Its own wrong PINs lock it like anyone's.
+        for _ in 0..5 {
+            login_with_cookie(&app, "kayode", "9999", &owners_device)
+                .await
+                .expect(StatusCode::UNAUTHORIZED);
+        }
+        login_with_cookie(&app, "kayode", PIN, &owners_device)
+            .await
+            .expect(StatusCode::TOO_MANY_REQUESTS);
+    }
+}

@@ -29,6 +29,19 @@ fn refused(result: Result<impl std::fmt::Debug, StoreError>) -> Refusal {
     }
 }
 
+/// `attempt`'s outcome once the PIN hasher had room for it: a `Busy`
+/// attempt counted nothing, so a client tries again.
+fn until_not_busy<T>(mut attempt: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    loop {
+        match attempt() {
+            Err(StoreError::Busy { .. }) => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
 both_backends!(
     anyone_signs_up_as_a_customer_and_only_an_admin_creates_staff,
     |db| {
@@ -85,11 +98,13 @@ both_backends!(
     |db| {
         let store = db.store();
         let user = actor(store, "kayode", Role::Customer);
-        let logged_in = store.log_in(&credentials("kayode", PIN)).expect("log in");
+        let logged_in = store
+            .log_in(&credentials("kayode", PIN), None)
+            .expect("log in");
         assert_eq!(logged_in.user.id, user.id);
         assert_eq!(logged_in.user.role, Role::Customer);
-        let wrong_pin = refused(store.log_in(&credentials("kayode", "1111")));
-        let unknown = refused(store.log_in(&credentials("nobody", PIN)));
+        let wrong_pin = refused(store.log_in(&credentials("kayode", "1111"), None));
+        let unknown = refused(store.log_in(&credentials("nobody", PIN), None));
         assert!(matches!(wrong_pin, Refusal::Unauthenticated(_)));
         assert_eq!(wrong_pin, unknown);
     }
@@ -102,33 +117,68 @@ both_backends!(
         actor(store, "kayode", Role::Customer);
         actor(store, "tolu", Role::Customer);
         for _ in 0..5 {
-            refused(store.log_in(&credentials("kayode", "9999")));
+            refused(store.log_in(&credentials("kayode", "9999"), None));
         }
         // Locked now for the first lock's 30 s (less the moment since the
         // fifth failure), even for the right PIN, and only this username.
-        match refused(store.log_in(&credentials("kayode", PIN))) {
+        match refused(store.log_in(&credentials("kayode", PIN), None)) {
             Refusal::Throttled { retry_after_secs } => {
                 assert!((29..=30).contains(&retry_after_secs), "{retry_after_secs}")
             }
             other => panic!("expected a lock, got {other:?}"),
         }
         store
-            .log_in(&credentials("tolu", PIN))
+            .log_in(&credentials("tolu", PIN), None)
             .expect("another name");
         // Four failures, a success, four more: the success reset the count.
         for _ in 0..4 {
-            refused(store.log_in(&credentials("tolu", "9999")));
+            refused(store.log_in(&credentials("tolu", "9999"), None));
         }
-        store.log_in(&credentials("tolu", PIN)).expect("log in");
+        store
+            .log_in(&credentials("tolu", PIN), None)
+            .expect("log in");
         for _ in 0..4 {
             assert!(matches!(
-                refused(store.log_in(&credentials("tolu", "9999"))),
+                refused(store.log_in(&credentials("tolu", "9999"), None)),
                 Refusal::Unauthenticated(_)
             ));
         }
         store
-            .log_in(&credentials("tolu", PIN))
+            .log_in(&credentials("tolu", PIN), None)
             .expect("still not locked");
+    }
+);
+
+both_backends!(
+    strangers_wrong_pins_do_not_lock_out_the_owners_known_device,
+    |db| {
+        let store = db.store();
+        let owner = actor(store, "kayode", Role::Customer).id;
+        let other = actor(store, "tolu", Role::Customer).id;
+        for _ in 0..5 {
+            refused(store.log_in(&credentials("kayode", "9999"), None));
+        }
+        assert!(matches!(
+            refused(store.log_in(&credentials("kayode", PIN), None)),
+            Refusal::Throttled { .. }
+        ));
+        // Another account's device cookie is a stranger's: still locked.
+        assert!(matches!(
+            refused(store.log_in(&credentials("kayode", PIN), Some(other))),
+            Refusal::Throttled { .. }
+        ));
+        // The owner's device is counted apart and gets in.
+        store
+            .log_in(&credentials("kayode", PIN), Some(owner))
+            .expect("a known device is not locked by strangers");
+        // Its own failures lock it like any lane.
+        for _ in 0..5 {
+            refused(store.log_in(&credentials("kayode", "9999"), Some(owner)));
+        }
+        assert!(matches!(
+            refused(store.log_in(&credentials("kayode", PIN), Some(owner))),
+            Refusal::Throttled { .. }
+        ));
     }
 );
 
@@ -136,7 +186,7 @@ both_backends!(an_unknown_username_is_never_throttled_by_name, |db| {
     let store = db.store();
     for _ in 0..8 {
         assert!(matches!(
-            refused(store.log_in(&credentials("nobody", "9999"))),
+            refused(store.log_in(&credentials("nobody", "9999"), None)),
             Refusal::Unauthenticated(_)
         ));
     }
@@ -151,7 +201,10 @@ both_backends!(
             let guesses: Vec<_> = (0..12)
                 .map(|i| {
                     scope.spawn(move || {
-                        refused(store.log_in(&credentials("kayode", &format!("{:04}", 1000 + i))))
+                        let pin = format!("{:04}", 1000 + i);
+                        refused(until_not_busy(|| {
+                            store.log_in(&credentials("kayode", &pin), None)
+                        }))
                     })
                 })
                 .collect();
@@ -211,8 +264,8 @@ both_backends!(a_token_subject_is_its_current_role_while_active, |db| {
         ));
     }
     // A deactivated account cannot log in either, with the same answer as a wrong PIN.
-    let deactivated = refused(store.log_in(&credentials("benjamin", PIN)));
-    let wrong = refused(store.log_in(&credentials("kayode", "9999")));
+    let deactivated = refused(store.log_in(&credentials("benjamin", PIN), None));
+    let wrong = refused(store.log_in(&credentials("kayode", "9999"), None));
     assert_eq!(deactivated, wrong);
 });
 
@@ -471,7 +524,9 @@ both_backends!(
     |db| {
         let store = db.store();
         let cast = cast(db);
-        let before = store.log_in(&credentials("kayode", PIN)).expect("log in");
+        let before = store
+            .log_in(&credentials("kayode", PIN), None)
+            .expect("log in");
         assert_eq!(
             refused(store.change_own_pin(cast.customer, &pin("9999"), &pin("4821"))),
             Refusal::Forbidden(domain::login::WRONG_CURRENT_PIN)
@@ -496,11 +551,11 @@ both_backends!(
             cast.customer
         );
         assert!(matches!(
-            refused(store.log_in(&credentials("kayode", PIN))),
+            refused(store.log_in(&credentials("kayode", PIN), None)),
             Refusal::Unauthenticated(_)
         ));
         let again = store
-            .log_in(&credentials("kayode", "4821"))
+            .log_in(&credentials("kayode", "4821"), None)
             .expect("the new pin");
         assert_eq!(again.epoch, after.epoch);
     }
@@ -518,7 +573,9 @@ both_backends!(
                     let customer = cast.customer;
                     scope.spawn(move || {
                         let guess = pin(&format!("{:04}", 1000 + i));
-                        refused(store.change_own_pin(customer, &guess, &pin("4821")))
+                        refused(until_not_busy(|| {
+                            store.change_own_pin(customer, &guess, &pin("4821"))
+                        }))
                     })
                 })
                 .collect();
@@ -538,7 +595,7 @@ both_backends!(
         ));
         assert!(
             matches!(
-                refused(store.log_in(&credentials("kayode", PIN))),
+                refused(store.log_in(&credentials("kayode", PIN), None)),
                 Refusal::Throttled { .. }
             ),
             "the login is locked too"
@@ -551,7 +608,9 @@ both_backends!(
     |db| {
         let store = db.store();
         let cast = cast(db);
-        let session = store.log_in(&credentials("kayode", PIN)).expect("log in");
+        let session = store
+            .log_in(&credentials("kayode", PIN), None)
+            .expect("log in");
         let reset = UserChange {
             pin: Some(pin("4821")),
             ..UserChange::default()
@@ -564,7 +623,7 @@ both_backends!(
             Refusal::Unauthenticated(_)
         ));
         let session = store
-            .log_in(&credentials("kayode", "4821"))
+            .log_in(&credentials("kayode", "4821"), None)
             .expect("the reset pin");
         for active in [false, true] {
             let change = UserChange {
@@ -580,7 +639,7 @@ both_backends!(
             Refusal::Unauthenticated(_)
         ));
         let fresh = store
-            .log_in(&credentials("kayode", "4821"))
+            .log_in(&credentials("kayode", "4821"), None)
             .expect("reactivated");
         store
             .authenticate(cast.customer.id, fresh.epoch)
