@@ -54,7 +54,8 @@ pub fn create_user(
         role: Some(role),
     };
     let user = store
-        .create_user(Creator::Operator, &new)
+        .reserve_hashing()
+        .and_then(|hashing| store.create_user(hashing, Creator::Operator, &new))
         .context("cannot create the account")?;
     println!("created {} {} (id {})", user.role, user.username, user.id);
     Ok(())

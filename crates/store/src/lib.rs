@@ -35,7 +35,7 @@ pub use error::{BoxError, StoreError, StoreResult};
 pub use pin::{BUSY_RETRY_AFTER_SECS, HashLimits};
 pub use report::{REPORTS_AT_ONCE, ResolvedReport};
 pub use tickets::{NewTicket, ReplyPage, TicketPage};
-pub use users::{NewAccount, UserPage};
+pub use users::{HashingPlace, NewAccount, UserPage};
 
 /// The tracker's database: a pool of connections to one backend.
 #[derive(Clone)]

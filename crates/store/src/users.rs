@@ -18,6 +18,7 @@ use domain::{
 
 use crate::connection::{DbConnection, load_locked, write_transaction};
 use crate::error::{StoreError, StoreResult};
+use crate::pin::HashSlot;
 use crate::rows::{USER_COLUMNS, UserRow, convert_all, page_offset, total, utc};
 use crate::schema::users;
 use crate::{Store, now};
@@ -38,14 +39,33 @@ pub struct UserPage {
     pub total: u64,
 }
 
+/// A place among the PIN hashes running or waiting, reserved before a
+/// request that hashes does anything else: when there is none, the request
+/// is refused at once ([`StoreError::Busy`]) without using a database
+/// connection or a thread, and a login's attempt is not counted. Dropping
+/// it gives the place back.
+#[derive(Debug)]
+pub struct HashingPlace(HashSlot);
+
 impl Store {
+    /// A place for one request's Argon2 work, or [`StoreError::Busy`].
+    pub fn reserve_hashing(&self) -> StoreResult<HashingPlace> {
+        self.hasher.reserve().map(HashingPlace)
+    }
+
     /// Creates an account if `creator` may create one of the asked role
     /// (anyone a customer, only an admin or the operator staff); a taken
     /// username is a conflict. The PIN is hashed only once the rule has
-    /// said yes.
-    pub fn create_user(&self, creator: Creator, new: &NewAccount) -> StoreResult<User> {
+    /// said yes, in the `hashing` place reserved for it.
+    pub fn create_user(
+        &self,
+        hashing: HashingPlace,
+        creator: Creator,
+        new: &NewAccount,
+    ) -> StoreResult<User> {
         let role = decide_new_account_role(creator, new.role)?;
-        let pin_hash = self.hasher.hash(&new.pin)?;
+        let pin_hash = hashing.0.hash(&new.pin)?;
+        drop(hashing);
         insert_user(&mut *self.conn()?, &new.username, &pin_hash, role)
     }
 
@@ -59,11 +79,10 @@ impl Store {
     /// counts on that account's known-device record if it is this one.
     pub fn log_in(
         &self,
+        hashing: HashingPlace,
         credentials: &Credentials,
         device_of: Option<UserId>,
     ) -> StoreResult<LoggedIn> {
-        // A login the hasher has no room for is refused before its attempt counts.
-        let hashing = self.hasher.reserve()?;
         let (claimed, lane) = write_transaction(&mut *self.conn()?, |conn| {
             let account = lock_login(conn, LoginKey::Username(&credentials.username))?;
             let lane = login_lane(device_of, account.as_ref().map(|a| a.user.id));
@@ -71,7 +90,7 @@ impl Store {
             Ok((account, lane))
         })?;
         let stored_hash = claimed.as_ref().map(|account| account.pin_hash.as_str());
-        let pin_matches = hashing.verify(&credentials.pin, stored_hash)?;
+        let pin_matches = hashing.0.verify(&credentials.pin, stored_hash)?;
         drop(hashing);
         let epoch = claimed.as_ref().map(|account| account.epoch);
         let (user, cleared) = decide_login(claimed.map(|account| account.user), pin_matches)?;
@@ -118,17 +137,22 @@ impl Store {
     /// connection held during the Argon2 work. On success the session
     /// generation moves on, ending every token issued before; the answer
     /// carries the new generation for a fresh token.
-    pub fn change_own_pin(&self, actor: Actor, current: &Pin, new: &Pin) -> StoreResult<LoggedIn> {
-        let hashing = self.hasher.reserve()?;
+    pub fn change_own_pin(
+        &self,
+        hashing: HashingPlace,
+        actor: Actor,
+        current: &Pin,
+        new: &Pin,
+    ) -> StoreResult<LoggedIn> {
         let claimed = write_transaction(&mut *self.conn()?, |conn| {
             let account = lock_login(conn, LoginKey::Id(actor.id))?;
             claim_attempt(conn, account.as_ref(), LoginLane::Untrusted)?;
             Ok(account)
         })?
         .ok_or(Refusal::NotFound)?;
-        let matches = hashing.verify(current, Some(&claimed.pin_hash))?;
+        let matches = hashing.0.verify(current, Some(&claimed.pin_hash))?;
         let change = decide_own_pin_change(matches)?;
-        let new_hash = hashing.hash(new)?;
+        let new_hash = hashing.0.hash(new)?;
         drop(hashing);
         write_transaction(&mut *self.conn()?, |conn| {
             let account = lock_login(conn, LoginKey::Id(actor.id))?;

@@ -60,8 +60,10 @@ async fn log_in(
         required("pin", request.pin)?,
     )?;
     let device_of = device_cookie(headers).and_then(|value| state.tokens.verify_device(value));
+    // Reserved here, so a flood's refusals never reach the blocking pool.
+    let hashing = state.store.reserve_hashing()?;
     let session = state
-        .blocking(move |store| store.log_in(&credentials, device_of))
+        .blocking(move |store| store.log_in(hashing, &credentials, device_of))
         .await?;
     // Known from now on (or for longer): the cookie is renewed.
     let device = Cookie::build((DEVICE_COOKIE, state.tokens.issue_device(session.user.id)?))

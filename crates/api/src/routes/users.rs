@@ -61,8 +61,9 @@ async fn post_users(
         pin: Pin::parse(required("pin", request.pin)?)?,
         role: request.role.as_deref().map(str::parse).transpose()?,
     };
+    let hashing = state.store.reserve_hashing()?;
     let user = state
-        .blocking(move |store| store.create_user(creator.into(), &new))
+        .blocking(move |store| store.create_user(hashing, creator.into(), &new))
         .await?;
     Ok(Envelope::new("User was created successfully", UserJson::from(user)).created())
 }
@@ -183,8 +184,9 @@ async fn put_my_pin(
     let new_pin = Pin::parse(required("newPin", request.new_pin)?)?;
     // A malformed current PIN cannot be anyone's: the same 403 as a wrong one.
     let current_pin = Pin::parse(current_pin).map_err(|_| Refusal::Forbidden(WRONG_CURRENT_PIN))?;
+    let hashing = state.store.reserve_hashing()?;
     let session = state
-        .blocking(move |store| store.change_own_pin(caller, &current_pin, &new_pin))
+        .blocking(move |store| store.change_own_pin(hashing, caller, &current_pin, &new_pin))
         .await?;
     signed_in(&state, "PIN changed successfully", session)
 }

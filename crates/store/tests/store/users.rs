@@ -6,7 +6,7 @@ use domain::{
     Creator, Credentials, ListUsers, PageRequest, Pin, Role, SessionEpoch, UserChange, UserId,
     Username,
 };
-use store::{NewAccount, StoreError, both_backends};
+use store::{HashingPlace, NewAccount, StoreError, both_backends};
 
 use super::*;
 
@@ -29,15 +29,16 @@ fn refused(result: Result<impl std::fmt::Debug, StoreError>) -> Refusal {
     }
 }
 
-/// `attempt`'s outcome once the PIN hasher had room for it: a `Busy`
-/// attempt counted nothing, so a client tries again.
-fn until_not_busy<T>(mut attempt: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+/// A place for one request's PIN hashing, waiting while all are taken
+/// (tests in parallel can fill them), as a client retries a 503.
+fn hashing(store: &Store) -> HashingPlace {
     loop {
-        match attempt() {
+        match store.reserve_hashing() {
+            Ok(place) => return place,
             Err(StoreError::Busy { .. }) => {
                 std::thread::sleep(std::time::Duration::from_millis(10))
             }
-            outcome => return outcome,
+            Err(other) => panic!("cannot reserve hashing: {other:?}"),
         }
     }
 }
@@ -48,26 +49,40 @@ both_backends!(
         let store = db.store();
         let cast = cast(db);
         let signed_up = store
-            .create_user(Creator::Anonymous, &account("newcomer", None))
+            .create_user(
+                hashing(store),
+                Creator::Anonymous,
+                &account("newcomer", None),
+            )
             .expect("sign up");
         assert_eq!(signed_up.role, Role::Customer);
         assert!(signed_up.active);
         for role in [Role::SupportAgent, Role::Admin] {
             let name = format!("staff-{}", role.as_str());
             assert!(matches!(
-                refused(store.create_user(Creator::Anonymous, &account(&name, Some(role)))),
+                refused(store.create_user(
+                    hashing(store),
+                    Creator::Anonymous,
+                    &account(&name, Some(role))
+                )),
                 Refusal::Unauthenticated(_)
             ));
             for not_admin in [cast.customer, cast.agent] {
                 assert!(matches!(
-                    refused(
-                        store.create_user(Creator::User(not_admin), &account(&name, Some(role)))
-                    ),
+                    refused(store.create_user(
+                        hashing(store),
+                        Creator::User(not_admin),
+                        &account(&name, Some(role))
+                    )),
                     Refusal::Forbidden(_)
                 ));
             }
             let created = store
-                .create_user(Creator::User(cast.admin), &account(&name, Some(role)))
+                .create_user(
+                    hashing(store),
+                    Creator::User(cast.admin),
+                    &account(&name, Some(role)),
+                )
                 .expect("an admin creates staff");
             assert_eq!(created.role, role);
         }
@@ -82,14 +97,14 @@ both_backends!(
 both_backends!(a_duplicate_username_is_a_conflict_but_case_matters, |db| {
     let store = db.store();
     store
-        .create_user(Creator::Anonymous, &account("kayode", None))
+        .create_user(hashing(store), Creator::Anonymous, &account("kayode", None))
         .expect("first");
     assert_eq!(
-        refused(store.create_user(Creator::Anonymous, &account("kayode", None))),
+        refused(store.create_user(hashing(store), Creator::Anonymous, &account("kayode", None))),
         USERNAME_TAKEN
     );
     store
-        .create_user(Creator::Anonymous, &account("Kayode", None))
+        .create_user(hashing(store), Creator::Anonymous, &account("Kayode", None))
         .expect("another name");
 });
 
@@ -99,12 +114,12 @@ both_backends!(
         let store = db.store();
         let user = actor(store, "kayode", Role::Customer);
         let logged_in = store
-            .log_in(&credentials("kayode", PIN), None)
+            .log_in(hashing(store), &credentials("kayode", PIN), None)
             .expect("log in");
         assert_eq!(logged_in.user.id, user.id);
         assert_eq!(logged_in.user.role, Role::Customer);
-        let wrong_pin = refused(store.log_in(&credentials("kayode", "1111"), None));
-        let unknown = refused(store.log_in(&credentials("nobody", PIN), None));
+        let wrong_pin = refused(store.log_in(hashing(store), &credentials("kayode", "1111"), None));
+        let unknown = refused(store.log_in(hashing(store), &credentials("nobody", PIN), None));
         assert!(matches!(wrong_pin, Refusal::Unauthenticated(_)));
         assert_eq!(wrong_pin, unknown);
     }
@@ -117,34 +132,34 @@ both_backends!(
         actor(store, "kayode", Role::Customer);
         actor(store, "tolu", Role::Customer);
         for _ in 0..5 {
-            refused(store.log_in(&credentials("kayode", "9999"), None));
+            refused(store.log_in(hashing(store), &credentials("kayode", "9999"), None));
         }
         // Locked now for the first lock's 30 s (less the moment since the
         // fifth failure), even for the right PIN, and only this username.
-        match refused(store.log_in(&credentials("kayode", PIN), None)) {
+        match refused(store.log_in(hashing(store), &credentials("kayode", PIN), None)) {
             Refusal::Throttled { retry_after_secs } => {
                 assert!((29..=30).contains(&retry_after_secs), "{retry_after_secs}")
             }
             other => panic!("expected a lock, got {other:?}"),
         }
         store
-            .log_in(&credentials("tolu", PIN), None)
+            .log_in(hashing(store), &credentials("tolu", PIN), None)
             .expect("another name");
         // Four failures, a success, four more: the success reset the count.
         for _ in 0..4 {
-            refused(store.log_in(&credentials("tolu", "9999"), None));
+            refused(store.log_in(hashing(store), &credentials("tolu", "9999"), None));
         }
         store
-            .log_in(&credentials("tolu", PIN), None)
+            .log_in(hashing(store), &credentials("tolu", PIN), None)
             .expect("log in");
         for _ in 0..4 {
             assert!(matches!(
-                refused(store.log_in(&credentials("tolu", "9999"), None)),
+                refused(store.log_in(hashing(store), &credentials("tolu", "9999"), None)),
                 Refusal::Unauthenticated(_)
             ));
         }
         store
-            .log_in(&credentials("tolu", PIN), None)
+            .log_in(hashing(store), &credentials("tolu", PIN), None)
             .expect("still not locked");
     }
 );
@@ -156,27 +171,27 @@ both_backends!(
         let owner = actor(store, "kayode", Role::Customer).id;
         let other = actor(store, "tolu", Role::Customer).id;
         for _ in 0..5 {
-            refused(store.log_in(&credentials("kayode", "9999"), None));
+            refused(store.log_in(hashing(store), &credentials("kayode", "9999"), None));
         }
         assert!(matches!(
-            refused(store.log_in(&credentials("kayode", PIN), None)),
+            refused(store.log_in(hashing(store), &credentials("kayode", PIN), None)),
             Refusal::Throttled { .. }
         ));
         // Another account's device cookie is a stranger's: still locked.
         assert!(matches!(
-            refused(store.log_in(&credentials("kayode", PIN), Some(other))),
+            refused(store.log_in(hashing(store), &credentials("kayode", PIN), Some(other))),
             Refusal::Throttled { .. }
         ));
         // The owner's device is counted apart and gets in.
         store
-            .log_in(&credentials("kayode", PIN), Some(owner))
+            .log_in(hashing(store), &credentials("kayode", PIN), Some(owner))
             .expect("a known device is not locked by strangers");
         // Its own failures lock it like any lane.
         for _ in 0..5 {
-            refused(store.log_in(&credentials("kayode", "9999"), Some(owner)));
+            refused(store.log_in(hashing(store), &credentials("kayode", "9999"), Some(owner)));
         }
         assert!(matches!(
-            refused(store.log_in(&credentials("kayode", PIN), Some(owner))),
+            refused(store.log_in(hashing(store), &credentials("kayode", PIN), Some(owner))),
             Refusal::Throttled { .. }
         ));
     }
@@ -186,7 +201,7 @@ both_backends!(an_unknown_username_is_never_throttled_by_name, |db| {
     let store = db.store();
     for _ in 0..8 {
         assert!(matches!(
-            refused(store.log_in(&credentials("nobody", "9999"), None)),
+            refused(store.log_in(hashing(store), &credentials("nobody", "9999"), None)),
             Refusal::Unauthenticated(_)
         ));
     }
@@ -202,9 +217,7 @@ both_backends!(
                 .map(|i| {
                     scope.spawn(move || {
                         let pin = format!("{:04}", 1000 + i);
-                        refused(until_not_busy(|| {
-                            store.log_in(&credentials("kayode", &pin), None)
-                        }))
+                        refused(store.log_in(hashing(store), &credentials("kayode", &pin), None))
                     })
                 })
                 .collect();
@@ -264,8 +277,8 @@ both_backends!(a_token_subject_is_its_current_role_while_active, |db| {
         ));
     }
     // A deactivated account cannot log in either, with the same answer as a wrong PIN.
-    let deactivated = refused(store.log_in(&credentials("benjamin", PIN), None));
-    let wrong = refused(store.log_in(&credentials("kayode", "9999"), None));
+    let deactivated = refused(store.log_in(hashing(store), &credentials("benjamin", PIN), None));
+    let wrong = refused(store.log_in(hashing(store), &credentials("kayode", "9999"), None));
     assert_eq!(deactivated, wrong);
 });
 
@@ -525,17 +538,22 @@ both_backends!(
         let store = db.store();
         let cast = cast(db);
         let before = store
-            .log_in(&credentials("kayode", PIN), None)
+            .log_in(hashing(store), &credentials("kayode", PIN), None)
             .expect("log in");
         assert_eq!(
-            refused(store.change_own_pin(cast.customer, &pin("9999"), &pin("4821"))),
+            refused(store.change_own_pin(
+                hashing(store),
+                cast.customer,
+                &pin("9999"),
+                &pin("4821")
+            )),
             Refusal::Forbidden(domain::login::WRONG_CURRENT_PIN)
         );
         store
             .authenticate(cast.customer.id, before.epoch)
             .expect("a refused change ends nothing");
         let after = store
-            .change_own_pin(cast.customer, &pin(PIN), &pin("4821"))
+            .change_own_pin(hashing(store), cast.customer, &pin(PIN), &pin("4821"))
             .expect("the right current pin");
         assert_eq!(after.user.id, cast.customer.id);
         assert_ne!(after.epoch, before.epoch);
@@ -551,11 +569,11 @@ both_backends!(
             cast.customer
         );
         assert!(matches!(
-            refused(store.log_in(&credentials("kayode", PIN), None)),
+            refused(store.log_in(hashing(store), &credentials("kayode", PIN), None)),
             Refusal::Unauthenticated(_)
         ));
         let again = store
-            .log_in(&credentials("kayode", "4821"), None)
+            .log_in(hashing(store), &credentials("kayode", "4821"), None)
             .expect("the new pin");
         assert_eq!(again.epoch, after.epoch);
     }
@@ -573,9 +591,12 @@ both_backends!(
                     let customer = cast.customer;
                     scope.spawn(move || {
                         let guess = pin(&format!("{:04}", 1000 + i));
-                        refused(until_not_busy(|| {
-                            store.change_own_pin(customer, &guess, &pin("4821"))
-                        }))
+                        refused(store.change_own_pin(
+                            hashing(store),
+                            customer,
+                            &guess,
+                            &pin("4821"),
+                        ))
                     })
                 })
                 .collect();
@@ -590,12 +611,12 @@ both_backends!(
             .count();
         assert_eq!(checked, 5, "{outcomes:?}");
         assert!(matches!(
-            refused(store.change_own_pin(cast.customer, &pin(PIN), &pin("4821"))),
+            refused(store.change_own_pin(hashing(store), cast.customer, &pin(PIN), &pin("4821"))),
             Refusal::Throttled { .. }
         ));
         assert!(
             matches!(
-                refused(store.log_in(&credentials("kayode", PIN), None)),
+                refused(store.log_in(hashing(store), &credentials("kayode", PIN), None)),
                 Refusal::Throttled { .. }
             ),
             "the login is locked too"
@@ -609,7 +630,7 @@ both_backends!(
         let store = db.store();
         let cast = cast(db);
         let session = store
-            .log_in(&credentials("kayode", PIN), None)
+            .log_in(hashing(store), &credentials("kayode", PIN), None)
             .expect("log in");
         let reset = UserChange {
             pin: Some(pin("4821")),
@@ -623,7 +644,7 @@ both_backends!(
             Refusal::Unauthenticated(_)
         ));
         let session = store
-            .log_in(&credentials("kayode", "4821"), None)
+            .log_in(hashing(store), &credentials("kayode", "4821"), None)
             .expect("the reset pin");
         for active in [false, true] {
             let change = UserChange {
@@ -639,7 +660,7 @@ both_backends!(
             Refusal::Unauthenticated(_)
         ));
         let fresh = store
-            .log_in(&credentials("kayode", "4821"), None)
+            .log_in(hashing(store), &credentials("kayode", "4821"), None)
             .expect("reactivated");
         store
             .authenticate(cast.customer.id, fresh.epoch)
