@@ -33,8 +33,7 @@ use tower_http::normalize_path::NormalizePath;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::TraceLayer;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
@@ -131,7 +130,7 @@ fn observed(router: Router) -> Router {
             // One line per request (method, route, id; status, latency).
             TraceLayer::new_for_http()
                 .make_span_with(observe::request_span)
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                .on_response(observe::log_response),
         )
 }
 

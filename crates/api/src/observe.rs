@@ -195,6 +195,28 @@ pub fn request_span(request: &Request<Body>) -> Span {
     )
 }
 
+/// The request's last log line: its status and latency, at INFO, except
+/// for the refusals a flood produces (429, and 503 when a bound is full).
+/// Those are counted in `http_requests_total` and written only at DEBUG,
+/// so a flood cannot also flood the log (a 503 for a database outage has
+/// its own WARN line).
+pub fn log_response(response: &Response, latency: std::time::Duration, _span: &Span) {
+    let status = response.status();
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    if is_refusal_under_load(status) {
+        tracing::debug!(status = status.as_u16(), latency_ms, "finished processing request");
+    } else {
+        tracing::info!(status = status.as_u16(), latency_ms, "finished processing request");
+    }
+}
+
+fn is_refusal_under_load(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
