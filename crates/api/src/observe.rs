@@ -204,9 +204,17 @@ pub fn log_response(response: &Response, latency: std::time::Duration, _span: &S
     let status = response.status();
     let latency_ms = latency.as_secs_f64() * 1000.0;
     if is_refusal_under_load(status) {
-        tracing::debug!(status = status.as_u16(), latency_ms, "finished processing request");
+        tracing::debug!(
+            status = status.as_u16(),
+            latency_ms,
+            "finished processing request"
+        );
     } else {
-        tracing::info!(status = status.as_u16(), latency_ms, "finished processing request");
+        tracing::info!(
+            status = status.as_u16(),
+            latency_ms,
+            "finished processing request"
+        );
     }
 }
 

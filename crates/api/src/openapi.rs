@@ -117,36 +117,60 @@ fn add_shared_to(operation: &mut Operation, touches_the_store: bool) {
     let has_path_parameter = parameters
         .iter()
         .any(|parameter| matches!(parameter, RefOr::T(p) if p.parameter_in == ParameterIn::Path));
-    let mut shared: Vec<(&str, &str)> = Vec::new();
+    let mut bad_request: Vec<&str> = Vec::new();
+    let mut shared: Vec<(&str, String)> = Vec::new();
     if needs_token {
-        shared.push(("401", "Missing, invalid or expired token"));
+        bad_request.push("two `Authorization` headers");
+        shared.push(("401", "Missing, invalid or expired token".to_owned()));
     }
     if operation.request_body.is_some() {
-        shared.extend([
-            ("400", "Malformed JSON, or a missing or invalid field"),
-            ("413", "The body is over 64 KiB"),
-            ("415", "The body is not `application/json`"),
-        ]);
+        bad_request.push("malformed JSON, or a missing or invalid field");
+        shared.push(("415", "The body is not `application/json`".to_owned()));
     }
     if !parameters.is_empty() {
-        shared.push(("400", "An invalid parameter"));
+        bad_request.push("an invalid parameter");
     }
+    if !bad_request.is_empty() {
+        shared.push(("400", capitalised(&bad_request.join("; "))));
+    }
+    // Every route refuses a declared oversize body before reading it.
+    shared.push(("413", "The body is, or is declared, over 64 KiB".to_owned()));
     if has_path_parameter {
-        shared.push(("404", "No such record, or not visible to the caller"));
+        shared.push((
+            "404",
+            "No such record, or not visible to the caller".to_owned(),
+        ));
     }
     if touches_the_store {
         shared.extend([
-            ("500", "A bug on our side; the cause is logged"),
-            ("503", "The database is unavailable or too busy; retry"),
+            ("500", "A bug on our side; the cause is logged".to_owned()),
+            (
+                "503",
+                "The database is unavailable or too busy, or the request ran past `REQUEST_TIMEOUT_SECS`; retry"
+                    .to_owned(),
+            ),
         ]);
+    } else {
+        shared.push((
+            "503",
+            "The request ran past `REQUEST_TIMEOUT_SECS`; retry".to_owned(),
+        ));
     }
     for (status, description) in shared {
         operation
             .responses
             .responses
             .entry(status.to_owned())
-            .or_insert_with(|| error_response(description));
+            .or_insert_with(|| error_response(&description));
     }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn error_response(description: &str) -> RefOr<utoipa::openapi::Response> {

@@ -4,7 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_api");
@@ -38,6 +38,131 @@ fn http(port: u16, request: &str) -> String {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).expect("read");
     answer
+}
+
+/// A server process on a free port of 127.0.0.1, over a SQLite file in
+/// `dir` (the server applies the migrations); killed if a test fails
+/// before it stops it.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    /// Starts the server with `env` on top of the database, secret and
+    /// port, and waits until it listens. `stdout` is piped only by a test
+    /// that reads the logs after the exit (an unread pipe fills up).
+    fn start(dir: &std::path::Path, env: &[(&str, &str)], stdout: Stdio) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let child = Command::new(BINARY)
+            .current_dir(dir)
+            .env_clear()
+            .env("DATABASE_URL", "sqlite://data/tracker.db")
+            .env("JWT_SECRET", LONG_SECRET)
+            .env("PORT", port.to_string())
+            .envs(env.iter().copied())
+            .stdout(stdout)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the server");
+        let mut server = Server { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Some(status) = server.child.try_wait().expect("wait") {
+                panic!("the server exited before listening: {status}");
+            }
+            assert!(Instant::now() < deadline, "the server did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("read timeout");
+        stream
+    }
+
+    /// Sends SIGTERM; the exit status, which must come within `limit`.
+    fn terminate(&mut self, limit: Duration) -> ExitStatus {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exit within {limit:?} of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Reads one HTTP/1.1 response (headers, then a `Content-Length` body).
+fn read_response(stream: &mut TcpStream) -> String {
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    loop {
+        if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&seen[..end]).to_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .map_or(0, |value| value.trim().parse().expect("a length"));
+            if seen.len() >= end + 4 + length {
+                return String::from_utf8_lossy(&seen).into_owned();
+            }
+        }
+        let read = stream.read(&mut buffer).expect("read a response");
+        assert!(
+            read > 0,
+            "closed mid-response: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buffer[..read]);
+    }
+}
+
+/// Reads until the server closes the connection; how long that took from
+/// `since`. Whatever is read on the way is ignored.
+fn time_until_closed(stream: &mut TcpStream, since: Instant) -> Duration {
+    let mut buffer = [0u8; 1024];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return since.elapsed(),
+            Ok(_) => {}
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                panic!("still open after {:?}", since.elapsed())
+            }
+            // A reset is a close too.
+            Err(_) => return since.elapsed(),
+        }
+    }
 }
 
 #[test]
@@ -81,26 +206,8 @@ fn a_fresh_deployment_migrates_creates_its_admin_serves_and_stops_cleanly() {
     );
     assert!(!bad_pin.status.success());
 
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let mut server = Command::new(BINARY)
-        .current_dir(dir.path())
-        .env_clear()
-        .env("DATABASE_URL", "sqlite://data/tracker.db")
-        .env("JWT_SECRET", LONG_SECRET)
-        .env("PORT", port.to_string())
-        .env("LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the server");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not listen");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let mut server = Server::start(dir.path(), &[("LOG_FORMAT", "json")], Stdio::piped());
+    let port = server.port;
     let body = r#"{"username":"root","pin":"4821"}"#;
     let answer = http(
         port,
@@ -113,21 +220,11 @@ fn a_fresh_deployment_migrates_creates_its_admin_serves_and_stops_cleanly() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"token\""), "{answer}");
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
-    let stopped = loop {
-        if let Some(status) = server.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "no exit after SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let stopped = server.terminate(Duration::from_secs(30));
     assert!(stopped.success(), "exit status {stopped}");
     let mut logs = String::new();
     server
+        .child
         .stdout
         .take()
         .expect("stdout")
@@ -163,4 +260,84 @@ fn a_short_jwt_secret_stops_the_start() {
         "{stderr}"
     );
     assert!(!stderr.contains("too-short"), "the secret is never printed");
+}
+
+#[test]
+fn slow_headers_and_idle_keep_alive_connections_are_closed_after_about_ten_seconds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[], Stdio::null());
+    let expected = Duration::from_secs(9)..=Duration::from_secs(15);
+    std::thread::scope(|scope| {
+        let slowloris = scope.spawn(|| {
+            let mut stream = server.connect();
+            let started = Instant::now();
+            stream
+                .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+                .expect("send");
+            time_until_closed(&mut stream, started)
+        });
+        let idle = scope.spawn(|| {
+            let mut stream = server.connect();
+            stream
+                .write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                .expect("send");
+            let answer = read_response(&mut stream);
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+            let answered = Instant::now();
+            time_until_closed(&mut stream, answered)
+        });
+        let slowloris = slowloris.join().expect("no panic");
+        assert!(
+            expected.contains(&slowloris),
+            "unfinished headers were cut off after {slowloris:?}"
+        );
+        let idle = idle.join().expect("no panic");
+        assert!(
+            expected.contains(&idle),
+            "an idle kept-alive connection was closed after {idle:?}"
+        );
+    });
+}
+
+#[test]
+fn sigterm_ends_the_process_after_the_grace_period_despite_a_stalled_client() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(dir.path(), &[("SHUTDOWN_GRACE_SECS", "2")], Stdio::null());
+    let mut stream = server.connect();
+    stream
+        .write_all(
+            b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100\r\n\r\n{\"username",
+        )
+        .expect("send");
+    // The request is in flight, its body a tenth there.
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let stopped = server.terminate(Duration::from_secs(8));
+    assert!(stopped.success(), "exit status {stopped}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "the grace period was not given: {:?}",
+        started.elapsed()
+    );
+    drop(stream);
+}
+
+#[test]
+fn a_declared_oversize_body_is_refused_without_a_100_continue() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[], Stdio::null());
+    let mut stream = server.connect();
+    stream
+        .write_all(
+            b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+              Content-Length: 100000\r\nExpect: 100-continue\r\n\r\n",
+        )
+        .expect("send");
+    let answer = read_response(&mut stream);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(!answer.contains("100 Continue"), "{answer}");
+    let body = &answer[answer.find("\r\n\r\n").expect("a head") + 4..];
+    let json: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+    assert_eq!(json["error"], true, "{json}");
 }

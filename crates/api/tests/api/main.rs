@@ -30,6 +30,7 @@ macro_rules! http_tests {
     )*};
 }
 
+mod abuse;
 mod accounts;
 mod auth;
 mod binary;
