@@ -84,8 +84,8 @@ pub struct Settings {
     /// metrics: only for measuring what they cost.
     pub instrumentation: crate::Instrumentation,
     pub log_format: LogFormat,
-    /// PIN hashes computed at once (`ARGON2_WORKERS`, default one per
-    /// core), and as many more admitted to wait.
+    /// PIN hashes computed at once (`ARGON2_WORKERS`, default one per two
+    /// cores), and four per worker admitted to wait.
     pub hashing: store::HashLimits,
     pub limits: crate::limits::LimitSettings,
     /// After SIGTERM, how long requests in flight may take before the
@@ -129,10 +129,7 @@ impl Settings {
         };
         let hashing = match parse_var::<usize>(&var, "ARGON2_WORKERS")? {
             Some(0) => bail!("ARGON2_WORKERS must be positive"),
-            Some(workers) => store::HashLimits {
-                workers,
-                queue: workers,
-            },
+            Some(workers) => store::HashLimits::with_workers(workers),
             None => store::HashLimits::for_this_machine(),
         };
         let trusted_proxy_header = var("TRUSTED_PROXY_HEADER")

@@ -37,15 +37,26 @@ pub struct HashLimits {
     pub queue: usize,
 }
 
+/// Hashes admitted to wait per worker: at about 25 ms a hash, a waiting
+/// login is answered within about 0.1 s.
+pub const QUEUED_PER_WORKER: usize = 4;
+
 impl HashLimits {
-    /// One worker per core, and as many waiting: the queue is worth at
-    /// most one hash's time (tens of milliseconds).
+    /// `workers` hashing threads and [`QUEUED_PER_WORKER`] waiting for each.
+    pub fn with_workers(workers: usize) -> Self {
+        let workers = workers.max(1);
+        Self {
+            workers,
+            queue: workers * QUEUED_PER_WORKER,
+        }
+    }
+
+    /// One worker per two cores: a flood of logins can keep at most half
+    /// the machine busy hashing, whatever else it does (measured on 2
+    /// cores, see the README's benchmarks).
     pub fn for_this_machine() -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Self {
-            workers: cores,
-            queue: cores,
-        }
+        Self::with_workers(cores / 2)
     }
 }
 
