@@ -1,17 +1,21 @@
 //! `cargo xtask bench`: seeds a fresh SQLite database, runs the release
 //! server on it and measures what the contract cares about: seeding speed,
 //! the streamed report's time and the server's peak memory (against
-//! `sqlite3 -csv` on the same query), list and login latency. It prints
-//! medians; it asserts nothing, so a busy machine cannot make it flaky.
+//! `sqlite3 -csv` on the same query), list and login latency, what
+//! instrumentation costs, and how reads and memory hold up under a flood of
+//! logins. It prints medians and checks a few targets, but it fails on none,
+//! so a busy machine cannot make it flaky.
 
+use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 use domain::{Actor, Role};
-use store::{DatabaseUrl, PoolOptions, Store};
+use store::{DatabaseUrl, Store, StoreOptions};
 
 use crate::load;
 
@@ -27,10 +31,19 @@ pub struct BenchArgs {
     /// Repetitions of each timed request; the median is reported.
     #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// Seconds of each phase of the login flood (reads alone, then reads
+    /// during a flood of logins); 0 skips the login flood.
+    #[arg(long, default_value_t = 4)]
+    flood_seconds: u64,
+    /// Rounds of the login flood, each one phase of each kind; the median is
+    /// reported.
+    #[arg(long, default_value_t = 3)]
+    flood_rounds: usize,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     ensure!(args.runs > 0, "--runs must be positive");
+    ensure!(args.flood_rounds > 0, "--flood-rounds must be positive");
     println!("building the release server ...");
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .current_dir(root)
@@ -48,7 +61,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
 fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     let db_path = dir.join("bench.db");
     let url = DatabaseUrl::Sqlite(db_path.clone());
-    let store = Store::connect(&url, PoolOptions::default())?;
+    let store = Store::connect(&url, StoreOptions::default())?;
     let started = Instant::now();
     let agent = crate::seed::seed_tickets(&store, args.tickets, 42)?;
     let seed_secs = started.elapsed().as_secs_f64();
@@ -90,6 +103,25 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     let [logged, unlogged, bare] = instrumentation_cost(root, &db_path, &token)?;
 
     let (sqlite_secs, sqlite_rss) = sqlite3_report(&db_path, &report_sql, args.runs)?;
+    // The default (one hashing thread per two cores) against one per core.
+    let worker_counts = [(cores() / 2).max(1), cores()];
+    let mut floods = Vec::new();
+    if args.flood_seconds > 0 {
+        for workers in worker_counts {
+            println!(
+                "login flood, {workers} Argon2 workers: {} rounds of {} s reads alone and {} s reads during logins ...",
+                args.flood_rounds, args.flood_seconds, args.flood_seconds
+            );
+            let flood = login_flood(
+                root,
+                &db_path,
+                Duration::from_secs(args.flood_seconds),
+                args.flood_rounds,
+                workers,
+            )?;
+            floods.push((workers, flood));
+        }
+    }
 
     println!();
     println!("machine: {} cores, {}", cores(), cpu_model());
@@ -166,6 +198,9 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         "| exit status after SIGTERM | {} |",
         if clean_exit { "0" } else { "non-zero" }
     );
+    for (workers, flood) in &floods {
+        print_login_flood(flood, *workers, args);
+    }
     Ok(())
 }
 
@@ -210,6 +245,315 @@ fn instrumentation_cost(root: &Path, db: &Path, token: &str) -> anyhow::Result<[
         requests_per_second: median(&rates[which]),
         cpu_micros_per_request: median(&cpu[which]),
     }))
+}
+
+/// Clients reading one ticket in the login flood, idle or not.
+const FLOOD_READERS: usize = 8;
+/// Clients sending logins in the login flood.
+const FLOODERS: usize = 16;
+/// What the readers read; the seeded agent may read every ticket.
+const FLOOD_TICKET: &str = "/api/v1/tickets/1";
+/// The logins start this long before the readers, so the readers meet a
+/// flood in full swing.
+const FLOOD_LEAD_IN: Duration = Duration::from_millis(500);
+/// A pause after each flood, so hashes still running do not count against
+/// the next idle phase.
+const FLOOD_SETTLE: Duration = Duration::from_secs(1);
+/// When the server's resting RSS is read after the last flood.
+const RSS_SETTLE: Duration = Duration::from_secs(5);
+/// Targets for the flood, checked and reported, never failed on.
+const TARGET_P99_RATIO: f64 = 3.0;
+const TARGET_RPS_RATIO: f64 = 0.5;
+const TARGET_PEAK_RSS_MIB: f64 = 200.0;
+
+/// One kind of phase of the login flood, over its rounds.
+#[derive(Debug, Default)]
+struct Rounds {
+    /// Per round: answers per second (for reads: 200s only).
+    per_second: Vec<f64>,
+    /// Per status, per round: latency p50 and p99 in seconds.
+    p50: BTreeMap<u16, Vec<f64>>,
+    p99: BTreeMap<u16, Vec<f64>>,
+    /// Every answer of every round, by status.
+    statuses: BTreeMap<u16, u64>,
+    /// Per round: CPU cores kept busy by the server and by this process
+    /// (the load generator), for phases of reads.
+    server_cores: Vec<f64>,
+    loader_cores: Vec<f64>,
+    /// The rounds' time together.
+    seconds: f64,
+    first_error: Option<String>,
+}
+
+impl Rounds {
+    fn add(&mut self, tally: load::Tally, per_second: f64) {
+        self.per_second.push(per_second);
+        for &status in tally.latencies.keys() {
+            for (q, quantiles) in [(0.50, &mut self.p50), (0.99, &mut self.p99)] {
+                if let Some(latency) = tally.latency_quantile(status, q) {
+                    let latency = latency.as_secs_f64();
+                    quantiles.entry(status).or_default().push(latency);
+                }
+            }
+        }
+        self.seconds += tally.seconds;
+        for (status, count) in tally.statuses {
+            *self.statuses.entry(status).or_default() += count;
+        }
+        if self.first_error.is_none() {
+            self.first_error = tally.first_error;
+        }
+    }
+
+    /// The median p50 and p99 latency of answers with `status`, in
+    /// milliseconds; NaN without any.
+    fn latency_ms(&self, status: u16) -> (f64, f64) {
+        let ms = |quantiles: &BTreeMap<u16, Vec<f64>>| {
+            quantiles
+                .get(&status)
+                .map_or(f64::NAN, |rounds| median(rounds) * 1e3)
+        };
+        (ms(&self.p50), ms(&self.p99))
+    }
+
+    /// Answers other than 200.
+    fn not_ok(&self) -> BTreeMap<u16, u64> {
+        let mut statuses = self.statuses.clone();
+        statuses.remove(&200);
+        statuses
+    }
+}
+
+/// What the login flood measured.
+#[derive(Debug)]
+struct LoginFlood {
+    /// Reads with nothing else going on.
+    idle: Rounds,
+    /// Reads while the logins flood in.
+    flood: Rounds,
+    /// The logins themselves.
+    logins: Rounds,
+    rss_before_kib: u64,
+    /// `VmHWM` after the last flood: the most the server ever held.
+    peak_rss_kib: u64,
+    /// `VmRSS` a while after the last flood.
+    rss_after_kib: u64,
+}
+
+/// Reads of one ticket with nothing else going on, and the same reads while
+/// other clients send logins as fast as they are answered, on a server
+/// without its per-address login limit (`ADDRESS_RATE_LIMIT=0`): what is
+/// measured is how well the server bounds its Argon2 work. The logins are of
+/// unknown usernames, each another, so no username lock answers them early;
+/// any answer to a login counts. Phases alternate, idle then flood, for
+/// `rounds` rounds.
+fn login_flood(
+    root: &Path,
+    db: &Path,
+    phase: Duration,
+    rounds: usize,
+    workers: usize,
+) -> anyhow::Result<LoginFlood> {
+    let workers = workers.to_string();
+    let env = [
+        ("ADDRESS_RATE_LIMIT", "0"),
+        ("ARGON2_WORKERS", workers.as_str()),
+    ];
+    let server = Server::start(root, db, &env)?;
+    let token = server.login_token()?;
+    curl_timed(&server.url(FLOOD_TICKET), Some(&token))
+        .with_context(|| format!("the flood's readers cannot read {FLOOD_TICKET}"))?;
+    let rss_before_kib = server.memory_kib("VmRSS")?;
+
+    let read = load::get_request(server.address, FLOOD_TICKET, &token);
+    let readers = load::Clients {
+        connections: FLOOD_READERS,
+        request: &|buffer| buffer.extend_from_slice(&read),
+        record_latencies: true,
+    };
+    let next_user = AtomicU64::new(0);
+    let login = |buffer: &mut Vec<u8>| {
+        let user = next_user.fetch_add(1, Ordering::Relaxed);
+        let body = format!(r#"{{"username":"nosuchuser{user}","pin":"1234"}}"#);
+        buffer.extend_from_slice(&load::post_json_request(
+            server.address,
+            "/api/v1/login",
+            &body,
+        ));
+    };
+    let flooders = load::Clients {
+        connections: FLOODERS,
+        request: &login,
+        record_latencies: true,
+    };
+
+    let mut idle = Rounds::default();
+    let mut flood = Rounds::default();
+    let mut logins = Rounds::default();
+    for round in 0..rounds {
+        let cpu_before = CpuMark::now(&server)?;
+        let reads = load::run(server.address, &readers, Instant::now() + phase)?;
+        let per_second = reads.per_second(200);
+        idle.add(reads, per_second);
+        cpu_before.record_since(&server, &mut idle)?;
+
+        let cpu_before = CpuMark::now(&server)?;
+        let until = Instant::now() + FLOOD_LEAD_IN + phase;
+        let (reads, flooded) = std::thread::scope(|scope| {
+            let flooding = scope.spawn(|| load::run(server.address, &flooders, until));
+            std::thread::sleep(FLOOD_LEAD_IN);
+            let reads = load::run(server.address, &readers, until);
+            let flooded = flooding
+                .join()
+                .map_err(|_| anyhow::anyhow!("the login flood panicked"))?;
+            anyhow::Ok((reads?, flooded?))
+        })?;
+        let per_second = reads.per_second(200);
+        flood.add(reads, per_second);
+        cpu_before.record_since(&server, &mut flood)?;
+        let per_second = flooded.total() as f64 / flooded.seconds;
+        logins.add(flooded, per_second);
+        if round + 1 < rounds {
+            std::thread::sleep(FLOOD_SETTLE);
+        }
+    }
+    let peak_rss_kib = server.memory_kib("VmHWM")?;
+    std::thread::sleep(RSS_SETTLE);
+    let rss_after_kib = server.memory_kib("VmRSS")?;
+    Ok(LoginFlood {
+        idle,
+        flood,
+        logins,
+        rss_before_kib,
+        peak_rss_kib,
+        rss_after_kib,
+    })
+}
+
+/// A moment, with the server's and this process's (the load generator's)
+/// CPU seconds so far: to tell which of them kept the cores busy.
+#[derive(Debug, Clone, Copy)]
+struct CpuMark {
+    when: Instant,
+    server: f64,
+    own: f64,
+}
+
+impl CpuMark {
+    fn now(server: &Server) -> anyhow::Result<Self> {
+        Ok(CpuMark {
+            when: Instant::now(),
+            server: server.cpu_seconds()?,
+            own: cpu_seconds("self")?,
+        })
+    }
+
+    /// Adds the cores the server and this process kept busy since this mark
+    /// to `rounds`.
+    fn record_since(self, server: &Server, rounds: &mut Rounds) -> anyhow::Result<()> {
+        let now = CpuMark::now(server)?;
+        let seconds = (now.when - self.when).as_secs_f64();
+        rounds
+            .server_cores
+            .push((now.server - self.server) / seconds);
+        rounds.loader_cores.push((now.own - self.own) / seconds);
+        Ok(())
+    }
+}
+
+fn print_login_flood(flood: &LoginFlood, workers: usize, args: &BenchArgs) {
+    let LoginFlood {
+        idle,
+        flood: flooded,
+        logins,
+        ..
+    } = flood;
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    println!();
+    println!(
+        "login flood (`ADDRESS_RATE_LIMIT=0`, `ARGON2_WORKERS={workers}`): {FLOOD_READERS} clients `GET {FLOOD_TICKET}`, \
+         alone and while {FLOODERS} clients `POST /api/v1/login` with unknown usernames; \
+         medians of {} rounds of {} s per phase",
+        args.flood_rounds, args.flood_seconds
+    );
+    println!(
+        "| reads | 200s per second | p50 of 200s | p99 of 200s | answers other than 200 \
+         | CPU cores busy, server / load generator |"
+    );
+    println!("|---|---|---|---|---|---|");
+    for (name, rounds) in [("idle", idle), ("during the flood", flooded)] {
+        let (p50, p99) = rounds.latency_ms(200);
+        println!(
+            "| {name} | {:.0} | {p50:.2} ms | {p99:.2} ms | {} | {:.2} / {:.2} |",
+            median(&rounds.per_second),
+            count_by_status(&rounds.not_ok()),
+            median(&rounds.server_cores),
+            median(&rounds.loader_cores),
+        );
+    }
+    let rps_ratio = median(&flooded.per_second) / median(&idle.per_second);
+    let (idle_p50, idle_p99) = idle.latency_ms(200);
+    let (flood_p50, flood_p99) = flooded.latency_ms(200);
+    let p50_ratio = flood_p50 / idle_p50;
+    let p99_ratio = flood_p99 / idle_p99;
+    println!("| flood / idle | {rps_ratio:.2}x | {p50_ratio:.2}x | {p99_ratio:.2}x | | |");
+    println!();
+    println!("| login flood | result |");
+    println!("|---|---|");
+    println!(
+        "| logins answered in {:.1} s, by status | {} ({:.0} per second) |",
+        logins.seconds,
+        count_by_status(&logins.statuses),
+        median(&logins.per_second)
+    );
+    for &status in logins.p50.keys() {
+        let (p50, p99) = logins.latency_ms(status);
+        println!("| login answer time when {status}, p50 / p99 | {p50:.1} ms / {p99:.1} ms |");
+    }
+    println!(
+        "| server RSS before / peak (`VmHWM`) / {} s after the last flood | {:.1} / {:.1} / {:.1} MiB |",
+        RSS_SETTLE.as_secs(),
+        mib(flood.rss_before_kib),
+        mib(flood.peak_rss_kib),
+        mib(flood.rss_after_kib)
+    );
+    for (what, rounds) in [("read", idle), ("read", flooded), ("login", logins)] {
+        if let Some(error) = &rounds.first_error {
+            println!("| first {what} without an answer | {error} |");
+        }
+    }
+    println!();
+    let verdict = |met: bool| if met { "MET" } else { "MISSED" };
+    println!("| target | measured | verdict |");
+    println!("|---|---|---|");
+    println!(
+        "| read p99 during the flood ≤ {TARGET_P99_RATIO}x idle | {p99_ratio:.3}x | {} |",
+        verdict(p99_ratio <= TARGET_P99_RATIO)
+    );
+    println!(
+        "| reads per second during the flood ≥ {TARGET_RPS_RATIO}x idle | {rps_ratio:.3}x | {} |",
+        verdict(rps_ratio >= TARGET_RPS_RATIO)
+    );
+    println!(
+        "| server peak RSS < {TARGET_PEAK_RSS_MIB:.0} MiB | {:.1} MiB | {} |",
+        mib(flood.peak_rss_kib),
+        verdict(mib(flood.peak_rss_kib) < TARGET_PEAK_RSS_MIB)
+    );
+}
+
+/// `401: 12, 503: 3400`, or `none`.
+fn count_by_status(statuses: &BTreeMap<u16, u64>) -> String {
+    if statuses.is_empty() {
+        return "none".to_owned();
+    }
+    statuses
+        .iter()
+        .map(|(&status, count)| match status {
+            load::NO_ANSWER => format!("no answer: {count}"),
+            status => format!("{status}: {count}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn median(values: &[f64]) -> f64 {
@@ -351,18 +695,7 @@ impl Server {
 
     /// The server's CPU time so far (user + system), from `/proc/PID/stat`.
     fn cpu_seconds(&self) -> anyhow::Result<f64> {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
-        // Fields after the command name, which is in parentheses and may
-        // hold spaces; utime and stime are the 14th and 15th fields.
-        let after_name = stat.rsplit_once(')').context("/proc stat")?.1;
-        let fields: Vec<&str> = after_name.split_whitespace().collect();
-        let ticks: f64 = fields
-            .get(11..13)
-            .context("/proc stat fields")?
-            .iter()
-            .map(|field| field.parse::<f64>())
-            .sum::<Result<f64, _>>()?;
-        Ok(ticks / CLOCK_TICKS_PER_SECOND)
+        cpu_seconds(&self.child.id().to_string())
     }
 
     /// A memory figure of the server from `/proc/PID/status`, in KiB.
@@ -389,6 +722,23 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A process's CPU time so far (user + system), from `/proc/PID/stat`;
+/// `pid` may be `self`.
+fn cpu_seconds(pid: &str) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which is in parentheses and may
+    // hold spaces; utime and stime are the 14th and 15th fields.
+    let after_name = stat.rsplit_once(')').context("/proc stat")?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: f64 = fields
+        .get(11..13)
+        .context("/proc stat fields")?
+        .iter()
+        .map(|field| field.parse::<f64>())
+        .sum::<Result<f64, _>>()?;
+    Ok(ticks / CLOCK_TICKS_PER_SECOND)
 }
 
 fn cores() -> usize {
