@@ -26,13 +26,14 @@ pub fn neutralise_formula(cell: &str) -> Cow<'_, str> {
     }
 }
 
-/// The ASCII trigger a full-width form or the minus sign stands for.
+/// The ASCII trigger a full-width or small form, or the minus sign,
+/// stands for.
 fn fold_look_alike(c: char) -> char {
     match c {
-        '\u{FF1D}' => '=',
-        '\u{FF0B}' => '+',
-        '\u{FF0D}' | '\u{2212}' => '-',
-        '\u{FF20}' => '@',
+        '\u{FF1D}' | '\u{FE66}' => '=',
+        '\u{FF0B}' | '\u{FE62}' => '+',
+        '\u{FF0D}' | '\u{FE63}' | '\u{2212}' => '-',
+        '\u{FF20}' | '\u{FE6B}' => '@',
         '\u{FF5C}' => '|',
         other => other,
     }
@@ -123,7 +124,7 @@ mod tests {
             prefix in proptest::collection::vec(ignorable(), 0..6),
             trigger in prop::sample::select(vec![
                 '=', '+', '-', '@', '|', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}', '\u{FF5C}',
-                '\u{2212}',
+                '\u{2212}', '\u{FE66}', '\u{FE62}', '\u{FE63}', '\u{FE6B}',
             ]),
             rest in any::<String>(),
         ) {
