@@ -263,7 +263,7 @@ fn a_short_jwt_secret_stops_the_start() {
 }
 
 #[test]
-fn slow_headers_and_idle_keep_alive_connections_are_closed_after_about_ten_seconds() {
+fn slow_headers_idle_connections_and_slow_bodies_are_cut_off_after_about_ten_seconds() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::start(dir.path(), &[], Stdio::null());
     let expected = Duration::from_secs(9)..=Duration::from_secs(15);
@@ -286,6 +286,27 @@ fn slow_headers_and_idle_keep_alive_connections_are_closed_after_about_ten_secon
             let answered = Instant::now();
             time_until_closed(&mut stream, answered)
         });
+        let slow_body = scope.spawn(|| {
+            let mut stream = server.connect();
+            stream
+                .write_all(
+                    b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                      Content-Length: 40\r\n\r\n{\"user",
+                )
+                .expect("send");
+            let started = Instant::now();
+            let answer = read_response(&mut stream);
+            (answer, started.elapsed())
+        });
+        let (answer, waited) = slow_body.join().expect("no panic");
+        assert!(
+            answer.starts_with("HTTP/1.1 400") && answer.contains("\"requestId\""),
+            "a body not sent in time: {answer}"
+        );
+        assert!(
+            expected.contains(&waited),
+            "the body was cut off after {waited:?}"
+        );
         let slowloris = slowloris.join().expect("no panic");
         assert!(
             expected.contains(&slowloris),
