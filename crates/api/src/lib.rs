@@ -256,22 +256,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     );
     // The recorder keeps histogram samples until upkeep folds them in.
     let metrics = state.metrics.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
-        loop {
-            every.tick().await;
-            metrics.run_upkeep();
-        }
-    });
+    spawn_every(Duration::from_secs(5), move || metrics.run_upkeep());
     // Budgets of addresses that came back to full are forgotten.
     let limits = state.limits.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
-        loop {
-            every.tick().await;
-            limits.forget_idle();
-        }
-    });
+    spawn_every(Duration::from_secs(60), move || limits.forget_idle());
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
     let connection_limits = server::ConnectionLimits {
@@ -282,6 +270,17 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     server::serve(listener, app, connection_limits, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Runs `task` every `period` for as long as the server runs.
+fn spawn_every(period: Duration, task: impl Fn() + Send + 'static) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(period);
+        loop {
+            every.tick().await;
+            task();
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -288,12 +288,7 @@ fn slow_headers_idle_connections_and_slow_bodies_are_cut_off_after_about_ten_sec
         });
         let slow_body = scope.spawn(|| {
             let mut stream = server.connect();
-            stream
-                .write_all(
-                    b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-                      Content-Length: 40\r\n\r\n{\"user",
-                )
-                .expect("send");
+            start_a_login_body_that_stalls(&mut stream);
             let started = Instant::now();
             let answer = read_response(&mut stream);
             (answer, started.elapsed())
@@ -320,17 +315,22 @@ fn slow_headers_idle_connections_and_slow_bodies_are_cut_off_after_about_ten_sec
     });
 }
 
-#[test]
-fn sigterm_ends_the_process_after_the_grace_period_despite_a_stalled_client() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut server = Server::start(dir.path(), &[("SHUTDOWN_GRACE_SECS", "2")], Stdio::null());
-    let mut stream = server.connect();
+/// Sends a login's headers declaring a 100-byte body, and 10 bytes of it.
+fn start_a_login_body_that_stalls(stream: &mut TcpStream) {
     stream
         .write_all(
             b"POST /api/v1/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
               Content-Length: 100\r\n\r\n{\"username",
         )
         .expect("send");
+}
+
+#[test]
+fn sigterm_ends_the_process_after_the_grace_period_despite_a_stalled_client() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(dir.path(), &[("SHUTDOWN_GRACE_SECS", "2")], Stdio::null());
+    let mut stream = server.connect();
+    start_a_login_body_that_stalls(&mut stream);
     // The request is in flight, its body a tenth there.
     std::thread::sleep(Duration::from_millis(500));
     let started = Instant::now();
