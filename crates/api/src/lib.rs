@@ -19,11 +19,11 @@ pub mod state;
 pub mod tokens;
 pub mod wire;
 
+use std::time::Duration;
+
 use anyhow::Context as _;
 use axum::body::Body;
 use axum::extract::DefaultBodyLimit;
-use std::time::Duration;
-
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse as _, Response};
