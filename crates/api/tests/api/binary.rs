@@ -362,3 +362,37 @@ fn a_declared_oversize_body_is_refused_without_a_100_continue() {
     let json: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
     assert_eq!(json["error"], true, "{json}");
 }
+
+#[test]
+fn connections_beyond_the_bound_wait_until_one_closes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[("MAX_CONNECTIONS", "2")], Stdio::null());
+    let request = b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n";
+    // Two kept-alive connections, answered once, hold both places.
+    let mut held: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut stream = server.connect();
+            stream.write_all(request).expect("send");
+            assert!(read_response(&mut stream).starts_with("HTTP/1.1 200"));
+            stream
+        })
+        .collect();
+    // A third is accepted by the kernel, but not served.
+    let mut waiting = server.connect();
+    waiting.write_all(request).expect("send");
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(1)))
+        .expect("read timeout");
+    let mut byte = [0u8; 1];
+    let unserved = waiting.read(&mut byte);
+    assert!(
+        unserved.is_err(),
+        "the third connection was served: {unserved:?}"
+    );
+    // One place frees: the third is served.
+    drop(held.pop());
+    waiting
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("read timeout");
+    assert!(read_response(&mut waiting).starts_with("HTTP/1.1 200"));
+}
