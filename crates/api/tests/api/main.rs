@@ -39,6 +39,7 @@ mod documentation;
 mod errors;
 mod operations;
 mod original;
+mod process;
 mod replies;
 mod report;
 mod tickets;
