@@ -9,7 +9,6 @@ use domain::{Creator, Pin, Role, Username};
 use store::{NewAccount, Store};
 
 use crate::config::Settings;
-use crate::state::POOL_TIMEOUT;
 
 /// Applies pending migrations and says how many ran.
 pub fn migrate(settings: &Settings) -> anyhow::Result<()> {
@@ -43,7 +42,7 @@ pub fn create_user(
     let pin = Pin::parse(line.trim_end_matches(['\n', '\r'])).context("the PIN")?;
     let options = store::StoreOptions {
         max_size: Some(1),
-        connection_timeout: POOL_TIMEOUT,
+        connection_timeout: settings.database_connect_timeout,
         hashing: settings.hashing,
     };
     let store = Store::connect(&settings.database_url, options)

@@ -10,6 +10,7 @@ use store::DatabaseUrl;
 pub const DEFAULT_PORT: u16 = 9003;
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
+pub const DEFAULT_DATABASE_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
 /// The secret that signs tokens; never printed.
@@ -80,6 +81,10 @@ pub struct Settings {
     pub jwt_secret: Option<JwtSecret>,
     pub token_lifetime: Duration,
     pub pool_size: Option<u32>,
+    /// How long a request waits for a database connection (a free one, or
+    /// a new one while the database is down) before it answers 503
+    /// (`DATABASE_CONNECT_TIMEOUT_SECS`).
+    pub database_connect_timeout: Duration,
     /// `HTTP_INSTRUMENTATION=off` drops request ids, request log lines and
     /// metrics: only for measuring what they cost.
     pub instrumentation: crate::Instrumentation,
@@ -122,6 +127,12 @@ impl Settings {
             Some(0) => bail!("DATABASE_POOL_SIZE must be positive"),
             size => size,
         };
+        let database_connect_timeout =
+            match parse_var::<u64>(&var, "DATABASE_CONNECT_TIMEOUT_SECS")? {
+                Some(0) => bail!("DATABASE_CONNECT_TIMEOUT_SECS must be positive"),
+                Some(seconds) => Duration::from_secs(seconds),
+                None => DEFAULT_DATABASE_CONNECT_TIMEOUT,
+            };
         let instrumentation = match var("HTTP_INSTRUMENTATION").as_deref() {
             None | Some("on") => crate::Instrumentation::On,
             Some("off") => crate::Instrumentation::Off,
@@ -171,6 +182,7 @@ impl Settings {
             jwt_secret: var("JWT_SECRET").map(JwtSecret::new).transpose()?,
             token_lifetime,
             pool_size,
+            database_connect_timeout,
         })
     }
 }
@@ -210,6 +222,7 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:9003");
         assert!(s.jwt_secret.is_none());
         assert_eq!(s.token_lifetime, DEFAULT_TOKEN_LIFETIME);
+        assert_eq!(s.database_connect_timeout, Duration::from_secs(5));
     }
 
     #[test]
@@ -217,6 +230,8 @@ mod tests {
         assert!(settings(&[("PORT", "http")]).is_err());
         assert!(settings(&[("DATABASE_URL", "mysql://x")]).is_err());
         assert!(settings(&[("TOKEN_LIFETIME_SECS", "0")]).is_err());
+        assert!(settings(&[("DATABASE_CONNECT_TIMEOUT_SECS", "0")]).is_err());
+        assert!(settings(&[("DATABASE_CONNECT_TIMEOUT_SECS", "5s")]).is_err());
         assert!(settings(&[("HOST", "not-an-ip")]).is_err());
     }
 

@@ -29,6 +29,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse as _, Response};
 use axum::{Extension, Router};
 use tower::util::MapRequestLayer;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::NormalizePath;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -77,7 +78,25 @@ pub fn build_router(state: AppState, instrumentation: Instrumentation) -> Router
     let document_json = serde_json::to_vec(&document).expect("the OpenAPI document serialises");
     let routes = routes
         .fallback(|| async { ApiError::NotFound("no such route") })
-        .layer(Extension(openapi::DocumentJson(document_json.into())))
+        .layer(Extension(openapi::DocumentJson(document_json.into())));
+    // The docs page is mounted before the path is trimmed: it redirects
+    // `/docs` to `/docs/` for its relative asset links.
+    let docs: Router = SwaggerUi::new("/docs")
+        .config(utoipa_swagger_ui::Config::new([openapi::DOCUMENT_PATH]).validator_url("none"))
+        .into();
+    with_middleware(routes, docs, request_timeout, instrumentation)
+}
+
+/// What every request passes through around the routes: limits on bodies
+/// and time, the JSON envelope on every error (a panic's included), ids,
+/// logs and metrics.
+fn with_middleware(
+    routes: Router,
+    docs: Router,
+    request_timeout: Duration,
+    instrumentation: Instrumentation,
+) -> Router {
+    let routes = routes
         // A body trickled in byte by byte fails when its time is up.
         .layer(RequestBodyDeadlineLayer::new(BODY_READ_TIMEOUT))
         .layer(middleware::from_fn(refuse_declared_oversize))
@@ -86,13 +105,11 @@ pub fn build_router(state: AppState, instrumentation: Instrumentation) -> Router
             StatusCode::SERVICE_UNAVAILABLE,
             request_timeout,
         ))
+        // Inside `json_errors` (which adds the request id) and the trace
+        // span (so the log line names the request).
+        .layer(CatchPanicLayer::custom(answer_panic))
         .layer(middleware::from_fn(json_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
-    // The docs page is mounted before the path is trimmed: it redirects
-    // `/docs` to `/docs/` for its relative asset links.
-    let docs: Router = SwaggerUi::new("/docs")
-        .config(utoipa_swagger_ui::Config::new([openapi::DOCUMENT_PATH]).validator_url("none"))
-        .into();
     let docs = docs.layer(middleware::from_fn(json_errors));
     let app = match instrumentation {
         Instrumentation::On => Router::new()
@@ -132,6 +149,17 @@ fn observed(router: Router) -> Router {
                 .make_span_with(observe::request_span)
                 .on_response(observe::log_response),
         )
+}
+
+/// A handler that panicked answers a plain 500 and is logged as one; the
+/// connection stays usable.
+fn answer_panic(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned());
+    ApiError::internal(format!("handler panicked: {message}")).into_response()
 }
 
 /// How long a request body may take to arrive, whole.
@@ -221,7 +249,7 @@ pub fn init_tracing(format: config::LogFormat) {
 pub fn build_state(settings: &Settings) -> anyhow::Result<AppState> {
     let options = store::StoreOptions {
         max_size: settings.pool_size,
-        connection_timeout: state::POOL_TIMEOUT,
+        connection_timeout: settings.database_connect_timeout,
         hashing: settings.hashing,
     };
     let store = store::Store::connect(&settings.database_url, options)
@@ -303,4 +331,70 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use std::sync::{Arc, Mutex};
+    use tower::ServiceExt as _;
+
+    /// A log sink the test reads back.
+    #[derive(Debug, Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("log buffer").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_panicking_handler_answers_a_json_500_logged_with_its_request_id() {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _logging = tracing::subscriber::set_default(subscriber);
+        async fn panics() -> &'static str {
+            panic!("the handler's bug")
+        }
+        let routes = Router::new().route("/boom", get(panics));
+        let app = with_middleware(
+            routes,
+            Router::new(),
+            Duration::from_secs(30),
+            Instrumentation::On,
+        );
+        let request = Request::get("/boom")
+            .header("x-request-id", "panic-test-17")
+            .body(Body::empty())
+            .expect("request");
+        let response = app.oneshot(request).await.expect("an answer, not an error");
+
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.headers()["x-request-id"], "panic-test-17");
+        let body = axum::body::to_bytes(response.into_body(), 4096)
+            .await
+            .expect("body");
+        let envelope: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(envelope["error"], true);
+        assert_eq!(envelope["requestId"], "panic-test-17");
+        // The cause goes to the log, never to the client.
+        assert!(!String::from_utf8_lossy(&body).contains("the handler's bug"));
+        let logged = String::from_utf8_lossy(&logs.0.lock().expect("log buffer")).into_owned();
+        let line = logged
+            .lines()
+            .find(|line| line.contains("the handler's bug"))
+            .unwrap_or_else(|| panic!("no log line names the panic: {logged}"));
+        assert!(line.contains("panic-test-17"), "{line}");
+        assert!(line.contains("ERROR"), "{line}");
+    }
 }

@@ -1,7 +1,6 @@
 //! What every handler can reach: the store and the token keys.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use metrics_exporter_prometheus::PrometheusHandle;
 use store::Store;
@@ -44,6 +43,3 @@ impl AppState {
         run_blocking(move || work(&store).map_err(Into::into)).await
     }
 }
-
-/// How long a request may wait for the store before the answer is 503.
-pub const POOL_TIMEOUT: Duration = Duration::from_secs(5);

@@ -97,7 +97,12 @@ impl DatabaseUrl {
         }
     }
 
+    /// Opens a connection; on SQLite, creates the file if it is missing.
     fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        self.open(SqliteFile::CreateIfMissing)
+    }
+
+    fn open(&self, sqlite_file: SqliteFile) -> Result<DbConnection, ConnectionError> {
         match self {
             DatabaseUrl::Postgres(url) => {
                 let mut conn = PgConnection::establish(url)?;
@@ -111,7 +116,10 @@ impl DatabaseUrl {
                 let path = path.to_str().ok_or_else(|| {
                     ConnectionError::InvalidConnectionUrl("path is not UTF-8".to_owned())
                 })?;
-                let mut conn = SqliteConnection::establish(path)?;
+                let mut conn = match sqlite_file {
+                    SqliteFile::CreateIfMissing => SqliteConnection::establish(path)?,
+                    SqliteFile::MustExist => SqliteConnection::establish(&existing_file_uri(path))?,
+                };
                 // busy_timeout first: switching to WAL itself needs a lock that
                 // the pool's other new connections may be holding.
                 conn.batch_execute(
@@ -124,6 +132,59 @@ impl DatabaseUrl {
                 Ok(DbConnection::Sqlite(conn))
             }
         }
+    }
+}
+
+/// Whether opening an SQLite path may create the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SqliteFile {
+    /// Start-up and migrations: a new deployment starts with no file.
+    CreateIfMissing,
+    /// The pool, once migrated: a file that went missing must not come
+    /// back as a new empty database.
+    MustExist,
+}
+
+/// An SQLite URI that opens `path` read-write and never creates it. The
+/// characters a URI gives a meaning are escaped; an absolute path gets the
+/// empty authority, so `//x` stays a path.
+fn existing_file_uri(path: &str) -> String {
+    let mut uri = String::from(if path.starts_with('/') {
+        "file://"
+    } else {
+        "file:"
+    });
+    for c in path.chars() {
+        match c {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3f"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?mode=rw");
+    uri
+}
+
+/// The file an SQLite database was found in at start-up. An open
+/// connection keeps its file however the path changes (made unreadable,
+/// moved, deleted, replaced), and writes into a file nobody will read
+/// again are lost, so every checkout checks the path still opens to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity {
+    device: u64,
+    inode: u64,
+}
+
+impl FileIdentity {
+    /// Opening (not just `stat`) proves the file is still readable by us.
+    fn of(path: &std::path::Path) -> std::io::Result<Self> {
+        use std::os::unix::fs::MetadataExt as _;
+        let metadata = std::fs::File::open(path)?.metadata()?;
+        Ok(Self {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+        })
     }
 }
 
@@ -162,10 +223,51 @@ fn redact(url: &str) -> String {
 }
 
 /// The r2d2 manager: connects with the concrete backend type so a bad URL
-/// reports the real error.
+/// reports the real error. On SQLite it holds the database file's
+/// identity, so a connection is only used while the path leads to it.
 #[derive(Debug)]
 pub(crate) struct Manager {
     url: DatabaseUrl,
+    sqlite_file: Option<FileIdentity>,
+}
+
+impl Manager {
+    /// After migrations, which create a missing SQLite file.
+    fn new(url: &DatabaseUrl) -> StoreResult<Self> {
+        let sqlite_file = match url {
+            DatabaseUrl::Sqlite(path) => {
+                Some(
+                    FileIdentity::of(path).map_err(|error| StoreError::Configuration {
+                        message: format!("cannot open {}", path.display()),
+                        source: Some(error.into()),
+                    })?,
+                )
+            }
+            DatabaseUrl::Postgres(_) => None,
+        };
+        Ok(Self {
+            url: url.clone(),
+            sqlite_file,
+        })
+    }
+
+    /// Whether the SQLite path still opens to the file found at start-up.
+    fn check_file(&self) -> Result<(), ConnectionError> {
+        let (Some(expected), DatabaseUrl::Sqlite(path)) = (self.sqlite_file, &self.url) else {
+            return Ok(());
+        };
+        match FileIdentity::of(path) {
+            Ok(found) if found == expected => Ok(()),
+            Ok(_) => Err(ConnectionError::BadConnection(format!(
+                "{} is no longer the file the server started with; restart the server to use the new one",
+                path.display()
+            ))),
+            Err(error) => Err(ConnectionError::BadConnection(format!(
+                "cannot open {}: {error}",
+                path.display()
+            ))),
+        }
+    }
 }
 
 impl r2d2::ManageConnection for Manager {
@@ -173,10 +275,12 @@ impl r2d2::ManageConnection for Manager {
     type Error = ConnectionError;
 
     fn connect(&self) -> Result<DbConnection, ConnectionError> {
-        self.url.connect()
+        self.check_file()?;
+        self.url.open(SqliteFile::MustExist)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+        self.check_file()?;
         conn.ping()
             .map_err(|e| ConnectionError::BadConnection(e.to_string()))
     }
@@ -226,19 +330,23 @@ pub(crate) fn connect(url: &DatabaseUrl, options: StoreOptions) -> StoreResult<P
         .max_size(options.max_size.unwrap_or(default_size))
         .min_idle(Some(1))
         .connection_timeout(options.connection_timeout)
-        .build(Manager { url: url.clone() })?;
+        .build(Manager::new(url)?)?;
     Ok(pool)
 }
 
 /// The connections reports stream from: apart from the request pool, so
 /// clients that read a report slowly cannot hold the connections every
 /// other request needs. None is opened until a report asks.
-pub(crate) fn report_pool(url: &DatabaseUrl, options: StoreOptions, size: u32) -> Pool {
-    r2d2::Pool::builder()
+pub(crate) fn report_pool(
+    url: &DatabaseUrl,
+    options: StoreOptions,
+    size: u32,
+) -> StoreResult<Pool> {
+    Ok(r2d2::Pool::builder()
         .max_size(size)
         .min_idle(Some(0))
         .connection_timeout(options.connection_timeout)
-        .build_unchecked(Manager { url: url.clone() })
+        .build_unchecked(Manager::new(url)?))
 }
 
 fn create_parent_dir(path: &std::path::Path) -> StoreResult<()> {

@@ -21,6 +21,8 @@ mod tickets;
 mod users;
 
 #[cfg(feature = "test-support")]
+pub mod fingerprint;
+#[cfg(feature = "test-support")]
 pub mod test_support;
 
 use std::time::Duration;
@@ -67,7 +69,7 @@ impl Store {
         Ok(Self {
             pool,
             hasher: pin::Hasher::start(options.hashing)?,
-            reports: report::ReportConnections::new(url, options),
+            reports: report::ReportConnections::new(url, options)?,
             backend: url.backend_name(),
         })
     }

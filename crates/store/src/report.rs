@@ -33,11 +33,11 @@ pub(crate) struct ReportConnections {
 }
 
 impl ReportConnections {
-    pub(crate) fn new(url: &DatabaseUrl, options: StoreOptions) -> Self {
-        Self {
+    pub(crate) fn new(url: &DatabaseUrl, options: StoreOptions) -> StoreResult<Self> {
+        Ok(Self {
             places: Slots::new(REPORTS_AT_ONCE as usize),
-            pool: report_pool(url, options, REPORTS_AT_ONCE),
-        }
+            pool: report_pool(url, options, REPORTS_AT_ONCE)?,
+        })
     }
 }
 
