@@ -23,6 +23,8 @@ mod users;
 #[cfg(feature = "test-support")]
 pub mod fingerprint;
 #[cfg(feature = "test-support")]
+pub mod test_cluster;
+#[cfg(feature = "test-support")]
 pub mod test_support;
 
 use std::time::Duration;

@@ -37,6 +37,7 @@ mod binary;
 mod contract;
 mod documentation;
 mod errors;
+mod faults;
 mod operations;
 mod original;
 mod process;

@@ -6,6 +6,8 @@ use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::{Value, json};
+
 pub const BINARY: &str = env!("CARGO_BIN_EXE_api");
 pub const LONG_SECRET: &str = "a-secret-of-at-least-thirty-two-bytes";
 
@@ -52,11 +54,44 @@ impl Server {
     /// port, and waits until it listens. `stdout` is piped only by a test
     /// that reads the logs after the exit (an unread pipe fills up).
     pub fn start(dir: &std::path::Path, env: &[(&str, &str)], stdout: Stdio) -> Server {
+        Self::launch(Command::new(BINARY), dir, env, stdout)
+    }
+
+    /// Like [`Server::start`], but as the unprivileged `nobody` when the
+    /// tests run as root (root reads files whatever their permissions);
+    /// `dir` must then belong to `nobody` (see [`give_to_nobody`]).
+    pub fn start_unprivileged(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
+        let command = if store::test_cluster::is_root().expect("id -u") {
+            // setpriv execs the server in its place, so the pid we signal is
+            // the server's own.
+            let mut command = Command::new("setpriv");
+            command
+                .args([
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                    "--",
+                    BINARY,
+                ])
+                .env("PATH", "/usr/bin:/bin");
+            command
+        } else {
+            Command::new(BINARY)
+        };
+        Self::launch(command, dir, env, Stdio::null())
+    }
+
+    fn launch(
+        mut command: Command,
+        dir: &std::path::Path,
+        env: &[(&str, &str)],
+        stdout: Stdio,
+    ) -> Server {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
             .port();
-        let child = Command::new(BINARY)
+        let child = command
             .current_dir(dir)
             .env_clear()
             .env("DATABASE_URL", "sqlite://data/tracker.db")
@@ -77,6 +112,41 @@ impl Server {
             std::thread::sleep(Duration::from_millis(50));
         }
         server
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("wait").is_none()
+    }
+
+    /// One request with `Connection: close`; panics if no answer comes.
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut stream = self.connect();
+        let request = request_text(method, path, token, body, "close");
+        stream.write_all(request.as_bytes()).expect("send");
+        Reply::parse(&read_response(&mut stream))
+    }
+
+    /// Signs up a customer and logs it in; its bearer token.
+    pub fn customer_token(&self, username: &str) -> String {
+        let account = json!({"username": username, "pin": "0000"});
+        let signed_up = self.call("POST", "/api/v1/users", None, Some(&account));
+        assert_eq!(signed_up.status, 201, "{}", signed_up.body);
+        self.token(username, "0000")
+    }
+
+    /// Logs `username` in; its bearer token.
+    pub fn token(&self, username: &str, pin: &str) -> String {
+        let credentials = json!({"username": username, "pin": pin});
+        let login = self.call("POST", "/api/v1/login", None, Some(&credentials));
+        assert_eq!(login.status, 200, "{}", login.body);
+        login.body["token"].as_str().expect("a token").to_owned()
     }
 
     pub fn connect(&self) -> TcpStream {
@@ -114,6 +184,63 @@ impl Drop for Server {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+    }
+}
+
+/// An HTTP/1.1 request as text, with a JSON body if there is one.
+pub fn request_text(
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+    connection: &str,
+) -> String {
+    let body = body.map(Value::to_string).unwrap_or_default();
+    let authorization = token
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: {connection}\r\n\
+         {authorization}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+/// A response's status and JSON body (`Null` when the body is not JSON).
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn parse(response: &str) -> Reply {
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
+        let body = response
+            .split_once("\r\n\r\n")
+            .and_then(|(_, body)| serde_json::from_str(body).ok())
+            .unwrap_or(Value::Null);
+        Reply { status, body }
+    }
+
+    /// Asserts the error envelope: `error: true` and a message.
+    #[track_caller]
+    pub fn assert_envelope(&self, status: u16) {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(self.body["error"], true, "{}", self.body);
+        assert!(self.body["message"].is_string(), "{}", self.body);
+    }
+}
+
+/// Hands `dir` to `nobody` when we are root, for
+/// [`Server::start_unprivileged`].
+pub fn give_to_nobody(dir: &std::path::Path) {
+    if store::test_cluster::is_root().expect("id -u") {
+        std::os::unix::fs::chown(dir, Some(65534), Some(65534)).expect("chown");
     }
 }
 
