@@ -8,7 +8,7 @@ use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionMa
 use diesel::pg::PgConnection;
 use diesel::r2d2::R2D2Connection;
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, ConnectionError};
+use diesel::{Connection, ConnectionError, RunQueryDsl as _};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::{StoreError, StoreResult};
@@ -386,7 +386,7 @@ fn run_migrations(conn: &mut DbConnection) -> StoreResult<usize> {
 /// Runs `work` in a transaction that serialises writers of the same rows:
 /// `BEGIN IMMEDIATE` on SQLite (a deferred transaction could not upgrade
 /// its read lock under contention), a plain transaction on PostgreSQL
-/// where `work` takes row locks with `SELECT ... FOR UPDATE`.
+/// where `work` takes row locks with [`lock_rows`].
 pub(crate) fn write_transaction<T>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> StoreResult<T>,
@@ -414,22 +414,34 @@ pub(crate) fn write_transaction<T>(
     }
 }
 
-/// Loads the rows of a query and holds them until the transaction ends:
-/// `FOR UPDATE` on PostgreSQL; on SQLite the `BEGIN IMMEDIATE` of
-/// [`write_transaction`] already holds the whole database. A macro, because
-/// Diesel's locking trait cannot be named in a generic bound.
-macro_rules! load_locked {
-    ($conn:expr, $query:expr) => {{
-        let query = $query;
-        let rows: $crate::error::StoreResult<Vec<_>> = match $conn {
-            $crate::connection::DbConnection::Pg(pg) => diesel::QueryDsl::for_update(query)
-                .load(pg)
-                .map_err(Into::into),
-            $crate::connection::DbConnection::Sqlite(sqlite) => {
-                query.load(sqlite).map_err(Into::into)
-            }
-        };
-        rows
-    }};
+/// The tables whose rows a write transaction locks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Locked {
+    Tickets,
+    Users,
 }
-pub(crate) use load_locked;
+
+impl Locked {
+    fn table(self) -> &'static str {
+        match self {
+            Locked::Tickets => "tickets",
+            Locked::Users => "users",
+        }
+    }
+}
+
+/// Holds the rows `ids` of `table` until the transaction ends, so no other
+/// writer changes them meanwhile. On PostgreSQL through the migrations'
+/// `lock_rows` function, which turns a lock wait that timed out or a
+/// deadlock into a serialization failure, recognised by its SQLSTATE
+/// whatever language the server speaks; on SQLite the `BEGIN IMMEDIATE` of
+/// [`write_transaction`] already holds the whole database.
+pub(crate) fn lock_rows(conn: &mut DbConnection, table: Locked, ids: &[i64]) -> StoreResult<()> {
+    if let DbConnection::Pg(pg) = conn {
+        diesel::sql_query("SELECT lock_rows($1::regclass, $2)")
+            .bind::<diesel::sql_types::Text, _>(table.table())
+            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
+            .execute(pg)?;
+    }
+    Ok(())
+}

@@ -57,6 +57,9 @@ impl From<DieselError> for StoreError {
             DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
                 StoreError::Refused(Refusal::Conflict("already exists"))
             }
+            // Kinds Diesel derives from the SQLSTATE (40001; class 08) or
+            // from the connection's state. A row lock wait that timed out
+            // and a deadlock arrive as 40001 too, from `lock_rows`.
             DieselError::DatabaseError(
                 DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::SerializationFailure,
                 _,
@@ -70,14 +73,19 @@ impl From<DieselError> for StoreError {
     }
 }
 
-/// Lock time-outs and deadlocks, which both databases report only in the
-/// message text: the request may succeed if tried again.
+/// What is left to recognise by its text, worth trying again:
+/// - SQLite's busy and locked results, which Diesel passes on only as the
+///   library's result-code text, fixed in SQLite and never translated;
+/// - PostgreSQL waits outside `lock_rows` (a table another client locked
+///   with `LOCK TABLE` or DDL, a `statement_timeout` an operator set),
+///   whose SQLSTATE Diesel 2.3 does not expose (diesel-rs/diesel#5232):
+///   recognised on a server that speaks English, a 500 on one that does not.
 fn is_busy(message: &str) -> bool {
     [
         "database is locked",
         "database table is locked",
         "lock timeout",
-        "deadlock detected",
+        "canceling statement due to statement timeout",
     ]
     .iter()
     .any(|busy| message.contains(busy))

@@ -7,11 +7,11 @@ use domain::rules::{
     decide_ticket_scope, may_view_ticket,
 };
 use domain::{
-    Actor, Direction, ListTickets, PageRequest, Refusal, Reply, ReplyBody, SortField, Subject,
-    Ticket, TicketBody, TicketStatus,
+    Actor, Direction, ListTickets, PageRequest, Reply, ReplyBody, SortField, Subject, Ticket,
+    TicketBody, TicketStatus,
 };
 
-use crate::connection::{DbBackend, DbConnection, load_locked, write_transaction};
+use crate::connection::{DbBackend, DbConnection, Locked, lock_rows, write_transaction};
 use crate::error::StoreResult;
 use crate::rows::{
     REPLY_COLUMNS, ReplyRow, TICKET_COLUMNS, TicketRow, convert_all, page_offset, total,
@@ -221,7 +221,6 @@ fn load_ticket(conn: &mut DbConnection, ticket_id: i64) -> StoreResult<Ticket> {
 
 /// Reads a ticket and holds it until the transaction ends.
 fn lock_ticket(conn: &mut DbConnection, ticket_id: i64) -> StoreResult<Ticket> {
-    let query = tickets::table.find(ticket_id).select(TICKET_COLUMNS);
-    let row: TicketRow = load_locked!(conn, query)?.pop().ok_or(Refusal::NotFound)?;
-    row.try_into()
+    lock_rows(conn, Locked::Tickets, &[ticket_id])?;
+    load_ticket(conn, ticket_id)
 }

@@ -16,7 +16,7 @@ use domain::{
     UserChange, UserId, Username,
 };
 
-use crate::connection::{DbConnection, load_locked, write_transaction};
+use crate::connection::{DbConnection, Locked, lock_rows, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::pin::HashSlot;
 use crate::rows::{USER_COLUMNS, UserRow, convert_all, page_offset, total, utc};
@@ -204,12 +204,11 @@ impl Store {
             .transpose()?;
         write_transaction(&mut *self.conn()?, |conn| {
             let active_admins = lock_active_admins(conn)?;
-            let rows: Vec<UserRow> =
-                load_locked!(conn, users::table.find(id.0).select(USER_COLUMNS))?;
-            let current: User = rows
-                .into_iter()
-                .next()
-                .ok_or(Refusal::NotFound)?
+            lock_rows(conn, Locked::Users, &[id.0])?;
+            let current: User = users::table
+                .find(id.0)
+                .select(USER_COLUMNS)
+                .first::<UserRow>(conn)?
                 .try_into()?;
             let before = Standing {
                 role: current.role,
@@ -309,15 +308,21 @@ fn lock_login(conn: &mut DbConnection, key: LoginKey<'_>) -> StoreResult<Option<
         users::session_epoch,
     );
     type RecordColumns = (i32, Option<NaiveDateTime>);
-    let rows: Vec<(UserRow, String, RecordColumns, RecordColumns, i64)> = match key {
-        LoginKey::Username(username) => load_locked!(
-            conn,
-            users::table
-                .filter(users::username.eq(username.as_str()))
-                .select(columns)
-        )?,
-        LoginKey::Id(id) => load_locked!(conn, users::table.find(id.0).select(columns))?,
+    // Usernames never change, so the id found first is still the one to lock.
+    let id = match key {
+        LoginKey::Username(username) => users::table
+            .filter(users::username.eq(username.as_str()))
+            .select(users::id)
+            .first::<i64>(conn)
+            .optional()?,
+        LoginKey::Id(id) => Some(id.0),
     };
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    lock_rows(conn, Locked::Users, &[id])?;
+    let rows: Vec<(UserRow, String, RecordColumns, RecordColumns, i64)> =
+        users::table.find(id).select(columns).load(conn)?;
     rows.into_iter()
         .next()
         .map(|(row, pin_hash, untrusted, known_device, epoch)| {
@@ -381,12 +386,17 @@ fn store_login_record(
 
 /// Counts the active admins, holding their rows until the transaction ends.
 fn lock_active_admins(conn: &mut DbConnection) -> StoreResult<u64> {
-    // In id order, so two transactions take these locks in the same order.
-    let query = users::table
-        .filter(users::role.eq(Role::Admin.as_str()))
-        .filter(users::active.eq(true))
-        .order_by(users::id)
-        .select(users::id);
-    let ids: Vec<i64> = load_locked!(conn, query)?;
-    Ok(ids.len() as u64)
+    let active_admins = || {
+        users::table
+            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::active.eq(true))
+    };
+    let ids: Vec<i64> = active_admins().select(users::id).load(conn)?;
+    // `lock_rows` takes them in id order, so two transactions cannot
+    // deadlock on them.
+    lock_rows(conn, Locked::Users, &ids)?;
+    // Counted again with the rows held: whatever changed while this
+    // transaction waited is counted as it is now.
+    let count: i64 = active_admins().count().get_result(conn)?;
+    Ok(u64::try_from(count).unwrap_or(0))
 }
