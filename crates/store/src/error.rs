@@ -74,8 +74,9 @@ impl From<DieselError> for StoreError {
 }
 
 /// What is left to recognise by its text, worth trying again:
-/// - SQLite's busy and locked results, which Diesel passes on only as the
-///   library's result-code text, fixed in SQLite and never translated;
+/// - SQLite's busy and locked results, and a disk that is full, failing or
+///   read-only, which Diesel passes on only as the library's result-code
+///   text, fixed in SQLite and never translated;
 /// - PostgreSQL waits outside `lock_rows` (a table another client locked
 ///   with `LOCK TABLE` or DDL, a `statement_timeout` an operator set),
 ///   whose SQLSTATE Diesel 2.3 does not expose (diesel-rs/diesel#5232):
@@ -84,6 +85,9 @@ fn is_busy(message: &str) -> bool {
     [
         "database is locked",
         "database table is locked",
+        "database or disk is full",
+        "disk I/O error",
+        "attempt to write a readonly database",
         "lock timeout",
         "canceling statement due to statement timeout",
     ]
@@ -116,6 +120,31 @@ mod tests {
         assert!(matches!(error, StoreError::Internal(_)));
         let source = error.source().map(ToString::to_string);
         assert_eq!(source, Some(DieselError::RollbackTransaction.to_string()));
+    }
+
+    #[test]
+    fn sqlite_busy_and_disk_failures_are_unavailable_other_errors_internal() {
+        let from_sqlite = |message: &str| {
+            StoreError::from(DieselError::DatabaseError(
+                DatabaseErrorKind::Unknown,
+                Box::new(message.to_owned()),
+            ))
+        };
+        for message in [
+            "database is locked",
+            "database or disk is full",
+            "disk I/O error",
+            "attempt to write a readonly database",
+        ] {
+            assert!(
+                matches!(from_sqlite(message), StoreError::Unavailable(_)),
+                "{message}"
+            );
+        }
+        assert!(matches!(
+            from_sqlite("no such table: tickets"),
+            StoreError::Internal(_)
+        ));
     }
 
     #[test]
