@@ -17,8 +17,10 @@ use crate::process::{Reply, Server, api, give_to_nobody, request_text};
 
 /// `DATABASE_CONNECT_TIMEOUT_SECS` in these tests: short, so they run fast.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// What a 503 may take beyond the connect timeout on a busy CI machine.
-const SLACK: Duration = Duration::from_millis(1500);
+/// What a 503 may take beyond the connect timeout on a busy shared
+/// machine: generous, yet far below the 30 s request timeout that would
+/// answer 503 too if nothing bounded the wait for a connection.
+const SLACK: Duration = Duration::from_secs(5);
 
 fn outage_settings() -> Vec<(&'static str, &'static str)> {
     vec![

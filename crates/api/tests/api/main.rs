@@ -38,6 +38,7 @@ mod contract;
 mod documentation;
 mod errors;
 mod faults;
+mod fuzz;
 mod operations;
 mod original;
 mod process;

@@ -1,0 +1,103 @@
+//! A snapshot of every row a request can change, for tests that prove a
+//! refused request changed nothing: take one before, one after, compare.
+//!
+//! The login-tracking columns of `users` (`failed_logins`, `locked_until`,
+//! `device_failed_logins`, `device_locked_until`) are left out: a wrong PIN
+//! is refused *and* counted, by design, so that guesses lock the username.
+
+use chrono::NaiveDateTime;
+use diesel::{QueryDsl, Queryable, RunQueryDsl};
+
+use crate::schema::{replies, tickets, users};
+use crate::{Store, StoreResult};
+
+/// Every user (but its login-tracking columns), ticket and reply, in id
+/// order. Two fingerprints are equal when the database holds the same data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    pub users: Vec<UserPrint>,
+    pub tickets: Vec<TicketPrint>,
+    pub replies: Vec<ReplyPrint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct UserPrint {
+    pub id: i64,
+    pub username: String,
+    pub pin_hash: String,
+    pub role: String,
+    pub active: bool,
+    pub session_epoch: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct TicketPrint {
+    pub id: i64,
+    pub subject: Option<String>,
+    pub body: String,
+    pub status: String,
+    pub author_id: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub resolved_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct ReplyPrint {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub author_id: i64,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Reads the three tables whole, on one connection, in id order (the same
+/// order on both backends).
+pub fn fingerprint(store: &Store) -> StoreResult<Fingerprint> {
+    let conn = &mut *store.conn()?;
+    let users = users::table
+        .select((
+            users::id,
+            users::username,
+            users::pin_hash,
+            users::role,
+            users::active,
+            users::session_epoch,
+            users::created_at,
+            users::updated_at,
+        ))
+        .order_by(users::id)
+        .load(conn)?;
+    let tickets = tickets::table
+        .select((
+            tickets::id,
+            tickets::subject,
+            tickets::body,
+            tickets::status,
+            tickets::author_id,
+            tickets::created_at,
+            tickets::updated_at,
+            tickets::resolved_at,
+        ))
+        .order_by(tickets::id)
+        .load(conn)?;
+    let replies = replies::table
+        .select((
+            replies::id,
+            replies::ticket_id,
+            replies::author_id,
+            replies::body,
+            replies::created_at,
+            replies::updated_at,
+        ))
+        .order_by(replies::id)
+        .load(conn)?;
+    Ok(Fingerprint {
+        users,
+        tickets,
+        replies,
+    })
+}
