@@ -3,8 +3,10 @@
 //! the streamed report's time and the server's peak memory (against
 //! `sqlite3 -csv` on the same query), list and login latency, what
 //! instrumentation costs, and how reads and memory hold up under a flood of
-//! logins. It prints medians and checks a few targets, but it fails on none,
-//! so a busy machine cannot make it flaky.
+//! logins; then, on a throwaway PostgreSQL, reads and writes spread over 1,
+//! 2 and 3 server processes sharing the database. It prints medians and
+//! checks a few targets, but it fails on none, so a busy machine cannot make
+//! it flaky.
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -18,9 +20,12 @@ use domain::{Actor, Role};
 use store::{DatabaseUrl, Store, StoreOptions};
 
 use crate::load;
+use crate::test_env::TempCluster;
 
 /// `/proc` counts CPU time in clock ticks; Linux's USER_HZ is 100.
 const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
+/// The seeded agent, who may read every ticket.
+const AGENT: &str = "benjamin";
 
 /// What to measure with.
 #[derive(Debug, clap::Args)]
@@ -39,11 +44,23 @@ pub struct BenchArgs {
     /// reported.
     #[arg(long, default_value_t = 3)]
     flood_rounds: usize,
+    /// Seconds of each measurement of 1, 2 and 3 server processes sharing
+    /// one throwaway PostgreSQL database; 0 skips that section.
+    #[arg(long, default_value_t = 2)]
+    processes_seconds: u64,
+    /// Rounds of that section, each measuring every process count; the
+    /// median is reported.
+    #[arg(long, default_value_t = 3)]
+    processes_rounds: usize,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     ensure!(args.runs > 0, "--runs must be positive");
     ensure!(args.flood_rounds > 0, "--flood-rounds must be positive");
+    ensure!(
+        args.processes_rounds > 0,
+        "--processes-rounds must be positive"
+    );
     println!("building the release server ...");
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .current_dir(root)
@@ -59,6 +76,13 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
 }
 
 fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
+    // First, so that a machine without PostgreSQL fails before the long
+    // SQLite part rather than after it.
+    let processes = if args.processes_seconds > 0 {
+        Some(processes_on_postgres(root, args)?)
+    } else {
+        None
+    };
     let db_path = dir.join("bench.db");
     let url = DatabaseUrl::Sqlite(db_path.clone());
     let store = Store::connect(&url, StoreOptions::default())?;
@@ -74,7 +98,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     drop(store);
 
     let server = Server::start(root, &db_path, &[])?;
-    let token = server.login_token()?;
+    let token = server.login_token(AGENT)?;
     let baseline_rss = server.memory_kib("VmRSS")?;
 
     let report_url = server.url("/api/v1/tickets/resolved-report");
@@ -200,6 +224,9 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     );
     for (workers, flood) in &floods {
         print_login_flood(flood, *workers, args);
+    }
+    if let Some(processes) = &processes {
+        print_processes(processes, args);
     }
     Ok(())
 }
@@ -360,7 +387,7 @@ fn login_flood(
         ("ARGON2_WORKERS", workers.as_str()),
     ];
     let server = Server::start(root, db, &env)?;
-    let token = server.login_token()?;
+    let token = server.login_token(AGENT)?;
     curl_timed(&server.url(FLOOD_TICKET), Some(&token))
         .with_context(|| format!("the flood's readers cannot read {FLOOD_TICKET}"))?;
     let rss_before_kib = server.memory_kib("VmRSS")?;
@@ -378,6 +405,7 @@ fn login_flood(
         buffer.extend_from_slice(&load::post_json_request(
             server.address,
             "/api/v1/login",
+            None,
             &body,
         ));
     };
@@ -541,6 +569,305 @@ fn print_login_flood(flood: &LoginFlood, workers: usize, args: &BenchArgs) {
     );
 }
 
+/// A seeded customer, whose own first page of tickets is the list read.
+const LIST_READER: &str = "kayode";
+/// A seeded customer who opens the tickets of the write load, so the list
+/// reader's page and count stay as seeded.
+const WRITER: &str = "customer-20";
+/// How many server processes share the database, in turn.
+const PROCESS_COUNTS: [usize; 3] = [1, 2, 3];
+/// Clients of the processes section; divisible by every process count, so
+/// each process gets the same share.
+const SPREAD_CONNECTIONS: usize = 6;
+/// At most this many tickets are seeded for the processes section (see
+/// [`processes_on_postgres`]).
+const SPREAD_MAX_TICKETS: u64 = 50_000;
+/// Unmeasured load before each measurement, while fresh processes open
+/// their pools' connections.
+const SPREAD_WARM_UP: Duration = Duration::from_millis(300);
+
+/// What the processes section sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Workload {
+    ReadTicket,
+    ListPage,
+    CreateTicket,
+}
+
+impl Workload {
+    const ALL: [Workload; 3] = [
+        Workload::ReadTicket,
+        Workload::ListPage,
+        Workload::CreateTicket,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Workload::ReadTicket => "`GET /tickets/:id` (agent, seeded tickets in turn)",
+            Workload::ListPage => "`GET /tickets?limit=20` (a customer's first page)",
+            Workload::CreateTicket => "`POST /tickets` (a customer)",
+        }
+    }
+
+    /// The status of a success, the only answers counted as throughput.
+    fn success(self) -> u16 {
+        match self {
+            Workload::ReadTicket | Workload::ListPage => 200,
+            Workload::CreateTicket => 201,
+        }
+    }
+}
+
+/// One workload on one number of processes, over the rounds.
+#[derive(Debug, Default)]
+struct Spread {
+    /// Per round: successes per second.
+    per_second: Vec<f64>,
+    /// Per round: latency of the successes, p50 and p99, in seconds.
+    p50: Vec<f64>,
+    p99: Vec<f64>,
+    /// Per round: the server processes' CPU time together per success, in µs.
+    server_cpu_micros: Vec<f64>,
+    /// Per round: cores busy machine-wide (servers, PostgreSQL and the load
+    /// generator).
+    machine_cores: Vec<f64>,
+    /// Answers other than a success, all rounds.
+    others: BTreeMap<u16, u64>,
+    first_error: Option<String>,
+}
+
+/// What the processes section measured.
+#[derive(Debug)]
+struct Processes {
+    tickets: u64,
+    seed_secs: f64,
+    /// The whole section, the cluster's start and the seeding included.
+    section_secs: f64,
+    spreads: BTreeMap<(Workload, usize), Spread>,
+}
+
+/// Seeds a throwaway PostgreSQL cluster, then for 1, 2 and 3 release server
+/// processes on that one database sends reads and writes from
+/// [`SPREAD_CONNECTIONS`] clients spread evenly over the processes (a load
+/// balancer's round robin), in rounds that rotate the order of the process
+/// counts so drift hits each alike. Each measurement starts its processes
+/// afresh and stops them after.
+///
+/// The seeded tickets are capped at [`SPREAD_MAX_TICKETS`]: what is compared
+/// is the process count, and none of the three requests grows with the
+/// table (an index lookup, an index-ordered page of one customer's tickets,
+/// an insert), so a larger table would only lengthen the seeding.
+fn processes_on_postgres(root: &Path, args: &BenchArgs) -> anyhow::Result<Processes> {
+    let tickets = args.tickets.min(SPREAD_MAX_TICKETS);
+    ensure!(tickets > 0, "the processes section needs --tickets above 0");
+    let section_started = Instant::now();
+    let cluster = TempCluster::start()
+        .context("no PostgreSQL for the processes section (`--processes-seconds 0` skips it)")?;
+    let url = cluster.url();
+    println!("processes on one PostgreSQL: seeding {tickets} tickets ...");
+    let store = Store::connect(&DatabaseUrl::parse(&url)?, StoreOptions::default())?;
+    let started = Instant::now();
+    crate::seed::seed_tickets(&store, tickets, 42)?;
+    let seed_secs = started.elapsed().as_secs_f64();
+    drop(store);
+
+    // The account write budget (per process) would soon refuse the writer.
+    let env = [("ACCOUNT_WRITE_LIMIT", "0")];
+    let [agent, reader, writer] = {
+        let server = Server::start_on(root, &url, &env)?;
+        [
+            server.login_token(AGENT)?,
+            server.login_token(LIST_READER)?,
+            server.login_token(WRITER)?,
+        ]
+    };
+    let phase = Duration::from_secs(args.processes_seconds);
+    println!(
+        "processes on one PostgreSQL: {} rounds of {} process counts x {} workloads x {} s ...",
+        args.processes_rounds,
+        PROCESS_COUNTS.len(),
+        Workload::ALL.len(),
+        args.processes_seconds
+    );
+    let mut spreads: BTreeMap<(Workload, usize), Spread> = BTreeMap::new();
+    for round in 0..args.processes_rounds {
+        for offset in 0..PROCESS_COUNTS.len() {
+            let count = PROCESS_COUNTS[(round + offset) % PROCESS_COUNTS.len()];
+            let servers: Vec<Server> = (0..count)
+                .map(|_| Server::start_on(root, &url, &env))
+                .collect::<anyhow::Result<_>>()?;
+            let addresses: Vec<SocketAddr> = servers.iter().map(|s| s.address).collect();
+            let host = addresses[0];
+            let next_ticket = AtomicU64::new(0);
+            let read_ticket = |buffer: &mut Vec<u8>| {
+                // A stride through the seeded tickets, so reads are not all
+                // of one cached row.
+                let step = next_ticket.fetch_add(1, Ordering::Relaxed);
+                let id = 1 + step.wrapping_mul(7_919) % tickets;
+                let path = format!("/api/v1/tickets/{id}");
+                buffer.extend_from_slice(&load::get_request(host, &path, &agent));
+            };
+            let list = load::get_request(host, "/api/v1/tickets?limit=20", &reader);
+            let create = load::post_json_request(
+                host,
+                "/api/v1/tickets",
+                Some(&writer),
+                r#"{"subject":"Bench","body":"Opened by the bench's write load."}"#,
+            );
+            for workload in Workload::ALL {
+                let request: &(dyn Fn(&mut Vec<u8>) + Sync) = match workload {
+                    Workload::ReadTicket => &read_ticket,
+                    Workload::ListPage => &|buffer| buffer.extend_from_slice(&list),
+                    Workload::CreateTicket => &|buffer| buffer.extend_from_slice(&create),
+                };
+                let clients = load::Clients {
+                    connections: SPREAD_CONNECTIONS,
+                    request,
+                    record_latencies: true,
+                };
+                load::run_spread(&addresses, &clients, Instant::now() + SPREAD_WARM_UP)?;
+                let (server_cpu, machine) = (servers_cpu_seconds(&servers)?, MachineCpu::now()?);
+                let tally = load::run_spread(&addresses, &clients, Instant::now() + phase)?;
+                let server_cpu = servers_cpu_seconds(&servers)? - server_cpu;
+                let machine_cores = machine.cores_busy_since()?;
+                spreads.entry((workload, count)).or_default().add(
+                    workload,
+                    tally,
+                    server_cpu,
+                    machine_cores,
+                );
+            }
+        }
+    }
+    Ok(Processes {
+        tickets,
+        seed_secs,
+        section_secs: section_started.elapsed().as_secs_f64(),
+        spreads,
+    })
+}
+
+impl Spread {
+    fn add(&mut self, workload: Workload, tally: load::Tally, server_cpu: f64, cores: f64) {
+        let success = workload.success();
+        let successes = tally.count(success);
+        self.per_second.push(tally.per_second(success));
+        for (q, quantiles) in [(0.50, &mut self.p50), (0.99, &mut self.p99)] {
+            if let Some(latency) = tally.latency_quantile(success, q) {
+                quantiles.push(latency.as_secs_f64());
+            }
+        }
+        self.server_cpu_micros
+            .push(server_cpu / successes.max(1) as f64 * 1e6);
+        self.machine_cores.push(cores);
+        for (status, count) in tally.statuses {
+            if status != success {
+                *self.others.entry(status).or_default() += count;
+            }
+        }
+        if self.first_error.is_none() {
+            self.first_error = tally.first_error;
+        }
+    }
+}
+
+/// The CPU time of `servers` together.
+fn servers_cpu_seconds(servers: &[Server]) -> anyhow::Result<f64> {
+    servers.iter().map(Server::cpu_seconds).sum()
+}
+
+/// The machine's CPU time counters at one moment, from `/proc/stat`.
+#[derive(Debug, Clone, Copy)]
+struct MachineCpu {
+    busy: f64,
+    total: f64,
+}
+
+impl MachineCpu {
+    fn now() -> anyhow::Result<Self> {
+        let stat = std::fs::read_to_string("/proc/stat")?;
+        let ticks: Vec<f64> = stat
+            .lines()
+            .next()
+            .and_then(|line| line.strip_prefix("cpu "))
+            .context("/proc/stat has no cpu line")?
+            .split_whitespace()
+            .map(str::parse)
+            .collect::<Result<_, _>>()?;
+        let total: f64 = ticks.iter().sum();
+        // idle and iowait, the 4th and 5th fields, are the time not busy.
+        let idle = ticks
+            .get(3..5)
+            .context("/proc/stat cpu fields")?
+            .iter()
+            .sum::<f64>();
+        Ok(MachineCpu {
+            busy: total - idle,
+            total,
+        })
+    }
+
+    /// How many cores were busy, on average, since this moment.
+    fn cores_busy_since(self) -> anyhow::Result<f64> {
+        let now = MachineCpu::now()?;
+        let total = now.total - self.total;
+        Ok(if total > 0.0 {
+            (now.busy - self.busy) / total * cores() as f64
+        } else {
+            0.0
+        })
+    }
+}
+
+fn print_processes(processes: &Processes, args: &BenchArgs) {
+    println!();
+    println!(
+        "processes on one PostgreSQL (a throwaway cluster: fsync and synchronous_commit off; \
+         {} tickets seeded in {:.1} s; `ACCOUNT_WRITE_LIMIT=0`): {SPREAD_CONNECTIONS} clients \
+         spread evenly over the processes; medians of {} rounds of {} s; {:.0} s in all",
+        processes.tickets,
+        processes.seed_secs,
+        args.processes_rounds,
+        args.processes_seconds,
+        processes.section_secs
+    );
+    println!(
+        "| workload | processes | requests/s | vs 1 process | p50 | p99 \
+         | server CPU per request | cores busy (machine) | other answers |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for workload in Workload::ALL {
+        let one = processes
+            .spreads
+            .get(&(workload, 1))
+            .map_or(f64::NAN, |spread| median(&spread.per_second));
+        for count in PROCESS_COUNTS {
+            let Some(spread) = processes.spreads.get(&(workload, count)) else {
+                continue;
+            };
+            let per_second = median(&spread.per_second);
+            println!(
+                "| {} | {count} | {per_second:.0} | {:.2}x | {:.2} ms | {:.2} ms | {:.1} µs | {:.2} | {} |",
+                workload.label(),
+                per_second / one,
+                median(&spread.p50) * 1e3,
+                median(&spread.p99) * 1e3,
+                median(&spread.server_cpu_micros),
+                median(&spread.machine_cores),
+                count_by_status(&spread.others),
+            );
+        }
+    }
+    for ((workload, count), spread) in &processes.spreads {
+        if let Some(error) = &spread.first_error {
+            println!(
+                "| first request without an answer, {} on {count} | {error} |",
+                workload.label()
+            );
+        }
+    }
+}
+
 /// `401: 12, 503: 3400`, or `none`.
 fn count_by_status(statuses: &BTreeMap<u16, u64>) -> String {
     if statuses.is_empty() {
@@ -632,11 +959,17 @@ struct Server {
 }
 
 impl Server {
+    /// The server on the SQLite file `db`.
     fn start(root: &Path, db: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::start_on(root, &format!("sqlite://{}", db.display()), env)
+    }
+
+    /// The server on `database_url`.
+    fn start_on(root: &Path, database_url: &str, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let binary: PathBuf = root.join("target/release/api");
         let child = Command::new(&binary)
-            .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+            .env("DATABASE_URL", database_url)
             .env("HOST", "127.0.0.1")
             .env("PORT", port.to_string())
             .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret")
@@ -661,7 +994,9 @@ impl Server {
         format!("http://{}{path}", self.address)
     }
 
-    fn login(&self) -> anyhow::Result<(f64, String)> {
+    /// Logs a seeded user in (PIN `0000`): the time it took and the answer.
+    fn login(&self, username: &str) -> anyhow::Result<(f64, String)> {
+        let credentials = serde_json::json!({ "username": username, "pin": crate::seed::DEMO_PIN });
         let out = Command::new("curl")
             .args([
                 "-s",
@@ -671,7 +1006,7 @@ impl Server {
                 "-H",
                 "Content-Type: application/json",
             ])
-            .args(["-d", r#"{"username":"benjamin","pin":"0000"}"#])
+            .args(["-d", &credentials.to_string()])
             .arg(self.url("/api/v1/login"))
             .output()?;
         ensure!(out.status.success(), "login failed: {}", out.status);
@@ -681,11 +1016,11 @@ impl Server {
     }
 
     fn login_seconds(&self) -> anyhow::Result<f64> {
-        Ok(self.login()?.0)
+        Ok(self.login(AGENT)?.0)
     }
 
-    fn login_token(&self) -> anyhow::Result<String> {
-        let (_, body) = self.login()?;
+    fn login_token(&self, username: &str) -> anyhow::Result<String> {
+        let (_, body) = self.login(username)?;
         let json: serde_json::Value = serde_json::from_str(&body)?;
         json["token"]
             .as_str()

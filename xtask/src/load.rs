@@ -4,7 +4,8 @@
 //! server on one machine; not a general tool.
 //!
 //! [`run`] drives one group of clients and tallies what they saw: answers by
-//! status and, if asked, each request's latency. [`get`] is the simple case:
+//! status and, if asked, each request's latency; [`run_spread`] does the same
+//! with the clients spread over several servers. [`get`] is the simple case:
 //! one GET, nothing but 200 accepted.
 
 use std::collections::BTreeMap;
@@ -74,11 +75,20 @@ pub fn get_request(address: SocketAddr, path: &str, token: &str) -> Vec<u8> {
         .into_bytes()
 }
 
-/// The bytes of `POST path` with a JSON `body`.
-pub fn post_json_request(address: SocketAddr, path: &str, body: &str) -> Vec<u8> {
+/// The bytes of `POST path` with a JSON `body`, and a bearer `token` if
+/// there is one.
+pub fn post_json_request(
+    address: SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> Vec<u8> {
+    let authorization = token
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
     format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\n{authorization}\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
@@ -161,10 +171,26 @@ impl Tally {
 /// Runs `clients` against `address` until `until`; each finishes the request
 /// it has in flight then. Fails only if a client cannot connect at all.
 pub fn run(address: SocketAddr, clients: &Clients, until: Instant) -> anyhow::Result<Tally> {
+    run_spread(&[address], clients, until)
+}
+
+/// Like [`run`], with the clients spread over `addresses` (several servers
+/// behind one imaginary balancer): client `i` talks to `addresses[i % n]`
+/// all along, so each server gets an even share when `n` divides
+/// [`Clients::connections`].
+pub fn run_spread(
+    addresses: &[SocketAddr],
+    clients: &Clients,
+    until: Instant,
+) -> anyhow::Result<Tally> {
+    ensure!(!addresses.is_empty(), "no server to send the load to");
     let started = Instant::now();
     let mut tally = std::thread::scope(|scope| {
         let threads: Vec<_> = (0..clients.connections)
-            .map(|_| scope.spawn(|| client(address, clients, until)))
+            .map(|i| {
+                let address = addresses[i % addresses.len()];
+                scope.spawn(move || client(address, clients, until))
+            })
             .collect();
         let mut tally = Tally::default();
         for thread in threads {
@@ -319,6 +345,8 @@ fn invalid(what: String) -> io::Error {
 #[cfg(test)]
 mod tests {
     use std::net::TcpListener;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
 
     use super::*;
 
@@ -346,10 +374,64 @@ mod tests {
         address
     }
 
+    /// A keep-alive server that answers every request 200 and counts them.
+    fn counting_server() -> (SocketAddr, Arc<AtomicU64>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = listener.local_addr().expect("address");
+        let served = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&served);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let counter = Arc::clone(&counter);
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                    let mut line = String::new();
+                    loop {
+                        // A GET's head, up to its empty line.
+                        line.clear();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line == "\r\n" => {}
+                            Ok(_) => continue,
+                        }
+                        counter.fetch_add(1, Ordering::Relaxed);
+                        let ok = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+                        if stream.write_all(ok).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        (address, served)
+    }
+
+    #[test]
+    fn spread_clients_reach_every_server_and_every_answer_is_counted() {
+        let servers = [counting_server(), counting_server(), counting_server()];
+        let addresses: Vec<SocketAddr> = servers.iter().map(|(address, _)| *address).collect();
+        let request = get_request(addresses[0], "/", "token");
+        let clients = Clients {
+            connections: 6,
+            request: &|buffer| buffer.extend_from_slice(&request),
+            record_latencies: false,
+        };
+        let until = Instant::now() + Duration::from_millis(200);
+        let tally = run_spread(&addresses, &clients, until).expect("the load runs");
+        let served: Vec<u64> = servers
+            .iter()
+            .map(|(_, served)| served.load(Ordering::Relaxed))
+            .collect();
+        assert!(served.iter().all(|&n| n > 0), "{served:?}");
+        assert_eq!(served.iter().sum::<u64>(), tally.count(200), "{tally:?}");
+        assert_eq!(tally.count(200), tally.total(), "{tally:?}");
+    }
+
     #[test]
     fn answers_that_close_the_connection_are_counted_and_the_client_reconnects() {
         let address = refusing_server();
-        let request = post_json_request(address, "/login", "{}");
+        let request = post_json_request(address, "/login", None, "{}");
         let clients = Clients {
             connections: 2,
             request: &|buffer| buffer.extend_from_slice(&request),

@@ -47,7 +47,8 @@ enum Command {
         seed: u64,
     },
     /// Measure seeding, the streamed report, list and login latency on a
-    /// fresh SQLite database with the release server.
+    /// fresh SQLite database with the release server, and throughput with
+    /// 1, 2 and 3 server processes on one throwaway PostgreSQL.
     Bench(bench::BenchArgs),
 }
 

@@ -1,4 +1,4 @@
-//! A throwaway PostgreSQL cluster for tests, and the `test` / `pg` commands.
+//! A throwaway PostgreSQL cluster for tests and the bench, and the `test` / `pg` commands.
 //!
 //! The cluster lives in a fresh temp directory, listens on 127.0.0.1 on a free port and is
 //! stopped and deleted when [`TempCluster`] is dropped (on success, error or panic). A detached
@@ -82,7 +82,7 @@ pub fn serve() -> anyhow::Result<ExitCode> {
 
 /// A running temporary cluster; dropping it stops the server and deletes its directory.
 #[derive(Debug)]
-struct TempCluster {
+pub(crate) struct TempCluster {
     dir: PathBuf,
     bin: PathBuf,
     /// We are root, so PostgreSQL binaries run as the `postgres` user (they refuse root).
@@ -93,7 +93,7 @@ struct TempCluster {
 }
 
 impl TempCluster {
-    fn start() -> anyhow::Result<Self> {
+    pub(crate) fn start() -> anyhow::Result<Self> {
         let bin = find_bin_dir()?;
         let as_postgres = is_root()?;
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH)?.as_nanos();
@@ -161,7 +161,7 @@ impl TempCluster {
         Ok(cluster)
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{DB_NAME}", self.port)
     }
 

@@ -42,6 +42,7 @@ mod fuzz;
 mod operations;
 mod original;
 mod process;
+mod processes;
 mod replies;
 mod report;
 mod tickets;
