@@ -20,7 +20,6 @@ use domain::{Actor, Role};
 use store::{DatabaseUrl, Store, StoreOptions};
 
 use crate::load;
-use crate::test_env::TempCluster;
 
 /// `/proc` counts CPU time in clock ticks; Linux's USER_HZ is 100.
 const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
@@ -661,9 +660,9 @@ fn processes_on_postgres(root: &Path, args: &BenchArgs) -> anyhow::Result<Proces
     let tickets = args.tickets.min(SPREAD_MAX_TICKETS);
     ensure!(tickets > 0, "the processes section needs --tickets above 0");
     let section_started = Instant::now();
-    let cluster = TempCluster::start()
+    let cluster = crate::test_env::start_cluster()
         .context("no PostgreSQL for the processes section (`--processes-seconds 0` skips it)")?;
-    let url = cluster.url();
+    let url = crate::test_env::cluster_url(&cluster);
     println!("processes on one PostgreSQL: seeding {tickets} tickets ...");
     let store = Store::connect(&DatabaseUrl::parse(&url)?, StoreOptions::default())?;
     let started = Instant::now();
