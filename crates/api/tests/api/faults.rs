@@ -3,7 +3,7 @@
 //! continuous writes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt as _;
 use std::process::Stdio;
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use store::test_cluster::TestCluster;
 use store::test_support::SKIP_POSTGRES_VAR;
 
-use crate::process::{Reply, Server, api, give_to_nobody, request_text};
+use crate::process::{Reply, Server, api, give_to_nobody, request_text, try_read_response};
 
 /// `DATABASE_CONNECT_TIMEOUT_SECS` in these tests: short, so they run fast.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -149,28 +149,6 @@ enum Outcome {
     NoAnswer,
 }
 
-/// Reads one response, or `None` if the connection ends first.
-fn try_read_response(stream: &mut TcpStream) -> Option<String> {
-    let mut seen = Vec::new();
-    let mut buffer = [0u8; 4096];
-    loop {
-        if let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&seen[..end]).to_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|line| line.strip_prefix("content-length:"))
-                .map_or(0, |value| value.trim().parse().expect("a length"));
-            if seen.len() >= end + 4 + length {
-                return Some(String::from_utf8_lossy(&seen).into_owned());
-            }
-        }
-        match stream.read(&mut buffer) {
-            Ok(0) | Err(_) => return None,
-            Ok(read) => seen.extend_from_slice(&buffer[..read]),
-        }
-    }
-}
-
 /// Creates tickets over keep-alive connections until the server stops
 /// accepting them; every request's subject and outcome.
 fn create_until_refused(port: u16, token: &str, client: usize) -> Vec<(String, Outcome)> {
@@ -196,7 +174,7 @@ fn create_until_refused(port: u16, token: &str, client: usize) -> Vec<(String, O
                 outcomes.push((subject, Outcome::NoAnswer));
                 continue 'connections;
             }
-            let Some(response) = try_read_response(&mut stream) else {
+            let Ok(response) = try_read_response(&mut stream) else {
                 outcomes.push((subject, Outcome::NoAnswer));
                 continue 'connections;
             };

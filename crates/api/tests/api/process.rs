@@ -246,6 +246,15 @@ pub fn give_to_nobody(dir: &std::path::Path) {
 
 /// Reads one HTTP/1.1 response (headers, then a `Content-Length` body).
 pub fn read_response(stream: &mut TcpStream) -> String {
+    match try_read_response(stream) {
+        Ok(response) => response,
+        Err(partial) => panic!("closed mid-response: {partial}"),
+    }
+}
+
+/// Reads one HTTP/1.1 response; if the connection ends (or breaks) first,
+/// what had come of it as the error.
+pub fn try_read_response(stream: &mut TcpStream) -> Result<String, String> {
     let mut seen = Vec::new();
     let mut buffer = [0u8; 4096];
     loop {
@@ -256,16 +265,13 @@ pub fn read_response(stream: &mut TcpStream) -> String {
                 .find_map(|line| line.strip_prefix("content-length:"))
                 .map_or(0, |value| value.trim().parse().expect("a length"));
             if seen.len() >= end + 4 + length {
-                return String::from_utf8_lossy(&seen).into_owned();
+                return Ok(String::from_utf8_lossy(&seen).into_owned());
             }
         }
-        let read = stream.read(&mut buffer).expect("read a response");
-        assert!(
-            read > 0,
-            "closed mid-response: {}",
-            String::from_utf8_lossy(&seen)
-        );
-        seen.extend_from_slice(&buffer[..read]);
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => return Err(String::from_utf8_lossy(&seen).into_owned()),
+            Ok(read) => seen.extend_from_slice(&buffer[..read]),
+        }
     }
 }
 
