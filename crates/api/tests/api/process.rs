@@ -206,25 +206,37 @@ pub fn request_text(
     )
 }
 
-/// A response's status and JSON body (`Null` when the body is not JSON).
+/// A response's status, head (lower-cased) and JSON body: every answer of
+/// the API is JSON, so any other body fails the test.
 #[derive(Debug, Clone)]
 pub struct Reply {
     pub status: u16,
+    pub head: String,
     pub body: Value,
 }
 
 impl Reply {
     pub fn parse(response: &str) -> Reply {
-        let status = response
+        let (head, body) = response.split_once("\r\n\r\n").unwrap_or((response, ""));
+        let status = head
             .split(' ')
             .nth(1)
             .and_then(|code| code.parse().ok())
             .unwrap_or_else(|| panic!("not an HTTP response: {response:?}"));
-        let body = response
-            .split_once("\r\n\r\n")
-            .and_then(|(_, body)| serde_json::from_str(body).ok())
-            .unwrap_or(Value::Null);
-        Reply { status, body }
+        Reply {
+            status,
+            head: head.to_lowercase(),
+            body: serde_json::from_str(body)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {response}")),
+        }
+    }
+
+    /// The value of the header `name` (lower-case), if it is there.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            (key == name).then(|| value.trim())
+        })
     }
 
     /// Asserts the error envelope: `error: true` and a message.

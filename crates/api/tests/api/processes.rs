@@ -4,7 +4,6 @@
 //! one process.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex};
@@ -12,12 +11,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use domain::{Actor, ListTickets, PageRequest, Pin, Reply, Role, TicketStatus, Username};
-use serde_json::{Value, json};
+use serde_json::json;
 use store::Store;
 use store::test_support::TestDb;
 
 use crate::PIN;
-use crate::process::{Server, read_response};
+use crate::process::{Reply as Answer, Server};
 
 /// Three server processes sharing one fresh PostgreSQL database.
 struct Deployment {
@@ -83,7 +82,7 @@ impl Deployment {
         assert_eq!(answer.status, 200, "login of {name}: {answer:?}");
         Account {
             actor: Actor { id: user.id, role },
-            token: answer.json["token"].as_str().expect("a token").to_owned(),
+            token: answer.body["token"].as_str().expect("a token").to_owned(),
         }
     }
 }
@@ -95,68 +94,21 @@ struct Account {
     token: String,
 }
 
-/// One HTTP answer: its status, its head (lower-cased) and its JSON body.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    head: String,
-    json: Value,
+fn message(answer: &Answer) -> &str {
+    answer.body["message"].as_str().unwrap_or_default()
 }
 
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.head.lines().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            (key == name).then(|| value.trim())
-        })
-    }
-
-    fn message(&self) -> &str {
-        self.json["message"].as_str().unwrap_or_default()
-    }
-
-    /// The `Retry-After` seconds, which must be there.
-    fn retry_after(&self) -> u64 {
-        self.header("retry-after")
-            .and_then(|value| value.parse().ok())
-            .unwrap_or_else(|| panic!("no Retry-After on {self:?}"))
-    }
-}
-
-/// One request on a connection of its own, the whole answer read.
-fn call(server: &Server, method: &str, path: &str, token: Option<&str>, body: &Value) -> Answer {
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n");
-    if let Some(token) = token {
-        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
-    }
-    if !body.is_null() {
-        let body = body.to_string();
-        request.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        ));
-    } else {
-        request.push_str("\r\n");
-    }
-    let mut stream = server.connect();
-    stream.write_all(request.as_bytes()).expect("send");
-    let answer = read_response(&mut stream);
-    let (head, body) = answer.split_once("\r\n\r\n").expect("a head");
-    let status = head
-        .get(9..12)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or_else(|| panic!("a status line: {head}"));
-    let json = serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {answer}"));
-    Answer {
-        status,
-        head: head.to_lowercase(),
-        json,
-    }
+/// The `Retry-After` seconds, which must be there.
+fn retry_after(answer: &Answer) -> u64 {
+    answer
+        .header("retry-after")
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no Retry-After on {answer:?}"))
 }
 
 fn log_in(server: &Server, username: &str, pin: &str) -> Answer {
     let body = json!({ "username": username, "pin": pin });
-    call(server, "POST", "/api/v1/login", None, &body)
+    server.call("POST", "/api/v1/login", None, Some(&body))
 }
 
 /// A login retried, as a polite client does, after every 503 (the Argon2
@@ -167,8 +119,8 @@ fn log_in_past_busy(server: &Server, username: &str, pin: &str) -> (Answer, usiz
         if answer.status != 503 {
             return (answer, busy);
         }
-        assert_eq!(answer.message(), api::error::BUSY_HASHING, "{answer:?}");
-        std::thread::sleep(Duration::from_secs(answer.retry_after()));
+        assert_eq!(message(&answer), api::error::BUSY_HASHING, "{answer:?}");
+        std::thread::sleep(Duration::from_secs(retry_after(&answer)));
     }
     panic!("30 logins in a row found the Argon2 queue full");
 }
@@ -226,12 +178,11 @@ impl Race<'_> {
     /// sent after the resolves were answered.
     fn reply(&self, deployment: &Deployment, who: &Account, n: usize, body: String) -> (u16, bool) {
         let after_resolve = self.resolved.load(Ordering::SeqCst);
-        let answer = call(
-            deployment.server(n),
+        let answer = deployment.server(n).call(
             "POST",
             &format!("/api/v1/tickets/{}/replies", self.ticket_id),
             Some(&who.token),
-            &json!({ "body": body }),
+            Some(&json!({ "body": body })),
         );
         assert!(
             matches!(answer.status, 201 | 409),
@@ -239,7 +190,7 @@ impl Race<'_> {
         );
         let reply_id = (answer.status == 201).then(|| {
             self.created.fetch_add(1, Ordering::SeqCst);
-            let id = answer.json["data"]["_id"].as_str().expect("_id");
+            let id = answer.body["data"]["_id"].as_str().expect("_id");
             id.parse::<i64>().expect("numeric _id")
         });
         self.attempts.lock().expect("attempts").push(Attempt {
@@ -254,12 +205,11 @@ impl Race<'_> {
 
     /// Resolves as the owner on process `n`.
     fn resolve(&self, deployment: &Deployment, n: usize) {
-        let answer = call(
-            deployment.server(n),
+        let answer = deployment.server(n).call(
             "PUT",
             &format!("/api/v1/tickets/{}", self.ticket_id),
             Some(&self.owner.token),
-            &json!({ "status": "RESOLVED" }),
+            Some(&json!({ "status": "RESOLVED" })),
         );
         self.resolves.lock().expect("resolves").push(answer);
     }
@@ -286,16 +236,15 @@ fn replies_racing_resolves_across_three_processes_keep_every_rule() {
     let races: Vec<Race> = (0..TICKETS)
         .map(|t| {
             let owner = &customers[t % customers.len()];
-            let answer = call(
-                deployment.server(t),
+            let answer = deployment.server(t).call(
                 "POST",
                 "/api/v1/tickets",
                 Some(&owner.token),
-                &json!({ "body": format!("ticket {t}") }),
+                Some(&json!({ "body": format!("ticket {t}") })),
             );
             assert_eq!(answer.status, 201, "{answer:?}");
             Race {
-                ticket_id: answer.json["data"]["ticketId"].as_i64().expect("ticketId"),
+                ticket_id: answer.body["data"]["ticketId"].as_i64().expect("ticketId"),
                 owner,
                 attempts: Mutex::default(),
                 resolves: Mutex::default(),
@@ -382,9 +331,9 @@ fn replies_racing_resolves_across_three_processes_keep_every_rule() {
         assert_eq!(resolves.len(), 2, "ticket {ticket_id}: {resolves:?}");
         for answer in resolves.iter() {
             assert_eq!(answer.status, 200, "resolve of {ticket_id}: {answer:?}");
-            assert_eq!(answer.json["data"]["status"], "RESOLVED", "{answer:?}");
+            assert_eq!(answer.body["data"]["status"], "RESOLVED", "{answer:?}");
             assert_eq!(
-                answer.json["data"]["resolvedAt"],
+                answer.body["data"]["resolvedAt"],
                 wire_time(resolved_at),
                 "resolvedAt of ticket {ticket_id} was set twice"
             );
@@ -484,17 +433,17 @@ fn parallel_wrong_pins_on_three_processes_get_exactly_five_checks() {
         assert_eq!(answer.status, 429, "{answer:?}");
         // The username's lock, not the address budget (which is off).
         assert_eq!(
-            answer.message(),
+            message(answer),
             domain::login::TOO_MANY_FAILED_LOGINS,
             "{answer:?}"
         );
-        assert!(answer.retry_after() > 0, "{answer:?}");
+        assert!(retry_after(answer) > 0, "{answer:?}");
     }
     // The lock is in the database: every process refuses the right PIN too.
     for n in 0..3 {
         let (answer, _) = log_in_past_busy(deployment.server(n), "target", PIN);
         assert_eq!(answer.status, 429, "process {n}: {answer:?}");
-        assert_eq!(answer.message(), domain::login::TOO_MANY_FAILED_LOGINS);
+        assert_eq!(message(&answer), domain::login::TOO_MANY_FAILED_LOGINS);
     }
 }
 
@@ -521,15 +470,14 @@ fn tickets_created_at_once_on_three_processes_get_distinct_increasing_ids() {
                     barrier.wait();
                     (0..EACH)
                         .map(|i| {
-                            let answer = call(
-                                deployment.server(c + i),
+                            let answer = deployment.server(c + i).call(
                                 "POST",
                                 "/api/v1/tickets",
                                 Some(&customer.token),
-                                &json!({ "body": format!("opener{c} #{i}") }),
+                                Some(&json!({ "body": format!("opener{c} #{i}") })),
                             );
                             assert_eq!(answer.status, 201, "{answer:?}");
-                            let data = &answer.json["data"];
+                            let data = &answer.body["data"];
                             let id = data["ticketId"].as_i64().expect("ticketId");
                             assert_eq!(data["_id"], id.to_string(), "{data}");
                             id
