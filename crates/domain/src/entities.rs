@@ -3,6 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::roles::{Role, TicketStatus, UserId};
+use crate::sla::{DueTimes, is_breached};
+use crate::workflow::{Priority, TagSet};
 
 /// An account; the PIN hash never leaves the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +28,16 @@ pub struct Ticket {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    pub priority: Priority,
+    /// The agent or admin who owns the ticket.
+    pub assignee: Option<UserId>,
+    /// `None` when the viewer may not see tags (a customer): the store does
+    /// not even load them then.
+    pub tags: Option<TagSet>,
+    /// When the first public reply by a support agent was written.
+    pub first_response_at: Option<DateTime<Utc>>,
+    /// Stored at creation and recomputed when the priority changes.
+    pub due: DueTimes,
 }
 
 impl Ticket {
@@ -34,7 +46,14 @@ impl Ticket {
         TicketFacts {
             author: self.author,
             status: self.status,
+            assignee: self.assignee,
+            has_first_response: self.first_response_at.is_some(),
         }
+    }
+
+    /// Whether the ticket missed an SLA target as of `now`.
+    pub fn sla_breached(&self, now: DateTime<Utc>) -> bool {
+        is_breached(self.due, self.first_response_at, self.resolved_at, now)
     }
 }
 
@@ -46,6 +65,8 @@ pub struct Reply {
     pub body: String,
     pub author: UserId,
     pub author_role: Role,
+    /// An internal note: staff only, never shown to a customer.
+    pub internal: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -59,4 +80,6 @@ pub struct Reply {
 pub struct TicketFacts {
     pub author: UserId,
     pub status: TicketStatus,
+    pub assignee: Option<UserId>,
+    pub has_first_response: bool,
 }

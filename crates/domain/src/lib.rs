@@ -7,16 +7,24 @@
 //! action that performs a change is the one place that asks these rules.
 
 pub mod entities;
+pub mod history;
 pub mod listing;
 pub mod login;
 pub mod report;
 pub mod roles;
 pub mod rules;
+pub mod sla;
+pub mod triage;
 pub mod values;
+pub mod workflow;
 
 pub use entities::{Reply, Ticket, TicketFacts, User};
+pub use history::{Event, EventKind, EventType, NewEvent};
 pub use listing::{Direction, ListTickets, ListUsers, PageRequest, SortField};
 pub use login::{Credentials, LoggedIn, SessionEpoch};
 pub use roles::{Actor, Role, TicketStatus, UserId};
 pub use rules::{Creator, Refusal, UserChange};
+pub use sla::{DueTimes, SlaTargets};
+pub use triage::TicketChange;
 pub use values::{Pin, ReplyBody, Subject, TicketBody, Username, ValidationError};
+pub use workflow::{Priority, Tag, TagSet};

