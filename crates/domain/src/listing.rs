@@ -5,8 +5,10 @@
 
 use std::str::FromStr;
 
-use crate::roles::{Role, TicketStatus};
-use crate::values::ValidationError;
+use crate::roles::{Actor, Role, TicketStatus, UserId};
+use crate::rules::{Audience, Refusal};
+use crate::values::{ValidationError, parse_id};
+use crate::workflow::{Priority, Tag};
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
@@ -93,15 +95,20 @@ pub enum SortField {
     UpdatedAt,
     ResolvedAt,
     Status,
+    /// `LOW` < `NORMAL` < `HIGH` < `URGENT`.
+    Priority,
+    ResolutionDueAt,
 }
 
 impl SortField {
-    pub const ALL: [SortField; 5] = [
+    pub const ALL: [SortField; 7] = [
         SortField::TicketId,
         SortField::CreatedAt,
         SortField::UpdatedAt,
         SortField::ResolvedAt,
         SortField::Status,
+        SortField::Priority,
+        SortField::ResolutionDueAt,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -111,6 +118,8 @@ impl SortField {
             SortField::UpdatedAt => "updatedAt",
             SortField::ResolvedAt => "resolvedAt",
             SortField::Status => "status",
+            SortField::Priority => "priority",
+            SortField::ResolutionDueAt => "resolutionDueAt",
         }
     }
 }
@@ -125,7 +134,7 @@ impl FromStr for SortField {
             .ok_or_else(|| {
                 ValidationError::new(
                     "sort",
-                    "must be one of ticketId, createdAt, updatedAt, resolvedAt, status",
+                    "must be one of ticketId, createdAt, updatedAt, resolvedAt, status, priority, resolutionDueAt",
                 )
             })
     }
@@ -163,31 +172,100 @@ impl FromStr for Direction {
     }
 }
 
-/// A request for a page of tickets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Whose tickets a list asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    /// `me`: the caller's.
+    Me,
+    /// `none`: unassigned tickets.
+    Nobody,
+    /// A user `_id`; one that names no user matches nothing.
+    User(UserId),
+}
+
+impl FromStr for AssigneeFilter {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "me" => Ok(AssigneeFilter::Me),
+            "none" => Ok(AssigneeFilter::Nobody),
+            id => parse_id("assignee", id)
+                .map(|id| AssigneeFilter::User(UserId(id)))
+                .map_err(|_| ValidationError::new("assignee", "must be me, none or a user _id")),
+        }
+    }
+}
+
+impl AssigneeFilter {
+    /// The user the filter asks for (`None`: unassigned), `me` resolved.
+    pub fn user(self, actor: Actor) -> Option<UserId> {
+        match self {
+            AssigneeFilter::Me => Some(actor.id),
+            AssigneeFilter::Nobody => None,
+            AssigneeFilter::User(id) => Some(id),
+        }
+    }
+}
+
+/// The raw query of a ticket list, as the request carried it (`None`:
+/// absent).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TicketQuery<'a> {
+    pub page: Option<&'a str>,
+    pub limit: Option<&'a str>,
+    pub sort: Option<&'a str>,
+    pub direction: Option<&'a str>,
+    pub status: Option<&'a str>,
+    pub priority: Option<&'a str>,
+    pub assignee: Option<&'a str>,
+    pub tag: Option<&'a str>,
+}
+
+/// A request for a page of tickets. Filters combine with AND.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ListTickets {
     pub page: PageRequest,
     pub sort: SortField,
     pub direction: Direction,
     pub status: Option<TicketStatus>,
+    pub priority: Option<Priority>,
+    pub assignee: Option<AssigneeFilter>,
+    pub tag: Option<Tag>,
 }
 
 impl ListTickets {
-    /// Parses the raw query values; `None` means the parameter was absent.
-    pub fn parse(
-        page: Option<&str>,
-        limit: Option<&str>,
-        sort: Option<&str>,
-        direction: Option<&str>,
-        status: Option<&str>,
-    ) -> Result<Self, ValidationError> {
+    /// Parses the raw query values.
+    pub fn parse(query: TicketQuery<'_>) -> Result<Self, ValidationError> {
         Ok(Self {
-            page: PageRequest::parse(page, limit)?,
-            sort: sort.map(str::parse).transpose()?.unwrap_or_default(),
-            direction: direction.map(str::parse).transpose()?.unwrap_or_default(),
-            status: status.map(str::parse).transpose()?,
+            page: PageRequest::parse(query.page, query.limit)?,
+            sort: query.sort.map(str::parse).transpose()?.unwrap_or_default(),
+            direction: query
+                .direction
+                .map(str::parse)
+                .transpose()?
+                .unwrap_or_default(),
+            status: query.status.map(str::parse).transpose()?,
+            priority: query.priority.map(str::parse).transpose()?,
+            assignee: query.assignee.map(str::parse).transpose()?,
+            tag: query
+                .tag
+                .map(|tag| Tag::parse(tag).map_err(|e| ValidationError::new("tag", e.reason)))
+                .transpose()?,
         })
     }
+}
+
+/// Who may filter by what: assignments and tags are staff business, so a
+/// customer filtering by them is refused rather than shown nothing.
+pub fn may_filter_tickets(actor: Actor, request: &ListTickets) -> Result<(), Refusal> {
+    let staff_only = request.assignee.is_some() || request.tag.is_some();
+    if staff_only && Audience::of(actor) == Audience::Customer {
+        return Err(Refusal::Forbidden(
+            "only support agents and admins filter by assignee or tag",
+        ));
+    }
+    Ok(())
 }
 
 /// A request for a page of users, optionally of one role.
@@ -217,7 +295,7 @@ mod tests {
 
     #[test]
     fn absent_parameters_take_the_documented_defaults() {
-        let request = ListTickets::parse(None, None, None, None, None).expect("defaults");
+        let request = ListTickets::parse(TicketQuery::default()).expect("defaults");
         assert_eq!(request.page.page(), 1);
         assert_eq!(request.page.limit(), 20);
         assert_eq!(request.sort, SortField::TicketId);
@@ -237,35 +315,135 @@ mod tests {
 
     #[test]
     fn each_bad_parameter_names_itself() {
-        let field = |r: Result<ListTickets, ValidationError>| r.err().map(|e| e.field);
+        let field = |query: TicketQuery| ListTickets::parse(query).err().map(|e| e.field);
+        let q = TicketQuery::default;
         assert_eq!(
-            field(ListTickets::parse(Some("0"), None, None, None, None)),
+            field(TicketQuery {
+                page: Some("0"),
+                ..q()
+            }),
             Some("page")
         );
         assert_eq!(
-            field(ListTickets::parse(None, Some("101"), None, None, None)),
+            field(TicketQuery {
+                limit: Some("101"),
+                ..q()
+            }),
             Some("limit")
         );
         assert_eq!(
-            field(ListTickets::parse(None, Some("x"), None, None, None)),
+            field(TicketQuery {
+                limit: Some("x"),
+                ..q()
+            }),
             Some("limit")
         );
         assert_eq!(
-            field(ListTickets::parse(None, None, Some("body"), None, None)),
+            field(TicketQuery {
+                sort: Some("body"),
+                ..q()
+            }),
             Some("sort")
         );
         assert_eq!(
-            field(ListTickets::parse(None, None, None, Some("down"), None)),
+            field(TicketQuery {
+                direction: Some("down"),
+                ..q()
+            }),
             Some("direction")
         );
         assert_eq!(
-            field(ListTickets::parse(None, None, None, None, Some("OPEN"))),
+            field(TicketQuery {
+                status: Some("OPEN"),
+                ..q()
+            }),
             Some("status")
         );
         assert_eq!(
-            field(ListUsers::parse(None, None, Some("ROOT")).map(|_| ListTickets::default())),
+            field(TicketQuery {
+                priority: Some("low"),
+                ..q()
+            }),
+            Some("priority")
+        );
+        assert_eq!(
+            field(TicketQuery {
+                assignee: Some("x1"),
+                ..q()
+            }),
+            Some("assignee")
+        );
+        assert_eq!(
+            field(TicketQuery {
+                assignee: Some("0"),
+                ..q()
+            }),
+            Some("assignee")
+        );
+        assert_eq!(
+            field(TicketQuery {
+                tag: Some("-x"),
+                ..q()
+            }),
+            Some("tag")
+        );
+        assert_eq!(
+            ListUsers::parse(None, None, Some("ROOT"))
+                .err()
+                .map(|e| e.field),
             Some("role")
         );
+    }
+
+    #[test]
+    fn the_workflow_filters_parse_their_values() {
+        let request = ListTickets::parse(TicketQuery {
+            priority: Some("URGENT"),
+            assignee: Some("me"),
+            tag: Some("Billing"),
+            sort: Some("resolutionDueAt"),
+            ..TicketQuery::default()
+        })
+        .expect("valid");
+        assert_eq!(request.priority, Some(Priority::Urgent));
+        assert_eq!(request.assignee, Some(AssigneeFilter::Me));
+        assert_eq!(request.tag.as_ref().map(Tag::as_str), Some("billing"));
+        assert_eq!(request.sort, SortField::ResolutionDueAt);
+        assert_eq!("none".parse(), Ok(AssigneeFilter::Nobody));
+        assert_eq!("42".parse(), Ok(AssigneeFilter::User(UserId(42))));
+    }
+
+    #[test]
+    fn only_staff_filter_by_assignee_or_tag() {
+        let customer = Actor {
+            id: UserId(1),
+            role: Role::Customer,
+        };
+        let agent = Actor {
+            id: UserId(2),
+            role: Role::SupportAgent,
+        };
+        let by_tag = ListTickets {
+            tag: Tag::parse("vip").ok(),
+            ..ListTickets::default()
+        };
+        let by_assignee = ListTickets {
+            assignee: Some(AssigneeFilter::Nobody),
+            ..ListTickets::default()
+        };
+        let by_priority = ListTickets {
+            priority: Some(Priority::High),
+            ..ListTickets::default()
+        };
+        for request in [&by_tag, &by_assignee] {
+            assert!(matches!(
+                may_filter_tickets(customer, request),
+                Err(Refusal::Forbidden(_))
+            ));
+            assert_eq!(may_filter_tickets(agent, request), Ok(()));
+        }
+        assert_eq!(may_filter_tickets(customer, &by_priority), Ok(()));
+        assert_eq!(AssigneeFilter::Me.user(agent), Some(agent.id));
     }
 
     #[test]
@@ -298,8 +476,9 @@ mod tests {
         }
 
         #[test]
-        fn sort_accepts_exactly_the_five_field_names(raw in "[a-zA-Z]{0,12}") {
-            let expected = ["ticketId", "createdAt", "updatedAt", "resolvedAt", "status"].contains(&raw.as_str());
+        fn sort_accepts_exactly_the_seven_field_names(raw in "[a-zA-Z]{0,12}|resolutionDueAt|priority") {
+            let names = ["ticketId", "createdAt", "updatedAt", "resolvedAt", "status", "priority", "resolutionDueAt"];
+            let expected = names.contains(&raw.as_str());
             let parsed = raw.parse::<SortField>();
             prop_assert_eq!(parsed.is_ok(), expected);
             if let Ok(field) = parsed {

@@ -293,7 +293,8 @@ impl r2d2::ManageConnection for Manager {
 pub(crate) type Pool = r2d2::Pool<Manager>;
 pub(crate) type PooledConnection = r2d2::PooledConnection<Manager>;
 
-/// How the pool is sized, and how much PIN hashing may run at once.
+/// How the pool is sized, how much PIN hashing may run at once, and the
+/// SLA targets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreOptions {
     /// At most this many connections; `None` takes the backend's default.
@@ -301,6 +302,8 @@ pub struct StoreOptions {
     /// How long a request waits for a free connection before "unavailable".
     pub connection_timeout: Duration,
     pub hashing: HashLimits,
+    /// The targets new tickets' due times are computed from.
+    pub sla: domain::SlaTargets,
 }
 
 impl Default for StoreOptions {
@@ -309,6 +312,7 @@ impl Default for StoreOptions {
             max_size: None,
             connection_timeout: Duration::from_secs(5),
             hashing: HashLimits::for_this_machine(),
+            sla: domain::SlaTargets::default(),
         }
     }
 }

@@ -18,6 +18,7 @@ mod rows;
 mod schema;
 mod slots;
 mod tickets;
+mod triage;
 mod users;
 
 #[cfg(feature = "test-support")]
@@ -39,6 +40,7 @@ pub use error::{BoxError, StoreError, StoreResult};
 pub use pin::{BUSY_RETRY_AFTER_SECS, HashLimits};
 pub use report::{REPORTS_AT_ONCE, ResolvedReport};
 pub use tickets::{NewTicket, ReplyPage, TicketPage};
+pub use triage::EventPage;
 pub use users::{HashingPlace, NewAccount, UserPage};
 
 /// The tracker's database: a pool of connections to one backend.
@@ -48,6 +50,7 @@ pub struct Store {
     hasher: pin::Hasher,
     reports: report::ReportConnections,
     backend: &'static str,
+    sla: domain::SlaTargets,
 }
 
 impl std::fmt::Debug for Store {
@@ -73,6 +76,7 @@ impl Store {
             hasher: pin::Hasher::start(options.hashing)?,
             reports: report::ReportConnections::new(url, options)?,
             backend: url.backend_name(),
+            sla: options.sla,
         })
     }
 

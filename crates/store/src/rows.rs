@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::Queryable;
-use domain::{Reply, Role, Ticket, TicketStatus, User, UserId};
+use domain::{DueTimes, Event, EventKind, Priority, Reply, Role, Ticket, TicketStatus, User, UserId};
 
 use crate::error::StoreError;
-use crate::schema::{replies, tickets, users};
+use crate::schema::{events, replies, tickets, users};
 
 /// Declares a column tuple's type and value from one list.
 macro_rules! columns {
@@ -68,6 +68,11 @@ columns!(TICKET_COLUMNS: TicketColumns = (
     tickets::created_at,
     tickets::updated_at,
     tickets::resolved_at,
+    tickets::priority,
+    tickets::assignee_id,
+    tickets::first_response_at,
+    tickets::first_response_due_at,
+    tickets::resolution_due_at,
 ));
 
 #[derive(Debug, Queryable)]
@@ -80,8 +85,15 @@ pub(crate) struct TicketRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub resolved_at: Option<NaiveDateTime>,
+    pub priority: i32,
+    pub assignee_id: Option<i64>,
+    pub first_response_at: Option<NaiveDateTime>,
+    pub first_response_due_at: NaiveDateTime,
+    pub resolution_due_at: NaiveDateTime,
 }
 
+/// The ticket without its tags, which live in a table of their own and are
+/// loaded only for staff.
 impl TryFrom<TicketRow> for Ticket {
     type Error = StoreError;
 
@@ -95,6 +107,16 @@ impl TryFrom<TicketRow> for Ticket {
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
             resolved_at: row.resolved_at.map(utc),
+            priority: Priority::from_rank(row.priority).ok_or_else(|| {
+                StoreError::internal(format!("unknown priority {} in the database", row.priority))
+            })?,
+            assignee: row.assignee_id.map(UserId),
+            tags: None,
+            first_response_at: row.first_response_at.map(utc),
+            due: DueTimes {
+                first_response: utc(row.first_response_due_at),
+                resolution: utc(row.resolution_due_at),
+            },
         })
     }
 }
@@ -105,6 +127,7 @@ columns!(REPLY_COLUMNS: ReplyColumns = (
     replies::body,
     replies::author_id,
     users::role,
+    replies::internal,
     replies::created_at,
     replies::updated_at,
 ));
@@ -116,6 +139,7 @@ pub(crate) struct ReplyRow {
     pub body: String,
     pub author_id: i64,
     pub author_role: String,
+    pub internal: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -130,10 +154,57 @@ impl TryFrom<ReplyRow> for Reply {
             body: row.body,
             author: UserId(row.author_id),
             author_role: parse::<Role>(&row.author_role, "role")?,
+            internal: row.internal,
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
         })
     }
+}
+
+columns!(EVENT_COLUMNS: EventColumns = (
+    events::id,
+    events::ticket_id,
+    events::kind,
+    events::actor_id,
+    events::at,
+    events::data,
+));
+
+#[derive(Debug, Queryable)]
+pub(crate) struct EventRow {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub kind: String,
+    pub actor_id: i64,
+    pub at: NaiveDateTime,
+    pub data: String,
+}
+
+impl TryFrom<EventRow> for Event {
+    type Error = StoreError;
+
+    fn try_from(row: EventRow) -> Result<Self, Self::Error> {
+        Ok(Event {
+            id: row.id,
+            ticket_id: row.ticket_id,
+            kind: decode_event(&row.kind, &row.data)?,
+            actor: UserId(row.actor_id),
+            at: utc(row.at),
+        })
+    }
+}
+
+/// An event's kind as stored: its type, and its data as JSON.
+pub(crate) fn encode_event(kind: &EventKind) -> Result<(&'static str, String), StoreError> {
+    let tagged = serde_json::to_value(kind).map_err(StoreError::internal)?;
+    let data = tagged.get("data").cloned().unwrap_or_default();
+    Ok((kind.event_type().as_str(), data.to_string()))
+}
+
+fn decode_event(kind: &str, data: &str) -> Result<EventKind, StoreError> {
+    let data: serde_json::Value = serde_json::from_str(data).map_err(StoreError::internal)?;
+    serde_json::from_value(serde_json::json!({ "type": kind, "data": data }))
+        .map_err(|e| StoreError::internal(format!("unreadable {kind} event in the database: {e}")))
 }
 
 /// How many rows come before `page`, as SQL's OFFSET takes it.

@@ -27,6 +27,11 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         resolved_at -> Nullable<Timestamp>,
+        priority -> Integer,
+        assignee_id -> Nullable<BigInt>,
+        first_response_at -> Nullable<Timestamp>,
+        first_response_due_at -> Timestamp,
+        resolution_due_at -> Timestamp,
     }
 }
 
@@ -38,10 +43,30 @@ diesel::table! {
         body -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        internal -> Bool,
     }
 }
 
-diesel::joinable!(tickets -> users (author_id));
+diesel::table! {
+    ticket_tags (ticket_id, tag) {
+        ticket_id -> BigInt,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        kind -> Text,
+        actor_id -> BigInt,
+        at -> Timestamp,
+        data -> Text,
+    }
+}
+
 diesel::joinable!(replies -> users (author_id));
 diesel::joinable!(replies -> tickets (ticket_id));
-diesel::allow_tables_to_appear_in_same_query!(users, tickets, replies);
+diesel::joinable!(ticket_tags -> tickets (ticket_id));
+diesel::joinable!(events -> tickets (ticket_id));
+diesel::allow_tables_to_appear_in_same_query!(users, tickets, replies, ticket_tags, events);

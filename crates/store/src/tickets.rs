@@ -1,22 +1,27 @@
 //! Tickets and their replies: every rule-guarded write locks the ticket,
 //! asks `domain`, and writes in one transaction.
 
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use domain::listing::may_filter_tickets;
 use domain::rules::{
-    Resolution, TicketScope, decide_new_ticket, decide_reply, decide_status_change,
-    decide_ticket_scope, may_view_ticket,
+    Audience, ReplyKind, Resolution, TicketScope, decide_new_ticket, decide_reply,
+    decide_status_change, decide_ticket_scope, may_view_ticket,
 };
 use domain::{
-    Actor, Direction, ListTickets, PageRequest, Reply, ReplyBody, SortField, Subject, Ticket,
-    TicketBody, TicketStatus,
+    Actor, Direction, ListTickets, NewEvent, PageRequest, Reply, ReplyBody, SortField, Subject,
+    Tag, TagSet, Ticket, TicketBody, TicketStatus,
 };
 
 use crate::connection::{DbBackend, DbConnection, Locked, lock_rows, write_transaction};
-use crate::error::StoreResult;
+use crate::error::{StoreError, StoreResult};
 use crate::rows::{
-    REPLY_COLUMNS, ReplyRow, TICKET_COLUMNS, TicketRow, convert_all, page_offset, total,
+    REPLY_COLUMNS, ReplyRow, TICKET_COLUMNS, TicketRow, convert_all, encode_event, page_offset,
+    total,
 };
-use crate::schema::{replies, tickets, users};
+use crate::schema::{events, replies, ticket_tags, tickets, users};
 use crate::{Store, now};
 
 /// A ticket to open.
@@ -41,27 +46,35 @@ pub struct ReplyPage {
 }
 
 impl Store {
-    /// Opens a ticket (rule 1); the database hands out its `ticketId`.
+    /// Opens a ticket (rule 1) with its `created` event; the database hands
+    /// out its `ticketId`.
     pub fn create_ticket(&self, actor: Actor, new: &NewTicket) -> StoreResult<Ticket> {
-        let status = decide_new_ticket(actor)?;
-        let at = now().naive_utc();
-        let row: TicketRow = diesel::insert_into(tickets::table)
-            .values((
-                tickets::subject.eq(new.subject.as_ref().map(Subject::as_str)),
-                tickets::body.eq(new.body.as_str()),
-                tickets::status.eq(status.as_str()),
-                tickets::author_id.eq(actor.id.0),
-                tickets::created_at.eq(at),
-                tickets::updated_at.eq(at),
-            ))
-            .returning(TICKET_COLUMNS)
-            .get_result(&mut *self.conn()?)?;
-        row.try_into()
+        write_transaction(&mut *self.conn()?, |conn| {
+            let opening = decide_new_ticket(actor, &self.sla, now())?;
+            let at = opening.at.naive_utc();
+            let row: TicketRow = diesel::insert_into(tickets::table)
+                .values((
+                    tickets::subject.eq(new.subject.as_ref().map(Subject::as_str)),
+                    tickets::body.eq(new.body.as_str()),
+                    tickets::status.eq(opening.status.as_str()),
+                    tickets::author_id.eq(actor.id.0),
+                    tickets::created_at.eq(at),
+                    tickets::updated_at.eq(at),
+                    tickets::priority.eq(opening.priority.rank()),
+                    tickets::first_response_due_at.eq(opening.due.first_response.naive_utc()),
+                    tickets::resolution_due_at.eq(opening.due.resolution.naive_utc()),
+                ))
+                .returning(TICKET_COLUMNS)
+                .get_result(conn)?;
+            record_events(conn, row.id, &opening.events)?;
+            row.try_into()
+        })
     }
 
     /// The page of tickets `actor` may see (rule 2), filtered and sorted as
     /// asked; ties are broken by `ticketId` so pages never overlap.
     pub fn list_tickets(&self, actor: Actor, request: &ListTickets) -> StoreResult<TicketPage> {
+        may_filter_tickets(actor, request)?;
         let filtered = || {
             let mut query = tickets::table.into_boxed::<DbBackend>();
             if let TicketScope::AuthoredBy(author) = decide_ticket_scope(actor) {
@@ -69,6 +82,21 @@ impl Store {
             }
             if let Some(status) = request.status {
                 query = query.filter(tickets::status.eq(status.as_str()));
+            }
+            if let Some(priority) = request.priority {
+                query = query.filter(tickets::priority.eq(priority.rank()));
+            }
+            if let Some(assignee) = request.assignee {
+                query = match assignee.user(actor) {
+                    Some(user) => query.filter(tickets::assignee_id.eq(user.0)),
+                    None => query.filter(tickets::assignee_id.is_null()),
+                };
+            }
+            if let Some(tag) = &request.tag {
+                let tagged = ticket_tags::table
+                    .filter(ticket_tags::tag.eq(tag.as_str().to_owned()))
+                    .select(ticket_tags::ticket_id);
+                query = query.filter(tickets::id.eq_any(tagged));
             }
             query
         };
@@ -79,17 +107,23 @@ impl Store {
             .limit(i64::from(request.page.limit()))
             .offset(page_offset(request.page))
             .load(conn)?;
+        let mut tickets = convert_all(rows)?;
+        if Audience::of(actor).sees_tags() {
+            attach_tags(conn, &mut tickets)?;
+        }
         Ok(TicketPage {
-            tickets: convert_all(rows)?,
+            tickets,
             total: total(count),
         })
     }
 
-    /// One ticket as `actor` sees it: another customer's is not found.
+    /// One ticket as `actor` sees it: another customer's is not found, and a
+    /// customer's carries no tags.
     pub fn read_ticket(&self, actor: Actor, ticket_id: i64) -> StoreResult<Ticket> {
-        let ticket = load_ticket(&mut *self.conn()?, ticket_id)?;
+        let conn = &mut *self.conn()?;
+        let ticket = load_ticket(conn, ticket_id)?;
         may_view_ticket(actor, ticket.facts())?;
-        Ok(ticket)
+        as_seen_by(conn, actor, ticket)
     }
 
     /// Sets the status (rule 5: only `RESOLVED`, only by the owner; twice is
@@ -103,8 +137,8 @@ impl Store {
         write_transaction(&mut *self.conn()?, |conn| {
             let ticket = lock_ticket(conn, ticket_id)?;
             match decide_status_change(actor, ticket.facts(), requested, now())? {
-                Resolution::AlreadyResolved => Ok(ticket),
-                Resolution::ResolveAt(at) => {
+                Resolution::AlreadyResolved => as_seen_by(conn, actor, ticket),
+                Resolution::Resolve { at, events } => {
                     let row: TicketRow = diesel::update(tickets::table.find(ticket_id))
                         .set((
                             tickets::status.eq(TicketStatus::Resolved.as_str()),
@@ -113,50 +147,66 @@ impl Store {
                         ))
                         .returning(TICKET_COLUMNS)
                         .get_result(conn)?;
-                    row.try_into()
+                    record_events(conn, ticket_id, &events)?;
+                    as_seen_by(conn, actor, row.try_into()?)
                 }
             }
         })
     }
 
-    /// Adds a reply (rules 3, 4, 6, 7) and moves the ticket to the status
-    /// `domain` decides, with the ticket locked: a reply can never land on
-    /// a ticket resolved concurrently, nor carry a time after `resolvedAt`.
-    pub fn add_reply(&self, actor: Actor, ticket_id: i64, body: &ReplyBody) -> StoreResult<Reply> {
+    /// Adds a reply or an internal note (rules 3, 4, 6, 7 and the note
+    /// rules) and applies what `domain` decides to the ticket (status,
+    /// assignment on an agent's first reply, first response, `updatedAt`),
+    /// with its events, the ticket locked: a reply can never land on a
+    /// ticket resolved concurrently, nor carry a time after `resolvedAt`.
+    pub fn add_reply(
+        &self,
+        actor: Actor,
+        ticket_id: i64,
+        body: &ReplyBody,
+        kind: ReplyKind,
+    ) -> StoreResult<Reply> {
         write_transaction(&mut *self.conn()?, |conn| {
             let ticket = lock_ticket(conn, ticket_id)?;
-            let next_status = decide_reply(actor, ticket.facts())?;
-            let at = now();
-            let naive_at = at.naive_utc();
+            let decision = decide_reply(actor, ticket.facts(), kind, now())?;
+            let at = decision.at.naive_utc();
+            let internal = kind == ReplyKind::Internal;
             let id: i64 = diesel::insert_into(replies::table)
                 .values((
                     replies::ticket_id.eq(ticket_id),
                     replies::author_id.eq(actor.id.0),
                     replies::body.eq(body.as_str()),
-                    replies::created_at.eq(naive_at),
-                    replies::updated_at.eq(naive_at),
+                    replies::created_at.eq(at),
+                    replies::updated_at.eq(at),
+                    replies::internal.eq(internal),
                 ))
                 .returning(replies::id)
                 .get_result(conn)?;
-            diesel::update(tickets::table.find(ticket_id))
-                .set((
-                    tickets::status.eq(next_status.as_str()),
-                    tickets::updated_at.eq(naive_at),
-                ))
-                .execute(conn)?;
+            let changes = TicketChanges {
+                status: (decision.status != ticket.status).then_some(decision.status.as_str()),
+                assignee_id: (decision.assignee != ticket.assignee)
+                    .then_some(decision.assignee.map(|user| user.0)),
+                first_response_at: decision.first_response.then_some(Some(at)),
+                updated_at: decision.updated_at.map(|at| at.naive_utc()),
+                ..TicketChanges::default()
+            };
+            changes.apply(conn, ticket_id)?;
+            record_events(conn, ticket_id, &decision.events(id))?;
             Ok(Reply {
                 id,
                 ticket_id,
                 body: body.as_str().to_owned(),
                 author: actor.id,
                 author_role: actor.role,
-                created_at: at,
-                updated_at: at,
+                internal,
+                created_at: decision.at,
+                updated_at: decision.at,
             })
         })
     }
 
-    /// A page of a ticket's replies, oldest first, if `actor` may see it.
+    /// A page of a ticket's replies, oldest first, if `actor` may see it; a
+    /// customer's page and count never include internal notes.
     pub fn list_replies(
         &self,
         actor: Actor,
@@ -166,9 +216,18 @@ impl Store {
         let conn = &mut *self.conn()?;
         let ticket = load_ticket(conn, ticket_id)?;
         may_view_ticket(actor, ticket.facts())?;
-        let of_ticket = replies::table.filter(replies::ticket_id.eq(ticket_id));
-        let count: i64 = of_ticket.count().get_result(conn)?;
-        let rows: Vec<ReplyRow> = of_ticket
+        let visible = || {
+            let of_ticket = replies::table
+                .filter(replies::ticket_id.eq(ticket_id))
+                .into_boxed::<DbBackend>();
+            if Audience::of(actor).sees_notes() {
+                of_ticket
+            } else {
+                of_ticket.filter(replies::internal.eq(false))
+            }
+        };
+        let count: i64 = visible().count().get_result(conn)?;
+        let rows: Vec<ReplyRow> = visible()
             .inner_join(users::table)
             .select(REPLY_COLUMNS)
             .order_by(replies::id.asc())
@@ -180,6 +239,111 @@ impl Store {
             total: total(count),
         })
     }
+}
+
+/// The ticket columns a change writes; `None` leaves a column alone.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = tickets)]
+pub(crate) struct TicketChanges<'a> {
+    pub status: Option<&'a str>,
+    pub assignee_id: Option<Option<i64>>,
+    pub priority: Option<i32>,
+    pub first_response_at: Option<Option<NaiveDateTime>>,
+    pub first_response_due_at: Option<NaiveDateTime>,
+    pub resolution_due_at: Option<NaiveDateTime>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+impl TicketChanges<'_> {
+    /// Writes the changes, if there are any.
+    pub(crate) fn apply(self, conn: &mut DbConnection, ticket_id: i64) -> StoreResult<()> {
+        let nothing = self.status.is_none()
+            && self.assignee_id.is_none()
+            && self.priority.is_none()
+            && self.first_response_at.is_none()
+            && self.first_response_due_at.is_none()
+            && self.resolution_due_at.is_none()
+            && self.updated_at.is_none();
+        if !nothing {
+            diesel::update(tickets::table.find(ticket_id))
+                .set(self)
+                .execute(conn)?;
+        }
+        Ok(())
+    }
+}
+
+/// Writes the events a rule produced, in the caller's transaction: a
+/// change and its history commit or roll back together.
+pub(crate) fn record_events(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    new_events: &[NewEvent],
+) -> StoreResult<()> {
+    for event in new_events {
+        let (kind, data) = encode_event(&event.kind)?;
+        diesel::insert_into(events::table)
+            .values((
+                events::ticket_id.eq(ticket_id),
+                events::kind.eq(kind),
+                events::actor_id.eq(event.actor.0),
+                events::at.eq(event.at.naive_utc()),
+                events::data.eq(data),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The ticket as `actor` may see it: with its tags for staff only.
+pub(crate) fn as_seen_by(
+    conn: &mut DbConnection,
+    actor: Actor,
+    ticket: Ticket,
+) -> StoreResult<Ticket> {
+    if !Audience::of(actor).sees_tags() {
+        return Ok(ticket);
+    }
+    let tags = load_tags(conn, ticket.id)?;
+    Ok(Ticket {
+        tags: Some(tags),
+        ..ticket
+    })
+}
+
+/// One ticket's tags.
+pub(crate) fn load_tags(conn: &mut DbConnection, ticket_id: i64) -> StoreResult<TagSet> {
+    let names: Vec<String> = ticket_tags::table
+        .filter(ticket_tags::ticket_id.eq(ticket_id))
+        .select(ticket_tags::tag)
+        .load(conn)?;
+    tag_set(names)
+}
+
+/// Loads the tags of a page of tickets in one query.
+fn attach_tags(conn: &mut DbConnection, page: &mut [Ticket]) -> StoreResult<()> {
+    let ids: Vec<i64> = page.iter().map(|ticket| ticket.id).collect();
+    let rows: Vec<(i64, String)> = ticket_tags::table
+        .filter(ticket_tags::ticket_id.eq_any(&ids))
+        .select((ticket_tags::ticket_id, ticket_tags::tag))
+        .load(conn)?;
+    let mut by_ticket: HashMap<i64, Vec<String>> = HashMap::new();
+    for (ticket_id, tag) in rows {
+        by_ticket.entry(ticket_id).or_default().push(tag);
+    }
+    for ticket in page {
+        ticket.tags = Some(tag_set(by_ticket.remove(&ticket.id).unwrap_or_default())?);
+    }
+    Ok(())
+}
+
+fn tag_set(names: Vec<String>) -> StoreResult<TagSet> {
+    let tags = names
+        .iter()
+        .map(|name| Tag::parse(name))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StoreError::internal(format!("unreadable tag in the database: {e}")))?;
+    Ok(TagSet::from_tags(tags))
 }
 
 type BoxedTickets = tickets::BoxedQuery<'static, DbBackend>;
@@ -201,6 +365,8 @@ fn sorted(query: BoxedTickets, field: SortField, direction: Direction) -> BoxedT
         SortField::CreatedAt => by!(query, tickets::created_at),
         SortField::UpdatedAt => by!(query, tickets::updated_at),
         SortField::Status => by!(query, tickets::status),
+        SortField::Priority => by!(query, tickets::priority),
+        SortField::ResolutionDueAt => by!(query, tickets::resolution_due_at),
         SortField::ResolvedAt => {
             by!(
                 query.then_order_by(tickets::resolved_at.is_null().asc()),
@@ -211,7 +377,7 @@ fn sorted(query: BoxedTickets, field: SortField, direction: Direction) -> BoxedT
     by!(query, tickets::id)
 }
 
-fn load_ticket(conn: &mut DbConnection, ticket_id: i64) -> StoreResult<Ticket> {
+pub(crate) fn load_ticket(conn: &mut DbConnection, ticket_id: i64) -> StoreResult<Ticket> {
     let row: TicketRow = tickets::table
         .find(ticket_id)
         .select(TICKET_COLUMNS)
@@ -220,7 +386,7 @@ fn load_ticket(conn: &mut DbConnection, ticket_id: i64) -> StoreResult<Ticket> {
 }
 
 /// Reads a ticket and holds it until the transaction ends.
-fn lock_ticket(conn: &mut DbConnection, ticket_id: i64) -> StoreResult<Ticket> {
+pub(crate) fn lock_ticket(conn: &mut DbConnection, ticket_id: i64) -> StoreResult<Ticket> {
     lock_rows(conn, Locked::Tickets, &[ticket_id])?;
     load_ticket(conn, ticket_id)
 }

@@ -1,0 +1,137 @@
+//! Triage and history: staff changing a ticket's priority, assignee and
+//! tags, and anyone reading the history they may see.
+
+use diesel::prelude::*;
+use domain::rules::{Audience, Standing, may_view_ticket};
+use domain::triage::decide_ticket_change;
+use domain::{Actor, Event, PageRequest, Role, Ticket, TicketChange, UserId};
+
+use crate::connection::{DbConnection, write_transaction};
+use crate::error::{StoreError, StoreResult};
+use crate::rows::{EVENT_COLUMNS, EventRow, convert_all, page_offset, total};
+use crate::schema::{events, ticket_tags, users};
+use crate::tickets::{
+    TicketChanges, as_seen_by, load_tags, load_ticket, lock_ticket, record_events,
+};
+use crate::{Store, now};
+
+/// One page of a ticket's history and how many events it has in all.
+#[derive(Debug, Clone)]
+pub struct EventPage {
+    pub events: Vec<Event>,
+    pub total: u64,
+}
+
+impl Store {
+    /// Changes a ticket's priority, assignee and tags as `domain` decides,
+    /// with the ticket locked and the change's events written in the same
+    /// transaction; a change to what already is writes nothing.
+    pub fn change_ticket(
+        &self,
+        actor: Actor,
+        ticket_id: i64,
+        change: &TicketChange,
+    ) -> StoreResult<Ticket> {
+        write_transaction(&mut *self.conn()?, |conn| {
+            let ticket = lock_ticket(conn, ticket_id)?;
+            let tags = load_tags(conn, ticket_id)?;
+            // Not locked: an assignee deactivated right after this read is
+            // the same as one deactivated right after the assignment.
+            let assignee = match change.assignee {
+                Some(Some(user)) => load_standing(conn, user)?,
+                _ => None,
+            };
+            let decided =
+                decide_ticket_change(actor, &ticket, &tags, change, assignee, &self.sla, now())?;
+            let Some(update) = decided else {
+                return as_seen_by(conn, actor, ticket);
+            };
+            if let Some(at) = update.updated_at {
+                let changes = TicketChanges {
+                    priority: Some(update.priority.rank()),
+                    first_response_due_at: Some(update.due.first_response.naive_utc()),
+                    resolution_due_at: Some(update.due.resolution.naive_utc()),
+                    assignee_id: Some(update.assignee.map(|user| user.0)),
+                    updated_at: Some(at.naive_utc()),
+                    ..TicketChanges::default()
+                };
+                changes.apply(conn, ticket_id)?;
+            }
+            if let Some(new_tags) = &update.tags {
+                replace_tags(conn, ticket_id, new_tags)?;
+            }
+            record_events(conn, ticket_id, &update.events)?;
+            let changed = load_ticket(conn, ticket_id)?;
+            as_seen_by(conn, actor, changed)
+        })
+    }
+
+    /// A page of the ticket's history that `actor` may see, oldest first: a
+    /// customer's never holds notes, assignments or tag changes, nor counts
+    /// them.
+    pub fn list_events(
+        &self,
+        actor: Actor,
+        ticket_id: i64,
+        page: PageRequest,
+    ) -> StoreResult<EventPage> {
+        let conn = &mut *self.conn()?;
+        let ticket = load_ticket(conn, ticket_id)?;
+        may_view_ticket(actor, ticket.facts())?;
+        let kinds: Vec<&str> = Audience::of(actor)
+            .event_types()
+            .into_iter()
+            .map(|kind| kind.as_str())
+            .collect();
+        let visible = || {
+            events::table
+                .filter(events::ticket_id.eq(ticket_id))
+                .filter(events::kind.eq_any(kinds.clone()))
+        };
+        let count: i64 = visible().count().get_result(conn)?;
+        let rows: Vec<EventRow> = visible()
+            .select(EVENT_COLUMNS)
+            .order_by(events::id.asc())
+            .limit(i64::from(page.limit()))
+            .offset(page_offset(page))
+            .load(conn)?;
+        Ok(EventPage {
+            events: convert_all(rows)?,
+            total: total(count),
+        })
+    }
+}
+
+/// A user's role and whether it is active; `None` when no user has the id.
+fn load_standing(conn: &mut DbConnection, user: UserId) -> StoreResult<Option<Standing>> {
+    let found: Option<(String, bool)> = users::table
+        .find(user.0)
+        .select((users::role, users::active))
+        .first(conn)
+        .optional()?;
+    found
+        .map(|(role, active)| {
+            let role: Role = role
+                .parse()
+                .map_err(|_| StoreError::internal(format!("unknown role {role:?} in the database")))?;
+            Ok(Standing { role, active })
+        })
+        .transpose()
+}
+
+fn replace_tags(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    new_tags: &domain::TagSet,
+) -> StoreResult<()> {
+    diesel::delete(ticket_tags::table.filter(ticket_tags::ticket_id.eq(ticket_id))).execute(conn)?;
+    for tag in new_tags.iter() {
+        diesel::insert_into(ticket_tags::table)
+            .values((
+                ticket_tags::ticket_id.eq(ticket_id),
+                ticket_tags::tag.eq(tag.as_str()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+DROP TABLE events;
+DROP TABLE ticket_tags;
+ALTER TABLE replies DROP COLUMN internal;
+DROP INDEX tickets_assignee_id;
+DROP INDEX tickets_resolution_due_at;
+DROP INDEX tickets_priority;
+ALTER TABLE tickets DROP COLUMN resolution_due_at;
+ALTER TABLE tickets DROP COLUMN first_response_due_at;
+ALTER TABLE tickets DROP COLUMN first_response_at;
+ALTER TABLE tickets DROP COLUMN assignee_id;
+ALTER TABLE tickets DROP COLUMN priority;
