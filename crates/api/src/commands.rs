@@ -44,6 +44,7 @@ pub fn create_user(
         max_size: Some(1),
         connection_timeout: settings.database_connect_timeout,
         hashing: settings.hashing,
+        sla: settings.sla,
     };
     let store = Store::connect(&settings.database_url, options)
         .with_context(|| format!("cannot open {}", settings.database_url.display()))?;

@@ -99,6 +99,9 @@ pub struct Settings {
     /// Connections served at once (`MAX_CONNECTIONS`); more wait in the
     /// listen backlog.
     pub max_connections: usize,
+    /// First-response and resolution targets per priority
+    /// (`SLA_FIRST_RESPONSE`, `SLA_RESOLUTION`).
+    pub sla: domain::SlaTargets,
 }
 
 impl Settings {
@@ -170,7 +173,12 @@ impl Settings {
             Some(count) => count,
             None => DEFAULT_MAX_CONNECTIONS,
         };
+        let sla = domain::SlaTargets::parse(
+            var(domain::sla::FIRST_RESPONSE_VARIABLE).as_deref(),
+            var(domain::sla::RESOLUTION_VARIABLE).as_deref(),
+        )?;
         Ok(Self {
+            sla,
             instrumentation,
             hashing,
             limits,
@@ -284,5 +292,33 @@ mod tests {
         );
         assert!(!message.contains("hunter2"), "the secret is never printed");
         assert!(settings(&[("JWT_SECRET", &"x".repeat(32))]).is_ok());
+    }
+
+    #[test]
+    fn sla_targets_come_from_their_settings_and_a_bad_one_stops_the_start() {
+        use domain::Priority;
+        let s = settings(&[
+            ("SLA_FIRST_RESPONSE", "URGENT=15m"),
+            ("SLA_RESOLUTION", "LOW=14d"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            s.sla.first_response(Priority::Urgent),
+            chrono::TimeDelta::minutes(15)
+        );
+        assert_eq!(s.sla.resolution(Priority::Low), chrono::TimeDelta::days(14));
+        assert_eq!(
+            s.sla.resolution(Priority::Urgent),
+            chrono::TimeDelta::hours(4)
+        );
+        for (variable, value) in [
+            ("SLA_FIRST_RESPONSE", "URGENT=soon"),
+            ("SLA_RESOLUTION", "HIGH=0d"),
+        ] {
+            let message = settings(&[(variable, value)])
+                .expect_err("bad value")
+                .to_string();
+            assert!(message.starts_with(variable), "{message}");
+        }
     }
 }

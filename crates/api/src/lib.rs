@@ -251,6 +251,7 @@ pub fn build_state(settings: &Settings) -> anyhow::Result<AppState> {
         max_size: settings.pool_size,
         connection_timeout: settings.database_connect_timeout,
         hashing: settings.hashing,
+        sla: settings.sla,
     };
     let store = store::Store::connect(&settings.database_url, options)
         .with_context(|| format!("cannot open {}", settings.database_url.display()))?;

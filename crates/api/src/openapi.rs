@@ -33,7 +33,8 @@ pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
         (name = "auth", description = "Logging in"),
         (name = "users", description = "Accounts"),
         (name = "tickets", description = "Support tickets"),
-        (name = "replies", description = "Replies on a ticket"),
+        (name = "replies", description = "Replies and internal notes on a ticket"),
+        (name = "history", description = "What happened to a ticket, who did it and when"),
         (name = "reports", description = "Exports"),
         (name = "operations", description = "Health, metrics and this document"),
     )

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
-use domain::{Reply, Role, Ticket, TicketStatus, User};
+use domain::{Event, EventKind, Priority, Reply, Role, Ticket, TicketStatus, User, UserId};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
@@ -30,6 +30,14 @@ fn status_schema() -> Object {
     ObjectBuilder::new()
         .schema_type(Type::String)
         .enum_values(Some(TicketStatus::ALL.map(TicketStatus::as_str)))
+        .build()
+}
+
+/// A priority's schema, listed from `domain` so the two cannot differ.
+fn priority_schema() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(Priority::ALL.map(Priority::as_str)))
         .build()
 }
 
@@ -304,10 +312,27 @@ pub struct TicketJson {
     updated_at: String,
     #[schema(required = true)]
     resolved_at: Option<String>,
+    #[schema(schema_with = priority_schema)]
+    priority: Priority,
+    /// The user id of the agent or admin who owns the ticket.
+    #[schema(required = true)]
+    assignee: Option<String>,
+    /// Sorted labels; staff only (absent for a customer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tags: Option<Vec<String>>,
+    /// When a support agent first replied in public.
+    #[schema(required = true)]
+    first_response_at: Option<String>,
+    first_response_due_at: String,
+    resolution_due_at: String,
+    /// The first response or the resolution came, or is still missing,
+    /// after its due time (evaluated when the answer is made).
+    sla_breached: bool,
 }
 
 impl From<Ticket> for TicketJson {
     fn from(ticket: Ticket) -> Self {
+        let sla_breached = ticket.sla_breached(Utc::now());
         Self {
             id: ticket.id.to_string(),
             ticket_id: ticket.id,
@@ -318,6 +343,15 @@ impl From<Ticket> for TicketJson {
             created_at: timestamp(ticket.created_at),
             updated_at: timestamp(ticket.updated_at),
             resolved_at: ticket.resolved_at.map(timestamp),
+            priority: ticket.priority,
+            assignee: ticket.assignee.map(|user| user.to_string()),
+            tags: ticket
+                .tags
+                .map(|tags| tags.into_iter().map(String::from).collect()),
+            first_response_at: ticket.first_response_at.map(timestamp),
+            first_response_due_at: timestamp(ticket.due.first_response),
+            resolution_due_at: timestamp(ticket.due.resolution),
+            sla_breached,
         }
     }
 }
@@ -335,6 +369,8 @@ pub struct ReplyJson {
     /// The author's role, so a client can tell agent from customer.
     #[schema(schema_with = role_schema)]
     role: Role,
+    /// An internal note: only staff see it.
+    internal: bool,
     ticket_id: i64,
     created_at: String,
     updated_at: String,
@@ -347,9 +383,63 @@ impl From<Reply> for ReplyJson {
             body: reply.body,
             author: reply.author.to_string(),
             role: reply.author_role,
+            internal: reply.internal,
             ticket_id: reply.ticket_id,
             created_at: timestamp(reply.created_at),
             updated_at: timestamp(reply.updated_at),
+        }
+    }
+}
+
+/// One entry of a ticket's history.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = Event)]
+pub struct EventJson {
+    #[serde(rename = "_id")]
+    id: String,
+    ticket_id: i64,
+    /// `created`, `replied`, `noted`, `status_changed`, `priority_changed`,
+    /// `assigned` or `tags_changed`; a customer sees only the first, second,
+    /// fourth and fifth.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    /// The user id of who made the change.
+    actor: String,
+    at: String,
+    /// `{}` for `created`; `{replyId}` for `replied` and `noted`; `{from, to}`
+    /// for the status, the priority and the assignee (user ids or null);
+    /// `{added, removed}` for tags.
+    #[schema(value_type = Object)]
+    data: serde_json::Value,
+}
+
+impl From<Event> for EventJson {
+    fn from(event: Event) -> Self {
+        let user = |id: Option<UserId>| id.map(|user| user.to_string());
+        let data = match &event.kind {
+            EventKind::Created {} => serde_json::json!({}),
+            EventKind::Replied { reply_id } | EventKind::Noted { reply_id } => {
+                serde_json::json!({ "replyId": reply_id.to_string() })
+            }
+            EventKind::StatusChanged { from, to } => serde_json::json!({ "from": from, "to": to }),
+            EventKind::PriorityChanged { from, to } => {
+                serde_json::json!({ "from": from, "to": to })
+            }
+            EventKind::Assigned { from, to } => {
+                serde_json::json!({ "from": user(*from), "to": user(*to) })
+            }
+            EventKind::TagsChanged { added, removed } => {
+                serde_json::json!({ "added": added, "removed": removed })
+            }
+        };
+        Self {
+            id: event.id.to_string(),
+            ticket_id: event.ticket_id,
+            kind: event.kind.event_type().as_str(),
+            actor: event.actor.to_string(),
+            at: timestamp(event.at),
+            data,
         }
     }
 }
@@ -420,6 +510,32 @@ pub struct CreateReplyRequest {
     /// Up to 20,000 characters, not blank.
     #[schema(value_type = String, required = true)]
     pub body: Option<String>,
+    /// `true` for an internal note (support agents and admins only; any
+    /// status, resolved included; never shown to the customer).
+    pub internal: Option<bool>,
+}
+
+/// Staff triage: any of the three fields; the ones left out stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ChangeTicketRequest {
+    #[schema(schema_with = priority_schema)]
+    pub priority: Option<String>,
+    /// An active support agent's or admin's user id, or `null` to unassign.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub assignee: Option<Option<serde_json::Value>>,
+    /// The whole new set (replaces the old one): at most 20 tags of
+    /// `[a-z0-9][a-z0-9-]{0,31}`, lower-cased and de-duplicated.
+    pub tags: Option<Vec<String>>,
+}
+
+/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 // Query parameters, kept as text so a bad value is our own 400.
@@ -444,12 +560,19 @@ pub struct ListTicketsQuery {
     /// Page size, 1 to 100 (default 20).
     #[param(value_type = Option<u32>)]
     pub limit: Option<String>,
-    /// `ticketId` (default), `createdAt`, `updatedAt`, `status` or `resolvedAt`.
+    /// `ticketId` (default), `createdAt`, `updatedAt`, `status`, `resolvedAt`,
+    /// `priority` (`LOW` first) or `resolutionDueAt`.
     pub sort: Option<String>,
     /// `asc` (default) or `desc`.
     pub direction: Option<String>,
     /// Only tickets of this status.
     pub status: Option<String>,
+    /// Only tickets of this priority.
+    pub priority: Option<String>,
+    /// Staff only: `me`, `none` (unassigned) or a user id.
+    pub assignee: Option<String>,
+    /// Staff only: tickets carrying this tag.
+    pub tag: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -14,6 +14,8 @@ pub mod report;
 pub mod roles;
 pub mod rules;
 pub mod sla;
+#[cfg(test)]
+mod ticket_life;
 pub mod triage;
 pub mod values;
 pub mod workflow;

@@ -470,14 +470,8 @@ mod tests {
     #[test]
     fn only_a_customer_opens_a_ticket_and_it_starts_unattended() {
         assert_eq!(open(OWNER), Ok(TicketStatus::Unattended));
-        assert!(matches!(
-            open(AGENT),
-            Err(Refusal::Forbidden(_))
-        ));
-        assert!(matches!(
-            open(ADMIN),
-            Err(Refusal::Forbidden(_))
-        ));
+        assert!(matches!(open(AGENT), Err(Refusal::Forbidden(_))));
+        assert!(matches!(open(ADMIN), Err(Refusal::Forbidden(_))));
     }
 
     #[test]
@@ -794,5 +788,225 @@ mod tests {
         let (start, end) = decide_report_window(now);
         assert_eq!(start.to_rfc3339(), "2026-02-28T12:00:00+00:00");
         assert_eq!(end, now);
+    }
+
+    const SECOND_AGENT: UserId = UserId(5);
+
+    fn assigned_to(assignee: UserId, facts: TicketFacts) -> TicketFacts {
+        TicketFacts {
+            assignee: Some(assignee),
+            ..facts
+        }
+    }
+
+    /// Every state a ticket may be in: each status, assigned or not, with or
+    /// without a first response (a ticket its customer resolved before any
+    /// agent answered has none).
+    fn every_ticket() -> Vec<TicketFacts> {
+        let mut all = Vec::new();
+        for status in TicketStatus::ALL {
+            for assignee in [None, Some(AGENT.id), Some(SECOND_AGENT), Some(ADMIN.id)] {
+                for has_first_response in [false, true] {
+                    if status == TicketStatus::Replied && !has_first_response {
+                        continue;
+                    }
+                    if status == TicketStatus::Unattended && has_first_response {
+                        continue;
+                    }
+                    all.push(TicketFacts {
+                        assignee,
+                        has_first_response,
+                        ..ticket(status)
+                    });
+                }
+            }
+        }
+        all
+    }
+
+    fn note(actor: Actor, facts: TicketFacts) -> Result<ReplyDecision, Refusal> {
+        decide_reply(actor, facts, ReplyKind::Internal, now())
+    }
+
+    fn public(actor: Actor, facts: TicketFacts) -> Result<ReplyDecision, Refusal> {
+        decide_reply(actor, facts, ReplyKind::Public, now())
+    }
+
+    fn kinds(events: &[NewEvent]) -> Vec<EventKind> {
+        events.iter().map(|e| e.kind.clone()).collect()
+    }
+
+    #[test]
+    fn staff_write_internal_notes_in_every_status_resolved_included() {
+        for actor in [AGENT, ADMIN] {
+            for facts in every_ticket() {
+                let decision = note(actor, facts).expect("a note is allowed");
+                assert_eq!(decision.kind, ReplyKind::Internal);
+                assert_eq!(decision.at, now());
+            }
+        }
+    }
+
+    #[test]
+    fn a_customer_writes_no_note_forbidden_on_their_own_ticket_hidden_on_another() {
+        for facts in every_ticket() {
+            assert!(matches!(note(OWNER, facts), Err(Refusal::Forbidden(_))));
+            assert_eq!(note(OTHER_CUSTOMER, facts), Err(Refusal::NotFound));
+        }
+    }
+
+    #[test]
+    fn a_note_changes_nothing_and_records_only_that_it_was_written() {
+        for actor in [AGENT, ADMIN] {
+            for facts in every_ticket() {
+                let decision = note(actor, facts).expect("a note is allowed");
+                assert_eq!(decision.status, facts.status, "a note moved the status");
+                assert_eq!(decision.assignee, facts.assignee, "a note assigned");
+                assert!(!decision.first_response, "a note is no first response");
+                assert_eq!(decision.updated_at, None, "a note moved updatedAt");
+                assert_eq!(
+                    decision.events(11),
+                    [NewEvent {
+                        kind: EventKind::Noted { reply_id: 11 },
+                        actor: actor.id,
+                        at: now(),
+                    }]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_note_does_not_let_the_customer_reply() {
+        let unattended = ticket(TicketStatus::Unattended);
+        let after_note = note(AGENT, unattended).expect("a note is allowed");
+        let facts = TicketFacts {
+            status: after_note.status,
+            assignee: after_note.assignee,
+            has_first_response: after_note.first_response,
+            ..unattended
+        };
+        assert!(matches!(public(OWNER, facts), Err(Refusal::Conflict(_))));
+    }
+
+    #[test]
+    fn an_agents_public_reply_assigns_an_unassigned_ticket_to_them() {
+        for status in [TicketStatus::Unattended, TicketStatus::Replied] {
+            let decision = public(AGENT, ticket(status)).expect("allowed");
+            assert_eq!(decision.assignee, Some(AGENT.id));
+            for owner in [AGENT.id, SECOND_AGENT, ADMIN.id] {
+                let decision = public(AGENT, assigned_to(owner, ticket(status))).expect("allowed");
+                assert_eq!(decision.assignee, Some(owner), "the assignee stays");
+            }
+        }
+    }
+
+    #[test]
+    fn only_an_agents_first_public_reply_is_the_first_response() {
+        let unanswered = ticket(TicketStatus::Unattended);
+        assert!(public(AGENT, unanswered).expect("allowed").first_response);
+        let assigned = assigned_to(SECOND_AGENT, unanswered);
+        assert!(public(AGENT, assigned).expect("allowed").first_response);
+        let answered = ticket(TicketStatus::Replied);
+        assert!(!public(AGENT, answered).expect("allowed").first_response);
+        assert!(!public(OWNER, answered).expect("allowed").first_response);
+        for actor in [AGENT, ADMIN] {
+            assert!(!note(actor, unanswered).expect("allowed").first_response);
+        }
+    }
+
+    #[test]
+    fn a_public_reply_records_replied_then_status_then_assignment_at_one_time() {
+        let replied = |id| EventKind::Replied { reply_id: id };
+        let moved = EventKind::StatusChanged {
+            from: TicketStatus::Unattended,
+            to: TicketStatus::Replied,
+        };
+        let assigned = EventKind::Assigned {
+            from: None,
+            to: Some(AGENT.id),
+        };
+        let unattended = ticket(TicketStatus::Unattended);
+        let answered = ticket(TicketStatus::Replied);
+        for (facts, expected) in [
+            (
+                unattended,
+                vec![replied(8), moved.clone(), assigned.clone()],
+            ),
+            (
+                assigned_to(SECOND_AGENT, unattended),
+                vec![replied(8), moved],
+            ),
+            (answered, vec![replied(8), assigned]),
+            (assigned_to(AGENT.id, answered), vec![replied(8)]),
+            (assigned_to(SECOND_AGENT, answered), vec![replied(8)]),
+        ] {
+            let decision = public(AGENT, facts).expect("allowed");
+            let events = decision.events(8);
+            assert_eq!(kinds(&events), expected, "{facts:?}");
+            assert!(events.iter().all(|e| e.at == now() && e.actor == AGENT.id));
+            assert_eq!(decision.updated_at, Some(now()));
+        }
+    }
+
+    #[test]
+    fn a_customer_reply_never_assigns_nor_counts_as_a_first_response() {
+        for assignee in [None, Some(AGENT.id)] {
+            let facts = TicketFacts {
+                assignee,
+                ..ticket(TicketStatus::Replied)
+            };
+            let decision = public(OWNER, facts).expect("allowed");
+            assert_eq!(decision.status, TicketStatus::Replied);
+            assert_eq!(decision.assignee, assignee);
+            assert!(!decision.first_response);
+            assert_eq!(decision.updated_at, Some(now()));
+            assert_eq!(
+                decision.events(4),
+                [NewEvent {
+                    kind: EventKind::Replied { reply_id: 4 },
+                    actor: OWNER.id,
+                    at: now(),
+                }]
+            );
+        }
+        let never_answered = TicketFacts {
+            has_first_response: false,
+            ..ticket(TicketStatus::Replied)
+        };
+        assert!(
+            !public(OWNER, never_answered)
+                .expect("allowed")
+                .first_response
+        );
+    }
+
+    #[test]
+    fn resolving_records_one_status_change_and_resolving_again_none() {
+        for facts in every_ticket() {
+            let decision = decide_status_change(OWNER, facts, TicketStatus::Resolved, now());
+            match facts.status {
+                TicketStatus::Resolved => {
+                    assert_eq!(decision, Ok(Resolution::AlreadyResolved));
+                }
+                from => {
+                    let Ok(Resolution::Resolve { at, events }) = decision else {
+                        panic!("{facts:?} not resolved: {decision:?}");
+                    };
+                    assert_eq!(at, now());
+                    assert_eq!(
+                        events,
+                        [NewEvent {
+                            kind: EventKind::StatusChanged {
+                                from,
+                                to: TicketStatus::Resolved,
+                            },
+                            actor: OWNER.id,
+                            at: now(),
+                        }]
+                    );
+                }
+            }
+        }
     }
 }

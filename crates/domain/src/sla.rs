@@ -40,7 +40,9 @@ impl Default for SlaTargets {
 
 /// A setting that does not parse; start-up stops with it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{variable} {value:?} is not valid: {reason} (expected a list like URGENT=1h,HIGH=4h,NORMAL=8h,LOW=24h; units s, m, h, d)")]
+#[error(
+    "{variable} {value:?} is not valid: {reason} (expected a list like URGENT=1h,HIGH=4h,NORMAL=8h,LOW=24h; units s, m, h, d)"
+)]
 pub struct SlaSettingError {
     pub variable: &'static str,
     pub value: String,
@@ -205,7 +207,10 @@ mod tests {
     #[test]
     fn a_priority_left_out_keeps_its_default() {
         let targets = SlaTargets::parse(Some("URGENT=30m, LOW=2d"), Some("HIGH=90s")).expect("ok");
-        assert_eq!(targets.first_response(Priority::Urgent), TimeDelta::minutes(30));
+        assert_eq!(
+            targets.first_response(Priority::Urgent),
+            TimeDelta::minutes(30)
+        );
         assert_eq!(targets.first_response(Priority::Low), hours(48));
         assert_eq!(targets.first_response(Priority::Normal), hours(8));
         assert_eq!(targets.resolution(Priority::High), TimeDelta::seconds(90));
@@ -248,12 +253,24 @@ mod tests {
             resolution: at(1000),
         };
         assert!(!is_breached(due, None, None, at(100)));
-        assert!(is_breached(due, None, None, at(101)), "first response missing");
+        assert!(
+            is_breached(due, None, None, at(101)),
+            "first response missing"
+        );
         assert!(!is_breached(due, Some(at(100)), None, at(1000)));
-        assert!(is_breached(due, Some(at(101)), None, at(102)), "first response late");
-        assert!(is_breached(due, Some(at(50)), None, at(1001)), "resolution missing");
+        assert!(
+            is_breached(due, Some(at(101)), None, at(102)),
+            "first response late"
+        );
+        assert!(
+            is_breached(due, Some(at(50)), None, at(1001)),
+            "resolution missing"
+        );
         assert!(!is_breached(due, Some(at(50)), Some(at(1000)), at(5000)));
-        assert!(is_breached(due, Some(at(50)), Some(at(1001)), at(5000)), "resolved late");
+        assert!(
+            is_breached(due, Some(at(50)), Some(at(1001)), at(5000)),
+            "resolved late"
+        );
         assert!(
             !is_breached(due, None, Some(at(90)), at(5000)),
             "resolved before any agent answered, in time: the clocks stopped"

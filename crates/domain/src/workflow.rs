@@ -210,7 +210,10 @@ mod tests {
             assert_eq!(priority.as_str().parse(), Ok(priority));
         }
         assert_eq!(Priority::from_rank(4), None);
-        assert!("normal".parse::<Priority>().is_err(), "spelled as on the wire");
+        assert!(
+            "normal".parse::<Priority>().is_err(),
+            "spelled as on the wire"
+        );
         assert_eq!(Priority::default(), Priority::Normal);
     }
 
@@ -219,7 +222,15 @@ mod tests {
         assert_eq!(Tag::parse("Billing").map(|t| t.0), Ok("billing".to_owned()));
         assert!(Tag::parse("vip-2").is_ok());
         assert!(Tag::parse(&"a".repeat(32)).is_ok());
-        for bad in ["", "-vip", "a".repeat(33).as_str(), "two words", "café", "a_b", "ß"] {
+        for bad in [
+            "",
+            "-vip",
+            "a".repeat(33).as_str(),
+            "two words",
+            "café",
+            "a_b",
+            "ß",
+        ] {
             assert!(Tag::parse(bad).is_err(), "{bad:?} accepted");
         }
     }

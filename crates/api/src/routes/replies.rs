@@ -1,7 +1,9 @@
-//! `POST/GET /tickets/:ticketId/replies`.
+//! `POST/GET /tickets/:ticketId/replies` and the history at
+//! `GET /tickets/:ticketId/events`.
 
 use axum::extract::State;
 use axum::response::Response;
+use domain::rules::ReplyKind;
 use domain::values::parse_id;
 use domain::{PageRequest, ReplyBody};
 use utoipa_axum::router::OpenApiRouter;
@@ -13,15 +15,21 @@ use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::state::AppState;
 use crate::wire::{
-    CreateReplyRequest, Envelope, ErrorEnvelope, PageEnvelope, PageMeta, PageQuery, ReplyJson,
+    CreateReplyRequest, Envelope, ErrorEnvelope, EventJson, PageEnvelope, PageMeta, PageQuery,
+    ReplyJson,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_replies, post_replies))
+    OpenApiRouter::new()
+        .routes(routes!(get_replies, post_replies))
+        .routes(routes!(get_events))
 }
 
-/// Reply to a ticket: staff on any open ticket (an agent's reply marks it
-/// `REPLIED`), its author only once an agent has replied.
+/// Reply to a ticket: an agent on any open ticket (the reply marks it
+/// `REPLIED`, and takes an unassigned ticket for that agent), its author
+/// only once an agent has replied. With `internal: true`, an internal
+/// note: agents and admins, any status, never shown to the customer, and
+/// it changes nothing about the ticket.
 #[utoipa::path(
     post,
     path = "/tickets/{ticketId}/replies",
@@ -30,7 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     request_body = CreateReplyRequest,
     responses(
         (status = 201, description = "Reply created", body = Envelope<ReplyJson>),
-        (status = 403, description = "Admins do not reply", body = ErrorEnvelope),
+        (status = 403, description = "Admins do not reply in public; customers do not write notes", body = ErrorEnvelope),
         (status = 409, description = "The ticket is resolved, or its customer must wait for an agent's reply", body = ErrorEnvelope),
         (status = 429, description = "Too many new tickets and replies from this account; see `Retry-After`", body = ErrorEnvelope),
     ),
@@ -45,13 +53,17 @@ async fn post_replies(
     state.limits.admit_write(caller.id)?;
     let id = parse_id("ticketId", &raw_id)?;
     let body = ReplyBody::parse(required("body", request.body)?)?;
+    let kind = match request.internal {
+        Some(true) => ReplyKind::Internal,
+        Some(false) | None => ReplyKind::Public,
+    };
     let reply = state
-        .blocking(move |store| store.add_reply(caller, id, &body))
+        .blocking(move |store| store.add_reply(caller, id, &body, kind))
         .await?;
     Ok(Envelope::new("Reply was created successfully", ReplyJson::from(reply)).created())
 }
 
-/// A ticket's replies, oldest first.
+/// A ticket's replies, oldest first; a customer never sees internal notes.
 #[utoipa::path(
     get,
     path = "/tickets/{ticketId}/replies",
@@ -75,6 +87,36 @@ async fn get_replies(
     Ok(PageEnvelope::new(
         "Replies retrieved successfully",
         replies.replies,
+        meta,
+    ))
+}
+
+/// A ticket's history, oldest first. A customer sees its creation,
+/// replies, status and priority changes; staff also see notes,
+/// assignments and tag changes.
+#[utoipa::path(
+    get,
+    path = "/tickets/{ticketId}/events",
+    tag = "history",
+    params(("ticketId" = i64, Path, description = "The ticket's `ticketId`"), PageQuery),
+    responses((status = 200, description = "One page of events", body = PageEnvelope<EventJson>)),
+    security(("bearer" = []))
+)]
+async fn get_events(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    PathParam(raw_id): PathParam<String>,
+    QueryParams(query): QueryParams<PageQuery>,
+) -> Result<PageEnvelope<EventJson>, ApiError> {
+    let id = parse_id("ticketId", &raw_id)?;
+    let page = PageRequest::parse(query.page.as_deref(), query.limit.as_deref())?;
+    let events = state
+        .blocking(move |store| store.list_events(caller, id, page))
+        .await?;
+    let meta = PageMeta::of(page, events.total);
+    Ok(PageEnvelope::new(
+        "Events retrieved successfully",
+        events.events,
         meta,
     ))
 }

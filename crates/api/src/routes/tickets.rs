@@ -1,9 +1,13 @@
-//! `POST/GET /tickets`, `GET/PUT /tickets/:ticketId`.
+//! `POST/GET /tickets`, `GET/PUT/PATCH /tickets/:ticketId`.
 
 use axum::extract::State;
 use axum::response::Response;
+use domain::listing::TicketQuery;
 use domain::values::parse_id;
-use domain::{ListTickets, Subject, TicketBody, TicketStatus};
+use domain::{
+    ListTickets, Priority, Subject, TagSet, TicketBody, TicketChange, TicketStatus, UserId,
+    ValidationError,
+};
 use store::NewTicket;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -14,14 +18,14 @@ use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::state::AppState;
 use crate::wire::{
-    CreateTicketRequest, Envelope, ErrorEnvelope, ListTicketsQuery, PageEnvelope, PageMeta,
-    TicketJson, UpdateTicketRequest,
+    ChangeTicketRequest, CreateTicketRequest, Envelope, ErrorEnvelope, ListTicketsQuery,
+    PageEnvelope, PageMeta, TicketJson, UpdateTicketRequest,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_tickets, post_tickets))
-        .routes(routes!(get_ticket, put_ticket))
+        .routes(routes!(get_ticket, put_ticket, patch_ticket))
 }
 
 impl TryFrom<CreateTicketRequest> for NewTicket {
@@ -33,6 +37,39 @@ impl TryFrom<CreateTicketRequest> for NewTicket {
             body: TicketBody::parse(required("body", request.body)?)?,
         })
     }
+}
+
+impl TryFrom<ChangeTicketRequest> for TicketChange {
+    type Error = ApiError;
+
+    fn try_from(request: ChangeTicketRequest) -> Result<Self, ApiError> {
+        let assignee = request
+            .assignee
+            .map(|value| value.map(parse_user_id).transpose())
+            .transpose()?;
+        Ok(TicketChange {
+            priority: request
+                .priority
+                .as_deref()
+                .map(str::parse::<Priority>)
+                .transpose()?,
+            assignee,
+            tags: request.tags.map(TagSet::parse).transpose()?,
+        })
+    }
+}
+
+/// A user `_id`: its digits as a string, as the API writes it, or as a
+/// JSON number.
+fn parse_user_id(value: serde_json::Value) -> Result<UserId, ValidationError> {
+    let digits = match &value {
+        serde_json::Value::String(text) => text.clone(),
+        serde_json::Value::Number(number) => number.to_string(),
+        _ => String::new(),
+    };
+    parse_id("assignee", &digits)
+        .map(UserId)
+        .map_err(|_| ValidationError::new("assignee", "must be a user _id or null"))
 }
 
 /// Open a ticket (customers only); it starts `UNATTENDED`.
@@ -67,7 +104,10 @@ async fn post_tickets(
     path = "/tickets",
     tag = "tickets",
     params(ListTicketsQuery),
-    responses((status = 200, description = "One page of tickets", body = PageEnvelope<TicketJson>)),
+    responses(
+        (status = 200, description = "One page of tickets", body = PageEnvelope<TicketJson>),
+        (status = 403, description = "A customer filtered by `assignee` or `tag`", body = ErrorEnvelope),
+    ),
     security(("bearer" = []))
 )]
 async fn get_tickets(
@@ -75,17 +115,21 @@ async fn get_tickets(
     Caller(caller): Caller,
     QueryParams(query): QueryParams<ListTicketsQuery>,
 ) -> Result<PageEnvelope<TicketJson>, ApiError> {
-    let request = ListTickets::parse(
-        query.page.as_deref(),
-        query.limit.as_deref(),
-        query.sort.as_deref(),
-        query.direction.as_deref(),
-        query.status.as_deref(),
-    )?;
+    let request = ListTickets::parse(TicketQuery {
+        page: query.page.as_deref(),
+        limit: query.limit.as_deref(),
+        sort: query.sort.as_deref(),
+        direction: query.direction.as_deref(),
+        status: query.status.as_deref(),
+        priority: query.priority.as_deref(),
+        assignee: query.assignee.as_deref(),
+        tag: query.tag.as_deref(),
+    })?;
+    let page_request = request.page;
     let page = state
         .blocking(move |store| store.list_tickets(caller, &request))
         .await?;
-    let meta = PageMeta::of(request.page, page.total);
+    let meta = PageMeta::of(page_request, page.total);
     Ok(PageEnvelope::new(
         "Tickets retrieved successfully",
         page.tickets,
@@ -141,6 +185,38 @@ async fn put_ticket(
     let status: TicketStatus = required("status", request.status)?.parse()?;
     let ticket = state
         .blocking(move |store| store.change_ticket_status(caller, id, status))
+        .await?;
+    Ok(Envelope::new(
+        "Ticket updated successfully",
+        TicketJson::from(ticket),
+    ))
+}
+
+/// Triage (support agents and admins): set the priority, the assignee or
+/// the tags, in any status. A change to what already is records nothing
+/// and leaves `updatedAt`; so does a change of tags alone.
+#[utoipa::path(
+    patch,
+    path = "/tickets/{ticketId}",
+    tag = "tickets",
+    params(("ticketId" = i64, Path, description = "The ticket's `ticketId`")),
+    request_body = ChangeTicketRequest,
+    responses(
+        (status = 200, description = "The ticket, changed", body = Envelope<TicketJson>),
+        (status = 403, description = "Customers do not triage tickets", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn patch_ticket(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    PathParam(raw_id): PathParam<String>,
+    JsonBody(request): JsonBody<ChangeTicketRequest>,
+) -> Result<Envelope<TicketJson>, ApiError> {
+    let id = parse_id("ticketId", &raw_id)?;
+    let change = TicketChange::try_from(request)?;
+    let ticket = state
+        .blocking(move |store| store.change_ticket(caller, id, &change))
         .await?;
     Ok(Envelope::new(
         "Ticket updated successfully",

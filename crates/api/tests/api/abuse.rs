@@ -10,8 +10,7 @@ use axum::body::Bytes;
 use axum::extract::ConnectInfo;
 use axum::http::HeaderName;
 use chrono::{TimeDelta, Utc};
-use domain::TicketStatus;
-use store::{DatabaseUrl, SeedTicket, Store, StoreOptions};
+use store::{DatabaseUrl, Store, StoreOptions};
 
 use super::*;
 
@@ -495,17 +494,7 @@ http_tests! {
         let big_body = "x".repeat(500);
         let tickets: Vec<_> = (0..3_000)
             .map(|i| {
-                let resolved_at = now - TimeDelta::seconds(10 + i);
-                SeedTicket {
-                    author,
-                    subject: Some("bulk".to_owned()),
-                    body: big_body.clone(),
-                    status: TicketStatus::Resolved,
-                    created_at: resolved_at - TimeDelta::hours(1),
-                    updated_at: resolved_at,
-                    resolved_at: Some(resolved_at),
-                    replies: Vec::new(),
-                }
+                super::report::resolved(author, Some("bulk"), &big_body, now - TimeDelta::seconds(10 + i))
             })
             .collect();
         let ids = app

@@ -1004,7 +1004,7 @@ fn nested(depth: usize, objects: bool) -> String {
 /// Every operation the server documents, as (method, path template); the
 /// generator favours these. `a_generated_request_can_reach_every_documented_operation`
 /// keeps the list in step with the OpenAPI document.
-const OPERATIONS: [(&str, &str); 18] = [
+const OPERATIONS: [(&str, &str); 20] = [
     ("POST", "/api/v1/login"),
     ("POST", "/api/v1/users"),
     ("GET", "/api/v1/users"),
@@ -1016,7 +1016,9 @@ const OPERATIONS: [(&str, &str); 18] = [
     ("GET", "/api/v1/tickets/resolved-report"),
     ("GET", "/api/v1/tickets/{ticketId}"),
     ("PUT", "/api/v1/tickets/{ticketId}"),
+    ("PATCH", "/api/v1/tickets/{ticketId}"),
     ("GET", "/api/v1/tickets/{ticketId}/replies"),
+    ("GET", "/api/v1/tickets/{ticketId}/events"),
     ("POST", "/api/v1/tickets/{ticketId}/replies"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/health"),
@@ -1182,13 +1184,36 @@ fn fitting_body(template: &str) -> BoxedStrategy<BodyGen> {
             ("pin", pins()),
         ],
         "/api/v1/tickets" => vec![("subject", text()), ("body", text())],
-        "/api/v1/tickets/{ticketId}" => vec![(
-            "status",
-            select(vec!["RESOLVED", "REPLIED", "UNATTENDED"])
-                .prop_map(str::to_owned)
-                .boxed(),
-        )],
-        "/api/v1/tickets/{ticketId}/replies" => vec![("body", text())],
+        // PUT reads `status`, PATCH the triage fields.
+        "/api/v1/tickets/{ticketId}" => vec![
+            (
+                "status",
+                select(vec!["RESOLVED", "REPLIED", "UNATTENDED"])
+                    .prop_map(str::to_owned)
+                    .boxed(),
+            ),
+            (
+                "priority",
+                select(vec!["LOW", "NORMAL", "HIGH", "URGENT", "high"])
+                    .prop_map(str::to_owned)
+                    .boxed(),
+            ),
+            (
+                "assignee",
+                select(vec!["1", "2", "3", "4", "999", "me"])
+                    .prop_map(str::to_owned)
+                    .boxed(),
+            ),
+        ],
+        "/api/v1/tickets/{ticketId}/replies" => vec![
+            ("body", text()),
+            (
+                "internal",
+                select(vec!["true", "false"])
+                    .prop_map(str::to_owned)
+                    .boxed(),
+            ),
+        ],
         // The rest read no body.
         _ => return prop_oneof![4 => Just(BodyGen::Empty), 1 => body()].boxed(),
     };
@@ -1196,8 +1221,8 @@ fn fitting_body(template: &str) -> BoxedStrategy<BodyGen> {
         .into_iter()
         .map(|(key, plausible)| {
             let value = prop_oneof![
-                // `active` is a JSON boolean; the rest are strings.
-                6 => plausible.prop_map(move |v| if key == "active" { Val::Bool(v == "true") } else { Val::Str(v) }),
+                // `active` and `internal` are JSON booleans; the rest are strings.
+                6 => plausible.prop_map(move |v| if matches!(key, "active" | "internal") { Val::Bool(v == "true") } else { Val::Str(v) }),
                 1 => value(),
             ];
             prop::option::weighted(0.9, value.prop_map(move |value| (key, value)))

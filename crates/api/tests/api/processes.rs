@@ -506,7 +506,11 @@ fn tickets_created_at_once_on_three_processes_get_distinct_increasing_ids() {
     );
     // The database holds exactly these tickets, each under its opener.
     for (customer, ids) in customers.iter().zip(&opened) {
-        let request = ListTickets::parse(None, Some("100"), None, None, None).expect("valid");
+        let request = ListTickets::parse(domain::listing::TicketQuery {
+            limit: Some("100"),
+            ..Default::default()
+        })
+        .expect("valid");
         let listed = deployment
             .store()
             .list_tickets(customer.actor, &request)

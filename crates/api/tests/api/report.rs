@@ -1,7 +1,7 @@
 //! The resolved report: who may read it, what it holds, how it is written.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use domain::{TicketStatus, UserId};
+use domain::{EventKind, NewEvent, Priority, SlaTargets, TagSet, TicketStatus, UserId};
 use store::SeedTicket;
 
 use super::*;
@@ -10,21 +10,44 @@ fn user_id(session: &Session) -> UserId {
     UserId(session.id.parse().expect("numeric id"))
 }
 
-fn resolved(
+/// A ticket its customer opened an hour before resolving it, untouched by
+/// staff, with the history that says so.
+pub fn resolved(
     author: UserId,
     subject: Option<&str>,
     body: &str,
     resolved_at: DateTime<Utc>,
 ) -> SeedTicket {
+    let created_at = resolved_at - TimeDelta::hours(1);
+    let event = |kind, at| NewEvent {
+        kind,
+        actor: author,
+        at,
+    };
     SeedTicket {
         author,
         subject: subject.map(str::to_owned),
         body: body.to_owned(),
         status: TicketStatus::Resolved,
-        created_at: resolved_at - TimeDelta::hours(1),
+        created_at,
         updated_at: resolved_at,
         resolved_at: Some(resolved_at),
+        priority: Priority::Normal,
+        assignee: None,
+        tags: TagSet::default(),
+        first_response_at: None,
+        due: SlaTargets::default().due_times(created_at, Priority::Normal),
         replies: Vec::new(),
+        events: vec![
+            event(EventKind::Created {}, created_at),
+            event(
+                EventKind::StatusChanged {
+                    from: TicketStatus::Unattended,
+                    to: TicketStatus::Resolved,
+                },
+                resolved_at,
+            ),
+        ],
     }
 }
 
