@@ -591,13 +591,17 @@ enum Workload {
     ReadTicket,
     ListPage,
     CreateTicket,
+    ReplyTicket,
+    PatchTicket,
 }
 
 impl Workload {
-    const ALL: [Workload; 3] = [
+    const ALL: [Workload; 5] = [
         Workload::ReadTicket,
         Workload::ListPage,
         Workload::CreateTicket,
+        Workload::ReplyTicket,
+        Workload::PatchTicket,
     ];
 
     fn label(self) -> &'static str {
@@ -605,14 +609,18 @@ impl Workload {
             Workload::ReadTicket => "`GET /tickets/:id` (agent, seeded tickets in turn)",
             Workload::ListPage => "`GET /tickets?limit=20` (a customer's first page)",
             Workload::CreateTicket => "`POST /tickets` (a customer)",
+            Workload::ReplyTicket => "`POST /tickets/:id/replies` (agent, open tickets in turn)",
+            Workload::PatchTicket => {
+                "`PATCH /tickets/:id` (agent: priority and tags, open tickets in turn)"
+            }
         }
     }
 
     /// The status of a success, the only answers counted as throughput.
     fn success(self) -> u16 {
         match self {
-            Workload::ReadTicket | Workload::ListPage => 200,
-            Workload::CreateTicket => 201,
+            Workload::ReadTicket | Workload::ListPage | Workload::PatchTicket => 200,
+            Workload::CreateTicket | Workload::ReplyTicket => 201,
         }
     }
 }
@@ -666,8 +674,9 @@ fn processes_on_postgres(root: &Path, args: &BenchArgs) -> anyhow::Result<Proces
     println!("processes on one PostgreSQL: seeding {tickets} tickets ...");
     let store = Store::connect(&DatabaseUrl::parse(&url)?, StoreOptions::default())?;
     let started = Instant::now();
-    crate::seed::seed_tickets(&store, tickets, 42)?;
+    let agent_id = crate::seed::seed_tickets(&store, tickets, 42)?;
     let seed_secs = started.elapsed().as_secs_f64();
+    let open_tickets = open_ticket_ids(&store, agent_id)?;
     drop(store);
 
     // The account write budget (per process) would soon refuse the writer.
@@ -713,11 +722,48 @@ fn processes_on_postgres(root: &Path, args: &BenchArgs) -> anyhow::Result<Proces
                 Some(&writer),
                 r#"{"subject":"Bench","body":"Opened by the bench's write load."}"#,
             );
+            // Writes to existing tickets go round the open ones, so that
+            // concurrent clients rarely wait for the same ticket's lock.
+            let next_write = AtomicU64::new(0);
+            let open_ticket = || {
+                let step = next_write.fetch_add(1, Ordering::Relaxed);
+                let index = usize::try_from(step).unwrap_or_default() % open_tickets.len();
+                (open_tickets[index], step / open_tickets.len() as u64)
+            };
+            let reply = |buffer: &mut Vec<u8>| {
+                let (id, _) = open_ticket();
+                buffer.extend_from_slice(&load::post_json_request(
+                    host,
+                    &format!("/api/v1/tickets/{id}/replies"),
+                    Some(&agent),
+                    r#"{"body":"Thanks, we are looking into it."}"#,
+                ));
+            };
+            let patch = |buffer: &mut Vec<u8>| {
+                // Each visit to a ticket flips its priority and tags, so
+                // every PATCH is a real change with its events.
+                let (id, visit) = open_ticket();
+                let body = if visit % 2 == 0 {
+                    r#"{"priority":"HIGH","tags":["bench","billing"]}"#
+                } else {
+                    r#"{"priority":"LOW","tags":["bench"]}"#
+                };
+                let path = format!("/api/v1/tickets/{id}");
+                buffer.extend_from_slice(&load::json_request(
+                    "PATCH",
+                    host,
+                    &path,
+                    Some(&agent),
+                    body,
+                ));
+            };
             for workload in Workload::ALL {
                 let request: &(dyn Fn(&mut Vec<u8>) + Sync) = match workload {
                     Workload::ReadTicket => &read_ticket,
                     Workload::ListPage => &|buffer| buffer.extend_from_slice(&list),
                     Workload::CreateTicket => &|buffer| buffer.extend_from_slice(&create),
+                    Workload::ReplyTicket => &reply,
+                    Workload::PatchTicket => &patch,
                 };
                 let clients = load::Clients {
                     connections: SPREAD_CONNECTIONS,
@@ -744,6 +790,34 @@ fn processes_on_postgres(root: &Path, args: &BenchArgs) -> anyhow::Result<Proces
         section_secs: section_started.elapsed().as_secs_f64(),
         spreads,
     })
+}
+
+/// Up to 200 unresolved tickets, for the reply and PATCH workloads.
+fn open_ticket_ids(store: &Store, agent: domain::UserId) -> anyhow::Result<Vec<i64>> {
+    let agent = Actor {
+        id: agent,
+        role: Role::SupportAgent,
+    };
+    let mut ids = Vec::new();
+    for status in [
+        domain::TicketStatus::Unattended,
+        domain::TicketStatus::Replied,
+    ] {
+        let request = domain::ListTickets {
+            status: Some(status),
+            page: domain::PageRequest::new(1, 100)?,
+            ..domain::ListTickets::default()
+        };
+        ids.extend(
+            store
+                .list_tickets(agent, &request)?
+                .tickets
+                .iter()
+                .map(|t| t.id),
+        );
+    }
+    ensure!(!ids.is_empty(), "the seed made no open ticket to write to");
+    Ok(ids)
 }
 
 impl Spread {

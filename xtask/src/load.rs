@@ -83,11 +83,23 @@ pub fn post_json_request(
     token: Option<&str>,
     body: &str,
 ) -> Vec<u8> {
+    json_request("POST", address, path, token, body)
+}
+
+/// The bytes of `method path` with a JSON `body`, and a bearer `token` if
+/// there is one.
+pub fn json_request(
+    method: &str,
+    address: SocketAddr,
+    path: &str,
+    token: Option<&str>,
+    body: &str,
+) -> Vec<u8> {
     let authorization = token
         .map(|token| format!("Authorization: Bearer {token}\r\n"))
         .unwrap_or_default();
     format!(
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\n{authorization}\
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\n{authorization}\
          Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
