@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::sync::Barrier;
 
-use domain::rules::Refusal;
+use domain::rules::{Refusal, ReplyKind};
 use domain::{PageRequest, ReplyBody, TicketStatus};
 use store::test_support::Backend;
 use store::{StoreError, both_backends};
@@ -62,7 +62,7 @@ fn race_replies_against_resolve(stores: &[&Store]) {
                     barrier.wait();
                     for i in 0..10 {
                         let body = ReplyBody::parse(format!("reply {i}")).expect("valid");
-                        match store.add_reply(agent, ticket.id, &body) {
+                        match store.add_reply(agent, ticket.id, &body, ReplyKind::Public) {
                             Ok(_) | Err(StoreError::Refused(Refusal::Conflict(_))) => {}
                             Err(other) => panic!("agent reply failed with {other:?}"),
                         }
@@ -124,13 +124,13 @@ both_backends!(a_ticket_locked_too_long_is_unavailable_not_a_hang, |db| {
         )),
     }
     let body = ReplyBody::parse("are you there?").expect("valid");
-    let refused = store.add_reply(agent, ticket.id, &body);
+    let refused = store.add_reply(agent, ticket.id, &body, ReplyKind::Public);
     assert!(
         matches!(refused, Err(StoreError::Unavailable(_))),
         "{refused:?}"
     );
     drop(holder);
     store
-        .add_reply(agent, ticket.id, &body)
+        .add_reply(agent, ticket.id, &body, ReplyKind::Public)
         .expect("answers once the lock is gone");
 });

@@ -6,7 +6,9 @@ mod files;
 mod report;
 mod sqlstate;
 mod tickets;
+mod upgrade;
 mod users;
+mod workflow;
 
 use domain::{Actor, Pin, Role, TicketBody, Username};
 use store::test_support::TestDb;

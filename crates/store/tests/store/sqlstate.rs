@@ -9,6 +9,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection as _;
 use diesel::pg::PgConnection;
 use diesel::{Connection as _, RunQueryDsl as _};
+use domain::rules::ReplyKind;
 use domain::{ReplyBody, Role, UserChange};
 use store::test_cluster::TestCluster;
 use store::test_support::SKIP_POSTGRES_VAR;
@@ -95,12 +96,12 @@ fn on_a_server_speaking_german_lock_timeouts_deadlocks_and_serialization_failure
         ))
         .expect("hold the ticket");
     assert_unavailable_in_german(
-        store.add_reply(agent, ticket.id, &body),
+        store.add_reply(agent, ticket.id, &body, ReplyKind::Public),
         "Zeitüberschreitung einer Sperre",
     );
     drop(holder);
     store
-        .add_reply(agent, ticket.id, &body)
+        .add_reply(agent, ticket.id, &body, ReplyKind::Public)
         .expect("answers once the lock is gone");
 
     // A deadlock: the store holds the first admin and waits for the second,
@@ -159,12 +160,12 @@ fn on_a_server_speaking_german_lock_timeouts_deadlocks_and_serialization_failure
         ))
         .expect("change the ticket");
     std::thread::scope(|scope| {
-        let reply = scope.spawn(|| store.add_reply(agent, ticket.id, &body));
+        let reply = scope.spawn(|| store.add_reply(agent, ticket.id, &body, ReplyKind::Public));
         std::thread::sleep(Duration::from_millis(300));
         writer.batch_execute("COMMIT").expect("commit");
         assert_unavailable_in_german(reply.join().expect("the reply"), "serialisieren");
     });
     store
-        .add_reply(agent, ticket.id, &body)
+        .add_reply(agent, ticket.id, &body, ReplyKind::Public)
         .expect("answers when tried again");
 }

@@ -1,7 +1,7 @@
 //! Tickets and replies at the store's boundary: each rule of the contract
 //! (who opens, sees, replies and resolves) is refused or allowed here.
 
-use domain::rules::Refusal;
+use domain::rules::{Refusal, ReplyKind};
 use domain::{Direction, ListTickets, PageRequest, ReplyBody, SortField, TicketStatus};
 use store::{StoreError, both_backends};
 
@@ -17,6 +17,7 @@ fn list(status: Option<TicketStatus>, sort: SortField, direction: Direction) -> 
         sort,
         direction,
         status,
+        ..ListTickets::default()
     }
 }
 
@@ -82,7 +83,7 @@ both_backends!(lists_filter_sort_and_page, |db| {
         .map(|i| open(store, cast.customer, &format!("t{i}")))
         .collect();
     store
-        .add_reply(cast.agent, tickets[1].id, &reply("hi"))
+        .add_reply(cast.agent, tickets[1].id, &reply("hi"), ReplyKind::Public)
         .expect("reply");
     store
         .change_ticket_status(cast.customer, tickets[3].id, TicketStatus::Resolved)
@@ -153,23 +154,38 @@ both_backends!(replies_follow_the_rules_and_move_the_status, |db| {
     let store = db.store();
     let cast = cast(db);
     let ticket = open(store, cast.customer, "help");
-    let early = store.add_reply(cast.customer, ticket.id, &reply("anyone?"));
+    let early = store.add_reply(
+        cast.customer,
+        ticket.id,
+        &reply("anyone?"),
+        ReplyKind::Public,
+    );
     assert!(
         matches!(early, Err(StoreError::Refused(Refusal::Conflict(_)))),
         "{early:?}"
     );
-    let by_admin = store.add_reply(cast.admin, ticket.id, &reply("admin"));
+    let by_admin = store.add_reply(cast.admin, ticket.id, &reply("admin"), ReplyKind::Public);
     assert!(matches!(
         by_admin,
         Err(StoreError::Refused(Refusal::Forbidden(_)))
     ));
-    let by_stranger = store.add_reply(cast.other_customer, ticket.id, &reply("me too"));
+    let by_stranger = store.add_reply(
+        cast.other_customer,
+        ticket.id,
+        &reply("me too"),
+        ReplyKind::Public,
+    );
     assert!(matches!(
         by_stranger,
         Err(StoreError::Refused(Refusal::NotFound))
     ));
     let answer = store
-        .add_reply(cast.agent, ticket.id, &reply("try again"))
+        .add_reply(
+            cast.agent,
+            ticket.id,
+            &reply("try again"),
+            ReplyKind::Public,
+        )
         .expect("agent reply");
     assert_eq!(answer.author_role, Role::SupportAgent);
     assert_eq!(
@@ -180,7 +196,12 @@ both_backends!(replies_follow_the_rules_and_move_the_status, |db| {
         TicketStatus::Replied
     );
     store
-        .add_reply(cast.customer, ticket.id, &reply("worked"))
+        .add_reply(
+            cast.customer,
+            ticket.id,
+            &reply("worked"),
+            ReplyKind::Public,
+        )
         .expect("customer reply");
     assert_eq!(
         store
@@ -211,7 +232,7 @@ both_backends!(replies_follow_the_rules_and_move_the_status, |db| {
         Err(StoreError::Refused(Refusal::NotFound))
     ));
     assert!(matches!(
-        store.add_reply(cast.agent, 999_999, &reply("x")),
+        store.add_reply(cast.agent, 999_999, &reply("x"), ReplyKind::Public),
         Err(StoreError::Refused(Refusal::NotFound))
     ));
 });
@@ -246,7 +267,7 @@ both_backends!(only_the_owner_resolves_and_twice_changes_nothing, |db| {
         store.read_ticket(cast.customer, ticket.id).expect("get"),
         resolved
     );
-    let late = store.add_reply(cast.agent, ticket.id, &reply("too late"));
+    let late = store.add_reply(cast.agent, ticket.id, &reply("too late"), ReplyKind::Public);
     assert!(matches!(
         late,
         Err(StoreError::Refused(Refusal::Conflict(_)))

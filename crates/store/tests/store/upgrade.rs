@@ -1,0 +1,126 @@
+//! Upgrading a database from before the workflow: its tickets get the
+//! workflow fields and a history that replays to what their rows say.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use domain::history::replay;
+use domain::{EventKind, PageRequest, Priority, SlaTargets, TicketStatus};
+use store::test_support::Backend;
+use store::{DatabaseUrl, StoreOptions, both_backends};
+
+use super::*;
+
+const SQLITE_DOWN: &str =
+    include_str!("../../../../migrations/sqlite/2026-11-27-000006_workflow/down.sql");
+const POSTGRES_DOWN: &str =
+    include_str!("../../../../migrations/postgres/2026-11-27-000006_workflow/down.sql");
+
+fn at(text: &str) -> DateTime<Utc> {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+        .expect("timestamp")
+        .and_utc()
+}
+
+both_backends!(
+    tickets_from_before_the_workflow_get_a_history_that_replays_to_their_rows,
+    |db| {
+        let cast = cast(db);
+        let (customer, agent) = (cast.customer.id.0, cast.agent.id.0);
+        let mut client = db.other_client();
+        client.execute(match db.backend() {
+            Backend::Sqlite => SQLITE_DOWN,
+            Backend::Postgres => POSTGRES_DOWN,
+        });
+        client.execute("DELETE FROM __diesel_schema_migrations WHERE version LIKE '%000006'");
+        // Rows as the previous version wrote them: an answered and resolved
+        // ticket, an untouched one, and one its customer resolved unanswered.
+        client.execute(&format!(
+        "INSERT INTO tickets (subject, body, status, author_id, created_at, updated_at, resolved_at) VALUES
+           (NULL, 'answered', 'RESOLVED', {customer}, '2026-01-01 10:00:00', '2026-01-01 13:00:00', '2026-01-01 13:00:00'),
+           (NULL, 'untouched', 'UNATTENDED', {customer}, '2026-01-02 10:00:00', '2026-01-02 10:00:00', NULL),
+           (NULL, 'withdrawn', 'RESOLVED', {customer}, '2026-01-03 10:00:00', '2026-01-03 11:00:00', '2026-01-03 11:00:00');
+         INSERT INTO replies (ticket_id, author_id, body, created_at, updated_at) VALUES
+           (1, {agent}, 'first answer', '2026-01-01 11:00:00', '2026-01-01 11:00:00'),
+           (1, {customer}, 'thanks', '2026-01-01 12:00:00', '2026-01-01 12:00:00'),
+           (1, {agent}, 'second answer', '2026-01-01 12:30:00', '2026-01-01 12:30:00');"
+    ));
+        drop(client);
+
+        // Connecting applies the workflow migration again, to these rows.
+        let url = DatabaseUrl::parse(&db.url()).expect("url");
+        let upgraded = Store::connect(&url, StoreOptions::default()).expect("upgrade");
+        let history = |ticket_id: i64| -> Vec<EventKind> {
+            let page = PageRequest::new(1, 100).expect("page");
+            let events = upgraded
+                .list_events(cast.agent, ticket_id, page)
+                .expect("events");
+            events.events.into_iter().map(|event| event.kind).collect()
+        };
+        let targets = SlaTargets::default();
+        for (id, created, first_response, status) in [
+            (
+                1,
+                "2026-01-01 10:00:00",
+                Some("2026-01-01 11:00:00"),
+                TicketStatus::Resolved,
+            ),
+            (2, "2026-01-02 10:00:00", None, TicketStatus::Unattended),
+            (3, "2026-01-03 10:00:00", None, TicketStatus::Resolved),
+        ] {
+            let ticket = upgraded.read_ticket(cast.agent, id).expect("ticket");
+            assert_eq!(ticket.status, status);
+            assert_eq!(ticket.priority, Priority::Normal);
+            assert_eq!(ticket.assignee, None);
+            assert_eq!(ticket.tags.as_ref().map(|t| t.len()), Some(0));
+            assert_eq!(ticket.first_response_at, first_response.map(at));
+            assert_eq!(ticket.due, targets.due_times(at(created), Priority::Normal));
+            let events = history(id);
+            assert_eq!(events.first(), Some(&EventKind::Created {}));
+            assert_eq!(
+                replay(&events).status,
+                Some(status),
+                "ticket {id}: {events:?}"
+            );
+        }
+        let replies = upgraded
+            .list_replies(cast.agent, 1, PageRequest::default())
+            .expect("replies");
+        let reply_ids: Vec<i64> = replies.replies.iter().map(|r| r.id).collect();
+        assert!(
+            replies.replies.iter().all(|r| !r.internal),
+            "old replies were public"
+        );
+        assert_eq!(
+            history(1),
+            vec![
+                EventKind::Created {},
+                EventKind::Replied {
+                    reply_id: reply_ids[0]
+                },
+                EventKind::StatusChanged {
+                    from: TicketStatus::Unattended,
+                    to: TicketStatus::Replied
+                },
+                EventKind::Replied {
+                    reply_id: reply_ids[1]
+                },
+                EventKind::Replied {
+                    reply_id: reply_ids[2]
+                },
+                EventKind::StatusChanged {
+                    from: TicketStatus::Replied,
+                    to: TicketStatus::Resolved
+                },
+            ]
+        );
+        assert_eq!(
+            history(3),
+            vec![
+                EventKind::Created {},
+                EventKind::StatusChanged {
+                    from: TicketStatus::Unattended,
+                    to: TicketStatus::Resolved
+                },
+            ]
+        );
+    }
+);
