@@ -52,7 +52,7 @@ pub fn may_be_assigned(assignee: Option<Standing>) -> Result<(), Refusal> {
 }
 
 /// Staff change a ticket's priority, assignee and tags, in any status: a
-/// customer gets 403 on their own ticket and 404 on another's. The
+/// customer gets 403 on their own ticket and 404 on another's. A new
 /// assignee must pass [`may_be_assigned`] (`assignee` is what the store
 /// found for the requested id). A change to what already is answers
 /// `None`: nothing is written, no event, `updatedAt` stays.
@@ -71,7 +71,11 @@ pub fn decide_ticket_change(
             "only support agents and admins change a ticket's priority, assignee or tags",
         ));
     }
-    if let Some(Some(_)) = change.assignee {
+    // Only a new assignee is checked: re-sending the current one, even one
+    // deactivated since, changes nothing and so is the 200 of a no-op.
+    if let Some(Some(requested)) = change.assignee
+        && Some(requested) != ticket.assignee
+    {
         may_be_assigned(assignee)?;
     }
     let mut kinds = Vec::new();
@@ -299,6 +303,32 @@ mod tests {
             matches!(may_be_assigned(None), Err(Refusal::Invalid(_))),
             "no such user"
         );
+    }
+
+    #[test]
+    fn re_sending_a_deactivated_current_assignee_is_a_no_op_not_a_refusal() {
+        let assigned = Ticket {
+            assignee: Some(OTHER_AGENT),
+            ..ticket(TicketStatus::Replied)
+        };
+        let same = TicketChange {
+            assignee: Some(Some(OTHER_AGENT)),
+            ..TicketChange::default()
+        };
+        let deactivated = Some(Standing {
+            role: Role::SupportAgent,
+            active: false,
+        });
+        assert_eq!(change(AGENT, &assigned, &same, deactivated), Ok(None));
+        let with_priority = TicketChange {
+            priority: Some(Priority::High),
+            ..same
+        };
+        let update = change(AGENT, &assigned, &with_priority, deactivated)
+            .expect("allowed")
+            .expect("a change");
+        assert_eq!(update.assignee, Some(OTHER_AGENT), "kept, not re-checked");
+        assert_eq!(update.events.len(), 1, "only the priority changed");
     }
 
     #[test]
