@@ -515,18 +515,22 @@ pub struct CreateReplyRequest {
     pub internal: Option<bool>,
 }
 
-/// Staff triage: any of the three fields; the ones left out stay as they are.
+/// Staff triage: any of the three fields; the ones left out stay as they
+/// are. Only `assignee` may be `null`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangeTicketRequest {
+    #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = priority_schema)]
-    pub priority: Option<String>,
+    pub priority: Option<Option<String>>,
     /// An active support agent's or admin's user id, or `null` to unassign.
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub assignee: Option<Option<serde_json::Value>>,
     /// The whole new set (replaces the old one): at most 20 tags of
     /// `[a-z0-9][a-z0-9-]{0,31}`, lower-cased and de-duplicated.
-    pub tags: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub tags: Option<Option<Vec<String>>>,
 }
 
 /// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).

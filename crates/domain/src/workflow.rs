@@ -76,15 +76,16 @@ impl fmt::Display for Priority {
 pub const TAG_MAX_CHARS: usize = 32;
 pub const TAGS_PER_TICKET: usize = 20;
 
-/// A label on a ticket. Its language is `[a-z0-9][a-z0-9-]{0,31}`: input is
-/// lower-cased first, so `Billing` is the tag `billing`.
+/// A label on a ticket. Its language is `[a-z0-9][a-z0-9-]{0,31}`: ASCII
+/// letters are lower-cased first, so `Billing` is the tag `billing`; no
+/// other character is mapped (the Kelvin sign does not become `k`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Tag(String);
 
 impl Tag {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        let lowered = raw.to_lowercase();
+        let lowered = raw.to_ascii_lowercase();
         let is_word = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
         let bytes = lowered.as_bytes();
         let well_formed = bytes.first().is_some_and(|&b| is_word(b))

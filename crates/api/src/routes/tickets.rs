@@ -47,16 +47,32 @@ impl TryFrom<ChangeTicketRequest> for TicketChange {
             .assignee
             .map(|value| value.map(parse_user_id).transpose())
             .transpose()?;
+        // `null` unassigns; for the other two it is no value at all.
+        let priority = not_null(
+            "priority",
+            "must be one of LOW, NORMAL, HIGH, URGENT",
+            request.priority,
+        )?;
+        let tags = not_null("tags", "must be an array of tags", request.tags)?;
         Ok(TicketChange {
-            priority: request
-                .priority
+            priority: priority
                 .as_deref()
                 .map(str::parse::<Priority>)
                 .transpose()?,
             assignee,
-            tags: request.tags.map(TagSet::parse).transpose()?,
+            tags: tags.map(TagSet::parse).transpose()?,
         })
     }
+}
+
+/// A field that was sent as `null`, where null means nothing, is a 400.
+fn not_null<T>(
+    field: &'static str,
+    reason: &'static str,
+    sent: Option<Option<T>>,
+) -> Result<Option<T>, ValidationError> {
+    sent.map(|value| value.ok_or_else(|| ValidationError::new(field, reason)))
+        .transpose()
 }
 
 /// A user `_id`: its digits as a string, as the API writes it, or as a

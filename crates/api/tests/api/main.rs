@@ -47,6 +47,7 @@ mod replies;
 mod report;
 mod tickets;
 mod users;
+mod workflow;
 
 use std::time::Duration;
 
