@@ -37,7 +37,8 @@ enum Command {
     /// Apply pending migrations to `DATABASE_URL` (default: the server's SQLite file).
     Migrate,
     /// Create the original's demo users (idempotent) and, with `--tickets N`,
-    /// N generated tickets with replies and resolution dates over two months.
+    /// N generated tickets over two months: priorities, tags, assignments,
+    /// replies, internal notes, resolutions and their history.
     Seed {
         /// How many tickets to add (each run adds this many more).
         #[arg(long, default_value_t = 0)]

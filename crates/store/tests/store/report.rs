@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::rules::Refusal;
-use domain::{Actor, Ticket, TicketStatus};
+use domain::{Actor, EventKind, NewEvent, Priority, SlaTargets, TagSet, Ticket, TicketStatus};
 use store::{ResolvedReport, SeedReply, SeedTicket, StoreError, both_backends};
 
 use super::*;
@@ -24,6 +24,39 @@ fn spread_tickets(
             let resolved_at = now - TimeDelta::seconds(offset);
             let created_at = resolved_at - TimeDelta::hours(3);
             let resolved = i % 7 != 0;
+            // The agent's reply at once opens the ticket and takes it; the
+            // customer resolves it later (or not).
+            let event = |kind, actor, at| NewEvent { kind, actor, at };
+            let mut events = vec![
+                event(EventKind::Created {}, author, created_at),
+                event(EventKind::Replied { reply_id: 0 }, agent, created_at),
+                event(
+                    EventKind::StatusChanged {
+                        from: TicketStatus::Unattended,
+                        to: TicketStatus::Replied,
+                    },
+                    agent,
+                    created_at,
+                ),
+                event(
+                    EventKind::Assigned {
+                        from: None,
+                        to: Some(agent),
+                    },
+                    agent,
+                    created_at,
+                ),
+            ];
+            if resolved {
+                events.push(event(
+                    EventKind::StatusChanged {
+                        from: TicketStatus::Replied,
+                        to: TicketStatus::Resolved,
+                    },
+                    author,
+                    resolved_at,
+                ));
+            }
             SeedTicket {
                 author,
                 subject: Some(format!("subject {i}")),
@@ -34,13 +67,20 @@ fn spread_tickets(
                     TicketStatus::Replied
                 },
                 created_at,
-                updated_at: resolved_at,
+                updated_at: if resolved { resolved_at } else { created_at },
                 resolved_at: resolved.then_some(resolved_at),
+                priority: Priority::Normal,
+                assignee: Some(agent),
+                tags: TagSet::default(),
+                first_response_at: Some(created_at),
+                due: SlaTargets::default().due_times(created_at, Priority::Normal),
                 replies: vec![SeedReply {
                     author: agent,
                     body: "on it".to_owned(),
                     created_at,
+                    internal: false,
                 }],
+                events,
             }
         })
         .collect()
