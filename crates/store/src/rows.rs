@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::Queryable;
-use domain::{DueTimes, Event, EventKind, Priority, Reply, Role, Ticket, TicketStatus, User, UserId};
+use domain::{
+    DueTimes, Event, EventKind, Priority, Reply, Role, Ticket, TicketStatus, User, UserId,
+};
 
 use crate::error::StoreError;
 use crate::schema::{events, replies, tickets, users};

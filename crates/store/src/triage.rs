@@ -111,9 +111,9 @@ fn load_standing(conn: &mut DbConnection, user: UserId) -> StoreResult<Option<St
         .optional()?;
     found
         .map(|(role, active)| {
-            let role: Role = role
-                .parse()
-                .map_err(|_| StoreError::internal(format!("unknown role {role:?} in the database")))?;
+            let role: Role = role.parse().map_err(|_| {
+                StoreError::internal(format!("unknown role {role:?} in the database"))
+            })?;
             Ok(Standing { role, active })
         })
         .transpose()
@@ -124,7 +124,8 @@ fn replace_tags(
     ticket_id: i64,
     new_tags: &domain::TagSet,
 ) -> StoreResult<()> {
-    diesel::delete(ticket_tags::table.filter(ticket_tags::ticket_id.eq(ticket_id))).execute(conn)?;
+    diesel::delete(ticket_tags::table.filter(ticket_tags::ticket_id.eq(ticket_id)))
+        .execute(conn)?;
     for tag in new_tags.iter() {
         diesel::insert_into(ticket_tags::table)
             .values((
