@@ -11,7 +11,7 @@ use domain::{
 };
 
 use crate::Store;
-use crate::connection::{DbConnection, write_transaction};
+use crate::connection::{DbConnection, on_backend, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{USER_COLUMNS, UserRow, encode_event};
 use crate::schema::{events, replies, ticket_tags, tickets, users};
@@ -112,17 +112,6 @@ impl Store {
             Ok(ids)
         })
     }
-}
-
-/// Runs a multi-row INSERT on the concrete backend: multi-row inserts exist
-/// only there, not through the multi-backend connection.
-macro_rules! on_backend {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            DbConnection::Pg($c) => $body,
-            DbConnection::Sqlite($c) => $body,
-        }
-    };
 }
 
 /// Ids of a multi-row INSERT in VALUES order. RETURNING promises no order;

@@ -24,6 +24,18 @@ pub(crate) enum DbConnection {
     Sqlite(SqliteConnection),
 }
 
+/// Runs a statement on the concrete backend: multi-row inserts exist only
+/// there, not through the multi-backend connection.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::connection::DbConnection::Pg($c) => $body,
+            $crate::connection::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 impl std::fmt::Debug for DbConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

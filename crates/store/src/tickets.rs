@@ -15,7 +15,9 @@ use domain::{
     Tag, TagSet, Ticket, TicketBody, TicketStatus,
 };
 
-use crate::connection::{DbBackend, DbConnection, Locked, lock_rows, write_transaction};
+use crate::connection::{
+    DbBackend, DbConnection, Locked, lock_rows, on_backend, write_transaction,
+};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{
     REPLY_COLUMNS, ReplyRow, TICKET_COLUMNS, TicketRow, convert_all, encode_event, page_offset,
@@ -273,24 +275,32 @@ impl TicketChanges<'_> {
     }
 }
 
-/// Writes the events a rule produced, in the caller's transaction: a
-/// change and its history commit or roll back together.
+/// Writes the events a rule produced, in the caller's transaction and one
+/// statement: a change and its history commit or roll back together.
 pub(crate) fn record_events(
     conn: &mut DbConnection,
     ticket_id: i64,
     new_events: &[NewEvent],
 ) -> StoreResult<()> {
-    for event in new_events {
-        let (kind, data) = encode_event(&event.kind)?;
-        diesel::insert_into(events::table)
-            .values((
+    let encoded = new_events
+        .iter()
+        .map(|event| encode_event(&event.kind).map(|kind_and_data| (event, kind_and_data)))
+        .collect::<StoreResult<Vec<_>>>()?;
+    let rows: Vec<_> = encoded
+        .iter()
+        .map(|(event, (kind, data))| {
+            (
                 events::ticket_id.eq(ticket_id),
-                events::kind.eq(kind),
+                events::kind.eq(*kind),
                 events::actor_id.eq(event.actor.0),
                 events::at.eq(event.at.naive_utc()),
-                events::data.eq(data),
-            ))
-            .execute(conn)?;
+                events::data.eq(data.as_str()),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        let insert = diesel::insert_into(events::table).values(&rows);
+        on_backend!(conn, |c| insert.execute(c)?);
     }
     Ok(())
 }

@@ -6,13 +6,11 @@ use domain::rules::{Audience, Standing, may_view_ticket};
 use domain::triage::decide_ticket_change;
 use domain::{Actor, Event, PageRequest, Role, Ticket, TicketChange, UserId};
 
-use crate::connection::{DbConnection, write_transaction};
+use crate::connection::{DbConnection, on_backend, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{EVENT_COLUMNS, EventRow, convert_all, page_offset, total};
 use crate::schema::{events, ticket_tags, users};
-use crate::tickets::{
-    TicketChanges, as_seen_by, load_tags, load_ticket, lock_ticket, record_events,
-};
+use crate::tickets::{TicketChanges, load_tags, load_ticket, lock_ticket, record_events};
 use crate::{Store, now};
 
 /// One page of a ticket's history and how many events it has in all.
@@ -43,8 +41,12 @@ impl Store {
             };
             let decided =
                 decide_ticket_change(actor, &ticket, &tags, change, assignee, &self.sla, now())?;
+            // Only staff get this far, and staff see the tags.
             let Some(update) = decided else {
-                return as_seen_by(conn, actor, ticket);
+                return Ok(Ticket {
+                    tags: Some(tags),
+                    ..ticket
+                });
             };
             if let Some(at) = update.updated_at {
                 let changes = TicketChanges {
@@ -61,8 +63,15 @@ impl Store {
                 replace_tags(conn, ticket_id, new_tags)?;
             }
             record_events(conn, ticket_id, &update.events)?;
-            let changed = load_ticket(conn, ticket_id)?;
-            as_seen_by(conn, actor, changed)
+            // What was just written, without reading it back.
+            Ok(Ticket {
+                priority: update.priority,
+                due: update.due,
+                assignee: update.assignee,
+                updated_at: update.updated_at.unwrap_or(ticket.updated_at),
+                tags: Some(update.tags.unwrap_or(tags)),
+                ..ticket
+            })
         })
     }
 
@@ -126,13 +135,18 @@ fn replace_tags(
 ) -> StoreResult<()> {
     diesel::delete(ticket_tags::table.filter(ticket_tags::ticket_id.eq(ticket_id)))
         .execute(conn)?;
-    for tag in new_tags.iter() {
-        diesel::insert_into(ticket_tags::table)
-            .values((
+    let rows: Vec<_> = new_tags
+        .iter()
+        .map(|tag| {
+            (
                 ticket_tags::ticket_id.eq(ticket_id),
                 ticket_tags::tag.eq(tag.as_str()),
-            ))
-            .execute(conn)?;
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        let insert = diesel::insert_into(ticket_tags::table).values(&rows);
+        on_backend!(conn, |c| insert.execute(c)?);
     }
     Ok(())
 }
