@@ -151,7 +151,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     println!("| measurement | median |");
     println!("|---|---|");
     println!(
-        "| seed {} tickets (with replies) | {:.1} s ({:.0} tickets/s) |",
+        "| seed {} tickets (with replies, notes, tags and history) | {:.1} s ({:.0} tickets/s) |",
         args.tickets,
         seed_secs,
         args.tickets as f64 / seed_secs
