@@ -8,16 +8,20 @@
 use chrono::NaiveDateTime;
 use diesel::{QueryDsl, Queryable, RunQueryDsl};
 
-use crate::schema::{replies, tickets, users};
+use crate::schema::{events, replies, ticket_tags, tickets, users};
 use crate::{Store, StoreResult};
 
-/// Every user (but its login-tracking columns), ticket and reply, in id
-/// order. Two fingerprints are equal when the database holds the same data.
+/// Every user (but its login-tracking columns), ticket, reply, tag and
+/// event, in key order. Two fingerprints are equal when the database holds
+/// the same data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
     pub users: Vec<UserPrint>,
     pub tickets: Vec<TicketPrint>,
     pub replies: Vec<ReplyPrint>,
+    /// `(ticket_id, tag)`.
+    pub tags: Vec<(i64, String)>,
+    pub events: Vec<EventPrint>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
@@ -42,6 +46,11 @@ pub struct TicketPrint {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub resolved_at: Option<NaiveDateTime>,
+    pub priority: i32,
+    pub assignee_id: Option<i64>,
+    pub first_response_at: Option<NaiveDateTime>,
+    pub first_response_due_at: NaiveDateTime,
+    pub resolution_due_at: NaiveDateTime,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
@@ -52,10 +61,21 @@ pub struct ReplyPrint {
     pub body: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub internal: bool,
 }
 
-/// Reads the three tables whole, on one connection, in id order (the same
-/// order on both backends).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct EventPrint {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub kind: String,
+    pub actor_id: i64,
+    pub at: NaiveDateTime,
+    pub data: String,
+}
+
+/// Reads the tables whole, on one connection, in key order (the same order
+/// on both backends).
 pub fn fingerprint(store: &Store) -> StoreResult<Fingerprint> {
     let conn = &mut *store.conn()?;
     let users = users::table
@@ -81,6 +101,11 @@ pub fn fingerprint(store: &Store) -> StoreResult<Fingerprint> {
             tickets::created_at,
             tickets::updated_at,
             tickets::resolved_at,
+            tickets::priority,
+            tickets::assignee_id,
+            tickets::first_response_at,
+            tickets::first_response_due_at,
+            tickets::resolution_due_at,
         ))
         .order_by(tickets::id)
         .load(conn)?;
@@ -92,12 +117,30 @@ pub fn fingerprint(store: &Store) -> StoreResult<Fingerprint> {
             replies::body,
             replies::created_at,
             replies::updated_at,
+            replies::internal,
         ))
         .order_by(replies::id)
+        .load(conn)?;
+    let tags = ticket_tags::table
+        .select((ticket_tags::ticket_id, ticket_tags::tag))
+        .order_by((ticket_tags::ticket_id, ticket_tags::tag))
+        .load(conn)?;
+    let events = events::table
+        .select((
+            events::id,
+            events::ticket_id,
+            events::kind,
+            events::actor_id,
+            events::at,
+            events::data,
+        ))
+        .order_by(events::id)
         .load(conn)?;
     Ok(Fingerprint {
         users,
         tickets,
         replies,
+        tags,
+        events,
     })
 }

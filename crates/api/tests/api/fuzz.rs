@@ -549,6 +549,8 @@ fn difference(before: &Fingerprint, after: &Fingerprint) -> String {
         first("users", &before.users, &after.users),
         first("tickets", &before.tickets, &after.tickets),
         first("replies", &before.replies, &after.replies),
+        first("ticket_tags", &before.tags, &after.tags),
+        first("events", &before.events, &after.events),
     ]
     .into_iter()
     .flatten()
@@ -1688,6 +1690,26 @@ http_tests! {
         .expect(StatusCode::OK);
         let promoted = print().await;
         assert_ne!(replied.users, promoted.users, "a role change");
+        assert_ne!(opened.events, replied.events, "the reply's history");
+        app.patch(&format!("/api/v1/tickets/{id}"), &agent, json!({"tags": ["vip"]}))
+            .await
+            .expect(StatusCode::OK);
+        let tagged = print().await;
+        assert_ne!(promoted.tags, tagged.tags, "a tag");
+        assert_eq!(promoted.tickets, tagged.tickets, "a tag alone leaves the ticket row");
+        app.patch(&format!("/api/v1/tickets/{id}"), &agent, json!({"priority": "HIGH"}))
+            .await
+            .expect(StatusCode::OK);
+        let prioritised = print().await;
+        assert_ne!(tagged.tickets, prioritised.tickets, "a priority");
+        assert_ne!(tagged.events, prioritised.events, "its event");
+        let note = json!({"body": "internal", "internal": true});
+        app.post(&format!("/api/v1/tickets/{id}/replies"), &agent, note)
+            .await
+            .expect(StatusCode::CREATED);
+        let noted = print().await;
+        assert_ne!(prioritised.replies, noted.replies, "a note");
+        let promoted = noted;
 
         // Wrong PINs are refused and counted (the fifth locks the
         // username), yet the fingerprint stays.
