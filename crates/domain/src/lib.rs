@@ -1,10 +1,12 @@
 //! The support tracker's rules, free of I/O.
 //!
 //! Everything a request carries is parsed here into a type that cannot hold an
-//! invalid value ([`values`], [`listing`]); every business rule is one pure
-//! function in [`rules`] or [`login`] that returns either the decision or a
-//! [`Refusal`] whose kind fixes the HTTP status the API answers. The `store`
-//! action that performs a change is the one place that asks these rules.
+//! invalid value ([`values`], [`listing`], [`workflow`], [`sla`]); every
+//! business rule is one pure function in [`rules`], [`triage`] or [`login`]
+//! that returns either the decision, with the [`history`] events a ticket's
+//! change records, or a [`Refusal`] whose kind fixes the HTTP status the API
+//! answers. The `store` action that performs a change is the one place that
+//! asks these rules.
 
 pub mod entities;
 pub mod history;
