@@ -425,22 +425,23 @@ pub fn decide_report_window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    pub(super) const OWNER: Actor = Actor {
+    /// A test actor, shared by the crate's tests.
+    pub(crate) const OWNER: Actor = Actor {
         id: UserId(1),
         role: Role::Customer,
     };
-    pub(super) const OTHER_CUSTOMER: Actor = Actor {
+    pub(crate) const OTHER_CUSTOMER: Actor = Actor {
         id: UserId(2),
         role: Role::Customer,
     };
-    pub(super) const AGENT: Actor = Actor {
+    pub(crate) const AGENT: Actor = Actor {
         id: UserId(3),
         role: Role::SupportAgent,
     };
-    pub(super) const ADMIN: Actor = Actor {
+    pub(crate) const ADMIN: Actor = Actor {
         id: UserId(4),
         role: Role::Admin,
     };

@@ -11,6 +11,7 @@ use proptest::test_runner::TestCaseError;
 use crate::entities::Ticket;
 use crate::history::{Event, EventKind, EventType, NewEvent, replay};
 use crate::roles::{Actor, Role, TicketStatus, UserId};
+use crate::rules::tests::{ADMIN, AGENT, OTHER_CUSTOMER, OWNER};
 use crate::rules::{
     Audience, Opening, Refusal, ReplyKind, Resolution, Standing, decide_new_ticket, decide_reply,
     decide_status_change, may_view_ticket,
@@ -19,22 +20,6 @@ use crate::sla::{DueTimes, SlaTargets};
 use crate::triage::{TicketChange, decide_ticket_change};
 use crate::workflow::{Priority, TagSet};
 
-const OWNER: Actor = Actor {
-    id: UserId(1),
-    role: Role::Customer,
-};
-const OTHER_CUSTOMER: Actor = Actor {
-    id: UserId(2),
-    role: Role::Customer,
-};
-const AGENT: Actor = Actor {
-    id: UserId(3),
-    role: Role::SupportAgent,
-};
-const ADMIN: Actor = Actor {
-    id: UserId(4),
-    role: Role::Admin,
-};
 const SECOND_AGENT: Actor = Actor {
     id: UserId(5),
     role: Role::SupportAgent,

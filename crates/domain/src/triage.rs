@@ -127,25 +127,10 @@ pub fn decide_ticket_change(
 mod tests {
     use super::*;
     use crate::roles::TicketStatus;
+    use crate::rules::tests::{ADMIN, AGENT, OTHER_CUSTOMER, OWNER};
     use crate::workflow::Tag;
     use chrono::TimeDelta;
 
-    const OWNER: Actor = Actor {
-        id: UserId(1),
-        role: Role::Customer,
-    };
-    const OTHER_CUSTOMER: Actor = Actor {
-        id: UserId(2),
-        role: Role::Customer,
-    };
-    const AGENT: Actor = Actor {
-        id: UserId(3),
-        role: Role::SupportAgent,
-    };
-    const ADMIN: Actor = Actor {
-        id: UserId(4),
-        role: Role::Admin,
-    };
     const OTHER_AGENT: UserId = UserId(5);
     const STAFF: [Actor; 2] = [AGENT, ADMIN];
 
