@@ -8,6 +8,7 @@
 use chrono::NaiveDateTime;
 use diesel::{QueryDsl, Queryable, RunQueryDsl};
 
+use crate::rows::{EVENT_COLUMNS, TICKET_COLUMNS};
 use crate::schema::{events, replies, ticket_tags, tickets, users};
 use crate::{Store, StoreResult};
 
@@ -36,6 +37,7 @@ pub struct UserPrint {
     pub updated_at: NaiveDateTime,
 }
 
+/// The columns of [`TICKET_COLUMNS`], in its order.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct TicketPrint {
     pub id: i64,
@@ -64,6 +66,7 @@ pub struct ReplyPrint {
     pub internal: bool,
 }
 
+/// The columns of [`EVENT_COLUMNS`], in its order.
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
 pub struct EventPrint {
     pub id: i64,
@@ -92,21 +95,7 @@ pub fn fingerprint(store: &Store) -> StoreResult<Fingerprint> {
         .order_by(users::id)
         .load(conn)?;
     let tickets = tickets::table
-        .select((
-            tickets::id,
-            tickets::subject,
-            tickets::body,
-            tickets::status,
-            tickets::author_id,
-            tickets::created_at,
-            tickets::updated_at,
-            tickets::resolved_at,
-            tickets::priority,
-            tickets::assignee_id,
-            tickets::first_response_at,
-            tickets::first_response_due_at,
-            tickets::resolution_due_at,
-        ))
+        .select(TICKET_COLUMNS)
         .order_by(tickets::id)
         .load(conn)?;
     let replies = replies::table
@@ -126,14 +115,7 @@ pub fn fingerprint(store: &Store) -> StoreResult<Fingerprint> {
         .order_by((ticket_tags::ticket_id, ticket_tags::tag))
         .load(conn)?;
     let events = events::table
-        .select((
-            events::id,
-            events::ticket_id,
-            events::kind,
-            events::actor_id,
-            events::at,
-            events::data,
-        ))
+        .select(EVENT_COLUMNS)
         .order_by(events::id)
         .load(conn)?;
     Ok(Fingerprint {

@@ -22,7 +22,7 @@ pub(crate) fn utc(at: NaiveDateTime) -> DateTime<Utc> {
     at.and_utc()
 }
 
-fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, StoreError> {
+pub(crate) fn parse<T: std::str::FromStr>(text: &str, what: &str) -> Result<T, StoreError> {
     text.parse()
         .map_err(|_| StoreError::internal(format!("unknown {what} {text:?} in the database")))
 }

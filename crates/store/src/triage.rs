@@ -7,8 +7,8 @@ use domain::triage::decide_ticket_change;
 use domain::{Actor, Event, PageRequest, Role, Ticket, TicketChange, UserId};
 
 use crate::connection::{DbConnection, on_backend, write_transaction};
-use crate::error::{StoreError, StoreResult};
-use crate::rows::{EVENT_COLUMNS, EventRow, convert_all, page_offset, total};
+use crate::error::StoreResult;
+use crate::rows::{EVENT_COLUMNS, EventRow, convert_all, page_offset, parse, total};
 use crate::schema::{events, ticket_tags, users};
 use crate::tickets::{TicketChanges, load_tags, load_ticket, lock_ticket, record_events};
 use crate::{Store, now};
@@ -120,10 +120,10 @@ fn load_standing(conn: &mut DbConnection, user: UserId) -> StoreResult<Option<St
         .optional()?;
     found
         .map(|(role, active)| {
-            let role: Role = role.parse().map_err(|_| {
-                StoreError::internal(format!("unknown role {role:?} in the database"))
-            })?;
-            Ok(Standing { role, active })
+            Ok(Standing {
+                role: parse::<Role>(&role, "role")?,
+                active,
+            })
         })
         .transpose()
 }
