@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::roles::{Role, TicketStatus, UserId};
-use crate::sla::{DueTimes, is_breached};
+use crate::sla::{DueTimes, breach_time, is_breached};
 use crate::workflow::{Priority, TagSet};
 
 /// An account; the PIN hash never leaves the store.
@@ -54,6 +54,12 @@ impl Ticket {
     /// Whether the ticket missed an SLA target as of `now`.
     pub fn sla_breached(&self, now: DateTime<Utc>) -> bool {
         is_breached(self.due, self.first_response_at, self.resolved_at, now)
+    }
+
+    /// When the ticket falls in breach as things stand (`None`: it met both
+    /// targets); the store keeps it beside the fields it follows from.
+    pub fn sla_breach_time(&self) -> Option<DateTime<Utc>> {
+        breach_time(self.due, self.first_response_at, self.resolved_at)
     }
 }
 

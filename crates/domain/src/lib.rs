@@ -1,7 +1,7 @@
 //! The support tracker's rules, free of I/O.
 //!
 //! Everything a request carries is parsed here into a type that cannot hold an
-//! invalid value ([`values`], [`listing`], [`workflow`], [`sla`]); every
+//! invalid value ([`values`], [`listing`], [`workflow`], [`sla`], [`search`]); every
 //! business rule is one pure function in [`rules`], [`triage`] or [`login`]
 //! that returns either the decision, with the [`history`] events a ticket's
 //! change records, or a [`Refusal`] whose kind fixes the HTTP status the API
@@ -15,6 +15,7 @@ pub mod login;
 pub mod report;
 pub mod roles;
 pub mod rules;
+pub mod search;
 pub mod sla;
 #[cfg(test)]
 mod ticket_life;
@@ -28,6 +29,7 @@ pub use listing::{Direction, ListTickets, ListUsers, PageRequest, SortField};
 pub use login::{Credentials, LoggedIn, SessionEpoch};
 pub use roles::{Actor, Role, TicketStatus, UserId};
 pub use rules::{Creator, Refusal, UserChange};
+pub use search::{SearchQuery, TicketDocuments};
 pub use sla::{DueTimes, SlaTargets};
 pub use triage::TicketChange;
 pub use values::{Pin, ReplyBody, Subject, TicketBody, Username, ValidationError};

@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use crate::roles::{Actor, Role, TicketStatus, UserId};
 use crate::rules::{Audience, Refusal};
+use crate::search::SearchQuery;
 use crate::values::{ValidationError, parse_id};
 use crate::workflow::{Priority, Tag};
 
@@ -220,6 +221,10 @@ pub struct TicketQuery<'a> {
     pub priority: Option<&'a str>,
     pub assignee: Option<&'a str>,
     pub tag: Option<&'a str>,
+    /// Full-text search words.
+    pub q: Option<&'a str>,
+    /// `true` or `false`: in SLA breach now, or not.
+    pub breached: Option<&'a str>,
 }
 
 /// A request for a page of tickets. Filters combine with AND.
@@ -232,6 +237,10 @@ pub struct ListTickets {
     pub priority: Option<Priority>,
     pub assignee: Option<AssigneeFilter>,
     pub tag: Option<Tag>,
+    /// Tickets with every word; `None` also for a `q` without words.
+    pub search: Option<SearchQuery>,
+    /// Tickets in SLA breach at the moment of the query, or not.
+    pub breached: Option<bool>,
 }
 
 impl ListTickets {
@@ -252,7 +261,18 @@ impl ListTickets {
                 .tag
                 .map(|tag| Tag::parse(tag).map_err(|e| ValidationError::new("tag", e.reason)))
                 .transpose()?,
+            search: query.q.map(SearchQuery::parse).transpose()?.flatten(),
+            breached: query.breached.map(parse_flag("breached")).transpose()?,
         })
+    }
+}
+
+/// `true` or `false`, exactly.
+fn parse_flag(field: &'static str) -> impl Fn(&str) -> Result<bool, ValidationError> {
+    move |raw| match raw {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ValidationError::new(field, "must be true or false")),
     }
 }
 
@@ -388,6 +408,13 @@ mod tests {
             Some("tag")
         );
         assert_eq!(
+            field(TicketQuery {
+                breached: Some("yes"),
+                ..q()
+            }),
+            Some("breached")
+        );
+        assert_eq!(
             ListUsers::parse(None, None, Some("ROOT"))
                 .err()
                 .map(|e| e.field),
@@ -411,6 +438,25 @@ mod tests {
         assert_eq!(request.sort, SortField::ResolutionDueAt);
         assert_eq!("none".parse(), Ok(AssigneeFilter::Nobody));
         assert_eq!("42".parse(), Ok(AssigneeFilter::User(UserId(42))));
+    }
+
+    #[test]
+    fn search_and_breach_parse_and_a_wordless_q_is_no_filter() {
+        let parse = |q: &str, breached: &str| {
+            ListTickets::parse(TicketQuery {
+                q: Some(q),
+                breached: Some(breached),
+                ..TicketQuery::default()
+            })
+        };
+        let request = parse("Printer, FIRE", "true").expect("valid");
+        let words = request.search.as_ref().map(SearchQuery::words);
+        assert_eq!(words, Some(&["fire".to_owned(), "printer".to_owned()][..]));
+        assert_eq!(request.breached, Some(true));
+        let request = parse(" -- \"*", "false").expect("valid");
+        assert_eq!(request.search, None);
+        assert_eq!(request.breached, Some(false));
+        assert!(parse("x", "1").is_err());
     }
 
     #[test]

@@ -164,9 +164,9 @@ pub struct DueTimes {
     pub resolution: DateTime<Utc>,
 }
 
-/// Whether a ticket missed a target at `now`: its first response came after
-/// its due time, or is still missing after it; or the same for its
-/// resolution. A resolved ticket's clocks stop at `resolved_at`, so a
+/// Whether a ticket missed a target at `now`: a due time has passed and
+/// what it was due for did not happen by then (the first response, or the
+/// resolution). A resolved ticket's clocks stop at `resolved_at`, so a
 /// ticket its customer resolved before any agent answered is judged by
 /// when it was resolved, and a resolved ticket's verdict never changes.
 /// Arriving exactly at the due time is on time.
@@ -176,9 +176,34 @@ pub fn is_breached(
     resolved_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> bool {
-    let first_response_clock = first_response_at.or(resolved_at).unwrap_or(now);
-    let resolution_clock = resolved_at.unwrap_or(now);
-    first_response_clock > due.first_response || resolution_clock > due.resolution
+    let missed = |due_at: DateTime<Utc>, done_at: Option<DateTime<Utc>>| {
+        now > due_at && done_at.is_none_or(|done| done > due_at)
+    };
+    missed(due.first_response, first_response_at.or(resolved_at))
+        || missed(due.resolution, resolved_at)
+}
+
+/// The instant after which the ticket is in breach, as things stand: the
+/// earlier due time whose target was not met by it, or `None` when both
+/// were. Stored with each ticket, it makes "in breach now" a range query
+/// with the clock in the query: `breach_time < now`.
+pub fn breach_time(
+    due: DueTimes,
+    first_response_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+) -> Option<DateTime<Utc>> {
+    let unmet = |due_at: DateTime<Utc>, done_at: Option<DateTime<Utc>>| {
+        done_at.is_none_or(|done| done > due_at).then_some(due_at)
+    };
+    let first = unmet(due.first_response, first_response_at.or(resolved_at));
+    let resolution = unmet(due.resolution, resolved_at);
+    first.into_iter().chain(resolution).min()
+}
+
+/// The breach filter of a ticket list, as the query computes it: in breach
+/// at `now` exactly when the stored breach time is before it.
+pub fn breached_by_time(breach_time: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    breach_time.is_some_and(|at| at < now)
 }
 
 #[cfg(test)]
@@ -285,15 +310,30 @@ mod tests {
             now in 0i64..200,
         ) {
             let due = DueTimes { first_response: at(first_due), resolution: at(resolution_due) };
-            let first_late = match (first, resolved) {
+            // The due time passed, and the target was not met by it.
+            let first_late = now > first_due && match (first, resolved) {
                 (Some(f), _) => f > first_due,
                 (None, Some(r)) => r > first_due,
-                (None, None) => now > first_due,
+                (None, None) => true,
             };
-            let resolution_late = resolved.map_or(now > resolution_due, |r| r > resolution_due);
+            let resolution_late = now > resolution_due && resolved.is_none_or(|r| r > resolution_due);
             prop_assert_eq!(
                 is_breached(due, first.map(at), resolved.map(at), at(now)),
                 first_late || resolution_late
+            );
+        }
+
+        #[test]
+        fn the_stored_breach_time_filters_exactly_the_breached_tickets(
+            first_due in 0i64..100, resolution_due in 0i64..100,
+            first in prop::option::of(0i64..100), resolved in prop::option::of(0i64..100),
+            now in 0i64..200,
+        ) {
+            let due = DueTimes { first_response: at(first_due), resolution: at(resolution_due) };
+            let stored = breach_time(due, first.map(at), resolved.map(at));
+            prop_assert_eq!(
+                breached_by_time(stored, at(now)),
+                is_breached(due, first.map(at), resolved.map(at), at(now))
             );
         }
 
