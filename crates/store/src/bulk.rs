@@ -5,9 +5,10 @@
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
+use domain::sla::breach_time;
 use domain::{
-    DueTimes, EventKind, NewEvent, Pin, Priority, Refusal, Role, TagSet, TicketStatus, User,
-    UserId, Username,
+    DueTimes, EventKind, NewEvent, Pin, Priority, Refusal, Role, TagSet, TicketDocuments,
+    TicketStatus, User, UserId, Username,
 };
 
 use crate::Store;
@@ -15,6 +16,7 @@ use crate::connection::{DbConnection, on_backend, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{USER_COLUMNS, UserRow, encode_event};
 use crate::schema::{events, replies, ticket_tags, tickets, users};
+use crate::search::insert_documents;
 use crate::users::insert_user;
 
 /// A ticket to load as it is, history included. Nothing is checked against
@@ -57,8 +59,8 @@ pub struct SeedReply {
 const PARAMETERS_PER_INSERT: usize = 24_000;
 
 /// Tickets per chunk: the unit whose tickets, replies, tags and events are
-/// inserted together (the tickets in one INSERT of 12 columns).
-const TICKETS_PER_CHUNK: usize = PARAMETERS_PER_INSERT / 12;
+/// inserted together (the tickets in one INSERT of 13 columns).
+const TICKETS_PER_CHUNK: usize = PARAMETERS_PER_INSERT / 13;
 /// Rows per INSERT of 6, 2 and 5 columns.
 const REPLIES_PER_INSERT: usize = PARAMETERS_PER_INSERT / 6;
 const TAGS_PER_INSERT: usize = PARAMETERS_PER_INSERT / 2;
@@ -107,6 +109,7 @@ impl Store {
                 let reply_ids = insert_replies(conn, chunk, &ticket_ids)?;
                 insert_tags(conn, chunk, &ticket_ids)?;
                 insert_events(conn, chunk, &ticket_ids, &reply_ids)?;
+                insert_documents(conn, &documents(chunk, &ticket_ids))?;
                 ids.extend(ticket_ids);
             }
             Ok(ids)
@@ -139,6 +142,8 @@ fn insert_tickets(conn: &mut DbConnection, chunk: &[SeedTicket]) -> StoreResult<
                 tickets::first_response_at.eq(t.first_response_at.map(|at| at.naive_utc())),
                 tickets::first_response_due_at.eq(t.due.first_response.naive_utc()),
                 tickets::resolution_due_at.eq(t.due.resolution.naive_utc()),
+                tickets::sla_breach_at.eq(breach_time(t.due, t.first_response_at, t.resolved_at)
+                    .map(|at| at.naive_utc())),
             )
         })
         .collect();
@@ -184,6 +189,21 @@ fn insert_replies(
         .iter()
         .map(|ticket| ids.by_ref().take(ticket.replies.len()).collect())
         .collect())
+}
+
+/// The search words of the chunk's tickets, replies and notes included.
+fn documents(chunk: &[SeedTicket], ticket_ids: &[i64]) -> Vec<(i64, TicketDocuments)> {
+    chunk
+        .iter()
+        .zip(ticket_ids)
+        .map(|(ticket, &id)| {
+            let mut documents = TicketDocuments::of_ticket(ticket.subject.as_deref(), &ticket.body);
+            for reply in &ticket.replies {
+                documents.add_reply(&reply.body, reply.internal);
+            }
+            (id, documents)
+        })
+        .collect()
 }
 
 fn insert_tags(

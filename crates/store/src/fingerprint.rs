@@ -9,11 +9,11 @@ use chrono::NaiveDateTime;
 use diesel::{QueryDsl, Queryable, RunQueryDsl};
 
 use crate::rows::{EVENT_COLUMNS, TICKET_COLUMNS};
-use crate::schema::{events, replies, ticket_tags, tickets, users};
+use crate::schema::{events, replies, ticket_search_words, ticket_tags, tickets, users};
 use crate::{Store, StoreResult};
 
-/// Every user (but its login-tracking columns), ticket, reply, tag and
-/// event, in key order. Two fingerprints are equal when the database holds
+/// Every user (but its login-tracking columns), ticket, reply, tag,
+/// event, breach time and search word, in key order. Two fingerprints are equal when the database holds
 /// the same data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
@@ -23,6 +23,10 @@ pub struct Fingerprint {
     /// `(ticket_id, tag)`.
     pub tags: Vec<(i64, String)>,
     pub events: Vec<EventPrint>,
+    /// `(ticket_id, sla_breach_at)`.
+    pub breach_times: Vec<(i64, Option<NaiveDateTime>)>,
+    /// `(ticket_id, public_words, note_words)`: what search finds.
+    pub search_words: Vec<(i64, String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
@@ -118,11 +122,25 @@ pub fn fingerprint(store: &Store) -> StoreResult<Fingerprint> {
         .select(EVENT_COLUMNS)
         .order_by(events::id)
         .load(conn)?;
+    let breach_times = tickets::table
+        .select((tickets::id, tickets::sla_breach_at))
+        .order_by(tickets::id)
+        .load(conn)?;
+    let search_words = ticket_search_words::table
+        .select((
+            ticket_search_words::ticket_id,
+            ticket_search_words::public_words,
+            ticket_search_words::note_words,
+        ))
+        .order_by(ticket_search_words::ticket_id)
+        .load(conn)?;
     Ok(Fingerprint {
         users,
         tickets,
         replies,
         tags,
         events,
+        breach_times,
+        search_words,
     })
 }

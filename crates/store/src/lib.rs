@@ -16,6 +16,7 @@ mod pin;
 mod report;
 mod rows;
 mod schema;
+mod search;
 mod slots;
 mod tickets;
 mod triage;
@@ -65,19 +66,22 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Connects (failing now, with the real error, on a bad URL), applies
-    /// pending migrations and builds the pool. It also makes the dummy PIN
+    /// pending migrations, computes what they left to compute in Rust (the
+    /// search words and breach times of older tickets) and builds the pool. It also makes the dummy PIN
     /// hash that unknown usernames are checked against, so a store that
     /// could not make one never serves a login.
     pub fn connect(url: &DatabaseUrl, options: StoreOptions) -> StoreResult<Self> {
         pin::dummy_hash().map_err(StoreError::internal)?;
         let pool = connection::connect(url, options)?;
-        Ok(Self {
+        let store = Self {
             pool,
             hasher: pin::Hasher::start(options.hashing)?,
             reports: report::ReportConnections::new(url, options)?,
             backend: url.backend_name(),
             sla: options.sla,
-        })
+        };
+        store.reindex_pending()?;
+        Ok(store)
     }
 
     /// `"sqlite"` or `"postgres"`.

@@ -32,6 +32,25 @@ diesel::table! {
         first_response_at -> Nullable<Timestamp>,
         first_response_due_at -> Timestamp,
         resolution_due_at -> Timestamp,
+        sla_breach_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// The words a ticket is found by; each backend indexes them its own way
+    /// (an FTS5 table over it on SQLite, a generated `tsvector` on
+    /// PostgreSQL), which only `search.rs` knows.
+    ticket_search_words (ticket_id) {
+        ticket_id -> BigInt,
+        public_words -> Text,
+        note_words -> Text,
+    }
+}
+
+diesel::table! {
+    /// Tickets whose search words and breach time are still to compute.
+    ticket_reindex (ticket_id) {
+        ticket_id -> BigInt,
     }
 }
 
@@ -69,4 +88,13 @@ diesel::joinable!(replies -> users (author_id));
 diesel::joinable!(replies -> tickets (ticket_id));
 diesel::joinable!(ticket_tags -> tickets (ticket_id));
 diesel::joinable!(events -> tickets (ticket_id));
-diesel::allow_tables_to_appear_in_same_query!(users, tickets, replies, ticket_tags, events);
+diesel::joinable!(ticket_search_words -> tickets (ticket_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    tickets,
+    replies,
+    ticket_tags,
+    events,
+    ticket_search_words,
+    ticket_reindex
+);

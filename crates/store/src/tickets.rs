@@ -12,7 +12,7 @@ use domain::rules::{
 };
 use domain::{
     Actor, Direction, ListTickets, NewEvent, PageRequest, Reply, ReplyBody, SortField, Subject,
-    Tag, TagSet, Ticket, TicketBody, TicketStatus,
+    Tag, TagSet, Ticket, TicketBody, TicketDocuments, TicketStatus,
 };
 
 use crate::connection::{
@@ -24,6 +24,7 @@ use crate::rows::{
     total,
 };
 use crate::schema::{events, replies, ticket_tags, tickets, users};
+use crate::search::{add_reply_words, breach_column, insert_documents, matching};
 use crate::{Store, now};
 
 /// A ticket to open.
@@ -68,8 +69,14 @@ impl Store {
                 ))
                 .returning(TICKET_COLUMNS)
                 .get_result(conn)?;
-            record_events(conn, row.id, &opening.events)?;
-            row.try_into()
+            let ticket: Ticket = row.try_into()?;
+            diesel::update(tickets::table.find(ticket.id))
+                .set(tickets::sla_breach_at.eq(breach_column(&ticket)))
+                .execute(conn)?;
+            let documents = TicketDocuments::of_ticket(ticket.subject.as_deref(), &ticket.body);
+            insert_documents(conn, &[(ticket.id, documents)])?;
+            record_events(conn, ticket.id, &opening.events)?;
+            Ok(ticket)
         })
     }
 
@@ -77,6 +84,15 @@ impl Store {
     /// asked; ties are broken by `ticketId` so pages never overlap.
     pub fn list_tickets(&self, actor: Actor, request: &ListTickets) -> StoreResult<TicketPage> {
         may_filter_tickets(actor, request)?;
+        let conn = &mut *self.conn()?;
+        let audience = Audience::of(actor);
+        let search = request
+            .search
+            .as_ref()
+            .map(|query| matching(conn, query, audience));
+        // The clock is part of the query: a breach is a stored breach time
+        // before it.
+        let now = now().naive_utc();
         let filtered = || {
             let mut query = tickets::table.into_boxed::<DbBackend>();
             if let TicketScope::AuthoredBy(author) = decide_ticket_scope(actor) {
@@ -100,9 +116,20 @@ impl Store {
                     .select(ticket_tags::ticket_id);
                 query = query.filter(tickets::id.eq_any(tagged));
             }
+            if let Some(words) = &search {
+                query = query.filter(words.clone());
+            }
+            query = match request.breached {
+                Some(true) => query.filter(tickets::sla_breach_at.lt(now)),
+                Some(false) => query.filter(
+                    tickets::sla_breach_at
+                        .is_null()
+                        .or(tickets::sla_breach_at.ge(now)),
+                ),
+                None => query,
+            };
             query
         };
-        let conn = &mut *self.conn()?;
         let count: i64 = filtered().count().get_result(conn)?;
         let rows: Vec<TicketRow> = sorted(filtered(), request.sort, request.direction)
             .select(TICKET_COLUMNS)
@@ -110,7 +137,7 @@ impl Store {
             .offset(page_offset(request.page))
             .load(conn)?;
         let mut tickets = convert_all(rows)?;
-        if Audience::of(actor).sees_tags() {
+        if audience.sees_tags() {
             attach_tags(conn, &mut tickets)?;
         }
         Ok(TicketPage {
@@ -141,11 +168,16 @@ impl Store {
             match decide_status_change(actor, ticket.facts(), requested, now())? {
                 Resolution::AlreadyResolved => as_seen_by(conn, actor, ticket),
                 Resolution::Resolve { at, events } => {
+                    let resolved = Ticket {
+                        resolved_at: Some(at),
+                        ..ticket
+                    };
                     let row: TicketRow = diesel::update(tickets::table.find(ticket_id))
                         .set((
                             tickets::status.eq(TicketStatus::Resolved.as_str()),
                             tickets::resolved_at.eq(at.naive_utc()),
                             tickets::updated_at.eq(at.naive_utc()),
+                            tickets::sla_breach_at.eq(breach_column(&resolved)),
                         ))
                         .returning(TICKET_COLUMNS)
                         .get_result(conn)?;
@@ -189,10 +221,17 @@ impl Store {
                 assignee_id: (decision.assignee != ticket.assignee)
                     .then_some(decision.assignee.map(|user| user.0)),
                 first_response_at: decision.first_response.then_some(Some(at)),
+                sla_breach_at: decision.first_response.then(|| {
+                    breach_column(&Ticket {
+                        first_response_at: Some(decision.at),
+                        ..ticket.clone()
+                    })
+                }),
                 updated_at: decision.updated_at.map(|at| at.naive_utc()),
                 ..TicketChanges::default()
             };
             changes.apply(conn, ticket_id)?;
+            add_reply_words(conn, ticket_id, body.as_str(), internal)?;
             record_events(conn, ticket_id, &decision.events(id))?;
             Ok(Reply {
                 id,
@@ -253,6 +292,8 @@ pub(crate) struct TicketChanges<'a> {
     pub first_response_at: Option<Option<NaiveDateTime>>,
     pub first_response_due_at: Option<NaiveDateTime>,
     pub resolution_due_at: Option<NaiveDateTime>,
+    /// Whenever the due times or the first response change.
+    pub sla_breach_at: Option<Option<NaiveDateTime>>,
     pub updated_at: Option<NaiveDateTime>,
 }
 
@@ -265,6 +306,7 @@ impl TicketChanges<'_> {
             && self.first_response_at.is_none()
             && self.first_response_due_at.is_none()
             && self.resolution_due_at.is_none()
+            && self.sla_breach_at.is_none()
             && self.updated_at.is_none();
         if !nothing {
             diesel::update(tickets::table.find(ticket_id))

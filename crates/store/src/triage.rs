@@ -10,6 +10,7 @@ use crate::connection::{DbConnection, on_backend, write_transaction};
 use crate::error::StoreResult;
 use crate::rows::{EVENT_COLUMNS, EventRow, convert_all, page_offset, parse, total};
 use crate::schema::{events, ticket_tags, users};
+use crate::search::breach_column;
 use crate::tickets::{TicketChanges, load_tags, load_ticket, lock_ticket, record_events};
 use crate::{Store, now};
 
@@ -49,7 +50,12 @@ impl Store {
                 });
             };
             if let Some(at) = update.updated_at {
+                let due_now = Ticket {
+                    due: update.due,
+                    ..ticket.clone()
+                };
                 let changes = TicketChanges {
+                    sla_breach_at: Some(breach_column(&due_now)),
                     priority: Some(update.priority.rank()),
                     first_response_due_at: Some(update.due.first_response.naive_utc()),
                     resolution_due_at: Some(update.due.resolution.naive_utc()),

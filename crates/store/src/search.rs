@@ -1,0 +1,208 @@
+//! Full-text search: the words of each ticket, kept in the transaction of
+//! every write that changes its text, and the one place that knows how each
+//! engine searches them.
+//!
+//! Both engines index the words `domain::search` produced, never the raw
+//! text. The user's words reach the engine only as one bound parameter, a
+//! query this module writes with each word quoted; a word is letters and
+//! digits only, so nothing the user typed is ever read as query syntax.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::dsl::{AsExprOf, sql};
+use diesel::expression::{SqlLiteral, UncheckedBind};
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
+use domain::rules::Audience;
+use domain::search::SearchDocument;
+use domain::{SearchQuery, Ticket, TicketDocuments};
+
+use crate::connection::{DbConnection, Locked, lock_rows, on_backend, write_transaction};
+use crate::error::StoreResult;
+use crate::rows::{TICKET_COLUMNS, TicketRow};
+use crate::schema::{replies, ticket_reindex, ticket_search_words, tickets};
+use crate::{Store, now};
+
+/// Tickets reindexed per transaction when the store starts.
+const REINDEX_BATCH: i64 = 500;
+
+/// Rows per multi-row INSERT of words (3 columns).
+const WORDS_PER_INSERT: usize = 8_000;
+
+/// A condition on `tickets.id`: the ticket has every word of `query` in
+/// what `audience` may search (its public text; staff also its notes).
+pub(crate) type SearchCondition =
+    SqlLiteral<Bool, UncheckedBind<SqlLiteral<Bool>, AsExprOf<String, Text>>>;
+
+pub(crate) fn matching(
+    conn: &DbConnection,
+    query: &SearchQuery,
+    audience: Audience,
+) -> SearchCondition {
+    let with_notes = audience.sees_notes();
+    match conn {
+        // FTS5: every word as a quoted phrase, all required; a customer's
+        // only in the public column.
+        DbConnection::Sqlite(_) => {
+            let column = if with_notes { "" } else { "public_words : " };
+            let terms: Vec<String> = query
+                .words()
+                .iter()
+                .map(|word| format!("{column}\"{word}\""))
+                .collect();
+            sql::<Bool>("tickets.id IN (SELECT rowid FROM ticket_search WHERE ticket_search MATCH ")
+                .bind::<Text, _>(terms.join(" AND "))
+                .sql(")")
+        }
+        // tsquery: every word quoted, all required; a customer's only among
+        // the public words, which weigh A.
+        DbConnection::Pg(_) => {
+            let weight = if with_notes { "" } else { ":A" };
+            let terms: Vec<String> = query
+                .words()
+                .iter()
+                .map(|word| format!("'{word}'{weight}"))
+                .collect();
+            sql::<Bool>(
+                "tickets.id IN (SELECT ticket_id FROM ticket_search_words \
+                 WHERE document @@ to_tsquery('simple', ",
+            )
+            .bind::<Text, _>(terms.join(" & "))
+            .sql("))")
+        }
+    }
+}
+
+/// Stores the words of new tickets (or of tickets reindexed).
+pub(crate) fn insert_documents(
+    conn: &mut DbConnection,
+    documents: &[(i64, TicketDocuments)],
+) -> StoreResult<()> {
+    let texts: Vec<(i64, String, String)> = documents
+        .iter()
+        .map(|(id, docs)| (*id, docs.public.as_text(), docs.notes.as_text()))
+        .collect();
+    let rows: Vec<_> = texts
+        .iter()
+        .map(|(id, public, notes)| {
+            (
+                ticket_search_words::ticket_id.eq(*id),
+                ticket_search_words::public_words.eq(public.as_str()),
+                ticket_search_words::note_words.eq(notes.as_str()),
+            )
+        })
+        .collect();
+    for part in rows.chunks(WORDS_PER_INSERT) {
+        let insert = diesel::insert_into(ticket_search_words::table).values(part);
+        on_backend!(&mut *conn, |c| insert.execute(c)?);
+    }
+    Ok(())
+}
+
+/// Adds a reply's words to its ticket's documents, in the caller's
+/// transaction (which holds the ticket); writes only when a word is new.
+pub(crate) fn add_reply_words(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    body: &str,
+    internal: bool,
+) -> StoreResult<()> {
+    let (public, notes): (String, String) = ticket_search_words::table
+        .find(ticket_id)
+        .select((
+            ticket_search_words::public_words,
+            ticket_search_words::note_words,
+        ))
+        .first(conn)?;
+    let mut documents = TicketDocuments {
+        public: SearchDocument::from_text(&public),
+        notes: SearchDocument::from_text(&notes),
+    };
+    if documents.add_reply(body, internal) {
+        diesel::update(ticket_search_words::table.find(ticket_id))
+            .set((
+                ticket_search_words::public_words.eq(documents.public.as_text()),
+                ticket_search_words::note_words.eq(documents.notes.as_text()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The breach time column's value for a ticket as it now stands.
+pub(crate) fn breach_column(ticket: &Ticket) -> Option<NaiveDateTime> {
+    ticket.sla_breach_time().map(|at| at.naive_utc())
+}
+
+impl Store {
+    /// Computes the search words and the breach time of every ticket the
+    /// migrations queued (those written before search existed), a batch per
+    /// transaction with the batch's tickets locked, so a concurrent reply is
+    /// never overwritten; returns how many were done. Safe to run from
+    /// several processes at once.
+    pub fn reindex_pending(&self) -> StoreResult<u64> {
+        let mut done = 0;
+        loop {
+            let batch = write_transaction(&mut *self.conn()?, reindex_batch)?;
+            if batch == 0 {
+                return Ok(done);
+            }
+            done += batch;
+        }
+    }
+
+    /// How many unresolved tickets are in SLA breach now: a count over an
+    /// index of the open tickets' breach times.
+    pub fn open_tickets_in_breach(&self) -> StoreResult<u64> {
+        let count: i64 = tickets::table
+            .filter(tickets::resolved_at.is_null())
+            .filter(tickets::sla_breach_at.lt(now().naive_utc()))
+            .count()
+            .get_result(&mut *self.conn()?)?;
+        Ok(count.unsigned_abs())
+    }
+}
+
+fn reindex_batch(conn: &mut DbConnection) -> StoreResult<u64> {
+    let ids: Vec<i64> = ticket_reindex::table
+        .select(ticket_reindex::ticket_id)
+        .order_by(ticket_reindex::ticket_id)
+        .limit(REINDEX_BATCH)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    lock_rows(conn, Locked::Tickets, &ids)?;
+    let rows: Vec<TicketRow> = tickets::table
+        .filter(tickets::id.eq_any(&ids))
+        .select(TICKET_COLUMNS)
+        .load(conn)?;
+    let texts: Vec<(i64, String, bool)> = replies::table
+        .filter(replies::ticket_id.eq_any(&ids))
+        .order_by(replies::id)
+        .select((replies::ticket_id, replies::body, replies::internal))
+        .load(conn)?;
+    let mut documents = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let ticket: Ticket = row.try_into()?;
+        documents.insert(
+            ticket.id,
+            TicketDocuments::of_ticket(ticket.subject.as_deref(), &ticket.body),
+        );
+        diesel::update(tickets::table.find(ticket.id))
+            .set(tickets::sla_breach_at.eq(breach_column(&ticket)))
+            .execute(conn)?;
+    }
+    for (ticket_id, body, internal) in texts {
+        if let Some(docs) = documents.get_mut(&ticket_id) {
+            docs.add_reply(&body, internal);
+        }
+    }
+    diesel::delete(ticket_search_words::table.filter(ticket_search_words::ticket_id.eq_any(&ids)))
+        .execute(conn)?;
+    insert_documents(conn, &documents.into_iter().collect::<Vec<_>>())?;
+    let count = diesel::delete(ticket_reindex::table.filter(ticket_reindex::ticket_id.eq_any(&ids)))
+        .execute(conn)?;
+    Ok(count as u64)
+}
