@@ -577,6 +577,15 @@ pub struct ListTicketsQuery {
     pub assignee: Option<String>,
     /// Staff only: tickets carrying this tag.
     pub tag: Option<String>,
+    /// Full-text search: tickets with every word (runs of letters and
+    /// digits, any case, accents kept) in their subject, body or replies,
+    /// and for staff their internal notes. Punctuation only separates
+    /// words; a `q` without words is no filter; at most 32 words.
+    pub q: Option<String>,
+    /// `true`: only tickets in SLA breach at the moment of the request
+    /// (what their `slaBreached` says); `false`: only those not.
+    #[param(value_type = Option<bool>)]
+    pub breached: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -74,7 +74,7 @@ async fn get_health(State(state): State<AppState>) -> Response {
 
 /// Prometheus metrics (text exposition format 0.0.4): requests by method,
 /// route template and status, their latency, the database pool, logins by
-/// outcome.
+/// outcome, open tickets in SLA breach.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -82,7 +82,10 @@ async fn get_health(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String))
 )]
 async fn get_metrics(State(state): State<AppState>) -> Response {
-    let text = render_metrics(&state.metrics, &state.store);
+    let in_breach = state
+        .blocking(|store| store.open_tickets_in_breach())
+        .await;
+    let text = render_metrics(&state.metrics, &state.store, in_breach);
     (
         [(
             header::CONTENT_TYPE,

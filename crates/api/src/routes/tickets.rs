@@ -140,6 +140,8 @@ async fn get_tickets(
         priority: query.priority.as_deref(),
         assignee: query.assignee.as_deref(),
         tag: query.tag.as_deref(),
+        q: query.q.as_deref(),
+        breached: query.breached.as_deref(),
     })?;
     let page_request = request.page;
     let page = state
