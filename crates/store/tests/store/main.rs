@@ -4,6 +4,7 @@
 mod concurrency;
 mod files;
 mod report;
+mod search;
 mod sqlstate;
 mod tickets;
 mod upgrade;

@@ -1,18 +1,26 @@
 //! Upgrading a database from before the workflow: its tickets get the
-//! workflow fields and a history that replays to what their rows say.
+//! workflow fields, a history that replays to what their rows say, their
+//! search words and their breach times.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::history::replay;
-use domain::{EventKind, PageRequest, Priority, SlaTargets, TicketStatus};
+use domain::{
+    EventKind, ListTickets, PageRequest, Priority, SearchQuery, SlaTargets, TicketStatus,
+};
+use store::fingerprint::fingerprint;
 use store::test_support::Backend;
 use store::{DatabaseUrl, StoreOptions, both_backends};
 
 use super::*;
 
-const SQLITE_DOWN: &str =
-    include_str!("../../../../migrations/sqlite/2026-11-27-000006_workflow/down.sql");
-const POSTGRES_DOWN: &str =
-    include_str!("../../../../migrations/postgres/2026-11-27-000006_workflow/down.sql");
+const SQLITE_DOWN: [&str; 2] = [
+    include_str!("../../../../migrations/sqlite/2026-11-27-000007_search/down.sql"),
+    include_str!("../../../../migrations/sqlite/2026-11-27-000006_workflow/down.sql"),
+];
+const POSTGRES_DOWN: [&str; 2] = [
+    include_str!("../../../../migrations/postgres/2026-11-27-000007_search/down.sql"),
+    include_str!("../../../../migrations/postgres/2026-11-27-000006_workflow/down.sql"),
+];
 
 fn at(text: &str) -> DateTime<Utc> {
     NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
@@ -26,11 +34,15 @@ both_backends!(
         let cast = cast(db);
         let (customer, agent) = (cast.customer.id.0, cast.agent.id.0);
         let mut client = db.other_client();
-        client.execute(match db.backend() {
+        for down in match db.backend() {
             Backend::Sqlite => SQLITE_DOWN,
             Backend::Postgres => POSTGRES_DOWN,
-        });
-        client.execute("DELETE FROM __diesel_schema_migrations WHERE version LIKE '%000006'");
+        } {
+            client.execute(down);
+        }
+        client.execute(
+            "DELETE FROM __diesel_schema_migrations WHERE version LIKE '%000006' OR version LIKE '%000007'",
+        );
         // Rows as the previous version wrote them: an answered and resolved
         // ticket, an untouched one, and one its customer resolved unanswered.
         client.execute(&format!(
@@ -45,7 +57,8 @@ both_backends!(
     ));
         drop(client);
 
-        // Connecting applies the workflow migration again, to these rows.
+        // Connecting applies the workflow and search migrations again, to
+        // these rows, and computes their search words and breach times.
         let url = DatabaseUrl::parse(&db.url()).expect("url");
         let upgraded = Store::connect(&url, StoreOptions::default()).expect("upgrade");
         let history = |ticket_id: i64| -> Vec<EventKind> {
@@ -67,6 +80,11 @@ both_backends!(
             (3, "2026-01-03 10:00:00", None, TicketStatus::Resolved),
         ] {
             let ticket = upgraded.read_ticket(cast.agent, id).expect("ticket");
+            let stored_breach = fingerprint(&upgraded).expect("fingerprint").breach_times;
+            assert!(
+                stored_breach.contains(&(id, ticket.sla_breach_time().map(|t| t.naive_utc()))),
+                "ticket {id}: {stored_breach:?}"
+            );
             assert_eq!(ticket.status, status);
             assert_eq!(ticket.priority, Priority::Normal);
             assert_eq!(ticket.assignee, None);
@@ -111,6 +129,21 @@ both_backends!(
                     to: TicketStatus::Resolved
                 },
             ]
+        );
+        let found = |q: &str| -> Vec<i64> {
+            let request = ListTickets {
+                search: SearchQuery::parse(q).expect("query"),
+                ..ListTickets::default()
+            };
+            let page = upgraded.list_tickets(cast.agent, &request).expect("search");
+            page.tickets.iter().map(|ticket| ticket.id).collect()
+        };
+        assert_eq!(found("ANSWER"), [1], "an old reply is searchable");
+        assert_eq!(found("withdrawn"), [3]);
+        assert_eq!(found("untouched thanks"), Vec::<i64>::new());
+        assert!(
+            upgraded.reindex_pending().expect("reindex") == 0,
+            "nothing left to do"
         );
         assert_eq!(
             history(3),
