@@ -53,24 +53,32 @@ pub fn metrics_handle() -> PrometheusHandle {
 }
 
 /// The Prometheus text: pool gauges read now (counters only, no query),
-/// the open tickets in SLA breach (one count over their index; left at its
-/// last value, and logged, when the count failed), then everything recorded.
+/// everything recorded, then the open tickets in SLA breach (one count over
+/// their index, made for this scrape). That gauge is written here rather
+/// than kept in the process-wide recorder, which would show another
+/// store's count in a process with several; when the count failed it is
+/// left out, which alerting on an absent series notices, and logged.
 pub fn render_metrics(
     handle: &PrometheusHandle,
     store: &Store,
     open_in_breach: Result<u64, ApiError>,
 ) -> String {
-    match open_in_breach {
-        // Exact as an f64 below 2^53 tickets.
-        Ok(count) => metrics::gauge!("tickets_open_in_sla_breach").set(count as f64),
-        Err(error) => tracing::warn!(error = %error, "could not count the tickets in breach"),
-    }
     let pool = store.pool_status();
     metrics::gauge!("db_pool_connections_in_use").set(pool.in_use);
     metrics::gauge!("db_pool_connections_idle").set(pool.idle);
     metrics::gauge!("db_pool_connections_max").set(pool.max);
-    handle.render()
+    let mut text = handle.render();
+    match open_in_breach {
+        Ok(count) => text.push_str(&format!(
+            "# HELP {OPEN_IN_BREACH} Unresolved tickets past an SLA due time they missed.\n\
+             # TYPE {OPEN_IN_BREACH} gauge\n{OPEN_IN_BREACH} {count}\n"
+        )),
+        Err(error) => tracing::warn!(error = %error, "could not count the tickets in breach"),
+    }
+    text
 }
+
+const OPEN_IN_BREACH: &str = "tickets_open_in_sla_breach";
 
 /// Counts and times every request by method, route template and status.
 /// The route is the template axum matched (`/api/v1/tickets/{ticketId}`),

@@ -45,6 +45,7 @@ mod process;
 mod processes;
 mod replies;
 mod report;
+mod search;
 mod tickets;
 mod users;
 mod workflow;

@@ -1171,5 +1171,43 @@ http_tests! {
         assert_eq!(forgiven["status"], "RESOLVED");
         assert_eq!(forgiven["slaBreached"], false);
         assert_eq!(ticket(&app, &customer, late).await["slaBreached"], false);
+
+        // The breach filter lists exactly what `slaBreached` says, for staff
+        // and for the customer, alone and with other filters.
+        let all = page(&app, &agent, "/api/v1/tickets?limit=100").await;
+        let ids_where = |breached: bool| -> Vec<Value> {
+            items(&all)
+                .iter()
+                .filter(|t| t["slaBreached"] == breached)
+                .map(|t| t["ticketId"].clone())
+                .collect()
+        };
+        let listed = |answer: Value| -> Vec<Value> {
+            items(&answer).iter().map(|t| t["ticketId"].clone()).collect()
+        };
+        let in_breach = ids_where(true);
+        assert_eq!(in_breach, [json!(ignored), json!(raised), json!(slow)]);
+        for session in [&agent, &customer] {
+            let breached = page(&app, session, "/api/v1/tickets?breached=true&limit=100").await;
+            assert_eq!(breached["meta"]["total"], 3, "{breached}");
+            assert_eq!(listed(breached), in_breach);
+            let kept = page(&app, session, "/api/v1/tickets?breached=false&limit=100").await;
+            assert_eq!(listed(kept), ids_where(false));
+        }
+        let urgent_late = page(&app, &agent, "/api/v1/tickets?breached=true&priority=LOW&q=resolve").await;
+        assert_eq!(listed(urgent_late), [json!(slow)]);
+        let newest_first = page(&app, &agent, "/api/v1/tickets?breached=true&direction=desc").await;
+        assert_eq!(listed(newest_first), [json!(slow), json!(raised), json!(ignored)]);
+        for bad in ["yes", "1", "TRUE", ""] {
+            let refused = app.get(&format!("/api/v1/tickets?breached={bad}"), &agent).await;
+            let error = refused.expect(StatusCode::BAD_REQUEST).json();
+            assert!(error["message"].as_str().is_some_and(|m| m.contains("breached")), "{error}");
+        }
+        // The operator's gauge counts the open ones.
+        let scraped = app.request(Method::GET, "/metrics", None, None).await.text();
+        assert!(
+            scraped.lines().any(|line| line == "tickets_open_in_sla_breach 3"),
+            "{scraped}"
+        );
     }
 }
