@@ -15,10 +15,13 @@ use crate::values::ValidationError;
 /// language has words this long.
 pub const MAX_WORD_CHARS: usize = 100;
 
-/// How much of a ticket's text is indexed, per visibility: far more
-/// distinct words than any real conversation has, and well under the 1 MiB
-/// PostgreSQL allows in one `tsvector`. Words past it are not searchable.
-pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+/// How many distinct words of a ticket are indexed, per visibility, and
+/// in how many bytes: more than a real conversation has (a novel has some
+/// 10,000 distinct words), and with both documents together well under the
+/// 1 MiB PostgreSQL allows in one `tsvector`. Words past either limit are
+/// not searchable.
+pub const MAX_DOCUMENT_WORDS: usize = 10_000;
+pub const MAX_DOCUMENT_BYTES: usize = 128 * 1024;
 
 /// More words than this in one query is a paragraph, not a search.
 pub const MAX_QUERY_WORDS: usize = 32;
@@ -62,12 +65,14 @@ impl SearchDocument {
     }
 
     /// Adds the words of `text`; returns whether any was new. Once the
-    /// document holds [`MAX_DOCUMENT_BYTES`], further words are left out.
+    /// document holds [`MAX_DOCUMENT_WORDS`] or [`MAX_DOCUMENT_BYTES`],
+    /// further words are left out.
     pub fn add(&mut self, text: &str) -> bool {
         let mut changed = false;
         for word in words(text) {
             let size = word.len() + 1;
-            if self.words.contains(&word) || self.bytes + size > MAX_DOCUMENT_BYTES {
+            let full = self.words.len() == MAX_DOCUMENT_WORDS || self.bytes + size > MAX_DOCUMENT_BYTES;
+            if full || self.words.contains(&word) {
                 continue;
             }
             self.bytes += size;
@@ -231,13 +236,19 @@ mod tests {
     }
 
     #[test]
-    fn a_document_stops_growing_at_its_limit() {
-        let mut document = SearchDocument::default();
-        let text: String = (0..60_000).map(|i| format!("w{i} ")).collect();
-        document.add(&text);
-        assert!(document.as_text().len() <= MAX_DOCUMENT_BYTES);
-        assert!(document.contains("w0"));
-        assert!(!document.contains("w59999"));
+    fn a_document_stops_growing_at_its_limits() {
+        let mut many = SearchDocument::default();
+        let text: String = (0..20_000).map(|i| format!("w{i} ")).collect();
+        many.add(&text);
+        assert_eq!(many.words.len(), MAX_DOCUMENT_WORDS);
+        assert!(many.contains("w0") && many.contains("w9999"));
+        assert!(!many.contains("w10000"));
+        assert!(!many.add("another"), "full");
+        let mut long = SearchDocument::default();
+        let text: String = (0..5_000).map(|i| format!("{i}{} ", "x".repeat(90))).collect();
+        long.add(&text);
+        assert!(long.as_text().len() <= MAX_DOCUMENT_BYTES);
+        assert!(long.words.len() < 5_000);
     }
 
     proptest! {

@@ -504,3 +504,21 @@ both_backends!(the_breach_filter_is_exactly_sla_breached_now, |db| {
         open_in_breach as u64
     );
 });
+
+both_backends!(a_ticket_with_more_words_than_indexed_still_takes_replies, |db| {
+    let store = db.store();
+    let cast = cast(db);
+    let ticket = open(store, cast.customer, "many words follow");
+    // 6 replies of 2,500 distinct words each: past the 10,000 indexed.
+    for reply in 0..6 {
+        let text: Vec<String> = (0..2_500).map(|i| format!("w{reply}x{i}")).collect();
+        write(store, cast.agent, ticket.id, &text.join(" "), ReplyKind::Public);
+    }
+    assert_eq!(find(store, cast.agent, "many w0x0"), [ticket.id]);
+    // The first 10,000 distinct words: the 3 of the body, then 9,997.
+    assert_eq!(find(store, cast.agent, "w3x2496"), [ticket.id]);
+    assert_eq!(find(store, cast.agent, "w3x2497"), NONE, "past the limit");
+    assert_eq!(find(store, cast.agent, "w5x0"), NONE, "past the limit");
+    write(store, cast.agent, ticket.id, "one more", ReplyKind::Internal);
+    assert_eq!(find(store, cast.agent, "more"), [ticket.id], "notes have their own limit");
+});
