@@ -71,7 +71,8 @@ impl SearchDocument {
         let mut changed = false;
         for word in words(text) {
             let size = word.len() + 1;
-            let full = self.words.len() == MAX_DOCUMENT_WORDS || self.bytes + size > MAX_DOCUMENT_BYTES;
+            let full =
+                self.words.len() == MAX_DOCUMENT_WORDS || self.bytes + size > MAX_DOCUMENT_BYTES;
             if full || self.words.contains(&word) {
                 continue;
             }
@@ -184,7 +185,10 @@ mod tests {
             all("jane.doe@example.com"),
             ["jane", "doe", "example", "com"]
         );
-        assert_eq!(all("wi-fi /var/log x_y"), ["wi", "fi", "var", "log", "x", "y"]);
+        assert_eq!(
+            all("wi-fi /var/log x_y"),
+            ["wi", "fi", "var", "log", "x", "y"]
+        );
         assert_eq!(all("error 0x80070005"), ["error", "0x80070005"]);
         assert_eq!(all("  ...  "), Vec::<String>::new());
     }
@@ -194,7 +198,10 @@ mod tests {
         assert_eq!(all("Café"), ["café"]);
         assert_ne!(all("café"), all("cafe"));
         assert_eq!(all("STRASSE Straße"), ["strasse", "straße"]);
-        assert_eq!(all("Ελληνικά, русский; 日本語"), ["ελληνικά", "русский", "日本語"]);
+        assert_eq!(
+            all("Ελληνικά, русский; 日本語"),
+            ["ελληνικά", "русский", "日本語"]
+        );
         assert_eq!(all("İstanbul"), ["istanbul"]);
     }
 
@@ -245,7 +252,9 @@ mod tests {
         assert!(!many.contains("w10000"));
         assert!(!many.add("another"), "full");
         let mut long = SearchDocument::default();
-        let text: String = (0..5_000).map(|i| format!("{i}{} ", "x".repeat(90))).collect();
+        let text: String = (0..5_000)
+            .map(|i| format!("{i}{} ", "x".repeat(90)))
+            .collect();
         long.add(&text);
         assert!(long.as_text().len() <= MAX_DOCUMENT_BYTES);
         assert!(long.words.len() < 5_000);

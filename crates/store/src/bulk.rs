@@ -154,8 +154,9 @@ fn insert_tickets(conn: &mut DbConnection, chunk: &[SeedTicket]) -> StoreResult<
                 tickets::first_response_at.eq(t.first_response_at.map(|at| at.naive_utc())),
                 tickets::first_response_due_at.eq(t.due.first_response.naive_utc()),
                 tickets::resolution_due_at.eq(t.due.resolution.naive_utc()),
-                tickets::sla_breach_at.eq(breach_time(t.due, t.first_response_at, t.resolved_at)
-                    .map(|at| at.naive_utc())),
+                tickets::sla_breach_at
+                    .eq(breach_time(t.due, t.first_response_at, t.resolved_at)
+                        .map(|at| at.naive_utc())),
             )
         })
         .collect();

@@ -202,7 +202,8 @@ fn reindex_batch(conn: &mut DbConnection) -> StoreResult<u64> {
     diesel::delete(ticket_search_words::table.filter(ticket_search_words::ticket_id.eq_any(&ids)))
         .execute(conn)?;
     insert_documents(conn, &documents.into_iter().collect::<Vec<_>>())?;
-    let count = diesel::delete(ticket_reindex::table.filter(ticket_reindex::ticket_id.eq_any(&ids)))
-        .execute(conn)?;
+    let count =
+        diesel::delete(ticket_reindex::table.filter(ticket_reindex::ticket_id.eq_any(&ids)))
+            .execute(conn)?;
     Ok(count as u64)
 }

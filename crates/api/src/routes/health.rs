@@ -82,9 +82,7 @@ async fn get_health(State(state): State<AppState>) -> Response {
     responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String))
 )]
 async fn get_metrics(State(state): State<AppState>) -> Response {
-    let in_breach = state
-        .blocking(|store| store.open_tickets_in_breach())
-        .await;
+    let in_breach = state.blocking(|store| store.open_tickets_in_breach()).await;
     let text = render_metrics(&state.metrics, &state.store, in_breach);
     (
         [(

@@ -1318,7 +1318,11 @@ fn unknown_path() -> impl Strategy<Value = String> {
 
 fn query() -> impl Strategy<Value = String> {
     let name = prop_oneof![
-        6 => select(vec!["page", "limit", "sort", "direction", "status", "role", "x"]).prop_map(str::to_owned),
+        6 => select(vec![
+            "page", "limit", "sort", "direction", "status", "role", "priority", "assignee", "tag",
+            "q", "breached", "x",
+        ])
+        .prop_map(str::to_owned),
         1 => percent_junk(),
     ];
     let value = prop_oneof![
@@ -1328,6 +1332,8 @@ fn query() -> impl Strategy<Value = String> {
             "99999999999999999999", "ticketId", "createdAt", "updatedAt", "resolvedAt",
             "status", "asc", "desc", "ASC", "RESOLVED", "REPLIED", "UNATTENDED", "resolved",
             "ADMIN", "SUPPORT_AGENT", "CUSTOMER", "%00", "%FF", "%2B1", "+", "1&page",
+            "true", "false", "me", "none", "vip", "printer", "%22printer%22", "printer*",
+            "NEAR(a%20b)", "a%3Ab", "%27a%27%3AA", "a%20%26%20!b", "caf%C3%A9", "%22", "%5C",
         ])
         .prop_map(str::to_owned),
         1 => percent_junk(),

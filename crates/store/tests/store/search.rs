@@ -50,7 +50,11 @@ fn searching(q: &str) -> ListTickets {
 /// The ids `actor` finds, checking the total against the page.
 fn found_by(store: &Store, actor: Actor, request: &ListTickets) -> Vec<i64> {
     let page = store.list_tickets(actor, request).expect("search");
-    assert_eq!(page.total, page.tickets.len() as u64, "total of a full page");
+    assert_eq!(
+        page.total,
+        page.tickets.len() as u64,
+        "total of a full page"
+    );
     page.tickets.iter().map(|ticket| ticket.id).collect()
 }
 
@@ -108,9 +112,27 @@ both_backends!(replies_are_searched_and_notes_only_by_staff, |db| {
     let (customer, agent) = (cast.customer, cast.agent);
     let ticket = open_with(store, customer, None, "laptop will not boot");
     let other = open_with(store, customer, None, "laptop screen cracked");
-    write(store, agent, ticket, "Try the BIOS reset.", ReplyKind::Public);
-    write(store, agent, ticket, "Vendor escalation #4411", ReplyKind::Internal);
-    write(store, customer, ticket, "The reset worked", ReplyKind::Public);
+    write(
+        store,
+        agent,
+        ticket,
+        "Try the BIOS reset.",
+        ReplyKind::Public,
+    );
+    write(
+        store,
+        agent,
+        ticket,
+        "Vendor escalation #4411",
+        ReplyKind::Internal,
+    );
+    write(
+        store,
+        customer,
+        ticket,
+        "The reset worked",
+        ReplyKind::Public,
+    );
 
     assert_eq!(find(store, agent, "bios"), [ticket]);
     assert_eq!(find(store, customer, "bios worked"), [ticket]);
@@ -122,7 +144,13 @@ both_backends!(replies_are_searched_and_notes_only_by_staff, |db| {
     assert_eq!(find(store, customer, "laptop 4411"), NONE);
     assert_eq!(find(store, customer, "laptop"), [ticket, other]);
     // A word in a note and then in a public reply becomes public.
-    write(store, agent, other, "escalation to the vendor", ReplyKind::Public);
+    write(
+        store,
+        agent,
+        other,
+        "escalation to the vendor",
+        ReplyKind::Public,
+    );
     assert_eq!(find(store, customer, "escalation"), [other]);
     assert_eq!(find(store, agent, "escalation"), [ticket, other]);
 });
@@ -178,7 +206,7 @@ both_backends!(search_combines_with_every_filter_and_sort, |db| {
     write(store, agent, second, "Looking at it", ReplyKind::Public);
     let urgent = TicketChange {
         priority: Some(Priority::Urgent),
-        tags: Some(TagSet::parse(&["network"]).expect("tags")),
+        tags: Some(TagSet::parse(["network"]).expect("tags")),
         ..TicketChange::default()
     };
     store.change_ticket(agent, third, &urgent).expect("triage");
@@ -189,10 +217,7 @@ both_backends!(search_combines_with_every_filter_and_sort, |db| {
         found_by(store, agent, &request)
     };
     assert_eq!(with(|_| {}), [first, second, third]);
-    assert_eq!(
-        with(|r| r.status = Some(TicketStatus::Replied)),
-        [second]
-    );
+    assert_eq!(with(|r| r.status = Some(TicketStatus::Replied)), [second]);
     assert_eq!(with(|r| r.priority = Some(Priority::Urgent)), [third]);
     assert_eq!(
         with(|r| r.assignee = Some(AssigneeFilter::Me)),
@@ -232,8 +257,20 @@ both_backends!(search_combines_with_every_filter_and_sort, |db| {
 /// Words a random ticket is written with: cases, accents, scripts,
 /// addresses, and separators of every kind.
 const VOCABULARY: [&str; 14] = [
-    "printer", "Printer", "PRINTER", "café", "cafe", "Straße", "strasse", "42", "a.b@c-d.io",
-    "naïve", "日本", "x_y", "wi-fi", "Ünïcode",
+    "printer",
+    "Printer",
+    "PRINTER",
+    "café",
+    "cafe",
+    "Straße",
+    "strasse",
+    "42",
+    "a.b@c-d.io",
+    "naïve",
+    "日本",
+    "x_y",
+    "wi-fi",
+    "Ünïcode",
 ];
 const SEPARATORS: [&str; 5] = [" ", ", ", "\n", " -- ", "/"];
 
@@ -384,7 +421,9 @@ both_backends!(every_write_keeps_the_breach_time, |db| {
             priority: Some(priority),
             ..TicketChange::default()
         };
-        store.change_ticket(agent, triaged.id, &change).expect("triage");
+        store
+            .change_ticket(agent, triaged.id, &change)
+            .expect("triage");
     }
     write(store, agent, noted.id, "a note", ReplyKind::Internal);
     assert_breach_times_follow_the_tickets(store, agent);
@@ -399,7 +438,11 @@ both_backends!(every_write_keeps_the_breach_time, |db| {
 /// A loaded ticket of random timing around `now`: due times, a first
 /// response and a resolution each some minutes before or after it, never
 /// within a minute of it (the query reads its own clock).
-fn timed_ticket(author: Actor, agent: Actor, now: DateTime<Utc>) -> impl Strategy<Value = SeedTicket> {
+fn timed_ticket(
+    author: Actor,
+    agent: Actor,
+    now: DateTime<Utc>,
+) -> impl Strategy<Value = SeedTicket> {
     let offset = prop_oneof![-600i64..-1, 1i64..600].prop_map(TimeDelta::minutes);
     (
         offset.clone(),
@@ -493,7 +536,11 @@ both_backends!(the_breach_filter_is_exactly_sla_breached_now, |db| {
     let ids = |tickets: Vec<Ticket>| tickets.iter().map(|t| t.id).collect::<Vec<_>>();
     assert_eq!(ids(everything(Some(true), cast.agent)), breached);
     assert_eq!(ids(everything(Some(false), cast.agent)), not_breached);
-    assert_eq!(ids(everything(Some(true), cast.customer)), breached, "all are theirs");
+    assert_eq!(
+        ids(everything(Some(true), cast.customer)),
+        breached,
+        "all are theirs"
+    );
     assert_breach_times_follow_the_tickets(store, cast.agent);
     let open_in_breach = all
         .iter()
@@ -505,20 +552,39 @@ both_backends!(the_breach_filter_is_exactly_sla_breached_now, |db| {
     );
 });
 
-both_backends!(a_ticket_with_more_words_than_indexed_still_takes_replies, |db| {
-    let store = db.store();
-    let cast = cast(db);
-    let ticket = open(store, cast.customer, "many words follow");
-    // 6 replies of 2,500 distinct words each: past the 10,000 indexed.
-    for reply in 0..6 {
-        let text: Vec<String> = (0..2_500).map(|i| format!("w{reply}x{i}")).collect();
-        write(store, cast.agent, ticket.id, &text.join(" "), ReplyKind::Public);
+both_backends!(
+    a_ticket_with_more_words_than_indexed_still_takes_replies,
+    |db| {
+        let store = db.store();
+        let cast = cast(db);
+        let ticket = open(store, cast.customer, "many words follow");
+        // 6 replies of 2,500 distinct words each: past the 10,000 indexed.
+        for reply in 0..6 {
+            let text: Vec<String> = (0..2_500).map(|i| format!("w{reply}x{i}")).collect();
+            write(
+                store,
+                cast.agent,
+                ticket.id,
+                &text.join(" "),
+                ReplyKind::Public,
+            );
+        }
+        assert_eq!(find(store, cast.agent, "many w0x0"), [ticket.id]);
+        // The first 10,000 distinct words: the 3 of the body, then 9,997.
+        assert_eq!(find(store, cast.agent, "w3x2496"), [ticket.id]);
+        assert_eq!(find(store, cast.agent, "w3x2497"), NONE, "past the limit");
+        assert_eq!(find(store, cast.agent, "w5x0"), NONE, "past the limit");
+        write(
+            store,
+            cast.agent,
+            ticket.id,
+            "one more",
+            ReplyKind::Internal,
+        );
+        assert_eq!(
+            find(store, cast.agent, "more"),
+            [ticket.id],
+            "notes have their own limit"
+        );
     }
-    assert_eq!(find(store, cast.agent, "many w0x0"), [ticket.id]);
-    // The first 10,000 distinct words: the 3 of the body, then 9,997.
-    assert_eq!(find(store, cast.agent, "w3x2496"), [ticket.id]);
-    assert_eq!(find(store, cast.agent, "w3x2497"), NONE, "past the limit");
-    assert_eq!(find(store, cast.agent, "w5x0"), NONE, "past the limit");
-    write(store, cast.agent, ticket.id, "one more", ReplyKind::Internal);
-    assert_eq!(find(store, cast.agent, "more"), [ticket.id], "notes have their own limit");
-});
+);
