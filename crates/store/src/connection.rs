@@ -377,12 +377,17 @@ fn create_parent_dir(path: &std::path::Path) -> StoreResult<()> {
     }
 }
 
-/// Connects once and applies pending migrations; returns how many ran.
+/// Connects once, applies pending migrations, and computes in Rust what
+/// they left to compute (the search words and breach times of tickets from
+/// before search); returns how many migrations ran.
 pub fn migrate(url: &DatabaseUrl) -> StoreResult<usize> {
     if let DatabaseUrl::Sqlite(path) = url {
         create_parent_dir(path)?;
     }
-    run_migrations(&mut url.connect()?)
+    let conn = &mut url.connect()?;
+    let applied = run_migrations(conn)?;
+    crate::search::reindex_pending(conn)?;
+    Ok(applied)
 }
 
 /// Applies the embedded migrations of the connection's backend; returns how

@@ -66,22 +66,19 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Connects (failing now, with the real error, on a bad URL), applies
-    /// pending migrations, computes what they left to compute in Rust (the
-    /// search words and breach times of older tickets) and builds the pool. It also makes the dummy PIN
+    /// pending migrations (see [`migrate`]) and builds the pool. It also makes the dummy PIN
     /// hash that unknown usernames are checked against, so a store that
     /// could not make one never serves a login.
     pub fn connect(url: &DatabaseUrl, options: StoreOptions) -> StoreResult<Self> {
         pin::dummy_hash().map_err(StoreError::internal)?;
         let pool = connection::connect(url, options)?;
-        let store = Self {
+        Ok(Self {
             pool,
             hasher: pin::Hasher::start(options.hashing)?,
             reports: report::ReportConnections::new(url, options)?,
             backend: url.backend_name(),
             sla: options.sla,
-        };
-        store.reindex_pending()?;
-        Ok(store)
+        })
     }
 
     /// `"sqlite"` or `"postgres"`.

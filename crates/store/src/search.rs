@@ -135,23 +135,23 @@ pub(crate) fn breach_column(ticket: &Ticket) -> Option<NaiveDateTime> {
     ticket.sla_breach_time().map(|at| at.naive_utc())
 }
 
-impl Store {
-    /// Computes the search words and the breach time of every ticket the
-    /// migrations queued (those written before search existed), a batch per
-    /// transaction with the batch's tickets locked, so a concurrent reply is
-    /// never overwritten; returns how many were done. Safe to run from
-    /// several processes at once.
-    pub fn reindex_pending(&self) -> StoreResult<u64> {
-        let mut done = 0;
-        loop {
-            let batch = write_transaction(&mut *self.conn()?, reindex_batch)?;
-            if batch == 0 {
-                return Ok(done);
-            }
-            done += batch;
+/// Computes the search words and the breach time of every ticket the
+/// migrations queued (those written before search existed), a batch per
+/// transaction with the batch's tickets locked, so a reply written
+/// meanwhile by a server already running is never overwritten; returns how
+/// many were done.
+pub(crate) fn reindex_pending(conn: &mut DbConnection) -> StoreResult<u64> {
+    let mut done = 0;
+    loop {
+        let batch = write_transaction(conn, reindex_batch)?;
+        if batch == 0 {
+            return Ok(done);
         }
+        done += batch;
     }
+}
 
+impl Store {
     /// How many unresolved tickets are in SLA breach now: a count over an
     /// index of the open tickets' breach times.
     pub fn open_tickets_in_breach(&self) -> StoreResult<u64> {

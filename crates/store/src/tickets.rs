@@ -10,6 +10,7 @@ use domain::rules::{
     Audience, ReplyKind, Resolution, TicketScope, decide_new_ticket, decide_reply,
     decide_status_change, decide_ticket_scope, may_view_ticket,
 };
+use domain::sla::breach_time;
 use domain::{
     Actor, Direction, ListTickets, NewEvent, PageRequest, Reply, ReplyBody, SortField, Subject,
     Tag, TagSet, Ticket, TicketBody, TicketDocuments, TicketStatus,
@@ -66,13 +67,13 @@ impl Store {
                     tickets::priority.eq(opening.priority.rank()),
                     tickets::first_response_due_at.eq(opening.due.first_response.naive_utc()),
                     tickets::resolution_due_at.eq(opening.due.resolution.naive_utc()),
+                    // Nothing done yet: due at the earlier target.
+                    tickets::sla_breach_at
+                        .eq(breach_time(opening.due, None, None).map(|at| at.naive_utc())),
                 ))
                 .returning(TICKET_COLUMNS)
                 .get_result(conn)?;
             let ticket: Ticket = row.try_into()?;
-            diesel::update(tickets::table.find(ticket.id))
-                .set(tickets::sla_breach_at.eq(breach_column(&ticket)))
-                .execute(conn)?;
             let documents = TicketDocuments::of_ticket(ticket.subject.as_deref(), &ticket.body);
             insert_documents(conn, &[(ticket.id, documents)])?;
             record_events(conn, ticket.id, &opening.events)?;
