@@ -408,6 +408,8 @@ both_backends!(every_write_keeps_the_breach_time, |db| {
     let resolved_unanswered = open(store, customer, "withdrawn");
     let triaged = open(store, customer, "triaged");
     let noted = open(store, customer, "noted");
+    let replied = open(store, customer, "replied, still open");
+    write(store, agent, replied.id, "on it", ReplyKind::Public);
     write(store, agent, answered.id, "on it", ReplyKind::Public);
     write(store, customer, answered.id, "thanks", ReplyKind::Public);
     store
@@ -427,6 +429,12 @@ both_backends!(every_write_keeps_the_breach_time, |db| {
     }
     write(store, agent, noted.id, "a note", ReplyKind::Internal);
     assert_breach_times_follow_the_tickets(store, agent);
+    let answered_in_time = store.read_ticket(agent, replied.id).expect("ticket");
+    assert_eq!(
+        answered_in_time.sla_breach_time(),
+        Some(answered_in_time.due.resolution),
+        "a first response in time leaves the resolution due"
+    );
     let untouched = store.read_ticket(agent, noted.id).expect("ticket");
     assert_eq!(
         untouched.sla_breach_time(),
