@@ -12,9 +12,9 @@ use crate::rows::{EVENT_COLUMNS, TICKET_COLUMNS};
 use crate::schema::{events, replies, ticket_search_words, ticket_tags, tickets, users};
 use crate::{Store, StoreResult};
 
-/// Every user (but its login-tracking columns), ticket, reply, tag,
-/// event, breach time and search word, in key order. Two fingerprints are equal when the database holds
-/// the same data.
+/// Every user (but its login-tracking columns), ticket, reply, tag, event,
+/// breach time and search word, in key order. Two fingerprints are equal
+/// when the database holds the same data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
     pub users: Vec<UserPrint>,

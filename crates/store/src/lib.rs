@@ -66,9 +66,9 @@ impl std::fmt::Debug for Store {
 
 impl Store {
     /// Connects (failing now, with the real error, on a bad URL), applies
-    /// pending migrations (see [`migrate`]) and builds the pool. It also makes the dummy PIN
-    /// hash that unknown usernames are checked against, so a store that
-    /// could not make one never serves a login.
+    /// pending migrations (see [`migrate`]) and builds the pool. It also
+    /// makes the dummy PIN hash that unknown usernames are checked against,
+    /// so a store that could not make one never serves a login.
     pub fn connect(url: &DatabaseUrl, options: StoreOptions) -> StoreResult<Self> {
         pin::dummy_hash().map_err(StoreError::internal)?;
         let pool = connection::connect(url, options)?;

@@ -24,7 +24,7 @@ use crate::rows::{TICKET_COLUMNS, TicketRow};
 use crate::schema::{replies, ticket_reindex, ticket_search_words, tickets};
 use crate::{Store, now};
 
-/// Tickets reindexed per transaction when the store starts.
+/// Tickets reindexed per transaction after a migration queued them.
 const REINDEX_BATCH: i64 = 500;
 
 /// Rows per multi-row INSERT of words (3 columns).
