@@ -4,9 +4,10 @@
 //! `sqlite3 -csv` on the same query), list and login latency, what
 //! instrumentation costs, and how reads and memory hold up under a flood of
 //! logins; then, on a throwaway PostgreSQL, reads and writes spread over 1,
-//! 2 and 3 server processes sharing the database. It prints medians and
-//! checks a few targets, but it fails on none, so a busy machine cannot make
-//! it flaky.
+//! 2 and 3 server processes sharing the database; and full-text search and
+//! the SLA breach filter on a large seed, on each engine (`search_bench`).
+//! It prints medians and checks a few targets, but it fails on none, so a
+//! busy machine cannot make it flaky.
 
 use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -24,7 +25,7 @@ use crate::load;
 /// `/proc` counts CPU time in clock ticks; Linux's USER_HZ is 100.
 const CLOCK_TICKS_PER_SECOND: f64 = 100.0;
 /// The seeded agent, who may read every ticket.
-const AGENT: &str = "benjamin";
+pub(crate) const AGENT: &str = "benjamin";
 
 /// What to measure with.
 #[derive(Debug, clap::Args)]
@@ -51,6 +52,9 @@ pub struct BenchArgs {
     /// median is reported.
     #[arg(long, default_value_t = 3)]
     processes_rounds: usize,
+    /// The search and SLA breach section.
+    #[command(flatten)]
+    search: crate::search_bench::SearchArgs,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
@@ -82,6 +86,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let search = crate::search_bench::measure(root, dir, &args.search)?;
     let db_path = dir.join("bench.db");
     let url = DatabaseUrl::Sqlite(db_path.clone());
     let store = Store::connect(&url, StoreOptions::default())?;
@@ -227,6 +232,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     if let Some(processes) = &processes {
         print_processes(processes, args);
     }
+    crate::search_bench::print(&search, &args.search);
     Ok(())
 }
 
@@ -569,7 +575,7 @@ fn print_login_flood(flood: &LoginFlood, workers: usize, args: &BenchArgs) {
 }
 
 /// A seeded customer, whose own first page of tickets is the list read.
-const LIST_READER: &str = "kayode";
+pub(crate) const LIST_READER: &str = "kayode";
 /// A seeded customer who opens the tickets of the write load, so the list
 /// reader's page and count stay as seeded.
 const WRITER: &str = "customer-20";
@@ -851,13 +857,13 @@ fn servers_cpu_seconds(servers: &[Server]) -> anyhow::Result<f64> {
 
 /// The machine's CPU time counters at one moment, from `/proc/stat`.
 #[derive(Debug, Clone, Copy)]
-struct MachineCpu {
+pub(crate) struct MachineCpu {
     busy: f64,
     total: f64,
 }
 
 impl MachineCpu {
-    fn now() -> anyhow::Result<Self> {
+    pub(crate) fn now() -> anyhow::Result<Self> {
         let stat = std::fs::read_to_string("/proc/stat")?;
         let ticks: Vec<f64> = stat
             .lines()
@@ -881,7 +887,7 @@ impl MachineCpu {
     }
 
     /// How many cores were busy, on average, since this moment.
-    fn cores_busy_since(self) -> anyhow::Result<f64> {
+    pub(crate) fn cores_busy_since(self) -> anyhow::Result<f64> {
         let now = MachineCpu::now()?;
         let total = now.total - self.total;
         Ok(if total > 0.0 {
@@ -1026,19 +1032,23 @@ fn sqlite3_report(db: &Path, sql: &str, runs: usize) -> anyhow::Result<(f64, Opt
 }
 
 /// The release server on the benchmark database.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    address: SocketAddr,
+    pub(crate) address: SocketAddr,
 }
 
 impl Server {
     /// The server on the SQLite file `db`.
-    fn start(root: &Path, db: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+    pub(crate) fn start(root: &Path, db: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         Self::start_on(root, &format!("sqlite://{}", db.display()), env)
     }
 
     /// The server on `database_url`.
-    fn start_on(root: &Path, database_url: &str, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+    pub(crate) fn start_on(
+        root: &Path,
+        database_url: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let binary: PathBuf = root.join("target/release/api");
         let child = Command::new(&binary)
@@ -1092,7 +1102,7 @@ impl Server {
         Ok(self.login(AGENT)?.0)
     }
 
-    fn login_token(&self, username: &str) -> anyhow::Result<String> {
+    pub(crate) fn login_token(&self, username: &str) -> anyhow::Result<String> {
         let (_, body) = self.login(username)?;
         let json: serde_json::Value = serde_json::from_str(&body)?;
         json["token"]
@@ -1102,7 +1112,7 @@ impl Server {
     }
 
     /// The server's CPU time so far (user + system), from `/proc/PID/stat`.
-    fn cpu_seconds(&self) -> anyhow::Result<f64> {
+    pub(crate) fn cpu_seconds(&self) -> anyhow::Result<f64> {
         cpu_seconds(&self.child.id().to_string())
     }
 
@@ -1117,7 +1127,7 @@ impl Server {
     }
 
     /// SIGTERM, then waits; whether the server exited 0.
-    fn stop(mut self) -> anyhow::Result<bool> {
+    pub(crate) fn stop(mut self) -> anyhow::Result<bool> {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()?;
@@ -1134,7 +1144,7 @@ impl Drop for Server {
 
 /// A process's CPU time so far (user + system), from `/proc/PID/stat`;
 /// `pid` may be `self`.
-fn cpu_seconds(pid: &str) -> anyhow::Result<f64> {
+pub(crate) fn cpu_seconds(pid: &str) -> anyhow::Result<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the command name, which is in parentheses and may
     // hold spaces; utime and stime are the 14th and 15th fields.

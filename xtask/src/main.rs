@@ -4,6 +4,7 @@
 
 mod bench;
 mod load;
+mod search_bench;
 mod seed;
 mod test_env;
 
@@ -48,8 +49,9 @@ enum Command {
         seed: u64,
     },
     /// Measure seeding, the streamed report, list and login latency on a
-    /// fresh SQLite database with the release server, and throughput with
-    /// 1, 2 and 3 server processes on one throwaway PostgreSQL.
+    /// fresh SQLite database with the release server, throughput with 1, 2
+    /// and 3 server processes on one throwaway PostgreSQL, and search and
+    /// the SLA breach filter on a large seed on each engine.
     Bench(bench::BenchArgs),
 }
 

@@ -106,6 +106,17 @@ pub fn seed_users(store: &Store, with_extras: bool) -> anyhow::Result<Cast> {
 /// Loads `count` generated tickets with a progress bar; returns the demo
 /// agent.
 pub fn seed_tickets(store: &Store, count: u64, seed: u64) -> anyhow::Result<UserId> {
+    load_tickets(store, count, seed, true)
+}
+
+/// The same tickets as [`seed_tickets`] with the same `seed`, loaded
+/// without their search words, so no search finds them: only for the
+/// benchmark that measures what the search index costs a load.
+pub fn seed_tickets_unsearchable(store: &Store, count: u64, seed: u64) -> anyhow::Result<UserId> {
+    load_tickets(store, count, seed, false)
+}
+
+fn load_tickets(store: &Store, count: u64, seed: u64, searchable: bool) -> anyhow::Result<UserId> {
     let cast = seed_users(store, true)?;
     anyhow::ensure!(
         !cast.customers.is_empty(),
@@ -118,6 +129,7 @@ pub fn seed_tickets(store: &Store, count: u64, seed: u64) -> anyhow::Result<User
     let agent = cast.agent;
     let mut generator = TicketGenerator {
         rng: StdRng::seed_from_u64(seed),
+        text_rng: StdRng::seed_from_u64(seed ^ TEXT_STREAM),
         cast,
         // The server's defaults: a server started with other targets
         // recomputes nothing, like for tickets opened before a change.
@@ -134,7 +146,11 @@ pub fn seed_tickets(store: &Store, count: u64, seed: u64) -> anyhow::Result<User
         let batch = (0..size)
             .map(|_| generator.ticket())
             .collect::<anyhow::Result<Vec<SeedTicket>>>()?;
-        store.bulk_load_tickets(&batch)?;
+        if searchable {
+            store.bulk_load_tickets(&batch)?;
+        } else {
+            store.bulk_load_tickets_unsearchable(&batch)?;
+        }
         loaded += size;
         bar.set_position(loaded);
     }
@@ -201,6 +217,28 @@ const TOPICS: [Topic; 10] = [
         tags: &["feature-request", "bug"],
     },
 ];
+/// A tablet some customers run the app on, named in about one ticket in a
+/// thousand ([`RARE_SHARE`]) and nowhere else: a search for it finds that
+/// share of the tickets.
+pub const RARE_WORD: &str = "kestrel";
+/// The share of tickets whose body names [`RARE_WORD`].
+pub const RARE_SHARE: f64 = 0.001;
+/// What such a body adds, one sentence picked at random.
+const RARE_MENTIONS: [&str; 3] = [
+    " This is on our Kestrel tablet, if that matters.",
+    " We only see it on the Kestrel tablets at the front desk.",
+    " I am using the app on a Kestrel K7.",
+];
+/// Two words that meet in one topic's text ("... was still charged. Please
+/// refund me."), while one of them is in two more topics: a search for both
+/// finds that topic's tickets (about one in ten).
+pub const WORD_PAIR: [&str; 2] = ["refund", "charged"];
+/// A misspelt search, in no ticket.
+pub const NO_MATCH_WORD: &str = "refnud";
+/// Mixed into the seed of the random numbers that only choose text added to
+/// the topics' (see [`TicketGenerator::text_rng`]).
+const TEXT_STREAM: u64 = 0x7e57_5ea2_c4ed_0001;
+
 /// Tags for any topic, after the topic's own.
 const GENERAL_TAGS: [&str; 3] = ["vip", "mobile", "bug"];
 /// Tags added later in a ticket's life.
@@ -267,15 +305,18 @@ impl Life {
     fn open(
         author: Actor,
         topic: &Topic,
+        mention: Option<&str>,
         targets: &SlaTargets,
         at: DateTime<Utc>,
     ) -> anyhow::Result<Self> {
         let opening = decide_new_ticket(author, targets, at)?;
+        let mut body = topic.body.to_owned();
+        body.extend(mention);
         Ok(Self {
             ticket: Ticket {
                 id: 0,
                 subject: Some(topic.subject.to_owned()),
-                body: topic.body.to_owned(),
+                body,
                 status: opening.status,
                 author: author.id,
                 created_at: opening.at,
@@ -409,6 +450,10 @@ impl Life {
 /// only after, resolution ends the exchange.
 struct TicketGenerator {
     rng: StdRng,
+    /// Chooses only the text added to a topic's, from a stream of its own,
+    /// so that every other choice (and so every distribution) is what it
+    /// was before any text was added.
+    text_rng: StdRng,
     cast: Cast,
     targets: SlaTargets,
     now: DateTime<Utc>,
@@ -506,7 +551,15 @@ impl TicketGenerator {
             .unwrap_or_else(|| self.agent())
     }
 
+    /// A sentence naming [`RARE_WORD`], for [`RARE_SHARE`] of the tickets.
+    fn rare_mention(&mut self) -> Option<&'static str> {
+        self.text_rng
+            .random_bool(RARE_SHARE)
+            .then(|| RARE_MENTIONS[self.text_rng.random_range(0..RARE_MENTIONS.len())])
+    }
+
     fn ticket(&mut self) -> anyhow::Result<SeedTicket> {
+        let mention = self.rare_mention();
         let customers = &self.cast.customers;
         let author = customers[self.rng.random_range(0..customers.len())];
         let topic = &TOPICS[self.rng.random_range(0..TOPICS.len())];
@@ -518,7 +571,7 @@ impl TicketGenerator {
         let priority = self.priority();
         let (age, steps) = self.plan(topic, status, priority);
         let created_at = self.now - seconds(age);
-        let mut life = Life::open(author, topic, &self.targets, created_at)?;
+        let mut life = Life::open(author, topic, mention, &self.targets, created_at)?;
         for (offset, step) in steps {
             let at = created_at + seconds(offset);
             anyhow::ensure!(at <= self.now, "a planned step lies in the future");
@@ -784,5 +837,67 @@ impl TicketGenerator {
         } else {
             waited_from.max(resolution_due + 1) + self.between(600, 5 * 86_400)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::search::words;
+
+    use super::*;
+
+    fn generator(seed: u64) -> TicketGenerator {
+        let actor = |id, role| Actor {
+            id: UserId(id),
+            role,
+        };
+        TicketGenerator {
+            rng: StdRng::seed_from_u64(seed),
+            text_rng: StdRng::seed_from_u64(seed ^ TEXT_STREAM),
+            cast: Cast {
+                agent: UserId(2),
+                admin: Some(actor(1, Role::Admin)),
+                agents: vec![actor(2, Role::SupportAgent), actor(4, Role::SupportAgent)],
+                customers: vec![actor(3, Role::Customer), actor(5, Role::Customer)],
+            },
+            targets: SlaTargets::default(),
+            now: store::now(),
+        }
+    }
+
+    /// Whether `word` is among the words of the ticket's text, notes
+    /// included.
+    fn has(ticket: &SeedTicket, word: &str) -> bool {
+        let subject = ticket.subject.as_deref().unwrap_or_default();
+        std::iter::once(subject)
+            .chain([ticket.body.as_str()])
+            .chain(ticket.replies.iter().map(|reply| reply.body.as_str()))
+            .any(|text| words(text).any(|w| w == word))
+    }
+
+    #[test]
+    fn the_benchmarks_search_words_are_as_common_as_it_says() {
+        const TICKETS: usize = 20_000;
+        let mut generator = generator(42);
+        let tickets: Vec<SeedTicket> = (0..TICKETS)
+            .map(|_| generator.ticket().expect("a ticket"))
+            .collect();
+        let count =
+            |found: &dyn Fn(&SeedTicket) -> bool| tickets.iter().filter(|t| found(t)).count();
+        // 20 expected (RARE_SHARE); the bounds are over four standard
+        // deviations away.
+        let rare = count(&|t| has(t, RARE_WORD));
+        assert!((3..=40).contains(&rare), "{rare} tickets name {RARE_WORD}");
+        // Only in the body, so a customer finds it too.
+        assert_eq!(
+            rare,
+            count(&|t| words(&t.body).any(|w| w == RARE_WORD)),
+            "{RARE_WORD} outside a body"
+        );
+        assert_eq!(count(&|t| has(t, NO_MATCH_WORD)), 0);
+        let pair = count(&|t| WORD_PAIR.iter().all(|w| has(t, w)));
+        let either = count(&|t| WORD_PAIR.iter().any(|w| has(t, w)));
+        assert!((TICKETS / 20..TICKETS / 5).contains(&pair), "{pair}");
+        assert!(either > pair * 2, "{either} / {pair}");
     }
 }
