@@ -25,7 +25,7 @@ use crate::rows::{
     total,
 };
 use crate::schema::{events, replies, ticket_tags, tickets, users};
-use crate::search::{add_reply_words, breach_column, insert_documents, matching};
+use crate::search::{add_reply_words, breach_column, count_matching, insert_documents, matching};
 use crate::{Store, now};
 
 /// A ticket to open.
@@ -131,7 +131,12 @@ impl Store {
             };
             query
         };
-        let count: i64 = filtered().count().get_result(conn)?;
+        let total = match (&request.search, decide_ticket_scope(actor)) {
+            (Some(query), TicketScope::All) if searches_only(request) => {
+                count_matching(conn, query, audience)?
+            }
+            _ => total(filtered().count().get_result(conn)?),
+        };
         let rows: Vec<TicketRow> = sorted(filtered(), request.sort, request.direction)
             .select(TICKET_COLUMNS)
             .limit(i64::from(request.page.limit()))
@@ -141,10 +146,7 @@ impl Store {
         if audience.sees_tags() {
             attach_tags(conn, &mut tickets)?;
         }
-        Ok(TicketPage {
-            tickets,
-            total: total(count),
-        })
+        Ok(TicketPage { tickets, total })
     }
 
     /// One ticket as `actor` sees it: another customer's is not found, and a
@@ -397,6 +399,27 @@ fn tag_set(names: Vec<String>) -> StoreResult<TagSet> {
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| StoreError::internal(format!("unreadable tag in the database: {e}")))?;
     Ok(TagSet::from_tags(tags))
+}
+
+/// Whether the only filter of `request` is its search (written out field
+/// by field, so a new filter cannot be forgotten here).
+fn searches_only(request: &ListTickets) -> bool {
+    let ListTickets {
+        page: _,
+        sort: _,
+        direction: _,
+        status,
+        priority,
+        assignee,
+        tag,
+        search: _,
+        breached,
+    } = request;
+    status.is_none()
+        && priority.is_none()
+        && assignee.is_none()
+        && tag.is_none()
+        && breached.is_none()
 }
 
 type BoxedTickets = tickets::BoxedQuery<'static, DbBackend>;
