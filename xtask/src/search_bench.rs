@@ -155,6 +155,18 @@ fn probes() -> Vec<Probe> {
             true,
         ),
         probe(
+            format!("`q={first}+{second}`: the same, a customer's own tickets"),
+            list(&format!("q={first}+{second}&")),
+            Who::Customer,
+            false,
+        ),
+        probe(
+            format!("`q={first}+{second}&sort=createdAt&direction=desc`"),
+            list(&format!("q={first}+{second}&sort=createdAt&direction=desc&")),
+            Who::Agent,
+            false,
+        ),
+        probe(
             "no filter (for contrast)".to_owned(),
             list(""),
             Who::Agent,
