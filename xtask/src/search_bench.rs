@@ -162,7 +162,9 @@ fn probes() -> Vec<Probe> {
         ),
         probe(
             format!("`q={first}+{second}&sort=createdAt&direction=desc`"),
-            list(&format!("q={first}+{second}&sort=createdAt&direction=desc&")),
+            list(&format!(
+                "q={first}+{second}&sort=createdAt&direction=desc&"
+            )),
             Who::Agent,
             false,
         ),
