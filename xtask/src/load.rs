@@ -260,7 +260,7 @@ fn client(address: SocketAddr, clients: &Clients, until: Instant) -> anyhow::Res
 }
 
 /// One keep-alive connection to the server.
-struct Connection {
+pub struct Connection {
     writer: TcpStream,
     reader: BufReader<TcpStream>,
     line: String,
@@ -268,14 +268,14 @@ struct Connection {
 }
 
 /// The parts of an answer the load generator cares about.
-struct Answer {
-    status: u16,
+pub struct Answer {
+    pub status: u16,
     /// The server said `Connection: close`.
-    closes: bool,
+    pub closes: bool,
 }
 
 impl Connection {
-    fn open(address: SocketAddr) -> anyhow::Result<Self> {
+    pub fn open(address: SocketAddr) -> anyhow::Result<Self> {
         let stream =
             TcpStream::connect(address).with_context(|| format!("connecting to {address}"))?;
         stream.set_nodelay(true)?;
@@ -289,7 +289,7 @@ impl Connection {
     }
 
     /// Writes `request` and reads its whole answer.
-    fn exchange(&mut self, request: &[u8]) -> io::Result<Answer> {
+    pub fn exchange(&mut self, request: &[u8]) -> io::Result<Answer> {
         self.writer.write_all(request)?;
         self.line.clear();
         if self.reader.read_line(&mut self.line)? == 0 {
@@ -344,6 +344,13 @@ impl Connection {
             None => {}
         }
         Ok(Answer { status, closes })
+    }
+}
+
+impl Connection {
+    /// The body of the last answer.
+    pub fn body(&self) -> &[u8] {
+        &self.body
     }
 }
 

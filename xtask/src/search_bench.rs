@@ -9,13 +9,12 @@
 //! The target is 50 ms at p99 for each search and the breach filter; it is
 //! checked and printed, never failed on.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail, ensure};
+use anyhow::{Context as _, ensure};
 use store::{DatabaseUrl, Store, StoreOptions};
 
 use crate::bench::{AGENT, LIST_READER, MachineCpu, Server, cpu_seconds};
@@ -33,8 +32,6 @@ const WARM_UP_ROUNDS: usize = 5;
 const COMMON_WORD: &str = "login";
 /// The second database of the PostgreSQL cluster, the one without words.
 const PLAIN_DATABASE: &str = "tracker_unsearchable";
-/// A client gives up on an answer after this long.
-const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// What the search and SLA breach section measures with.
 #[derive(Debug, clap::Args)]
@@ -601,12 +598,11 @@ fn load_average() -> String {
         .unwrap_or_else(|| "?".to_owned())
 }
 
-/// One keep-alive connection, one request at a time; reconnects after the
-/// server closes it.
+/// One keep-alive connection ([`load::Connection`]), one request at a
+/// time; reconnects after the server closes it.
 struct Client {
     address: SocketAddr,
-    connection: Option<(TcpStream, BufReader<TcpStream>)>,
-    line: String,
+    connection: Option<load::Connection>,
 }
 
 impl Client {
@@ -614,87 +610,29 @@ impl Client {
         Client {
             address,
             connection: None,
-            line: String::new(),
         }
     }
 
     /// Sends `request` and reads its whole answer, which must be a 200: the
     /// time from writing to the answer's last byte, and its body.
     fn exchange(&mut self, request: &[u8]) -> anyhow::Result<(Duration, Vec<u8>)> {
-        if self.connection.is_none() {
-            let stream = TcpStream::connect(self.address)?;
-            stream.set_nodelay(true)?;
-            stream.set_read_timeout(Some(READ_TIMEOUT))?;
-            self.connection = Some((stream.try_clone()?, BufReader::new(stream)));
-        }
-        let Some((writer, reader)) = &mut self.connection else {
-            bail!("no connection");
+        let connection = match &mut self.connection {
+            Some(open) => open,
+            None => self
+                .connection
+                .insert(load::Connection::open(self.address)?),
         };
         let started = Instant::now();
-        writer.write_all(request)?;
-        let line = &mut self.line;
-        line.clear();
-        ensure!(
-            reader.read_line(line)? > 0,
-            "the server closed the connection"
-        );
-        let status: u16 = line
-            .strip_prefix("HTTP/1.")
-            .and_then(|rest| rest.get(2..5))
-            .and_then(|code| code.parse().ok())
-            .with_context(|| format!("status line {line:?}"))?;
-        let mut length = None;
-        let mut chunked = false;
-        let mut closes = false;
-        loop {
-            line.clear();
-            reader.read_line(line)?;
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            let Some((name, value)) = header.split_once(':') else {
-                continue;
-            };
-            let value = value.trim();
-            if name.eq_ignore_ascii_case("content-length") {
-                length = Some(value.parse::<usize>()?);
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                chunked = value.eq_ignore_ascii_case("chunked");
-            } else if name.eq_ignore_ascii_case("connection") {
-                closes = value.eq_ignore_ascii_case("close");
-            }
-        }
-        let mut body = Vec::new();
-        if chunked {
-            loop {
-                line.clear();
-                reader.read_line(line)?;
-                let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
-                    .with_context(|| format!("chunk size {line:?}"))?;
-                let start = body.len();
-                body.resize(start + size, 0);
-                reader.read_exact(&mut body[start..])?;
-                line.clear();
-                reader.read_line(line)?;
-                if size == 0 {
-                    break;
-                }
-            }
-        } else if let Some(length) = length {
-            body.resize(length, 0);
-            reader.read_exact(&mut body)?;
-        } else {
-            reader.read_to_end(&mut body)?;
-            closes = true;
-        }
+        let answer = connection.exchange(request)?;
         let latency = started.elapsed();
-        if closes {
+        let body = connection.body().to_vec();
+        if answer.closes {
             self.connection = None;
         }
         ensure!(
-            status == 200,
-            "answered {status}: {}",
+            answer.status == 200,
+            "answered {}: {}",
+            answer.status,
             String::from_utf8_lossy(&body)
         );
         Ok((latency, body))
