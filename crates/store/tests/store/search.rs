@@ -596,3 +596,60 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    reindexing_beside_replies_and_another_migration_loses_nothing,
+    |db| {
+        let store = db.store();
+        let cast = cast(db);
+        let ids: Vec<i64> = (0..1_200)
+            .map(|i| open_with(store, cast.customer, None, &format!("ticket number{i}")))
+            .collect();
+        // As a later migration would (say, after a change of what a word is):
+        // every ticket queued, its stored words and breach time stale.
+        db.other_client().execute(
+            "UPDATE ticket_search_words SET public_words = 'stale', note_words = '';
+         UPDATE tickets SET sla_breach_at = NULL;
+         INSERT INTO ticket_reindex (ticket_id) SELECT id FROM tickets;",
+        );
+        let url = store::DatabaseUrl::parse(&db.url()).expect("url");
+        let barrier = std::sync::Barrier::new(3);
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    barrier.wait();
+                    store::migrate(&url).expect("migrate");
+                });
+            }
+            scope.spawn(|| {
+                barrier.wait();
+                // Replies across the queue while it is worked through.
+                for (n, id) in ids.iter().step_by(40).enumerate() {
+                    let kind = if n % 2 == 0 {
+                        ReplyKind::Public
+                    } else {
+                        ReplyKind::Internal
+                    };
+                    write(store, cast.agent, *id, &format!("during{n}"), kind);
+                }
+            });
+        });
+        let left = fingerprint(store).expect("fingerprint");
+        assert!(
+            left.search_words
+                .iter()
+                .all(|(_, public, _)| public != "stale"),
+            "every ticket reindexed"
+        );
+        assert_eq!(left.search_words.len(), ids.len());
+        assert_breach_times_follow_the_tickets(store, cast.agent);
+        for (n, id) in ids.iter().step_by(40).enumerate() {
+            let words = format!("during{n}");
+            assert_eq!(find(store, cast.agent, &words), [*id], "{words}");
+            let public = if n % 2 == 0 { vec![*id] } else { vec![] };
+            assert_eq!(find(store, cast.customer, &words), public, "{words}");
+        }
+        assert_eq!(find(store, cast.agent, "number1199"), [ids[1_199]]);
+        assert_eq!(find(store, cast.agent, "stale"), NONE);
+    }
+);
