@@ -817,7 +817,7 @@ fn open_ticket_ids(store: &Store, agent: domain::UserId) -> anyhow::Result<Vec<i
         ids.extend(
             store
                 .list_tickets(agent, &request)?
-                .tickets
+                .items
                 .iter()
                 .map(|t| t.id),
         );

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use domain::login::BAD_TOKEN;
-use domain::{LoggedIn, Refusal, SessionEpoch, UserId};
+use domain::{CursorKey, LoggedIn, Refusal, SessionEpoch, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -38,8 +38,10 @@ pub const DEVICE_LIFETIME: Duration = Duration::from_secs(180 * 24 * 60 * 60);
 
 /// Issues and checks HS256 tokens, and the device cookies' values. Those
 /// are signed with a key of their own (derived from the same secret), so
-/// neither can ever pass for the other.
+/// neither can ever pass for the other; so are list cursors.
 pub struct Tokens {
+    /// Seals and opens list cursors.
+    pub cursors: CursorKey,
     encoding: EncodingKey,
     decoding: DecodingKey,
     device_encoding: EncodingKey,
@@ -59,6 +61,7 @@ impl Tokens {
     pub fn new(secret: &JwtSecret, lifetime: Duration) -> Self {
         let device_key = [secret.expose(), b"/device-cookie"].concat();
         Self {
+            cursors: CursorKey::derive(secret.expose()),
             encoding: EncodingKey::from_secret(secret.expose()),
             decoding: DecodingKey::from_secret(secret.expose()),
             device_encoding: EncodingKey::from_secret(&device_key),

@@ -7,7 +7,9 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
-use domain::{Event, EventKind, Priority, Reply, Role, Ticket, TicketStatus, User, UserId};
+use domain::{
+    CursorKey, Event, EventKind, Priority, Reply, Role, Ticket, TicketStatus, User, UserId,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
@@ -83,11 +85,18 @@ pub struct PageEnvelope<T> {
 }
 
 impl<T: Serialize> PageEnvelope<T> {
-    pub fn new<R: Into<T>>(message: &'static str, records: Vec<R>, meta: PageMeta) -> Self {
+    /// The answer of `request`: the page's records and its meta.
+    pub fn new<R: Into<T>>(
+        message: &'static str,
+        request: domain::PageRequest,
+        page: domain::Page<R>,
+        key: &CursorKey,
+    ) -> Self {
+        let meta = PageMeta::of(request, &page, key);
         Self {
             error: false,
             message,
-            data: records.into_iter().map(Into::into).collect(),
+            data: page.items.into_iter().map(Into::into).collect(),
             meta,
         }
     }
@@ -99,22 +108,36 @@ impl<T: Serialize> IntoResponse for PageEnvelope<T> {
     }
 }
 
-/// Where a page sits in its list.
+/// Where a page sits in its list, and how to get the next one.
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PageMeta {
-    pub page: u32,
+    /// The page number asked for; absent on a page a cursor started.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
     pub limit: u32,
-    /// How many records match, on every page.
-    pub total: u64,
+    /// Whether records follow this page.
+    pub has_more: bool,
+    /// The `cursor` of the next page of the same query; null exactly when
+    /// no records follow.
+    pub next_cursor: Option<String>,
+    /// How many records match in all; only with `count=true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
 }
 
 impl PageMeta {
-    pub fn of(request: domain::PageRequest, total: u64) -> Self {
+    /// The meta of `page`, answering `request`; the next page's cursor is
+    /// sealed with `key` for the same query.
+    pub fn of<T>(request: domain::PageRequest, page: &domain::Page<T>, key: &CursorKey) -> Self {
         Self {
             page: request.page(),
             limit: request.limit(),
-            total,
+            has_more: page.next.is_some(),
+            next_cursor: page
+                .next
+                .map(|position| key.seal(request.binding(), position)),
+            total: page.total,
         }
     }
 }
@@ -547,23 +570,41 @@ where
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
-    /// Page number, from 1 (default 1).
+    /// Page number, from 1 (default 1); `page` x `limit` at most 10,000
+    /// (deeper lists follow `cursor`).
     #[param(value_type = Option<u32>)]
     pub page: Option<String>,
     /// Page size, 1 to 100 (default 20).
     #[param(value_type = Option<u32>)]
     pub limit: Option<String>,
+    /// The `meta.nextCursor` of the previous page, for the page after it:
+    /// with the same query (filters, sort, direction, limit), without
+    /// `page`.
+    pub cursor: Option<String>,
+    /// `true` adds `meta.total`, the number of matching records, which
+    /// costs a count of them.
+    #[param(value_type = Option<bool>)]
+    pub count: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListTicketsQuery {
-    /// Page number, from 1 (default 1).
+    /// Page number, from 1 (default 1); `page` x `limit` at most 10,000
+    /// (deeper lists follow `cursor`).
     #[param(value_type = Option<u32>)]
     pub page: Option<String>,
     /// Page size, 1 to 100 (default 20).
     #[param(value_type = Option<u32>)]
     pub limit: Option<String>,
+    /// The `meta.nextCursor` of the previous page, for the page after it:
+    /// with the same query (filters, sort, direction, limit), without
+    /// `page`.
+    pub cursor: Option<String>,
+    /// `true` adds `meta.total`, the number of matching records, which
+    /// costs a count of them.
+    #[param(value_type = Option<bool>)]
+    pub count: Option<String>,
     /// `ticketId` (default), `createdAt`, `updatedAt`, `status`, `resolvedAt`,
     /// `priority` (`LOW` first) or `resolutionDueAt`.
     pub sort: Option<String>,
@@ -591,15 +632,42 @@ pub struct ListTicketsQuery {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListUsersQuery {
-    /// Page number, from 1 (default 1).
+    /// Page number, from 1 (default 1); `page` x `limit` at most 10,000
+    /// (deeper lists follow `cursor`).
     #[param(value_type = Option<u32>)]
     pub page: Option<String>,
     /// Page size, 1 to 100 (default 20).
     #[param(value_type = Option<u32>)]
     pub limit: Option<String>,
+    /// The `meta.nextCursor` of the previous page, for the page after it:
+    /// with the same query (filters, sort, direction, limit), without
+    /// `page`.
+    pub cursor: Option<String>,
+    /// `true` adds `meta.total`, the number of matching records, which
+    /// costs a count of them.
+    #[param(value_type = Option<bool>)]
+    pub count: Option<String>,
     /// Only users of this role.
     pub role: Option<String>,
 }
+
+/// The paging values of each list query, as the domain parses them.
+macro_rules! paging {
+    ($($query:ty),*) => {$(
+        impl $query {
+            pub fn paging(&self) -> domain::Paging<'_> {
+                domain::Paging {
+                    page: self.page.as_deref(),
+                    limit: self.limit.as_deref(),
+                    cursor: self.cursor.as_deref(),
+                    count: self.count.as_deref(),
+                }
+            }
+        }
+    )*};
+}
+
+paging!(PageQuery, ListTicketsQuery, ListUsersQuery);
 
 #[cfg(test)]
 mod tests {

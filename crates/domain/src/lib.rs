@@ -8,6 +8,7 @@
 //! answers. The `store` action that performs a change is the one place that
 //! asks these rules.
 
+pub mod cursor;
 pub mod entities;
 pub mod history;
 pub mod listing;
@@ -23,9 +24,10 @@ pub mod triage;
 pub mod values;
 pub mod workflow;
 
+pub use cursor::{CursorKey, Position, SortValue};
 pub use entities::{Reply, Ticket, TicketFacts, User};
 pub use history::{Event, EventKind, EventType, NewEvent};
-pub use listing::{Direction, ListTickets, ListUsers, PageRequest, SortField};
+pub use listing::{Direction, ListTickets, ListUsers, Page, PageRequest, Paging, SortField, Start};
 pub use login::{Credentials, LoggedIn, SessionEpoch};
 pub use roles::{Actor, Role, TicketStatus, UserId};
 pub use rules::{Creator, Refusal, UserChange};

@@ -214,6 +214,19 @@ pub(crate) fn page_offset(page: domain::PageRequest) -> i64 {
     i64::try_from(page.offset()).unwrap_or(i64::MAX)
 }
 
+/// A page's rows and one more, which tells whether another page follows.
+pub(crate) fn rows_to_read(page: domain::PageRequest) -> i64 {
+    i64::from(page.rows_to_read())
+}
+
+/// The id a cursor's page of an id-ordered list starts after.
+pub(crate) fn after_id(page: domain::PageRequest) -> Option<i64> {
+    match page.start() {
+        domain::Start::After(position) => Some(position.id),
+        domain::Start::Page(_) => None,
+    }
+}
+
 /// A `COUNT(*)` result as the page's total.
 pub(crate) fn total(count: i64) -> u64 {
     u64::try_from(count).unwrap_or(0)

@@ -12,8 +12,9 @@ use domain::rules::{
 };
 use domain::sla::breach_time;
 use domain::{
-    Actor, Direction, ListTickets, NewEvent, PageRequest, Reply, ReplyBody, SortField, Subject,
-    Tag, TagSet, Ticket, TicketBody, TicketDocuments, TicketStatus,
+    Actor, Direction, ListTickets, NewEvent, Page, PageRequest, Position, Priority, Reply,
+    ReplyBody, SortField, SortValue, Start, Subject, Tag, TagSet, Ticket, TicketBody,
+    TicketDocuments, TicketStatus,
 };
 
 use crate::connection::{
@@ -21,8 +22,8 @@ use crate::connection::{
 };
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{
-    REPLY_COLUMNS, ReplyRow, TICKET_COLUMNS, TicketRow, convert_all, encode_event, page_offset,
-    total,
+    REPLY_COLUMNS, ReplyRow, TICKET_COLUMNS, TicketRow, after_id, convert_all, encode_event,
+    page_offset, rows_to_read, total,
 };
 use crate::schema::{events, replies, ticket_tags, tickets, users};
 use crate::search::{add_reply_words, breach_column, count_matching, insert_documents, matching};
@@ -33,20 +34,6 @@ use crate::{Store, now};
 pub struct NewTicket {
     pub subject: Option<Subject>,
     pub body: TicketBody,
-}
-
-/// One page of tickets and how many match in all.
-#[derive(Debug, Clone)]
-pub struct TicketPage {
-    pub tickets: Vec<Ticket>,
-    pub total: u64,
-}
-
-/// One page of a ticket's replies and how many it has in all.
-#[derive(Debug, Clone)]
-pub struct ReplyPage {
-    pub replies: Vec<Reply>,
-    pub total: u64,
 }
 
 impl Store {
@@ -82,8 +69,9 @@ impl Store {
     }
 
     /// The page of tickets `actor` may see (rule 2), filtered and sorted as
-    /// asked; ties are broken by `ticketId` so pages never overlap.
-    pub fn list_tickets(&self, actor: Actor, request: &ListTickets) -> StoreResult<TicketPage> {
+    /// asked; ties are broken by `ticketId` so pages never overlap. Counts
+    /// the matches only when asked.
+    pub fn list_tickets(&self, actor: Actor, request: &ListTickets) -> StoreResult<Page<Ticket>> {
         may_filter_tickets(actor, request)?;
         let conn = &mut *self.conn()?;
         let audience = Audience::of(actor);
@@ -131,22 +119,27 @@ impl Store {
             };
             query
         };
-        let total = match (&request.search, decide_ticket_scope(actor)) {
-            (Some(query), TicketScope::All) if searches_only(request) => {
-                count_matching(conn, query, audience)?
-            }
-            _ => total(filtered().count().get_result(conn)?),
+        let total = if request.page.counts() {
+            Some(match (&request.search, decide_ticket_scope(actor)) {
+                (Some(query), TicketScope::All) if searches_only(request) => {
+                    count_matching(conn, query, audience)?
+                }
+                _ => total(filtered().count().get_result(conn)?),
+            })
+        } else {
+            None
         };
-        let rows: Vec<TicketRow> = sorted(filtered(), request.sort, request.direction)
-            .select(TICKET_COLUMNS)
-            .limit(i64::from(request.page.limit()))
-            .offset(page_offset(request.page))
-            .load(conn)?;
-        let mut tickets = convert_all(rows)?;
+        let rows = read_page(conn, &filtered, request)?;
+        let mut page = Page::of_rows(
+            convert_all(rows)?,
+            request.page,
+            |ticket| request.sort.position_of(ticket),
+            total,
+        );
         if audience.sees_tags() {
-            attach_tags(conn, &mut tickets)?;
+            attach_tags(conn, &mut page.items)?;
         }
-        Ok(TicketPage { tickets, total })
+        Ok(page)
     }
 
     /// One ticket as `actor` sees it: another customer's is not found, and a
@@ -256,32 +249,39 @@ impl Store {
         actor: Actor,
         ticket_id: i64,
         page: PageRequest,
-    ) -> StoreResult<ReplyPage> {
+    ) -> StoreResult<Page<Reply>> {
         let conn = &mut *self.conn()?;
         let ticket = load_ticket(conn, ticket_id)?;
         may_view_ticket(actor, ticket.facts())?;
         let visible = || {
-            let of_ticket = replies::table
+            let mut of_ticket = replies::table
                 .filter(replies::ticket_id.eq(ticket_id))
                 .into_boxed::<DbBackend>();
-            if Audience::of(actor).sees_notes() {
-                of_ticket
-            } else {
-                of_ticket.filter(replies::internal.eq(false))
+            if !Audience::of(actor).sees_notes() {
+                of_ticket = of_ticket.filter(replies::internal.eq(false));
             }
+            of_ticket
         };
-        let count: i64 = visible().count().get_result(conn)?;
-        let rows: Vec<ReplyRow> = visible()
+        let total = match page.counts() {
+            true => Some(total(visible().count().get_result(conn)?)),
+            false => None,
+        };
+        let mut query = visible()
             .inner_join(users::table)
             .select(REPLY_COLUMNS)
             .order_by(replies::id.asc())
-            .limit(i64::from(page.limit()))
-            .offset(page_offset(page))
-            .load(conn)?;
-        Ok(ReplyPage {
-            replies: convert_all(rows)?,
-            total: total(count),
-        })
+            .limit(rows_to_read(page))
+            .offset(page_offset(page));
+        if let Some(after) = after_id(page) {
+            query = query.filter(replies::id.gt(after));
+        }
+        let rows: Vec<ReplyRow> = query.load(conn)?;
+        Ok(Page::of_rows(
+            convert_all(rows)?,
+            page,
+            |reply: &Reply| Position::after_id(reply.id),
+            total,
+        ))
     }
 }
 
@@ -424,33 +424,170 @@ fn searches_only(request: &ListTickets) -> bool {
 
 type BoxedTickets = tickets::BoxedQuery<'static, DbBackend>;
 
-/// Orders by the requested field, then by `ticketId` in the same direction.
-/// Unresolved tickets have no `resolvedAt`; they come last either way, on
-/// both backends (which disagree on where NULL sorts by default).
-fn sorted(query: BoxedTickets, field: SortField, direction: Direction) -> BoxedTickets {
-    macro_rules! by {
-        ($query:expr, $column:expr) => {
-            match direction {
-                Direction::Ascending => $query.then_order_by($column.asc()),
-                Direction::Descending => $query.then_order_by($column.desc()),
-            }
+/// One index walk of a ticket list: its rows, filtered, after the cursor's
+/// row if any, in order.
+type Segment<'a> = Box<dyn Fn() -> BoxedTickets + 'a>;
+
+/// The rows of `request`'s page, plus one more when another page follows.
+/// Each list is one or two walks along an index (see [`segments`]),
+/// entered after a cursor's row or, for a page number, past `offset` rows
+/// (at most `MAX_PAGE_DEPTH`), so no page sorts or skips the whole table.
+fn read_page(
+    conn: &mut DbConnection,
+    filtered: &dyn Fn() -> BoxedTickets,
+    request: &ListTickets,
+) -> StoreResult<Vec<TicketRow>> {
+    let page = request.page;
+    let after = match page.start() {
+        Start::After(position) => Some(position),
+        Start::Page(_) => None,
+    };
+    let wanted = page.rows_to_read() as usize;
+    let mut rows: Vec<TicketRow> = Vec::with_capacity(wanted);
+    let mut skip = page.offset();
+    for segment in segments(filtered, request.sort, request.direction, after)? {
+        if rows.len() == wanted {
+            break;
+        }
+        let found: Vec<TicketRow> = segment()
+            .select(TICKET_COLUMNS)
+            .limit((wanted - rows.len()) as i64)
+            .offset(i64::try_from(skip).unwrap_or(i64::MAX))
+            .load(conn)?;
+        skip = if found.is_empty() && skip > 0 {
+            // The page starts past this walk's end: skip the rest in the
+            // next walk (at most `skip` ids are read here).
+            let passed: Vec<i64> = segment()
+                .select(tickets::id)
+                .limit(i64::try_from(skip).unwrap_or(i64::MAX))
+                .load(conn)?;
+            skip - passed.len() as u64
+        } else {
+            0
         };
+        rows.extend(found);
     }
-    let query = match field {
-        SortField::TicketId => query,
-        SortField::CreatedAt => by!(query, tickets::created_at),
-        SortField::UpdatedAt => by!(query, tickets::updated_at),
-        SortField::Status => by!(query, tickets::status),
-        SortField::Priority => by!(query, tickets::priority),
-        SortField::ResolutionDueAt => by!(query, tickets::resolution_due_at),
-        SortField::ResolvedAt => {
-            by!(
-                query.then_order_by(tickets::resolved_at.is_null().asc()),
-                tickets::resolved_at
-            )
+    Ok(rows)
+}
+
+/// The index walks of a list sorted by `field`, after `after` if set: each
+/// in `(field, id)` order, the direction applied to both, entered with
+/// `field >= v AND (field > v OR id > i)` (mirrored for descending), which
+/// both backends answer as a range scan of the `(field, id)` index.
+/// Unresolved tickets have no `resolvedAt` and come last in both
+/// directions: a walk of the resolved tickets, then one of the unresolved
+/// by id (neither backend's index puts NULLs last both ways).
+fn segments<'a>(
+    filtered: &'a dyn Fn() -> BoxedTickets,
+    field: SortField,
+    direction: Direction,
+    after: Option<Position>,
+) -> StoreResult<Vec<Segment<'a>>> {
+    macro_rules! walk {
+        ($query:expr, $column:expr, $after:expr) => {{
+            let mut query = $query;
+            if let Some((value, id)) = $after {
+                query = match direction {
+                    Direction::Ascending => query.filter(
+                        $column
+                            .ge(value)
+                            .and($column.gt(value).or(tickets::id.gt(id))),
+                    ),
+                    Direction::Descending => query.filter(
+                        $column
+                            .le(value)
+                            .and($column.lt(value).or(tickets::id.lt(id))),
+                    ),
+                };
+            }
+            match direction {
+                Direction::Ascending => query.order_by(($column.asc(), tickets::id.asc())),
+                Direction::Descending => query.order_by(($column.desc(), tickets::id.desc())),
+            }
+        }};
+    }
+    let by_id = move |query: BoxedTickets, after: Option<i64>| {
+        let query = match (after, direction) {
+            (None, _) => query,
+            (Some(id), Direction::Ascending) => query.filter(tickets::id.gt(id)),
+            (Some(id), Direction::Descending) => query.filter(tickets::id.lt(id)),
+        };
+        match direction {
+            Direction::Ascending => query.order_by(tickets::id.asc()),
+            Direction::Descending => query.order_by(tickets::id.desc()),
         }
     };
-    by!(query, tickets::id)
+    let unfit = || {
+        Err(StoreError::internal(format!(
+            "a cursor position {after:?} that does not fit the sort {field:?}"
+        )))
+    };
+    let at = |value: SortValue| match value {
+        SortValue::At(at) => Some(at.naive_utc()),
+        _ => None,
+    };
+    let after_value = after.map(|position| (position.value, position.id));
+    let one = |segment: Segment<'a>| Ok(vec![segment]);
+    macro_rules! of {
+        ($column:expr, $value:expr) => {{
+            let after = match after_value {
+                None => None,
+                Some((value, id)) => match $value(value) {
+                    Some(value) => Some((value, id)),
+                    None => return unfit(),
+                },
+            };
+            one(Box::new(move || walk!(filtered(), $column, after)))
+        }};
+    }
+    match field {
+        SortField::TicketId => one(Box::new(move || {
+            by_id(filtered(), after.map(|position| position.id))
+        })),
+        SortField::CreatedAt => of!(tickets::created_at, at),
+        SortField::UpdatedAt => of!(tickets::updated_at, at),
+        SortField::ResolutionDueAt => of!(tickets::resolution_due_at, at),
+        SortField::Status => of!(tickets::status, |value| match value {
+            SortValue::Status(status) => Some(TicketStatus::as_str(status)),
+            _ => None,
+        }),
+        SortField::Priority => of!(tickets::priority, |value| match value {
+            SortValue::Priority(priority) => Some(Priority::rank(priority)),
+            _ => None,
+        }),
+        SortField::ResolvedAt => {
+            let unresolved = move |after: Option<i64>| -> Segment<'a> {
+                Box::new(move || by_id(filtered().filter(tickets::resolved_at.is_null()), after))
+            };
+            match after_value {
+                None => Ok(vec![
+                    Box::new(move || {
+                        walk!(
+                            filtered().filter(tickets::resolved_at.is_not_null()),
+                            tickets::resolved_at,
+                            None::<(chrono::NaiveDateTime, i64)>
+                        )
+                    }),
+                    unresolved(None),
+                ]),
+                Some((SortValue::At(value), id)) => {
+                    let after = Some((value.naive_utc(), id));
+                    Ok(vec![
+                        Box::new(move || {
+                            walk!(
+                                filtered().filter(tickets::resolved_at.is_not_null()),
+                                tickets::resolved_at,
+                                after
+                            )
+                        }),
+                        unresolved(None),
+                    ])
+                }
+                Some((SortValue::Unset, id)) => Ok(vec![unresolved(Some(id))]),
+                Some(_) => unfit(),
+            }
+        }
+    }
 }
 
 pub(crate) fn load_ticket(conn: &mut DbConnection, ticket_id: i64) -> StoreResult<Ticket> {

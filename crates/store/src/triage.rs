@@ -4,22 +4,17 @@
 use diesel::prelude::*;
 use domain::rules::{Audience, Standing, may_view_ticket};
 use domain::triage::decide_ticket_change;
-use domain::{Actor, Event, PageRequest, Role, Ticket, TicketChange, UserId};
+use domain::{Actor, Event, Page, PageRequest, Position, Role, Ticket, TicketChange, UserId};
 
-use crate::connection::{DbConnection, on_backend, write_transaction};
+use crate::connection::{DbBackend, DbConnection, on_backend, write_transaction};
 use crate::error::StoreResult;
-use crate::rows::{EVENT_COLUMNS, EventRow, convert_all, page_offset, parse, total};
+use crate::rows::{
+    EVENT_COLUMNS, EventRow, after_id, convert_all, page_offset, parse, rows_to_read, total,
+};
 use crate::schema::{events, ticket_tags, users};
 use crate::search::breach_column;
 use crate::tickets::{TicketChanges, load_tags, load_ticket, lock_ticket, record_events};
 use crate::{Store, now};
-
-/// One page of a ticket's history and how many events it has in all.
-#[derive(Debug, Clone)]
-pub struct EventPage {
-    pub events: Vec<Event>,
-    pub total: u64,
-}
 
 impl Store {
     /// Changes a ticket's priority, assignee and tags as `domain` decides,
@@ -89,7 +84,7 @@ impl Store {
         actor: Actor,
         ticket_id: i64,
         page: PageRequest,
-    ) -> StoreResult<EventPage> {
+    ) -> StoreResult<Page<Event>> {
         let conn = &mut *self.conn()?;
         let ticket = load_ticket(conn, ticket_id)?;
         may_view_ticket(actor, ticket.facts())?;
@@ -103,17 +98,26 @@ impl Store {
                 .filter(events::ticket_id.eq(ticket_id))
                 .filter(events::kind.eq_any(kinds.clone()))
         };
-        let count: i64 = visible().count().get_result(conn)?;
-        let rows: Vec<EventRow> = visible()
+        let total = match page.counts() {
+            true => Some(total(visible().count().get_result(conn)?)),
+            false => None,
+        };
+        let mut query = visible()
             .select(EVENT_COLUMNS)
             .order_by(events::id.asc())
-            .limit(i64::from(page.limit()))
+            .limit(rows_to_read(page))
             .offset(page_offset(page))
-            .load(conn)?;
-        Ok(EventPage {
-            events: convert_all(rows)?,
-            total: total(count),
-        })
+            .into_boxed::<DbBackend>();
+        if let Some(after) = after_id(page) {
+            query = query.filter(events::id.gt(after));
+        }
+        let rows: Vec<EventRow> = query.load(conn)?;
+        Ok(Page::of_rows(
+            convert_all(rows)?,
+            page,
+            |event: &Event| Position::after_id(event.id),
+            total,
+        ))
     }
 }
 

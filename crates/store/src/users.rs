@@ -12,14 +12,16 @@ use domain::rules::{
     may_view_account,
 };
 use domain::{
-    Actor, Creator, Credentials, ListUsers, LoggedIn, Pin, Refusal, Role, SessionEpoch, User,
-    UserChange, UserId, Username,
+    Actor, Creator, Credentials, ListUsers, LoggedIn, Page, Pin, Position, Refusal, Role,
+    SessionEpoch, User, UserChange, UserId, Username,
 };
 
 use crate::connection::{DbConnection, Locked, lock_rows, write_transaction};
 use crate::error::{StoreError, StoreResult};
 use crate::pin::HashSlot;
-use crate::rows::{USER_COLUMNS, UserRow, convert_all, page_offset, total, utc};
+use crate::rows::{
+    USER_COLUMNS, UserRow, after_id, convert_all, page_offset, rows_to_read, total, utc,
+};
 use crate::schema::users;
 use crate::{Store, now};
 
@@ -30,13 +32,6 @@ pub struct NewAccount {
     pub username: Username,
     pub pin: Pin,
     pub role: Option<Role>,
-}
-
-/// One page of users and how many match in all.
-#[derive(Debug, Clone)]
-pub struct UserPage {
-    pub users: Vec<User>,
-    pub total: u64,
 }
 
 /// A place among the PIN hashes running or waiting, reserved before a
@@ -166,7 +161,7 @@ impl Store {
     }
 
     /// A page of accounts in id order, optionally of one role; admins only.
-    pub fn list_users(&self, actor: Actor, request: &ListUsers) -> StoreResult<UserPage> {
+    pub fn list_users(&self, actor: Actor, request: &ListUsers) -> StoreResult<Page<User>> {
         may_manage_users(actor)?;
         let filtered = || {
             let mut query = users::table.into_boxed();
@@ -176,17 +171,26 @@ impl Store {
             query
         };
         let conn = &mut *self.conn()?;
-        let count: i64 = filtered().count().get_result(conn)?;
-        let rows: Vec<UserRow> = filtered()
+        let page = request.page;
+        let total = match page.counts() {
+            true => Some(total(filtered().count().get_result(conn)?)),
+            false => None,
+        };
+        let mut query = filtered()
             .select(USER_COLUMNS)
             .order_by(users::id.asc())
-            .limit(i64::from(request.page.limit()))
-            .offset(page_offset(request.page))
-            .load(conn)?;
-        Ok(UserPage {
-            users: convert_all(rows)?,
-            total: total(count),
-        })
+            .limit(rows_to_read(page))
+            .offset(page_offset(page));
+        if let Some(after) = after_id(page) {
+            query = query.filter(users::id.gt(after));
+        }
+        let rows: Vec<UserRow> = query.load(conn)?;
+        Ok(Page::of_rows(
+            convert_all(rows)?,
+            page,
+            |user: &User| Position::after_id(user.id.0),
+            total,
+        ))
     }
 
     /// Applies an admin's change to an account, refusing one that would

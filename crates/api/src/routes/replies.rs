@@ -3,9 +3,10 @@
 
 use axum::extract::State;
 use axum::response::Response;
+use domain::listing::ticket_records_query;
 use domain::rules::ReplyKind;
 use domain::values::parse_id;
-use domain::{PageRequest, ReplyBody};
+use domain::{PageRequest, ReplyBody, SortField};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -15,8 +16,7 @@ use crate::error::ApiError;
 use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::state::AppState;
 use crate::wire::{
-    CreateReplyRequest, Envelope, ErrorEnvelope, EventJson, PageEnvelope, PageMeta, PageQuery,
-    ReplyJson,
+    CreateReplyRequest, Envelope, ErrorEnvelope, EventJson, PageEnvelope, PageQuery, ReplyJson,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -79,15 +79,20 @@ async fn get_replies(
     QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<PageEnvelope<ReplyJson>, ApiError> {
     let id = parse_id("ticketId", &raw_id)?;
-    let page = PageRequest::parse(query.page.as_deref(), query.limit.as_deref())?;
+    let page = PageRequest::parse(
+        query.paging(),
+        &state.tokens.cursors,
+        &ticket_records_query("replies", id, caller),
+        SortField::TicketId,
+    )?;
     let replies = state
         .blocking(move |store| store.list_replies(caller, id, page))
         .await?;
-    let meta = PageMeta::of(page, replies.total);
     Ok(PageEnvelope::new(
         "Replies retrieved successfully",
-        replies.replies,
-        meta,
+        page,
+        replies,
+        &state.tokens.cursors,
     ))
 }
 
@@ -109,14 +114,19 @@ async fn get_events(
     QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<PageEnvelope<EventJson>, ApiError> {
     let id = parse_id("ticketId", &raw_id)?;
-    let page = PageRequest::parse(query.page.as_deref(), query.limit.as_deref())?;
+    let page = PageRequest::parse(
+        query.paging(),
+        &state.tokens.cursors,
+        &ticket_records_query("events", id, caller),
+        SortField::TicketId,
+    )?;
     let events = state
         .blocking(move |store| store.list_events(caller, id, page))
         .await?;
-    let meta = PageMeta::of(page, events.total);
     Ok(PageEnvelope::new(
         "Events retrieved successfully",
-        events.events,
-        meta,
+        page,
+        events,
+        &state.tokens.cursors,
     ))
 }

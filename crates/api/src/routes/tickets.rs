@@ -19,7 +19,7 @@ use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::state::AppState;
 use crate::wire::{
     ChangeTicketRequest, CreateTicketRequest, Envelope, ErrorEnvelope, ListTicketsQuery,
-    PageEnvelope, PageMeta, TicketJson, UpdateTicketRequest,
+    PageEnvelope, TicketJson, UpdateTicketRequest,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -131,27 +131,30 @@ async fn get_tickets(
     Caller(caller): Caller,
     QueryParams(query): QueryParams<ListTicketsQuery>,
 ) -> Result<PageEnvelope<TicketJson>, ApiError> {
-    let request = ListTickets::parse(TicketQuery {
-        page: query.page.as_deref(),
-        limit: query.limit.as_deref(),
-        sort: query.sort.as_deref(),
-        direction: query.direction.as_deref(),
-        status: query.status.as_deref(),
-        priority: query.priority.as_deref(),
-        assignee: query.assignee.as_deref(),
-        tag: query.tag.as_deref(),
-        q: query.q.as_deref(),
-        breached: query.breached.as_deref(),
-    })?;
+    let request = ListTickets::parse(
+        TicketQuery {
+            paging: query.paging(),
+            sort: query.sort.as_deref(),
+            direction: query.direction.as_deref(),
+            status: query.status.as_deref(),
+            priority: query.priority.as_deref(),
+            assignee: query.assignee.as_deref(),
+            tag: query.tag.as_deref(),
+            q: query.q.as_deref(),
+            breached: query.breached.as_deref(),
+        },
+        caller,
+        &state.tokens.cursors,
+    )?;
     let page_request = request.page;
     let page = state
         .blocking(move |store| store.list_tickets(caller, &request))
         .await?;
-    let meta = PageMeta::of(page_request, page.total);
     Ok(PageEnvelope::new(
         "Tickets retrieved successfully",
-        page.tickets,
-        meta,
+        page_request,
+        page,
+        &state.tokens.cursors,
     ))
 }
 

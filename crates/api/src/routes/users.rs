@@ -19,7 +19,7 @@ use crate::limits::ClientAddress;
 use crate::state::AppState;
 use crate::wire::{
     ChangePinRequest, CreateUserRequest, Envelope, ErrorEnvelope, ListUsersQuery, PageEnvelope,
-    PageMeta, SessionEnvelope, UpdateUserRequest, UserJson,
+    SessionEnvelope, UpdateUserRequest, UserJson,
 };
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -86,18 +86,20 @@ async fn get_users(
     QueryParams(query): QueryParams<ListUsersQuery>,
 ) -> Result<PageEnvelope<UserJson>, ApiError> {
     let request = ListUsers::parse(
-        query.page.as_deref(),
-        query.limit.as_deref(),
+        query.paging(),
         query.role.as_deref(),
+        caller,
+        &state.tokens.cursors,
     )?;
+    let page_request = request.page;
     let page = state
         .blocking(move |store| store.list_users(caller, &request))
         .await?;
-    let meta = PageMeta::of(request.page, page.total);
     Ok(PageEnvelope::new(
         "Users retrieved successfully",
-        page.users,
-        meta,
+        page_request,
+        page,
+        &state.tokens.cursors,
     ))
 }
 

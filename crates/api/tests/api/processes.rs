@@ -138,8 +138,8 @@ fn all_replies(store: &Store, reader: Actor, ticket_id: i64) -> Vec<Reply> {
         let found = store
             .list_replies(reader, ticket_id, request)
             .expect("list replies");
-        let done = found.replies.len() < 100;
-        replies.extend(found.replies);
+        let done = found.next.is_none();
+        replies.extend(found.items);
         if done {
             return replies;
         }
@@ -506,16 +506,15 @@ fn tickets_created_at_once_on_three_processes_get_distinct_increasing_ids() {
     );
     // The database holds exactly these tickets, each under its opener.
     for (customer, ids) in customers.iter().zip(&opened) {
-        let request = ListTickets::parse(domain::listing::TicketQuery {
-            limit: Some("100"),
-            ..Default::default()
-        })
-        .expect("valid");
+        let request = ListTickets {
+            page: domain::PageRequest::new(1, 100).expect("valid"),
+            ..ListTickets::default()
+        };
         let listed = deployment
             .store()
             .list_tickets(customer.actor, &request)
             .expect("list tickets");
-        let listed: Vec<i64> = listed.tickets.iter().map(|ticket| ticket.id).collect();
+        let listed: Vec<i64> = listed.items.iter().map(|ticket| ticket.id).collect();
         assert_eq!(&listed, ids, "the tickets stored for {:?}", customer.actor);
     }
 }

@@ -138,7 +138,7 @@ http_tests! {
         }
         let path = format!("/api/v1/tickets/{id}/replies");
         let all = app
-            .get(&path, &customer)
+            .get(&format!("{path}?count=true"), &customer)
             .await
             .expect(StatusCode::OK)
             .json();
@@ -202,7 +202,7 @@ http_tests! {
                 let page = domain::PageRequest::new(1, 100).expect("valid");
                 (
                     store.read_ticket(reader, id).expect("ticket"),
-                    store.list_replies(reader, id, page).expect("replies").replies,
+                    store.list_replies(reader, id, page).expect("replies").items,
                 )
             })
             .await;

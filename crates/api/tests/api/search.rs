@@ -6,10 +6,11 @@ use super::*;
 
 /// The ticketIds of a list answer, checking `meta.total` against the page.
 async fn found(app: &TestApp, session: &Session, query: &str) -> Vec<i64> {
-    let path = format!("/api/v1/tickets?limit=100&{query}");
+    let path = format!("/api/v1/tickets?limit=100&count=true&{query}");
     let answer = app.get(&path, session).await.expect(StatusCode::OK).json();
     let items = answer["data"].as_array().expect("data");
     assert_eq!(answer["meta"]["total"], items.len(), "{answer}");
+    assert_eq!(answer["meta"]["nextCursor"], Value::Null, "{answer}");
     items
         .iter()
         .map(|t| t["ticketId"].as_i64().expect("ticketId"))

@@ -83,7 +83,7 @@ http_tests! {
         .await
         .expect(StatusCode::CREATED);
         let list = app
-            .get("/api/v1/tickets", &customer)
+            .get("/api/v1/tickets?count=true", &customer)
             .await
             .expect(StatusCode::OK)
             .json();
@@ -172,9 +172,20 @@ http_tests! {
                 (got, json["meta"].clone())
             }
         };
-        let (page, meta) = list("page=2&limit=2").await;
+        let (page, meta) = list("page=2&limit=2&count=true").await;
         assert_eq!(page, vec![ids[2], ids[3]]);
-        assert_eq!(meta, json!({"page": 2, "limit": 2, "total": 5}));
+        let next = meta["nextCursor"].as_str().expect("a cursor").to_owned();
+        assert_eq!(
+            meta,
+            json!({"page": 2, "limit": 2, "hasMore": true, "nextCursor": next, "total": 5})
+        );
+        // Without `count=true` there is no total; the last page says so.
+        let (page, meta) = list("page=3&limit=2").await;
+        assert_eq!(page, vec![ids[4]]);
+        assert_eq!(
+            meta,
+            json!({"page": 3, "limit": 2, "hasMore": false, "nextCursor": null})
+        );
         assert_eq!(
             list("direction=-1").await.0,
             ids.iter().rev().copied().collect::<Vec<_>>()

@@ -116,7 +116,7 @@ http_tests! {
             .await
             .expect(StatusCode::FORBIDDEN);
         let customers = app
-            .get("/api/v1/users?role=CUSTOMER", &admin)
+            .get("/api/v1/users?role=CUSTOMER&count=true", &admin)
             .await
             .expect(StatusCode::OK)
             .json();

@@ -59,8 +59,13 @@ async fn note(app: &TestApp, session: &Session, id: i64, body: &str) -> Answer {
 }
 
 /// The whole answer (`data` and `meta`) of `path`.
+/// A list answer, counted (`count=true` added to the query).
 async fn page(app: &TestApp, session: &Session, path: &str) -> Value {
-    app.get(path, session).await.expect(StatusCode::OK).json()
+    let separator = if path.contains('?') { '&' } else { '?' };
+    app.get(&format!("{path}{separator}count=true"), session)
+        .await
+        .expect(StatusCode::OK)
+        .json()
 }
 
 /// The ticket's history as `session` sees it, in one page.
@@ -104,6 +109,7 @@ async fn listed(app: &TestApp, session: &Session, query: &str) -> Vec<i64> {
         json!(ids.len()),
         "{query}: {answer}"
     );
+    assert_eq!(answer["meta"]["hasMore"], false, "{query}: {answer}");
     ids
 }
 

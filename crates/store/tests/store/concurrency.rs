@@ -87,7 +87,7 @@ fn race_replies_against_resolve(stores: &[&Store]) {
                 PageRequest::new(1, 100).expect("valid"),
             )
             .expect("replies")
-            .replies;
+            .items;
         for reply in &replies {
             assert!(
                 reply.created_at <= resolved_at,

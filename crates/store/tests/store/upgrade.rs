@@ -1,4 +1,5 @@
-//! Upgrading a database from before the workflow: its tickets get the
+//! Upgrading a database from before the workflow (reverting every
+//! migration since, the list indexes included): its tickets get the
 //! workflow fields, a history that replays to what their rows say, their
 //! search words and their breach times.
 
@@ -13,11 +14,13 @@ use store::{DatabaseUrl, StoreOptions, both_backends};
 
 use super::*;
 
-const SQLITE_DOWN: [&str; 2] = [
+const SQLITE_DOWN: [&str; 3] = [
+    include_str!("../../../../migrations/sqlite/2026-11-27-000008_list_indexes/down.sql"),
     include_str!("../../../../migrations/sqlite/2026-11-27-000007_search/down.sql"),
     include_str!("../../../../migrations/sqlite/2026-11-27-000006_workflow/down.sql"),
 ];
-const POSTGRES_DOWN: [&str; 2] = [
+const POSTGRES_DOWN: [&str; 3] = [
+    include_str!("../../../../migrations/postgres/2026-11-27-000008_list_indexes/down.sql"),
     include_str!("../../../../migrations/postgres/2026-11-27-000007_search/down.sql"),
     include_str!("../../../../migrations/postgres/2026-11-27-000006_workflow/down.sql"),
 ];
@@ -41,7 +44,7 @@ both_backends!(
             client.execute(down);
         }
         client.execute(
-            "DELETE FROM __diesel_schema_migrations WHERE version LIKE '%000006' OR version LIKE '%000007'",
+            "DELETE FROM __diesel_schema_migrations WHERE version LIKE '%000006' OR version LIKE '%000007' OR version LIKE '%000008'",
         );
         // Rows as the previous version wrote them: an answered and resolved
         // ticket, an untouched one, and one its customer resolved unanswered.
@@ -66,7 +69,7 @@ both_backends!(
             let events = upgraded
                 .list_events(cast.agent, ticket_id, page)
                 .expect("events");
-            events.events.into_iter().map(|event| event.kind).collect()
+            events.items.into_iter().map(|event| event.kind).collect()
         };
         let targets = SlaTargets::default();
         for (id, created, first_response, status) in [
@@ -102,9 +105,9 @@ both_backends!(
         let replies = upgraded
             .list_replies(cast.agent, 1, PageRequest::default())
             .expect("replies");
-        let reply_ids: Vec<i64> = replies.replies.iter().map(|r| r.id).collect();
+        let reply_ids: Vec<i64> = replies.items.iter().map(|r| r.id).collect();
         assert!(
-            replies.replies.iter().all(|r| !r.internal),
+            replies.items.iter().all(|r| !r.internal),
             "old replies were public"
         );
         assert_eq!(
@@ -136,7 +139,7 @@ both_backends!(
                 ..ListTickets::default()
             };
             let page = upgraded.list_tickets(cast.agent, &request).expect("search");
-            page.tickets.iter().map(|ticket| ticket.id).collect()
+            page.items.iter().map(|ticket| ticket.id).collect()
         };
         assert_eq!(found("ANSWER"), [1], "an old reply is searchable");
         assert_eq!(found("withdrawn"), [3]);

@@ -73,8 +73,9 @@ fn to_tags(names: &[&str]) -> TicketChange {
     }
 }
 
+/// The first 100 records, counted.
 fn everything() -> PageRequest {
-    PageRequest::new(1, 100).expect("valid page")
+    PageRequest::new(1, 100).expect("valid page").counting()
 }
 
 /// Lets the clock move on, so a timestamp written next is later than every
@@ -88,8 +89,13 @@ fn history(store: &Store, actor: Actor, ticket_id: i64) -> Vec<Event> {
     let page = store
         .list_events(actor, ticket_id, everything())
         .expect("list events");
-    assert_eq!(page.total, page.events.len() as u64, "total of a full page");
-    page.events
+    assert_eq!(
+        page.total,
+        Some(page.items.len() as u64),
+        "total of a full page"
+    );
+    assert_eq!(page.next, None, "a full page is the last");
+    page.items
 }
 
 fn type_names(events: &[Event]) -> Vec<&'static str> {
@@ -115,21 +121,27 @@ fn state_of(ticket: &Ticket) -> TicketState {
 }
 
 fn ticket_ids(store: &Store, actor: Actor, request: &ListTickets) -> Vec<i64> {
-    let page = store.list_tickets(actor, request).expect("list tickets");
+    let counted = ListTickets {
+        page: request.page.counting(),
+        ..request.clone()
+    };
+    let page = store.list_tickets(actor, &counted).expect("list tickets");
     assert_eq!(
         page.total,
-        page.tickets.len() as u64,
+        Some(page.items.len() as u64),
         "every match fits on one page"
     );
-    page.tickets.iter().map(|ticket| ticket.id).collect()
+    assert_eq!(page.next, None, "a full page is the last");
+    page.items.iter().map(|ticket| ticket.id).collect()
 }
 
 fn reply_ids(store: &Store, actor: Actor, ticket_id: i64) -> Vec<i64> {
     let page = store
         .list_replies(actor, ticket_id, everything())
         .expect("list replies");
-    assert_eq!(page.total, page.replies.len() as u64);
-    page.replies.iter().map(|reply| reply.id).collect()
+    assert_eq!(page.total, Some(page.items.len() as u64));
+    assert_eq!(page.next, None, "a full page is the last");
+    page.items.iter().map(|reply| reply.id).collect()
 }
 
 /// No ticket at all.
@@ -419,7 +431,7 @@ both_backends!(tags_are_normalized_staff_only_and_leave_updated_at, |db| {
         let listed = store
             .list_tickets(staff, &ListTickets::default())
             .expect("list");
-        assert_eq!(listed.tickets, vec![retagged.clone()]);
+        assert_eq!(listed.items, vec![retagged.clone()]);
     }
     let customer_view = store.read_ticket(cast.customer, ticket.id).expect("read");
     assert_eq!(customer_view.tags, None);
@@ -433,7 +445,7 @@ both_backends!(tags_are_normalized_staff_only_and_leave_updated_at, |db| {
     let customer_list = store
         .list_tickets(cast.customer, &ListTickets::default())
         .expect("list");
-    assert_eq!(customer_list.tickets, vec![customer_view]);
+    assert_eq!(customer_list.items, vec![customer_view]);
     assert_eq!(
         type_names(&history(store, cast.customer, ticket.id)),
         ["created"]
@@ -582,14 +594,14 @@ both_backends!(
         );
         // The customer's replies leave the notes out, count included.
         let page = store
-            .list_replies(cast.customer, ticket.id, everything())
+            .list_replies(cast.customer, ticket.id, everything().counting())
             .expect("list");
-        assert_eq!((page.total, page.replies.len()), (0, 0));
+        assert_eq!((page.total, page.items.len()), (Some(0), 0));
         let page = store
-            .list_replies(cast.agent, ticket.id, everything())
+            .list_replies(cast.agent, ticket.id, everything().counting())
             .expect("list");
-        assert_eq!(page.total, 2);
-        assert_eq!(page.replies, vec![by_agent.clone(), by_admin.clone()]);
+        assert_eq!(page.total, Some(2));
+        assert_eq!(page.items, vec![by_agent.clone(), by_admin.clone()]);
 
         tick();
         let answer = reply(store, cast.agent, ticket.id, "on it").expect("reply");
@@ -604,20 +616,20 @@ both_backends!(
                 .list_replies(
                     cast.customer,
                     ticket.id,
-                    PageRequest::new(number, 1).expect("valid"),
+                    PageRequest::new(number, 1).expect("valid").counting(),
                 )
                 .expect("list");
-            assert_eq!(page.total, 2);
-            assert_eq!(page.replies, vec![expected.clone()]);
+            assert_eq!(page.total, Some(2));
+            assert_eq!(page.items, vec![expected.clone()]);
         }
         let last_page = store
             .list_replies(
                 cast.customer,
                 ticket.id,
-                PageRequest::new(3, 1).expect("valid"),
+                PageRequest::new(3, 1).expect("valid").counting(),
             )
             .expect("list");
-        assert_eq!((last_page.total, last_page.replies.len()), (2, 0));
+        assert_eq!((last_page.total, last_page.items.len()), (Some(2), 0));
         assert_eq!(
             reply_ids(store, cast.admin, ticket.id),
             [by_agent.id, by_admin.id, answer.id, thanks.id, late_note.id]
@@ -1098,7 +1110,7 @@ both_backends!(lists_sort_by_priority_and_resolution_due_time, |db| {
             .list_tickets(
                 cast.agent,
                 &ListTickets {
-                    page: PageRequest::new(number, 4).expect("valid"),
+                    page: PageRequest::new(number, 4).expect("valid").counting(),
                     sort: SortField::Priority,
                     direction: Direction::Descending,
                     ..ListTickets::default()
@@ -1107,11 +1119,11 @@ both_backends!(lists_sort_by_priority_and_resolution_due_time, |db| {
             .expect("list")
     };
     let (first, second) = (page(1), page(2));
-    assert_eq!((first.total, second.total), (6, 6));
+    assert_eq!((first.total, second.total), (Some(6), Some(6)));
     let walked: Vec<_> = first
-        .tickets
+        .items
         .iter()
-        .chain(&second.tickets)
+        .chain(&second.items)
         .map(|ticket| ticket.id)
         .collect();
     assert_eq!(walked, [t[5], t[1], t[0], t[2], t[4], t[3]]);
@@ -1212,15 +1224,15 @@ both_backends!(
                     .list_events(
                         viewer,
                         ticket.id,
-                        PageRequest::new(number, 3).expect("valid"),
+                        PageRequest::new(number, 3).expect("valid").counting(),
                     )
                     .expect("page");
-                assert_eq!(page.total, expected.len() as u64);
-                assert!(page.events.len() <= 3);
-                if page.events.is_empty() {
+                assert_eq!(page.total, Some(expected.len() as u64));
+                assert!(page.items.len() <= 3);
+                if page.items.is_empty() {
                     break;
                 }
-                walked.extend(page.events);
+                walked.extend(page.items);
             }
             assert_eq!(&walked, expected);
         }
@@ -1326,11 +1338,18 @@ fn snapshot(store: &Store, staff: Actor, ticket_id: i64) -> Snapshot {
         replies: store
             .list_replies(staff, ticket_id, everything())
             .expect("replies")
-            .replies,
+            .items,
         tickets: store
-            .list_tickets(staff, &ListTickets::default())
+            .list_tickets(
+                staff,
+                &ListTickets {
+                    page: PageRequest::default().counting(),
+                    ..ListTickets::default()
+                },
+            )
             .expect("list")
-            .total,
+            .total
+            .expect("counted"),
         events: history(store, staff, ticket_id),
     }
 }

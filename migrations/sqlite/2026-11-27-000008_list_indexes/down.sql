@@ -1,0 +1,11 @@
+DROP INDEX users_role;
+DROP INDEX tickets_author_updated_at;
+DROP INDEX tickets_author_created_at;
+DROP INDEX tickets_status_resolution_due_at;
+DROP INDEX tickets_status_priority;
+DROP INDEX tickets_status_updated_at;
+DROP INDEX tickets_status_created_at;
+DROP INDEX tickets_status_resolved_at;
+CREATE INDEX tickets_status_resolved_at ON tickets (status, resolved_at);
+DROP INDEX tickets_resolved_at;
+DROP INDEX tickets_status;
