@@ -35,6 +35,7 @@ mod accounts;
 mod auth;
 mod binary;
 mod contract;
+mod cursors;
 mod documentation;
 mod errors;
 mod faults;
