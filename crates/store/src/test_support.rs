@@ -5,10 +5,12 @@
 //! [`SKIP_POSTGRES_VAR`]`=1`, which CI never sets, lets it return early.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use diesel::connection::SimpleConnection;
+use diesel::connection::{InstrumentationEvent, SimpleConnection};
+use diesel::sql_types::{BigInt, Text};
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, RunQueryDsl, pg::PgConnection};
+use diesel::{Connection, QueryableByName, RunQueryDsl, pg::PgConnection};
 
 use crate::{DatabaseUrl, Store, StoreOptions};
 
@@ -200,6 +202,113 @@ impl OtherClient {
             Client::Pg(_) => self.execute("BEGIN; LOCK TABLE tickets IN EXCLUSIVE MODE"),
         }
     }
+}
+
+impl OtherClient {
+    /// The plan this database makes for `sql`, a statement as Diesel sent
+    /// it (see [`record_queries`]), one line per row of the plan: SQLite's
+    /// `EXPLAIN QUERY PLAN` details, or PostgreSQL's `EXPLAIN` text. The
+    /// placeholders stay unbound: SQLite plans before it sees values, and
+    /// on PostgreSQL the statement is prepared and its generic plan (made
+    /// for any values) explained. Settings such as `enable_sort` are this
+    /// client's, set with [`OtherClient::execute`].
+    pub fn explain(&mut self, sql: &str) -> Vec<String> {
+        #[derive(QueryableByName)]
+        struct Detail {
+            #[diesel(sql_type = Text)]
+            detail: String,
+        }
+        #[derive(QueryableByName)]
+        struct PlanLine {
+            #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+            line: String,
+        }
+        #[derive(QueryableByName)]
+        struct Parameters {
+            #[diesel(sql_type = BigInt)]
+            count: i64,
+        }
+        let failed = |e: diesel::result::Error| -> ! { panic!("explain {sql}: {e}") };
+        match &mut self.0 {
+            Client::Sqlite(conn) => diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                .load::<Detail>(conn)
+                .unwrap_or_else(|e| failed(e))
+                .into_iter()
+                .map(|row| row.detail)
+                .collect(),
+            Client::Pg(conn) => {
+                conn.batch_execute(&format!(
+                    "SET plan_cache_mode = force_generic_plan; PREPARE explained AS {sql}"
+                ))
+                .unwrap_or_else(|e| failed(e));
+                let parameters: Parameters = diesel::sql_query(
+                    "SELECT coalesce(cardinality(parameter_types), 0)::bigint AS count \
+                     FROM pg_prepared_statements WHERE name = 'explained'",
+                )
+                .get_result(conn)
+                .unwrap_or_else(|e| failed(e));
+                let nulls = vec!["NULL"; usize::try_from(parameters.count).unwrap_or(0)];
+                let plan = diesel::sql_query(format!(
+                    "EXPLAIN EXECUTE explained{}",
+                    if nulls.is_empty() {
+                        String::new()
+                    } else {
+                        format!("({})", nulls.join(", "))
+                    }
+                ))
+                .load::<PlanLine>(conn)
+                .unwrap_or_else(|e| failed(e));
+                conn.batch_execute("DEALLOCATE explained; RESET plan_cache_mode")
+                    .unwrap_or_else(|e| failed(e));
+                plan.into_iter().map(|row| row.line).collect()
+            }
+        }
+    }
+}
+
+/// The statements a store ran, as Diesel sent them to the database, their
+/// values left out (`SELECT ... WHERE "tickets"."status" = $1 ...`).
+#[derive(Debug, Clone, Default)]
+pub struct QueryLog(Arc<Mutex<Vec<String>>>);
+
+impl QueryLog {
+    /// The statements recorded since the last call, oldest first.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// Records every statement `store`'s request pool runs from now on: each
+/// of the pool's connections (the missing ones opened) is taken at once,
+/// made to report its statements, and put back. The SQL comes from
+/// Diesel's debug rendering of the query, which it does not promise to
+/// keep stable; tests read it, never the server.
+pub fn record_queries(store: &Store) -> QueryLog {
+    let log = QueryLog::default();
+    let taken: Vec<_> = (0..store.pool.max_size())
+        .map(|_| {
+            store
+                .pool
+                .get()
+                .unwrap_or_else(|e| panic!("take a pooled connection: {e}"))
+        })
+        .collect();
+    for mut conn in taken {
+        let log = log.clone();
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::StartQuery { query, .. } = event {
+                let shown = query.to_string();
+                let sql = shown
+                    .split_once(" -- binds: ")
+                    .map_or(shown.as_str(), |(sql, _)| sql);
+                log.0
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(sql.to_owned());
+            }
+        });
+    }
+    log
 }
 
 /// `postgres://host/old?x` with the database name replaced.

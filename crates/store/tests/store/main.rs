@@ -2,7 +2,9 @@
 //! concurrency too; each body runs on SQLite and on PostgreSQL.
 
 mod concurrency;
+mod cursors;
 mod files;
+mod plans;
 mod report;
 mod search;
 mod sqlstate;
