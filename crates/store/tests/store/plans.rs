@@ -311,14 +311,42 @@ both_backends!(a_customers_own_tickets_walk_an_index, |db| {
         "a customer's own",
         cast.customer,
         TicketQuery::default(),
-        &[
-            SortField::TicketId,
-            SortField::CreatedAt,
-            SortField::UpdatedAt,
-        ],
+        &SortField::ALL,
     );
     assert_indexed(db, &cases);
 });
+
+both_backends!(
+    a_priority_or_an_assignee_walks_an_index_in_every_sort,
+    |db| {
+        let cast = cast(db);
+        let agent_id = cast.agent.id.0.to_string();
+        let mut cases = Vec::new();
+        for priority in Priority::ALL {
+            cases.extend(sorted(
+                priority.as_str(),
+                cast.agent,
+                TicketQuery {
+                    priority: Some(priority.as_str()),
+                    ..TicketQuery::default()
+                },
+                &SortField::ALL,
+            ));
+        }
+        for assignee in ["me", "none", agent_id.as_str()] {
+            cases.extend(sorted(
+                &format!("assignee {assignee}"),
+                cast.agent,
+                TicketQuery {
+                    assignee: Some(assignee),
+                    ..TicketQuery::default()
+                },
+                &SortField::ALL,
+            ));
+        }
+        assert_indexed(db, &cases);
+    }
+);
 
 both_backends!(a_status_walks_an_index_in_every_sort, |db| {
     let cast = cast(db);
