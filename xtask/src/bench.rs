@@ -4,8 +4,10 @@
 //! `sqlite3 -csv` on the same query), list and login latency, what
 //! instrumentation costs, and how reads and memory hold up under a flood of
 //! logins; then, on a throwaway PostgreSQL, reads and writes spread over 1,
-//! 2 and 3 server processes sharing the database; and full-text search and
-//! the SLA breach filter on a large seed, on each engine (`search_bench`).
+//! 2 and 3 server processes sharing the database; full-text search and the
+//! SLA breach filter on a large seed, on each engine (`search_bench`); and
+//! on those seeds, list pages and writes against a bare baseline server and
+//! a deep cursor page against page 1 (`list_bench`).
 //! It prints medians and checks a few targets, but it fails on none, so a
 //! busy machine cannot make it flaky.
 
@@ -55,6 +57,9 @@ pub struct BenchArgs {
     /// The search and SLA breach section.
     #[command(flatten)]
     search: crate::search_bench::SearchArgs,
+    /// The list section, on the search section's databases.
+    #[command(flatten)]
+    list: crate::list_bench::ListArgs,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
@@ -64,18 +69,37 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         args.processes_rounds > 0,
         "--processes-rounds must be positive"
     );
+    args.list.check()?;
     println!("building the release server ...");
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .current_dir(root)
-        .args(["build", "--release", "--quiet", "-p", "api"])
-        .status()?;
-    ensure!(status.success(), "cargo build --release -p api failed");
+    build_release(root, &["-p", "api"])?;
+    if args.list.compares() {
+        println!("building the list section's baseline server ...");
+        build_release(
+            root,
+            &["-p", "xtask", "--bin", crate::list_bench::BASELINE_BINARY],
+        )?;
+    }
 
     let dir = std::env::temp_dir().join(format!("tracker-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let result = measure(root, &dir, args);
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// `cargo build --release` of `package_and_target` (`-p api`, say).
+fn build_release(root: &Path, package_and_target: &[&str]) -> anyhow::Result<()> {
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(root)
+        .args(["build", "--release", "--quiet"])
+        .args(package_and_target)
+        .status()?;
+    ensure!(
+        status.success(),
+        "cargo build --release {} failed",
+        package_and_target.join(" ")
+    );
+    Ok(())
 }
 
 fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
@@ -86,7 +110,10 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let search = crate::search_bench::measure(root, dir, &args.search)?;
+    let mut lists = crate::list_bench::ListSection::new(root, &args.list);
+    let search = crate::search_bench::measure(root, dir, &args.search, &mut |seeded| {
+        lists.on_seeded(seeded)
+    })?;
     let db_path = dir.join("bench.db");
     let url = DatabaseUrl::Sqlite(db_path.clone());
     let store = Store::connect(&url, StoreOptions::default())?;
@@ -233,6 +260,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         print_processes(processes, args);
     }
     crate::search_bench::print(&search, &args.search);
+    lists.print();
     Ok(())
 }
 
@@ -578,7 +606,7 @@ fn print_login_flood(flood: &LoginFlood, workers: usize, args: &BenchArgs) {
 pub(crate) const LIST_READER: &str = "kayode";
 /// A seeded customer who opens the tickets of the write load, so the list
 /// reader's page and count stay as seeded.
-const WRITER: &str = "customer-20";
+pub(crate) const WRITER: &str = "customer-20";
 /// How many server processes share the database, in turn.
 const PROCESS_COUNTS: [usize; 3] = [1, 2, 3];
 /// Clients of the processes section; divisible by every process count, so
@@ -631,22 +659,23 @@ impl Workload {
     }
 }
 
-/// One workload on one number of processes, over the rounds.
+/// One workload on one number of processes (or one endpoint on one server
+/// of the list section), over the rounds.
 #[derive(Debug, Default)]
-struct Spread {
+pub(crate) struct Spread {
     /// Per round: successes per second.
-    per_second: Vec<f64>,
+    pub(crate) per_second: Vec<f64>,
     /// Per round: latency of the successes, p50 and p99, in seconds.
     p50: Vec<f64>,
-    p99: Vec<f64>,
+    pub(crate) p99: Vec<f64>,
     /// Per round: the server processes' CPU time together per success, in µs.
-    server_cpu_micros: Vec<f64>,
+    pub(crate) server_cpu_micros: Vec<f64>,
     /// Per round: cores busy machine-wide (servers, PostgreSQL and the load
     /// generator).
     machine_cores: Vec<f64>,
     /// Answers other than a success, all rounds.
-    others: BTreeMap<u16, u64>,
-    first_error: Option<String>,
+    pub(crate) others: BTreeMap<u16, u64>,
+    pub(crate) first_error: Option<String>,
 }
 
 /// What the processes section measured.
@@ -782,7 +811,7 @@ fn processes_on_postgres(root: &Path, args: &BenchArgs) -> anyhow::Result<Proces
                 let server_cpu = servers_cpu_seconds(&servers)? - server_cpu;
                 let machine_cores = machine.cores_busy_since()?;
                 spreads.entry((workload, count)).or_default().add(
-                    workload,
+                    workload.success(),
                     tally,
                     server_cpu,
                     machine_cores,
@@ -827,8 +856,9 @@ fn open_ticket_ids(store: &Store, agent: domain::UserId) -> anyhow::Result<Vec<i
 }
 
 impl Spread {
-    fn add(&mut self, workload: Workload, tally: load::Tally, server_cpu: f64, cores: f64) {
-        let success = workload.success();
+    /// One round's `tally`, of which answers with `success` are the
+    /// successes.
+    pub(crate) fn add(&mut self, success: u16, tally: load::Tally, server_cpu: f64, cores: f64) {
         let successes = tally.count(success);
         self.per_second.push(tally.per_second(success));
         for (q, quantiles) in [(0.50, &mut self.p50), (0.99, &mut self.p99)] {
@@ -948,7 +978,7 @@ fn print_processes(processes: &Processes, args: &BenchArgs) {
 }
 
 /// `401: 12, 503: 3400`, or `none`.
-fn count_by_status(statuses: &BTreeMap<u16, u64>) -> String {
+pub(crate) fn count_by_status(statuses: &BTreeMap<u16, u64>) -> String {
     if statuses.is_empty() {
         return "none".to_owned();
     }
@@ -962,7 +992,7 @@ fn count_by_status(statuses: &BTreeMap<u16, u64>) -> String {
         .join(", ")
 }
 
-fn median(values: &[f64]) -> f64 {
+pub(crate) fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     sorted.sort_by(f64::total_cmp);
     sorted.get(sorted.len() / 2).copied().unwrap_or(f64::NAN)
@@ -1049,8 +1079,19 @@ impl Server {
         database_url: &str,
         env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
+        Self::start_binary(root, "api", database_url, env)
+    }
+
+    /// The release build of `binary`, a server that reads `DATABASE_URL`,
+    /// `HOST` and `PORT` as ours does, on `database_url`.
+    pub(crate) fn start_binary(
+        root: &Path,
+        binary: &str,
+        database_url: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let binary: PathBuf = root.join("target/release/api");
+        let binary: PathBuf = root.join("target/release").join(binary);
         let child = Command::new(&binary)
             .env("DATABASE_URL", database_url)
             .env("HOST", "127.0.0.1")

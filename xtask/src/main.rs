@@ -3,6 +3,7 @@
 //! Add a command by adding a variant to [`Command`] and an arm in `main`.
 
 mod bench;
+mod list_bench;
 mod load;
 mod search_bench;
 mod seed;
@@ -50,8 +51,9 @@ enum Command {
     },
     /// Measure seeding, the streamed report, list and login latency on a
     /// fresh SQLite database with the release server, throughput with 1, 2
-    /// and 3 server processes on one throwaway PostgreSQL, and search and
-    /// the SLA breach filter on a large seed on each engine.
+    /// and 3 server processes on one throwaway PostgreSQL, search and the
+    /// SLA breach filter on a large seed on each engine, and on those seeds
+    /// list pages and writes against a bare baseline server.
     Bench(bench::BenchArgs),
 }
 
