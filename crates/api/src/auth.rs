@@ -5,17 +5,39 @@ use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use domain::login::BAD_TOKEN;
-use domain::{Actor, Refusal};
+use domain::{Actor, Refusal, SessionEpoch, UserId};
+use store::Store;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
 pub const ONE_AUTHORIZATION: &str = "send one Authorization header, not several";
 
-/// The caller, authenticated: its token is valid and its account exists and
-/// is active. The role is the one in the database now, not in the token.
+/// The caller as a valid token of ours names them: its subject and
+/// session generation. Whether that account is still active, in that
+/// generation, and with which role, is asked of the store in the same
+/// blocking call as the request's own work ([`AppState::as_caller`]), so
+/// a request crosses to the blocking pool once, not twice, and the role
+/// still comes from the database, with deactivation applying at once.
 #[derive(Debug, Clone, Copy)]
-pub struct Caller(pub Actor);
+pub struct Caller {
+    subject: UserId,
+    epoch: SessionEpoch,
+}
+
+impl Caller {
+    /// The account the token was issued to (signed by our key, so it is
+    /// ours to trust as an id, e.g. for its write budget).
+    pub fn id(self) -> UserId {
+        self.subject
+    }
+
+    /// The caller as the store says they are now; a 401 when the account
+    /// is gone, deactivated, or its sessions were ended since.
+    pub fn authenticate(self, store: &Store) -> Result<Actor, ApiError> {
+        Ok(store.authenticate(self.subject, self.epoch)?)
+    }
+}
 
 /// The caller if a token was sent, `None` if none was. A token that was
 /// sent but does not hold is still a 401.
@@ -26,9 +48,9 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        match MaybeCaller::from_request_parts(parts, state).await? {
-            MaybeCaller(Some(actor)) => Ok(Caller(actor)),
-            MaybeCaller(None) => Err(Refusal::Unauthenticated(BAD_TOKEN).into()),
+        match bearer_token(parts, state)? {
+            Some((subject, epoch)) => Ok(Caller { subject, epoch }),
+            None => Err(Refusal::Unauthenticated(BAD_TOKEN).into()),
         }
     }
 }
@@ -37,25 +59,36 @@ impl FromRequestParts<AppState> for MaybeCaller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let mut sent = parts.headers.get_all(AUTHORIZATION).iter();
-        let Some(header) = sent.next() else {
+        let Some((subject, epoch)) = bearer_token(parts, state)? else {
             return Ok(MaybeCaller(None));
         };
-        // Which one would count is a guess two servers on the way might
-        // make differently.
-        if sent.next().is_some() {
-            return Err(ApiError::BadRequest(ONE_AUTHORIZATION.to_owned()));
-        }
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or(Refusal::Unauthenticated(BAD_TOKEN))?;
-        let (subject, epoch) = state.tokens.verify(token)?;
         let actor = state
             .blocking(move |store| store.authenticate(subject, epoch))
             .await?;
         Ok(MaybeCaller(Some(actor)))
     }
+}
+
+/// The subject and session generation of the request's bearer token, if
+/// it sent one; a token that does not verify is a 401.
+fn bearer_token(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<(UserId, SessionEpoch)>, ApiError> {
+    let mut sent = parts.headers.get_all(AUTHORIZATION).iter();
+    let Some(header) = sent.next() else {
+        return Ok(None);
+    };
+    // Which one would count is a guess two servers on the way might
+    // make differently.
+    if sent.next().is_some() {
+        return Err(ApiError::BadRequest(ONE_AUTHORIZATION.to_owned()));
+    }
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(Refusal::Unauthenticated(BAD_TOKEN))?;
+    Ok(Some(state.tokens.verify(token)?))
 }

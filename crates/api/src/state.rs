@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use domain::Actor;
 use metrics_exporter_prometheus::PrometheusHandle;
 use store::Store;
 
+use crate::auth::Caller;
 use crate::blocking::run_blocking;
 use crate::error::ApiError;
 use crate::limits::Limits;
@@ -41,5 +43,23 @@ impl AppState {
     {
         let store = self.store.clone();
         run_blocking(move || work(&store).map_err(Into::into)).await
+    }
+
+    /// Runs `work` on the blocking pool as `caller`, authenticated there
+    /// first (see [`Caller`]): one trip to the pool for both.
+    pub async fn as_caller<T, E>(
+        &self,
+        caller: Caller,
+        work: impl FnOnce(&Store, Actor) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        E: Into<ApiError> + Send + 'static,
+    {
+        self.blocking(move |store| {
+            let actor = caller.authenticate(store)?;
+            work(store, actor).map_err(Into::into)
+        })
+        .await
     }
 }

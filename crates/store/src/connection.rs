@@ -189,10 +189,14 @@ struct FileIdentity {
 }
 
 impl FileIdentity {
-    /// Opening (not just `stat`) proves the file is still readable by us.
+    /// One `stat` of the path, on every checkout: it fails when the file
+    /// or its folder can no longer be reached, and names another file when
+    /// it was replaced. (Opening it too cost two more system calls a
+    /// request and proved nothing more: a connection's open file keeps
+    /// working, and a new connection opens the file itself.)
     fn of(path: &std::path::Path) -> std::io::Result<Self> {
         use std::os::unix::fs::MetadataExt as _;
-        let metadata = std::fs::File::open(path)?.metadata()?;
+        let metadata = std::fs::metadata(path)?;
         Ok(Self {
             device: metadata.dev(),
             inode: metadata.ino(),

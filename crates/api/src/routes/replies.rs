@@ -46,11 +46,11 @@ pub fn router() -> OpenApiRouter<AppState> {
 )]
 async fn post_replies(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     PathParam(raw_id): PathParam<String>,
     JsonBody(request): JsonBody<CreateReplyRequest>,
 ) -> Result<Response, ApiError> {
-    state.limits.admit_write(caller.id)?;
+    state.limits.admit_write(caller.id())?;
     let id = parse_id("ticketId", &raw_id)?;
     let body = ReplyBody::parse(required("body", request.body)?)?;
     let kind = match request.internal {
@@ -58,7 +58,9 @@ async fn post_replies(
         Some(false) | None => ReplyKind::Public,
     };
     let reply = state
-        .blocking(move |store| store.add_reply(caller, id, &body, kind))
+        .as_caller(caller, move |store, caller| {
+            store.add_reply(caller, id, &body, kind)
+        })
         .await?;
     Ok(Envelope::new("Reply was created successfully", ReplyJson::from(reply)).created())
 }
@@ -74,19 +76,22 @@ async fn post_replies(
 )]
 async fn get_replies(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     PathParam(raw_id): PathParam<String>,
     QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<PageEnvelope<ReplyJson>, ApiError> {
     let id = parse_id("ticketId", &raw_id)?;
-    let page = PageRequest::parse(
-        query.paging(),
-        &state.tokens.cursors,
-        &ticket_records_query("replies", id, caller),
-        SortField::TicketId,
-    )?;
-    let replies = state
-        .blocking(move |store| store.list_replies(caller, id, page))
+    let tokens = state.tokens.clone();
+    let (page, replies) = state
+        .as_caller(caller, move |store, caller| {
+            let page = PageRequest::parse(
+                query.paging(),
+                &tokens.cursors,
+                &ticket_records_query("replies", id, caller),
+                SortField::TicketId,
+            )?;
+            Ok::<_, ApiError>((page, store.list_replies(caller, id, page)?))
+        })
         .await?;
     Ok(PageEnvelope::new(
         "Replies retrieved successfully",
@@ -109,19 +114,22 @@ async fn get_replies(
 )]
 async fn get_events(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     PathParam(raw_id): PathParam<String>,
     QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<PageEnvelope<EventJson>, ApiError> {
     let id = parse_id("ticketId", &raw_id)?;
-    let page = PageRequest::parse(
-        query.paging(),
-        &state.tokens.cursors,
-        &ticket_records_query("events", id, caller),
-        SortField::TicketId,
-    )?;
-    let events = state
-        .blocking(move |store| store.list_events(caller, id, page))
+    let tokens = state.tokens.clone();
+    let (page, events) = state
+        .as_caller(caller, move |store, caller| {
+            let page = PageRequest::parse(
+                query.paging(),
+                &tokens.cursors,
+                &ticket_records_query("events", id, caller),
+                SortField::TicketId,
+            )?;
+            Ok::<_, ApiError>((page, store.list_events(caller, id, page)?))
+        })
         .await?;
     Ok(PageEnvelope::new(
         "Events retrieved successfully",

@@ -57,13 +57,15 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 )]
 async fn get_resolved_report(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
 ) -> Result<Response, ApiError> {
     // Everything that can fail before the first byte fails here (the rule,
     // the connection): once the 200 is sent, an error can only cut the
     // body short.
     let report = state
-        .blocking(move |store| store.open_resolved_report(caller))
+        .as_caller(caller, move |store, caller| {
+            store.open_resolved_report(caller)
+        })
         .await?;
     let (_, generated_at) = report.window();
 

@@ -103,13 +103,15 @@ fn parse_user_id(value: serde_json::Value) -> Result<UserId, ValidationError> {
 )]
 async fn post_tickets(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     JsonBody(request): JsonBody<CreateTicketRequest>,
 ) -> Result<Response, ApiError> {
-    state.limits.admit_write(caller.id)?;
+    state.limits.admit_write(caller.id())?;
     let new = NewTicket::try_from(request)?;
     let ticket = state
-        .blocking(move |store| store.create_ticket(caller, &new))
+        .as_caller(caller, move |store, caller| {
+            store.create_ticket(caller, &new)
+        })
         .await?;
     Ok(Envelope::new("Ticket was created successfully", TicketJson::from(ticket)).created())
 }
@@ -128,27 +130,31 @@ async fn post_tickets(
 )]
 async fn get_tickets(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     QueryParams(query): QueryParams<ListTicketsQuery>,
 ) -> Result<PageEnvelope<TicketJson>, ApiError> {
-    let request = ListTickets::parse(
-        TicketQuery {
-            paging: query.paging(),
-            sort: query.sort.as_deref(),
-            direction: query.direction.as_deref(),
-            status: query.status.as_deref(),
-            priority: query.priority.as_deref(),
-            assignee: query.assignee.as_deref(),
-            tag: query.tag.as_deref(),
-            q: query.q.as_deref(),
-            breached: query.breached.as_deref(),
-        },
-        caller,
-        &state.tokens.cursors,
-    )?;
-    let page_request = request.page;
-    let page = state
-        .blocking(move |store| store.list_tickets(caller, &request))
+    let tokens = state.tokens.clone();
+    let (page_request, page) = state
+        .as_caller(caller, move |store, caller| {
+            // Parsed once the caller is known: a cursor is theirs alone.
+            let request = ListTickets::parse(
+                TicketQuery {
+                    paging: query.paging(),
+                    sort: query.sort.as_deref(),
+                    direction: query.direction.as_deref(),
+                    status: query.status.as_deref(),
+                    priority: query.priority.as_deref(),
+                    assignee: query.assignee.as_deref(),
+                    tag: query.tag.as_deref(),
+                    q: query.q.as_deref(),
+                    breached: query.breached.as_deref(),
+                },
+                caller,
+                &tokens.cursors,
+            )?;
+            let page = store.list_tickets(caller, &request)?;
+            Ok::<_, ApiError>((request.page, page))
+        })
         .await?;
     Ok(PageEnvelope::new(
         "Tickets retrieved successfully",
@@ -169,12 +175,12 @@ async fn get_tickets(
 )]
 async fn get_ticket(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     PathParam(raw_id): PathParam<String>,
 ) -> Result<Envelope<TicketJson>, ApiError> {
     let id = parse_id("ticketId", &raw_id)?;
     let ticket = state
-        .blocking(move |store| store.read_ticket(caller, id))
+        .as_caller(caller, move |store, caller| store.read_ticket(caller, id))
         .await?;
     Ok(Envelope::new(
         "Ticket retrieved successfully",
@@ -198,14 +204,16 @@ async fn get_ticket(
 )]
 async fn put_ticket(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     PathParam(raw_id): PathParam<String>,
     JsonBody(request): JsonBody<UpdateTicketRequest>,
 ) -> Result<Envelope<TicketJson>, ApiError> {
     let id = parse_id("ticketId", &raw_id)?;
     let status: TicketStatus = required("status", request.status)?.parse()?;
     let ticket = state
-        .blocking(move |store| store.change_ticket_status(caller, id, status))
+        .as_caller(caller, move |store, caller| {
+            store.change_ticket_status(caller, id, status)
+        })
         .await?;
     Ok(Envelope::new(
         "Ticket updated successfully",
@@ -230,14 +238,16 @@ async fn put_ticket(
 )]
 async fn patch_ticket(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     PathParam(raw_id): PathParam<String>,
     JsonBody(request): JsonBody<ChangeTicketRequest>,
 ) -> Result<Envelope<TicketJson>, ApiError> {
     let id = parse_id("ticketId", &raw_id)?;
     let change = TicketChange::try_from(request)?;
     let ticket = state
-        .blocking(move |store| store.change_ticket(caller, id, &change))
+        .as_caller(caller, move |store, caller| {
+            store.change_ticket(caller, id, &change)
+        })
         .await?;
     Ok(Envelope::new(
         "Ticket updated successfully",

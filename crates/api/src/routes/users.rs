@@ -82,18 +82,21 @@ async fn post_users(
 )]
 async fn get_users(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     QueryParams(query): QueryParams<ListUsersQuery>,
 ) -> Result<PageEnvelope<UserJson>, ApiError> {
-    let request = ListUsers::parse(
-        query.paging(),
-        query.role.as_deref(),
-        caller,
-        &state.tokens.cursors,
-    )?;
-    let page_request = request.page;
-    let page = state
-        .blocking(move |store| store.list_users(caller, &request))
+    let tokens = state.tokens.clone();
+    let (page_request, page) = state
+        .as_caller(caller, move |store, caller| {
+            let request = ListUsers::parse(
+                query.paging(),
+                query.role.as_deref(),
+                caller,
+                &tokens.cursors,
+            )?;
+            let page = store.list_users(caller, &request)?;
+            Ok::<_, ApiError>((request.page, page))
+        })
         .await?;
     Ok(PageEnvelope::new(
         "Users retrieved successfully",
@@ -121,7 +124,7 @@ async fn get_users(
 )]
 async fn patch_user(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     PathParam(id): PathParam<String>,
     JsonBody(request): JsonBody<UpdateUserRequest>,
 ) -> Result<Envelope<UserJson>, ApiError> {
@@ -132,7 +135,9 @@ async fn patch_user(
         pin: request.pin.map(Pin::parse).transpose()?,
     };
     let user = state
-        .blocking(move |store| store.update_user(caller, id, &change))
+        .as_caller(caller, move |store, caller| {
+            store.update_user(caller, id, &change)
+        })
         .await?;
     Ok(Envelope::new(
         "User updated successfully",
@@ -150,10 +155,12 @@ async fn patch_user(
 )]
 async fn get_me(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
 ) -> Result<Envelope<UserJson>, ApiError> {
     let user = state
-        .blocking(move |store| store.read_user(caller, caller.id))
+        .as_caller(caller, move |store, caller| {
+            store.read_user(caller, caller.id)
+        })
         .await?;
     Ok(Envelope::new(
         "User retrieved successfully",
@@ -179,7 +186,7 @@ async fn get_me(
 )]
 async fn put_my_pin(
     State(state): State<AppState>,
-    Caller(caller): Caller,
+    caller: Caller,
     JsonBody(request): JsonBody<ChangePinRequest>,
 ) -> Result<SessionEnvelope, ApiError> {
     let current_pin = required("currentPin", request.current_pin)?;
@@ -188,7 +195,9 @@ async fn put_my_pin(
     let current_pin = Pin::parse(current_pin).map_err(|_| Refusal::Forbidden(WRONG_CURRENT_PIN))?;
     let hashing = state.store.reserve_hashing()?;
     let session = state
-        .blocking(move |store| store.change_own_pin(hashing, caller, &current_pin, &new_pin))
+        .as_caller(caller, move |store, caller| {
+            store.change_own_pin(hashing, caller, &current_pin, &new_pin)
+        })
         .await?;
     signed_in(&state, "PIN changed successfully", session)
 }
