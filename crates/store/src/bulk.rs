@@ -12,7 +12,7 @@ use domain::{
 };
 
 use crate::Store;
-use crate::connection::{DbConnection, on_backend, write_transaction};
+use crate::connection::{DbConnection, on_backend};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{USER_COLUMNS, UserRow, encode_event};
 use crate::schema::{events, replies, ticket_tags, tickets, users};
@@ -112,7 +112,7 @@ impl Store {
     }
 
     fn bulk_load(&self, batch: &[SeedTicket], searchable: bool) -> StoreResult<Vec<i64>> {
-        write_transaction(&mut *self.conn()?, |conn| {
+        self.write(|conn| {
             let mut ids = Vec::with_capacity(batch.len());
             for chunk in batch.chunks(TICKETS_PER_CHUNK) {
                 let ticket_ids = insert_tickets(conn, chunk)?;

@@ -134,12 +134,13 @@ impl DatabaseUrl {
                 };
                 // busy_timeout first: switching to WAL itself needs a lock that
                 // the pool's other new connections may be holding.
-                conn.batch_execute(
-                    "PRAGMA busy_timeout = 5000;
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {};
                      PRAGMA journal_mode = WAL;
                      PRAGMA synchronous = NORMAL;
                      PRAGMA foreign_keys = ON;",
-                )
+                    SQLITE_BUSY_TIMEOUT.as_millis()
+                ))
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -177,6 +178,10 @@ fn existing_file_uri(path: &str) -> String {
     uri.push_str("?mode=rw");
     uri
 }
+
+/// How long an SQLite statement waits for a lock another connection holds
+/// before the request is answered 503.
+pub(crate) const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The file an SQLite database was found in at start-up. An open
 /// connection keeps its file however the path changes (made unreadable,

@@ -17,9 +17,7 @@ use domain::{
     TicketDocuments, TicketStatus,
 };
 
-use crate::connection::{
-    DbBackend, DbConnection, Locked, lock_rows, on_backend, write_transaction,
-};
+use crate::connection::{DbBackend, DbConnection, Locked, lock_rows, on_backend};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{
     REPLY_COLUMNS, ReplyRow, TICKET_COLUMNS, TicketRow, after_id, convert_all, encode_event,
@@ -40,7 +38,7 @@ impl Store {
     /// Opens a ticket (rule 1) with its `created` event; the database hands
     /// out its `ticketId`.
     pub fn create_ticket(&self, actor: Actor, new: &NewTicket) -> StoreResult<Ticket> {
-        write_transaction(&mut *self.conn()?, |conn| {
+        self.write(|conn| {
             let opening = decide_new_ticket(actor, &self.sla, now())?;
             let at = opening.at.naive_utc();
             let row: TicketRow = diesel::insert_into(tickets::table)
@@ -159,7 +157,7 @@ impl Store {
         ticket_id: i64,
         requested: TicketStatus,
     ) -> StoreResult<Ticket> {
-        write_transaction(&mut *self.conn()?, |conn| {
+        self.write(|conn| {
             let ticket = lock_ticket(conn, ticket_id)?;
             match decide_status_change(actor, ticket.facts(), requested, now())? {
                 Resolution::AlreadyResolved => as_seen_by(conn, actor, ticket),
@@ -196,7 +194,7 @@ impl Store {
         body: &ReplyBody,
         kind: ReplyKind,
     ) -> StoreResult<Reply> {
-        write_transaction(&mut *self.conn()?, |conn| {
+        self.write(|conn| {
             let ticket = lock_ticket(conn, ticket_id)?;
             let decision = decide_reply(actor, ticket.facts(), kind, now())?;
             let at = decision.at.naive_utc();

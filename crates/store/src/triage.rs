@@ -6,7 +6,7 @@ use domain::rules::{Audience, Standing, may_view_ticket};
 use domain::triage::decide_ticket_change;
 use domain::{Actor, Event, Page, PageRequest, Position, Role, Ticket, TicketChange, UserId};
 
-use crate::connection::{DbBackend, DbConnection, on_backend, write_transaction};
+use crate::connection::{DbBackend, DbConnection, on_backend};
 use crate::error::StoreResult;
 use crate::rows::{
     EVENT_COLUMNS, EventRow, after_id, convert_all, page_offset, parse, rows_to_read, total,
@@ -26,7 +26,7 @@ impl Store {
         ticket_id: i64,
         change: &TicketChange,
     ) -> StoreResult<Ticket> {
-        write_transaction(&mut *self.conn()?, |conn| {
+        self.write(|conn| {
             let ticket = lock_ticket(conn, ticket_id)?;
             let tags = load_tags(conn, ticket_id)?;
             // Not locked: an assignee deactivated right after this read is

@@ -16,7 +16,7 @@ use domain::{
     SessionEpoch, User, UserChange, UserId, Username,
 };
 
-use crate::connection::{DbConnection, Locked, lock_rows, write_transaction};
+use crate::connection::{DbConnection, Locked, lock_rows};
 use crate::error::{StoreError, StoreResult};
 use crate::pin::HashSlot;
 use crate::rows::{
@@ -78,7 +78,7 @@ impl Store {
         credentials: &Credentials,
         device_of: Option<UserId>,
     ) -> StoreResult<LoggedIn> {
-        let (claimed, lane) = write_transaction(&mut *self.conn()?, |conn| {
+        let (claimed, lane) = self.write(|conn| {
             let account = lock_login(conn, LoginKey::Username(&credentials.username))?;
             let lane = login_lane(device_of, account.as_ref().map(|a| a.user.id));
             claim_attempt(conn, account.as_ref(), lane)?;
@@ -139,17 +139,18 @@ impl Store {
         current: &Pin,
         new: &Pin,
     ) -> StoreResult<LoggedIn> {
-        let claimed = write_transaction(&mut *self.conn()?, |conn| {
-            let account = lock_login(conn, LoginKey::Id(actor.id))?;
-            claim_attempt(conn, account.as_ref(), LoginLane::Untrusted)?;
-            Ok(account)
-        })?
-        .ok_or(Refusal::NotFound)?;
+        let claimed = self
+            .write(|conn| {
+                let account = lock_login(conn, LoginKey::Id(actor.id))?;
+                claim_attempt(conn, account.as_ref(), LoginLane::Untrusted)?;
+                Ok(account)
+            })?
+            .ok_or(Refusal::NotFound)?;
         let matches = hashing.0.verify(current, Some(&claimed.pin_hash))?;
         let change = decide_own_pin_change(matches)?;
         let new_hash = hashing.0.hash(new)?;
         drop(hashing);
-        write_transaction(&mut *self.conn()?, |conn| {
+        self.write(|conn| {
             let account = lock_login(conn, LoginKey::Id(actor.id))?;
             let account = account.ok_or(Refusal::NotFound)?;
             // Deactivated or reset while the PIN was being checked.
@@ -206,7 +207,7 @@ impl Store {
             .as_ref()
             .map(|pin| self.hasher.hash(pin))
             .transpose()?;
-        write_transaction(&mut *self.conn()?, |conn| {
+        self.write(|conn| {
             let active_admins = lock_active_admins(conn)?;
             lock_rows(conn, Locked::Users, &[id.0])?;
             let current: User = users::table
