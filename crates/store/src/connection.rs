@@ -2,7 +2,7 @@
 //! pool, SQLite's pragmas, migrations and the transaction that locks a row.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
@@ -291,28 +291,91 @@ impl Manager {
     }
 }
 
+/// How long a connection that answered a ping is handed out without
+/// another: under load each connection is checked about once a second
+/// rather than on every request (a PostgreSQL round trip each). A
+/// connection that died within that second fails its request with a 503
+/// and is pinged, and replaced, at a later checkout.
+const PINGED_RECENTLY: Duration = Duration::from_secs(1);
+
+/// A pooled connection and when it last answered a ping.
+pub(crate) struct Checked {
+    conn: DbConnection,
+    pinged_at: Instant,
+}
+
+impl std::ops::Deref for Checked {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Checked {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
 impl r2d2::ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Checked;
     type Error = ConnectionError;
 
-    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+    fn connect(&self) -> Result<Checked, ConnectionError> {
         self.check_file()?;
-        self.url.open(SqliteFile::MustExist)
+        Ok(Checked {
+            conn: self.url.open(SqliteFile::MustExist)?,
+            pinged_at: Instant::now(),
+        })
     }
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), ConnectionError> {
+    /// The SQLite file is checked on every checkout (a write into a file
+    /// replaced meanwhile would be lost); the connection itself when it
+    /// has not answered a ping [`PINGED_RECENTLY`].
+    fn is_valid(&self, conn: &mut Checked) -> Result<(), ConnectionError> {
         self.check_file()?;
-        conn.ping()
-            .map_err(|e| ConnectionError::BadConnection(e.to_string()))
+        if conn.pinged_at.elapsed() < PINGED_RECENTLY {
+            return Ok(());
+        }
+        conn.conn
+            .ping()
+            .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+        conn.pinged_at = Instant::now();
+        Ok(())
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        std::thread::panicking() || conn.is_broken()
+    fn has_broken(&self, conn: &mut Checked) -> bool {
+        std::thread::panicking() || conn.conn.is_broken()
     }
 }
 
 pub(crate) type Pool = r2d2::Pool<Manager>;
 pub(crate) type PooledConnection = r2d2::PooledConnection<Manager>;
+
+/// A connection taken from a pool, as the database connection it is; it
+/// goes back to the pool when dropped.
+pub(crate) struct Conn(PooledConnection);
+
+impl Conn {
+    pub(crate) fn from_pool(pool: &Pool) -> Result<Self, r2d2::Error> {
+        pool.get().map(Conn)
+    }
+}
+
+impl std::ops::Deref for Conn {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.0.conn
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.0.conn
+    }
+}
 
 /// How the pool is sized, how much PIN hashing may run at once, and the
 /// SLA targets.

@@ -61,7 +61,9 @@ impl From<DieselError> for StoreError {
             // from the connection's state. A row lock wait that timed out
             // and a deadlock arrive as 40001 too, from `lock_rows`.
             DieselError::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::SerializationFailure,
+                DatabaseErrorKind::ClosedConnection
+                | DatabaseErrorKind::UnableToSendCommand
+                | DatabaseErrorKind::SerializationFailure,
                 _,
             )
             | DieselError::BrokenTransactionManager => StoreError::Unavailable(error.into()),
@@ -80,9 +82,15 @@ impl From<DieselError> for StoreError {
 /// - PostgreSQL waits outside `lock_rows` (a table another client locked
 ///   with `LOCK TABLE` or DDL, a `statement_timeout` an operator set),
 ///   whose SQLSTATE Diesel 2.3 does not expose (diesel-rs/diesel#5232):
-///   recognised on a server that speaks English, a 500 on one that does not.
+///   recognised on a server that speaks English, a 500 on one that does not;
+/// - a PostgreSQL connection that was lost after its last check (see
+///   `PINGED_RECENTLY`): libpq's own texts, and the server's notice that it
+///   is shutting down (57P01).
 fn is_busy(message: &str) -> bool {
     [
+        "no connection to the server",
+        "server closed the connection unexpectedly",
+        "terminating connection due to administrator command",
         "database is locked",
         "database table is locked",
         "database or disk is full",
@@ -123,7 +131,7 @@ mod tests {
     }
 
     #[test]
-    fn sqlite_busy_and_disk_failures_are_unavailable_other_errors_internal() {
+    fn busy_lost_and_disk_failures_are_unavailable_other_errors_internal() {
         let from_sqlite = |message: &str| {
             StoreError::from(DieselError::DatabaseError(
                 DatabaseErrorKind::Unknown,
@@ -131,6 +139,9 @@ mod tests {
             ))
         };
         for message in [
+            "no connection to the server\n",
+            "server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally",
+            "terminating connection due to administrator command",
             "database is locked",
             "database or disk is full",
             "disk I/O error",

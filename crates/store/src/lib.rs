@@ -103,7 +103,7 @@ impl Store {
     /// behind requests for long.
     pub fn ping(&self, timeout: Duration) -> StoreResult<()> {
         let mut conn = self.pool.get_timeout(timeout)?;
-        diesel::sql_query("SELECT 1").execute(&mut *conn)?;
+        diesel::sql_query("SELECT 1").execute(&mut **conn)?;
         Ok(())
     }
 
@@ -117,8 +117,8 @@ impl Store {
         }
     }
 
-    fn conn(&self) -> StoreResult<connection::PooledConnection> {
-        Ok(self.pool.get()?)
+    fn conn(&self) -> StoreResult<connection::Conn> {
+        Ok(connection::Conn::from_pool(&self.pool)?)
     }
 
     /// Runs `work` in a write transaction on a pooled connection. On SQLite,

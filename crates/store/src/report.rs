@@ -9,9 +9,7 @@ use diesel::prelude::*;
 use domain::rules::{decide_report_window, may_read_report};
 use domain::{Actor, Ticket, TicketStatus};
 
-use crate::connection::{
-    DatabaseUrl, DbConnection, Pool, PooledConnection, StoreOptions, report_pool,
-};
+use crate::connection::{Conn, DatabaseUrl, DbConnection, Pool, StoreOptions, report_pool};
 use crate::error::{StoreError, StoreResult};
 use crate::rows::{TICKET_COLUMNS, TicketColumns, TicketRow};
 use crate::schema::tickets;
@@ -45,7 +43,7 @@ impl ReportConnections {
 /// in hand: once this exists, nothing but the database failing mid-stream
 /// can stop the rows, so a caller can commit to a 200 before the first one.
 pub struct ResolvedReport {
-    conn: PooledConnection,
+    conn: Conn,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     _place: Slot,
@@ -73,7 +71,7 @@ impl Store {
             .ok_or(StoreError::TooManyReports {
                 retry_after_secs: REPORT_RETRY_AFTER_SECS,
             })?;
-        let conn = self.reports.pool.get()?;
+        let conn = Conn::from_pool(&self.reports.pool)?;
         let (from, to) = decide_report_window(now());
         Ok(ResolvedReport {
             conn,

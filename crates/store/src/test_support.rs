@@ -361,7 +361,7 @@ macro_rules! both_backends {
 
 /// One of a store's pooled connections, taken and kept until dropped: what
 /// a starved pool looks like to the requests that still need one.
-pub struct HeldConnection(#[allow(dead_code)] crate::connection::PooledConnection);
+pub struct HeldConnection(#[allow(dead_code)] crate::connection::Conn);
 
 impl std::fmt::Debug for HeldConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
