@@ -554,33 +554,24 @@ fn segments<'a>(
             _ => None,
         }),
         SortField::ResolvedAt => {
+            let resolved = move |after: Option<(chrono::NaiveDateTime, i64)>| -> Segment<'a> {
+                Box::new(move || {
+                    walk!(
+                        filtered().filter(tickets::resolved_at.is_not_null()),
+                        tickets::resolved_at,
+                        after
+                    )
+                })
+            };
             let unresolved = move |after: Option<i64>| -> Segment<'a> {
                 Box::new(move || by_id(filtered().filter(tickets::resolved_at.is_null()), after))
             };
             match after_value {
-                None => Ok(vec![
-                    Box::new(move || {
-                        walk!(
-                            filtered().filter(tickets::resolved_at.is_not_null()),
-                            tickets::resolved_at,
-                            None::<(chrono::NaiveDateTime, i64)>
-                        )
-                    }),
+                None => Ok(vec![resolved(None), unresolved(None)]),
+                Some((SortValue::At(value), id)) => Ok(vec![
+                    resolved(Some((value.naive_utc(), id))),
                     unresolved(None),
                 ]),
-                Some((SortValue::At(value), id)) => {
-                    let after = Some((value.naive_utc(), id));
-                    Ok(vec![
-                        Box::new(move || {
-                            walk!(
-                                filtered().filter(tickets::resolved_at.is_not_null()),
-                                tickets::resolved_at,
-                                after
-                            )
-                        }),
-                        unresolved(None),
-                    ])
-                }
                 Some((SortValue::Unset, id)) => Ok(vec![unresolved(Some(id))]),
                 Some(_) => unfit(),
             }

@@ -6,7 +6,8 @@ use axum::response::Response;
 use domain::listing::ticket_records_query;
 use domain::rules::ReplyKind;
 use domain::values::parse_id;
-use domain::{PageRequest, ReplyBody, SortField};
+use domain::{Actor, Page, PageRequest, ReplyBody, SortField};
+use store::{Store, StoreResult};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -80,19 +81,15 @@ async fn get_replies(
     PathParam(raw_id): PathParam<String>,
     QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<PageEnvelope<ReplyJson>, ApiError> {
-    let id = parse_id("ticketId", &raw_id)?;
-    let tokens = state.tokens.clone();
-    let (page, replies) = state
-        .as_caller(caller, move |store, caller| {
-            let page = PageRequest::parse(
-                query.paging(),
-                &tokens.cursors,
-                &ticket_records_query("replies", id, caller),
-                SortField::TicketId,
-            )?;
-            Ok::<_, ApiError>((page, store.list_replies(caller, id, page)?))
-        })
-        .await?;
+    let (page, replies) = ticket_records(
+        &state,
+        caller,
+        &raw_id,
+        query,
+        "replies",
+        Store::list_replies,
+    )
+    .await?;
     Ok(PageEnvelope::new(
         "Replies retrieved successfully",
         page,
@@ -118,23 +115,38 @@ async fn get_events(
     PathParam(raw_id): PathParam<String>,
     QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<PageEnvelope<EventJson>, ApiError> {
-    let id = parse_id("ticketId", &raw_id)?;
-    let tokens = state.tokens.clone();
-    let (page, events) = state
-        .as_caller(caller, move |store, caller| {
-            let page = PageRequest::parse(
-                query.paging(),
-                &tokens.cursors,
-                &ticket_records_query("events", id, caller),
-                SortField::TicketId,
-            )?;
-            Ok::<_, ApiError>((page, store.list_events(caller, id, page)?))
-        })
-        .await?;
+    let (page, events) =
+        ticket_records(&state, caller, &raw_id, query, "events", Store::list_events).await?;
     Ok(PageEnvelope::new(
         "Events retrieved successfully",
         page,
         events,
         &state.tokens.cursors,
     ))
+}
+
+/// A page of one ticket's records (`list`: replies or events), oldest
+/// first. The paging is parsed once the caller is known: a cursor belongs
+/// to its caller and its ticket.
+async fn ticket_records<T: Send + 'static>(
+    state: &AppState,
+    caller: Caller,
+    raw_id: &str,
+    query: PageQuery,
+    list: &'static str,
+    read: fn(&Store, Actor, i64, PageRequest) -> StoreResult<Page<T>>,
+) -> Result<(PageRequest, Page<T>), ApiError> {
+    let id = parse_id("ticketId", raw_id)?;
+    let tokens = state.tokens.clone();
+    state
+        .as_caller(caller, move |store, caller| {
+            let page = PageRequest::parse(
+                query.paging(),
+                &tokens.cursors,
+                &ticket_records_query(list, id, caller),
+                SortField::TicketId,
+            )?;
+            Ok::<_, ApiError>((page, read(store, caller, id, page)?))
+        })
+        .await
 }
