@@ -155,6 +155,14 @@ impl PageRequest {
         }
     }
 
+    /// The row a cursor's page starts after, or `None` for a page number.
+    pub fn after(self) -> Option<Position> {
+        match self.start {
+            Start::After(position) => Some(position),
+            Start::Page(_) => None,
+        }
+    }
+
     pub fn limit(self) -> u32 {
         self.limit
     }

@@ -221,10 +221,7 @@ pub(crate) fn rows_to_read(page: domain::PageRequest) -> i64 {
 
 /// The id a cursor's page of an id-ordered list starts after.
 pub(crate) fn after_id(page: domain::PageRequest) -> Option<i64> {
-    match page.start() {
-        domain::Start::After(position) => Some(position.id),
-        domain::Start::Page(_) => None,
-    }
+    page.after().map(|position| position.id)
 }
 
 /// A `COUNT(*)` result as the page's total.

@@ -13,8 +13,8 @@ use domain::rules::{
 use domain::sla::breach_time;
 use domain::{
     Actor, Direction, ListTickets, NewEvent, Page, PageRequest, Position, Priority, Reply,
-    ReplyBody, SortField, SortValue, Start, Subject, Tag, TagSet, Ticket, TicketBody,
-    TicketDocuments, TicketStatus,
+    ReplyBody, SortField, SortValue, Subject, Tag, TagSet, Ticket, TicketBody, TicketDocuments,
+    TicketStatus,
 };
 
 use crate::connection::{DbBackend, DbConnection, Locked, lock_rows, on_backend};
@@ -436,14 +436,10 @@ fn read_page(
     request: &ListTickets,
 ) -> StoreResult<Vec<TicketRow>> {
     let page = request.page;
-    let after = match page.start() {
-        Start::After(position) => Some(position),
-        Start::Page(_) => None,
-    };
     let wanted = page.rows_to_read() as usize;
     let mut rows: Vec<TicketRow> = Vec::with_capacity(wanted);
     let mut skip = page.offset();
-    for segment in segments(filtered, request.sort, request.direction, after)? {
+    for segment in segments(filtered, request.sort, request.direction, page.after())? {
         if rows.len() == wanted {
             break;
         }
