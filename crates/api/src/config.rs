@@ -102,6 +102,10 @@ pub struct Settings {
     /// First-response and resolution targets per priority
     /// (`SLA_FIRST_RESPONSE`, `SLA_RESOLUTION`).
     pub sla: domain::SlaTargets,
+    /// Where browsers reach the server (`PUBLIC_URL`, e.g.
+    /// `https://help.example.com`): the web pages' session cookie is
+    /// `Secure` when it is https, and a form must come from that origin.
+    pub public_url: Option<String>,
 }
 
 impl Settings {
@@ -188,6 +192,11 @@ impl Settings {
             database_url,
             listen: SocketAddr::new(host, port),
             jwt_secret: var("JWT_SECRET").map(JwtSecret::new).transpose()?,
+            public_url: match var("PUBLIC_URL") {
+                Some(url) if url.starts_with("https://") || url.starts_with("http://") => Some(url),
+                Some(url) => bail!("PUBLIC_URL {url:?} must start with https:// or http://"),
+                None => None,
+            },
             token_lifetime,
             pool_size,
             database_connect_timeout,

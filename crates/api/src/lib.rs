@@ -13,6 +13,7 @@ pub mod extract;
 pub mod limits;
 pub mod observe;
 pub mod openapi;
+pub mod pages;
 pub mod routes;
 pub mod server;
 pub mod state;
@@ -62,6 +63,7 @@ pub enum Instrumentation {
 
 pub fn build_router(state: AppState, instrumentation: Instrumentation) -> Router {
     let request_timeout = state.limits.request_timeout();
+    let state_for_pages = state.clone();
     let api = OpenApiRouter::new()
         .merge(routes::auth::router())
         .merge(routes::users::router())
@@ -72,11 +74,14 @@ pub fn build_router(state: AppState, instrumentation: Instrumentation) -> Router
     let (routes, mut document) = openapi::base()
         .nest("/api/v1", api)
         .merge(routes::health::router())
-        .with_state(state)
+        .with_state(state.clone())
         .split_for_parts();
     openapi::add_shared_responses(&mut document);
     let document_json = serde_json::to_vec(&document).expect("the OpenAPI document serialises");
     let routes = routes
+        // The browser's pages at `/`, beside the API (their own router:
+        // the state is merged in, not nested under a prefix).
+        .merge(web::router::<AppState>().with_state(state_for_pages))
         .fallback(|| async { ApiError::NotFound("no such route") })
         .layer(Extension(openapi::DocumentJson(document_json.into())));
     // The docs page is mounted before the path is trimmed: it redirects
@@ -201,6 +206,14 @@ async fn json_errors(request: Request<Body>, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
+    // The web pages answer their errors as pages.
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    if is_html {
+        return response;
+    }
     let is_json = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -264,9 +277,11 @@ pub fn build_state(settings: &Settings) -> anyhow::Result<AppState> {
             config::JwtSecret::random()
         }
     };
+    let mut tokens = tokens::Tokens::new(&secret, settings.token_lifetime);
+    tokens.web = tokens.web.with_public_url(settings.public_url.as_deref());
     Ok(AppState::new(
         store,
-        tokens::Tokens::new(&secret, settings.token_lifetime),
+        tokens,
         limits::Limits::new(&settings.limits),
     ))
 }

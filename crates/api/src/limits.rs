@@ -112,6 +112,11 @@ impl Limits {
         self.request_timeout
     }
 
+    /// The address the request's budgets are kept under.
+    pub fn client_of(&self, parts: &Parts) -> ClientAddress {
+        ClientAddress::of(parts, self.trusted_proxy_header.as_ref())
+    }
+
     /// One more login attempt from `client`, known username or not.
     pub fn admit_login(&self, client: ClientAddress) -> Result<(), ApiError> {
         self.login.admit(client.0)
@@ -206,7 +211,7 @@ impl<K: Hash + Eq + Clone> Budget<K> {
 pub struct ClientAddress(pub IpAddr);
 
 impl ClientAddress {
-    fn of(parts: &Parts, trusted_proxy_header: Option<&HeaderName>) -> Self {
+    pub(crate) fn of(parts: &Parts, trusted_proxy_header: Option<&HeaderName>) -> Self {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()

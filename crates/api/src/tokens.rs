@@ -42,6 +42,9 @@ pub const DEVICE_LIFETIME: Duration = Duration::from_secs(180 * 24 * 60 * 60);
 pub struct Tokens {
     /// Seals and opens list cursors.
     pub cursors: CursorKey,
+    /// The web pages' keys (their cursors are these same cursors) and
+    /// session lifetime, which is a token's.
+    pub web: web::WebConfig,
     encoding: EncodingKey,
     decoding: DecodingKey,
     device_encoding: EncodingKey,
@@ -62,6 +65,7 @@ impl Tokens {
         let device_key = [secret.expose(), b"/device-cookie"].concat();
         Self {
             cursors: CursorKey::derive(secret.expose()),
+            web: web::WebConfig::new(secret.expose(), lifetime, None),
             encoding: EncodingKey::from_secret(secret.expose()),
             decoding: DecodingKey::from_secret(secret.expose()),
             device_encoding: EncodingKey::from_secret(&device_key),

@@ -28,7 +28,7 @@ pub use cursor::{CursorKey, Position, SortValue};
 pub use entities::{Reply, Ticket, TicketFacts, User};
 pub use history::{Event, EventKind, EventType, NewEvent};
 pub use listing::{Direction, ListTickets, ListUsers, Page, PageRequest, Paging, SortField, Start};
-pub use login::{Credentials, LoggedIn, SessionEpoch};
+pub use login::{BrowserSession, Credentials, LoggedIn, SessionEpoch};
 pub use roles::{Actor, Role, TicketStatus, UserId};
 pub use rules::{Creator, Refusal, UserChange};
 pub use search::{SearchQuery, TicketDocuments};

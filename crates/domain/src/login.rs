@@ -211,6 +211,33 @@ pub fn decide_session(
     }
 }
 
+/// The answer to a browser whose session has ended (signed out, expired,
+/// or ended by a PIN change or deactivation).
+pub const SESSION_ENDED: &str = "your session has ended; sign in again";
+
+/// What a signed-in browser's session row holds: the account's session
+/// generation it was opened in, and when it lapses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BrowserSession {
+    pub epoch: SessionEpoch,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Who a browser session speaks for: exactly as for a token
+/// ([`decide_session`]), the account as it is now, and only until the
+/// session expires. A session that is gone (signed out) is no session.
+pub fn decide_browser_session(
+    account: Option<(&User, SessionEpoch)>,
+    session: Option<BrowserSession>,
+    now: DateTime<Utc>,
+) -> Result<Actor, Refusal> {
+    match session {
+        Some(session) if now < session.expires_at => decide_session(account, session.epoch)
+            .map_err(|_| Refusal::Unauthenticated(SESSION_ENDED)),
+        _ => Err(Refusal::Unauthenticated(SESSION_ENDED)),
+    }
+}
+
 /// The answer to a PIN change whose current PIN is wrong.
 pub const WRONG_CURRENT_PIN: &str = "the current pin is wrong";
 
@@ -450,5 +477,84 @@ mod tests {
             }
             prop_assert_eq!(admitted, attempts.min(FAILURES_PER_LOCK));
         }
+    }
+
+    fn browser_session(epoch: i64, expires_in_secs: i64) -> Option<BrowserSession> {
+        Some(BrowserSession {
+            epoch: SessionEpoch(epoch),
+            expires_at: session_now() + chrono::Duration::seconds(expires_in_secs),
+        })
+    }
+
+    fn session_now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-27T12:00:00Z")
+            .expect("time")
+            .with_timezone(&Utc)
+    }
+
+    fn session_user(active: bool) -> User {
+        User {
+            id: UserId(7),
+            username: "kayode".to_owned(),
+            role: Role::Customer,
+            active,
+            created_at: session_now(),
+            updated_at: session_now(),
+        }
+    }
+
+    #[test]
+    fn a_browser_session_speaks_for_its_active_account_until_it_expires() {
+        let user = session_user(true);
+        let account = Some((&user, SessionEpoch(2)));
+        assert_eq!(
+            decide_browser_session(account, browser_session(2, 1), session_now()),
+            Ok(Actor {
+                id: UserId(7),
+                role: Role::Customer
+            })
+        );
+        let ended = Err(Refusal::Unauthenticated(SESSION_ENDED));
+        assert_eq!(
+            decide_browser_session(account, browser_session(2, 0), session_now()),
+            ended
+        );
+        assert_eq!(
+            decide_browser_session(account, browser_session(2, -5), session_now()),
+            ended
+        );
+    }
+
+    #[test]
+    fn a_browser_session_ends_with_its_generation_its_account_or_its_row() {
+        let ended = Err(Refusal::Unauthenticated(SESSION_ENDED));
+        let active = session_user(true);
+        let deactivated = session_user(false);
+        // A PIN change or deactivation moved the generation on.
+        assert_eq!(
+            decide_browser_session(
+                Some((&active, SessionEpoch(3))),
+                browser_session(2, 60),
+                session_now()
+            ),
+            ended
+        );
+        assert_eq!(
+            decide_browser_session(
+                Some((&deactivated, SessionEpoch(2))),
+                browser_session(2, 60),
+                session_now()
+            ),
+            ended
+        );
+        assert_eq!(
+            decide_browser_session(None, browser_session(2, 60), session_now()),
+            ended
+        );
+        // Signed out: the row is gone.
+        assert_eq!(
+            decide_browser_session(Some((&active, SessionEpoch(2))), None, session_now()),
+            ended
+        );
     }
 }

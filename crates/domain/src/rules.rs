@@ -350,6 +350,18 @@ pub fn may_manage_users(actor: Actor) -> Result<(), Refusal> {
     }
 }
 
+/// Staff see who is who: the usernames behind the ids on a ticket, and
+/// the active staff a ticket can be assigned to. A customer sees roles
+/// only, as in the API.
+pub fn may_see_directory(actor: Actor) -> Result<(), Refusal> {
+    match Audience::of(actor) {
+        Audience::Staff => Ok(()),
+        Audience::Customer => Err(Refusal::Forbidden(
+            "only support agents and admins see the staff directory",
+        )),
+    }
+}
+
 /// A user's standing: what an admin may change about an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Standing {

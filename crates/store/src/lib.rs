@@ -26,6 +26,7 @@ mod slots;
 mod tickets;
 mod triage;
 mod users;
+mod web_sessions;
 
 #[cfg(feature = "test-support")]
 pub mod fingerprint;
@@ -49,6 +50,7 @@ pub use pin::{BUSY_RETRY_AFTER_SECS, HashLimits};
 pub use report::{REPORTS_AT_ONCE, ResolvedReport};
 pub use tickets::NewTicket;
 pub use users::{HashingPlace, NewAccount};
+pub use web_sessions::{ASSIGNABLE_STAFF_SHOWN, SignedInUser};
 
 /// The tracker's database: a pool of connections to one backend.
 #[derive(Clone)]

@@ -84,6 +84,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Signed-in browsers: the SHA-256 of each session cookie's secret.
+    web_sessions (secret_digest) {
+        secret_digest -> Text,
+        user_id -> BigInt,
+        session_epoch -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(web_sessions -> users (user_id));
 diesel::joinable!(replies -> users (author_id));
 diesel::joinable!(replies -> tickets (ticket_id));
 diesel::joinable!(ticket_tags -> tickets (ticket_id));
@@ -96,5 +108,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_tags,
     events,
     ticket_search_words,
-    ticket_reindex
+    ticket_reindex,
+    web_sessions
 );

@@ -9,6 +9,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use domain::Ticket;
 use domain::report::neutralise_formula;
+use store::ResolvedReport;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
@@ -67,10 +68,15 @@ async fn get_resolved_report(
             store.open_resolved_report(caller)
         })
         .await?;
+    Ok(stream_report(report, state.limits.request_timeout()))
+}
+
+/// Streams an opened report as a CSV download; `stall_timeout` is the
+/// longest the client may stop reading before the stream is cut.
+pub fn stream_report(report: ResolvedReport, stall_timeout: Duration) -> Response {
     let (_, generated_at) = report.window();
 
     let (sender, mut receiver) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
-    let stall_timeout = state.limits.request_timeout();
     let runtime = tokio::runtime::Handle::current();
     let complete = Arc::new(AtomicBool::new(false));
     let completed = Arc::clone(&complete);
@@ -103,14 +109,14 @@ async fn get_resolved_report(
         "attachment; filename=\"resolved-report-{}.csv\"",
         generated_at.format("%Y-%m-%d")
     );
-    Ok((
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (header::CONTENT_DISPOSITION, filename),
         ],
         body,
     )
-        .into_response())
+        .into_response()
 }
 
 /// A piece of the body, or the error that cuts it short.

@@ -1,0 +1,141 @@
+//! The web interface's signed-in browsers, and the names staff see on its
+//! pages.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use domain::login::decide_browser_session;
+use domain::rules::may_see_directory;
+use domain::{Actor, BrowserSession, LoggedIn, Role, SessionEpoch, User, UserId};
+
+use crate::error::{StoreError, StoreResult};
+use crate::rows::{USER_COLUMNS, UserRow, convert_all, utc};
+use crate::schema::{users, web_sessions};
+use crate::{Store, now};
+
+/// Who a browser session speaks for, and the name to greet them by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedInUser {
+    pub actor: Actor,
+    pub username: String,
+}
+
+/// The most staff an assignee menu lists.
+pub const ASSIGNABLE_STAFF_SHOWN: i64 = 500;
+
+impl Store {
+    /// Opens a browser session for `login`, a PIN just proven: the row
+    /// keyed by `secret_digest` (the cookie's secret never reaches the
+    /// database) lasts `lifetime`, in the account's current session
+    /// generation. The account's expired sessions are swept on the way.
+    pub fn open_browser_session(
+        &self,
+        login: &LoggedIn,
+        secret_digest: &str,
+        lifetime: Duration,
+    ) -> StoreResult<DateTime<Utc>> {
+        let created_at = now();
+        let expires_at = created_at
+            + chrono::Duration::from_std(lifetime).map_err(StoreError::internal)?;
+        let user_id = login.user.id.0;
+        self.write(|conn| {
+            diesel::delete(
+                web_sessions::table
+                    .filter(web_sessions::user_id.eq(user_id))
+                    .filter(web_sessions::expires_at.le(created_at.naive_utc())),
+            )
+            .execute(conn)?;
+            diesel::insert_into(web_sessions::table)
+                .values((
+                    web_sessions::secret_digest.eq(secret_digest),
+                    web_sessions::user_id.eq(user_id),
+                    web_sessions::session_epoch.eq(login.epoch.0),
+                    web_sessions::created_at.eq(created_at.naive_utc()),
+                    web_sessions::expires_at.eq(expires_at.naive_utc()),
+                ))
+                .execute(conn)?;
+            Ok(())
+        })?;
+        Ok(expires_at)
+    }
+
+    /// Who the browser session keyed by `secret_digest` speaks for now,
+    /// checked like a token (the account's current role; refused once the
+    /// account is deactivated or its generation ended) and refused once it
+    /// expired or was signed out. One query, like a token's.
+    pub fn authenticate_browser_session(&self, secret_digest: &str) -> StoreResult<SignedInUser> {
+        let row = web_sessions::table
+            .inner_join(users::table)
+            .filter(web_sessions::secret_digest.eq(secret_digest))
+            .select((
+                USER_COLUMNS,
+                users::session_epoch,
+                web_sessions::session_epoch,
+                web_sessions::expires_at,
+            ))
+            .first::<(UserRow, i64, i64, NaiveDateTime)>(&mut *self.conn()?)
+            .optional()?;
+        let found = row
+            .map(|(user, current, opened_in, expires_at)| {
+                let session = BrowserSession {
+                    epoch: SessionEpoch(opened_in),
+                    expires_at: utc(expires_at),
+                };
+                Ok::<_, StoreError>((User::try_from(user)?, SessionEpoch(current), session))
+            })
+            .transpose()?;
+        let (account, session) = match &found {
+            Some((user, current, session)) => (Some((user, *current)), Some(*session)),
+            None => (None, None),
+        };
+        let actor = decide_browser_session(account, session, now())?;
+        let username = found.map(|(user, ..)| user.username).unwrap_or_default();
+        Ok(SignedInUser { actor, username })
+    }
+
+    /// Signs a browser out: its session row is gone, so a copy of its
+    /// cookie opens nothing. Ending a session that is already gone is fine.
+    pub fn end_browser_session(&self, secret_digest: &str) -> StoreResult<()> {
+        self.write(|conn| {
+            diesel::delete(
+                web_sessions::table.filter(web_sessions::secret_digest.eq(secret_digest)),
+            )
+            .execute(conn)?;
+            Ok(())
+        })
+    }
+
+    /// The usernames behind `ids`, for staff (ids that name no account are
+    /// left out).
+    pub fn usernames(&self, actor: Actor, ids: &[UserId]) -> StoreResult<HashMap<UserId, String>> {
+        may_see_directory(actor)?;
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+        let rows: Vec<(i64, String)> = users::table
+            .filter(users::id.eq_any(ids))
+            .select((users::id, users::username))
+            .load(&mut *self.conn()?)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, username)| (UserId(id), username))
+            .collect())
+    }
+
+    /// The active support agents and admins a ticket can be assigned to,
+    /// by username (at most [`ASSIGNABLE_STAFF_SHOWN`]); for staff.
+    pub fn assignable_staff(&self, actor: Actor) -> StoreResult<Vec<User>> {
+        may_see_directory(actor)?;
+        let rows: Vec<UserRow> = users::table
+            .filter(users::active.eq(true))
+            .filter(users::role.eq_any([Role::SupportAgent.as_str(), Role::Admin.as_str()]))
+            .select(USER_COLUMNS)
+            .order_by(users::username.asc())
+            .limit(ASSIGNABLE_STAFF_SHOWN)
+            .load(&mut *self.conn()?)?;
+        convert_all(rows)
+    }
+}

@@ -1,0 +1,214 @@
+//! Signing in and up, signing out, and the start page.
+
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::{Credentials, LoggedIn, Pin, Username};
+use serde::Deserialize;
+use store::NewAccount;
+
+use super::{PageQuery, notice};
+use crate::error::PageError;
+use crate::forms::{Entrance, EntranceForm, Posted};
+use crate::session::{SessionSecret, expired_session_cookie, local_destination};
+use crate::views::{Chrome, SignInPage, render};
+use crate::{Door, Host, blocking};
+
+/// `/`: the tickets when a session cookie is there (checked there), else
+/// the sign-in page.
+pub async fn start(headers: HeaderMap) -> Redirect {
+    match SessionSecret::of_request(&headers) {
+        Some(_) => Redirect::to("/tickets"),
+        None => Redirect::to("/login"),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInQuery {
+    next: Option<String>,
+    done: Option<String>,
+}
+
+pub async fn sign_in_page(PageQuery(query): PageQuery<SignInQuery>) -> Response {
+    let page = SignInPage {
+        chrome: Chrome::new("Sign in", None).with_notice(notice(query.done.as_deref())),
+        signing_up: false,
+        next: local_destination(query.next.as_deref()).to_owned(),
+        username: String::new(),
+        error: None,
+    };
+    render(&page)
+}
+
+pub async fn sign_up_page() -> Response {
+    render(&sign_up_form(String::new(), None))
+}
+
+fn sign_up_form(username: String, error: Option<String>) -> SignInPage {
+    SignInPage {
+        chrome: Chrome::new("Create your account", None),
+        signing_up: true,
+        next: "/".to_owned(),
+        username,
+        error,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    pin: String,
+    next: Option<String>,
+}
+
+impl Entrance for SignInForm {
+    fn door(parts: &Parts) -> Door<'_> {
+        Door::SignIn(parts)
+    }
+}
+
+/// Checks the PIN exactly as the API's login does (same throttling, same
+/// one answer for every wrong credential), then opens a session and goes
+/// back to the page that was asked for.
+pub async fn sign_in<H: Host>(
+    State(host): State<H>,
+    EntranceForm { form, admitted }: EntranceForm<SignInForm>,
+) -> Response {
+    let next = local_destination(form.next.as_deref()).to_owned();
+    let username = form.username.clone();
+    let outcome = match admitted {
+        Ok(()) => sign_in_as(&host, form.username, form.pin).await,
+        Err(throttled) => Err(throttled.into()),
+    };
+    match outcome {
+        Ok(cookie) => {
+            let target = if next == "/" { "/tickets" } else { &next };
+            ([(SET_COOKIE, cookie)], Redirect::to(target)).into_response()
+        }
+        Err(error) => form_refused(
+            error,
+            SignInPage {
+                chrome: Chrome::new("Sign in", None),
+                signing_up: false,
+                next,
+                username,
+                error: None,
+            },
+        ),
+    }
+}
+
+/// Logs in and opens a session: the `Set-Cookie` value that carries it.
+async fn sign_in_as<H: Host>(host: &H, username: String, pin: String) -> Result<String, PageError> {
+    let credentials = Credentials::parse(username, pin)?;
+    let hashing = host.store().reserve_hashing()?;
+    let login = blocking(host, move |store| Ok(store.log_in(hashing, &credentials, None)?)).await?;
+    open_session(host, login).await
+}
+
+async fn open_session<H: Host>(host: &H, login: LoggedIn) -> Result<String, PageError> {
+    let secret = SessionSecret::generate();
+    let digest = secret.digest();
+    let lifetime = host.web().session_lifetime;
+    blocking(host, move |store| {
+        Ok(store.open_browser_session(&login, &digest, lifetime)?)
+    })
+    .await?;
+    Ok(secret
+        .cookie(lifetime, host.web().secure_cookies())
+        .to_string())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SignUpForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    pin: String,
+}
+
+impl Entrance for SignUpForm {
+    fn door(parts: &Parts) -> Door<'_> {
+        Door::SignUp(parts)
+    }
+}
+
+/// A customer's own account, signed in at once.
+pub async fn sign_up<H: Host>(
+    State(host): State<H>,
+    EntranceForm { form, admitted }: EntranceForm<SignUpForm>,
+) -> Response {
+    let username = form.username.clone();
+    let outcome = match admitted {
+        Ok(()) => sign_up_as(&host, form).await,
+        Err(throttled) => Err(throttled.into()),
+    };
+    match outcome {
+        Ok(cookie) => (
+            [(SET_COOKIE, cookie)],
+            Redirect::to("/tickets/new"),
+        )
+            .into_response(),
+        Err(error) => form_refused(error, sign_up_form(username, None)),
+    }
+}
+
+async fn sign_up_as<H: Host>(host: &H, form: SignUpForm) -> Result<String, PageError> {
+    let new = NewAccount {
+        username: Username::parse(form.username.clone())?,
+        pin: Pin::parse(form.pin.clone())?,
+        role: None,
+    };
+    let hashing = host.store().reserve_hashing()?;
+    blocking(host, move |store| {
+        Ok(store.create_user(hashing, domain::Creator::Anonymous, &new)?)
+    })
+    .await?;
+    // Signed in the ordinary way, so the session is the login's.
+    sign_in_as(host, form.username, form.pin).await
+}
+
+/// The form again, with what was typed (never the PIN) and why it was
+/// refused, at the refusal's status. A refused sign-in (401) is shown, not
+/// sent to sign in again.
+fn form_refused(error: PageError, mut page: SignInPage) -> Response {
+    let (status, message) = match &error {
+        PageError::SignIn { .. } => (StatusCode::UNAUTHORIZED, domain::login::BAD_CREDENTIALS.to_owned()),
+        PageError::Internal(_) | PageError::Unavailable(_) => return error.into_response(),
+        other => (other.status(), other.to_string()),
+    };
+    page.error = Some(capitalised(&message));
+    error.with_retry_after((status, render(&page)).into_response())
+}
+
+/// A message from the rules, as a sentence.
+pub(crate) fn capitalised(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
+        None => String::new(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoFields {}
+
+/// Ends the session: its row is deleted, so a copy of the cookie opens
+/// nothing, and the browser forgets it.
+pub async fn sign_out<H: Host>(
+    State(host): State<H>,
+    Posted { session, .. }: Posted<NoFields>,
+) -> Result<Response, PageError> {
+    let digest = session.secret().digest();
+    blocking(&host, move |store| Ok(store.end_browser_session(&digest)?)).await?;
+    let cleared = expired_session_cookie(host.web().secure_cookies());
+    Ok((
+        [(SET_COOKIE, cleared.to_string())],
+        Redirect::to("/login?done=signed-out"),
+    )
+        .into_response())
+}

@@ -1,0 +1,370 @@
+//! A customer's tickets and the staff queue (one page, filtered by the
+//! store's rules), opening a ticket, and the report download.
+
+use std::collections::HashMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use domain::listing::TicketQuery;
+use domain::rules::Audience;
+use domain::{ListTickets, Paging, Subject, Ticket, TicketBody, UserId};
+use serde::Deserialize;
+use store::NewTicket;
+
+use super::sign_in::capitalised;
+use super::{PageQuery, given, notice, viewer};
+use crate::error::PageError;
+use crate::forms::Posted;
+use crate::views::{
+    Chrome, Choice, NewTicketPage, QueueFilters, TicketRow, TicketsPage, When, render,
+    status_class, status_label,
+};
+use crate::{Door, Host, SessionCookie};
+
+/// Tickets a page shows.
+pub const TICKETS_PER_PAGE: &str = "25";
+
+#[derive(Debug, Default, Deserialize)]
+pub struct QueueQuery {
+    status: Option<String>,
+    priority: Option<String>,
+    assignee: Option<String>,
+    tag: Option<String>,
+    q: Option<String>,
+    breached: Option<String>,
+    sort: Option<String>,
+    direction: Option<String>,
+    cursor: Option<String>,
+    done: Option<String>,
+}
+
+impl QueueQuery {
+    /// The sort asked for; by default the latest change first.
+    fn sort(&self) -> &str {
+        given(&self.sort).unwrap_or("updatedAt")
+    }
+
+    fn direction(&self) -> &str {
+        given(&self.direction).unwrap_or("desc")
+    }
+
+    /// The query string of this same list, from `cursor` on.
+    fn url(&self, cursor: Option<&str>) -> String {
+        let mut url = String::from("/tickets?");
+        let pairs = [
+            ("status", given(&self.status)),
+            ("priority", given(&self.priority)),
+            ("assignee", given(&self.assignee)),
+            ("tag", given(&self.tag)),
+            ("q", given(&self.q)),
+            ("breached", given(&self.breached)),
+            ("sort", Some(self.sort())),
+            ("direction", Some(self.direction())),
+            ("cursor", cursor),
+        ];
+        let encoded: Vec<String> = pairs
+            .iter()
+            .filter_map(|(name, value)| value.map(|value| format!("{name}={}", encode(value))))
+            .collect();
+        url.push_str(&encoded.join("&"));
+        url
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+pub async fn list<H: Host>(
+    State(host): State<H>,
+    session: SessionCookie,
+    PageQuery(query): PageQuery<QueueQuery>,
+) -> Result<Response, PageError> {
+    let cursors = host.web().cursors.clone();
+    let asked = (
+        query.status.clone(),
+        query.priority.clone(),
+        query.assignee.clone(),
+        query.tag.clone(),
+        query.q.clone(),
+        query.breached.clone(),
+        query.sort().to_owned(),
+        query.direction().to_owned(),
+        query.cursor.clone(),
+    );
+    let (user, listed) = session
+        .run(&host, move |store, user| {
+            let (status, priority, assignee, tag, q, breached, sort, direction, cursor) = asked;
+            let actor = user.actor;
+            // A filter the rules refuse shows the refusal above an empty list.
+            let page = ListTickets::parse(
+                TicketQuery {
+                    paging: Paging {
+                        page: None,
+                        limit: Some(TICKETS_PER_PAGE),
+                        cursor: given(&cursor),
+                        count: None,
+                    },
+                    sort: Some(&sort),
+                    direction: Some(&direction),
+                    status: given(&status),
+                    priority: given(&priority),
+                    assignee: given(&assignee),
+                    tag: given(&tag),
+                    q: given(&q),
+                    breached: given(&breached),
+                },
+                actor,
+                &cursors,
+            )
+            .map_err(PageError::from)
+            .and_then(|request| {
+                let page = store.list_tickets(actor, &request)?;
+                Ok((request, page))
+            });
+            let staff_view = Audience::of(actor) == Audience::Staff;
+            let (names, staff) = match (&page, staff_view) {
+                (Ok((_, page)), true) => {
+                    let ids: Vec<UserId> =
+                        page.items.iter().filter_map(|ticket| ticket.assignee).collect();
+                    let staff = store
+                        .assignable_staff(actor)?
+                        .into_iter()
+                        .map(|user| (user.id, user.username))
+                        .collect();
+                    (store.usernames(actor, &ids)?, staff)
+                }
+                _ => (HashMap::new(), Vec::new()),
+            };
+            let page = page.map(|(request, page)| {
+                let next = page.next.map(|position| cursors.seal(request.page.binding(), position));
+                (page, next)
+            });
+            Ok((user.clone(), (page, names, staff)))
+        })
+        .await?;
+    let (listed, names, staff) = listed;
+    let viewer = viewer(&host, &session, &user);
+    let staff_view = viewer.is_staff();
+    let title = if staff_view { "Queue" } else { "My tickets" };
+    let filters = queue_filters(&query, &staff);
+    let (rows, next_cursor, error, status) = match listed {
+        Ok((page, next)) => (
+            page.items.iter().map(|ticket| ticket_row(ticket, &names)).collect(),
+            next,
+            None,
+            StatusCode::OK,
+        ),
+        Err(error) => (Vec::new(), None, Some(capitalised(&error.to_string())), error.status()),
+    };
+    let empty_message = match (staff_view, filters.any, query.cursor.is_some()) {
+        (_, _, true) => "No more tickets.",
+        (true, true, false) => "No ticket matches these filters.",
+        (true, false, false) => "The queue is empty: no tickets yet.",
+        (false, _, false) => "You have no tickets yet. Open one when you need help.",
+    };
+    let page = TicketsPage {
+        chrome: Chrome::new(title, Some(viewer)).with_notice(notice(query.done.as_deref())),
+        staff: staff_view,
+        next_url: next_cursor.as_deref().map(|cursor| query.url(Some(cursor))),
+        first_url: query.cursor.as_ref().map(|_| query.url(None)),
+        filters,
+        rows,
+        empty_message,
+        error,
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+fn ticket_row(ticket: &Ticket, names: &HashMap<UserId, String>) -> TicketRow {
+    TicketRow {
+        id: ticket.id,
+        subject: subject_of(ticket),
+        status: status_label(ticket.status),
+        status_class: status_class(ticket.status),
+        priority: ticket.priority.as_str(),
+        assignee: match ticket.assignee {
+            Some(id) => names.get(&id).cloned().unwrap_or_else(|| format!("user {id}")),
+            None => "Unassigned".to_owned(),
+        },
+        updated: When::of(ticket.updated_at),
+        breached: ticket.sla_breached(chrono::Utc::now()),
+    }
+}
+
+/// A ticket's title: its subject, or the start of its body.
+pub fn subject_of(ticket: &Ticket) -> String {
+    match ticket.subject.as_deref().map(str::trim) {
+        Some(subject) if !subject.is_empty() => subject.to_owned(),
+        _ => {
+            let start: String = ticket.body.chars().take(80).collect();
+            if start.len() < ticket.body.len() {
+                format!("{start}…")
+            } else {
+                start
+            }
+        }
+    }
+}
+
+fn queue_filters(query: &QueueQuery, staff: &[(UserId, String)]) -> QueueFilters {
+    let current = |value: &Option<String>| given(value).unwrap_or("").to_owned();
+    let status = current(&query.status);
+    let priority = current(&query.priority);
+    let assignee = current(&query.assignee);
+    let breached = current(&query.breached);
+    let mut assignees = vec![
+        Choice::new("", "Anyone", &assignee),
+        Choice::new("me", "Me", &assignee),
+        Choice::new("none", "Unassigned", &assignee),
+    ];
+    assignees.extend(
+        staff
+            .iter()
+            .map(|(id, name)| Choice::new(id.to_string(), name.clone(), &assignee)),
+    );
+    QueueFilters {
+        statuses: [
+            ("", "Any"),
+            ("UNATTENDED", "Waiting for an agent"),
+            ("REPLIED", "Answered"),
+            ("RESOLVED", "Resolved"),
+        ]
+        .map(|(value, label)| Choice::new(value, label, &status))
+        .to_vec(),
+        priorities: [("", "Any"), ("URGENT", "Urgent"), ("HIGH", "High"), ("NORMAL", "Normal"), ("LOW", "Low")]
+            .map(|(value, label)| Choice::new(value, label, &priority))
+            .to_vec(),
+        assignees,
+        breached: [("", "Any"), ("true", "Breached"), ("false", "On time")]
+            .map(|(value, label)| Choice::new(value, label, &breached))
+            .to_vec(),
+        sorts: [
+            ("updatedAt", "Last update"),
+            ("createdAt", "Opened"),
+            ("ticketId", "Ticket number"),
+            ("priority", "Priority"),
+            ("status", "Status"),
+            ("resolutionDueAt", "Resolution due"),
+            ("resolvedAt", "Resolved"),
+        ]
+        .map(|(value, label)| Choice::new(value, label, query.sort()))
+        .to_vec(),
+        directions: [("desc", "Descending"), ("asc", "Ascending")]
+            .map(|(value, label)| Choice::new(value, label, query.direction()))
+            .to_vec(),
+        tag: current(&query.tag),
+        q: current(&query.q),
+        any: [&query.status, &query.priority, &query.assignee, &query.tag, &query.q, &query.breached]
+            .into_iter()
+            .any(|value| given(value).is_some()),
+    }
+}
+
+pub async fn new_form<H: Host>(
+    State(host): State<H>,
+    session: SessionCookie,
+) -> Result<Response, PageError> {
+    let user = session.run(&host, |_, user| Ok(user.clone())).await?;
+    Ok(render(&NewTicketPage {
+        chrome: Chrome::new("New ticket", Some(viewer(&host, &session, &user))),
+        subject: String::new(),
+        body: String::new(),
+        error: None,
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NewTicketForm {
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    body: String,
+}
+
+/// Opens a ticket (the store says who may); a refusal shows the form again
+/// with what was typed.
+pub async fn create<H: Host>(
+    State(host): State<H>,
+    Posted { session, form }: Posted<NewTicketForm>,
+) -> Result<Response, PageError> {
+    let (subject, body) = (form.subject.clone(), form.body.clone());
+    let outcome = session
+        .run(&host, {
+            let host = host.clone();
+            move |store, user| {
+                let created = host
+                    .admit(Door::Write(user.actor.id))
+                    .map_err(PageError::from)
+                    .and_then(|()| {
+                        let subject = Some(form.subject.trim())
+                            .filter(|subject| !subject.is_empty())
+                            .map(|subject| Subject::parse(subject.to_owned()))
+                            .transpose()?;
+                        let new = NewTicket {
+                            subject,
+                            body: TicketBody::parse(form.body)?,
+                        };
+                        Ok(store.create_ticket(user.actor, &new)?)
+                    });
+                Ok((user.clone(), created))
+            }
+        })
+        .await?;
+    match outcome {
+        (_, Ok(ticket)) => Ok(Redirect::to(&format!("/tickets/{}?done=created", ticket.id)).into_response()),
+        (user, Err(error @ (PageError::Internal(_) | PageError::Unavailable(_)))) => {
+            let _ = user;
+            Err(error)
+        }
+        (user, Err(error)) => {
+            let page = NewTicketPage {
+                chrome: Chrome::new("New ticket", Some(viewer(&host, &session, &user))),
+                subject,
+                body,
+                error: Some(capitalised(&error.to_string())),
+            };
+            Ok(error.with_retry_after((error.status(), render(&page)).into_response()))
+        }
+    }
+}
+
+/// The resolved report, as the API streams it; the store says who may.
+pub async fn report<H: Host>(
+    State(host): State<H>,
+    session: SessionCookie,
+) -> Result<Response, PageError> {
+    let report = session
+        .run(&host, |store, user| Ok(store.open_resolved_report(user.actor)?))
+        .await?;
+    Ok(host.stream_report(report))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_next_page_link_keeps_every_filter() {
+        let query = QueueQuery {
+            status: Some("REPLIED".into()),
+            q: Some("refund & charged".into()),
+            tag: Some(String::new()),
+            ..QueueQuery::default()
+        };
+        assert_eq!(
+            query.url(Some("abc_-")),
+            "/tickets?status=REPLIED&q=refund%20%26%20charged&sort=updatedAt&direction=desc&cursor=abc_-"
+        );
+    }
+}

@@ -1,0 +1,323 @@
+//! The pages' templates (askama: checked at compile time, every value
+//! HTML-escaped) and the plain view values they show. Values are worded
+//! here; templates only lay them out.
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use domain::{Role, TicketStatus};
+
+use crate::assets;
+
+/// Renders a page as `text/html`; a template that fails to render (a bug)
+/// is logged and shown as a plain 500.
+pub fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )],
+            html,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(cause = %error, "a template failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
+        }
+    }
+}
+
+/// What every page's frame shows: its title, who is signed in (with the
+/// CSRF token of their forms), and a notice from the last action.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    pub title: String,
+    pub viewer: Option<Viewer>,
+    pub notice: Option<&'static str>,
+    pub stylesheet: &'static str,
+    pub icon: &'static str,
+}
+
+impl Chrome {
+    pub fn new(title: impl Into<String>, viewer: Option<Viewer>) -> Self {
+        Self {
+            title: title.into(),
+            viewer,
+            notice: None,
+            stylesheet: assets::stylesheet_url(),
+            icon: assets::icon_url(),
+        }
+    }
+
+    pub fn with_notice(mut self, notice: Option<&'static str>) -> Self {
+        self.notice = notice;
+        self
+    }
+}
+
+/// The signed-in user as the frame shows them.
+#[derive(Debug, Clone)]
+pub struct Viewer {
+    pub username: String,
+    pub role: Role,
+    /// The token every form of this session carries.
+    pub csrf: String,
+}
+
+impl Viewer {
+    pub fn is_staff(&self) -> bool {
+        self.role != Role::Customer
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    pub fn role_label(&self) -> &'static str {
+        role_label(self.role)
+    }
+}
+
+/// One `<option>` of a `<select>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+impl Choice {
+    pub fn new(value: impl Into<String>, label: impl Into<String>, current: &str) -> Self {
+        let value = value.into();
+        Self {
+            selected: value == current,
+            label: label.into(),
+            value,
+        }
+    }
+}
+
+pub fn role_label(role: Role) -> &'static str {
+    match role {
+        Role::Customer => "Customer",
+        Role::SupportAgent => "Support agent",
+        Role::Admin => "Admin",
+    }
+}
+
+pub fn status_label(status: TicketStatus) -> &'static str {
+    match status {
+        TicketStatus::Unattended => "Waiting for an agent",
+        TicketStatus::Replied => "Answered",
+        TicketStatus::Resolved => "Resolved",
+    }
+}
+
+/// The class of a status badge (fixed words, never user text).
+pub fn status_class(status: TicketStatus) -> &'static str {
+    match status {
+        TicketStatus::Unattended => "badge badge-waiting",
+        TicketStatus::Replied => "badge badge-answered",
+        TicketStatus::Resolved => "badge badge-resolved",
+    }
+}
+
+/// A time as the pages show it: UTC, to the minute, with a machine-readable
+/// twin for `<time datetime>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct When {
+    pub text: String,
+    pub iso: String,
+}
+
+impl When {
+    pub fn of(at: DateTime<Utc>) -> Self {
+        Self {
+            text: at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            iso: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }
+    }
+}
+
+#[derive(Debug, Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub chrome: Chrome,
+    pub status: u16,
+    pub heading: &'static str,
+    pub message: String,
+}
+
+impl ErrorPage {
+    pub fn new(status: StatusCode, message: String) -> Self {
+        let heading = match status {
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::FORBIDDEN => "Not allowed",
+            StatusCode::CONFLICT => "That cannot be done now",
+            StatusCode::TOO_MANY_REQUESTS => "Slow down",
+            StatusCode::BAD_REQUEST => "Something in the request is not right",
+            StatusCode::SERVICE_UNAVAILABLE => "Temporarily unavailable",
+            _ => "Something went wrong",
+        };
+        Self {
+            chrome: Chrome::new(heading, None),
+            status: status.as_u16(),
+            heading,
+            message,
+        }
+    }
+}
+
+#[derive(Debug, Template)]
+#[template(path = "sign_in.html")]
+pub struct SignInPage {
+    pub chrome: Chrome,
+    /// Sign-up (a customer's new account) rather than sign-in.
+    pub signing_up: bool,
+    /// Where to go once signed in (a local path).
+    pub next: String,
+    pub username: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "tickets.html")]
+pub struct TicketsPage {
+    pub chrome: Chrome,
+    pub staff: bool,
+    pub filters: QueueFilters,
+    pub rows: Vec<TicketRow>,
+    pub next_url: Option<String>,
+    pub first_url: Option<String>,
+    pub empty_message: &'static str,
+    pub error: Option<String>,
+}
+
+/// The queue's filter form, as asked (kept when a filter is refused).
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilters {
+    pub statuses: Vec<Choice>,
+    pub priorities: Vec<Choice>,
+    pub assignees: Vec<Choice>,
+    pub breached: Vec<Choice>,
+    pub sorts: Vec<Choice>,
+    pub directions: Vec<Choice>,
+    pub tag: String,
+    pub q: String,
+    /// Whether any filter is set (the empty state says so).
+    pub any: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct TicketRow {
+    pub id: i64,
+    pub subject: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub priority: &'static str,
+    pub assignee: String,
+    pub updated: When,
+    pub breached: bool,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "new_ticket.html")]
+pub struct NewTicketPage {
+    pub chrome: Chrome,
+    pub subject: String,
+    pub body: String,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "ticket.html")]
+pub struct TicketPage {
+    pub chrome: Chrome,
+    pub id: i64,
+    pub subject: String,
+    pub status: &'static str,
+    pub status_class: &'static str,
+    pub priority: &'static str,
+    pub opened_by: String,
+    pub created: When,
+    pub updated: When,
+    pub resolved: Option<When>,
+    pub thread: Vec<ThreadEntry>,
+    pub more_replies_url: Option<String>,
+    pub reply: ReplyBox,
+    /// Staff write internal notes; `None` for a customer.
+    pub note_draft: Option<String>,
+    pub can_resolve: bool,
+    pub triage: Option<TriageForm>,
+    pub sla: Option<SlaView>,
+    pub history: Vec<HistoryEntry>,
+    pub more_history_url: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ThreadEntry {
+    pub anchor: String,
+    pub author: String,
+    pub when: When,
+    pub body: String,
+    /// An internal note (staff only), shown apart.
+    pub note: bool,
+    /// Written by the viewer.
+    pub mine: bool,
+}
+
+/// The public reply box: open, or shut with the rules' reason.
+#[derive(Debug, Clone)]
+pub struct ReplyBox {
+    pub disabled_reason: Option<String>,
+    pub draft: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct TriageForm {
+    pub priorities: Vec<Choice>,
+    pub assignees: Vec<Choice>,
+    pub tags: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct SlaView {
+    pub first_response_due: When,
+    pub first_response_at: Option<When>,
+    pub resolution_due: When,
+    pub breached: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub when: When,
+    pub who: String,
+    pub what: String,
+}
+
+#[derive(Debug, Template)]
+#[template(path = "users.html")]
+pub struct UsersPage {
+    pub chrome: Chrome,
+    pub roles: Vec<Choice>,
+    pub rows: Vec<UserRow>,
+    pub next_url: Option<String>,
+    pub first_url: Option<String>,
+    pub new_username: String,
+    pub new_roles: Vec<Choice>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub role: &'static str,
+    pub active: bool,
+    pub created: When,
+    pub roles: Vec<Choice>,
+    pub is_me: bool,
+}
