@@ -37,8 +37,8 @@ impl Store {
         lifetime: Duration,
     ) -> StoreResult<DateTime<Utc>> {
         let created_at = now();
-        let expires_at = created_at
-            + chrono::Duration::from_std(lifetime).map_err(StoreError::internal)?;
+        let expires_at =
+            created_at + chrono::Duration::from_std(lifetime).map_err(StoreError::internal)?;
         let user_id = login.user.id.0;
         self.write(|conn| {
             diesel::delete(

@@ -62,7 +62,10 @@ async fn get_asset(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|asset| asset.url == path) {
         Some(asset) => (
             [
-                (header::CONTENT_TYPE, HeaderValue::from_static(asset.content_type)),
+                (
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(asset.content_type),
+                ),
                 (
                     header::CACHE_CONTROL,
                     HeaderValue::from_static("public, max-age=31536000, immutable"),

@@ -208,7 +208,10 @@ mod tests {
     #[test]
     fn each_refusal_kind_is_one_status() {
         let cases = [
-            (PageError::from(Refusal::Invalid("x")), StatusCode::BAD_REQUEST),
+            (
+                PageError::from(Refusal::Invalid("x")),
+                StatusCode::BAD_REQUEST,
+            ),
             (Refusal::Forbidden("x").into(), StatusCode::FORBIDDEN),
             (Refusal::NotFound.into(), StatusCode::NOT_FOUND),
             (Refusal::Conflict("x").into(), StatusCode::CONFLICT),

@@ -216,8 +216,14 @@ mod tests {
 
     #[test]
     fn the_public_origin_is_scheme_and_authority_only() {
-        assert_eq!(origin_of("https://Help.Example.com/"), "https://help.example.com");
-        assert_eq!(origin_of("http://10.0.0.5:9003/tracker?x"), "http://10.0.0.5:9003");
+        assert_eq!(
+            origin_of("https://Help.Example.com/"),
+            "https://help.example.com"
+        );
+        assert_eq!(
+            origin_of("http://10.0.0.5:9003/tracker?x"),
+            "http://10.0.0.5:9003"
+        );
         let config = WebConfig::new(b"s", Duration::from_secs(60), Some("https://a.example/x"));
         assert!(config.secure_cookies());
         let config = WebConfig::new(b"s", Duration::from_secs(60), None);

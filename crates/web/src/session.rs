@@ -196,7 +196,10 @@ mod tests {
     fn a_session_secret_survives_its_cookie_and_junk_is_no_session() {
         let secret = SessionSecret::generate();
         let cookie = secret.cookie(Duration::from_secs(60), false);
-        assert_eq!(SessionSecret::from_cookie(cookie.value()), Some(secret.clone()));
+        assert_eq!(
+            SessionSecret::from_cookie(cookie.value()),
+            Some(secret.clone())
+        );
         assert_ne!(SessionSecret::generate(), secret);
         for junk in ["", "x", "' OR 1=1 --", &"A".repeat(44), &"A".repeat(42)] {
             assert_eq!(SessionSecret::from_cookie(junk), None, "{junk}");
@@ -235,7 +238,10 @@ mod tests {
             &format!("theme=dark; {SESSION_COOKIE}={}; other=1", secret.0),
         )]);
         assert_eq!(SessionSecret::of_request(&sent), Some(secret));
-        assert_eq!(SessionSecret::of_request(&headers(&[("cookie", "theme=dark")])), None);
+        assert_eq!(
+            SessionSecret::of_request(&headers(&[("cookie", "theme=dark")])),
+            None
+        );
     }
 
     #[test]
@@ -278,8 +284,17 @@ mod tests {
     #[test]
     fn a_sign_in_goes_back_to_a_local_page_only() {
         assert_eq!(local_destination(Some("/tickets/5")), "/tickets/5");
-        assert_eq!(local_destination(Some("/tickets?status=OPEN&q=a")), "/tickets?status=OPEN&q=a");
-        for away in ["https://evil.example", "//evil.example", "/\\evil.example", "evil", "/a\nb"] {
+        assert_eq!(
+            local_destination(Some("/tickets?status=OPEN&q=a")),
+            "/tickets?status=OPEN&q=a"
+        );
+        for away in [
+            "https://evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "evil",
+            "/a\nb",
+        ] {
             assert_eq!(local_destination(Some(away)), "/", "{away}");
         }
         assert_eq!(local_destination(None), "/");
@@ -289,17 +304,33 @@ mod tests {
     fn a_cross_site_post_is_told_apart_from_ours() {
         let ours = |pairs: &[(&'static str, &str)]| is_same_site_post(&headers(pairs), None);
         assert!(ours(&[("sec-fetch-site", "same-origin")]));
-        assert!(!ours(&[("sec-fetch-site", "cross-site"), ("origin", "http://localhost:9003"), ("host", "localhost:9003")]));
+        assert!(!ours(&[
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "http://localhost:9003"),
+            ("host", "localhost:9003")
+        ]));
         assert!(!ours(&[("sec-fetch-site", "same-site")]));
-        assert!(ours(&[("origin", "http://localhost:9003"), ("host", "localhost:9003")]));
-        assert!(!ours(&[("origin", "http://evil.example"), ("host", "localhost:9003")]));
+        assert!(ours(&[
+            ("origin", "http://localhost:9003"),
+            ("host", "localhost:9003")
+        ]));
+        assert!(!ours(&[
+            ("origin", "http://evil.example"),
+            ("host", "localhost:9003")
+        ]));
         assert!(!ours(&[("origin", "null"), ("host", "localhost:9003")]));
         // Neither header: not a browser's cross-site form.
         assert!(ours(&[("host", "localhost:9003")]));
         let public = |pairs: &[(&'static str, &str)]| {
             is_same_site_post(&headers(pairs), Some("https://help.example.com"))
         };
-        assert!(public(&[("origin", "https://help.example.com"), ("host", "10.0.0.5:9003")]));
-        assert!(!public(&[("origin", "http://help.example.com"), ("host", "help.example.com")]));
+        assert!(public(&[
+            ("origin", "https://help.example.com"),
+            ("host", "10.0.0.5:9003")
+        ]));
+        assert!(!public(&[
+            ("origin", "http://help.example.com"),
+            ("host", "help.example.com")
+        ]));
     }
 }

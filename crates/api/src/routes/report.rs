@@ -9,11 +9,11 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use domain::Ticket;
 use domain::report::neutralise_formula;
-use store::ResolvedReport;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 use std::time::Duration;
+use store::ResolvedReport;
 
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;

@@ -19,19 +19,34 @@ use crate::{Host, SessionCookie};
 pub fn router<H: Host>() -> Router<H> {
     Router::new()
         .route("/", get(sign_in::start))
-        .route("/login", get(sign_in::sign_in_page).post(sign_in::sign_in::<H>))
-        .route("/signup", get(sign_in::sign_up_page).post(sign_in::sign_up::<H>))
+        .route(
+            "/login",
+            get(sign_in::sign_in_page).post(sign_in::sign_in::<H>),
+        )
+        .route(
+            "/signup",
+            get(sign_in::sign_up_page).post(sign_in::sign_up::<H>),
+        )
         .route("/logout", post(sign_in::sign_out::<H>))
-        .route("/tickets", get(tickets::list::<H>).post(tickets::create::<H>))
+        .route(
+            "/tickets",
+            get(tickets::list::<H>).post(tickets::create::<H>),
+        )
         .route("/tickets/new", get(tickets::new_form::<H>))
         .route("/report.csv", get(tickets::report::<H>))
         .route("/tickets/{ticket_id}", get(ticket::show::<H>))
         .route("/tickets/{ticket_id}/replies", post(ticket::reply::<H>))
         .route("/tickets/{ticket_id}/resolve", post(ticket::resolve::<H>))
         .route("/tickets/{ticket_id}/triage", post(ticket::triage::<H>))
-        .route("/admin/users", get(users::list::<H>).post(users::create::<H>))
+        .route(
+            "/admin/users",
+            get(users::list::<H>).post(users::create::<H>),
+        )
         .route("/admin/users/{user_id}/role", post(users::change_role::<H>))
-        .route("/admin/users/{user_id}/active", post(users::change_standing::<H>))
+        .route(
+            "/admin/users/{user_id}/active",
+            post(users::change_standing::<H>),
+        )
         .route("/admin/users/{user_id}/pin", post(users::reset_pin::<H>))
 }
 
@@ -80,7 +95,10 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
 
 /// A form value, `None` when left empty.
 fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|value| !value.is_empty())
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
 }
 
 /// Parses a path id; anything but digits is a page that does not exist.

@@ -106,7 +106,10 @@ pub async fn sign_in<H: Host>(
 async fn sign_in_as<H: Host>(host: &H, username: String, pin: String) -> Result<String, PageError> {
     let credentials = Credentials::parse(username, pin)?;
     let hashing = host.store().reserve_hashing()?;
-    let login = blocking(host, move |store| Ok(store.log_in(hashing, &credentials, None)?)).await?;
+    let login = blocking(host, move |store| {
+        Ok(store.log_in(hashing, &credentials, None)?)
+    })
+    .await?;
     open_session(host, login).await
 }
 
@@ -148,11 +151,7 @@ pub async fn sign_up<H: Host>(
         Err(throttled) => Err(throttled.into()),
     };
     match outcome {
-        Ok(cookie) => (
-            [(SET_COOKIE, cookie)],
-            Redirect::to("/tickets/new"),
-        )
-            .into_response(),
+        Ok(cookie) => ([(SET_COOKIE, cookie)], Redirect::to("/tickets/new")).into_response(),
         Err(error) => form_refused(error, sign_up_form(username, None)),
     }
 }
@@ -177,7 +176,10 @@ async fn sign_up_as<H: Host>(host: &H, form: SignUpForm) -> Result<String, PageE
 /// sent to sign in again.
 fn form_refused(error: PageError, mut page: SignInPage) -> Response {
     let (status, message) = match &error {
-        PageError::SignIn { .. } => (StatusCode::UNAUTHORIZED, domain::login::BAD_CREDENTIALS.to_owned()),
+        PageError::SignIn { .. } => (
+            StatusCode::UNAUTHORIZED,
+            domain::login::BAD_CREDENTIALS.to_owned(),
+        ),
         PageError::Internal(_) | PageError::Unavailable(_) => return error.into_response(),
         other => (other.status(), other.to_string()),
     };

@@ -22,7 +22,7 @@ use super::{PageQuery, given, notice, path_id, viewer};
 use crate::error::PageError;
 use crate::forms::Posted;
 use crate::views::{
-    Chrome, Choice, HistoryEntry, ReplyBox, SlaView, ThreadEntry, TicketPage, TriageForm, When,
+    Choice, Chrome, HistoryEntry, ReplyBox, SlaView, ThreadEntry, TicketPage, TriageForm, When,
     render, role_label, status_class, status_label,
 };
 use crate::{Door, Host, SessionCookie};
@@ -87,10 +87,16 @@ fn read_ticket_view(
             ids.extend(ticket.assignee);
             ids.extend(replies.items.iter().map(|reply| reply.author));
             ids.extend(events.items.iter().map(|event| event.actor));
-            ids.extend(events.items.iter().flat_map(|event| match &event.kind {
-                EventKind::Assigned { from, to } => vec![*from, *to],
-                _ => Vec::new(),
-            }).flatten());
+            ids.extend(
+                events
+                    .items
+                    .iter()
+                    .flat_map(|event| match &event.kind {
+                        EventKind::Assigned { from, to } => vec![*from, *to],
+                        _ => Vec::new(),
+                    })
+                    .flatten(),
+            );
             ids.sort_unstable();
             ids.dedup();
             let staff = store
@@ -142,7 +148,13 @@ impl TicketView {
         }
     }
 
-    fn page<H: Host>(self, host: &H, session: &SessionCookie, drafts: Drafts, notice: Option<&'static str>) -> TicketPage {
+    fn page<H: Host>(
+        self,
+        host: &H,
+        session: &SessionCookie,
+        drafts: Drafts,
+        notice: Option<&'static str>,
+    ) -> TicketPage {
         let actor = self.user.actor;
         let now = Utc::now();
         let ticket = &self.ticket;
@@ -198,7 +210,12 @@ impl TicketView {
                 tags: ticket
                     .tags
                     .as_ref()
-                    .map(|tags| tags.iter().map(|tag| tag.as_str()).collect::<Vec<_>>().join(" "))
+                    .map(|tags| {
+                        tags.iter()
+                            .map(|tag| tag.as_str())
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    })
                     .unwrap_or_default(),
             }
         });
@@ -220,8 +237,11 @@ impl TicketView {
             .collect();
         let id = ticket.id;
         TicketPage {
-            chrome: Chrome::new(format!("#{id} {}", subject_of(ticket)), Some(viewer(host, session, &self.user)))
-                .with_notice(notice),
+            chrome: Chrome::new(
+                format!("#{id} {}", subject_of(ticket)),
+                Some(viewer(host, session, &self.user)),
+            )
+            .with_notice(notice),
             id,
             subject: subject_of(ticket),
             status: status_label(ticket.status),
@@ -232,14 +252,20 @@ impl TicketView {
             updated: When::of(ticket.updated_at),
             resolved: ticket.resolved_at.map(When::of),
             thread,
-            more_replies_url: self.replies_next.as_ref().map(|cursor| format!("/tickets/{id}?replies={cursor}")),
+            more_replies_url: self
+                .replies_next
+                .as_ref()
+                .map(|cursor| format!("/tickets/{id}?replies={cursor}")),
             reply,
             note_draft: staff_view.then_some(drafts.note),
             can_resolve,
             triage,
             sla,
             history,
-            more_history_url: self.events_next.as_ref().map(|cursor| format!("/tickets/{id}?history={cursor}")),
+            more_history_url: self
+                .events_next
+                .as_ref()
+                .map(|cursor| format!("/tickets/{id}?history={cursor}")),
             error: drafts.error,
         }
     }
@@ -268,7 +294,10 @@ impl TicketView {
             },
             EventKind::TagsChanged { added, removed } => {
                 let list = |tags: &[domain::Tag]| {
-                    tags.iter().map(|tag| tag.as_str()).collect::<Vec<_>>().join(", ")
+                    tags.iter()
+                        .map(|tag| tag.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 };
                 match (added.is_empty(), removed.is_empty()) {
                     (false, true) => format!("tagged it {}", list(added)),
@@ -290,7 +319,9 @@ pub async fn show<H: Host>(
     let cursors = host.web().cursors.clone();
     let done = notice(query.done.as_deref());
     let view = session
-        .run(&host, move |store, user| read_ticket_view(store, user, &cursors, id, &query))
+        .run(&host, move |store, user| {
+            read_ticket_view(store, user, &cursors, id, &query)
+        })
         .await?;
     Ok(render(&view.page(&host, &session, Drafts::default(), done)))
 }
@@ -307,7 +338,9 @@ async fn after_change<H: Host>(
 ) -> Result<Response, PageError> {
     let error = match outcome {
         Ok(done) => return Ok(Redirect::to(&format!("/tickets/{id}?done={done}")).into_response()),
-        Err(error @ (PageError::Internal(_) | PageError::Unavailable(_) | PageError::SignIn { .. })) => {
+        Err(
+            error @ (PageError::Internal(_) | PageError::Unavailable(_) | PageError::SignIn { .. }),
+        ) => {
             return Err(error);
         }
         Err(error) => error,
@@ -348,20 +381,30 @@ pub async fn reply<H: Host>(
     let kind = match form.kind.as_deref() {
         Some("internal") => ReplyKind::Internal,
         Some("public") | None => ReplyKind::Public,
-        Some(_) => return Err(PageError::BadRequest("kind must be public or internal".to_owned())),
+        Some(_) => {
+            return Err(PageError::BadRequest(
+                "kind must be public or internal".to_owned(),
+            ));
+        }
     };
     let typed = form.body.clone();
     let outcome = session
         .run(&host, {
             let host = host.clone();
-            move |store, user| {
-                Ok(add_reply(&host, store, user.actor, id, form.body, kind))
-            }
+            move |store, user| Ok(add_reply(&host, store, user.actor, id, form.body, kind))
         })
         .await?;
     after_change(&host, &session, id, outcome, |error| match kind {
-        ReplyKind::Public => Drafts { reply: typed, error: Some(error), ..Drafts::default() },
-        ReplyKind::Internal => Drafts { note: typed, error: Some(error), ..Drafts::default() },
+        ReplyKind::Public => Drafts {
+            reply: typed,
+            error: Some(error),
+            ..Drafts::default()
+        },
+        ReplyKind::Internal => Drafts {
+            note: typed,
+            error: Some(error),
+            ..Drafts::default()
+        },
     })
     .await
 }
@@ -441,20 +484,24 @@ pub async fn triage<H: Host>(
 }
 
 fn triage_change(form: &TriageFields) -> Result<TicketChange, PageError> {
-    let priority = given(&form.priority).map(str::parse::<Priority>).transpose()?;
+    let priority = given(&form.priority)
+        .map(str::parse::<Priority>)
+        .transpose()?;
     let assignee = match form.assignee.as_deref().map(str::trim) {
         None => None,
         Some("") => Some(None),
-        Some(raw) => Some(Some(UserId(
-            domain::values::parse_id("assignee", raw)?,
-        ))),
+        Some(raw) => Some(Some(UserId(domain::values::parse_id("assignee", raw)?))),
     };
     let tags = form
         .tags
         .as_deref()
         .map(|raw| TagSet::parse(raw.split([' ', ',']).filter(|tag| !tag.is_empty())))
         .transpose()?;
-    Ok(TicketChange { priority, assignee, tags })
+    Ok(TicketChange {
+        priority,
+        assignee,
+        tags,
+    })
 }
 
 #[cfg(test)]

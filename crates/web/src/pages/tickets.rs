@@ -8,16 +8,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::listing::TicketQuery;
 use domain::rules::Audience;
-use domain::{ListTickets, Paging, Subject, Ticket, TicketBody, UserId};
+use domain::{CursorKey, ListTickets, Page, Paging, Subject, Ticket, TicketBody, UserId};
 use serde::Deserialize;
-use store::NewTicket;
+use store::{NewTicket, SignedInUser, Store};
 
 use super::sign_in::capitalised;
 use super::{PageQuery, given, notice, viewer};
 use crate::error::PageError;
 use crate::forms::Posted;
 use crate::views::{
-    Chrome, Choice, NewTicketPage, QueueFilters, TicketRow, TicketsPage, When, render,
+    Choice, Chrome, NewTicketPage, QueueFilters, TicketRow, TicketsPage, When, render,
     status_class, status_label,
 };
 use crate::{Door, Host, SessionCookie};
@@ -25,7 +25,7 @@ use crate::{Door, Host, SessionCookie};
 /// Tickets a page shows.
 pub const TICKETS_PER_PAGE: &str = "25";
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct QueueQuery {
     status: Option<String>,
     priority: Option<String>,
@@ -85,87 +85,123 @@ fn encode(value: &str) -> String {
         .collect()
 }
 
+/// What the list page reads as the viewer: the page (or why the rules
+/// refused its filters) and, for staff, the names behind its assignees and
+/// the staff to filter by.
+struct Queue {
+    user: SignedInUser,
+    listed: Result<(Page<Ticket>, Option<String>), PageError>,
+    names: HashMap<UserId, String>,
+    staff: Vec<(UserId, String)>,
+}
+
+fn read_queue(
+    store: &Store,
+    user: &SignedInUser,
+    cursors: &CursorKey,
+    query: &QueueQuery,
+) -> Result<Queue, PageError> {
+    let actor = user.actor;
+    let request = ListTickets::parse(
+        TicketQuery {
+            paging: Paging {
+                page: None,
+                limit: Some(TICKETS_PER_PAGE),
+                cursor: given(&query.cursor),
+                count: None,
+            },
+            sort: Some(query.sort()),
+            direction: Some(query.direction()),
+            status: given(&query.status),
+            priority: given(&query.priority),
+            assignee: given(&query.assignee),
+            tag: given(&query.tag),
+            q: given(&query.q),
+            breached: given(&query.breached),
+        },
+        actor,
+        cursors,
+    );
+    let listed = match request {
+        Ok(request) => match store.list_tickets(actor, &request) {
+            Ok(page) => {
+                let next = page
+                    .next
+                    .map(|position| cursors.seal(request.page.binding(), position));
+                Ok((page, next))
+            }
+            Err(error) => Err(PageError::from(error)),
+        },
+        Err(invalid) => Err(PageError::from(invalid)),
+    };
+    // A refused filter is shown above an empty list; a failure is a failure.
+    if let Err(error @ (PageError::Internal(_) | PageError::Unavailable(_))) = listed {
+        return Err(error);
+    }
+    let (names, staff) = match Audience::of(actor) {
+        Audience::Staff => {
+            let assignees: Vec<UserId> = match &listed {
+                Ok((page, _)) => page
+                    .items
+                    .iter()
+                    .filter_map(|ticket| ticket.assignee)
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            let staff = store
+                .assignable_staff(actor)?
+                .into_iter()
+                .map(|user| (user.id, user.username))
+                .collect();
+            (store.usernames(actor, &assignees)?, staff)
+        }
+        Audience::Customer => (HashMap::new(), Vec::new()),
+    };
+    Ok(Queue {
+        user: user.clone(),
+        listed,
+        names,
+        staff,
+    })
+}
+
 pub async fn list<H: Host>(
     State(host): State<H>,
     session: SessionCookie,
     PageQuery(query): PageQuery<QueueQuery>,
 ) -> Result<Response, PageError> {
     let cursors = host.web().cursors.clone();
-    let asked = (
-        query.status.clone(),
-        query.priority.clone(),
-        query.assignee.clone(),
-        query.tag.clone(),
-        query.q.clone(),
-        query.breached.clone(),
-        query.sort().to_owned(),
-        query.direction().to_owned(),
-        query.cursor.clone(),
-    );
-    let (user, listed) = session
+    let asked = query.clone();
+    let Queue {
+        user,
+        listed,
+        names,
+        staff,
+    } = session
         .run(&host, move |store, user| {
-            let (status, priority, assignee, tag, q, breached, sort, direction, cursor) = asked;
-            let actor = user.actor;
-            // A filter the rules refuse shows the refusal above an empty list.
-            let page = ListTickets::parse(
-                TicketQuery {
-                    paging: Paging {
-                        page: None,
-                        limit: Some(TICKETS_PER_PAGE),
-                        cursor: given(&cursor),
-                        count: None,
-                    },
-                    sort: Some(&sort),
-                    direction: Some(&direction),
-                    status: given(&status),
-                    priority: given(&priority),
-                    assignee: given(&assignee),
-                    tag: given(&tag),
-                    q: given(&q),
-                    breached: given(&breached),
-                },
-                actor,
-                &cursors,
-            )
-            .map_err(PageError::from)
-            .and_then(|request| {
-                let page = store.list_tickets(actor, &request)?;
-                Ok((request, page))
-            });
-            let staff_view = Audience::of(actor) == Audience::Staff;
-            let (names, staff) = match (&page, staff_view) {
-                (Ok((_, page)), true) => {
-                    let ids: Vec<UserId> =
-                        page.items.iter().filter_map(|ticket| ticket.assignee).collect();
-                    let staff = store
-                        .assignable_staff(actor)?
-                        .into_iter()
-                        .map(|user| (user.id, user.username))
-                        .collect();
-                    (store.usernames(actor, &ids)?, staff)
-                }
-                _ => (HashMap::new(), Vec::new()),
-            };
-            let page = page.map(|(request, page)| {
-                let next = page.next.map(|position| cursors.seal(request.page.binding(), position));
-                (page, next)
-            });
-            Ok((user.clone(), (page, names, staff)))
+            read_queue(store, user, &cursors, &asked)
         })
         .await?;
-    let (listed, names, staff) = listed;
     let viewer = viewer(&host, &session, &user);
     let staff_view = viewer.is_staff();
     let title = if staff_view { "Queue" } else { "My tickets" };
     let filters = queue_filters(&query, &staff);
     let (rows, next_cursor, error, status) = match listed {
         Ok((page, next)) => (
-            page.items.iter().map(|ticket| ticket_row(ticket, &names)).collect(),
+            page.items
+                .iter()
+                .map(|ticket| ticket_row(ticket, &names))
+                .collect(),
             next,
             None,
             StatusCode::OK,
         ),
-        Err(error) => (Vec::new(), None, Some(capitalised(&error.to_string())), error.status()),
+        Err(error) => (
+            Vec::new(),
+            None,
+            Some(capitalised(&error.to_string())),
+            error.status(),
+        ),
     };
     let empty_message = match (staff_view, filters.any, query.cursor.is_some()) {
         (_, _, true) => "No more tickets.",
@@ -194,7 +230,10 @@ fn ticket_row(ticket: &Ticket, names: &HashMap<UserId, String>) -> TicketRow {
         status_class: status_class(ticket.status),
         priority: ticket.priority.as_str(),
         assignee: match ticket.assignee {
-            Some(id) => names.get(&id).cloned().unwrap_or_else(|| format!("user {id}")),
+            Some(id) => names
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("user {id}")),
             None => "Unassigned".to_owned(),
         },
         updated: When::of(ticket.updated_at),
@@ -242,9 +281,15 @@ fn queue_filters(query: &QueueQuery, staff: &[(UserId, String)]) -> QueueFilters
         ]
         .map(|(value, label)| Choice::new(value, label, &status))
         .to_vec(),
-        priorities: [("", "Any"), ("URGENT", "Urgent"), ("HIGH", "High"), ("NORMAL", "Normal"), ("LOW", "Low")]
-            .map(|(value, label)| Choice::new(value, label, &priority))
-            .to_vec(),
+        priorities: [
+            ("", "Any"),
+            ("URGENT", "Urgent"),
+            ("HIGH", "High"),
+            ("NORMAL", "Normal"),
+            ("LOW", "Low"),
+        ]
+        .map(|(value, label)| Choice::new(value, label, &priority))
+        .to_vec(),
         assignees,
         breached: [("", "Any"), ("true", "Breached"), ("false", "On time")]
             .map(|(value, label)| Choice::new(value, label, &breached))
@@ -265,9 +310,16 @@ fn queue_filters(query: &QueueQuery, staff: &[(UserId, String)]) -> QueueFilters
             .to_vec(),
         tag: current(&query.tag),
         q: current(&query.q),
-        any: [&query.status, &query.priority, &query.assignee, &query.tag, &query.q, &query.breached]
-            .into_iter()
-            .any(|value| given(value).is_some()),
+        any: [
+            &query.status,
+            &query.priority,
+            &query.assignee,
+            &query.tag,
+            &query.q,
+            &query.breached,
+        ]
+        .into_iter()
+        .any(|value| given(value).is_some()),
     }
 }
 
@@ -321,13 +373,13 @@ pub async fn create<H: Host>(
             }
         })
         .await?;
-    match outcome {
-        (_, Ok(ticket)) => Ok(Redirect::to(&format!("/tickets/{}?done=created", ticket.id)).into_response()),
-        (user, Err(error @ (PageError::Internal(_) | PageError::Unavailable(_)))) => {
-            let _ = user;
-            Err(error)
+    let (user, created) = outcome;
+    match created {
+        Ok(ticket) => {
+            Ok(Redirect::to(&format!("/tickets/{}?done=created", ticket.id)).into_response())
         }
-        (user, Err(error)) => {
+        Err(error @ (PageError::Internal(_) | PageError::Unavailable(_))) => Err(error),
+        Err(error) => {
             let page = NewTicketPage {
                 chrome: Chrome::new("New ticket", Some(viewer(&host, &session, &user))),
                 subject,
@@ -345,7 +397,9 @@ pub async fn report<H: Host>(
     session: SessionCookie,
 ) -> Result<Response, PageError> {
     let report = session
-        .run(&host, |store, user| Ok(store.open_resolved_report(user.actor)?))
+        .run(&host, |store, user| {
+            Ok(store.open_resolved_report(user.actor)?)
+        })
         .await?;
     Ok(host.stream_report(report))
 }

@@ -12,7 +12,7 @@ use super::sign_in::capitalised;
 use super::{PageQuery, given, notice, path_id, viewer};
 use crate::error::PageError;
 use crate::forms::Posted;
-use crate::views::{Chrome, Choice, UserRow, UsersPage, When, render, role_label};
+use crate::views::{Choice, Chrome, UserRow, UsersPage, When, render, role_label};
 use crate::{Host, SessionCookie};
 
 const USERS_PER_PAGE: &str = "50";
@@ -44,7 +44,16 @@ pub async fn list<H: Host>(
     PageQuery(query): PageQuery<UsersQuery>,
 ) -> Result<Response, PageError> {
     let (user, page, next) = read_users(&host, &session, &query).await?;
-    let page = users_page(&host, &session, &query, user, page, next, String::new(), None);
+    let page = users_page(
+        &host,
+        &session,
+        &query,
+        user,
+        page,
+        next,
+        String::new(),
+        None,
+    );
     Ok(render(&page))
 }
 
@@ -138,7 +147,16 @@ async fn refused<H: Host>(
     let query = UsersQuery::default();
     let (user, page, next) = read_users(host, session, &query).await?;
     let message = capitalised(&error.to_string());
-    let page = users_page(host, session, &query, user, page, next, new_username, Some(message));
+    let page = users_page(
+        host,
+        session,
+        &query,
+        user,
+        page,
+        next,
+        new_username,
+        Some(message),
+    );
     Ok(error.with_retry_after((error.status(), render(&page)).into_response()))
 }
 
@@ -201,7 +219,14 @@ pub async fn change_role<H: Host>(
         active: None,
         pin: None,
     });
-    update(host, session, &raw_id, change.map_err(PageError::from), "role").await
+    update(
+        host,
+        session,
+        &raw_id,
+        change.map_err(PageError::from),
+        "role",
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,7 +243,11 @@ pub async fn change_standing<H: Host>(
     let (active, done) = match form.active.as_str() {
         "true" => (true, "reactivated"),
         "false" => (false, "deactivated"),
-        _ => return Err(PageError::BadRequest("active must be true or false".to_owned())),
+        _ => {
+            return Err(PageError::BadRequest(
+                "active must be true or false".to_owned(),
+            ));
+        }
     };
     let change = UserChange {
         role: None,
@@ -244,7 +273,14 @@ pub async fn reset_pin<H: Host>(
         active: None,
         pin: Some(pin),
     });
-    update(host, session, &raw_id, change.map_err(PageError::from), "pin").await
+    update(
+        host,
+        session,
+        &raw_id,
+        change.map_err(PageError::from),
+        "pin",
+    )
+    .await
 }
 
 /// Applies an admin's change through the store (which refuses a non-admin,
@@ -270,7 +306,9 @@ async fn update<H: Host>(
         Err(error) => Err(error),
     };
     match outcome {
-        Ok(_) => Ok(Redirect::to(&format!("/admin/users?done={done}#user-{}", id.0)).into_response()),
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/admin/users?done={done}#user-{}", id.0)).into_response())
+        }
         Err(error) => refused(&host, &session, error, String::new()).await,
     }
 }
