@@ -72,6 +72,16 @@ impl Contract {
             return; // the docs page and its assets: see `docs_page_is_served_offline`
         }
         let Some(template) = self.template_of(path) else {
+            // The web pages beside the API are in no API document: they
+            // answer pages and redirects (see `web.rs`). Whatever they
+            // answer, it is never a server error.
+            if !path.starts_with("/api/") && status != StatusCode::NOT_FOUND {
+                assert!(
+                    !status.is_server_error(),
+                    "{method} {path} answered {status}"
+                );
+                return;
+            }
             assert_eq!(
                 status,
                 StatusCode::NOT_FOUND,

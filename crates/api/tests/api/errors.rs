@@ -8,9 +8,12 @@ http_tests! {
         app.get("/api/v1/nothing-here", &customer)
             .await
             .expect(StatusCode::NOT_FOUND);
-        app.request(Method::GET, "/", None, None)
+        // Beside the web pages too.
+        let answer = app
+            .request(Method::GET, "/no-such-page", None, None)
             .await
             .expect(StatusCode::NOT_FOUND);
+        assert_eq!(answer.headers[header::CONTENT_TYPE], "application/json");
     }
 }
 

@@ -622,8 +622,12 @@ fn check_answer(case: &Case, path: &str, answer: &Answer) -> Result<(), TestCase
         "every answer says nosniff"
     );
     if status.is_redirection() {
-        // Only the docs page redirects (`/docs` to `/docs/`).
-        prop_assert!(path.starts_with("/docs"), "{status} outside the docs page");
+        // Only the docs page (`/docs` to `/docs/`) and the web pages' start
+        // (`/` to the sign-in page) redirect.
+        prop_assert!(
+            path.starts_with("/docs") || path == "/",
+            "{status} outside the docs page and the start page"
+        );
         return Ok(());
     }
 
