@@ -2,11 +2,14 @@
 //! is the same store, the same budgets and the same report stream as the
 //! API's.
 
+use axum::http::HeaderMap;
 use axum::response::Response;
+use domain::UserId;
 use store::{ResolvedReport, Store};
 use web::{Door, Throttled, WebConfig};
 
 use crate::error::ApiError;
+use crate::routes::auth::{device_cookie, known_device};
 use crate::routes::report::stream_report;
 use crate::state::AppState;
 
@@ -42,6 +45,21 @@ impl web::Host for AppState {
                 }
             }
         })
+    }
+
+    fn known_device(&self, headers: &HeaderMap) -> Option<UserId> {
+        known_device(&self.tokens, headers)
+    }
+
+    fn remember_device(&self, user: UserId) -> Option<String> {
+        let secure = self.tokens.web.secure_cookies();
+        match device_cookie(&self.tokens, user, web::SIGN_IN_PATH, secure) {
+            Ok(cookie) => Some(cookie.to_string()),
+            Err(error) => {
+                tracing::error!(cause = %error, "could not sign a device cookie");
+                None
+            }
+        }
     }
 
     fn stream_report(&self, report: ResolvedReport) -> Response {

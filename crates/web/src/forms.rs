@@ -62,6 +62,8 @@ pub trait Entrance: DeserializeOwned + Send {
 pub struct EntranceForm<T> {
     pub form: T,
     pub admitted: Result<(), Throttled>,
+    /// The account this browser is a known device of, if any.
+    pub known_device: Option<domain::UserId>,
 }
 
 impl<H: Host, T: Entrance> FromRequest<H> for EntranceForm<T> {
@@ -73,10 +75,15 @@ impl<H: Host, T: Entrance> FromRequest<H> for EntranceForm<T> {
             return Err(PageError::CrossSite);
         }
         let admitted = host.admit(T::door(&parts));
+        let known_device = host.known_device(&parts.headers);
         let request = Request::from_parts(parts, body);
         let Form(form) = Form::<T>::from_request(request, host)
             .await
             .map_err(|rejection| PageError::BadRequest(rejection.body_text()))?;
-        Ok(EntranceForm { form, admitted })
+        Ok(EntranceForm {
+            form,
+            admitted,
+            known_device,
+        })
     }
 }

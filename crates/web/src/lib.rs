@@ -20,7 +20,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::Response;
 use domain::{CursorKey, UserId};
 use store::{ResolvedReport, SignedInUser, Store};
@@ -36,9 +36,19 @@ pub trait Host: Clone + Send + Sync + 'static {
     /// Spends one unit of the budget behind `door` (the same budgets as
     /// the API's); a refusal is a 429 page.
     fn admit(&self, door: Door<'_>) -> Result<(), Throttled>;
+    /// The account this browser's known-device cookie (the API's, checked
+    /// the same way) was issued to: its sign-ins count on that account's
+    /// own failure record, which strangers' wrong PINs cannot lock.
+    fn known_device(&self, headers: &HeaderMap) -> Option<UserId>;
+    /// The `Set-Cookie` value that makes this browser a known device of
+    /// `user` for sign-ins at [`SIGN_IN_PATH`].
+    fn remember_device(&self, user: UserId) -> Option<String>;
     /// The report as the API streams it (a CSV download).
     fn stream_report(&self, report: ResolvedReport) -> Response;
 }
+
+/// Where the sign-in form posts (a known-device cookie is sent only there).
+pub const SIGN_IN_PATH: &str = "/login";
 
 /// A budgeted way in.
 #[derive(Debug, Clone, Copy)]

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderName, header};
 use cookie::{Cookie, SameSite};
-use domain::Credentials;
+use domain::{Credentials, UserId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -14,6 +14,7 @@ use crate::limits::ClientAddress;
 use crate::observe::record_login;
 use crate::state::AppState;
 use crate::tokens::DEVICE_LIFETIME;
+use crate::tokens::Tokens;
 use crate::wire::{ErrorEnvelope, LoginRequest, SessionEnvelope};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -59,22 +60,14 @@ async fn log_in(
         required("username", request.username)?,
         required("pin", request.pin)?,
     )?;
-    let device_of = device_cookie(headers).and_then(|value| state.tokens.verify_device(value));
+    let device_of = known_device(&state.tokens, headers);
     // Reserved here, so a flood's refusals never reach the blocking pool.
     let hashing = state.store.reserve_hashing()?;
     let session = state
         .blocking(move |store| store.log_in(hashing, &credentials, device_of))
         .await?;
     // Known from now on (or for longer): the cookie is renewed.
-    let device = Cookie::build((DEVICE_COOKIE, state.tokens.issue_device(session.user.id)?))
-        .path(LOGIN_PATH)
-        .http_only(true)
-        .secure(true)
-        .same_site(SameSite::Strict)
-        .max_age(cookie::time::Duration::seconds(
-            i64::try_from(DEVICE_LIFETIME.as_secs()).unwrap_or(i64::MAX),
-        ))
-        .build();
+    let device = device_cookie(&state.tokens, session.user.id, LOGIN_PATH, true)?;
     let session = signed_in(state, "Login successful", session)?;
     Ok(([(header::SET_COOKIE, device.to_string())], session))
 }
@@ -84,8 +77,32 @@ async fn log_in(
 pub const DEVICE_COOKIE: &str = "tracker_device";
 const LOGIN_PATH: &str = "/api/v1/login";
 
+/// The device cookie that marks a client as one that logged in to `user`,
+/// sent back only to the login at `path`.
+pub(crate) fn device_cookie(
+    tokens: &Tokens,
+    user: UserId,
+    path: &'static str,
+    secure: bool,
+) -> Result<Cookie<'static>, ApiError> {
+    Ok(Cookie::build((DEVICE_COOKIE, tokens.issue_device(user)?))
+        .path(path)
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .max_age(cookie::time::Duration::seconds(
+            i64::try_from(DEVICE_LIFETIME.as_secs()).unwrap_or(i64::MAX),
+        ))
+        .build())
+}
+
+/// The account the client's device cookie (verified) was issued to.
+pub(crate) fn known_device(tokens: &Tokens, headers: &HeaderMap) -> Option<UserId> {
+    device_cookie_value(headers).and_then(|value| tokens.verify_device(value))
+}
+
 /// The device cookie's value, if the client sent one.
-fn device_cookie(headers: &HeaderMap) -> Option<&str> {
+fn device_cookie_value(headers: &HeaderMap) -> Option<&str> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -3,9 +3,9 @@
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
-use domain::{Credentials, LoggedIn, Pin, Username};
+use axum::http::{HeaderMap, HeaderName, StatusCode};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
+use domain::{Credentials, LoggedIn, Pin, UserId, Username};
 use serde::Deserialize;
 use store::NewAccount;
 
@@ -76,18 +76,22 @@ impl Entrance for SignInForm {
 /// back to the page that was asked for.
 pub async fn sign_in<H: Host>(
     State(host): State<H>,
-    EntranceForm { form, admitted }: EntranceForm<SignInForm>,
+    EntranceForm {
+        form,
+        admitted,
+        known_device,
+    }: EntranceForm<SignInForm>,
 ) -> Response {
     let next = local_destination(form.next.as_deref()).to_owned();
     let username = form.username.clone();
     let outcome = match admitted {
-        Ok(()) => sign_in_as(&host, form.username, form.pin).await,
+        Ok(()) => sign_in_as(&host, form.username, form.pin, known_device).await,
         Err(throttled) => Err(throttled.into()),
     };
     match outcome {
-        Ok(cookie) => {
+        Ok(cookies) => {
             let target = if next == "/" { "/tickets" } else { &next };
-            ([(SET_COOKIE, cookie)], Redirect::to(target)).into_response()
+            (cookies, Redirect::to(target)).into_response()
         }
         Err(error) => form_refused(
             error,
@@ -102,17 +106,28 @@ pub async fn sign_in<H: Host>(
     }
 }
 
-/// Logs in and opens a session: the `Set-Cookie` value that carries it.
-async fn sign_in_as<H: Host>(host: &H, username: String, pin: String) -> Result<String, PageError> {
+/// Logs in (on the known-device lane if this browser is one of the
+/// account's) and opens a session: the cookies to set, the session's and
+/// the renewed known-device one.
+async fn sign_in_as<H: Host>(
+    host: &H,
+    username: String,
+    pin: String,
+    known_device: Option<UserId>,
+) -> Result<AppendHeaders<Vec<(HeaderName, String)>>, PageError> {
     let credentials = Credentials::parse(username, pin)?;
     let hashing = host.store().reserve_hashing()?;
     let login = blocking(host, move |store| {
-        Ok(store.log_in(hashing, &credentials, None)?)
+        Ok(store.log_in(hashing, &credentials, known_device)?)
     })
     .await?;
-    open_session(host, login).await
+    let device = host.remember_device(login.user.id);
+    let mut cookies = vec![(SET_COOKIE, open_session(host, login).await?)];
+    cookies.extend(device.map(|cookie| (SET_COOKIE, cookie)));
+    Ok(AppendHeaders(cookies))
 }
 
+/// A new session for a PIN just proven: the session cookie that carries it.
 async fn open_session<H: Host>(host: &H, login: LoggedIn) -> Result<String, PageError> {
     let secret = SessionSecret::generate();
     let digest = secret.digest();
@@ -143,7 +158,7 @@ impl Entrance for SignUpForm {
 /// A customer's own account, signed in at once.
 pub async fn sign_up<H: Host>(
     State(host): State<H>,
-    EntranceForm { form, admitted }: EntranceForm<SignUpForm>,
+    EntranceForm { form, admitted, .. }: EntranceForm<SignUpForm>,
 ) -> Response {
     let username = form.username.clone();
     let outcome = match admitted {
@@ -151,12 +166,15 @@ pub async fn sign_up<H: Host>(
         Err(throttled) => Err(throttled.into()),
     };
     match outcome {
-        Ok(cookie) => ([(SET_COOKIE, cookie)], Redirect::to("/tickets/new")).into_response(),
+        Ok(cookies) => (cookies, Redirect::to("/tickets/new")).into_response(),
         Err(error) => form_refused(error, sign_up_form(username, None)),
     }
 }
 
-async fn sign_up_as<H: Host>(host: &H, form: SignUpForm) -> Result<String, PageError> {
+async fn sign_up_as<H: Host>(
+    host: &H,
+    form: SignUpForm,
+) -> Result<AppendHeaders<Vec<(HeaderName, String)>>, PageError> {
     let new = NewAccount {
         username: Username::parse(form.username.clone())?,
         pin: Pin::parse(form.pin.clone())?,
@@ -168,7 +186,7 @@ async fn sign_up_as<H: Host>(host: &H, form: SignUpForm) -> Result<String, PageE
     })
     .await?;
     // Signed in the ordinary way, so the session is the login's.
-    sign_in_as(host, form.username, form.pin).await
+    sign_in_as(host, form.username, form.pin, None).await
 }
 
 /// The form again, with what was typed (never the PIN) and why it was
