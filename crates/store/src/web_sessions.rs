@@ -29,7 +29,8 @@ impl Store {
     /// Opens a browser session for `login`, a PIN just proven: the row
     /// keyed by `secret_digest` (the cookie's secret never reaches the
     /// database) lasts `lifetime`, in the account's current session
-    /// generation. The account's expired sessions are swept on the way.
+    /// generation. Every expired session is swept on the way (an indexed
+    /// range), so the table holds live sessions and few others.
     pub fn open_browser_session(
         &self,
         login: &LoggedIn,
@@ -42,9 +43,7 @@ impl Store {
         let user_id = login.user.id.0;
         self.write(|conn| {
             diesel::delete(
-                web_sessions::table
-                    .filter(web_sessions::user_id.eq(user_id))
-                    .filter(web_sessions::expires_at.le(created_at.naive_utc())),
+                web_sessions::table.filter(web_sessions::expires_at.le(created_at.naive_utc())),
             )
             .execute(conn)?;
             diesel::insert_into(web_sessions::table)
