@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{Refusal, ValidationError};
 use serde_json::json;
+pub(crate) use store::with_causes;
 use store::{BoxError, StoreError};
 
 use crate::wire::ErrorEnvelope;
@@ -92,18 +93,6 @@ pub fn error_json(status: StatusCode, message: &str) -> serde_json::Value {
 /// The error envelope as a response.
 pub fn error_body(status: StatusCode, message: &str) -> Response {
     (status, axum::Json(ErrorEnvelope::new(status, message))).into_response()
-}
-
-/// An error and its causes, one after another, for the log.
-pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        text.push_str(": ");
-        text.push_str(&next.to_string());
-        cause = next.source();
-    }
-    text
 }
 
 impl IntoResponse for ApiError {

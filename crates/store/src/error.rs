@@ -117,6 +117,19 @@ impl From<diesel::ConnectionError> for StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// An error and its causes, one after another, for a log line (the API
+/// and the pages log a 5xx's whole chain, once, where it is answered).
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(next) = cause {
+        text.push_str(": ");
+        text.push_str(&next.to_string());
+        cause = next.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,7 +45,7 @@ use parking_lot::Mutex;
 #[cfg(feature = "bulk-load")]
 pub use bulk::{SeedReply, SeedTicket};
 pub use connection::{DEFAULT_DATABASE_URL, DatabaseUrl, StoreOptions, migrate, read_dotenv};
-pub use error::{BoxError, StoreError, StoreResult};
+pub use error::{BoxError, StoreError, StoreResult, with_causes};
 pub use pin::{BUSY_RETRY_AFTER_SECS, HashLimits};
 pub use report::{REPORTS_AT_ONCE, ResolvedReport};
 pub use tickets::NewTicket;

@@ -5,7 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::{Refusal, ValidationError};
-use store::{BoxError, StoreError};
+use store::{BoxError, StoreError, with_causes};
 
 use crate::views::{ErrorPage, render};
 
@@ -135,7 +135,7 @@ impl From<StoreError> for PageError {
                 message: BUSY_HASHING,
                 retry_after_secs,
             },
-            StoreError::TooManyReports { retry_after_secs } => PageError::Busy {
+            StoreError::TooManyReports { retry_after_secs } => PageError::TooMany {
                 message: TOO_MANY_REPORTS,
                 retry_after_secs,
             },
@@ -187,18 +187,6 @@ fn form_urlencoded_byte_serialize(value: &str) -> impl Iterator<Item = char> + '
         };
         text.chars().collect::<Vec<_>>()
     })
-}
-
-/// An error and its causes, one after another, for the log.
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        text.push_str(": ");
-        text.push_str(&next.to_string());
-        cause = next.source();
-    }
-    text
 }
 
 #[cfg(test)]
