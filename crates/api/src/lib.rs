@@ -305,7 +305,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let limits = state.limits.clone();
     spawn_every(Duration::from_secs(60), move || limits.forget_idle());
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
-    tracing::info!(address = %listener.local_addr()?, "listening");
+    let address = listener.local_addr()?;
+    tracing::info!(%address, "listening; open http://{address}/ in a browser");
     let connection_limits = server::ConnectionLimits {
         max_connections: settings.max_connections,
         shutdown_grace: settings.shutdown_grace,
