@@ -99,6 +99,21 @@ impl Choice {
     }
 }
 
+/// A message from the rules ("the ticket is resolved ...") as a sentence.
+pub fn sentence(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => {
+            let mut text: String = first.to_uppercase().chain(chars).collect();
+            if !text.ends_with(['.', '!', '?']) {
+                text.push('.');
+            }
+            text
+        }
+        None => String::new(),
+    }
+}
+
 pub fn role_label(role: Role) -> &'static str {
     match role {
         Role::Customer => "Customer",
@@ -165,7 +180,7 @@ impl ErrorPage {
             chrome: Chrome::new(heading, None),
             status: status.as_u16(),
             heading,
-            message,
+            message: sentence(&message),
         }
     }
 }

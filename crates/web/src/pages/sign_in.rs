@@ -13,7 +13,7 @@ use super::{PageQuery, notice};
 use crate::error::PageError;
 use crate::forms::{Entrance, EntranceForm, Posted};
 use crate::session::{SessionSecret, expired_session_cookie, local_destination};
-use crate::views::{Chrome, SignInPage, render};
+use crate::views::{Chrome, SignInPage, render, sentence};
 use crate::{Door, Host, blocking};
 
 /// `/`: the tickets when a session cookie is there (checked there), else
@@ -201,17 +201,8 @@ fn form_refused(error: PageError, mut page: SignInPage) -> Response {
         PageError::Internal(_) | PageError::Unavailable(_) => return error.into_response(),
         other => (other.status(), other.to_string()),
     };
-    page.error = Some(capitalised(&message));
+    page.error = Some(sentence(&message));
     error.with_retry_after((status, render(&page)).into_response())
-}
-
-/// A message from the rules, as a sentence.
-pub(crate) fn capitalised(message: &str) -> String {
-    let mut chars = message.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
-        None => String::new(),
-    }
 }
 
 #[derive(Debug, Deserialize)]

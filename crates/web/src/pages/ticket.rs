@@ -16,14 +16,13 @@ use domain::{
 use serde::Deserialize;
 use store::{SignedInUser, Store};
 
-use super::sign_in::capitalised;
 use super::tickets::subject_of;
 use super::{PageQuery, given, notice, path_id, viewer};
 use crate::error::PageError;
 use crate::forms::Posted;
 use crate::views::{
     Choice, Chrome, HistoryEntry, ReplyBox, SlaView, ThreadEntry, TicketPage, TriageForm, When,
-    render, role_label, status_class, status_label,
+    render, sentence, status_class, status_label,
 };
 use crate::{Door, Host, SessionCookie};
 
@@ -133,16 +132,14 @@ struct Drafts {
 
 impl TicketView {
     /// Who wrote or did something, as the viewer may know them: staff see
-    /// usernames; a customer sees themself as "You" and staff by role.
-    fn name(&self, id: UserId, role: Option<domain::Role>) -> String {
+    /// usernames; a customer sees themself as "You" and the staff, whoever
+    /// they are, as "Support".
+    fn name(&self, id: UserId) -> String {
         if id == self.user.actor.id {
             return "You".to_owned();
         }
-        if let Some(name) = self.names.get(&id) {
-            return name.clone();
-        }
-        match role {
-            Some(role) => role_label(role).to_owned(),
+        match self.names.get(&id) {
+            Some(name) => name.clone(),
             None if id == self.ticket.author => "The customer".to_owned(),
             None => "Support".to_owned(),
         }
@@ -161,7 +158,7 @@ impl TicketView {
         let staff_view = Audience::of(actor) == Audience::Staff;
         let mut thread = vec![ThreadEntry {
             anchor: "ticket".to_owned(),
-            author: self.name(ticket.author, None),
+            author: self.name(ticket.author),
             when: When::of(ticket.created_at),
             body: ticket.body.clone(),
             note: false,
@@ -169,7 +166,7 @@ impl TicketView {
         }];
         thread.extend(self.replies.items.iter().map(|reply| ThreadEntry {
             anchor: format!("reply-{}", reply.id),
-            author: self.name(reply.author, Some(reply.author_role)),
+            author: self.name(reply.author),
             when: When::of(reply.created_at),
             body: reply.body.clone(),
             note: reply.internal,
@@ -199,7 +196,7 @@ impl TicketView {
             if let Some(id) = ticket.assignee
                 && !self.staff.iter().any(|(staff, _)| *staff == id)
             {
-                assignees.push(Choice::new(id.to_string(), self.name(id, None), &assignee));
+                assignees.push(Choice::new(id.to_string(), self.name(id), &assignee));
             }
             TriageForm {
                 priorities: Priority::ALL
@@ -231,7 +228,7 @@ impl TicketView {
             .iter()
             .map(|event| HistoryEntry {
                 when: When::of(event.at),
-                who: self.name(event.actor, None),
+                who: self.name(event.actor),
                 what: self.describe(&event.kind),
             })
             .collect();
@@ -247,7 +244,7 @@ impl TicketView {
             status: status_label(ticket.status),
             status_class: status_class(ticket.status),
             priority: ticket.priority.as_str(),
-            opened_by: self.name(ticket.author, None),
+            opened_by: self.name(ticket.author),
             created: When::of(ticket.created_at),
             updated: When::of(ticket.updated_at),
             resolved: ticket.resolved_at.map(When::of),
@@ -273,7 +270,7 @@ impl TicketView {
     /// A history entry in words.
     fn describe(&self, kind: &EventKind) -> String {
         let who = |id: &Option<UserId>| match id {
-            Some(id) => self.name(*id, None),
+            Some(id) => self.name(*id),
             None => "nobody".to_owned(),
         };
         match kind {
@@ -352,7 +349,7 @@ async fn after_change<H: Host>(
         })
         .await;
     let status = error.status();
-    let message = capitalised(&error.to_string());
+    let message = sentence(&error.to_string());
     match view {
         Ok(view) => {
             let page = view.page(host, session, drafts(message), None);

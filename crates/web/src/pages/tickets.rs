@@ -12,12 +12,11 @@ use domain::{CursorKey, ListTickets, Page, Paging, Subject, Ticket, TicketBody, 
 use serde::Deserialize;
 use store::{NewTicket, SignedInUser, Store};
 
-use super::sign_in::capitalised;
 use super::{PageQuery, given, notice, viewer};
 use crate::error::PageError;
 use crate::forms::Posted;
 use crate::views::{
-    Choice, Chrome, NewTicketPage, QueueFilters, TicketRow, TicketsPage, When, render,
+    Choice, Chrome, NewTicketPage, QueueFilters, TicketRow, TicketsPage, When, render, sentence,
     status_class, status_label,
 };
 use crate::{Door, Host, SessionCookie};
@@ -199,7 +198,7 @@ pub async fn list<H: Host>(
         Err(error) => (
             Vec::new(),
             None,
-            Some(capitalised(&error.to_string())),
+            Some(sentence(&error.to_string())),
             error.status(),
         ),
     };
@@ -384,7 +383,7 @@ pub async fn create<H: Host>(
                 chrome: Chrome::new("New ticket", Some(viewer(&host, &session, &user))),
                 subject,
                 body,
-                error: Some(capitalised(&error.to_string())),
+                error: Some(sentence(&error.to_string())),
             };
             Ok(error.with_retry_after((error.status(), render(&page)).into_response()))
         }

@@ -8,11 +8,10 @@ use domain::{Creator, ListUsers, Page, Paging, Pin, Role, User, UserChange, User
 use serde::Deserialize;
 use store::{NewAccount, SignedInUser};
 
-use super::sign_in::capitalised;
 use super::{PageQuery, given, notice, path_id, viewer};
 use crate::error::PageError;
 use crate::forms::Posted;
-use crate::views::{Choice, Chrome, UserRow, UsersPage, When, render, role_label};
+use crate::views::{Choice, Chrome, UserRow, UsersPage, When, render, role_label, sentence};
 use crate::{Host, SessionCookie};
 
 const USERS_PER_PAGE: &str = "50";
@@ -146,7 +145,7 @@ async fn refused<H: Host>(
     }
     let query = UsersQuery::default();
     let (user, page, next) = read_users(host, session, &query).await?;
-    let message = capitalised(&error.to_string());
+    let message = sentence(&error.to_string());
     let page = users_page(
         host,
         session,
