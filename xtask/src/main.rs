@@ -5,6 +5,7 @@
 mod bench;
 mod list_bench;
 mod load;
+mod screenshots;
 mod search_bench;
 mod seed;
 mod test_env;
@@ -55,6 +56,10 @@ enum Command {
     /// SLA breach filter on a large seed on each engine, and on those seeds
     /// list pages and writes against a bare baseline server.
     Bench(bench::BenchArgs),
+    /// Save PNGs of the main web pages at desktop (1280 px) and phone
+    /// (375 px) width in `docs/screenshots/`, from the browser tests
+    /// (needs `chromium` and `chromium-driver`).
+    Screenshots,
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -84,6 +89,7 @@ fn main() -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Screenshots => screenshots::run(&workspace_root()?),
         Command::Bench(args) => {
             bench::run(&workspace_root()?, &args)?;
             Ok(ExitCode::SUCCESS)

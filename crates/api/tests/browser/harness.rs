@@ -1,0 +1,753 @@
+//! What every browser test stands on: the real `api` binary on a free port
+//! over a fresh SQLite file, staff accounts made with its `create-user`
+//! command, a `chromedriver` of our own, and headless Chromium sessions
+//! driven through `fantoccini`.
+//!
+//! Everything started here is stopped by a `Drop`, so a failing test
+//! leaves nothing behind: a [`Browser`] deletes its WebDriver session
+//! (which is what ends its Chromium), the [`Driver`] then stops
+//! chromedriver and anything left in its process group, the [`Server`] is
+//! killed and its directory removed.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{Value, json};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_api");
+const SECRET: &str = "browser-tests-secret-of-at-least-32-bytes";
+/// Every account's PIN.
+pub const PIN: &str = "2468";
+/// How long a page may take to show what a test waits for.
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The tallest full-page screenshot.
+const MAX_SHOT_HEIGHT: u32 = 6000;
+
+/// A window size, in CSS pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    pub width: u32,
+    pub height: u32,
+    /// The prefix of screenshot file names at this size.
+    pub label: &'static str,
+}
+
+pub const DESKTOP: Size = Size {
+    width: 1280,
+    height: 900,
+    label: "desktop",
+};
+pub const PHONE: Size = Size {
+    width: 375,
+    height: 800,
+    label: "phone",
+};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port()
+}
+
+/// One HTTP/1.1 exchange with `Connection: close`: `request` is the
+/// request line and headers (each ending in CRLF), `body` what follows.
+/// `None` when nothing listens (yet) or the answer is cut short. The
+/// answer is read as far as its framing says (chromedriver does not close
+/// the connection after it).
+fn exchange(port: u16, request: &str, body: &str) -> Option<HttpAnswer> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(WAIT)).ok()?;
+    let request = format!(
+        "{request}Host: 127.0.0.1:{port}\r\nConnection: close\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).ok()?;
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        if let Some(answer) = complete_answer(&raw) {
+            return Some(answer);
+        }
+        match stream.read(&mut buffer) {
+            Ok(0) => {
+                // Closed: an answer framed by the close is whole now.
+                let text = String::from_utf8_lossy(&raw).into_owned();
+                let (head, body) = text.split_once("\r\n\r\n")?;
+                let head = head.to_ascii_lowercase();
+                if head.contains("content-length:") || head.contains("transfer-encoding:") {
+                    return None;
+                }
+                let status = head.split(' ').nth(1)?.parse().ok()?;
+                return Some(HttpAnswer {
+                    status,
+                    head,
+                    body: body.to_owned(),
+                });
+            }
+            Ok(read) => raw.extend_from_slice(&buffer[..read]),
+            Err(_) => return None,
+        }
+    }
+}
+
+/// The answer in `raw` if its head and all of its framed body are there.
+fn complete_answer(raw: &[u8]) -> Option<HttpAnswer> {
+    let end = raw.windows(4).position(|window| window == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+    let rest = &raw[end + 4..];
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    let length = head
+        .lines()
+        .find_map(|line| line.strip_prefix("content-length:"))
+        .and_then(|value| value.trim().parse::<usize>().ok());
+    let body = if let Some(length) = length {
+        String::from_utf8_lossy(rest.get(..length)?).into_owned()
+    } else if head.contains("transfer-encoding: chunked") {
+        dechunk(&String::from_utf8_lossy(rest))?
+    } else {
+        return None;
+    };
+    Some(HttpAnswer { status, head, body })
+}
+
+/// A chunked body's content; `None` until it is all there.
+fn dechunk(mut rest: &str) -> Option<String> {
+    let mut body = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n")?;
+        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
+        if size == 0 {
+            return Some(body);
+        }
+        body.push_str(after.get(..size)?);
+        rest = after.get(size..)?.strip_prefix("\r\n")?;
+    }
+}
+
+/// GET `path`, with a `Cookie` header if given; `None` when nothing
+/// listens yet.
+pub fn http_get(port: u16, path: &str, cookie: Option<&str>) -> Option<HttpAnswer> {
+    let cookie = cookie
+        .map(|cookie| format!("Cookie: {cookie}\r\n"))
+        .unwrap_or_default();
+    exchange(port, &format!("GET {path} HTTP/1.1\r\n{cookie}"), "")
+}
+
+/// A JSON request to the API, for a test's background data.
+pub fn http_json(
+    port: u16,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> HttpAnswer {
+    let authorization = token
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
+    let request =
+        format!("{method} {path} HTTP/1.1\r\n{authorization}Content-Type: application/json\r\n");
+    exchange(port, &request, &body.to_string())
+        .unwrap_or_else(|| panic!("no answer to {method} {path}"))
+}
+
+#[derive(Debug, Clone)]
+pub struct HttpAnswer {
+    pub status: u16,
+    /// The status line and headers, lower-cased.
+    pub head: String,
+    pub body: String,
+}
+
+/// The `api` server, started as an operator starts it.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    /// Starts the server on a free port over a new SQLite file and waits
+    /// until `/health` answers 200. Its log goes to `server.log` in its
+    /// directory and is printed if the test fails.
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let port = free_port();
+        let log = File::create(dir.path().join("server.log")).expect("the server log");
+        let child = Self::command(dir.path())
+            .env("PORT", port.to_string())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("the server log, twice"))
+            .stderr(log)
+            .spawn()
+            .expect("start the api binary");
+        let mut server = Server { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if http_get(port, "/health", None).is_some_and(|answer| answer.status == 200) {
+                return server;
+            }
+            if let Some(status) = server.child.try_wait().expect("the server's status") {
+                panic!(
+                    "the server exited before answering /health ({status}):\n{}",
+                    server.log()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not answer /health within 60 s:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The binary with the tests' environment, run in `dir`: nothing of the
+    /// caller's environment (a `.env` or `DATABASE_URL` of the developer's
+    /// must not leak in), no request budgets to trip over.
+    fn command(dir: &Path) -> Command {
+        let mut command = Command::new(BINARY);
+        command
+            .current_dir(dir)
+            .env_clear()
+            .env("DATABASE_URL", "sqlite://tracker.db")
+            .env("JWT_SECRET", SECRET)
+            .env("HOST", "127.0.0.1")
+            .env("ADDRESS_RATE_LIMIT", "0")
+            .env("ACCOUNT_WRITE_LIMIT", "0")
+            .env("RUST_LOG", "info");
+        command
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Creates an account with `api create-user` (the PIN on standard
+    /// input, as an operator types it); its id.
+    pub fn create_user(&self, username: &str, role: &str) -> u64 {
+        let mut child = Self::command(self.dir.path())
+            .args(["create-user", "--username", username, "--role", role])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start api create-user");
+        child
+            .stdin
+            .take()
+            .expect("create-user's stdin")
+            .write_all(format!("{PIN}\n").as_bytes())
+            .expect("the PIN written");
+        let output = child.wait_with_output().expect("create-user ran");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "create-user {username} {role}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // "created ROLE username (id N)"
+        stdout
+            .rsplit_once("(id ")
+            .and_then(|(_, rest)| rest.trim_end().strip_suffix(')'))
+            .and_then(|id| id.parse().ok())
+            .unwrap_or_else(|| panic!("no id in create-user's output: {stdout:?}"))
+    }
+
+    /// Through the JSON API: signs up a customer; its bearer token.
+    pub fn api_customer(&self, username: &str) -> String {
+        let account = json!({"username": username, "pin": PIN});
+        let created = http_json(self.port, "POST", "/api/v1/users", None, &account);
+        assert_eq!(created.status, 201, "{}", created.body);
+        self.api_token(username)
+    }
+
+    /// Through the JSON API: `username`'s bearer token.
+    pub fn api_token(&self, username: &str) -> String {
+        let account = json!({"username": username, "pin": PIN});
+        let login = http_json(self.port, "POST", "/api/v1/login", None, &account);
+        assert_eq!(login.status, 200, "{}", login.body);
+        let body: Value = serde_json::from_str(&login.body).expect("a JSON answer");
+        body["token"].as_str().expect("a token").to_owned()
+    }
+
+    /// Through the JSON API: a request as `token`, which must answer
+    /// `status`; the answer's JSON.
+    pub fn api(&self, method: &str, path: &str, token: &str, body: &Value, status: u16) -> Value {
+        let answer = http_json(self.port, method, path, Some(token), body);
+        assert_eq!(answer.status, status, "{method} {path}: {}", answer.body);
+        serde_json::from_str(&answer.body).expect("a JSON answer")
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            let log = self.log();
+            let lines: Vec<&str> = log.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(80)..];
+            eprintln!("--- the server's last log lines:\n{}", tail.join("\n"));
+        }
+    }
+}
+
+/// Where chromedriver is: `CHROMEDRIVER`, or `chromedriver` on `PATH`.
+fn find_chromedriver() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("CHROMEDRIVER").filter(|path| !path.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("chromedriver"))
+        .find(|candidate| candidate.is_file())
+}
+
+fn under_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| !value.is_empty() && value != "false" && value != "0")
+}
+
+/// One chromedriver, in a process group of its own so that whatever it
+/// started can be stopped with it.
+#[derive(Debug)]
+pub struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    /// Starts chromedriver on a free port and waits until it is ready.
+    /// `None` (after a loud line) when it is not installed and `CI` is not
+    /// set; under CI a missing chromedriver fails the test.
+    pub fn start(test: &str) -> Option<Driver> {
+        let Some(binary) = find_chromedriver() else {
+            assert!(
+                !under_ci(),
+                "CI is set but chromedriver is not installed: the browser tests must run \
+                 (`apt-get install chromium chromium-driver`, as .ci/run does)"
+            );
+            // Straight to the process's stderr: the test harness would
+            // swallow an eprintln! of a passing test.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n!!!!!!!! SKIPPED browser test `{test}`: chromedriver is not installed \
+                 (apt-get install chromium chromium-driver); under CI=true this fails !!!!!!!!\n"
+            );
+            return None;
+        };
+        let port = free_port();
+        let mut command = Command::new(&binary);
+        command
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let child = command
+            .spawn()
+            .unwrap_or_else(|error| panic!("start {}: {error}", binary.display()));
+        let mut driver = Driver { child, port };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if http_get(port, "/status", None)
+                .is_some_and(|answer| answer.body.contains("\"ready\":true"))
+            {
+                return Some(driver);
+            }
+            if let Some(status) = driver.child.try_wait().expect("chromedriver's status") {
+                panic!("chromedriver exited before it was ready: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver was not ready within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A new headless Chromium with a window of `size`, its own profile,
+    /// pointed at `server`.
+    pub async fn browser(&self, server: &Server, size: Size) -> Browser {
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-dev-shm-usage",
+                    "--disable-gpu",
+                    "--hide-scrollbars",
+                    "--force-device-scale-factor=1",
+                    format!("--window-size={},{}", size.width, size.height),
+                ],
+            }),
+        );
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a Chromium session from chromedriver");
+        let session = client
+            .session_id()
+            .await
+            .expect("the session id")
+            .expect("a session was created");
+        let browser = Browser {
+            client,
+            session,
+            driver_port: self.port,
+            base: server.url(""),
+            server_port: server.port,
+            closed: false,
+        };
+        browser.resize(size).await;
+        browser
+    }
+
+    fn signal_group(&self, signal: &str) {
+        let _ = Command::new("kill")
+            .args([signal, "--", &format!("-{}", self.child.id())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // The sessions are deleted by then (each Browser's Drop); this stops
+        // chromedriver and any Chromium a lost session left in its group.
+        self.signal_group("-TERM");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.signal_group("-KILL");
+        let _ = self.child.wait();
+    }
+}
+
+/// One Chromium session on the server under test.
+#[derive(Debug)]
+pub struct Browser {
+    pub client: Client,
+    session: String,
+    driver_port: u16,
+    base: String,
+    server_port: u16,
+    closed: bool,
+}
+
+impl Browser {
+    /// Ends the session (and so its Chromium).
+    pub async fn close(mut self) {
+        self.closed = true;
+        self.client
+            .clone()
+            .close()
+            .await
+            .expect("the session deleted");
+    }
+
+    /// Sets the window's size and waits (a little) until the page's
+    /// viewport has taken the new width: it can lag behind the window.
+    pub async fn resize(&self, size: Size) {
+        self.client
+            .set_window_size(size.width, size.height)
+            .await
+            .expect("the window resized");
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            let inner = self.js("return window.innerWidth").await.as_u64();
+            if inner.is_some_and(|inner| inner.abs_diff(u64::from(size.width)) <= 20) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Opens `path` on the server.
+    pub async fn goto(&self, path: &str) {
+        self.client
+            .goto(&format!("{}{path}", self.base))
+            .await
+            .unwrap_or_else(|error| panic!("open {path}: {error}"));
+    }
+
+    pub async fn refresh(&self) {
+        self.client.refresh().await.expect("the page reloaded");
+    }
+
+    /// The current URL's path.
+    pub async fn path(&self) -> String {
+        self.client
+            .current_url()
+            .await
+            .expect("the current URL")
+            .path()
+            .to_owned()
+    }
+
+    /// Waits until the path satisfies `wanted` (a form's answer may still
+    /// be loading); panics with the page's error message, if it shows one.
+    pub async fn wait_for_path(&self, what: &str, wanted: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let path = self.path().await;
+            if wanted(&path) {
+                return path;
+            }
+            if Instant::now() > deadline {
+                let error = self.maybe_text("#form-error, .error").await;
+                panic!("still on {path} instead of {what}; the page says {error:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The first element matching `css`, waiting for it to appear.
+    pub async fn find(&self, css: &str) -> Element {
+        match self
+            .client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(element) => element,
+            Err(error) => {
+                let path = self.path().await;
+                panic!("no `{css}` on {path} after {WAIT:?}: {error}")
+            }
+        }
+    }
+
+    /// Every element matching `css` now (no waiting).
+    pub async fn all(&self, css: &str) -> Vec<Element> {
+        self.client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap_or_else(|error| panic!("find `{css}`: {error}"))
+    }
+
+    /// The text of the first `css`, waiting for it.
+    pub async fn text(&self, css: &str) -> String {
+        self.find(css)
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|error| panic!("the text of `{css}`: {error}"))
+    }
+
+    /// The text of the first `css` if there is one now.
+    pub async fn maybe_text(&self, css: &str) -> Option<String> {
+        let element = self.all(css).await.into_iter().next()?;
+        element.text().await.ok()
+    }
+
+    /// Waits until the text of `css` contains `wanted`; that text.
+    pub async fn wait_for_text(&self, css: &str, wanted: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = self.maybe_text(css).await.unwrap_or_default();
+            if text.contains(wanted) {
+                return text;
+            }
+            if Instant::now() > deadline {
+                let path = self.path().await;
+                let error = self.maybe_text("#form-error").await;
+                panic!(
+                    "`{css}` on {path} never contained {wanted:?}: it says {text:?}; \
+                     the page's error: {error:?}"
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Types `text` into the field `css` (emptied first).
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self.find(css).await;
+        field
+            .clear()
+            .await
+            .unwrap_or_else(|error| panic!("clear `{css}`: {error}"));
+        field
+            .send_keys(text)
+            .await
+            .unwrap_or_else(|error| panic!("type into `{css}`: {error}"));
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|error| panic!("click `{css}`: {error}"));
+    }
+
+    /// Clicks the submit button of the form `form` (a CSS selector).
+    pub async fn submit(&self, form: &str) {
+        self.click(&format!("{form} button[type=submit]")).await;
+    }
+
+    /// Runs `script` through WebDriver (not a page script: the pages' CSP
+    /// forbids those); its result.
+    pub async fn js(&self, script: &str) -> Value {
+        self.client
+            .execute(script, Vec::new())
+            .await
+            .unwrap_or_else(|error| panic!("run {script:?}: {error}"))
+    }
+
+    /// The page as the browser holds it now (the DOM, serialised).
+    pub async fn source(&self) -> String {
+        self.client.source().await.expect("the page source")
+    }
+
+    /// Signs up as a customer through /signup; lands signed in.
+    pub async fn sign_up(&self, username: &str) {
+        self.goto("/signup").await;
+        self.fill("form#signup #username", username).await;
+        self.fill("form#signup #pin", PIN).await;
+        self.submit("form#signup").await;
+        self.wait_for_path("a page after signing up", |path| path != "/signup")
+            .await;
+        self.find("button#sign-out").await;
+    }
+
+    /// Signs in through /login; lands signed in.
+    pub async fn sign_in(&self, username: &str) {
+        self.goto("/login").await;
+        self.fill("form#login #username", username).await;
+        self.fill("form#login #pin", PIN).await;
+        self.submit("form#login").await;
+        self.wait_for_path("a page after signing in", |path| path != "/login")
+            .await;
+        self.find("button#sign-out").await;
+    }
+
+    /// Signs out with the header's button; lands on /login.
+    pub async fn sign_out(&self) {
+        self.click("button#sign-out").await;
+        self.wait_for_path("/login after signing out", |path| path == "/login")
+            .await;
+    }
+
+    /// The session cookie's `name=value`, for a request outside the browser.
+    pub async fn session_cookie(&self) -> String {
+        let cookie = self
+            .client
+            .get_named_cookie("tracker_session")
+            .await
+            .expect("a tracker_session cookie");
+        format!("{}={}", cookie.name(), cookie.value())
+    }
+
+    /// GET `path` with this browser's session, outside the browser.
+    pub async fn fetch(&self, path: &str) -> HttpAnswer {
+        let cookie = self.session_cookie().await;
+        http_get(self.server_port, path, Some(&cookie))
+            .unwrap_or_else(|| panic!("no answer to GET {path}"))
+    }
+
+    /// Whether the page scrolls sideways: its width against the window's,
+    /// and what sticks out when it does.
+    pub async fn sideways_overflow(&self) -> Option<String> {
+        let measured = self
+            .js(
+                "const root = document.documentElement; \
+                 const wide = [...document.body.querySelectorAll('*')] \
+                   .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5) \
+                   .slice(0, 8) \
+                   .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + \
+                        (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\\s+/).join('.') : '') + \
+                        ' right=' + Math.round(e.getBoundingClientRect().right)); \
+                 return [root.scrollWidth, window.innerWidth, wide];",
+            )
+            .await;
+        let scroll = measured[0].as_f64().expect("scrollWidth");
+        let inner = measured[1].as_f64().expect("innerWidth");
+        (scroll > inner).then(|| {
+            format!(
+                "scrollWidth {scroll} > innerWidth {inner}; sticking out: {}",
+                measured[2]
+            )
+        })
+    }
+
+    /// Saves a PNG of the whole page as `{size.label}-{name}.png` in
+    /// `SCREENSHOTS_DIR`, when it is set; the window is made as tall as the
+    /// page for the shot, then put back to `size`.
+    pub async fn screenshot(&self, size: Size, name: &str) {
+        let Some(dir) = std::env::var_os("SCREENSHOTS_DIR").filter(|dir| !dir.is_empty()) else {
+            return;
+        };
+        // The window's height counts more than the viewport's: grow it
+        // until the viewport holds the whole page.
+        let mut height = size.height;
+        for _ in 0..3 {
+            let measured = self
+                .js("return [Math.ceil(document.documentElement.scrollHeight), window.innerHeight]")
+                .await;
+            let page = measured[0].as_u64().expect("the page's height");
+            let viewport = measured[1].as_u64().expect("the viewport's height");
+            if viewport >= page || height >= MAX_SHOT_HEIGHT {
+                break;
+            }
+            let grown = u64::from(height) + (page - viewport);
+            height = u32::try_from(grown).map_or(MAX_SHOT_HEIGHT, |h| h.min(MAX_SHOT_HEIGHT));
+            self.resize(Size { height, ..size }).await;
+        }
+        let png = self.client.screenshot().await.expect("a screenshot");
+        self.resize(size).await;
+        let dir = PathBuf::from(dir);
+        std::fs::create_dir_all(&dir).expect("the screenshots directory");
+        let file = dir.join(format!("{}-{name}.png", size.label));
+        std::fs::write(&file, png).unwrap_or_else(|error| panic!("{}: {error}", file.display()));
+        eprintln!("screenshot: {}", file.display());
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if self.closed {
+            return;
+        }
+        // Not closed: the test failed on the way. Delete the session with a
+        // plain request (the async runtime may be going down with the
+        // panic), which ends its Chromium.
+        let _ = exchange(
+            self.driver_port,
+            &format!("DELETE /session/{} HTTP/1.1\r\n", self.session),
+            "",
+        );
+    }
+}
+
+/// The ticket id in a path `/tickets/{id}`.
+pub fn ticket_id(path: &str) -> Option<u64> {
+    path.strip_prefix("/tickets/")?.parse().ok()
+}
