@@ -269,7 +269,9 @@ impl TicketView {
 
     /// A history entry in words.
     fn describe(&self, kind: &EventKind) -> String {
+        // The object of a sentence: "assigned it to you".
         let who = |id: &Option<UserId>| match id {
+            Some(id) if *id == self.user.actor.id => "you".to_owned(),
             Some(id) => self.name(*id),
             None => "nobody".to_owned(),
         };
