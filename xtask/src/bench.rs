@@ -7,7 +7,8 @@
 //! 2 and 3 server processes sharing the database; full-text search and the
 //! SLA breach filter on a large seed, on each engine (`search_bench`); and
 //! on those seeds, list pages and writes against a bare baseline server and
-//! a deep cursor page against page 1 (`list_bench`).
+//! a deep cursor page against page 1 (`list_bench`); and on those seeds
+//! too, every web page's latency under a few clients (`web_bench`).
 //! It prints medians and checks a few targets, but it fails on none, so a
 //! busy machine cannot make it flaky.
 
@@ -60,6 +61,9 @@ pub struct BenchArgs {
     /// The list section, on the search section's databases.
     #[command(flatten)]
     list: crate::list_bench::ListArgs,
+    /// The web pages section, on the search section's databases.
+    #[command(flatten)]
+    web: crate::web_bench::WebArgs,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
@@ -70,6 +74,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         "--processes-rounds must be positive"
     );
     args.list.check()?;
+    args.web.check()?;
     println!("building the release server ...");
     build_release(root, &["-p", "api"])?;
     if args.list.compares() {
@@ -111,7 +116,11 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         None
     };
     let mut lists = crate::list_bench::ListSection::new(root, &args.list);
+    let mut web = crate::web_bench::WebSection::new(root, &args.web);
     let search = crate::search_bench::measure(root, dir, &args.search, &mut |seeded| {
+        // The pages first: they only read, on the tickets as seeded; the
+        // list section's writes add tickets.
+        web.on_seeded(seeded)?;
         lists.on_seeded(seeded)
     })?;
     let db_path = dir.join("bench.db");
@@ -261,6 +270,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     }
     crate::search_bench::print(&search, &args.search);
     lists.print();
+    web.print();
     Ok(())
 }
 

@@ -9,6 +9,7 @@ mod screenshots;
 mod search_bench;
 mod seed;
 mod test_env;
+mod web_bench;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -24,7 +24,9 @@ use crate::rows::{
     page_offset, rows_to_read, total,
 };
 use crate::schema::{events, replies, ticket_tags, tickets, users};
-use crate::search::{add_reply_words, breach_column, count_matching, insert_documents, matching};
+use crate::search::{
+    add_reply_words, breach_column, breadth, count_matching, insert_documents, matching,
+};
 use crate::{Store, now};
 
 /// A ticket to open.
@@ -73,10 +75,13 @@ impl Store {
         may_filter_tickets(actor, request)?;
         let conn = &mut *self.conn()?;
         let audience = Audience::of(actor);
-        let search = request
-            .search
-            .as_ref()
-            .map(|query| matching(conn, query, audience));
+        let search = match &request.search {
+            Some(query) => {
+                let breadth = breadth(conn, query, audience)?;
+                Some(matching(conn, query, audience, breadth))
+            }
+            None => None,
+        };
         // The clock is part of the query: a breach is a stored breach time
         // before it.
         let now = now().naive_utc();

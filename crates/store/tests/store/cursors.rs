@@ -305,15 +305,21 @@ fn seed_ties(store: &Store, cast: &Cast, count: usize) -> Vec<Ticket> {
     all
 }
 
-/// Every ticket, as `actor` sees them, by id, in one page.
+/// Every ticket, as `actor` sees them, by id.
 fn all_tickets(store: &Store, actor: Actor) -> Vec<Ticket> {
-    let request = ListTickets {
-        page: PageRequest::new(1, 100).expect("valid"),
-        ..ListTickets::default()
-    };
-    let page = store.list_tickets(actor, &request).expect("list");
-    assert_eq!(page.next, None, "all in one page");
-    page.items
+    let mut all = Vec::new();
+    for number in 1.. {
+        let request = ListTickets {
+            page: PageRequest::new(number, 100).expect("valid"),
+            ..ListTickets::default()
+        };
+        let page = store.list_tickets(actor, &request).expect("list");
+        all.extend(page.items);
+        if page.next.is_none() {
+            break;
+        }
+    }
+    all
 }
 
 /// How many tickets share a value of `sort` with another.
@@ -1077,3 +1083,47 @@ both_backends!(a_total_comes_only_when_asked_and_counts_every_match, |db| {
     assert_eq!(users(one), None);
     assert_eq!(users(one.counting()), Some(4));
 });
+
+/// A common word (more matches than `COMMON_WORD_MATCHES`) is searched by
+/// walking the list's own index: every sort, both directions, for staff and
+/// for a customer, must still walk exactly the matching tickets in order.
+both_backends!(
+    a_common_word_walks_every_sort_in_order_for_staff_and_customers,
+    |db| {
+        let store = db.store();
+        let cast = cast(db);
+        // "printer" is in every third ticket: 1,100 of 3,300.
+        let tickets = seed_ties(store, &cast, 3_300);
+        let printer: Vec<Ticket> = tickets
+            .iter()
+            .filter(|ticket| ticket.body.starts_with("printer"))
+            .cloned()
+            .collect();
+        assert_eq!(printer.len(), 1_100);
+        let customers: Vec<Ticket> = printer
+            .iter()
+            .filter(|ticket| ticket.author == cast.customer.id)
+            .cloned()
+            .collect();
+        for sort in SortField::ALL {
+            for direction in DIRECTIONS {
+                let searched = TicketQuery {
+                    q: Some("printer"),
+                    ..query(sort, direction)
+                };
+                let pages = ticket_pages(store, cast.agent, searched, 100);
+                assert_eq!(
+                    pages.concat(),
+                    expected_order(&printer, sort, direction),
+                    "staff, {sort:?} {direction:?}"
+                );
+                let pages = ticket_pages(store, cast.customer, searched, 100);
+                assert_eq!(
+                    pages.concat(),
+                    expected_order(&customers, sort, direction),
+                    "customer, {sort:?} {direction:?}"
+                );
+            }
+        }
+    }
+);
