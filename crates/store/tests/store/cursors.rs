@@ -1084,9 +1084,9 @@ both_backends!(a_total_comes_only_when_asked_and_counts_every_match, |db| {
     assert_eq!(users(one.counting()), Some(4));
 });
 
-/// A common word (more matches than `COMMON_WORD_MATCHES`) is searched by
-/// walking the list's own index: every sort, both directions, for staff and
-/// for a customer, must still walk exactly the matching tickets in order.
+// A common word (more matches than `COMMON_WORD_MATCHES`) is searched by
+// walking the list's own index: every sort, both directions, for staff and
+// for a customer, must still walk exactly the matching tickets in order.
 both_backends!(
     a_common_word_walks_every_sort_in_order_for_staff_and_customers,
     |db| {
