@@ -163,14 +163,15 @@ pub fn is_same_site_post(headers: &HeaderMap, public_origin: Option<&str>) -> bo
 }
 
 /// Where a sign-in may send the browser: a path on this site only (never
-/// another host, `//host` or `/\host`), else the start page.
+/// another host, `//host` or `/\host`), written only in the characters a
+/// URL may hold as they are (what [`crate::error::sign_in_then`] writes),
+/// so it goes into `Location` unchanged; else the start page.
 pub fn local_destination(next: Option<&str>) -> &str {
+    let url_safe =
+        |byte: u8| byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/?%#".contains(&byte);
     match next {
         Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.starts_with("/\\")
-                && !path.chars().any(|c| c.is_control()) =>
+            if path.starts_with('/') && !path.starts_with("//") && path.bytes().all(url_safe) =>
         {
             path
         }
@@ -278,6 +279,7 @@ mod tests {
             prop_assert!(destination.starts_with('/'));
             prop_assert!(!destination.starts_with("//"));
             prop_assert!(!destination.starts_with("/\\"));
+            prop_assert!(destination.bytes().all(|byte| byte.is_ascii_graphic() && byte != b'"' && byte != b'\\'));
         }
     }
 
@@ -294,6 +296,9 @@ mod tests {
             "/\\evil.example",
             "evil",
             "/a\nb",
+            "/tickets?q=café",
+            "/a b",
+            "/\"x",
         ] {
             assert_eq!(local_destination(Some(away)), "/", "{away}");
         }

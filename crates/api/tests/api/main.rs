@@ -49,6 +49,7 @@ mod report;
 mod search;
 mod tickets;
 mod users;
+mod web;
 mod workflow;
 
 use std::time::Duration;

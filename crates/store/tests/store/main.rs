@@ -11,6 +11,7 @@ mod sqlstate;
 mod tickets;
 mod upgrade;
 mod users;
+mod web_sessions;
 mod workflow;
 
 use domain::{Actor, Pin, Role, TicketBody, Username};
