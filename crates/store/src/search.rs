@@ -54,8 +54,11 @@ pub(crate) enum Breadth {
 pub(crate) const COMMON_WORD_MATCHES: i64 = 1_000;
 
 /// Whether more than [`COMMON_WORD_MATCHES`] tickets have every word of
-/// `query`, counted in the index and stopped there (a millisecond or two on
-/// either engine, whatever the word).
+/// `query`. SQLite counts them in the index and stops there (a millisecond
+/// at most). PostgreSQL asks its planner's estimate (a tenth of a
+/// millisecond, where counting took 4): its statistics know the common
+/// words well, and take any word they do not know for a rare one (an
+/// estimate of 0.5 % of the tickets), which is the safe plan for it.
 pub(crate) fn breadth(
     conn: &mut DbConnection,
     query: &SearchQuery,
@@ -66,28 +69,46 @@ pub(crate) fn breadth(
         #[diesel(sql_type = BigInt)]
         count: i64,
     }
+    #[derive(QueryableByName)]
+    struct PlanLine {
+        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+        text: String,
+    }
     let engine_query = engine_query(conn, query, audience);
-    let enough = COMMON_WORD_MATCHES + 1;
-    let matches: Matches = match conn {
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(
-            "SELECT count(*) AS count FROM (SELECT 1 FROM ticket_search \
-             WHERE ticket_search MATCH ? LIMIT ?)",
-        )
-        .bind::<Text, _>(engine_query)
-        .bind::<BigInt, _>(enough)
-        .get_result(sqlite)?,
-        DbConnection::Pg(pg) => diesel::sql_query(
-            "SELECT count(*) AS count FROM (SELECT 1 FROM ticket_search_words \
-             WHERE document @@ to_tsquery('simple', $1) LIMIT $2) AS found",
-        )
-        .bind::<Text, _>(engine_query)
-        .bind::<BigInt, _>(enough)
-        .get_result(pg)?,
+    let matches = match conn {
+        DbConnection::Sqlite(sqlite) => {
+            let counted: Matches = diesel::sql_query(
+                "SELECT count(*) AS count FROM (SELECT 1 FROM ticket_search \
+                 WHERE ticket_search MATCH ? LIMIT ?)",
+            )
+            .bind::<Text, _>(engine_query)
+            .bind::<BigInt, _>(COMMON_WORD_MATCHES + 1)
+            .get_result(sqlite)?;
+            counted.count
+        }
+        DbConnection::Pg(pg) => {
+            let plan: Vec<PlanLine> = diesel::sql_query(
+                "EXPLAIN SELECT 1 FROM ticket_search_words \
+                 WHERE document @@ to_tsquery('simple', $1)",
+            )
+            .bind::<Text, _>(engine_query)
+            .load(pg)?;
+            plan.first()
+                .and_then(|line| estimated_rows(&line.text))
+                .unwrap_or(0)
+        }
     };
-    Ok(match matches.count > COMMON_WORD_MATCHES {
+    Ok(match matches > COMMON_WORD_MATCHES {
         true => Breadth::Many,
         false => Breadth::Few,
     })
+}
+
+/// The rows a line of PostgreSQL's `EXPLAIN` estimates (`... rows=9807 ...`).
+fn estimated_rows(plan_line: &str) -> Option<i64> {
+    let (_, after) = plan_line.split_once(" rows=")?;
+    let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 pub(crate) fn matching(
@@ -329,4 +350,24 @@ fn reindex_batch(conn: &mut DbConnection) -> StoreResult<u64> {
         diesel::delete(ticket_reindex::table.filter(ticket_reindex::ticket_id.eq_any(&ids)))
             .execute(conn)?;
     Ok(count as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::estimated_rows;
+
+    #[test]
+    fn the_planners_estimate_is_read_from_its_first_line() {
+        assert_eq!(
+            estimated_rows(
+                "Bitmap Heap Scan on ticket_search_words  (cost=556.00..9885.74 rows=9807 width=4)"
+            ),
+            Some(9807)
+        );
+        assert_eq!(
+            estimated_rows("Result  (cost=0.00..0.01 rows=1 width=4)"),
+            Some(1)
+        );
+        assert_eq!(estimated_rows("no estimate here"), None);
+    }
 }
