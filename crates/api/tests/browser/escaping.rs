@@ -8,10 +8,10 @@ const IMAGE: &str = r#"<img src=x onerror="window.__pwned=2">"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn markup_in_a_ticket_shows_as_text_and_runs_nothing() {
-    let Some(driver) = Driver::start("escaping") else {
+    let Some(driver) = Driver::start("escaping").await else {
         return;
     };
-    let server = Server::start();
+    let server = Server::start().await;
     server.create_user("benjamin", "SUPPORT_AGENT");
     let subject = format!("Help {SCRIPT} {IMAGE}");
     let body = format!("My page shows {IMAGE} and then {SCRIPT} & more");

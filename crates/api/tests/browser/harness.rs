@@ -10,15 +10,20 @@
 //! killed and its directory removed.
 
 use std::fs::File;
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request, header};
+use hyper_util::client::legacy::Client as LegacyClient;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_api");
@@ -58,105 +63,71 @@ fn free_port() -> u16 {
         .port()
 }
 
-/// One HTTP/1.1 exchange with `Connection: close`: `request` is the
-/// request line and headers (each ending in CRLF), `body` what follows.
-/// `None` when nothing listens (yet) or the answer is cut short. The
-/// answer is read as far as its framing says (chromedriver does not close
-/// the connection after it).
-fn exchange(port: u16, request: &str, body: &str) -> Option<HttpAnswer> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    stream.set_read_timeout(Some(WAIT)).ok()?;
-    let request = format!(
-        "{request}Host: 127.0.0.1:{port}\r\nConnection: close\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(request.as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    let mut buffer = [0u8; 16 * 1024];
-    loop {
-        if let Some(answer) = complete_answer(&raw) {
-            return Some(answer);
-        }
-        match stream.read(&mut buffer) {
-            Ok(0) => {
-                // Closed: an answer framed by the close is whole now.
-                let text = String::from_utf8_lossy(&raw).into_owned();
-                let (head, body) = text.split_once("\r\n\r\n")?;
-                let head = head.to_ascii_lowercase();
-                if head.contains("content-length:") || head.contains("transfer-encoding:") {
-                    return None;
-                }
-                let status = head.split(' ').nth(1)?.parse().ok()?;
-                return Some(HttpAnswer {
-                    status,
-                    head,
-                    body: body.to_owned(),
-                });
-            }
-            Ok(read) => raw.extend_from_slice(&buffer[..read]),
-            Err(_) => return None,
-        }
+/// One request to `127.0.0.1:port` through hyper-util's client, on a
+/// fresh connection that is not kept afterwards. `None` when nothing
+/// listens (yet), or no whole answer comes within [`WAIT`].
+async fn exchange(
+    port: u16,
+    method: Method,
+    path: &str,
+    headers: &[(header::HeaderName, &str)],
+    body: String,
+) -> Option<HttpAnswer> {
+    let client: LegacyClient<HttpConnector, Full<Bytes>> =
+        LegacyClient::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(0)
+            .build_http();
+    let mut request = Request::builder()
+        .method(method)
+        .uri(format!("http://127.0.0.1:{port}{path}"));
+    for (name, value) in headers {
+        request = request.header(name, *value);
     }
-}
-
-/// The answer in `raw` if its head and all of its framed body are there.
-fn complete_answer(raw: &[u8]) -> Option<HttpAnswer> {
-    let end = raw.windows(4).position(|window| window == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-    let rest = &raw[end + 4..];
-    let status = head.split(' ').nth(1)?.parse().ok()?;
-    let length = head
-        .lines()
-        .find_map(|line| line.strip_prefix("content-length:"))
-        .and_then(|value| value.trim().parse::<usize>().ok());
-    let body = if let Some(length) = length {
-        String::from_utf8_lossy(rest.get(..length)?).into_owned()
-    } else if head.contains("transfer-encoding: chunked") {
-        dechunk(&String::from_utf8_lossy(rest))?
-    } else {
-        return None;
+    let request = request.body(Full::from(body)).ok()?;
+    let answer = async {
+        let response = client.request(request).await.ok()?;
+        let mut head = format!("{:?} {}", response.version(), response.status());
+        for (name, value) in response.headers() {
+            head.push_str(&format!(
+                "\r\n{name}: {}",
+                String::from_utf8_lossy(value.as_bytes())
+            ));
+        }
+        let status = response.status().as_u16();
+        let body = response.into_body().collect().await.ok()?.to_bytes();
+        Some(HttpAnswer {
+            status,
+            head: head.to_ascii_lowercase(),
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
     };
-    Some(HttpAnswer { status, head, body })
-}
-
-/// A chunked body's content; `None` until it is all there.
-fn dechunk(mut rest: &str) -> Option<String> {
-    let mut body = String::new();
-    loop {
-        let (size, after) = rest.split_once("\r\n")?;
-        let size = usize::from_str_radix(size.split(';').next()?.trim(), 16).ok()?;
-        if size == 0 {
-            return Some(body);
-        }
-        body.push_str(after.get(..size)?);
-        rest = after.get(size..)?.strip_prefix("\r\n")?;
-    }
+    tokio::time::timeout(WAIT, answer).await.ok().flatten()
 }
 
 /// GET `path`, with a `Cookie` header if given; `None` when nothing
 /// listens yet.
-pub fn http_get(port: u16, path: &str, cookie: Option<&str>) -> Option<HttpAnswer> {
-    let cookie = cookie
-        .map(|cookie| format!("Cookie: {cookie}\r\n"))
-        .unwrap_or_default();
-    exchange(port, &format!("GET {path} HTTP/1.1\r\n{cookie}"), "")
+pub async fn http_get(port: u16, path: &str, cookie: Option<&str>) -> Option<HttpAnswer> {
+    let cookie = cookie.map(|cookie| (header::COOKIE, cookie));
+    exchange(port, Method::GET, path, cookie.as_slice(), String::new()).await
 }
 
 /// A JSON request to the API, for a test's background data.
-pub fn http_json(
+pub async fn http_json(
     port: u16,
     method: &str,
     path: &str,
     token: Option<&str>,
     body: &Value,
 ) -> HttpAnswer {
-    let authorization = token
-        .map(|token| format!("Authorization: Bearer {token}\r\n"))
-        .unwrap_or_default();
-    let request =
-        format!("{method} {path} HTTP/1.1\r\n{authorization}Content-Type: application/json\r\n");
-    exchange(port, &request, &body.to_string())
+    let authorization = token.map(|token| format!("Bearer {token}"));
+    let mut headers = vec![(header::CONTENT_TYPE, "application/json")];
+    if let Some(authorization) = &authorization {
+        headers.push((header::AUTHORIZATION, authorization));
+    }
+    let verb = Method::from_bytes(method.as_bytes())
+        .unwrap_or_else(|error| panic!("{method} as a method: {error}"));
+    exchange(port, verb, path, &headers, body.to_string())
+        .await
         .unwrap_or_else(|| panic!("no answer to {method} {path}"))
 }
 
@@ -180,7 +151,7 @@ impl Server {
     /// Starts the server on a free port over a new SQLite file and waits
     /// until `/health` answers 200. Its log goes to `server.log` in its
     /// directory and is printed if the test fails.
-    pub fn start() -> Server {
+    pub async fn start() -> Server {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let port = free_port();
         let log = File::create(dir.path().join("server.log")).expect("the server log");
@@ -194,7 +165,10 @@ impl Server {
         let mut server = Server { child, port, dir };
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if http_get(port, "/health", None).is_some_and(|answer| answer.status == 200) {
+            if http_get(port, "/health", None)
+                .await
+                .is_some_and(|answer| answer.status == 200)
+            {
                 return server;
             }
             if let Some(status) = server.child.try_wait().expect("the server's status") {
@@ -208,7 +182,7 @@ impl Server {
                 "the server did not answer /health within 60 s:\n{}",
                 server.log()
             );
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -266,17 +240,17 @@ impl Server {
     }
 
     /// Through the JSON API: signs up a customer; its bearer token.
-    pub fn api_customer(&self, username: &str) -> String {
+    pub async fn api_customer(&self, username: &str) -> String {
         let account = json!({"username": username, "pin": PIN});
-        let created = http_json(self.port, "POST", "/api/v1/users", None, &account);
+        let created = http_json(self.port, "POST", "/api/v1/users", None, &account).await;
         assert_eq!(created.status, 201, "{}", created.body);
-        self.api_token(username)
+        self.api_token(username).await
     }
 
     /// Through the JSON API: `username`'s bearer token.
-    pub fn api_token(&self, username: &str) -> String {
+    pub async fn api_token(&self, username: &str) -> String {
         let account = json!({"username": username, "pin": PIN});
-        let login = http_json(self.port, "POST", "/api/v1/login", None, &account);
+        let login = http_json(self.port, "POST", "/api/v1/login", None, &account).await;
         assert_eq!(login.status, 200, "{}", login.body);
         let body: Value = serde_json::from_str(&login.body).expect("a JSON answer");
         body["token"].as_str().expect("a token").to_owned()
@@ -284,8 +258,15 @@ impl Server {
 
     /// Through the JSON API: a request as `token`, which must answer
     /// `status`; the answer's JSON.
-    pub fn api(&self, method: &str, path: &str, token: &str, body: &Value, status: u16) -> Value {
-        let answer = http_json(self.port, method, path, Some(token), body);
+    pub async fn api(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: &Value,
+        status: u16,
+    ) -> Value {
+        let answer = http_json(self.port, method, path, Some(token), body).await;
         assert_eq!(answer.status, status, "{method} {path}: {}", answer.body);
         serde_json::from_str(&answer.body).expect("a JSON answer")
     }
@@ -335,7 +316,7 @@ impl Driver {
     /// Starts chromedriver on a free port and waits until it is ready.
     /// `None` (after a loud line) when it is not installed and `CI` is not
     /// set; under CI a missing chromedriver fails the test.
-    pub fn start(test: &str) -> Option<Driver> {
+    pub async fn start(test: &str) -> Option<Driver> {
         let Some(binary) = find_chromedriver() else {
             assert!(
                 !under_ci(),
@@ -367,6 +348,7 @@ impl Driver {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if http_get(port, "/status", None)
+                .await
                 .is_some_and(|answer| answer.body.contains("\"ready\":true"))
             {
                 return Some(driver);
@@ -378,7 +360,7 @@ impl Driver {
                 Instant::now() < deadline,
                 "chromedriver was not ready within 30 s"
             );
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -670,6 +652,7 @@ impl Browser {
     pub async fn fetch(&self, path: &str) -> HttpAnswer {
         let cookie = self.session_cookie().await;
         http_get(self.server_port, path, Some(&cookie))
+            .await
             .unwrap_or_else(|| panic!("no answer to GET {path}"))
     }
 
@@ -736,14 +719,19 @@ impl Drop for Browser {
         if self.closed {
             return;
         }
-        // Not closed: the test failed on the way. Delete the session with a
-        // plain request (the async runtime may be going down with the
-        // panic), which ends its Chromium.
-        let _ = exchange(
-            self.driver_port,
-            &format!("DELETE /session/{} HTTP/1.1\r\n", self.session),
-            "",
-        );
+        // Not closed: the test failed on the way. Delete the session, which
+        // ends its Chromium, on a thread with a runtime of its own: this
+        // runs inside the test's runtime (which cannot block on itself),
+        // maybe while it goes down with the panic.
+        let (port, path) = (self.driver_port, format!("/session/{}", self.session));
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime to delete the session on");
+            runtime.block_on(exchange(port, Method::DELETE, &path, &[], String::new()))
+        })
+        .join();
     }
 }
 

@@ -9,14 +9,14 @@ use crate::story::user_id_of;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screenshots_at_phone_and_desktop_width_and_no_sideways_scroll() {
-    let Some(driver) = Driver::start("pages") else {
+    let Some(driver) = Driver::start("pages").await else {
         return;
     };
-    let server = Server::start();
+    let server = Server::start().await;
     let agent_id = server.create_user("benjamin", "SUPPORT_AGENT");
     server.create_user("amaka", "SUPPORT_AGENT");
     server.create_user("iambenkay", "ADMIN");
-    background_tickets(&server);
+    background_tickets(&server).await;
     let mut pages = Pages::default();
 
     // Signed out.
@@ -182,54 +182,65 @@ async fn open_ticket(browser: &Browser, subject: &str, body: &str) -> u64 {
 /// Other customers' tickets, through the JSON API, so the queue and the
 /// users page look like a working day: one waiting, one answered, one
 /// resolved.
-fn background_tickets(server: &Server) {
-    let agent = server.api_token("benjamin");
-    let ada = server.api_customer("ada");
-    let tunde = server.api_customer("tunde");
-    let ticket = |token: &str, subject: &str, body: &str| -> u64 {
-        let created = server.api(
-            "POST",
-            "/api/v1/tickets",
-            token,
-            &json!({"subject": subject, "body": body}),
-            201,
-        );
+async fn background_tickets(server: &Server) {
+    let agent = server.api_token("benjamin").await;
+    let ada = server.api_customer("ada").await;
+    let tunde = server.api_customer("tunde").await;
+    let ticket = async |token: &str, subject: &str, body: &str| -> u64 {
+        let created = server
+            .api(
+                "POST",
+                "/api/v1/tickets",
+                token,
+                &json!({"subject": subject, "body": body}),
+                201,
+            )
+            .await;
         created["data"]["ticketId"].as_u64().expect("a ticketId")
     };
     ticket(
         &ada,
         "Two-factor codes arrive late",
         "The SMS code takes ten minutes to arrive, by then it has expired.",
-    );
+    )
+    .await;
     let answered = ticket(
         &tunde,
         "How do I add a second user to my plan?",
         "We hired someone and they need access to the dashboard.",
-    );
-    server.api(
-        "POST",
-        &format!("/api/v1/tickets/{answered}/replies"),
-        &agent,
-        &json!({"body": "Open Settings, then Team, then Invite: they get an e-mail."}),
-        201,
-    );
+    )
+    .await;
+    server
+        .api(
+            "POST",
+            &format!("/api/v1/tickets/{answered}/replies"),
+            &agent,
+            &json!({"body": "Open Settings, then Team, then Invite: they get an e-mail."}),
+            201,
+        )
+        .await;
     let resolved = ticket(
         &ada,
         "Password reset e-mail never arrives",
         "I asked for a reset three times today.",
-    );
-    server.api(
-        "POST",
-        &format!("/api/v1/tickets/{resolved}/replies"),
-        &agent,
-        &json!({"body": "It was caught by our mail filter; please try again now."}),
-        201,
-    );
-    server.api(
-        "PUT",
-        &format!("/api/v1/tickets/{resolved}"),
-        &ada,
-        &json!({"status": "RESOLVED"}),
-        200,
-    );
+    )
+    .await;
+    server
+        .api(
+            "POST",
+            &format!("/api/v1/tickets/{resolved}/replies"),
+            &agent,
+            &json!({"body": "It was caught by our mail filter; please try again now."}),
+            201,
+        )
+        .await;
+    server
+        .api(
+            "PUT",
+            &format!("/api/v1/tickets/{resolved}"),
+            &ada,
+            &json!({"status": "RESOLVED"}),
+            200,
+        )
+        .await;
 }

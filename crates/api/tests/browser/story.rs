@@ -14,10 +14,10 @@ const CUSTOMER_REPLY: &str = "That worked, thank you!";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ticket_from_sign_up_to_report_and_deactivation() {
-    let Some(driver) = Driver::start("story") else {
+    let Some(driver) = Driver::start("story").await else {
         return;
     };
-    let server = Server::start();
+    let server = Server::start().await;
     server.create_user("benjamin", "SUPPORT_AGENT");
     server.create_user("iambenkay", "ADMIN");
 
