@@ -14,9 +14,9 @@ mod users;
 mod web_sessions;
 mod workflow;
 
-use domain::{Actor, Pin, Role, TicketBody, Username};
+use domain::{Actor, Pin, Refusal, Role, TicketBody, Username};
 use store::test_support::TestDb;
-use store::{NewTicket, Store};
+use store::{HashingPlace, NewTicket, Store, StoreError};
 
 /// The PIN of every account the tests load.
 pub const PIN: &str = "0000";
@@ -62,4 +62,26 @@ pub fn open(store: &Store, customer: Actor, body: &str) -> domain::Ticket {
             },
         )
         .expect("create ticket")
+}
+
+/// The refusal a store call answered; anything else fails the test.
+pub fn refused(result: Result<impl std::fmt::Debug, StoreError>) -> Refusal {
+    match result {
+        Err(StoreError::Refused(refusal)) => refusal,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// A place for one request's PIN hashing, waiting while all are taken
+/// (tests in parallel can fill them), as a client retries a 503.
+pub fn hashing(store: &Store) -> HashingPlace {
+    loop {
+        match store.reserve_hashing() {
+            Ok(place) => return place,
+            Err(StoreError::Busy { .. }) => {
+                std::thread::sleep(std::time::Duration::from_millis(10))
+            }
+            Err(other) => panic!("cannot reserve hashing: {other:?}"),
+        }
+    }
 }

@@ -6,7 +6,7 @@ use domain::{
     Creator, Credentials, ListUsers, PageRequest, Pin, Role, SessionEpoch, UserChange, UserId,
     Username,
 };
-use store::{HashingPlace, NewAccount, StoreError, both_backends};
+use store::{NewAccount, StoreError, both_backends};
 
 use super::*;
 
@@ -20,27 +20,6 @@ fn account(name: &str, role: Option<Role>) -> NewAccount {
 
 fn credentials(name: &str, pin: &str) -> Credentials {
     Credentials::parse(name.to_owned(), pin.to_owned()).expect("well-formed")
-}
-
-fn refused(result: Result<impl std::fmt::Debug, StoreError>) -> Refusal {
-    match result {
-        Err(StoreError::Refused(refusal)) => refusal,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
-
-/// A place for one request's PIN hashing, waiting while all are taken
-/// (tests in parallel can fill them), as a client retries a 503.
-fn hashing(store: &Store) -> HashingPlace {
-    loop {
-        match store.reserve_hashing() {
-            Ok(place) => return place,
-            Err(StoreError::Busy { .. }) => {
-                std::thread::sleep(std::time::Duration::from_millis(10))
-            }
-            Err(other) => panic!("cannot reserve hashing: {other:?}"),
-        }
-    }
 }
 
 both_backends!(

@@ -8,33 +8,12 @@ use chrono::Utc;
 use domain::login::SESSION_ENDED;
 use domain::rules::Refusal;
 use domain::{Credentials, LoggedIn, Pin, Role, UserChange, UserId};
-use store::{HashingPlace, StoreError, both_backends};
+use store::both_backends;
 
 use super::*;
 
 /// A session that lasts longer than any test.
 const HOUR: Duration = Duration::from_secs(3600);
-
-fn refused(result: Result<impl std::fmt::Debug, StoreError>) -> Refusal {
-    match result {
-        Err(StoreError::Refused(refusal)) => refusal,
-        other => panic!("expected a refusal, got {other:?}"),
-    }
-}
-
-/// A place for one request's PIN hashing, waiting while all are taken
-/// (tests in parallel can fill them), as a client retries a 503.
-fn hashing(store: &Store) -> HashingPlace {
-    loop {
-        match store.reserve_hashing() {
-            Ok(place) => return place,
-            Err(StoreError::Busy { .. }) => {
-                std::thread::sleep(std::time::Duration::from_millis(10))
-            }
-            Err(other) => panic!("cannot reserve hashing: {other:?}"),
-        }
-    }
-}
 
 /// `name` signed in with `pin`: the login a session is opened for.
 fn log_in(store: &Store, name: &str, pin: &str) -> LoggedIn {
