@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use domain::{Refusal, ValidationError};
 use store::{BoxError, StoreError, with_causes};
 
-use crate::views::{ErrorPage, render};
+use crate::views::{ErrorPage, query_value, render};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
@@ -171,22 +171,7 @@ pub fn sign_in_then(next: &str) -> String {
     if next == "/" {
         return "/login".to_owned();
     }
-    let mut url = String::from("/login?next=");
-    url.extend(form_urlencoded_byte_serialize(next));
-    url
-}
-
-/// `application/x-www-form-urlencoded` escaping of one value.
-fn form_urlencoded_byte_serialize(value: &str) -> impl Iterator<Item = char> + '_ {
-    value.bytes().flat_map(|byte| {
-        let plain = byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'/');
-        let text = if plain {
-            (byte as char).to_string()
-        } else {
-            format!("%{byte:02X}")
-        };
-        text.chars().collect::<Vec<_>>()
-    })
+    format!("/login?next={}", query_value(next))
 }
 
 #[cfg(test)]

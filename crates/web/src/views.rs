@@ -99,6 +99,20 @@ impl Choice {
     }
 }
 
+/// Everything but the unreserved characters and `/` is escaped: a query
+/// value (a path to come back to, a search, a cursor) as links carry it.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'/');
+
+/// `value` percent-encoded for a link's query string.
+pub fn query_value(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, QUERY_VALUE).to_string()
+}
+
 /// A message from the rules ("the ticket is resolved ...") as a sentence.
 pub fn sentence(message: &str) -> String {
     let mut chars = message.chars();

@@ -16,8 +16,8 @@ use super::{PageQuery, given, notice, viewer};
 use crate::error::PageError;
 use crate::forms::Posted;
 use crate::views::{
-    Choice, Chrome, NewTicketPage, QueueFilters, TicketRow, TicketsPage, When, render, sentence,
-    status_class, status_label,
+    Choice, Chrome, NewTicketPage, QueueFilters, TicketRow, TicketsPage, When, query_value, render,
+    sentence, status_class, status_label,
 };
 use crate::{Door, Host, SessionCookie};
 
@@ -64,24 +64,11 @@ impl QueueQuery {
         ];
         let encoded: Vec<String> = pairs
             .iter()
-            .filter_map(|(name, value)| value.map(|value| format!("{name}={}", encode(value))))
+            .filter_map(|(name, value)| value.map(|value| format!("{name}={}", query_value(value))))
             .collect();
         url.push_str(&encoded.join("&"));
         url
     }
-}
-
-/// Percent-encodes a query value.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (byte as char).to_string()
-            }
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
 }
 
 /// What the list page reads as the viewer: the page (or why the rules
