@@ -130,10 +130,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     let agent = crate::seed::seed_tickets(&store, args.tickets, 42)?;
     let seed_secs = started.elapsed().as_secs_f64();
     // The report's own query, for the `sqlite3` shell to run as text.
-    let reader = Actor {
-        id: agent,
-        role: Role::SupportAgent,
-    };
+    let reader = Actor::for_tests(agent, Role::SupportAgent);
     let report_sql = store.open_resolved_report(reader)?.sqlite_sql();
     drop(store);
 
@@ -839,10 +836,7 @@ fn processes_on_postgres(root: &Path, args: &BenchArgs) -> anyhow::Result<Proces
 
 /// Up to 200 unresolved tickets, for the reply and PATCH workloads.
 fn open_ticket_ids(store: &Store, agent: domain::UserId) -> anyhow::Result<Vec<i64>> {
-    let agent = Actor {
-        id: agent,
-        role: Role::SupportAgent,
-    };
+    let agent = Actor::for_tests(agent, Role::SupportAgent);
     let mut ids = Vec::new();
     for status in [
         domain::TicketStatus::Unattended,
@@ -858,7 +852,7 @@ fn open_ticket_ids(store: &Store, agent: domain::UserId) -> anyhow::Result<Vec<i
                 .list_tickets(agent, &request)?
                 .items
                 .iter()
-                .map(|t| t.id),
+                .map(|t| t.id.0),
         );
     }
     ensure!(!ids.is_empty(), "the seed made no open ticket to write to");

@@ -10,12 +10,13 @@
 
 use anyhow::Context as _;
 use chrono::{DateTime, TimeDelta, Utc};
-use domain::rules::{
-    ReplyKind, Resolution, Standing, decide_new_ticket, decide_reply, decide_status_change,
+use domain::accounts::Standing;
+use domain::tickets::{
+    ReplyKind, Resolution, decide_new_ticket, decide_reply, decide_status_change,
 };
 use domain::triage::decide_ticket_change;
 use domain::{
-    Actor, NewEvent, Pin, Priority, Role, SlaTargets, Tag, TagSet, Ticket, TicketChange,
+    Actor, NewEvent, Pin, Priority, Role, SlaTargets, Tag, TagSet, Ticket, TicketChange, TicketId,
     TicketStatus, User, UserId, Username,
 };
 use indicatif::{ProgressBar, ProgressStyle};
@@ -60,7 +61,7 @@ fn ensure_user(store: &Store, name: &str, role: Role) -> anyhow::Result<User> {
 /// The account as it acts, if it still has `role` and is active (an
 /// existing account keeps whatever role and state it has).
 fn acting_as(user: &User, role: Role) -> Option<Actor> {
-    (user.role == role && user.active).then_some(Actor { id: user.id, role })
+    (user.role == role && user.active).then_some(Actor::for_tests(user.id, role))
 }
 
 /// The demo users, idempotently, and with `with_extras` the extra customers
@@ -314,11 +315,11 @@ impl Life {
         body.extend(mention);
         Ok(Self {
             ticket: Ticket {
-                id: 0,
+                id: TicketId(0),
                 subject: Some(topic.subject.to_owned()),
                 body,
                 status: opening.status,
-                author: author.id,
+                author: author.id(),
                 created_at: opening.at,
                 updated_at: opening.at,
                 resolved_at: None,
@@ -391,7 +392,7 @@ impl Life {
             self.ticket.updated_at = updated_at;
         }
         self.replies.push(SeedReply {
-            author: actor.id,
+            author: actor.id(),
             body: body.to_owned(),
             created_at: decision.at,
             internal: kind == ReplyKind::Internal,
@@ -529,7 +530,7 @@ impl TicketGenerator {
     fn replier(&mut self, ticket: &Ticket) -> Actor {
         let assignee = ticket
             .assignee
-            .and_then(|id| self.cast.agents.iter().copied().find(|a| a.id == id));
+            .and_then(|id| self.cast.agents.iter().copied().find(|a| a.id() == id));
         match assignee {
             Some(agent) if self.rng.random_bool(0.85) => agent,
             _ => self.agent(),
@@ -543,7 +544,7 @@ impl TicketGenerator {
             .agents
             .iter()
             .copied()
-            .filter(|a| Some(a.id) != ticket.assignee)
+            .filter(|a| Some(a.id()) != ticket.assignee)
             .collect();
         others
             .choose(&mut self.rng)
@@ -600,7 +601,7 @@ impl TicketGenerator {
                 assign,
             } => {
                 let actor = self.staff(&life.ticket);
-                let assignee = assign.then(|| Some(self.agent().id));
+                let assignee = assign.then(|| Some(self.agent().id()));
                 let change = TicketChange {
                     priority: Some(priority),
                     assignee,
@@ -635,7 +636,7 @@ impl TicketGenerator {
                 let actor = self.staff(&life.ticket);
                 let to = self.other_agent(&life.ticket);
                 let change = TicketChange {
-                    assignee: Some(Some(to.id)),
+                    assignee: Some(Some(to.id())),
                     ..TicketChange::default()
                 };
                 life.change(actor, &change, &targets, at)
@@ -847,10 +848,7 @@ mod tests {
     use super::*;
 
     fn generator(seed: u64) -> TicketGenerator {
-        let actor = |id, role| Actor {
-            id: UserId(id),
-            role,
-        };
+        let actor = |id, role| Actor::for_tests(UserId(id), role);
         TicketGenerator {
             rng: StdRng::seed_from_u64(seed),
             text_rng: StdRng::seed_from_u64(seed ^ TEXT_STREAM),

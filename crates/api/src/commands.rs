@@ -42,9 +42,7 @@ pub fn create_user(
     let pin = Pin::parse(line.trim_end_matches(['\n', '\r'])).context("the PIN")?;
     let options = store::StoreOptions {
         max_size: Some(1),
-        connection_timeout: settings.database_connect_timeout,
-        hashing: settings.hashing,
-        sla: settings.sla,
+        ..settings.store_options()
     };
     let store = Store::connect(&settings.database_url, options)
         .with_context(|| format!("cannot open {}", settings.database_url.display()))?;

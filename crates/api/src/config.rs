@@ -4,8 +4,12 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use rand::RngCore;
-use store::DatabaseUrl;
+use domain::sla::TargetList;
+use edge::keys::ServerSecret;
+use edge::limits::{
+    DEFAULT_ACCOUNT_WRITE_LIMIT, DEFAULT_ADDRESS_RATE_LIMIT, DEFAULT_REQUEST_TIMEOUT, LimitSettings,
+};
+use store::{DatabaseUrl, StoreOptions};
 
 pub const DEFAULT_PORT: u16 = 9003;
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
@@ -13,44 +17,18 @@ pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
 pub const DEFAULT_DATABASE_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 
-/// The secret that signs tokens; never printed.
-#[derive(Clone)]
-pub struct JwtSecret(Vec<u8>);
-
-/// The shortest secret accepted: HS256 wants a key at least as long as its
-/// 256-bit hash, or tokens can be forged by guessing the key.
-pub const JWT_SECRET_MIN_BYTES: usize = 32;
-
-impl JwtSecret {
-    /// A secret of at least [`JWT_SECRET_MIN_BYTES`] bytes.
-    pub fn new(bytes: impl Into<Vec<u8>>) -> anyhow::Result<Self> {
-        let bytes = bytes.into();
-        if bytes.len() < JWT_SECRET_MIN_BYTES {
-            bail!(
-                "JWT_SECRET is {} bytes long; it must be at least {JWT_SECRET_MIN_BYTES} (for example `openssl rand -hex 32`)",
-                bytes.len()
-            );
-        }
-        Ok(Self(bytes))
-    }
-
-    /// A fresh random secret: tokens it signs die with the process.
-    pub fn random() -> Self {
-        let mut bytes = vec![0u8; JWT_SECRET_MIN_BYTES];
-        rand::rng().fill_bytes(&mut bytes);
-        Self(bytes)
-    }
-
-    pub fn expose(&self) -> &[u8] {
-        &self.0
-    }
+/// Whether requests get ids, log lines and metrics
+/// (`HTTP_INSTRUMENTATION`). `Off` exists only so the benchmark can
+/// measure what they cost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Instrumentation {
+    On,
+    Off,
 }
 
-impl std::fmt::Debug for JwtSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("JwtSecret(<redacted>)")
-    }
-}
+/// The settings the SLA targets are read from.
+pub const SLA_FIRST_RESPONSE: &str = "SLA_FIRST_RESPONSE";
+pub const SLA_RESOLUTION: &str = "SLA_RESOLUTION";
 
 /// How log lines are written (`LOG_FORMAT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,8 +55,9 @@ impl LogFormat {
 pub struct Settings {
     pub database_url: DatabaseUrl,
     pub listen: SocketAddr,
-    /// `None` when `JWT_SECRET` is unset: the server makes a random one.
-    pub jwt_secret: Option<JwtSecret>,
+    /// The secret every key is derived from (`JWT_SECRET`); `None` when
+    /// unset: the server makes a random one.
+    pub secret: Option<ServerSecret>,
     pub token_lifetime: Duration,
     pub pool_size: Option<u32>,
     /// How long a request waits for a database connection (a free one, or
@@ -87,12 +66,12 @@ pub struct Settings {
     pub database_connect_timeout: Duration,
     /// `HTTP_INSTRUMENTATION=off` drops request ids, request log lines and
     /// metrics: only for measuring what they cost.
-    pub instrumentation: crate::Instrumentation,
+    pub instrumentation: Instrumentation,
     pub log_format: LogFormat,
     /// PIN hashes computed at once (`ARGON2_WORKERS`, default one per two
     /// cores), and four per worker admitted to wait.
     pub hashing: store::HashLimits,
-    pub limits: crate::limits::LimitSettings,
+    pub limits: LimitSettings,
     /// After SIGTERM, how long requests in flight may take before the
     /// connections left are closed (`SHUTDOWN_GRACE_SECS`).
     pub shutdown_grace: Duration,
@@ -109,6 +88,17 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// How the store is opened: its pool, the hashing it may do at once,
+    /// the SLA targets.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            max_size: self.pool_size,
+            connection_timeout: self.database_connect_timeout,
+            hashing: self.hashing,
+            sla: self.sla,
+        }
+    }
+
     /// Reads `.env` if present, then the environment.
     pub fn from_env() -> anyhow::Result<Self> {
         store::read_dotenv()?;
@@ -141,8 +131,8 @@ impl Settings {
                 None => DEFAULT_DATABASE_CONNECT_TIMEOUT,
             };
         let instrumentation = match var("HTTP_INSTRUMENTATION").as_deref() {
-            None | Some("on") => crate::Instrumentation::On,
-            Some("off") => crate::Instrumentation::Off,
+            None | Some("on") => Instrumentation::On,
+            Some("off") => Instrumentation::Off,
             Some(other) => bail!("HTTP_INSTRUMENTATION {other:?} must be `on` or `off`"),
         };
         let hashing = match parse_var::<usize>(&var, "ARGON2_WORKERS")? {
@@ -159,14 +149,14 @@ impl Settings {
         let request_timeout = match parse_var::<u64>(&var, "REQUEST_TIMEOUT_SECS")? {
             Some(0) => bail!("REQUEST_TIMEOUT_SECS must be positive"),
             Some(seconds) => Duration::from_secs(seconds),
-            None => crate::limits::DEFAULT_REQUEST_TIMEOUT,
+            None => DEFAULT_REQUEST_TIMEOUT,
         };
-        let limits = crate::limits::LimitSettings {
+        let limits = LimitSettings {
             request_timeout,
             address_per_minute: parse_var(&var, "ADDRESS_RATE_LIMIT")?
-                .unwrap_or(crate::limits::DEFAULT_ADDRESS_RATE_LIMIT),
+                .unwrap_or(DEFAULT_ADDRESS_RATE_LIMIT),
             account_writes_per_minute: parse_var(&var, "ACCOUNT_WRITE_LIMIT")?
-                .unwrap_or(crate::limits::DEFAULT_ACCOUNT_WRITE_LIMIT),
+                .unwrap_or(DEFAULT_ACCOUNT_WRITE_LIMIT),
             trusted_proxy_header,
         };
         let shutdown_grace = Duration::from_secs(
@@ -178,9 +168,16 @@ impl Settings {
             None => DEFAULT_MAX_CONNECTIONS,
         };
         let sla = domain::SlaTargets::parse(
-            var(domain::sla::FIRST_RESPONSE_VARIABLE).as_deref(),
-            var(domain::sla::RESOLUTION_VARIABLE).as_deref(),
-        )?;
+            var(SLA_FIRST_RESPONSE).as_deref(),
+            var(SLA_RESOLUTION).as_deref(),
+        )
+        .map_err(|error| {
+            let variable = match error.list {
+                TargetList::FirstResponse => SLA_FIRST_RESPONSE,
+                TargetList::Resolution => SLA_RESOLUTION,
+            };
+            anyhow::anyhow!("{variable} {error}")
+        })?;
         Ok(Self {
             sla,
             instrumentation,
@@ -191,7 +188,7 @@ impl Settings {
             log_format: LogFormat::parse(var("LOG_FORMAT").as_deref())?,
             database_url,
             listen: SocketAddr::new(host, port),
-            jwt_secret: var("JWT_SECRET").map(JwtSecret::new).transpose()?,
+            secret: var("JWT_SECRET").map(ServerSecret::new).transpose()?,
             public_url: match var("PUBLIC_URL") {
                 Some(url) if url.starts_with("https://") || url.starts_with("http://") => Some(url),
                 Some(url) => bail!("PUBLIC_URL {url:?} must start with https:// or http://"),
@@ -237,7 +234,7 @@ mod tests {
             DatabaseUrl::Sqlite("data/tracker.db".into())
         );
         assert_eq!(s.listen.to_string(), "127.0.0.1:9003");
-        assert!(s.jwt_secret.is_none());
+        assert!(s.secret.is_none());
         assert_eq!(s.token_lifetime, DEFAULT_TOKEN_LIFETIME);
         assert_eq!(s.database_connect_timeout, Duration::from_secs(5));
     }
@@ -264,7 +261,7 @@ mod tests {
     #[test]
     fn limits_default_to_the_contract_and_zero_turns_them_off() {
         let s = settings(&[]).expect("defaults");
-        assert_eq!(s.limits, crate::limits::LimitSettings::default());
+        assert_eq!(s.limits, LimitSettings::default());
         assert_eq!(s.limits.address_per_minute, 20);
         assert!(s.limits.trusted_proxy_header.is_none());
         let s = settings(&[

@@ -1,128 +1,56 @@
-//! The support tracker's HTTP API: the original service's wire format on
-//! axum, over `domain`'s rules and `store`'s persistence.
-//!
-//! Handlers parse into `domain` types, call the store on the blocking pool
-//! and answer the envelope; they hold no rule and no SQL.
+//! The support tracker's server: its settings, read once ([`config`]); the
+//! composition root that builds the shared state and mounts the doors side
+//! by side ([`app`]: the JSON API of `json_api` and the pages of `web`, over
+//! `edge` and `store`); the accept loop ([`server`]); and the commands an
+//! operator runs beside it ([`commands`]). No door knows another: each is
+//! handed the same [`edge::App`] here.
 
-pub mod auth;
-pub mod blocking;
 pub mod commands;
 pub mod config;
-pub mod error;
-pub mod extract;
-pub mod limits;
-pub mod observe;
-pub mod openapi;
-pub mod pages;
-pub mod routes;
 pub mod server;
-pub mod state;
-pub mod tokens;
-pub mod wire;
 
 use std::time::Duration;
 
 use anyhow::Context as _;
-use axum::body::Body;
-use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderValue, Request, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse as _, Response};
-use axum::{Extension, Router};
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::middleware;
+use edge::App;
+use edge::keys::{Keys, ServerSecret};
+use edge::limits::Limits;
+use edge::observe;
 use tower::util::MapRequestLayer;
-use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::NormalizePath;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::{RequestBodyDeadlineLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_swagger_ui::SwaggerUi;
 
-use crate::config::Settings;
-use crate::error::{ApiError, error_json};
-use crate::state::AppState;
+use crate::config::{Instrumentation, Settings};
 
-/// Largest request body accepted (413 above it).
-pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
-
-/// Every route, with the JSON error envelope on whatever axum itself
-/// answers (unknown route, wrong method, body too large, ...), request ids,
-/// a log line and metrics for every request.
-pub fn router(state: AppState) -> Router {
-    build_router(state, Instrumentation::On)
+/// The whole server over `app`: the pages and the JSON API side by side,
+/// an unknown path answered by the API (a JSON 404), and around every
+/// request its id, its log line and its metrics.
+pub fn router(app: App) -> Router {
+    build_router(app, Instrumentation::On)
 }
 
-/// Whether requests get ids, log lines and metrics. `Off` exists only so
-/// the benchmark can measure what they cost.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Instrumentation {
-    On,
-    Off,
+pub fn build_router(app: App, instrumentation: Instrumentation) -> Router {
+    let json = json_api::door(app.clone());
+    let doors = Router::new().merge(web::router(app)).merge(json.routes);
+    around_doors(doors, json.docs, instrumentation)
 }
 
-pub fn build_router(state: AppState, instrumentation: Instrumentation) -> Router {
-    let request_timeout = state.limits.request_timeout();
-    let state_for_pages = state.clone();
-    let api = OpenApiRouter::new()
-        .merge(routes::auth::router())
-        .merge(routes::users::router())
-        .merge(routes::report::router())
-        .merge(routes::tickets::router())
-        .merge(routes::replies::router())
-        .merge(openapi::router());
-    let (routes, mut document) = openapi::base()
-        .nest("/api/v1", api)
-        .merge(routes::health::router())
-        .with_state(state.clone())
-        .split_for_parts();
-    openapi::add_shared_responses(&mut document);
-    let document_json = serde_json::to_vec(&document).expect("the OpenAPI document serialises");
-    let routes = routes
-        // The browser's pages at `/`, beside the API (their own router:
-        // the state is merged in, not nested under a prefix).
-        .merge(web::router::<AppState>().with_state(state_for_pages))
-        .fallback(|| async { ApiError::NotFound("no such route") })
-        .layer(Extension(openapi::DocumentJson(document_json.into())));
-    // The docs page is mounted before the path is trimmed: it redirects
-    // `/docs` to `/docs/` for its relative asset links.
-    let docs: Router = SwaggerUi::new("/docs")
-        .config(utoipa_swagger_ui::Config::new([openapi::DOCUMENT_PATH]).validator_url("none"))
-        .into();
-    with_middleware(routes, docs, request_timeout, instrumentation)
-}
-
-/// What every request passes through around the routes: limits on bodies
-/// and time, the JSON envelope on every error (a panic's included), ids,
-/// logs and metrics.
-fn with_middleware(
-    routes: Router,
-    docs: Router,
-    request_timeout: Duration,
-    instrumentation: Instrumentation,
-) -> Router {
-    let routes = routes
-        // A body trickled in byte by byte fails when its time is up.
-        .layer(RequestBodyDeadlineLayer::new(BODY_READ_TIMEOUT))
-        .layer(middleware::from_fn(refuse_declared_oversize))
-        // Its bare 503 becomes the envelope in `json_errors`.
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            request_timeout,
-        ))
-        // Inside `json_errors` (which adds the request id) and the trace
-        // span (so the log line names the request).
-        .layer(CatchPanicLayer::custom(answer_panic))
-        .layer(middleware::from_fn(json_errors))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES));
-    let docs = docs.layer(middleware::from_fn(json_errors));
+/// What every request passes around the doors: trailing slashes trimmed
+/// (but for `docs`, which are mounted before), `nosniff`, and with
+/// instrumentation its id, its log line and its metrics.
+fn around_doors(doors: Router, docs: Router, instrumentation: Instrumentation) -> Router {
     let app = match instrumentation {
         Instrumentation::On => Router::new()
             .merge(observed(docs))
-            .fallback_service(NormalizePath::trim_trailing_slash(observed(routes))),
+            .fallback_service(NormalizePath::trim_trailing_slash(observed(doors))),
         Instrumentation::Off => Router::new()
             .merge(docs)
-            .fallback_service(NormalizePath::trim_trailing_slash(routes)),
+            .fallback_service(NormalizePath::trim_trailing_slash(doors)),
     };
     // No browser may guess a type other than the one we declare.
     let app = app.layer(SetResponseHeaderLayer::overriding(
@@ -156,93 +84,6 @@ fn observed(router: Router) -> Router {
         )
 }
 
-/// A handler that panicked answers a plain 500 and is logged as one; the
-/// connection stays usable.
-fn answer_panic(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    let message = payload
-        .downcast_ref::<&str>()
-        .map(|text| (*text).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "a panic without a message".to_owned());
-    ApiError::internal(format!("handler panicked: {message}")).into_response()
-}
-
-/// How long a request body may take to arrive, whole.
-pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// A body declared larger than [`BODY_LIMIT_BYTES`] is refused before a
-/// byte of it is read (and, on `Expect: 100-continue`, before the client
-/// is told to send it).
-async fn refuse_declared_oversize(request: Request<Body>, next: Next) -> Response {
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    match declared {
-        Some(length) if length > BODY_LIMIT_BYTES as u64 => {
-            ApiError::PayloadTooLarge(format!("the body may be at most {BODY_LIMIT_BYTES} bytes"))
-                .into_response()
-        }
-        _ => next.run(request).await,
-    }
-}
-
-/// Largest error body read back to add the request id; ours are tiny.
-const ERROR_BODY_LIMIT: usize = 16 * 1024;
-
-/// Every error answers our envelope with the request's id as `requestId`:
-/// a JSON error gets the id added, anything else (axum's own 405 with its
-/// `Allow` header, for one) is rewritten into the envelope, keeping its
-/// headers.
-async fn json_errors(request: Request<Body>, next: Next) -> Response {
-    let request_id = request
-        .headers()
-        .get(&observe::REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
-    let response = next.run(request).await;
-    let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) {
-        return response;
-    }
-    // The web pages answer their errors as pages.
-    let is_html = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
-    if is_html {
-        return response;
-    }
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    let (mut parts, body) = response.into_parts();
-    let read_back = if is_json {
-        axum::body::to_bytes(body, ERROR_BODY_LIMIT)
-            .await
-            .ok()
-            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok())
-            .filter(serde_json::Value::is_object)
-    } else {
-        None
-    };
-    let mut envelope = read_back.unwrap_or_else(|| {
-        let message = status.canonical_reason().unwrap_or("error").to_lowercase();
-        error_json(status, &message)
-    });
-    if let Some(id) = request_id {
-        envelope["requestId"] = serde_json::Value::String(id);
-    }
-    parts.headers.remove(header::CONTENT_LENGTH);
-    parts.headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    Response::from_parts(parts, Body::from(envelope.to_string()))
-}
-
 /// Sets up logging once: `RUST_LOG` if set, else info; human text, or one
 /// JSON object per line. Colours only on a terminal, never in a log file.
 pub fn init_tracing(format: config::LogFormat) {
@@ -258,51 +99,45 @@ pub fn init_tracing(format: config::LogFormat) {
     };
 }
 
-/// Connects the store (applying migrations) and builds the state.
-pub fn build_state(settings: &Settings) -> anyhow::Result<AppState> {
-    let options = store::StoreOptions {
-        max_size: settings.pool_size,
-        connection_timeout: settings.database_connect_timeout,
-        hashing: settings.hashing,
-        sla: settings.sla,
-    };
-    let store = store::Store::connect(&settings.database_url, options)
+/// Connects the store (applying migrations) and builds the state every
+/// door shares.
+pub fn build_app(settings: &Settings) -> anyhow::Result<App> {
+    let store = store::Store::connect(&settings.database_url, settings.store_options())
         .with_context(|| format!("cannot open {}", settings.database_url.display()))?;
-    let secret = match &settings.jwt_secret {
+    let secret = match &settings.secret {
         Some(secret) => secret.clone(),
         None => {
             tracing::warn!(
-                "JWT_SECRET is not set: using a random secret; every token will stop working when the server restarts"
+                "JWT_SECRET is not set: using a random secret; every token and browser session will stop working when the server restarts"
             );
-            config::JwtSecret::random()
+            ServerSecret::random()
         }
     };
-    let mut tokens = tokens::Tokens::new(&secret, settings.token_lifetime);
-    tokens.web = tokens.web.with_public_url(settings.public_url.as_deref());
-    Ok(AppState::new(
+    Ok(App::new(
         store,
-        tokens,
-        limits::Limits::new(&settings.limits),
+        Keys::new(&secret, settings.token_lifetime),
+        Limits::new(&settings.limits),
+        settings.public_url.as_deref(),
     ))
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets requests in flight finish.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
-    let state = tokio::task::spawn_blocking({
+    let app = tokio::task::spawn_blocking({
         let settings = settings.clone();
-        move || build_state(&settings)
+        move || build_app(&settings)
     })
     .await??;
     tracing::info!(
         database = %settings.database_url.display(),
-        backend = state.store.backend(),
+        backend = app.store.backend(),
         "database ready"
     );
     // The recorder keeps histogram samples until upkeep folds them in.
-    let metrics = state.metrics.clone();
+    let metrics = observe::metrics_handle();
     spawn_every(Duration::from_secs(5), move || metrics.run_upkeep());
     // Budgets of addresses that came back to full are forgotten.
-    let limits = state.limits.clone();
+    let limits = app.limits.clone();
     spawn_every(Duration::from_secs(60), move || limits.forget_idle());
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let address = listener.local_addr()?;
@@ -311,8 +146,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         max_connections: settings.max_connections,
         shutdown_grace: settings.shutdown_grace,
     };
-    let app = build_router(state, settings.instrumentation);
-    server::serve(listener, app, connection_limits, shutdown_signal()).await?;
+    let router = build_router(app, settings.instrumentation);
+    server::serve(listener, router, connection_limits, shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -353,6 +188,8 @@ async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
     use axum::routing::get;
     use std::sync::{Arc, Mutex};
     use tower::ServiceExt as _;
@@ -383,13 +220,13 @@ mod tests {
         async fn panics() -> &'static str {
             panic!("the handler's bug")
         }
-        let routes = Router::new().route("/boom", get(panics));
-        let app = with_middleware(
-            routes,
-            Router::new(),
+        // A door as the JSON API makes one: guarded, its errors enveloped.
+        let door = edge::guard::guarded(
+            Router::new().route("/boom", get(panics)),
             Duration::from_secs(30),
-            Instrumentation::On,
-        );
+        )
+        .layer(middleware::from_fn(json_api::error::json_errors));
+        let app = around_doors(door, Router::new(), Instrumentation::On);
         let request = Request::get("/boom")
             .header("x-request-id", "panic-test-17")
             .body(Body::empty())

@@ -13,9 +13,8 @@ use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::roles::TicketStatus;
 use crate::values::ValidationError;
-use crate::workflow::Priority;
+use crate::workflow::{Priority, TicketStatus};
 
 const VERSION: u8 = 1;
 const BINDING_BYTES: usize = 8;
@@ -110,7 +109,7 @@ impl CursorKey {
         let invalid = || {
             ValidationError::new(
                 "cursor",
-                "is not a cursor this server made; pass meta.nextCursor as it came",
+                "is not a cursor this server made; pass the next page's cursor as it came",
             )
         };
         let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;

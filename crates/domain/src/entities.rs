@@ -2,9 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::roles::{Role, TicketStatus, UserId};
+use crate::ids::{TicketId, UserId};
+use crate::roles::Role;
 use crate::sla::{DueTimes, breach_time, is_breached};
-use crate::workflow::{Priority, TagSet};
+use crate::workflow::{Priority, TagSet, TicketStatus};
 
 /// An account; the PIN hash never leaves the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +21,7 @@ pub struct User {
 /// A support ticket; `id` is the public `ticketId`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ticket {
-    pub id: i64,
+    pub id: TicketId,
     pub subject: Option<String>,
     pub body: String,
     pub status: TicketStatus,
@@ -67,7 +68,7 @@ impl Ticket {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
     pub id: i64,
-    pub ticket_id: i64,
+    pub ticket_id: TicketId,
     pub body: String,
     pub author: UserId,
     pub author_role: Role,

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::roles::{TicketStatus, UserId};
-use crate::workflow::{Priority, Tag, TagSet};
+use crate::ids::{TicketId, UserId};
+use crate::workflow::{Priority, Tag, TagSet, TicketStatus};
 
 /// The kinds of event, without their data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -40,18 +40,6 @@ impl EventType {
             EventType::PriorityChanged => "priority_changed",
             EventType::Assigned => "assigned",
             EventType::TagsChanged => "tags_changed",
-        }
-    }
-
-    /// Whether a customer sees events of this type: not internal notes,
-    /// assignments or tags, which are the staff's own business.
-    pub fn customer_sees(self) -> bool {
-        match self {
-            EventType::Created
-            | EventType::Replied
-            | EventType::StatusChanged
-            | EventType::PriorityChanged => true,
-            EventType::Noted | EventType::Assigned | EventType::TagsChanged => false,
         }
     }
 }
@@ -117,7 +105,7 @@ pub struct NewEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     pub id: i64,
-    pub ticket_id: i64,
+    pub ticket_id: TicketId,
     pub kind: EventKind,
     pub actor: UserId,
     pub at: DateTime<Utc>,
@@ -165,7 +153,6 @@ pub fn replay<'a>(history: impl IntoIterator<Item = &'a EventKind>) -> TicketSta
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rules::Audience;
 
     #[test]
     fn the_stored_form_is_type_and_data() {
@@ -195,20 +182,6 @@ mod tests {
                 serde_json::from_value(serde_json::to_value(&kind).expect("json")).expect("back");
             assert_eq!(back, kind);
         }
-    }
-
-    #[test]
-    fn a_customer_sees_created_replies_status_and_priority_only() {
-        let seen: Vec<_> = Audience::Customer
-            .event_types()
-            .into_iter()
-            .map(EventType::as_str)
-            .collect();
-        assert_eq!(
-            seen,
-            ["created", "replied", "status_changed", "priority_changed"]
-        );
-        assert_eq!(Audience::Staff.event_types(), EventType::ALL);
     }
 
     #[test]

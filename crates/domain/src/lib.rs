@@ -1,38 +1,52 @@
 //! The support tracker's rules, free of I/O.
 //!
-//! Everything a request carries is parsed here into a type that cannot hold an
-//! invalid value ([`values`], [`listing`], [`workflow`], [`sla`], [`search`]); every
-//! business rule is one pure function in [`rules`], [`triage`] or [`login`]
-//! that returns either the decision, with the [`history`] events a ticket's
-//! change records, or a [`Refusal`] whose kind fixes the HTTP status the API
-//! answers. The `store` action that performs a change is the one place that
-//! asks these rules.
+//! Everything a request carries is parsed here into a type that cannot hold
+//! an invalid value ([`values`], [`ids`], [`workflow`], [`paging`],
+//! [`ticket_list`], [`sla`], [`search`]). Every business rule is one pure
+//! function ([`tickets`], [`triage`], [`accounts`], [`login`], [`report`])
+//! that returns the decision, with the [`history`] events a ticket's change
+//! records, or a [`Refusal`] saying why not. What each viewer sees is
+//! decided in [`audience`] and, for a ticket's whole page, [`view`]. The
+//! `store` action that performs a change is the one place that asks these
+//! rules; the doors only render what comes back.
 
+pub mod accounts;
+pub mod audience;
 pub mod cursor;
 pub mod entities;
 pub mod history;
-pub mod listing;
+pub mod ids;
 pub mod login;
+pub mod paging;
+pub mod refusal;
 pub mod report;
 pub mod roles;
-pub mod rules;
 pub mod search;
 pub mod sla;
 #[cfg(test)]
 mod ticket_life;
+pub mod ticket_list;
+pub mod tickets;
 pub mod triage;
 pub mod values;
+pub mod view;
 pub mod workflow;
 
+pub use accounts::{Creator, ListUsers, UserChange};
+pub use audience::{Audience, Person, SeenTicket};
 pub use cursor::{CursorKey, Position, SortValue};
 pub use entities::{Reply, Ticket, TicketFacts, User};
 pub use history::{Event, EventKind, EventType, NewEvent};
-pub use listing::{Direction, ListTickets, ListUsers, Page, PageRequest, Paging, SortField, Start};
+pub use ids::{TicketId, UserId};
 pub use login::{BrowserSession, Credentials, LoggedIn, SessionEpoch};
-pub use roles::{Actor, Role, TicketStatus, UserId};
-pub use rules::{Creator, Refusal, UserChange};
+pub use paging::{Page, PageRequest, Paging, Start, TicketRecords};
+pub use refusal::Refusal;
+pub use roles::{Actor, Role};
 pub use search::{SearchQuery, TicketDocuments};
 pub use sla::{DueTimes, SlaTargets};
+pub use ticket_list::{Direction, ListTickets, SortField};
+pub use tickets::ReplyKind;
 pub use triage::TicketChange;
 pub use values::{Pin, ReplyBody, Subject, TicketBody, Username, ValidationError};
-pub use workflow::{Priority, Tag, TagSet};
+pub use view::{Directory, StaffMember, TicketView};
+pub use workflow::{Priority, Tag, TagSet, TicketStatus};

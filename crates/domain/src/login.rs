@@ -5,8 +5,9 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::entities::User;
-use crate::roles::{Actor, UserId};
-use crate::rules::Refusal;
+use crate::ids::UserId;
+use crate::refusal::Refusal;
+use crate::roles::Actor;
 use crate::values::{Pin, Username};
 
 /// The one answer to a wrong username, a wrong PIN, a malformed one and a
@@ -15,9 +16,6 @@ pub const BAD_CREDENTIALS: &str = "invalid username or pin";
 /// The one answer to a missing, malformed, expired or forged token, and to
 /// the token of an account that is gone or deactivated.
 pub const BAD_TOKEN: &str = "missing, invalid or expired token";
-
-/// The answer while a username is locked.
-pub const TOO_MANY_FAILED_LOGINS: &str = "too many failed logins; try again later";
 
 /// Consecutive failures that lock a username.
 pub const FAILURES_PER_LOCK: u32 = 5;
@@ -35,8 +33,8 @@ pub struct Credentials {
 
 impl Credentials {
     /// A malformed username or PIN cannot belong to anyone, so it is
-    /// refused with the same 401 as a wrong one, not a 400 that would tell
-    /// the two apart.
+    /// refused exactly as a wrong one is, not as invalid input, which would
+    /// tell the two apart.
     pub fn parse(username: String, pin: String) -> Result<Self, Refusal> {
         match (Username::parse(username), Pin::parse(pin)) {
             (Ok(username), Ok(pin)) => Ok(Self { username, pin }),
@@ -141,8 +139,8 @@ impl LoginRecords {
 ///
 /// An unknown username (`None`) has no record to count on and is not
 /// throttled here: it answers `Ok(None)` and costs the same PIN check as a
-/// known one, so its 401 looks like any other. Only names that exist can
-/// get a 429 from this rule.
+/// known one, so its refusal looks like any other. Only names that exist
+/// can be throttled by this rule.
 pub fn decide_login_attempt(
     record: Option<LoginRecord>,
     now: DateTime<Utc>,
@@ -180,12 +178,6 @@ pub fn decide_login(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Hash)]
 pub struct SessionEpoch(pub i64);
 
-impl SessionEpoch {
-    pub fn next(self) -> Self {
-        Self(self.0.saturating_add(1))
-    }
-}
-
 /// An account that just proved its PIN, and the session generation its new
 /// token belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -203,10 +195,9 @@ pub fn decide_session(
     token_epoch: SessionEpoch,
 ) -> Result<Actor, Refusal> {
     match account {
-        Some((user, current)) if user.active && current == token_epoch => Ok(Actor {
-            id: user.id,
-            role: user.role,
-        }),
+        Some((user, current)) if user.active && current == token_epoch => {
+            Ok(Actor::authenticated(user.id, user.role))
+        }
         _ => Err(Refusal::Unauthenticated(BAD_TOKEN)),
     }
 }
@@ -253,8 +244,8 @@ pub struct OwnPinChange {
 
 /// Whether a user may replace their own PIN, once the current one they typed
 /// was checked (an attempt claimed with [`decide_login_attempt`], so wrong
-/// guesses here lock the username like failed logins). A wrong PIN is a 403,
-/// not a 401: the session itself is fine.
+/// guesses here lock the username like failed logins). A wrong PIN is
+/// forbidden, not unauthenticated: the session itself is fine.
 pub fn decide_own_pin_change(current_pin_matches: bool) -> Result<OwnPinChange, Refusal> {
     if current_pin_matches {
         Ok(OwnPinChange {
@@ -372,7 +363,7 @@ mod tests {
     }
 
     #[test]
-    fn malformed_credentials_get_the_same_401_as_wrong_ones() {
+    fn malformed_credentials_get_the_same_refusal_as_wrong_ones() {
         for (username, pin) in [("kayode", "12"), ("has space", "0000"), ("", "")] {
             assert!(matches!(
                 Credentials::parse(username.to_owned(), pin.to_owned()),
@@ -389,10 +380,7 @@ mod tests {
         let epoch = SessionEpoch(3);
         assert_eq!(
             decide_session(Some((&promoted, epoch)), epoch),
-            Ok(Actor {
-                id: UserId(7),
-                role: Role::Admin
-            })
+            Ok(Actor::for_tests(UserId(7), Role::Admin))
         );
         let inactive = user(false);
         for gone in [None, Some((&inactive, epoch))] {
@@ -406,12 +394,12 @@ mod tests {
     #[test]
     fn a_token_from_an_ended_session_generation_no_longer_holds() {
         let active = user(true);
-        let issued = SessionEpoch(3);
+        let (issued, ended_since) = (SessionEpoch(3), SessionEpoch(4));
         assert_eq!(
-            decide_session(Some((&active, issued.next())), issued),
+            decide_session(Some((&active, ended_since)), issued),
             Err(Refusal::Unauthenticated(BAD_TOKEN))
         );
-        assert!(decide_session(Some((&active, issued.next())), issued.next()).is_ok());
+        assert!(decide_session(Some((&active, ended_since)), ended_since).is_ok());
     }
 
     #[test]
@@ -509,10 +497,7 @@ mod tests {
         let account = Some((&user, SessionEpoch(2)));
         assert_eq!(
             decide_browser_session(account, browser_session(2, 1), session_now()),
-            Ok(Actor {
-                id: UserId(7),
-                role: Role::Customer
-            })
+            Ok(Actor::for_tests(UserId(7), Role::Customer))
         );
         let ended = Err(Refusal::Unauthenticated(SESSION_ENDED));
         assert_eq!(

@@ -1,8 +1,30 @@
-//! Rules for the resolved-tickets report.
+//! The resolved-tickets report: who reads it, what it covers, and cells a
+//! spreadsheet cannot mistake for formulas.
 
 use std::borrow::Cow;
 
+use chrono::{DateTime, Months, Utc};
+
+use crate::refusal::Refusal;
+use crate::roles::{Actor, Role};
 use crate::values::shows_nothing;
+
+/// Who reads the resolved report: agents and admins.
+pub fn may_read_report(actor: Actor) -> Result<(), Refusal> {
+    match actor.role() {
+        Role::Admin | Role::SupportAgent => Ok(()),
+        Role::Customer => Err(Refusal::Forbidden(
+            "only support agents and admins can read the report",
+        )),
+    }
+}
+
+/// The report covers the last calendar month: from `now` minus one month up
+/// to `now`, both ends included.
+pub fn decide_report_window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = now.checked_sub_months(Months::new(1)).unwrap_or(now);
+    (start, now)
+}
 
 /// Makes a CSV cell safe to open in a spreadsheet (OWASP "CSV injection"):
 /// a cell that a spreadsheet would read as a formula gets a leading `'`,
@@ -42,6 +64,25 @@ fn fold_look_alike(c: char) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::roles::test_actors::{ADMIN, AGENT, OWNER};
+
+    #[test]
+    fn only_staff_read_the_report() {
+        assert_eq!(may_read_report(AGENT), Ok(()));
+        assert_eq!(may_read_report(ADMIN), Ok(()));
+        assert!(matches!(may_read_report(OWNER), Err(Refusal::Forbidden(_))));
+    }
+
+    #[test]
+    fn the_report_window_is_one_calendar_month() {
+        let now = DateTime::parse_from_rfc3339("2026-03-31T12:00:00Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        let (start, end) = decide_report_window(now);
+        assert_eq!(start.to_rfc3339(), "2026-02-28T12:00:00+00:00");
+        assert_eq!(end, now);
+    }
+
     use crate::values::INVISIBLE;
     use proptest::prelude::*;
 

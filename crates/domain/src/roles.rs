@@ -1,21 +1,12 @@
-//! Who acts (roles, user ids) and the states a ticket moves through.
+//! Who acts: the roles, and the authenticated actor every rule is asked for.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ids::UserId;
 use crate::values::ValidationError;
-
-/// The database id of a user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct UserId(pub i64);
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
 
 /// A user's role; the wire spellings are those of the original service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -57,56 +48,50 @@ impl fmt::Display for Role {
     }
 }
 
-/// A ticket's status; it only moves `UNATTENDED -> REPLIED -> RESOLVED`, or
-/// from an unresolved state straight to `RESOLVED`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum TicketStatus {
-    Unattended,
-    Replied,
-    Resolved,
-}
-
-impl TicketStatus {
-    pub const ALL: [TicketStatus; 3] = [
-        TicketStatus::Unattended,
-        TicketStatus::Replied,
-        TicketStatus::Resolved,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TicketStatus::Unattended => "UNATTENDED",
-            TicketStatus::Replied => "REPLIED",
-            TicketStatus::Resolved => "RESOLVED",
-        }
-    }
-}
-
-impl FromStr for TicketStatus {
-    type Err = ValidationError;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        TicketStatus::ALL
-            .into_iter()
-            .find(|status| status.as_str() == s)
-            .ok_or_else(|| {
-                ValidationError::new("status", "must be one of UNATTENDED, REPLIED, RESOLVED")
-            })
-    }
-}
-
-impl fmt::Display for TicketStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// The authenticated caller of an operation: its id and its current role.
+///
+/// Only authentication makes one ([`crate::login::decide_session`] and the
+/// browser session's twin, from the account as the database has it now),
+/// so a value of this type is proof that its role was checked: the rules
+/// trust it, and no door can make an admin of whoever it likes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Actor {
-    pub id: UserId,
-    pub role: Role,
+    id: UserId,
+    role: Role,
+}
+
+impl Actor {
+    /// The account a session proved, in its current role.
+    pub(crate) const fn authenticated(id: UserId, role: Role) -> Self {
+        Self { id, role }
+    }
+
+    /// An actor without authentication, for tests and development tools
+    /// (the seed); the server never enables this.
+    #[cfg(any(test, feature = "test-support"))]
+    pub const fn for_tests(id: UserId, role: Role) -> Self {
+        Self { id, role }
+    }
+
+    pub fn id(self) -> UserId {
+        self.id
+    }
+
+    pub fn role(self) -> Role {
+        self.role
+    }
+}
+
+/// The actors the crate's tests share.
+#[cfg(test)]
+pub(crate) mod test_actors {
+    use super::{Actor, Role};
+    use crate::ids::UserId;
+
+    pub(crate) const OWNER: Actor = Actor::for_tests(UserId(1), Role::Customer);
+    pub(crate) const OTHER_CUSTOMER: Actor = Actor::for_tests(UserId(2), Role::Customer);
+    pub(crate) const AGENT: Actor = Actor::for_tests(UserId(3), Role::SupportAgent);
+    pub(crate) const ADMIN: Actor = Actor::for_tests(UserId(4), Role::Admin);
 }
 
 #[cfg(test)]
@@ -126,22 +111,8 @@ mod tests {
     }
 
     #[test]
-    fn statuses_use_the_original_wire_spellings() {
-        for status in TicketStatus::ALL {
-            let json = format!("\"{}\"", status.as_str());
-            assert_eq!(serde_json::to_string(&status).ok(), Some(json.clone()));
-            assert_eq!(
-                serde_json::from_str::<TicketStatus>(&json).ok(),
-                Some(status)
-            );
-        }
-    }
-
-    #[test]
     fn unknown_spellings_are_errors_not_panics() {
         assert!("admin".parse::<Role>().is_err());
         assert!("".parse::<Role>().is_err());
-        assert!("Resolved".parse::<TicketStatus>().is_err());
-        assert!(serde_json::from_str::<TicketStatus>("\"CLOSED\"").is_err());
     }
 }

@@ -6,10 +6,6 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::workflow::Priority;
 
-/// The variables the targets are read from.
-pub const FIRST_RESPONSE_VARIABLE: &str = "SLA_FIRST_RESPONSE";
-pub const RESOLUTION_VARIABLE: &str = "SLA_RESOLUTION";
-
 /// The longest target accepted: a year, well inside what timestamps hold.
 pub const MAX_TARGET_SECS: i64 = 365 * 24 * 60 * 60;
 
@@ -38,20 +34,28 @@ impl Default for SlaTargets {
     }
 }
 
-/// A setting that does not parse; start-up stops with it.
+/// The two lists of targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetList {
+    FirstResponse,
+    Resolution,
+}
+
+/// A list of targets that does not parse; start-up stops with it, naming
+/// the setting it came from.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "{variable} {value:?} is not valid: {reason} (expected a list like URGENT=1h,HIGH=4h,NORMAL=8h,LOW=24h; units s, m, h, d)"
+    "{value:?} is not valid: {reason} (expected a list like URGENT=1h,HIGH=4h,NORMAL=8h,LOW=24h; units s, m, h, d)"
 )]
 pub struct SlaSettingError {
-    pub variable: &'static str,
+    pub list: TargetList,
     pub value: String,
     pub reason: String,
 }
 
 impl SlaTargets {
-    /// Reads `SLA_FIRST_RESPONSE` and `SLA_RESOLUTION` (`None` when unset);
-    /// a priority left out keeps its default.
+    /// Reads the first-response and the resolution lists (`None` when not
+    /// given); a priority left out keeps its default.
     pub fn parse(
         first_response: Option<&str>,
         resolution: Option<&str>,
@@ -59,11 +63,11 @@ impl SlaTargets {
         let defaults = Self::default();
         Ok(Self {
             first_response: parse_list(
-                FIRST_RESPONSE_VARIABLE,
+                TargetList::FirstResponse,
                 first_response,
                 defaults.first_response,
             )?,
-            resolution: parse_list(RESOLUTION_VARIABLE, resolution, defaults.resolution)?,
+            resolution: parse_list(TargetList::Resolution, resolution, defaults.resolution)?,
         })
     }
 
@@ -94,7 +98,7 @@ fn rank_index(priority: Priority) -> usize {
 }
 
 fn parse_list(
-    variable: &'static str,
+    list: TargetList,
     raw: Option<&str>,
     defaults: PerPriority,
 ) -> Result<PerPriority, SlaSettingError> {
@@ -102,7 +106,7 @@ fn parse_list(
         return Ok(defaults);
     };
     let fail = |reason: String| SlaSettingError {
-        variable,
+        list,
         value: raw.to_owned(),
         reason,
     };
@@ -243,23 +247,31 @@ mod tests {
     }
 
     #[test]
-    fn a_bad_value_names_its_variable() {
-        for (first, resolution, variable) in [
-            (Some("URGENT=1x"), None, FIRST_RESPONSE_VARIABLE),
-            (Some("URGENT"), None, FIRST_RESPONSE_VARIABLE),
-            (Some("SOON=1h"), None, FIRST_RESPONSE_VARIABLE),
-            (Some("HIGH=1h,HIGH=2h"), None, FIRST_RESPONSE_VARIABLE),
-            (None, Some("LOW=0h"), RESOLUTION_VARIABLE),
-            (None, Some("LOW=-1h"), RESOLUTION_VARIABLE),
-            (None, Some("LOW=366d"), RESOLUTION_VARIABLE),
-            (None, Some("LOW=h"), RESOLUTION_VARIABLE),
-            (None, Some("LOW=1é"), RESOLUTION_VARIABLE),
-            (None, Some("NORMAL=1h,"), RESOLUTION_VARIABLE),
-            (None, Some("LOW=99999999999999999999d"), RESOLUTION_VARIABLE),
+    fn a_bad_value_names_its_list() {
+        for (first, resolution, list) in [
+            (Some("URGENT=1x"), None, TargetList::FirstResponse),
+            (Some("URGENT"), None, TargetList::FirstResponse),
+            (Some("SOON=1h"), None, TargetList::FirstResponse),
+            (Some("HIGH=1h,HIGH=2h"), None, TargetList::FirstResponse),
+            (None, Some("LOW=0h"), TargetList::Resolution),
+            (None, Some("LOW=-1h"), TargetList::Resolution),
+            (None, Some("LOW=366d"), TargetList::Resolution),
+            (None, Some("LOW=h"), TargetList::Resolution),
+            (None, Some("LOW=1é"), TargetList::Resolution),
+            (None, Some("NORMAL=1h,"), TargetList::Resolution),
+            (
+                None,
+                Some("LOW=99999999999999999999d"),
+                TargetList::Resolution,
+            ),
         ] {
             let error = SlaTargets::parse(first, resolution).expect_err("bad value accepted");
-            assert_eq!(error.variable, variable);
-            assert!(error.to_string().starts_with(variable), "{error}");
+            assert_eq!(error.list, list);
+            let value = first.or(resolution).unwrap_or_default();
+            assert!(
+                error.to_string().starts_with(&format!("{value:?}")),
+                "{error}"
+            );
         }
     }
 

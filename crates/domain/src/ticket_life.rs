@@ -8,22 +8,22 @@ use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
+use crate::accounts::Standing;
+use crate::audience::{Audience, may_view_ticket};
 use crate::entities::Ticket;
 use crate::history::{Event, EventKind, EventType, NewEvent, replay};
-use crate::roles::{Actor, Role, TicketStatus, UserId};
-use crate::rules::tests::{ADMIN, AGENT, OTHER_CUSTOMER, OWNER};
-use crate::rules::{
-    Audience, Opening, Refusal, ReplyKind, Resolution, Standing, decide_new_ticket, decide_reply,
-    decide_status_change, may_view_ticket,
-};
+use crate::ids::{TicketId, UserId};
+use crate::refusal::Refusal;
+use crate::roles::test_actors::{ADMIN, AGENT, OTHER_CUSTOMER, OWNER};
+use crate::roles::{Actor, Role};
 use crate::sla::{DueTimes, SlaTargets};
-use crate::triage::{TicketChange, decide_ticket_change};
-use crate::workflow::{Priority, TagSet};
-
-const SECOND_AGENT: Actor = Actor {
-    id: UserId(5),
-    role: Role::SupportAgent,
+use crate::tickets::{
+    Opening, ReplyKind, Resolution, decide_new_ticket, decide_reply, decide_status_change,
 };
+use crate::triage::{TicketChange, decide_ticket_change};
+use crate::workflow::{Priority, TagSet, TicketStatus};
+
+const SECOND_AGENT: Actor = Actor::for_tests(UserId(5), Role::SupportAgent);
 /// An agent's account that was deactivated: it acts no more, and may not
 /// be given tickets.
 const INACTIVE_AGENT: UserId = UserId(6);
@@ -36,9 +36,9 @@ const ACTORS: [Actor; 5] = [OWNER, OTHER_CUSTOMER, AGENT, SECOND_AGENT, ADMIN];
 fn standing(id: UserId) -> Option<Standing> {
     let active = |role| Some(Standing { role, active: true });
     match id {
-        _ if id == OWNER.id || id == OTHER_CUSTOMER.id => active(Role::Customer),
-        _ if id == AGENT.id || id == SECOND_AGENT.id => active(Role::SupportAgent),
-        _ if id == ADMIN.id => active(Role::Admin),
+        _ if id == OWNER.id() || id == OTHER_CUSTOMER.id() => active(Role::Customer),
+        _ if id == AGENT.id() || id == SECOND_AGENT.id() => active(Role::SupportAgent),
+        _ if id == ADMIN.id() => active(Role::Admin),
         INACTIVE_AGENT => Some(Standing {
             role: Role::SupportAgent,
             active: false,
@@ -82,11 +82,11 @@ enum Action {
 
 fn assignee() -> impl Strategy<Value = Option<Option<UserId>>> {
     let ids = vec![
-        AGENT.id,
-        SECOND_AGENT.id,
-        ADMIN.id,
-        OWNER.id,
-        OTHER_CUSTOMER.id,
+        AGENT.id(),
+        SECOND_AGENT.id(),
+        ADMIN.id(),
+        OWNER.id(),
+        OTHER_CUSTOMER.id(),
         INACTIVE_AGENT,
         NO_SUCH_USER,
     ];
@@ -184,7 +184,7 @@ impl Model {
     fn open(opening: Opening, author: UserId) -> Self {
         let mut model = Model {
             ticket: Ticket {
-                id: 1,
+                id: TicketId(1),
                 subject: None,
                 body: "it does not work".into(),
                 status: opening.status,
@@ -255,11 +255,11 @@ impl Model {
 
 /// Whether `actor` sees the ticket at all (rule 2), by the model's account.
 fn sees(actor: Actor, ticket: &Ticket) -> bool {
-    actor.role != Role::Customer || actor.id == ticket.author
+    actor.role() != Role::Customer || actor.id() == ticket.author
 }
 
 fn is_staff(actor: Actor) -> bool {
-    matches!(actor.role, Role::SupportAgent | Role::Admin)
+    matches!(actor.role(), Role::SupportAgent | Role::Admin)
 }
 
 fn allowed_move(from: TicketStatus, to: TicketStatus) -> bool {
@@ -274,7 +274,7 @@ fn allowed_move(from: TicketStatus, to: TicketStatus) -> bool {
 /// Checks each of `events` was recorded by `actor` at `now`.
 fn all_by_at(events: &[NewEvent], actor: Actor, now: DateTime<Utc>) -> Result<(), TestCaseError> {
     for event in events {
-        prop_assert_eq!(event.actor, actor.id, "{:?}", event);
+        prop_assert_eq!(event.actor, actor.id(), "{:?}", event);
         prop_assert_eq!(event.at, now, "{:?}", event);
     }
     Ok(())
@@ -287,7 +287,7 @@ fn create(
     now: DateTime<Utc>,
 ) -> Result<(), TestCaseError> {
     let opened = decide_new_ticket(actor, targets, now);
-    let expected = match actor.role {
+    let expected = match actor.role() {
         Role::Customer => Outcome::Allowed,
         Role::SupportAgent | Role::Admin => Outcome::Forbidden,
     };
@@ -299,13 +299,13 @@ fn create(
         prop_assert_eq!(opening.due, targets.due_times(now, Priority::Normal));
         let created = [NewEvent {
             kind: EventKind::Created {},
-            actor: actor.id,
+            actor: actor.id(),
             at: now,
         }];
         prop_assert_eq!(&opening.events[..], &created[..]);
         // The model follows the owner's first ticket only.
         if actor == OWNER && model.is_none() {
-            *model = Some(Model::open(opening, actor.id));
+            *model = Some(Model::open(opening, actor.id()));
         }
     }
     Ok(())
@@ -326,10 +326,10 @@ fn reply(
         } else {
             Outcome::Forbidden
         }
-    } else if actor.role == Role::Admin {
+    } else if actor.role() == Role::Admin {
         Outcome::Forbidden
     } else if facts.status == TicketStatus::Resolved
-        || (actor.role == Role::Customer && !model.agent_replied)
+        || (actor.role() == Role::Customer && !model.agent_replied)
     {
         // Rule 6, and rule 4: notes do not count as an agent's reply.
         Outcome::Conflict
@@ -378,9 +378,13 @@ fn reply(
                 facts.status != TicketStatus::Resolved,
                 "reply accepted on a resolved ticket"
             );
-            prop_assert!(actor.role != Role::Admin, "admin reply accepted");
-            if actor.role == Role::Customer {
-                prop_assert_eq!(actor.id, facts.author, "another customer's reply accepted");
+            prop_assert!(actor.role() != Role::Admin, "admin reply accepted");
+            if actor.role() == Role::Customer {
+                prop_assert_eq!(
+                    actor.id(),
+                    facts.author,
+                    "another customer's reply accepted"
+                );
                 prop_assert!(model.agent_replied, "customer reply before any agent reply");
                 prop_assert_eq!(decision.status, facts.status);
                 prop_assert_eq!(
@@ -393,7 +397,7 @@ fn reply(
                 prop_assert_eq!(decision.status, TicketStatus::Replied);
                 prop_assert_eq!(
                     decision.assignee,
-                    facts.assignee.or(Some(actor.id)),
+                    facts.assignee.or(Some(actor.id())),
                     "an agent's reply assigns only an unassigned ticket, to them"
                 );
                 prop_assert_eq!(
@@ -443,7 +447,7 @@ fn resolve(
     let facts = model.ticket.facts();
     let expected = if !sees(actor, &model.ticket) {
         Outcome::NotFound
-    } else if actor.role != Role::Customer {
+    } else if actor.role() != Role::Customer {
         Outcome::Forbidden
     } else if requested != TicketStatus::Resolved {
         Outcome::Invalid
@@ -653,7 +657,8 @@ fn invariants(model: &Model, targets: &SlaTargets) -> Result<(), TestCaseError> 
     let last_visible_change = history
         .iter()
         .filter(|e| {
-            e.kind.event_type().customer_sees() || e.kind.event_type() == EventType::Assigned
+            Audience::Customer.sees_event(e.kind.event_type())
+                || e.kind.event_type() == EventType::Assigned
         })
         .map(|e| e.at)
         .max();
@@ -679,7 +684,7 @@ fn invariants(model: &Model, targets: &SlaTargets) -> Result<(), TestCaseError> 
     // The assignee is staff, if anyone.
     if let Some(assignee) = ticket.assignee {
         prop_assert!(
-            [AGENT.id, SECOND_AGENT.id, ADMIN.id].contains(&assignee),
+            [AGENT.id(), SECOND_AGENT.id(), ADMIN.id()].contains(&assignee),
             "assigned to {:?}",
             assignee
         );
@@ -730,7 +735,7 @@ fn step_invariants(
         "the history was rewritten"
     );
     for event in &after.history[before.history.len()..] {
-        prop_assert_eq!(event.actor, actor.id);
+        prop_assert_eq!(event.actor, actor.id());
         prop_assert_eq!(event.at, now);
     }
 

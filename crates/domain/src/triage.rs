@@ -1,12 +1,14 @@
-//! Triage: staff setting a ticket's priority, assignee and tags
-//! (`PATCH /tickets/:ticketId`).
+//! Triage: staff setting a ticket's priority, assignee and tags.
 
 use chrono::{DateTime, Utc};
 
-use crate::entities::Ticket;
+use crate::accounts::Standing;
+use crate::audience::{Audience, may_view_ticket};
+use crate::entities::{Ticket, TicketFacts};
 use crate::history::{EventKind, NewEvent};
-use crate::roles::{Actor, Role, UserId};
-use crate::rules::{Audience, Refusal, Standing, may_view_ticket};
+use crate::ids::UserId;
+use crate::refusal::Refusal;
+use crate::roles::{Actor, Role};
 use crate::sla::{DueTimes, SlaTargets};
 use crate::workflow::{Priority, TagSet};
 
@@ -51,8 +53,19 @@ pub fn may_be_assigned(assignee: Option<Standing>) -> Result<(), Refusal> {
     }
 }
 
-/// Staff change a ticket's priority, assignee and tags, in any status: a
-/// customer gets 403 on their own ticket and 404 on another's. A new
+/// Who may triage a ticket: staff, in any status; a customer is forbidden
+/// their own ticket and does not find another's.
+pub fn may_triage(actor: Actor, ticket: TicketFacts) -> Result<(), Refusal> {
+    may_view_ticket(actor, ticket)?;
+    match Audience::of(actor) {
+        Audience::Staff => Ok(()),
+        Audience::Customer => Err(Refusal::Forbidden(
+            "only support agents and admins change a ticket's priority, assignee or tags",
+        )),
+    }
+}
+
+/// Staff change a ticket's priority, assignee and tags ([`may_triage`]). A new
 /// assignee must pass [`may_be_assigned`] (`assignee` is what the store
 /// found for the requested id). A change to what already is answers
 /// `None`: nothing is written, no event, `updatedAt` stays.
@@ -65,14 +78,9 @@ pub fn decide_ticket_change(
     targets: &SlaTargets,
     now: DateTime<Utc>,
 ) -> Result<Option<TicketUpdate>, Refusal> {
-    may_view_ticket(actor, ticket.facts())?;
-    if Audience::of(actor) != Audience::Staff {
-        return Err(Refusal::Forbidden(
-            "only support agents and admins change a ticket's priority, assignee or tags",
-        ));
-    }
+    may_triage(actor, ticket.facts())?;
     // Only a new assignee is checked: re-sending the current one, even one
-    // deactivated since, changes nothing and so is the 200 of a no-op.
+    // deactivated since, changes nothing and so is a no-op, not a refusal.
     if let Some(Some(requested)) = change.assignee
         && Some(requested) != ticket.assignee
     {
@@ -116,7 +124,7 @@ pub fn decide_ticket_change(
             .into_iter()
             .map(|kind| NewEvent {
                 kind,
-                actor: actor.id,
+                actor: actor.id(),
                 at: now,
             })
             .collect(),
@@ -126,9 +134,9 @@ pub fn decide_ticket_change(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roles::TicketStatus;
-    use crate::rules::tests::{ADMIN, AGENT, OTHER_CUSTOMER, OWNER};
-    use crate::workflow::Tag;
+    use crate::ids::TicketId;
+    use crate::roles::test_actors::{ADMIN, AGENT, OTHER_CUSTOMER, OWNER};
+    use crate::workflow::{Tag, TicketStatus};
     use chrono::TimeDelta;
 
     const OTHER_AGENT: UserId = UserId(5);
@@ -159,11 +167,11 @@ mod tests {
     /// A ticket of `OWNER`'s, opened at `created()` with normal priority.
     fn ticket(status: TicketStatus) -> Ticket {
         Ticket {
-            id: 7,
+            id: TicketId(7),
             subject: None,
             body: "printer on fire".into(),
             status,
-            author: OWNER.id,
+            author: OWNER.id(),
             created_at: created(),
             updated_at: created() + TimeDelta::minutes(10),
             resolved_at: (status == TicketStatus::Resolved)
@@ -215,7 +223,7 @@ mod tests {
                 ..TicketChange::default()
             },
             TicketChange {
-                assignee: Some(Some(AGENT.id)),
+                assignee: Some(Some(AGENT.id())),
                 ..TicketChange::default()
             },
             TicketChange {
@@ -348,7 +356,7 @@ mod tests {
             active: true,
         });
         let to_admin = TicketChange {
-            assignee: Some(Some(ADMIN.id)),
+            assignee: Some(Some(ADMIN.id())),
             ..TicketChange::default()
         };
         let update = change(
@@ -359,13 +367,13 @@ mod tests {
         )
         .expect("an active admin may be assigned")
         .expect("a change");
-        assert_eq!(update.assignee, Some(ADMIN.id));
+        assert_eq!(update.assignee, Some(ADMIN.id()));
     }
 
     #[test]
     fn unassigning_needs_no_check() {
         let assigned = Ticket {
-            assignee: Some(AGENT.id),
+            assignee: Some(AGENT.id()),
             ..ticket(TicketStatus::Replied)
         };
         let unassign = TicketChange {
@@ -381,7 +389,7 @@ mod tests {
             assert_eq!(
                 kinds(&update),
                 [EventKind::Assigned {
-                    from: Some(AGENT.id),
+                    from: Some(AGENT.id()),
                     to: None
                 }]
             );
@@ -397,7 +405,7 @@ mod tests {
     fn a_change_to_what_already_is_records_nothing() {
         let current = Ticket {
             priority: Priority::High,
-            assignee: Some(AGENT.id),
+            assignee: Some(AGENT.id()),
             tags: Some(tags(&["billing", "vip"])),
             ..ticket(TicketStatus::Replied)
         };
@@ -408,7 +416,7 @@ mod tests {
                 ..TicketChange::default()
             },
             TicketChange {
-                assignee: Some(Some(AGENT.id)),
+                assignee: Some(Some(AGENT.id())),
                 ..TicketChange::default()
             },
             TicketChange {
@@ -417,7 +425,7 @@ mod tests {
             },
             TicketChange {
                 priority: Some(Priority::High),
-                assignee: Some(Some(AGENT.id)),
+                assignee: Some(Some(AGENT.id())),
                 tags: Some(tags(&["vip", "billing"])),
             },
         ];
@@ -492,7 +500,7 @@ mod tests {
                 ..TicketChange::default()
             },
             TicketChange {
-                assignee: Some(Some(AGENT.id)),
+                assignee: Some(Some(AGENT.id())),
                 priority: Some(Priority::Normal),
                 ..TicketChange::default()
             },
@@ -512,7 +520,7 @@ mod tests {
             ..TicketChange::default()
         };
         let assignee = TicketChange {
-            assignee: Some(Some(AGENT.id)),
+            assignee: Some(Some(AGENT.id())),
             ..TicketChange::default()
         };
         let tags_only = TicketChange {
@@ -559,7 +567,7 @@ mod tests {
     #[test]
     fn the_events_are_priority_assignment_then_tags_with_actor_and_time() {
         let current = Ticket {
-            assignee: Some(AGENT.id),
+            assignee: Some(AGENT.id()),
             tags: Some(tags(&["a", "b"])),
             ..ticket(TicketStatus::Resolved)
         };
@@ -580,7 +588,7 @@ mod tests {
                         to: Priority::Urgent
                     },
                     EventKind::Assigned {
-                        from: Some(AGENT.id),
+                        from: Some(AGENT.id()),
                         to: Some(OTHER_AGENT)
                     },
                     EventKind::TagsChanged {
@@ -593,7 +601,7 @@ mod tests {
                 update
                     .events
                     .iter()
-                    .all(|e| e.actor == actor.id && e.at == now())
+                    .all(|e| e.actor == actor.id() && e.at == now())
             );
             assert_eq!(update.tags, Some(tags(&["b", "c"])));
         }

@@ -1,4 +1,5 @@
-//! The helpdesk's workflow values: a ticket's priority and its tags.
+//! The helpdesk's workflow values: a ticket's status, its priority and its
+//! tags.
 
 use std::fmt;
 use std::str::FromStr;
@@ -6,6 +7,51 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::values::ValidationError;
+
+/// A ticket's status; it only moves `UNATTENDED -> REPLIED -> RESOLVED`, or
+/// from an unresolved state straight to `RESOLVED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TicketStatus {
+    Unattended,
+    Replied,
+    Resolved,
+}
+
+impl TicketStatus {
+    pub const ALL: [TicketStatus; 3] = [
+        TicketStatus::Unattended,
+        TicketStatus::Replied,
+        TicketStatus::Resolved,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketStatus::Unattended => "UNATTENDED",
+            TicketStatus::Replied => "REPLIED",
+            TicketStatus::Resolved => "RESOLVED",
+        }
+    }
+}
+
+impl FromStr for TicketStatus {
+    type Err = ValidationError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        TicketStatus::ALL
+            .into_iter()
+            .find(|status| status.as_str() == s)
+            .ok_or_else(|| {
+                ValidationError::new("status", "must be one of UNATTENDED, REPLIED, RESOLVED")
+            })
+    }
+}
+
+impl fmt::Display for TicketStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// How urgent a ticket is; the order of the variants is the sort order
 /// (`LOW` < `NORMAL` < `HIGH` < `URGENT`).
@@ -195,6 +241,25 @@ impl IntoIterator for TagSet {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn statuses_use_the_original_wire_spellings() {
+        for status in TicketStatus::ALL {
+            let json = format!("\"{}\"", status.as_str());
+            assert_eq!(serde_json::to_string(&status).ok(), Some(json.clone()));
+            assert_eq!(
+                serde_json::from_str::<TicketStatus>(&json).ok(),
+                Some(status)
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_status_spellings_are_errors_not_panics() {
+        assert!("Resolved".parse::<TicketStatus>().is_err());
+        assert!("".parse::<TicketStatus>().is_err());
+        assert!(serde_json::from_str::<TicketStatus>("\"CLOSED\"").is_err());
+    }
 
     #[test]
     fn priorities_sort_low_to_urgent_and_round_trip_their_rank() {

@@ -1,5 +1,5 @@
 //! Connections: one Diesel connection type over both backends, the r2d2
-//! pool, SQLite's pragmas, migrations and the transaction that locks a row.
+//! pool, SQLite's pragmas, and the transactions reads and writes run in.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -9,7 +9,6 @@ use diesel::pg::PgConnection;
 use diesel::r2d2::R2D2Connection;
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, ConnectionError, RunQueryDsl as _};
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::error::{StoreError, StoreResult};
 use crate::pin::HashLimits;
@@ -46,9 +45,6 @@ impl std::fmt::Debug for DbConnection {
 }
 
 pub(crate) type DbBackend = <DbConnection as Connection>::Backend;
-
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
 
 /// Which database a `DATABASE_URL` names. Its `Debug` hides the password.
 #[derive(Clone, PartialEq, Eq)]
@@ -110,7 +106,7 @@ impl DatabaseUrl {
     }
 
     /// Opens a connection; on SQLite, creates the file if it is missing.
-    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+    pub(crate) fn connect(&self) -> Result<DbConnection, ConnectionError> {
         self.open(SqliteFile::CreateIfMissing)
     }
 
@@ -406,10 +402,9 @@ impl Default for StoreOptions {
 const SQLITE_DEFAULT_POOL: u32 = 8;
 const POSTGRES_DEFAULT_POOL: u32 = 16;
 
-/// Connects once with the concrete type (so a bad URL fails now, with the
-/// real error), applies pending migrations, then builds the pool.
+/// Builds the pool of a database the migrations have made ready (see
+/// [`crate::migrations::migrate`]).
 pub(crate) fn connect(url: &DatabaseUrl, options: StoreOptions) -> StoreResult<Pool> {
-    migrate(url)?;
     let default_size = match url {
         DatabaseUrl::Sqlite(_) => SQLITE_DEFAULT_POOL,
         DatabaseUrl::Postgres(_) => POSTGRES_DEFAULT_POOL,
@@ -437,45 +432,6 @@ pub(crate) fn report_pool(
         .build_unchecked(Manager::new(url)?))
 }
 
-fn create_parent_dir(path: &std::path::Path) -> StoreResult<()> {
-    match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => {
-            std::fs::create_dir_all(dir).map_err(|error| StoreError::Configuration {
-                message: format!("cannot create {}", dir.display()),
-                source: Some(error.into()),
-            })
-        }
-        _ => Ok(()),
-    }
-}
-
-/// Connects once, applies pending migrations, and computes in Rust what
-/// they left to compute (the search words and breach times of tickets from
-/// before search); returns how many migrations ran.
-pub fn migrate(url: &DatabaseUrl) -> StoreResult<usize> {
-    if let DatabaseUrl::Sqlite(path) = url {
-        create_parent_dir(path)?;
-    }
-    let conn = &mut url.connect()?;
-    let applied = run_migrations(conn)?;
-    crate::search::reindex_pending(conn)?;
-    Ok(applied)
-}
-
-/// Applies the embedded migrations of the connection's backend; returns how
-/// many were applied (none on a second run).
-fn run_migrations(conn: &mut DbConnection) -> StoreResult<usize> {
-    let applied = match conn {
-        DbConnection::Pg(pg) => pg
-            .run_pending_migrations(POSTGRES_MIGRATIONS)
-            .map(|v| v.len()),
-        DbConnection::Sqlite(sqlite) => sqlite
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|v| v.len()),
-    };
-    applied.map_err(StoreError::Internal)
-}
-
 /// Runs `work` in a transaction that serialises writers of the same rows:
 /// `BEGIN IMMEDIATE` on SQLite (a deferred transaction could not upgrade
 /// its read lock under contention), a plain transaction on PostgreSQL
@@ -484,24 +440,51 @@ pub(crate) fn write_transaction<T>(
     conn: &mut DbConnection,
     work: impl FnOnce(&mut DbConnection) -> StoreResult<T>,
 ) -> StoreResult<T> {
-    if matches!(conn, DbConnection::Pg(_)) {
-        return conn.transaction(work);
-    }
-    if let DbConnection::Sqlite(sqlite) = conn {
-        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-    }
-    let outcome = work(conn);
-    let DbConnection::Sqlite(sqlite) = conn else {
-        return Err(StoreError::internal("backend changed mid-transaction"));
+    let begin = match conn {
+        DbConnection::Pg(_) => "BEGIN",
+        DbConnection::Sqlite(_) => "BEGIN IMMEDIATE",
     };
+    transaction(conn, begin, work)
+}
+
+/// Runs `work` in a read-only transaction that sees one snapshot of the
+/// database throughout, so what it reads in several queries fits
+/// together: `REPEATABLE READ` on PostgreSQL; on SQLite (in WAL mode) a
+/// deferred transaction's reads all see the database as its first one did.
+pub(crate) fn read_transaction<T>(
+    conn: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    let begin = match conn {
+        DbConnection::Pg(_) => "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY",
+        DbConnection::Sqlite(_) => "BEGIN DEFERRED",
+    };
+    transaction(conn, begin, work)
+}
+
+/// `work` between `begin` and a commit, or a rollback if it fails.
+fn transaction<T>(
+    conn: &mut DbConnection,
+    begin: &str,
+    work: impl FnOnce(&mut DbConnection) -> StoreResult<T>,
+) -> StoreResult<T> {
+    on_backend!(&mut *conn, |c| {
+        AnsiTransactionManager::begin_transaction_sql(c, begin)?
+    });
+    let outcome = work(conn);
     match outcome {
         Ok(value) => {
-            AnsiTransactionManager::commit_transaction(sqlite)?;
+            on_backend!(&mut *conn, |c| AnsiTransactionManager::commit_transaction(
+                c
+            )?);
             Ok(value)
         }
         Err(error) => {
             // The work's own error is what the caller needs to see.
-            let _ = AnsiTransactionManager::rollback_transaction(sqlite);
+            let _ = on_backend!(
+                &mut *conn,
+                |c| AnsiTransactionManager::rollback_transaction(c)
+            );
             Err(error)
         }
     }

@@ -11,8 +11,13 @@
 #[cfg(feature = "bulk-load")]
 mod bulk;
 mod connection;
+mod directory;
 mod error;
+mod events;
+mod migrations;
+mod paging;
 mod pin;
+mod replies;
 mod report;
 mod rows;
 // Public only to the bench's baseline server, which queries our tables
@@ -22,7 +27,10 @@ pub mod schema;
 #[cfg(not(feature = "bulk-load"))]
 mod schema;
 mod search;
+mod sla;
 mod slots;
+mod ticket_list;
+mod ticket_page;
 mod tickets;
 mod triage;
 mod users;
@@ -44,13 +52,15 @@ use parking_lot::Mutex;
 
 #[cfg(feature = "bulk-load")]
 pub use bulk::{SeedReply, SeedTicket};
-pub use connection::{DEFAULT_DATABASE_URL, DatabaseUrl, StoreOptions, migrate, read_dotenv};
+pub use connection::{DEFAULT_DATABASE_URL, DatabaseUrl, StoreOptions, read_dotenv};
+pub use directory::ASSIGNABLE_STAFF_SHOWN;
 pub use error::{BoxError, StoreError, StoreResult, with_causes};
+pub use migrations::migrate;
 pub use pin::{BUSY_RETRY_AFTER_SECS, HashLimits};
 pub use report::{REPORTS_AT_ONCE, ResolvedReport};
 pub use tickets::NewTicket;
 pub use users::{HashingPlace, NewAccount};
-pub use web_sessions::{ASSIGNABLE_STAFF_SHOWN, SignedInUser};
+pub use web_sessions::SignedInUser;
 
 /// The tracker's database: a pool of connections to one backend.
 #[derive(Clone)]
@@ -81,6 +91,7 @@ impl Store {
     /// so a store that could not make one never serves a login.
     pub fn connect(url: &DatabaseUrl, options: StoreOptions) -> StoreResult<Self> {
         pin::dummy_hash().map_err(StoreError::internal)?;
+        migrate(url)?;
         let pool = connection::connect(url, options)?;
         Ok(Self {
             pool,

@@ -6,7 +6,7 @@ use diesel::dsl::{And, Eq, Filter, GtEq, LtEq, Order, Select};
 use diesel::helper_types::Asc;
 use diesel::pg::PgRowByRowLoadingMode;
 use diesel::prelude::*;
-use domain::rules::{decide_report_window, may_read_report};
+use domain::report::{decide_report_window, may_read_report};
 use domain::{Actor, Ticket, TicketStatus};
 
 use crate::connection::{Conn, DatabaseUrl, DbConnection, Pool, StoreOptions, report_pool};

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::Queryable;
 use domain::{
-    DueTimes, Event, EventKind, Priority, Reply, Role, Ticket, TicketStatus, User, UserId,
+    DueTimes, Event, EventKind, Priority, Reply, Role, Ticket, TicketId, TicketStatus, User, UserId,
 };
 
 use crate::error::StoreError;
@@ -101,7 +101,7 @@ impl TryFrom<TicketRow> for Ticket {
 
     fn try_from(row: TicketRow) -> Result<Self, Self::Error> {
         Ok(Ticket {
-            id: row.id,
+            id: TicketId(row.id),
             subject: row.subject,
             body: row.body,
             status: parse::<TicketStatus>(&row.status, "status")?,
@@ -152,7 +152,7 @@ impl TryFrom<ReplyRow> for Reply {
     fn try_from(row: ReplyRow) -> Result<Self, Self::Error> {
         Ok(Reply {
             id: row.id,
-            ticket_id: row.ticket_id,
+            ticket_id: TicketId(row.ticket_id),
             body: row.body,
             author: UserId(row.author_id),
             author_role: parse::<Role>(&row.author_role, "role")?,
@@ -188,7 +188,7 @@ impl TryFrom<EventRow> for Event {
     fn try_from(row: EventRow) -> Result<Self, Self::Error> {
         Ok(Event {
             id: row.id,
-            ticket_id: row.ticket_id,
+            ticket_id: TicketId(row.ticket_id),
             kind: decode_event(&row.kind, &row.data)?,
             actor: UserId(row.actor_id),
             at: utc(row.at),
@@ -207,26 +207,6 @@ fn decode_event(kind: &str, data: &str) -> Result<EventKind, StoreError> {
     let data: serde_json::Value = serde_json::from_str(data).map_err(StoreError::internal)?;
     serde_json::from_value(serde_json::json!({ "type": kind, "data": data }))
         .map_err(|e| StoreError::internal(format!("unreadable {kind} event in the database: {e}")))
-}
-
-/// How many rows come before `page`, as SQL's OFFSET takes it.
-pub(crate) fn page_offset(page: domain::PageRequest) -> i64 {
-    i64::try_from(page.offset()).unwrap_or(i64::MAX)
-}
-
-/// A page's rows and one more, which tells whether another page follows.
-pub(crate) fn rows_to_read(page: domain::PageRequest) -> i64 {
-    i64::from(page.rows_to_read())
-}
-
-/// The id a cursor's page of an id-ordered list starts after.
-pub(crate) fn after_id(page: domain::PageRequest) -> Option<i64> {
-    page.after().map(|position| position.id)
-}
-
-/// A `COUNT(*)` result as the page's total.
-pub(crate) fn total(count: i64) -> u64 {
-    u64::try_from(count).unwrap_or(0)
 }
 
 /// Converts every row of a page.

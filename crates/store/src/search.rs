@@ -9,12 +9,11 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDateTime;
 use diesel::dsl::{AsExprOf, sql};
 use diesel::expression::{SqlLiteral, UncheckedBind};
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
-use domain::rules::Audience;
+use diesel::sql_types::{BigInt, Bool, Text};
+use domain::audience::Audience;
 use domain::search::SearchDocument;
 use domain::{SearchQuery, Ticket, TicketDocuments};
 
@@ -22,7 +21,7 @@ use crate::connection::{DbConnection, Locked, lock_rows, on_backend, write_trans
 use crate::error::StoreResult;
 use crate::rows::{TICKET_COLUMNS, TicketRow};
 use crate::schema::{replies, ticket_reindex, ticket_search_words, tickets};
-use crate::{Store, now};
+use crate::sla::breach_column;
 
 /// Tickets reindexed per transaction after a migration queued them.
 const REINDEX_BATCH: i64 = 500;
@@ -258,11 +257,6 @@ pub(crate) fn add_reply_words(
     Ok(())
 }
 
-/// The breach time column's value for a ticket as it now stands.
-pub(crate) fn breach_column(ticket: &Ticket) -> Option<NaiveDateTime> {
-    ticket.sla_breach_time().map(|at| at.naive_utc())
-}
-
 /// Computes the search words and the breach time of every ticket the
 /// migrations queued (those written before search existed), a batch per
 /// transaction with the batch's tickets locked, so a reply written
@@ -276,35 +270,6 @@ pub(crate) fn reindex_pending(conn: &mut DbConnection) -> StoreResult<u64> {
             return Ok(done);
         }
         done += batch;
-    }
-}
-
-impl Store {
-    /// How many unresolved tickets are in SLA breach now: a count over an
-    /// index of the open tickets' breach times.
-    pub fn open_tickets_in_breach(&self) -> StoreResult<u64> {
-        let now = now().naive_utc();
-        let count: i64 = match &mut *self.conn()? {
-            // Named: SQLite's planner, without statistics, prefers the
-            // equality on `resolved_at` (the list index `tickets_resolved_at`)
-            // and looked up every open ticket (197 ms at a million tickets,
-            // against 11 ms over the partial index).
-            DbConnection::Sqlite(sqlite) => diesel::select(
-                sql::<BigInt>(
-                    "(SELECT COUNT(*) FROM tickets INDEXED BY tickets_open_sla_breach_at \
-                     WHERE resolved_at IS NULL AND sla_breach_at < ",
-                )
-                .bind::<Timestamp, _>(now)
-                .sql(")"),
-            )
-            .get_result(sqlite)?,
-            DbConnection::Pg(pg) => tickets::table
-                .filter(tickets::resolved_at.is_null())
-                .filter(tickets::sla_breach_at.lt(now))
-                .count()
-                .get_result(pg)?,
-        };
-        Ok(count.unsigned_abs())
     }
 }
 
@@ -331,10 +296,10 @@ fn reindex_batch(conn: &mut DbConnection) -> StoreResult<u64> {
     for row in rows {
         let ticket: Ticket = row.try_into()?;
         documents.insert(
-            ticket.id,
+            ticket.id.0,
             TicketDocuments::of_ticket(ticket.subject.as_deref(), &ticket.body),
         );
-        diesel::update(tickets::table.find(ticket.id))
+        diesel::update(tickets::table.find(ticket.id.0))
             .set(tickets::sla_breach_at.eq(breach_column(&ticket)))
             .execute(conn)?;
     }

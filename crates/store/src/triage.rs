@@ -1,19 +1,18 @@
-//! Triage and history: staff changing a ticket's priority, assignee and
-//! tags, and anyone reading the history they may see.
+//! Triage: staff changing a ticket's priority, assignee and tags.
 
 use diesel::prelude::*;
-use domain::rules::{Audience, Standing, may_view_ticket};
+use domain::accounts::Standing;
+use domain::audience::see_ticket;
 use domain::triage::decide_ticket_change;
-use domain::{Actor, Event, Page, PageRequest, Position, Role, Ticket, TicketChange, UserId};
+use domain::{Actor, Role, SeenTicket, Ticket, TicketChange, TicketId, UserId};
 
-use crate::connection::{DbBackend, DbConnection, on_backend};
+use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreResult;
-use crate::rows::{
-    EVENT_COLUMNS, EventRow, after_id, convert_all, page_offset, parse, rows_to_read, total,
-};
-use crate::schema::{events, ticket_tags, users};
-use crate::search::breach_column;
-use crate::tickets::{TicketChanges, load_tags, load_ticket, lock_ticket, record_events};
+use crate::events::record_events;
+use crate::rows::parse;
+use crate::schema::{ticket_tags, users};
+use crate::sla::breach_column;
+use crate::tickets::{TicketChanges, load_tags, lock_ticket};
 use crate::{Store, now};
 
 impl Store {
@@ -23,9 +22,9 @@ impl Store {
     pub fn change_ticket(
         &self,
         actor: Actor,
-        ticket_id: i64,
+        ticket_id: TicketId,
         change: &TicketChange,
-    ) -> StoreResult<Ticket> {
+    ) -> StoreResult<SeenTicket> {
         self.write(|conn| {
             let ticket = lock_ticket(conn, ticket_id)?;
             let tags = load_tags(conn, ticket_id)?;
@@ -35,14 +34,16 @@ impl Store {
                 Some(Some(user)) => load_standing(conn, user)?,
                 _ => None,
             };
+            let now = now();
             let decided =
-                decide_ticket_change(actor, &ticket, &tags, change, assignee, &self.sla, now())?;
+                decide_ticket_change(actor, &ticket, &tags, change, assignee, &self.sla, now)?;
             // Only staff get this far, and staff see the tags.
             let Some(update) = decided else {
-                return Ok(Ticket {
+                let unchanged = Ticket {
                     tags: Some(tags),
                     ..ticket
-                });
+                };
+                return Ok(see_ticket(actor, unchanged, now));
             };
             if let Some(at) = update.updated_at {
                 let due_now = Ticket {
@@ -65,59 +66,16 @@ impl Store {
             }
             record_events(conn, ticket_id, &update.events)?;
             // What was just written, without reading it back.
-            Ok(Ticket {
+            let changed = Ticket {
                 priority: update.priority,
                 due: update.due,
                 assignee: update.assignee,
                 updated_at: update.updated_at.unwrap_or(ticket.updated_at),
                 tags: Some(update.tags.unwrap_or(tags)),
                 ..ticket
-            })
+            };
+            Ok(see_ticket(actor, changed, now))
         })
-    }
-
-    /// A page of the ticket's history that `actor` may see, oldest first: a
-    /// customer's never holds notes, assignments or tag changes, nor counts
-    /// them.
-    pub fn list_events(
-        &self,
-        actor: Actor,
-        ticket_id: i64,
-        page: PageRequest,
-    ) -> StoreResult<Page<Event>> {
-        let conn = &mut *self.conn()?;
-        let ticket = load_ticket(conn, ticket_id)?;
-        may_view_ticket(actor, ticket.facts())?;
-        let kinds: Vec<&str> = Audience::of(actor)
-            .event_types()
-            .into_iter()
-            .map(|kind| kind.as_str())
-            .collect();
-        let visible = || {
-            events::table
-                .filter(events::ticket_id.eq(ticket_id))
-                .filter(events::kind.eq_any(kinds.clone()))
-        };
-        let total = match page.counts() {
-            true => Some(total(visible().count().get_result(conn)?)),
-            false => None,
-        };
-        let mut query = visible()
-            .select(EVENT_COLUMNS)
-            .order_by(events::id.asc())
-            .limit(rows_to_read(page))
-            .offset(page_offset(page))
-            .into_boxed::<DbBackend>();
-        if let Some(after) = after_id(page) {
-            query = query.filter(events::id.gt(after));
-        }
-        let rows: Vec<EventRow> = query.load(conn)?;
-        Ok(Page::of_rows(
-            convert_all(rows)?,
-            page,
-            |event: &Event| Position::after_id(event.id),
-            total,
-        ))
     }
 }
 
@@ -140,16 +98,16 @@ fn load_standing(conn: &mut DbConnection, user: UserId) -> StoreResult<Option<St
 
 fn replace_tags(
     conn: &mut DbConnection,
-    ticket_id: i64,
+    ticket_id: TicketId,
     new_tags: &domain::TagSet,
 ) -> StoreResult<()> {
-    diesel::delete(ticket_tags::table.filter(ticket_tags::ticket_id.eq(ticket_id)))
+    diesel::delete(ticket_tags::table.filter(ticket_tags::ticket_id.eq(ticket_id.0)))
         .execute(conn)?;
     let rows: Vec<_> = new_tags
         .iter()
         .map(|tag| {
             (
-                ticket_tags::ticket_id.eq(ticket_id),
+                ticket_tags::ticket_id.eq(ticket_id.0),
                 ticket_tags::tag.eq(tag.as_str()),
             )
         })

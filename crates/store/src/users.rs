@@ -3,25 +3,24 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use domain::accounts::{
+    Standing, USERNAME_TAKEN, decide_new_account_role, decide_user_change, may_manage_users,
+    may_view_account,
+};
 use domain::login::{
     LoginLane, LoginRecord, LoginRecords, decide_login, decide_login_attempt,
     decide_own_pin_change, decide_session, login_lane,
 };
-use domain::rules::{
-    Standing, USERNAME_TAKEN, decide_new_account_role, decide_user_change, may_manage_users,
-    may_view_account,
-};
 use domain::{
-    Actor, Creator, Credentials, ListUsers, LoggedIn, Page, Pin, Position, Refusal, Role,
-    SessionEpoch, User, UserChange, UserId, Username,
+    Actor, Creator, Credentials, ListUsers, LoggedIn, Page, Pin, Refusal, Role, SessionEpoch, User,
+    UserChange, UserId, Username,
 };
 
 use crate::connection::{DbConnection, Locked, lock_rows};
 use crate::error::{StoreError, StoreResult};
+use crate::paging::page_in_id_order;
 use crate::pin::HashSlot;
-use crate::rows::{
-    USER_COLUMNS, UserRow, after_id, convert_all, page_offset, rows_to_read, total, utc,
-};
+use crate::rows::{USER_COLUMNS, UserRow, utc};
 use crate::schema::users;
 use crate::{Store, now};
 
@@ -141,7 +140,7 @@ impl Store {
     ) -> StoreResult<LoggedIn> {
         let claimed = self
             .write(|conn| {
-                let account = lock_login(conn, LoginKey::Id(actor.id))?;
+                let account = lock_login(conn, LoginKey::Id(actor.id()))?;
                 claim_attempt(conn, account.as_ref(), LoginLane::Untrusted)?;
                 Ok(account)
             })?
@@ -151,12 +150,13 @@ impl Store {
         let new_hash = hashing.0.hash(new)?;
         drop(hashing);
         self.write(|conn| {
-            let account = lock_login(conn, LoginKey::Id(actor.id))?;
+            let account = lock_login(conn, LoginKey::Id(actor.id()))?;
             let account = account.ok_or(Refusal::NotFound)?;
             // Deactivated or reset while the PIN was being checked.
             decide_session(Some((&account.user, account.epoch)), claimed.epoch)?;
-            store_login_record(conn, actor.id, LoginLane::Untrusted, change.record)?;
-            let (user, epoch) = replace_pin(conn, actor.id, Some(&new_hash), change.ends_sessions)?;
+            store_login_record(conn, actor.id(), LoginLane::Untrusted, change.record)?;
+            let (user, epoch) =
+                replace_pin(conn, actor.id(), Some(&new_hash), change.ends_sessions)?;
             Ok(LoggedIn { user, epoch })
         })
     }
@@ -171,26 +171,13 @@ impl Store {
             }
             query
         };
-        let conn = &mut *self.conn()?;
-        let page = request.page;
-        let total = match page.counts() {
-            true => Some(total(filtered().count().get_result(conn)?)),
-            false => None,
-        };
-        let mut query = filtered()
-            .select(USER_COLUMNS)
-            .order_by(users::id.asc())
-            .limit(rows_to_read(page))
-            .offset(page_offset(page));
-        if let Some(after) = after_id(page) {
-            query = query.filter(users::id.gt(after));
-        }
-        let rows: Vec<UserRow> = query.load(conn)?;
-        Ok(Page::of_rows(
-            convert_all(rows)?,
-            page,
-            |user: &User| Position::after_id(user.id.0),
-            total,
+        Ok(page_in_id_order!(
+            &mut *self.conn()?,
+            request.page,
+            filtered,
+            USER_COLUMNS => UserRow,
+            users::id,
+            |user: &User| user.id.0,
         ))
     }
 

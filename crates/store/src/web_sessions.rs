@@ -1,17 +1,15 @@
-//! The web interface's signed-in browsers, and the names staff see on its
-//! pages.
+//! The web interface's signed-in browsers: opening, checking and ending
+//! their sessions.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::login::decide_browser_session;
-use domain::rules::may_see_directory;
-use domain::{Actor, BrowserSession, LoggedIn, Role, SessionEpoch, User, UserId};
+use domain::{Actor, BrowserSession, LoggedIn, SessionEpoch, User};
 
 use crate::error::{StoreError, StoreResult};
-use crate::rows::{USER_COLUMNS, UserRow, convert_all, utc};
+use crate::rows::{USER_COLUMNS, UserRow, utc};
 use crate::schema::{users, web_sessions};
 use crate::{Store, now};
 
@@ -21,9 +19,6 @@ pub struct SignedInUser {
     pub actor: Actor,
     pub username: String,
 }
-
-/// The most staff an assignee menu lists.
-pub const ASSIGNABLE_STAFF_SHOWN: i64 = 500;
 
 impl Store {
     /// Opens a browser session for `login`, a PIN just proven: the row
@@ -104,37 +99,5 @@ impl Store {
             .execute(conn)?;
             Ok(())
         })
-    }
-
-    /// The usernames behind `ids`, for staff (ids that name no account are
-    /// left out).
-    pub fn usernames(&self, actor: Actor, ids: &[UserId]) -> StoreResult<HashMap<UserId, String>> {
-        may_see_directory(actor)?;
-        if ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
-        let rows: Vec<(i64, String)> = users::table
-            .filter(users::id.eq_any(ids))
-            .select((users::id, users::username))
-            .load(&mut *self.conn()?)?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, username)| (UserId(id), username))
-            .collect())
-    }
-
-    /// The active support agents and admins a ticket can be assigned to,
-    /// by username (at most [`ASSIGNABLE_STAFF_SHOWN`]); for staff.
-    pub fn assignable_staff(&self, actor: Actor) -> StoreResult<Vec<User>> {
-        may_see_directory(actor)?;
-        let rows: Vec<UserRow> = users::table
-            .filter(users::active.eq(true))
-            .filter(users::role.eq_any([Role::SupportAgent.as_str(), Role::Admin.as_str()]))
-            .select(USER_COLUMNS)
-            .order_by(users::username.asc())
-            .limit(ASSIGNABLE_STAFF_SHOWN)
-            .load(&mut *self.conn()?)?;
-        convert_all(rows)
     }
 }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
 
-use crate::Host;
+use edge::App;
 
 const STYLESHEET: &[u8] = include_bytes!("../assets/app.css");
 const ICON: &[u8] = include_bytes!("../assets/icon.svg");
@@ -53,7 +53,7 @@ pub fn icon_url() -> &'static str {
     &ASSETS[1].url
 }
 
-pub fn router<H: Host>() -> Router<H> {
+pub fn router() -> Router<App> {
     Router::new().route("/assets/{file}", get(get_asset))
 }
 

@@ -1,128 +1,62 @@
-//! One error type for every page, mirroring the API's: each refusal kind
-//! is one status, shown as a readable page (or, for an ended session, a
-//! trip to the sign-in page and back).
+//! The pages' answer to a failure: the one vocabulary every door shares
+//! (`edge::problem::Problem`) shown as a readable page, or, for an ended
+//! session, a trip to the sign-in page and back.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::{Refusal, ValidationError};
-use store::{BoxError, StoreError, with_causes};
+use edge::problem::{Problem, Said};
+use store::StoreError;
 
 use crate::views::{ErrorPage, query_value, render};
 
+/// The answer to a form without its session's token, or posted from
+/// another site; nothing was changed.
+pub const CROSS_SITE: &str = "this form has expired or was sent from another site, so nothing was changed; reload the page and try again";
+
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
-    /// A field or parameter that does not parse, or a request the rules do
-    /// not offer (400).
-    #[error("{0}")]
-    BadRequest(String),
     /// No session, or one that ended: sign in, then come back to `next`.
     #[error("sign in to continue")]
     SignIn { next: String },
-    /// The account may not do this (403).
-    #[error("{0}")]
-    Forbidden(&'static str),
-    /// A form without its session's token, or posted from another site
-    /// (403); nothing was changed.
-    #[error(
-        "this form has expired or was sent from another site, so nothing was changed; reload the page and try again"
-    )]
-    CrossSite,
-    /// Missing, or hidden from the viewer: the same answer (404).
-    #[error("there is nothing here, or it is not yours to see")]
-    NotFound,
-    /// The request conflicts with the current state (409).
-    #[error("{0}")]
-    Conflict(&'static str),
-    /// Too many attempts or writes; retry after this many seconds (429).
-    #[error("{message}")]
-    TooMany {
-        message: &'static str,
-        retry_after_secs: u64,
-    },
-    /// Too much work of one kind under way (PIN hashing, reports) (503).
-    #[error("{message}")]
-    Busy {
-        message: &'static str,
-        retry_after_secs: u64,
-    },
-    /// The database is unreachable (503); the cause is logged.
-    #[error("the service is temporarily unavailable; try again in a moment")]
-    Unavailable(#[source] BoxError),
-    /// A bug on our side (500); the cause is logged, never shown.
-    #[error("something went wrong on our side; it has been logged")]
-    Internal(#[source] BoxError),
+    /// Anything else, as every door says it.
+    #[error(transparent)]
+    Problem(#[from] Problem),
 }
 
 impl PageError {
-    pub fn status(&self) -> StatusCode {
+    /// The refusal to show beside the form that caused it, or, for a
+    /// failure of ours or an ended session, the error to answer instead.
+    pub fn refusal(self) -> Result<Problem, PageError> {
         match self {
-            PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            PageError::SignIn { .. } => StatusCode::SEE_OTHER,
-            PageError::Forbidden(_) | PageError::CrossSite => StatusCode::FORBIDDEN,
-            PageError::NotFound => StatusCode::NOT_FOUND,
-            PageError::Conflict(_) => StatusCode::CONFLICT,
-            PageError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
-            PageError::Busy { .. } | PageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    pub fn internal(error: impl Into<BoxError>) -> Self {
-        PageError::Internal(error.into())
-    }
-
-    /// `response` with this refusal's `Retry-After`, if it has one.
-    pub fn with_retry_after(&self, mut response: Response) -> Response {
-        if let Some(seconds) = self.retry_after_secs() {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
-    }
-
-    /// Seconds to wait before trying again, for the refusals that say.
-    fn retry_after_secs(&self) -> Option<u64> {
-        match self {
-            PageError::TooMany {
-                retry_after_secs, ..
+            PageError::Problem(problem)
+                if !matches!(problem, Problem::Internal(_) | Problem::Unavailable(_)) =>
+            {
+                Ok(problem)
             }
-            | PageError::Busy {
-                retry_after_secs, ..
-            } => Some(*retry_after_secs),
-            _ => None,
+            other => Err(other),
         }
     }
 }
-
-/// The answer when the PIN hashing queue is full.
-pub const BUSY_HASHING: &str = "too many sign-ins at once; try again in a moment";
-/// The answer when every report place is taken.
-pub const TOO_MANY_REPORTS: &str = "too many reports are being read at once; try again shortly";
 
 impl From<Refusal> for PageError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
-            Refusal::Invalid(message) => PageError::BadRequest(message.to_owned()),
             // A page that finds its session ended sends the browser to sign
             // in; where it came from is filled in by the caller.
             Refusal::Unauthenticated(_) => PageError::SignIn {
                 next: "/".to_owned(),
             },
-            Refusal::Forbidden(message) => PageError::Forbidden(message),
-            Refusal::NotFound => PageError::NotFound,
-            Refusal::Conflict(message) => PageError::Conflict(message),
-            Refusal::Throttled { retry_after_secs } => PageError::TooMany {
-                message: domain::login::TOO_MANY_FAILED_LOGINS,
-                retry_after_secs,
-            },
+            other => PageError::Problem(other.into()),
         }
     }
 }
 
 impl From<ValidationError> for PageError {
     fn from(error: ValidationError) -> Self {
-        PageError::BadRequest(error.to_string())
+        PageError::Problem(error.into())
     }
 }
 
@@ -130,39 +64,52 @@ impl From<StoreError> for PageError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Refused(refusal) => refusal.into(),
-            StoreError::Unavailable(cause) => PageError::Unavailable(cause),
-            StoreError::Busy { retry_after_secs } => PageError::Busy {
-                message: BUSY_HASHING,
-                retry_after_secs,
-            },
-            StoreError::TooManyReports { retry_after_secs } => PageError::TooMany {
-                message: TOO_MANY_REPORTS,
-                retry_after_secs,
-            },
-            other @ (StoreError::Configuration { .. } | StoreError::Internal(_)) => {
-                PageError::Internal(other.into())
-            }
+            other => PageError::Problem(other.into()),
         }
     }
 }
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        match &self {
-            PageError::SignIn { next } => {
-                return Redirect::to(&sign_in_then(next)).into_response();
-            }
-            PageError::Internal(cause) => {
-                tracing::error!(cause = %with_causes(cause.as_ref()), "page failed")
-            }
-            PageError::Unavailable(cause) => {
-                tracing::warn!(cause = %with_causes(cause.as_ref()), "database unavailable")
-            }
-            _ => {}
+        match self {
+            PageError::SignIn { next } => Redirect::to(&sign_in_then(&next)).into_response(),
+            PageError::Problem(problem) => problem.into_response(),
         }
-        let status = self.status();
-        let page = ErrorPage::new(status, self.to_string());
-        self.with_retry_after((status, render(&page)).into_response())
+    }
+}
+
+/// Writes every failure of the routes it wraps that came back bare (a
+/// [`Problem`], or what axum or a guard answers itself) as an error page;
+/// a page a handler rendered is left as it is.
+pub async fn html_errors(request: Request<Body>, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let bare = !response.headers().contains_key(header::CONTENT_TYPE);
+    if !(status.is_client_error() || status.is_server_error()) || !bare {
+        return response;
+    }
+    let message = response.extensions().get::<Said>().map_or_else(
+        || fallback_words(status).to_owned(),
+        |Said(words)| words.clone(),
+    );
+    let (mut parts, _) = response.into_parts();
+    let page = render(&ErrorPage::new(status, message));
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    Response::from_parts(parts, page.into_body())
+}
+
+/// The words of a failure that came without any (axum's, a guard's).
+fn fallback_words(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::SERVICE_UNAVAILABLE => edge::problem::UNAVAILABLE,
+        StatusCode::NOT_FOUND => edge::problem::NOTHING_HERE,
+        StatusCode::METHOD_NOT_ALLOWED => "this page does not take that kind of request",
+        status if status.is_server_error() => edge::problem::INTERNAL,
+        _ => "the request could not be served",
     }
 }
 
@@ -177,55 +124,69 @@ pub fn sign_in_then(next: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::Router;
+    use axum::routing::get;
+    use tower::ServiceExt as _;
 
     #[test]
-    fn each_refusal_kind_is_one_status() {
-        let cases = [
-            (
-                PageError::from(Refusal::Invalid("x")),
-                StatusCode::BAD_REQUEST,
-            ),
-            (Refusal::Forbidden("x").into(), StatusCode::FORBIDDEN),
-            (Refusal::NotFound.into(), StatusCode::NOT_FOUND),
-            (Refusal::Conflict("x").into(), StatusCode::CONFLICT),
-            (
-                Refusal::Throttled {
-                    retry_after_secs: 3,
-                }
-                .into(),
-                StatusCode::TOO_MANY_REQUESTS,
-            ),
-            (Refusal::Unauthenticated("x").into(), StatusCode::SEE_OTHER),
-            (PageError::CrossSite, StatusCode::FORBIDDEN),
-            (
-                StoreError::Busy {
-                    retry_after_secs: 1,
-                }
-                .into(),
-                StatusCode::SERVICE_UNAVAILABLE,
-            ),
-            (
-                StoreError::Unavailable("down".into()).into(),
-                StatusCode::SERVICE_UNAVAILABLE,
-            ),
-            (
-                StoreError::Internal("bug".into()).into(),
-                StatusCode::INTERNAL_SERVER_ERROR,
-            ),
-        ];
-        for (error, status) in cases {
-            assert_eq!(error.status(), status, "{error:?}");
+    fn an_ended_session_signs_in_and_every_other_refusal_is_a_problem() {
+        assert!(matches!(
+            PageError::from(Refusal::Unauthenticated("x")),
+            PageError::SignIn { .. }
+        ));
+        for refusal in [
+            Refusal::Invalid("x"),
+            Refusal::Forbidden("x"),
+            Refusal::NotFound,
+            Refusal::Conflict("x"),
+            Refusal::Throttled {
+                retry_after_secs: 3,
+            },
+        ] {
+            let status = Problem::from(refusal.clone()).status();
+            match PageError::from(refusal) {
+                PageError::Problem(problem) => assert_eq!(problem.status(), status),
+                other => panic!("{other:?}"),
+            }
         }
     }
 
     #[test]
-    fn an_internal_error_shows_no_cause() {
-        let response = PageError::internal("secret table name").into_response();
+    fn a_failure_of_ours_is_never_shown_beside_a_form() {
+        let refusal = PageError::from(Refusal::Conflict("resolved"));
+        assert!(matches!(refusal.refusal(), Ok(Problem::Conflict(_))));
+        let failure = PageError::from(StoreError::Internal("bug".into()));
+        assert!(matches!(
+            failure.refusal(),
+            Err(PageError::Problem(Problem::Internal(_)))
+        ));
+        let ended = PageError::SignIn { next: "/".into() };
+        assert!(matches!(ended.refusal(), Err(PageError::SignIn { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_bare_failure_becomes_a_page_that_shows_no_cause() {
+        async fn fails() -> PageError {
+            PageError::Problem(Problem::internal("secret table name"))
+        }
+        let app = Router::new()
+            .route("/", get(fails))
+            .layer(axum::middleware::from_fn(html_errors));
+        let response = app
+            .oneshot(Request::get("/").body(Body::empty()).expect("request"))
+            .await
+            .expect("an answer");
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         assert_eq!(
             response.headers()[header::CONTENT_TYPE],
             "text/html; charset=utf-8"
         );
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let html = String::from_utf8_lossy(&body);
+        assert!(html.contains("Something went wrong on our side"), "{html}");
+        assert!(!html.contains("secret table name"));
     }
 
     #[test]

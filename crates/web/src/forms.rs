@@ -4,12 +4,17 @@
 //! nothing.
 
 use axum::extract::{Form, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use domain::UserId;
+use edge::App;
+use edge::device::known_device;
+use edge::problem::Problem;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::PageError;
+use crate::SessionCookie;
+use crate::error::{CROSS_SITE, PageError};
 use crate::session::is_same_site_post;
-use crate::{Door, Host, SessionCookie, Throttled};
 
 /// A form and the token it carries.
 #[derive(Debug, Deserialize)]
@@ -27,21 +32,21 @@ pub struct Posted<T> {
     pub form: T,
 }
 
-impl<H: Host, T: DeserializeOwned + Send> FromRequest<H> for Posted<T> {
+impl<T: DeserializeOwned + Send> FromRequest<App> for Posted<T> {
     type Rejection = PageError;
 
-    async fn from_request(request: Request, host: &H) -> Result<Self, PageError> {
+    async fn from_request(request: Request, app: &App) -> Result<Self, PageError> {
         let (mut parts, body) = request.into_parts();
-        let session = SessionCookie::from_request_parts(&mut parts, host).await?;
-        if !is_same_site_post(&parts.headers, host.web().public_origin.as_deref()) {
-            return Err(PageError::CrossSite);
+        let session = SessionCookie::from_request_parts(&mut parts, app).await?;
+        if !is_same_site_post(&parts.headers, app.public_origin.as_deref()) {
+            return Err(Problem::Forbidden(CROSS_SITE).into());
         }
         let request = Request::from_parts(parts, body);
-        let Form(sent) = Form::<WithCsrf<T>>::from_request(request, host)
+        let Form(sent) = Form::<WithCsrf<T>>::from_request(request, app)
             .await
-            .map_err(|rejection| PageError::BadRequest(rejection.body_text()))?;
-        if !host.web().csrf.verify(session.secret(), &sent.csrf) {
-            return Err(PageError::CrossSite);
+            .map_err(Problem::from)?;
+        if !app.keys.csrf.verify(session.secret().as_str(), &sent.csrf) {
+            return Err(Problem::Forbidden(CROSS_SITE).into());
         }
         Ok(Posted {
             session,
@@ -50,36 +55,37 @@ impl<H: Host, T: DeserializeOwned + Send> FromRequest<H> for Posted<T> {
     }
 }
 
-/// Which anonymous door a form goes through.
+/// A signed-out visitor's form (sign-in, sign-up), and the request budget
+/// it spends.
 pub trait Entrance: DeserializeOwned + Send {
-    fn door(parts: &axum::http::request::Parts) -> Door<'_>;
+    /// Spends one unit of this door's budget for the request's client.
+    fn admit(app: &App, parts: &Parts) -> Result<(), Problem>;
 }
 
-/// A signed-out visitor's form (sign-in, sign-up): from our site, with
-/// the address's budget for that door already spent, or the refusal to
-/// show beside the form.
+/// A signed-out visitor's form: from our site, with the address's budget
+/// for that door already spent, or the refusal to show beside the form.
 #[derive(Debug)]
 pub struct EntranceForm<T> {
     pub form: T,
-    pub admitted: Result<(), Throttled>,
+    pub admitted: Result<(), Problem>,
     /// The account this browser is a known device of, if any.
-    pub known_device: Option<domain::UserId>,
+    pub known_device: Option<UserId>,
 }
 
-impl<H: Host, T: Entrance> FromRequest<H> for EntranceForm<T> {
+impl<T: Entrance> FromRequest<App> for EntranceForm<T> {
     type Rejection = PageError;
 
-    async fn from_request(request: Request, host: &H) -> Result<Self, PageError> {
+    async fn from_request(request: Request, app: &App) -> Result<Self, PageError> {
         let (parts, body) = request.into_parts();
-        if !is_same_site_post(&parts.headers, host.web().public_origin.as_deref()) {
-            return Err(PageError::CrossSite);
+        if !is_same_site_post(&parts.headers, app.public_origin.as_deref()) {
+            return Err(Problem::Forbidden(CROSS_SITE).into());
         }
-        let admitted = host.admit(T::door(&parts));
-        let known_device = host.known_device(&parts.headers);
+        let admitted = T::admit(app, &parts);
+        let known_device = known_device(&app.keys, &parts.headers);
         let request = Request::from_parts(parts, body);
-        let Form(form) = Form::<T>::from_request(request, host)
+        let Form(form) = Form::<T>::from_request(request, app)
             .await
-            .map_err(|rejection| PageError::BadRequest(rejection.body_text()))?;
+            .map_err(Problem::from)?;
         Ok(EntranceForm {
             form,
             admitted,

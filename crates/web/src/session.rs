@@ -11,11 +11,8 @@ use axum::http::header::{HOST, ORIGIN};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cookie::{Cookie, SameSite};
-use hmac::{Hmac, Mac};
 use rand::RngCore as _;
 use sha2::{Digest, Sha256};
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "tracker_session";
@@ -48,6 +45,11 @@ impl SessionSecret {
     pub fn from_cookie(value: &str) -> Option<Self> {
         let decoded = URL_SAFE_NO_PAD.decode(value).ok()?;
         (decoded.len() == SECRET_BYTES).then(|| Self(value.to_owned()))
+    }
+
+    /// The secret itself, for the key that derives its CSRF token.
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 
     /// The session's key in the database: SHA-256 of the secret, in hex.
@@ -94,45 +96,6 @@ pub fn expired_session_cookie(secure: bool) -> Cookie<'static> {
         .build();
     cookie.make_removal();
     cookie
-}
-
-/// Derives the CSRF tokens of sessions: HMAC-SHA-256 of the session's
-/// secret under a key of its own, derived from the server's secret, so
-/// every process that shares the secret accepts the others' forms and no
-/// token can be made without the server's secret.
-#[derive(Clone)]
-pub struct CsrfKey(HmacSha256);
-
-impl std::fmt::Debug for CsrfKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CsrfKey(..)")
-    }
-}
-
-impl CsrfKey {
-    pub fn derive(server_secret: &[u8]) -> Self {
-        let mut derive = HmacSha256::new_from_slice(server_secret).expect("HMAC takes any key");
-        derive.update(b"tracker/web/csrf");
-        let key = derive.finalize().into_bytes();
-        Self(HmacSha256::new_from_slice(&key).expect("HMAC takes any key"))
-    }
-
-    /// The token the forms of `session` carry.
-    pub fn token(&self, session: &SessionSecret) -> String {
-        let mut mac = self.0.clone();
-        mac.update(session.0.as_bytes());
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    }
-
-    /// Whether `sent` is the token of `session`, compared in constant time.
-    pub fn verify(&self, session: &SessionSecret, sent: &str) -> bool {
-        let Ok(sent) = URL_SAFE_NO_PAD.decode(sent) else {
-            return false;
-        };
-        let mut mac = self.0.clone();
-        mac.update(session.0.as_bytes());
-        mac.verify_slice(&sent).is_ok()
-    }
 }
 
 /// Whether a POST came from one of our own pages, as far as the browser
@@ -245,34 +208,7 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_csrf_token_holds_for_its_session_and_key_only() {
-        let key = CsrfKey::derive(b"server secret");
-        let session = SessionSecret::generate();
-        let token = key.token(&session);
-        assert!(key.verify(&session, &token));
-        assert!(!key.verify(&SessionSecret::generate(), &token));
-        assert!(!CsrfKey::derive(b"another secret").verify(&session, &token));
-        assert!(CsrfKey::derive(b"server secret").verify(&session, &token));
-        assert!(!key.verify(&session, ""));
-        assert!(!key.verify(&session, &token[..token.len() - 1]));
-    }
-
     proptest! {
-        #[test]
-        fn no_changed_csrf_token_holds(index in 0usize..43, replacement in "[A-Za-z0-9_-]") {
-            let key = CsrfKey::derive(b"server secret");
-            let session = SessionSecret::generate();
-            let token = key.token(&session);
-            let mut forged: Vec<char> = token.chars().collect();
-            let index = index % forged.len();
-            let new = replacement.chars().next().expect("one char");
-            prop_assume!(forged[index] != new);
-            forged[index] = new;
-            let forged: String = forged.into_iter().collect();
-            prop_assert!(!key.verify(&session, &forged));
-        }
-
         #[test]
         fn a_sign_in_never_sends_the_browser_off_site(next in ".*") {
             let destination = local_destination(Some(&next));

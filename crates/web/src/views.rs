@@ -57,24 +57,21 @@ impl Chrome {
     }
 }
 
-/// The signed-in user as the frame shows them.
+/// The signed-in user as the frame shows them, and what the frame offers
+/// them (as `domain` decides it).
 #[derive(Debug, Clone)]
 pub struct Viewer {
     pub username: String,
     pub role: Role,
+    /// Staff work the queue; a customer has their own tickets.
+    pub staff: bool,
+    /// The accounts page is offered.
+    pub manages_users: bool,
     /// The token every form of this session carries.
     pub csrf: String,
 }
 
 impl Viewer {
-    pub fn is_staff(&self) -> bool {
-        self.role != Role::Customer
-    }
-
-    pub fn is_admin(&self) -> bool {
-        self.role == Role::Admin
-    }
-
     pub fn role_label(&self) -> &'static str {
         role_label(self.role)
     }
@@ -269,6 +266,8 @@ pub struct TicketPage {
     pub status: &'static str,
     pub status_class: &'static str,
     pub priority: &'static str,
+    /// Who holds the ticket, as the viewer knows them.
+    pub assignee: String,
     pub opened_by: String,
     pub created: When,
     pub updated: When,
@@ -280,7 +279,7 @@ pub struct TicketPage {
     pub note_draft: Option<String>,
     pub can_resolve: bool,
     pub triage: Option<TriageForm>,
-    pub sla: Option<SlaView>,
+    pub sla: SlaView,
     pub history: Vec<HistoryEntry>,
     pub more_history_url: Option<String>,
     pub error: Option<String>,

@@ -16,12 +16,7 @@ use super::*;
 
 /// The app's database behind a router with these budgets and this store.
 fn limited_by(app: TestApp, store: Store, settings: &LimitSettings) -> TestApp {
-    let tokens = Tokens::new(
-        &JwtSecret::new(SECRET).expect("long enough"),
-        Duration::from_secs(3600),
-    );
-    let router = api::router(AppState::new(store, tokens, Limits::new(settings)));
-    app.with_router(router)
+    app.with_router(api::router(shared_state(store, settings, None)))
 }
 
 /// The app's database and store behind a router with these budgets.
@@ -331,7 +326,7 @@ http_tests! {
             for path in ["/api/v1/tickets", one_ticket.as_str(), "/api/v1/users/me", "/api/v1/tickets/resolved-report"] {
                 let answer = app.send(twice_authorized(path, first, second)).await;
                 let json = answer.expect(StatusCode::BAD_REQUEST).json();
-                assert_eq!(json["message"], api::auth::ONE_AUTHORIZATION, "{path}");
+                assert_eq!(json["message"], json_api::auth::ONE_AUTHORIZATION, "{path}");
             }
         }
         // One of them alone is fine.
@@ -489,7 +484,7 @@ http_tests! {
     async fn stalled_report_readers_neither_starve_the_pool_nor_hold_their_places(app) {
         let kayode = app.customer("kayode").await;
         let agent = app.agent().await;
-        let author = kayode.actor().id;
+        let author = kayode.actor().id();
         let now = Utc::now();
         let big_body = "x".repeat(500);
         let tickets: Vec<_> = (0..3_000)

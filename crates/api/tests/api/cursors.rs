@@ -2,7 +2,7 @@
 //! cursor serves only the query it came from, and nothing a client sends
 //! as a cursor is ever a 500.
 
-use domain::listing::TicketQuery;
+use domain::ticket_list::TicketQuery;
 use domain::{CursorKey, ListTickets, Paging, Position};
 
 use super::*;

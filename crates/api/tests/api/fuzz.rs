@@ -17,8 +17,8 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 
-use api::tokens::Tokens;
 use domain::{LoggedIn, SessionEpoch, User, UserChange};
+use edge::keys::Keys;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -95,7 +95,7 @@ struct World {
     app: TestApp,
     /// The accounts' ids, in the order [`Who`] declares them.
     ids: [UserId; 5],
-    tokens: Tokens,
+    keys: Keys,
     /// The database as the last case left it.
     last: RefCell<Fingerprint>,
     /// How many answers of each status the run got.
@@ -143,7 +143,7 @@ impl World {
             [1, 2, 3, 4],
             "the generated paths name these tickets"
         );
-        let ids = [admin, agent, customer, other, gone].map(|session| session.actor().id);
+        let ids = [admin, agent, customer, other, gone].map(|session| session.actor().id());
         let store = app.db.store().clone();
         let now = tokio::task::spawn_blocking(move || fingerprint(&store))
             .await
@@ -152,10 +152,7 @@ impl World {
         World {
             app,
             ids,
-            tokens: Tokens::new(
-                &JwtSecret::new(SECRET).expect("long enough"),
-                Duration::from_secs(3600),
-            ),
+            keys: test_keys(),
             last: RefCell::new(now),
             statuses: RefCell::default(),
         }
@@ -317,10 +314,7 @@ impl World {
         if changes.is_empty() {
             return now.clone();
         }
-        let admin = Actor {
-            id: self.id(Who::Admin),
-            role: Role::Admin,
-        };
+        let admin = Actor::for_tests(self.id(Who::Admin), Role::Admin);
         self.app
             .with_store(move |store| {
                 for (id, change) in &changes {
@@ -409,7 +403,7 @@ impl World {
             user,
             epoch: SessionEpoch(row.session_epoch),
         };
-        self.tokens.issue(&session).expect("token")
+        self.keys.issue(&session).expect("token")
     }
 
     fn epoch(&self, who: Who, now: &Fingerprint) -> i64 {
@@ -487,7 +481,7 @@ impl World {
         let text = match cookie {
             CookieGen::Device(who) => format!(
                 "tracker_device={}",
-                self.tokens
+                self.keys
                     .issue_device(self.id(*who))
                     .expect("device cookie")
             ),

@@ -54,22 +54,36 @@ mod workflow;
 
 use std::time::Duration;
 
-use api::config::JwtSecret;
-use api::limits::{LimitSettings, Limits};
-use api::state::AppState;
-use api::tokens::Tokens;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use contract::Contract;
-use domain::{Actor, Pin, Role, UserId, Username};
+use domain::{Actor, Pin, Role, TicketId, UserId, Username};
+use edge::App;
+use edge::keys::{Keys, ServerSecret};
+use edge::limits::{LimitSettings, Limits};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
+use store::Store;
 use store::test_support::{Backend, TestDb};
 use tower::ServiceExt;
 
 pub const SECRET: &str = "test-secret-of-at-least-32-bytes!";
 pub const PIN: &str = "0000";
+
+/// The tests' keys: tokens last an hour.
+pub fn test_keys() -> Keys {
+    Keys::new(
+        &ServerSecret::new(SECRET).expect("long enough"),
+        Duration::from_secs(3600),
+    )
+}
+
+/// The state the server's doors share, over `store`, with these budgets,
+/// reached at `public_url`.
+pub fn shared_state(store: Store, limits: &LimitSettings, public_url: Option<&str>) -> App {
+    App::new(store, test_keys(), Limits::new(limits), public_url)
+}
 
 /// The real router over a fresh database.
 pub struct TestApp {
@@ -96,10 +110,7 @@ pub struct Session {
 impl Session {
     /// The user as the store's rules see it.
     pub fn actor(&self) -> Actor {
-        Actor {
-            id: UserId(self.id.parse().expect("numeric id")),
-            role: self.role,
-        }
+        Actor::for_tests(UserId(self.id.parse().expect("numeric id")), self.role)
     }
 }
 
@@ -160,17 +171,9 @@ impl TestApp {
     /// explicit opt-out (a missing PostgreSQL otherwise fails the test).
     pub fn on(backend: Backend) -> Option<TestApp> {
         let db = TestDb::new(backend)?;
-        let tokens = Tokens::new(
-            &JwtSecret::new(SECRET).expect("long enough"),
-            Duration::from_secs(3600),
-        );
-        let state = AppState::new(
-            db.store().clone(),
-            tokens,
-            Limits::new(&LimitSettings::off()),
-        );
+        let app = shared_state(db.store().clone(), &LimitSettings::off(), None);
         Some(TestApp {
-            router: api::router(state),
+            router: api::router(app),
             db,
         })
     }

@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use edge::limits::LimitSettings;
 use store::{DatabaseUrl, Store, StoreOptions};
 
 use super::*;
@@ -33,8 +34,7 @@ http_tests! {
         })
         .await
         .expect("join");
-        let tokens = Tokens::new(&JwtSecret::new(SECRET).expect("secret"), Duration::from_secs(60));
-        let starved = app.with_router(api::router(AppState::new(store, tokens, api::limits::Limits::new(&api::limits::LimitSettings::off()))));
+        let starved = app.with_router(api::router(shared_state(store, &LimitSettings::off(), None)));
         let started = Instant::now();
         let answer = get_anonymous(&starved, "/health").await.expect(StatusCode::SERVICE_UNAVAILABLE);
         let waited = started.elapsed();

@@ -10,7 +10,7 @@ use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use domain::{Actor, ListTickets, PageRequest, Pin, Reply, Role, TicketStatus, Username};
+use domain::{Actor, ListTickets, PageRequest, Pin, Reply, Role, TicketId, TicketStatus, Username};
 use serde_json::json;
 use store::Store;
 use store::test_support::TestDb;
@@ -81,7 +81,7 @@ impl Deployment {
         let answer = log_in(self.server(n), name, PIN);
         assert_eq!(answer.status, 200, "login of {name}: {answer:?}");
         Account {
-            actor: Actor { id: user.id, role },
+            actor: Actor::for_tests(user.id, role),
             token: answer.body["token"].as_str().expect("a token").to_owned(),
         }
     }
@@ -119,7 +119,7 @@ fn log_in_past_busy(server: &Server, username: &str, pin: &str) -> (Answer, usiz
         if answer.status != 503 {
             return (answer, busy);
         }
-        assert_eq!(message(&answer), api::error::BUSY_HASHING, "{answer:?}");
+        assert_eq!(message(&answer), edge::problem::BUSY_HASHING, "{answer:?}");
         std::thread::sleep(Duration::from_secs(retry_after(&answer)));
     }
     panic!("30 logins in a row found the Argon2 queue full");
@@ -131,7 +131,7 @@ fn wire_time(at: DateTime<Utc>) -> String {
 }
 
 /// Every reply of a ticket, as the database holds them, oldest first.
-fn all_replies(store: &Store, reader: Actor, ticket_id: i64) -> Vec<Reply> {
+fn all_replies(store: &Store, reader: Actor, ticket_id: TicketId) -> Vec<Reply> {
     let mut replies = Vec::new();
     for page in 1.. {
         let request = PageRequest::new(page, 100).expect("valid page");
@@ -313,7 +313,7 @@ fn replies_racing_resolves_across_three_processes_keep_every_rule() {
     let store = deployment.store();
     let reader = agents[0].actor;
     for race in &races {
-        let ticket_id = race.ticket_id;
+        let ticket_id = TicketId(race.ticket_id);
         let ticket = store.read_ticket(reader, ticket_id).expect("read ticket");
         assert_eq!(
             ticket.status,
@@ -362,7 +362,7 @@ fn replies_racing_resolves_across_three_processes_keep_every_rule() {
         for reply in &stored {
             let attempt = created[&reply.id];
             assert_eq!(reply.body, attempt.body, "reply {}", reply.id);
-            assert_eq!(reply.author, attempt.author.id, "reply {}", reply.id);
+            assert_eq!(reply.author, attempt.author.id(), "reply {}", reply.id);
             assert!(
                 reply.created_at <= resolved_at,
                 "reply {} at {} after resolvedAt {resolved_at}",
@@ -391,7 +391,7 @@ fn replies_racing_resolves_across_three_processes_keep_every_rule() {
             stored
                 .iter()
                 .all(|reply| reply.author_role == Role::SupportAgent
-                    || reply.author == race.owner.actor.id),
+                    || reply.author == race.owner.actor.id()),
             "ticket {ticket_id}: a reply by someone else than an agent or the owner"
         );
     }
@@ -434,7 +434,7 @@ fn parallel_wrong_pins_on_three_processes_get_exactly_five_checks() {
         // The username's lock, not the address budget (which is off).
         assert_eq!(
             message(answer),
-            domain::login::TOO_MANY_FAILED_LOGINS,
+            domain::refusal::TOO_MANY_FAILED_LOGINS,
             "{answer:?}"
         );
         assert!(retry_after(answer) > 0, "{answer:?}");
@@ -443,7 +443,7 @@ fn parallel_wrong_pins_on_three_processes_get_exactly_five_checks() {
     for n in 0..3 {
         let (answer, _) = log_in_past_busy(deployment.server(n), "target", PIN);
         assert_eq!(answer.status, 429, "process {n}: {answer:?}");
-        assert_eq!(message(&answer), domain::login::TOO_MANY_FAILED_LOGINS);
+        assert_eq!(message(&answer), domain::refusal::TOO_MANY_FAILED_LOGINS);
     }
 }
 
@@ -514,7 +514,7 @@ fn tickets_created_at_once_on_three_processes_get_distinct_increasing_ids() {
             .store()
             .list_tickets(customer.actor, &request)
             .expect("list tickets");
-        let listed: Vec<i64> = listed.items.iter().map(|ticket| ticket.id).collect();
+        let listed: Vec<i64> = listed.items.iter().map(|ticket| ticket.id.0).collect();
         assert_eq!(&listed, ids, "the tickets stored for {:?}", customer.actor);
     }
 }

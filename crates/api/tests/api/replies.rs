@@ -201,8 +201,8 @@ http_tests! {
             .with_store(move |store| {
                 let page = domain::PageRequest::new(1, 100).expect("valid");
                 (
-                    store.read_ticket(reader, id).expect("ticket"),
-                    store.list_replies(reader, id, page).expect("replies").items,
+                    store.read_ticket(reader, TicketId(id)).expect("ticket"),
+                    store.list_replies(reader, TicketId(id), page).expect("replies").items,
                 )
             })
             .await;

@@ -3,11 +3,8 @@
 //! posts), the refusals shown as pages, escaping, CSRF, sessions, headers
 //! and assets.
 
-use api::config::JwtSecret as Secret;
-use api::limits::{LimitSettings as Budgets, Limits as Budget};
-use api::tokens::Tokens as Keys;
-use domain::rules::ReplyKind;
-use domain::{ListTickets, ListUsers, PageRequest, ReplyBody, TicketBody};
+use domain::{ListTickets, ListUsers, PageRequest, ReplyBody, ReplyKind, TicketBody, TicketId};
+use edge::limits::LimitSettings as Budgets;
 use store::NewTicket;
 
 use super::*;
@@ -364,14 +361,8 @@ async fn open_ticket(browser: &mut Browser<'_>, subject: &str, body: &str) -> i6
 /// The same database behind a server reached at `public_url`, with these
 /// budgets.
 fn configured(app: TestApp, public_url: Option<&str>, budgets: Budgets) -> TestApp {
-    let mut keys = Keys::new(
-        &Secret::new(SECRET).expect("long enough"),
-        Duration::from_secs(3600),
-    );
-    keys.web = keys.web.clone().with_public_url(public_url);
-    let state = AppState::new(app.db.store().clone(), keys, Budget::new(&budgets));
-    let router = api::router(state);
-    app.with_router(router)
+    let state = shared_state(app.db.store().clone(), &budgets, public_url);
+    app.with_router(api::router(state))
 }
 
 /// Loads an account straight into the store (no login spent).
@@ -384,12 +375,12 @@ async fn load(app: &TestApp, username: &str, role: Role) -> Actor {
                 .expect("load user")
         })
         .await;
-    Actor { id: user.id, role }
+    Actor::for_tests(user.id, role)
 }
 
 /// The tickets, replies and accounts as the store has them, for telling
 /// whether anything changed.
-async fn world(app: &TestApp, admin: Actor, ticket_id: i64) -> String {
+async fn world(app: &TestApp, admin: Actor, ticket_id: TicketId) -> String {
     app.with_store(move |store| {
         let ticket = store.read_ticket(admin, ticket_id).expect("ticket");
         let all = PageRequest::new(1, 100).expect("valid");
@@ -609,7 +600,7 @@ http_tests! {
         shown.shows(StatusCode::OK, "Your ticket is open.");
         assert!(shown.has("Printer jammed") && shown.has("paper everywhere"));
         let ticket = app
-            .with_store(move |store| store.read_ticket(customer.actor(), id).expect("ticket"))
+            .with_store(move |store| store.read_ticket(customer.actor(), TicketId(id)).expect("ticket"))
             .await;
         assert_eq!(ticket.subject.as_deref(), Some("Printer jammed"));
         assert_eq!(ticket.body, "paper everywhere");
@@ -705,8 +696,8 @@ http_tests! {
         let replies = app
             .with_store(move |store| {
                 let all = PageRequest::new(1, 100).expect("valid");
-                let seen = store.list_replies(customer.actor(), id, all).expect("replies").items;
-                let all_of_them = store.list_replies(agent.actor(), id, all).expect("replies").items;
+                let seen = store.list_replies(customer.actor(), TicketId(id), all).expect("replies").items;
+                let all_of_them = store.list_replies(agent.actor(), TicketId(id), all).expect("replies").items;
                 (seen.len(), all_of_them.len())
             })
             .await;
@@ -784,7 +775,7 @@ http_tests! {
         }
         assert!(!page.has("not yet"), "the first response is recorded");
         let ticket = app
-            .with_store(move |store| store.read_ticket(agent.actor(), id).expect("ticket"))
+            .with_store(move |store| store.read_ticket(agent.actor(), TicketId(id)).expect("ticket"))
             .await;
         assert_eq!(ticket.priority, domain::Priority::High);
         assert_eq!(ticket.assignee.map(|id| id.0.to_string()), Some(agent_id));
@@ -1302,6 +1293,7 @@ http_tests! {
         for name in ["iambenkay", "benjamin", "kayode", "tolu"] {
             second_sessions.push(Browser::signed_in(&app, name).await);
         }
+        let id = TicketId(id);
         let before = world(&app, admin_session.actor(), id).await;
         let ours: &[(&str, &str)] = &[("origin", "http://tracker.test"), ("host", "tracker.test")];
         for (owner, path, fields) in &forms {
@@ -1597,7 +1589,7 @@ http_tests! {
             browser.get(&bad).await.shows(StatusCode::BAD_REQUEST, "cursor");
         }
         browser
-            .get(&format!("/tickets/{}?replies={replies_cursor}", id + 1))
+            .get(&format!("/tickets/{}?replies={replies_cursor}", id.0 + 1))
             .await
             .shows(StatusCode::NOT_FOUND, "not yours to see");
     }

@@ -144,12 +144,11 @@ async fn with_sla(app: TestApp, first_response: &str, resolution: Option<&str>) 
     })
     .await
     .expect("join");
-    let tokens = Tokens::new(
-        &JwtSecret::new(SECRET).expect("long enough"),
-        Duration::from_secs(3600),
-    );
-    let state = AppState::new(store, tokens, Limits::new(&LimitSettings::off()));
-    app.with_router(api::router(state))
+    app.with_router(api::router(shared_state(
+        store,
+        &LimitSettings::off(),
+        None,
+    )))
 }
 
 // The new ticket fields.

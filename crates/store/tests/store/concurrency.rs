@@ -4,8 +4,8 @@
 use std::collections::HashSet;
 use std::sync::Barrier;
 
-use domain::rules::{Refusal, ReplyKind};
-use domain::{PageRequest, ReplyBody, TicketStatus};
+use domain::{PageRequest, ReplyBody, TicketId, TicketStatus};
+use domain::{Refusal, ReplyKind};
 use store::test_support::Backend;
 use store::{StoreError, both_backends};
 
@@ -17,7 +17,7 @@ both_backends!(sixteen_threads_creating_tickets_get_distinct_ids, |db| {
         .map(|i| actor(store, &format!("c{i}"), Role::Customer))
         .collect();
     let barrier = Barrier::new(customers.len());
-    let ids: Vec<i64> = std::thread::scope(|scope| {
+    let ids: Vec<TicketId> = std::thread::scope(|scope| {
         let workers: Vec<_> = customers
             .iter()
             .map(|&customer| {
@@ -53,7 +53,7 @@ fn race_replies_against_resolve(stores: &[&Store]) {
         .map(|i| actor(stores[0], &format!("agent{i}"), Role::SupportAgent))
         .collect();
     for round in 0..10 {
-        let ticket = open(stores[0], customer, &format!("race {round}"));
+        let ticket_id = open(stores[0], customer, &format!("race {round}")).id;
         let barrier = Barrier::new(agents.len() + 1);
         std::thread::scope(|scope| {
             for (n, &agent) in agents.iter().enumerate() {
@@ -62,7 +62,7 @@ fn race_replies_against_resolve(stores: &[&Store]) {
                     barrier.wait();
                     for i in 0..10 {
                         let body = ReplyBody::parse(format!("reply {i}")).expect("valid");
-                        match store.add_reply(agent, ticket.id, &body, ReplyKind::Public) {
+                        match store.add_reply(agent, ticket_id, &body, ReplyKind::Public) {
                             Ok(_) | Err(StoreError::Refused(Refusal::Conflict(_))) => {}
                             Err(other) => panic!("agent reply failed with {other:?}"),
                         }
@@ -72,18 +72,18 @@ fn race_replies_against_resolve(stores: &[&Store]) {
             barrier.wait();
             std::thread::sleep(std::time::Duration::from_millis(round));
             stores[stores.len() - 1]
-                .change_ticket_status(customer, ticket.id, TicketStatus::Resolved)
+                .change_ticket_status(customer, ticket_id, TicketStatus::Resolved)
                 .unwrap_or_else(|e| panic!("resolve failed with {e:?}"));
         });
         let resolved_at = stores[0]
-            .read_ticket(customer, ticket.id)
+            .read_ticket(customer, ticket_id)
             .expect("get")
             .resolved_at
             .expect("resolved");
         let replies = stores[0]
             .list_replies(
                 customer,
-                ticket.id,
+                ticket_id,
                 PageRequest::new(1, 100).expect("valid"),
             )
             .expect("replies")

@@ -48,7 +48,11 @@ fn a_moved_database_file_is_unavailable_not_a_new_empty_database_and_serves_agai
     std::fs::rename(&away, &path).expect("move it back");
     query(&store).expect("serves again");
     let again = actor(&store, "kayode", domain::Role::Customer);
-    assert_eq!(again.id, customer.id, "the same data, not a new database");
+    assert_eq!(
+        again.id(),
+        customer.id(),
+        "the same data, not a new database"
+    );
 }
 
 #[test]

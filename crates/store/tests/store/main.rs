@@ -8,6 +8,7 @@ mod plans;
 mod report;
 mod search;
 mod sqlstate;
+mod ticket_page;
 mod tickets;
 mod upgrade;
 mod users;
@@ -30,7 +31,7 @@ pub fn actor(store: &Store, name: &str, role: Role) -> Actor {
             role,
         )
         .expect("load user");
-    Actor { id: user.id, role }
+    Actor::for_tests(user.id, role)
 }
 
 /// The usual cast: two customers, an agent and an admin.
@@ -52,7 +53,7 @@ pub fn cast(db: &TestDb) -> Cast {
     }
 }
 
-pub fn open(store: &Store, customer: Actor, body: &str) -> domain::Ticket {
+pub fn open(store: &Store, customer: Actor, body: &str) -> domain::SeenTicket {
     store
         .create_ticket(
             customer,

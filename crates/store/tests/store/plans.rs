@@ -20,7 +20,7 @@
 //! a change to `list_tickets` that makes any checked list sort or scan.
 
 use chrono::Utc;
-use domain::listing::TicketQuery;
+use domain::ticket_list::TicketQuery;
 use domain::{
     CursorKey, Direction, ListTickets, Paging, Position, Priority, SortField, SortValue, Start,
     TicketStatus,
@@ -320,7 +320,7 @@ both_backends!(
     a_priority_or_an_assignee_walks_an_index_in_every_sort,
     |db| {
         let cast = cast(db);
-        let agent_id = cast.agent.id.0.to_string();
+        let agent_id = cast.agent.id().0.to_string();
         let mut cases = Vec::new();
         for priority in Priority::ALL {
             cases.extend(sorted(
@@ -367,7 +367,7 @@ both_backends!(a_status_walks_an_index_in_every_sort, |db| {
 
 both_backends!(each_filter_walks_an_index_in_id_order, |db| {
     let cast = cast(db);
-    let agent_id = cast.agent.id.0.to_string();
+    let agent_id = cast.agent.id().0.to_string();
     let mut cases = Vec::new();
     for (name, query) in single_filters(&agent_id) {
         cases.extend(sorted(name, cast.agent, query, &[SortField::TicketId]));

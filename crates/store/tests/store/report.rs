@@ -2,8 +2,10 @@
 //! streams exactly its window's rows in order, stopping when the reader does.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use domain::rules::Refusal;
-use domain::{Actor, EventKind, NewEvent, Priority, SlaTargets, TagSet, Ticket, TicketStatus};
+use domain::Refusal;
+use domain::{
+    Actor, EventKind, NewEvent, Priority, SlaTargets, TagSet, Ticket, TicketId, TicketStatus,
+};
 use store::{ResolvedReport, SeedReply, SeedTicket, StoreError, both_backends};
 
 use super::*;
@@ -88,10 +90,10 @@ fn spread_tickets(
 
 fn expected_rows(
     all: &[SeedTicket],
-    ids: &[i64],
+    ids: &[TicketId],
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Vec<(DateTime<Utc>, i64)> {
+) -> Vec<(DateTime<Utc>, TicketId)> {
     let mut rows: Vec<_> = all
         .iter()
         .zip(ids)
@@ -138,10 +140,11 @@ both_backends!(
         let store = db.store();
         let cast = cast(db);
         let now = store::now();
-        let batch = spread_tickets(cast.customer.id, cast.agent.id, now, 100_000);
-        let ids: Vec<i64> = batch
+        let batch = spread_tickets(cast.customer.id(), cast.agent.id(), now, 100_000);
+        let ids: Vec<TicketId> = batch
             .chunks(10_000)
             .flat_map(|chunk| store.bulk_load_tickets(chunk).expect("seed"))
+            .map(TicketId)
             .collect();
         assert_eq!(ids.len(), 100_000);
         let report = open_report(store, cast.agent);
@@ -175,7 +178,12 @@ both_backends!(the_report_stops_when_the_reader_does, |db| {
     let cast = cast(db);
     let now = store::now();
     store
-        .bulk_load_tickets(&spread_tickets(cast.customer.id, cast.agent.id, now, 2_000))
+        .bulk_load_tickets(&spread_tickets(
+            cast.customer.id(),
+            cast.agent.id(),
+            now,
+            2_000,
+        ))
         .expect("seed");
     let mut seen = 0;
     let sent = open_report(store, cast.agent)
@@ -206,8 +214,8 @@ fn the_benchmark_sql_is_the_reports_query() {
     let cast = cast(&db);
     store
         .bulk_load_tickets(&spread_tickets(
-            cast.customer.id,
-            cast.agent.id,
+            cast.customer.id(),
+            cast.agent.id(),
             store::now(),
             500,
         ))
@@ -217,13 +225,13 @@ fn the_benchmark_sql_is_the_reports_query() {
     assert!(!sql.contains('?'), "{sql}");
     let mut conn =
         diesel::SqliteConnection::establish(&db.url()["sqlite://".len()..]).expect("connect");
-    let by_text: Vec<i64> = diesel::sql_query(&sql)
+    let by_text: Vec<TicketId> = diesel::sql_query(&sql)
         .load::<Row>(&mut conn)
         .expect("the SQL runs")
         .into_iter()
-        .map(|row| row.id)
+        .map(|row| TicketId(row.id))
         .collect();
-    let streamed: Vec<i64> = streamed(report).iter().map(|t| t.id).collect();
+    let streamed: Vec<TicketId> = streamed(report).iter().map(|t| t.id).collect();
     assert!(by_text.len() > 100, "{} rows", by_text.len());
     assert_eq!(by_text, streamed);
 }

@@ -4,12 +4,12 @@
 //! accents kept, notes for staff only, punctuation harmless.
 
 use chrono::{DateTime, TimeDelta, Utc};
-use domain::listing::AssigneeFilter;
-use domain::rules::ReplyKind;
+use domain::ReplyKind;
 use domain::search::TicketDocuments;
+use domain::ticket_list::AssigneeFilter;
 use domain::{
     Direction, EventKind, ListTickets, NewEvent, PageRequest, Priority, ReplyBody, SearchQuery,
-    SortField, Subject, TagSet, Ticket, TicketBody, TicketChange, TicketStatus,
+    SortField, Subject, TagSet, Ticket, TicketBody, TicketChange, TicketId, TicketStatus,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -19,7 +19,7 @@ use store::{SeedReply, SeedTicket, both_backends};
 
 use super::*;
 
-fn open_with(store: &Store, customer: Actor, subject: Option<&str>, body: &str) -> i64 {
+fn open_with(store: &Store, customer: Actor, subject: Option<&str>, body: &str) -> TicketId {
     store
         .create_ticket(
             customer,
@@ -32,7 +32,7 @@ fn open_with(store: &Store, customer: Actor, subject: Option<&str>, body: &str) 
         .id
 }
 
-fn write(store: &Store, actor: Actor, ticket_id: i64, text: &str, kind: ReplyKind) {
+fn write(store: &Store, actor: Actor, ticket_id: TicketId, text: &str, kind: ReplyKind) {
     let body = ReplyBody::parse(text).expect("valid reply");
     store
         .add_reply(actor, ticket_id, &body, kind)
@@ -48,7 +48,7 @@ fn searching(q: &str) -> ListTickets {
 }
 
 /// The ids `actor` finds, checking the total against the page.
-fn found_by(store: &Store, actor: Actor, request: &ListTickets) -> Vec<i64> {
+fn found_by(store: &Store, actor: Actor, request: &ListTickets) -> Vec<TicketId> {
     let counted = ListTickets {
         page: request.page.counting(),
         ..request.clone()
@@ -63,11 +63,11 @@ fn found_by(store: &Store, actor: Actor, request: &ListTickets) -> Vec<i64> {
     page.items.iter().map(|ticket| ticket.id).collect()
 }
 
-fn find(store: &Store, actor: Actor, q: &str) -> Vec<i64> {
+fn find(store: &Store, actor: Actor, q: &str) -> Vec<TicketId> {
     found_by(store, actor, &searching(q))
 }
 
-const NONE: [i64; 0] = [];
+const NONE: [TicketId; 0] = [];
 
 both_backends!(both_engines_find_whole_words_in_any_case_and_field, |db| {
     let store = db.store();
@@ -329,7 +329,7 @@ fn engines_agree_with_the_model(db_backend: store::test_support::Backend) {
             };
             let store = db.store();
             let cast = cast(&db);
-            let mut corpus: Vec<(i64, Actor, TicketDocuments)> = Vec::new();
+            let mut corpus: Vec<(TicketId, Actor, TicketDocuments)> = Vec::new();
             for step in writes {
                 match step {
                     Write::Open { by_other, text } => {
@@ -366,7 +366,7 @@ fn engines_agree_with_the_model(db_backend: store::test_support::Backend) {
                 };
                 for viewer in [cast.agent, cast.customer] {
                     let staff = viewer == cast.agent;
-                    let expected: Vec<i64> = corpus
+                    let expected: Vec<TicketId> = corpus
                         .iter()
                         .filter(|(_, author, documents)| {
                             (staff || *author == viewer) && query.matches(documents, staff)
@@ -396,7 +396,7 @@ fn postgres_agrees_with_the_model_of_a_match() {
 fn assert_breach_times_follow_the_tickets(store: &Store, staff: Actor) {
     let stored = fingerprint(store).expect("fingerprint").breach_times;
     for (id, breach_at) in stored {
-        let ticket = store.read_ticket(staff, id).expect("ticket");
+        let ticket = store.read_ticket(staff, TicketId(id)).expect("ticket");
         assert_eq!(
             breach_at,
             ticket.sla_breach_time().map(|at| at.naive_utc()),
@@ -473,7 +473,7 @@ fn timed_ticket(
                 TicketStatus::Unattended
             };
             SeedTicket {
-                author: author.id,
+                author: author.id(),
                 subject: None,
                 body: "timed".to_owned(),
                 status,
@@ -481,7 +481,7 @@ fn timed_ticket(
                 updated_at: created_at,
                 resolved_at: resolved.map(|r| now + r),
                 priority: Priority::Normal,
-                assignee: first.map(|_| agent.id),
+                assignee: first.map(|_| agent.id()),
                 tags: TagSet::default(),
                 first_response_at: first.map(|f| now + f),
                 due: domain::DueTimes {
@@ -491,7 +491,7 @@ fn timed_ticket(
                 replies: Vec::<SeedReply>::new(),
                 events: vec![NewEvent {
                     kind: EventKind::Created {},
-                    actor: author.id,
+                    actor: author.id(),
                     at: created_at,
                 }],
             }
@@ -529,18 +529,18 @@ both_backends!(the_breach_filter_is_exactly_sla_breached_now, |db| {
             if found.items.is_empty() {
                 break;
             }
-            all.extend(found.items);
+            all.extend(found.items.into_iter().map(|seen| seen.ticket));
         }
         all
     };
     let all = everything(None, cast.agent);
     assert_eq!(all.len(), 200);
-    let breached: Vec<i64> = all
+    let breached: Vec<TicketId> = all
         .iter()
         .filter(|t| t.sla_breached(now))
         .map(|t| t.id)
         .collect();
-    let not_breached: Vec<i64> = all
+    let not_breached: Vec<TicketId> = all
         .iter()
         .filter(|t| !t.sla_breached(now))
         .map(|t| t.id)
@@ -607,7 +607,7 @@ both_backends!(
     |db| {
         let store = db.store();
         let cast = cast(db);
-        let ids: Vec<i64> = (0..1_200)
+        let ids: Vec<TicketId> = (0..1_200)
             .map(|i| open_with(store, cast.customer, None, &format!("ticket number{i}")))
             .collect();
         // As a later migration would (say, after a change of what a word is):

@@ -9,7 +9,7 @@ use std::time::Duration;
 use diesel::connection::SimpleConnection as _;
 use diesel::pg::PgConnection;
 use diesel::{Connection as _, RunQueryDsl as _};
-use domain::rules::ReplyKind;
+use domain::ReplyKind;
 use domain::{ReplyBody, Role, UserChange};
 use store::test_cluster::TestCluster;
 use store::test_support::SKIP_POSTGRES_VAR;
@@ -115,7 +115,7 @@ fn on_a_server_speaking_german_lock_timeouts_deadlocks_and_serialization_failure
         .batch_execute(&format!(
             "SET deadlock_timeout = '10s'; BEGIN; \
              SELECT id FROM users WHERE id = {} FOR UPDATE",
-            second.id.0
+            second.id().0
         ))
         .expect("hold the second admin");
     let deactivate = UserChange {
@@ -124,12 +124,12 @@ fn on_a_server_speaking_german_lock_timeouts_deadlocks_and_serialization_failure
         pin: None,
     };
     std::thread::scope(|scope| {
-        let update = scope.spawn(|| store.update_user(first, customer.id, &deactivate));
+        let update = scope.spawn(|| store.update_user(first, customer.id(), &deactivate));
         std::thread::sleep(Duration::from_millis(300));
         other
             .batch_execute(&format!(
                 "SELECT id FROM users WHERE id = {} FOR UPDATE",
-                first.id.0
+                first.id().0
             ))
             .expect("the other client gets the first admin once the store gave up");
         assert_unavailable_in_german(update.join().expect("the update"), "Verklemmung");

@@ -1,8 +1,8 @@
 //! Tickets and replies at the store's boundary: each rule of the contract
 //! (who opens, sees, replies and resolves) is refused or allowed here.
 
-use domain::rules::{Refusal, ReplyKind};
-use domain::{Direction, ListTickets, PageRequest, ReplyBody, SortField, TicketStatus};
+use domain::{Direction, ListTickets, PageRequest, ReplyBody, SortField, TicketId, TicketStatus};
+use domain::{Refusal, ReplyKind};
 use store::{StoreError, both_backends};
 
 use super::*;
@@ -27,7 +27,7 @@ both_backends!(a_new_ticket_is_unattended_with_increasing_ids, |db| {
     let first = open(store, cast.customer, "first");
     let second = open(store, cast.customer, "second");
     assert_eq!(first.status, TicketStatus::Unattended);
-    assert_eq!(first.author, cast.customer.id);
+    assert_eq!(first.author, cast.customer.id());
     assert_eq!(first.resolved_at, None);
     assert!(second.id > first.id);
     let refused = store.create_ticket(
@@ -72,7 +72,7 @@ both_backends!(a_customer_lists_and_reads_only_their_own_tickets, |db| {
         Err(StoreError::Refused(Refusal::NotFound))
     ));
     assert!(matches!(
-        store.read_ticket(cast.agent, 999_999),
+        store.read_ticket(cast.agent, TicketId(999_999)),
         Err(StoreError::Refused(Refusal::NotFound))
     ));
 });
@@ -92,7 +92,7 @@ both_backends!(lists_filter_sort_and_page, |db| {
     store
         .change_ticket_status(cast.customer, tickets[0].id, TicketStatus::Resolved)
         .expect("resolve");
-    let ids = |request: ListTickets| -> Vec<i64> {
+    let ids = |request: ListTickets| -> Vec<TicketId> {
         store
             .list_tickets(cast.agent, &request)
             .expect("list")
@@ -233,7 +233,12 @@ both_backends!(replies_follow_the_rules_and_move_the_status, |db| {
         Err(StoreError::Refused(Refusal::NotFound))
     ));
     assert!(matches!(
-        store.add_reply(cast.agent, 999_999, &reply("x"), ReplyKind::Public),
+        store.add_reply(
+            cast.agent,
+            TicketId(999_999),
+            &reply("x"),
+            ReplyKind::Public
+        ),
         Err(StoreError::Refused(Refusal::NotFound))
     ));
 });

@@ -6,7 +6,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use domain::history::replay;
 use domain::{
-    EventKind, ListTickets, PageRequest, Priority, SearchQuery, SlaTargets, TicketStatus,
+    EventKind, ListTickets, PageRequest, Priority, SearchQuery, SlaTargets, TicketId, TicketStatus,
 };
 use store::fingerprint::fingerprint;
 use store::test_support::Backend;
@@ -35,7 +35,7 @@ both_backends!(
     tickets_from_before_the_workflow_get_a_history_that_replays_to_their_rows,
     |db| {
         let cast = cast(db);
-        let (customer, agent) = (cast.customer.id.0, cast.agent.id.0);
+        let (customer, agent) = (cast.customer.id().0, cast.agent.id().0);
         let mut client = db.other_client();
         for down in match db.backend() {
             Backend::Sqlite => SQLITE_DOWN,
@@ -64,7 +64,7 @@ both_backends!(
         // these rows, and computes their search words and breach times.
         let url = DatabaseUrl::parse(&db.url()).expect("url");
         let upgraded = Store::connect(&url, StoreOptions::default()).expect("upgrade");
-        let history = |ticket_id: i64| -> Vec<EventKind> {
+        let history = |ticket_id: TicketId| -> Vec<EventKind> {
             let page = PageRequest::new(1, 100).expect("page");
             let events = upgraded
                 .list_events(cast.agent, ticket_id, page)
@@ -74,18 +74,28 @@ both_backends!(
         let targets = SlaTargets::default();
         for (id, created, first_response, status) in [
             (
-                1,
+                TicketId(1),
                 "2026-01-01 10:00:00",
                 Some("2026-01-01 11:00:00"),
                 TicketStatus::Resolved,
             ),
-            (2, "2026-01-02 10:00:00", None, TicketStatus::Unattended),
-            (3, "2026-01-03 10:00:00", None, TicketStatus::Resolved),
+            (
+                TicketId(2),
+                "2026-01-02 10:00:00",
+                None,
+                TicketStatus::Unattended,
+            ),
+            (
+                TicketId(3),
+                "2026-01-03 10:00:00",
+                None,
+                TicketStatus::Resolved,
+            ),
         ] {
             let ticket = upgraded.read_ticket(cast.agent, id).expect("ticket");
             let stored_breach = fingerprint(&upgraded).expect("fingerprint").breach_times;
             assert!(
-                stored_breach.contains(&(id, ticket.sla_breach_time().map(|t| t.naive_utc()))),
+                stored_breach.contains(&(id.0, ticket.sla_breach_time().map(|t| t.naive_utc()))),
                 "ticket {id}: {stored_breach:?}"
             );
             assert_eq!(ticket.status, status);
@@ -103,7 +113,7 @@ both_backends!(
             );
         }
         let replies = upgraded
-            .list_replies(cast.agent, 1, PageRequest::default())
+            .list_replies(cast.agent, TicketId(1), PageRequest::default())
             .expect("replies");
         let reply_ids: Vec<i64> = replies.items.iter().map(|r| r.id).collect();
         assert!(
@@ -111,7 +121,7 @@ both_backends!(
             "old replies were public"
         );
         assert_eq!(
-            history(1),
+            history(TicketId(1)),
             vec![
                 EventKind::Created {},
                 EventKind::Replied {
@@ -133,7 +143,7 @@ both_backends!(
                 },
             ]
         );
-        let found = |q: &str| -> Vec<i64> {
+        let found = |q: &str| -> Vec<TicketId> {
             let request = ListTickets {
                 search: SearchQuery::parse(q).expect("query"),
                 ..ListTickets::default()
@@ -141,16 +151,16 @@ both_backends!(
             let page = upgraded.list_tickets(cast.agent, &request).expect("search");
             page.items.iter().map(|ticket| ticket.id).collect()
         };
-        assert_eq!(found("ANSWER"), [1], "an old reply is searchable");
-        assert_eq!(found("withdrawn"), [3]);
-        assert_eq!(found("untouched thanks"), Vec::<i64>::new());
+        assert_eq!(found("ANSWER"), [TicketId(1)], "an old reply is searchable");
+        assert_eq!(found("withdrawn"), [TicketId(3)]);
+        assert_eq!(found("untouched thanks"), Vec::<TicketId>::new());
         let queued = fingerprint(&upgraded)
             .expect("fingerprint")
             .search_words
             .len();
         assert_eq!(queued, 3, "every ticket has its words");
         assert_eq!(
-            history(3),
+            history(TicketId(3)),
             vec![
                 EventKind::Created {},
                 EventKind::StatusChanged {

@@ -1,7 +1,8 @@
 //! Accounts at the store's boundary: who may create, list and change them,
 //! logging in with its throttling, and what a token's subject stands for.
 
-use domain::rules::{Refusal, USERNAME_TAKEN};
+use domain::Refusal;
+use domain::accounts::USERNAME_TAKEN;
 use domain::{
     Creator, Credentials, ListUsers, PageRequest, Pin, Role, SessionEpoch, UserChange, UserId,
     Username,
@@ -101,7 +102,7 @@ both_backends!(
         let logged_in = store
             .log_in(hashing(store), &credentials("kayode", PIN), None)
             .expect("log in");
-        assert_eq!(logged_in.user.id, user.id);
+        assert_eq!(logged_in.user.id, user.id());
         assert_eq!(logged_in.user.role, Role::Customer);
         let wrong_pin = refused(store.log_in(hashing(store), &credentials("kayode", "1111"), None));
         let unknown = refused(store.log_in(hashing(store), &credentials("nobody", PIN), None));
@@ -153,8 +154,8 @@ both_backends!(
     strangers_wrong_pins_do_not_lock_out_the_owners_known_device,
     |db| {
         let store = db.store();
-        let owner = actor(store, "kayode", Role::Customer).id;
-        let other = actor(store, "tolu", Role::Customer).id;
+        let owner = actor(store, "kayode", Role::Customer).id();
+        let other = actor(store, "tolu", Role::Customer).id();
         for _ in 0..5 {
             refused(store.log_in(hashing(store), &credentials("kayode", "9999"), None));
         }
@@ -228,7 +229,7 @@ both_backends!(a_token_subject_is_its_current_role_while_active, |db| {
     let cast = cast(db);
     assert_eq!(
         store
-            .authenticate(cast.agent.id, SessionEpoch::default())
+            .authenticate(cast.agent.id(), SessionEpoch::default())
             .expect("active"),
         cast.agent
     );
@@ -238,13 +239,13 @@ both_backends!(a_token_subject_is_its_current_role_while_active, |db| {
         pin: None,
     };
     store
-        .update_user(cast.admin, cast.agent.id, &demote)
+        .update_user(cast.admin, cast.agent.id(), &demote)
         .expect("demote");
     assert_eq!(
         store
-            .authenticate(cast.agent.id, SessionEpoch::default())
+            .authenticate(cast.agent.id(), SessionEpoch::default())
             .expect("active")
-            .role,
+            .role(),
         Role::Customer
     );
     let deactivate = UserChange {
@@ -253,9 +254,9 @@ both_backends!(a_token_subject_is_its_current_role_while_active, |db| {
         pin: None,
     };
     store
-        .update_user(cast.admin, cast.agent.id, &deactivate)
+        .update_user(cast.admin, cast.agent.id(), &deactivate)
         .expect("deactivate");
-    for gone in [cast.agent.id, UserId(999_999)] {
+    for gone in [cast.agent.id(), UserId(999_999)] {
         assert!(matches!(
             refused(store.authenticate(gone, SessionEpoch::default())),
             Refusal::Unauthenticated(_)
@@ -281,7 +282,7 @@ both_backends!(only_admins_list_users_by_role_and_page, |db| {
         .expect("list");
     assert_eq!(customers.total, Some(2));
     let ids: Vec<_> = customers.items.iter().map(|u| u.id).collect();
-    assert_eq!(ids, vec![cast.customer.id, cast.other_customer.id]);
+    assert_eq!(ids, vec![cast.customer.id(), cast.other_customer.id()]);
     let second_page = store
         .list_users(
             cast.admin,
@@ -294,7 +295,7 @@ both_backends!(only_admins_list_users_by_role_and_page, |db| {
     assert_eq!(second_page.total, Some(4));
     assert_eq!(second_page.next, None, "the last page");
     assert_eq!(second_page.items.len(), 1);
-    assert_eq!(second_page.items[0].id, cast.admin.id);
+    assert_eq!(second_page.items[0].id, cast.admin.id());
     for not_admin in [cast.customer, cast.agent] {
         assert!(matches!(
             refused(store.list_users(not_admin, &ListUsers::default())),
@@ -321,7 +322,7 @@ both_backends!(
             },
         ] {
             assert!(matches!(
-                refused(store.update_user(cast.admin, cast.admin.id, &change)),
+                refused(store.update_user(cast.admin, cast.admin.id(), &change)),
                 Refusal::Conflict(_)
             ));
         }
@@ -331,13 +332,13 @@ both_backends!(
             pin: None,
         };
         let promoted = store
-            .update_user(cast.admin, cast.agent.id, &promote)
+            .update_user(cast.admin, cast.agent.id(), &promote)
             .expect("promote");
         assert_eq!(promoted.role, Role::Admin);
         let deactivated = store
             .update_user(
                 cast.admin,
-                cast.admin.id,
+                cast.admin.id(),
                 &UserChange {
                     role: None,
                     active: Some(false),
@@ -364,7 +365,7 @@ both_backends!(
             pin: None,
         };
         for not_admin in [cast.customer, cast.agent] {
-            for target in [cast.customer.id, UserId(999_999)] {
+            for target in [cast.customer.id(), UserId(999_999)] {
                 assert!(matches!(
                     refused(store.update_user(not_admin, target, &promote)),
                     Refusal::Forbidden(_)
@@ -373,14 +374,14 @@ both_backends!(
         }
         assert_eq!(
             store
-                .authenticate(cast.customer.id, SessionEpoch::default())
+                .authenticate(cast.customer.id(), SessionEpoch::default())
                 .expect("active")
-                .role,
+                .role(),
             Role::Customer,
             "the refused promotion changed nothing"
         );
         let unchanged = store
-            .update_user(cast.admin, cast.customer.id, &UserChange::default())
+            .update_user(cast.admin, cast.customer.id(), &UserChange::default())
             .expect("an empty change");
         assert_eq!(unchanged.role, Role::Customer);
     }
@@ -402,8 +403,8 @@ both_backends!(two_admins_demoting_each_other_at_once_leave_one, |db| {
     };
     for round in 0..5 {
         let (a, b) = std::thread::scope(|scope| {
-            let a = scope.spawn(|| store.update_user(first, second.id, &demote));
-            let b = scope.spawn(|| store.update_user(second, first.id, &demote));
+            let a = scope.spawn(|| store.update_user(first, second.id(), &demote));
+            let b = scope.spawn(|| store.update_user(second, first.id(), &demote));
             (a.join().expect("a"), b.join().expect("b"))
         });
         // Exactly one demotion lands; the other then sees one active admin
@@ -416,11 +417,11 @@ both_backends!(two_admins_demoting_each_other_at_once_leave_one, |db| {
             ),
             "round {round}: {refusals:?}"
         );
-        let roles = [first.id, second.id].map(|id| {
+        let roles = [first.id(), second.id()].map(|id| {
             store
                 .authenticate(id, SessionEpoch::default())
                 .expect("active")
-                .role
+                .role()
         });
         let admins = roles.iter().filter(|role| **role == Role::Admin).count();
         assert_eq!(admins, 1, "round {round}: {roles:?}");
@@ -430,16 +431,13 @@ both_backends!(two_admins_demoting_each_other_at_once_leave_one, |db| {
             (second, first)
         };
         store
-            .update_user(survivor, demoted.id, &promote)
+            .update_user(survivor, demoted.id(), &promote)
             .expect("restore");
     }
 });
 
 fn promoted_actor(user: &domain::User) -> domain::Actor {
-    domain::Actor {
-        id: user.id,
-        role: user.role,
-    }
+    domain::Actor::for_tests(user.id, user.role)
 }
 
 #[test]
@@ -497,22 +495,22 @@ both_backends!(an_account_is_read_by_its_owner_and_admins_only, |db| {
     let store = db.store();
     let cast = cast(db);
     let own = store
-        .read_user(cast.customer, cast.customer.id)
+        .read_user(cast.customer, cast.customer.id())
         .expect("own account");
     assert_eq!(
         (own.id, own.username.as_str()),
-        (cast.customer.id, "kayode")
+        (cast.customer.id(), "kayode")
     );
     assert_eq!(
         store
-            .read_user(cast.admin, cast.customer.id)
+            .read_user(cast.admin, cast.customer.id())
             .expect("admin")
             .id,
-        cast.customer.id
+        cast.customer.id()
     );
     for stranger in [cast.other_customer, cast.agent] {
         assert_eq!(
-            refused(store.read_user(stranger, cast.customer.id)),
+            refused(store.read_user(stranger, cast.customer.id())),
             Refusal::NotFound
         );
     }
@@ -536,21 +534,21 @@ both_backends!(
             Refusal::Forbidden(domain::login::WRONG_CURRENT_PIN)
         );
         store
-            .authenticate(cast.customer.id, before.epoch)
+            .authenticate(cast.customer.id(), before.epoch)
             .expect("a refused change ends nothing");
         let after = store
             .change_own_pin(hashing(store), cast.customer, &pin(PIN), &pin("4821"))
             .expect("the right current pin");
-        assert_eq!(after.user.id, cast.customer.id);
+        assert_eq!(after.user.id, cast.customer.id());
         assert_ne!(after.epoch, before.epoch);
         assert_eq!(
-            refused(store.authenticate(cast.customer.id, before.epoch)),
+            refused(store.authenticate(cast.customer.id(), before.epoch)),
             Refusal::Unauthenticated(domain::login::BAD_TOKEN),
             "a token from before the change"
         );
         assert_eq!(
             store
-                .authenticate(cast.customer.id, after.epoch)
+                .authenticate(cast.customer.id(), after.epoch)
                 .expect("the new session"),
             cast.customer
         );
@@ -623,10 +621,10 @@ both_backends!(
             ..UserChange::default()
         };
         store
-            .update_user(cast.admin, cast.customer.id, &reset)
+            .update_user(cast.admin, cast.customer.id(), &reset)
             .expect("reset");
         assert!(matches!(
-            refused(store.authenticate(cast.customer.id, session.epoch)),
+            refused(store.authenticate(cast.customer.id(), session.epoch)),
             Refusal::Unauthenticated(_)
         ));
         let session = store
@@ -638,18 +636,18 @@ both_backends!(
                 ..UserChange::default()
             };
             store
-                .update_user(cast.admin, cast.customer.id, &change)
+                .update_user(cast.admin, cast.customer.id(), &change)
                 .expect("change");
         }
         assert!(matches!(
-            refused(store.authenticate(cast.customer.id, session.epoch)),
+            refused(store.authenticate(cast.customer.id(), session.epoch)),
             Refusal::Unauthenticated(_)
         ));
         let fresh = store
             .log_in(hashing(store), &credentials("kayode", "4821"), None)
             .expect("reactivated");
         store
-            .authenticate(cast.customer.id, fresh.epoch)
+            .authenticate(cast.customer.id(), fresh.epoch)
             .expect("a new login holds");
         // A role change ends nothing: the token reads the role anew.
         let promote = UserChange {
@@ -657,17 +655,17 @@ both_backends!(
             ..UserChange::default()
         };
         store
-            .update_user(cast.admin, cast.customer.id, &promote)
+            .update_user(cast.admin, cast.customer.id(), &promote)
             .expect("promote");
         assert_eq!(
             store
-                .authenticate(cast.customer.id, fresh.epoch)
+                .authenticate(cast.customer.id(), fresh.epoch)
                 .expect("still holds")
-                .role,
+                .role(),
             Role::SupportAgent
         );
         assert!(matches!(
-            refused(store.update_user(cast.agent, cast.customer.id, &reset)),
+            refused(store.update_user(cast.agent, cast.customer.id(), &reset)),
             Refusal::Forbidden(_)
         ));
     }

@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use domain::Refusal;
 use domain::login::SESSION_ENDED;
-use domain::rules::Refusal;
 use domain::{Credentials, LoggedIn, Pin, Role, UserChange, UserId};
 use store::both_backends;
 
@@ -71,13 +71,13 @@ both_backends!(
         // A role change applies to the open session at once, both ways.
         for role in [Role::Customer, Role::Admin, Role::SupportAgent] {
             store
-                .update_user(cast.admin, cast.agent.id, &change(Some(role), None, None))
+                .update_user(cast.admin, cast.agent.id(), &change(Some(role), None, None))
                 .expect("change the role");
             let now = store
                 .authenticate_browser_session("agent-session")
                 .expect("a role change ends no session");
-            assert_eq!(now.actor.role, role);
-            assert_eq!(now.actor.id, cast.agent.id);
+            assert_eq!(now.actor.role(), role);
+            assert_eq!(now.actor.id(), cast.agent.id());
         }
     }
 );
@@ -121,7 +121,7 @@ both_backends!(changing_or_resetting_the_pin_ends_the_open_sessions, |db| {
     store
         .update_user(
             cast.admin,
-            cast.customer.id,
+            cast.customer.id(),
             &change(None, None, Some("7777")),
         )
         .expect("reset the pin");
@@ -148,12 +148,16 @@ both_backends!(deactivating_an_account_ends_its_sessions_for_good, |db| {
     let login = log_in(store, "benjamin", PIN);
     open_session(store, &login, "agent-session", HOUR);
     store
-        .update_user(cast.admin, cast.agent.id, &change(None, Some(false), None))
+        .update_user(
+            cast.admin,
+            cast.agent.id(),
+            &change(None, Some(false), None),
+        )
         .expect("deactivate");
     assert_ended(store, "agent-session");
     // Reactivating the account does not bring the old session back.
     store
-        .update_user(cast.admin, cast.agent.id, &change(None, Some(true), None))
+        .update_user(cast.admin, cast.agent.id(), &change(None, Some(true), None))
         .expect("reactivate");
     assert_ended(store, "agent-session");
     let again = log_in(store, "benjamin", PIN);
@@ -263,7 +267,7 @@ both_backends!(
         let carla = actor(store, "carla", Role::Admin);
         let gone = actor(store, "aaron", Role::SupportAgent);
         store
-            .update_user(cast.admin, gone.id, &change(None, Some(false), None))
+            .update_user(cast.admin, gone.id(), &change(None, Some(false), None))
             .expect("deactivate");
         for customer in [cast.customer, cast.other_customer] {
             assert!(matches!(
@@ -271,7 +275,7 @@ both_backends!(
                 Refusal::Forbidden(_)
             ));
             assert!(matches!(
-                refused(store.usernames(customer, &[cast.agent.id])),
+                refused(store.usernames(customer, &[cast.agent.id()])),
                 Refusal::Forbidden(_)
             ));
             assert!(matches!(
@@ -284,31 +288,43 @@ both_backends!(
                 .assignable_staff(staff)
                 .expect("staff list the staff")
                 .into_iter()
-                .map(|user| {
-                    assert!(user.active, "{user:?}");
-                    (user.id, user.username)
+                .map(|member| {
+                    let account = store
+                        .read_user(cast.admin, member.id)
+                        .expect("a listed staff member's account");
+                    assert!(account.active, "{account:?}");
+                    (member.id, member.username)
                 })
                 .collect();
+            assert!(
+                listed.iter().all(|(id, _)| *id != gone.id()),
+                "a deactivated agent is not assignable: {listed:?}"
+            );
             assert_eq!(
                 listed,
                 vec![
-                    (cast.agent.id, "benjamin".to_owned()),
-                    (carla.id, "carla".to_owned()),
-                    (cast.admin.id, "iambenkay".to_owned()),
-                    (zoe.id, "zoe".to_owned()),
+                    (cast.agent.id(), "benjamin".to_owned()),
+                    (carla.id(), "carla".to_owned()),
+                    (cast.admin.id(), "iambenkay".to_owned()),
+                    (zoe.id(), "zoe".to_owned()),
                 ],
                 "active agents and admins only, by username"
             );
             let names = store
                 .usernames(
                     staff,
-                    &[cast.customer.id, gone.id, cast.agent.id, UserId(999_999)],
+                    &[
+                        cast.customer.id(),
+                        gone.id(),
+                        cast.agent.id(),
+                        UserId(999_999),
+                    ],
                 )
                 .expect("staff read names");
             assert_eq!(names.len(), 3, "{names:?}");
-            assert_eq!(names[&cast.customer.id], "kayode");
-            assert_eq!(names[&gone.id], "aaron");
-            assert_eq!(names[&cast.agent.id], "benjamin");
+            assert_eq!(names[&cast.customer.id()], "kayode");
+            assert_eq!(names[&gone.id()], "aaron");
+            assert_eq!(names[&cast.agent.id()], "benjamin");
             assert!(
                 store
                     .usernames(staff, &[])

@@ -9,12 +9,13 @@ use std::sync::Barrier;
 use std::time::Duration;
 
 use domain::history::{TicketState, replay};
-use domain::listing::AssigneeFilter;
-use domain::rules::{Refusal, ReplyKind};
+use domain::ticket_list::AssigneeFilter;
 use domain::{
-    Direction, Event, EventKind, ListTickets, PageRequest, Priority, Reply, ReplyBody, SlaTargets,
-    SortField, Tag, TagSet, Ticket, TicketChange, TicketStatus, UserChange, UserId,
+    Audience, Direction, Event, EventKind, ListTickets, PageRequest, Priority, Reply, ReplyBody,
+    SeenTicket, SlaTargets, SortField, Tag, TagSet, Ticket, TicketChange, TicketId, TicketStatus,
+    UserChange, UserId,
 };
+use domain::{Refusal, ReplyKind};
 use store::test_support::{Backend, TestDb};
 use store::{StoreError, StoreResult, both_backends};
 
@@ -36,11 +37,11 @@ fn body(text: &str) -> ReplyBody {
     ReplyBody::parse(text).expect("valid reply")
 }
 
-fn reply(store: &Store, actor: Actor, ticket_id: i64, text: &str) -> StoreResult<Reply> {
+fn reply(store: &Store, actor: Actor, ticket_id: TicketId, text: &str) -> StoreResult<Reply> {
     store.add_reply(actor, ticket_id, &body(text), ReplyKind::Public)
 }
 
-fn note(store: &Store, actor: Actor, ticket_id: i64, text: &str) -> StoreResult<Reply> {
+fn note(store: &Store, actor: Actor, ticket_id: TicketId, text: &str) -> StoreResult<Reply> {
     store.add_reply(actor, ticket_id, &body(text), ReplyKind::Internal)
 }
 
@@ -85,7 +86,7 @@ fn tick() {
 }
 
 /// The whole history `actor` may see, checking the page's total.
-fn history(store: &Store, actor: Actor, ticket_id: i64) -> Vec<Event> {
+fn history(store: &Store, actor: Actor, ticket_id: TicketId) -> Vec<Event> {
     let page = store
         .list_events(actor, ticket_id, everything())
         .expect("list events");
@@ -120,7 +121,7 @@ fn state_of(ticket: &Ticket) -> TicketState {
     }
 }
 
-fn ticket_ids(store: &Store, actor: Actor, request: &ListTickets) -> Vec<i64> {
+fn ticket_ids(store: &Store, actor: Actor, request: &ListTickets) -> Vec<TicketId> {
     let counted = ListTickets {
         page: request.page.counting(),
         ..request.clone()
@@ -135,7 +136,7 @@ fn ticket_ids(store: &Store, actor: Actor, request: &ListTickets) -> Vec<i64> {
     page.items.iter().map(|ticket| ticket.id).collect()
 }
 
-fn reply_ids(store: &Store, actor: Actor, ticket_id: i64) -> Vec<i64> {
+fn reply_ids(store: &Store, actor: Actor, ticket_id: TicketId) -> Vec<i64> {
     let page = store
         .list_replies(actor, ticket_id, everything())
         .expect("list replies");
@@ -145,7 +146,7 @@ fn reply_ids(store: &Store, actor: Actor, ticket_id: i64) -> Vec<i64> {
 }
 
 /// No ticket at all.
-const NO_TICKETS: [i64; 0] = [];
+const NO_TICKETS: [TicketId; 0] = [];
 
 fn second_agent(db: &TestDb) -> Actor {
     actor(db.store(), "amaka", Role::SupportAgent)
@@ -171,9 +172,9 @@ both_backends!(
         assert_eq!(
             Ticket {
                 tags: None,
-                ..as_staff
+                ..as_staff.ticket
             },
-            ticket,
+            ticket.ticket,
             "what creation returned is what was stored"
         );
         for viewer in [cast.customer, cast.agent, cast.admin] {
@@ -182,7 +183,7 @@ both_backends!(
             let created = &events[0];
             assert_eq!(created.kind, EventKind::Created {});
             assert_eq!(created.ticket_id, ticket.id);
-            assert_eq!(created.actor, cast.customer.id);
+            assert_eq!(created.actor, cast.customer.id());
             assert_eq!(created.at, ticket.created_at);
         }
     }
@@ -211,7 +212,7 @@ both_backends!(only_staff_change_a_ticket, |db| {
         Refusal::Forbidden(_)
     );
     assert_refused!(
-        store.change_ticket(cast.agent, 999_999, &change),
+        store.change_ticket(cast.agent, TicketId(999_999), &change),
         Refusal::NotFound
     );
     assert_eq!(
@@ -268,7 +269,7 @@ both_backends!(
                     to: priority
                 }
             );
-            assert_eq!((last.actor, last.at), (staff.id, changed.updated_at));
+            assert_eq!((last.actor, last.at), (staff.id(), changed.updated_at));
             // The customer sees the priority and its history.
             let seen = store.read_ticket(cast.customer, ticket.id).expect("read");
             assert_eq!((seen.priority, seen.due), (priority, changed.due));
@@ -300,7 +301,7 @@ both_backends!(the_assignee_must_be_an_active_agent_or_admin, |db| {
     store
         .update_user(
             cast.admin,
-            retired.id,
+            retired.id(),
             &UserChange {
                 active: Some(false),
                 ..UserChange::default()
@@ -310,9 +311,9 @@ both_backends!(the_assignee_must_be_an_active_agent_or_admin, |db| {
     let ticket = open(store, cast.customer, "whose is it?");
     let unchanged = store.read_ticket(cast.agent, ticket.id).expect("read");
     for bad in [
-        cast.customer.id,
-        cast.other_customer.id,
-        retired.id,
+        cast.customer.id(),
+        cast.other_customer.id(),
+        retired.id(),
         UserId(999_999),
     ] {
         // With a valid priority and tags beside it: nothing of it is written.
@@ -334,9 +335,9 @@ both_backends!(the_assignee_must_be_an_active_agent_or_admin, |db| {
     }
     let mut before = unchanged;
     for (staff, assignee) in [
-        (cast.agent, Some(cast.agent.id)),
-        (cast.agent, Some(cast.admin.id)),
-        (cast.admin, Some(agent2.id)),
+        (cast.agent, Some(cast.agent.id())),
+        (cast.agent, Some(cast.admin.id())),
+        (cast.admin, Some(agent2.id())),
         (cast.admin, None),
     ] {
         tick();
@@ -360,7 +361,7 @@ both_backends!(the_assignee_must_be_an_active_agent_or_admin, |db| {
                 to: assignee
             }
         );
-        assert_eq!((last.actor, last.at), (staff.id, changed.updated_at));
+        assert_eq!((last.actor, last.at), (staff.id(), changed.updated_at));
         assert_eq!(
             store
                 .read_ticket(cast.customer, ticket.id)
@@ -408,7 +409,7 @@ both_backends!(tags_are_normalized_staff_only_and_leave_updated_at, |db| {
             removed: vec![]
         }
     );
-    assert_eq!(first.actor, cast.agent.id);
+    assert_eq!(first.actor, cast.agent.id());
     assert!(first.at > ticket.created_at);
     tick();
     let retagged = store
@@ -424,7 +425,7 @@ both_backends!(tags_are_normalized_staff_only_and_leave_updated_at, |db| {
             removed: vec![tag("billing")]
         }
     );
-    assert_eq!(second.actor, cast.admin.id);
+    assert_eq!(second.actor, cast.admin.id());
     // Staff see them everywhere, the customer nowhere.
     for staff in [cast.agent, cast.admin] {
         assert_eq!(store.read_ticket(staff, ticket.id).expect("read"), retagged);
@@ -436,10 +437,10 @@ both_backends!(tags_are_normalized_staff_only_and_leave_updated_at, |db| {
     let customer_view = store.read_ticket(cast.customer, ticket.id).expect("read");
     assert_eq!(customer_view.tags, None);
     assert_eq!(
-        customer_view,
+        customer_view.ticket,
         Ticket {
             tags: None,
-            ..retagged.clone()
+            ..retagged.ticket.clone()
         }
     );
     let customer_list = store
@@ -482,7 +483,7 @@ both_backends!(a_resolved_ticket_can_still_be_triaged, |db| {
     tick();
     let change = TicketChange {
         priority: Some(Priority::High),
-        assignee: Some(Some(cast.agent.id)),
+        assignee: Some(Some(cast.agent.id())),
         tags: Some(tags(&["post-mortem"])),
     };
     let changed = store
@@ -491,7 +492,7 @@ both_backends!(a_resolved_ticket_can_still_be_triaged, |db| {
     assert_eq!(changed.status, TicketStatus::Resolved);
     assert_eq!(changed.resolved_at, resolved.resolved_at);
     assert_eq!(changed.priority, Priority::High);
-    assert_eq!(changed.assignee, Some(cast.agent.id));
+    assert_eq!(changed.assignee, Some(cast.agent.id()));
     assert_eq!(changed.tags, Some(tags(&["post-mortem"])));
     assert_eq!(
         changed.due,
@@ -519,7 +520,7 @@ both_backends!(a_change_to_what_already_is_records_nothing, |db| {
     let ticket = open(store, cast.customer, "same");
     let set = TicketChange {
         priority: Some(Priority::High),
-        assignee: Some(Some(cast.agent.id)),
+        assignee: Some(Some(cast.agent.id())),
         tags: Some(tags(&["a", "b"])),
     };
     let changed = store
@@ -535,7 +536,7 @@ both_backends!(a_change_to_what_already_is_records_nothing, |db| {
         same_again,
         TicketChange::default(),
         to_priority(Priority::High),
-        to_assignee(Some(cast.agent.id)),
+        to_assignee(Some(cast.agent.id())),
         to_tags(&["b", "a"]),
     ] {
         tick();
@@ -573,13 +574,19 @@ both_backends!(
             note(store, cast.customer, theirs.id, "me"),
             Refusal::NotFound
         );
-        assert_refused!(note(store, cast.agent, 999_999, "x"), Refusal::NotFound);
+        assert_refused!(
+            note(store, cast.agent, TicketId(999_999), "x"),
+            Refusal::NotFound
+        );
         tick();
         let by_agent = note(store, cast.agent, ticket.id, "customer seems upset").expect("note");
         let by_admin = note(store, cast.admin, ticket.id, "escalate?").expect("admin note");
         for (reply, author) in [(&by_agent, cast.agent), (&by_admin, cast.admin)] {
             assert!(reply.internal);
-            assert_eq!((reply.author, reply.author_role), (author.id, author.role));
+            assert_eq!(
+                (reply.author, reply.author_role),
+                (author.id(), author.role())
+            );
             assert!(reply.created_at > ticket.created_at);
         }
         let after_notes = store.read_ticket(cast.agent, ticket.id).expect("read");
@@ -694,7 +701,7 @@ both_backends!(an_agents_reply_assigns_an_unassigned_ticket_to_them, |db| {
     tick();
     let first = reply(store, cast.agent, ticket.id, "me").expect("reply");
     let after_first = store.read_ticket(cast.agent, ticket.id).expect("read");
-    assert_eq!(after_first.assignee, Some(cast.agent.id));
+    assert_eq!(after_first.assignee, Some(cast.agent.id()));
     assert_eq!(after_first.status, TicketStatus::Replied);
     assert_eq!(after_first.first_response_at, Some(first.created_at));
     assert_eq!(after_first.updated_at, first.created_at);
@@ -713,10 +720,10 @@ both_backends!(an_agents_reply_assigns_an_unassigned_ticket_to_them, |db| {
             },
             EventKind::Assigned {
                 from: None,
-                to: Some(cast.agent.id)
+                to: Some(cast.agent.id())
             },
         ]
-        .map(|kind| (kind, cast.agent.id, first.created_at))
+        .map(|kind| (kind, cast.agent.id(), first.created_at))
         .to_vec(),
         "replied, status_changed, assigned, all at the reply's time"
     );
@@ -728,7 +735,7 @@ both_backends!(an_agents_reply_assigns_an_unassigned_ticket_to_them, |db| {
     let after = store.read_ticket(cast.agent, ticket.id).expect("read");
     assert_eq!(
         after.assignee,
-        Some(cast.agent.id),
+        Some(cast.agent.id()),
         "the first agent keeps it"
     );
     assert_eq!(
@@ -748,19 +755,19 @@ both_backends!(an_agents_reply_assigns_an_unassigned_ticket_to_them, |db| {
                 EventKind::Replied {
                     reply_id: second.id
                 },
-                agent2.id,
+                agent2.id(),
                 second.created_at
             ),
             (
                 EventKind::Replied {
                     reply_id: customer.id
                 },
-                cast.customer.id,
+                cast.customer.id(),
                 customer.created_at
             ),
             (
                 EventKind::Replied { reply_id: third.id },
-                cast.agent.id,
+                cast.agent.id(),
                 third.created_at
             ),
         ]
@@ -782,12 +789,12 @@ both_backends!(an_agents_reply_assigns_an_unassigned_ticket_to_them, |db| {
     // still is the first response.
     let assigned = open(store, cast.customer, "assigned");
     store
-        .change_ticket(cast.admin, assigned.id, &to_assignee(Some(cast.admin.id)))
+        .change_ticket(cast.admin, assigned.id, &to_assignee(Some(cast.admin.id())))
         .expect("assign");
     tick();
     let answer = reply(store, agent2, assigned.id, "hi").expect("reply");
     let read = store.read_ticket(cast.agent, assigned.id).expect("read");
-    assert_eq!(read.assignee, Some(cast.admin.id));
+    assert_eq!(read.assignee, Some(cast.admin.id()));
     assert_eq!(read.first_response_at, Some(answer.created_at));
     assert_eq!(
         type_names(&history(store, cast.agent, assigned.id)),
@@ -800,7 +807,7 @@ both_backends!(an_agents_reply_assigns_an_unassigned_ticket_to_them, |db| {
         .expect("unassign");
     let taken = reply(store, cast.agent, assigned.id, "mine now").expect("reply");
     let read = store.read_ticket(cast.agent, assigned.id).expect("read");
-    assert_eq!(read.assignee, Some(cast.agent.id));
+    assert_eq!(read.assignee, Some(cast.agent.id()));
     assert_eq!(read.first_response_at, Some(answer.created_at));
     let last: Vec<_> = history(store, cast.agent, assigned.id)[5..]
         .iter()
@@ -812,7 +819,7 @@ both_backends!(an_agents_reply_assigns_an_unassigned_ticket_to_them, |db| {
             EventKind::Replied { reply_id: taken.id },
             EventKind::Assigned {
                 from: None,
-                to: Some(cast.agent.id)
+                to: Some(cast.agent.id())
             }
         ]
     );
@@ -820,24 +827,24 @@ both_backends!(an_agents_reply_assigns_an_unassigned_ticket_to_them, |db| {
 
 /// Six tickets with every combination the filters tell apart (see the
 /// table in the test below), their ids in order.
-fn board(store: &Store, cast: &Cast, agent2: Actor) -> Vec<i64> {
+fn board(store: &Store, cast: &Cast, agent2: Actor) -> Vec<TicketId> {
     let spec: [(Actor, Priority, Option<UserId>, &[&str]); 6] = [
         (
             cast.customer,
             Priority::Low,
-            Some(cast.agent.id),
+            Some(cast.agent.id()),
             &["billing"],
         ),
         (cast.customer, Priority::Urgent, None, &["vip"]),
         (
             cast.other_customer,
             Priority::High,
-            Some(agent2.id),
+            Some(agent2.id()),
             &["billing", "vip"],
         ),
-        (cast.customer, Priority::Normal, Some(cast.admin.id), &[]),
+        (cast.customer, Priority::Normal, Some(cast.admin.id()), &[]),
         (cast.other_customer, Priority::Normal, None, &["billing"]),
-        (cast.customer, Priority::Urgent, Some(cast.agent.id), &[]),
+        (cast.customer, Priority::Urgent, Some(cast.agent.id()), &[]),
     ];
     let t = spec
         .iter()
@@ -896,16 +903,19 @@ both_backends!(lists_filter_by_priority_assignee_and_tag, |db| {
             [t[1], t[4]]
         );
         assert_eq!(
-            by(staff, with_assignee(AssigneeFilter::User(agent2.id))),
+            by(staff, with_assignee(AssigneeFilter::User(agent2.id()))),
             [t[2]]
         );
         assert_eq!(
-            by(staff, with_assignee(AssigneeFilter::User(cast.agent.id))),
+            by(staff, with_assignee(AssigneeFilter::User(cast.agent.id()))),
             [t[0], t[5]]
         );
         // A user who is no assignee, and an id that is no user: nothing.
         assert_eq!(
-            by(staff, with_assignee(AssigneeFilter::User(cast.customer.id))),
+            by(
+                staff,
+                with_assignee(AssigneeFilter::User(cast.customer.id()))
+            ),
             NO_TICKETS
         );
         assert_eq!(
@@ -931,7 +941,7 @@ both_backends!(lists_filter_by_priority_assignee_and_tag, |db| {
             by(
                 staff,
                 ListTickets {
-                    assignee: Some(AssigneeFilter::User(cast.agent.id)),
+                    assignee: Some(AssigneeFilter::User(cast.agent.id())),
                     status: Some(TicketStatus::Resolved),
                     ..ListTickets::default()
                 }
@@ -997,7 +1007,7 @@ both_backends!(lists_filter_by_priority_assignee_and_tag, |db| {
         (cast.customer, with_assignee(AssigneeFilter::Nobody)),
         (
             cast.customer,
-            with_assignee(AssigneeFilter::User(cast.agent.id)),
+            with_assignee(AssigneeFilter::User(cast.agent.id())),
         ),
         (cast.customer, with_tag("billing")),
         (cast.other_customer, with_tag("vip")),
@@ -1148,7 +1158,7 @@ both_backends!(
                     ticket.id,
                     &TicketChange {
                         priority: Some(Priority::High),
-                        assignee: Some(Some(cast.admin.id)),
+                        assignee: Some(Some(cast.admin.id())),
                         tags: Some(tags(&["vip"])),
                     },
                 )
@@ -1197,7 +1207,7 @@ both_backends!(
         assert_eq!(all, history(store, cast.agent, ticket.id));
         let customer_sees: Vec<Event> = all
             .iter()
-            .filter(|e| e.kind.event_type().customer_sees())
+            .filter(|e| Audience::Customer.sees_event(e.kind.event_type()))
             .cloned()
             .collect();
         assert_eq!(
@@ -1241,7 +1251,7 @@ both_backends!(
             Refusal::NotFound
         );
         assert_refused!(
-            store.list_events(cast.agent, 999_999, everything()),
+            store.list_events(cast.agent, TicketId(999_999), everything()),
             Refusal::NotFound
         );
     }
@@ -1277,7 +1287,7 @@ both_backends!(replaying_the_history_gives_the_ticket_as_read_back, |db| {
     check("note");
     reply(store, agent2, ticket.id, "first").expect("reply");
     check("auto-assigning reply");
-    change(cast.admin, to_assignee(Some(cast.agent.id)), "reassign");
+    change(cast.admin, to_assignee(Some(cast.agent.id())), "reassign");
     change(
         cast.agent,
         TicketChange {
@@ -1294,7 +1304,7 @@ both_backends!(replaying_the_history_gives_the_ticket_as_read_back, |db| {
     reply(store, cast.agent, ticket.id, "try this").expect("reply");
     check("agent reply taking it back");
     let read = store.read_ticket(cast.agent, ticket.id).expect("read");
-    assert_eq!(read.assignee, Some(cast.agent.id));
+    assert_eq!(read.assignee, Some(cast.agent.id()));
     change(cast.admin, to_tags(&[]), "clearing tags");
     store
         .change_ticket_status(cast.customer, ticket.id, TicketStatus::Resolved)
@@ -1304,7 +1314,7 @@ both_backends!(replaying_the_history_gives_the_ticket_as_read_back, |db| {
         cast.admin,
         TicketChange {
             priority: Some(Priority::High),
-            assignee: Some(Some(cast.admin.id)),
+            assignee: Some(Some(cast.admin.id())),
             tags: Some(tags(&["post-mortem"])),
         },
         "triage after resolution",
@@ -1317,7 +1327,7 @@ both_backends!(replaying_the_history_gives_the_ticket_as_read_back, |db| {
         TicketState {
             status: Some(TicketStatus::Resolved),
             priority: Priority::High,
-            assignee: Some(cast.admin.id),
+            assignee: Some(cast.admin.id()),
             tags: tags(&["post-mortem"]),
         }
     );
@@ -1332,9 +1342,9 @@ struct Snapshot {
     events: Vec<Event>,
 }
 
-fn snapshot(store: &Store, staff: Actor, ticket_id: i64) -> Snapshot {
+fn snapshot(store: &Store, staff: Actor, ticket_id: TicketId) -> Snapshot {
     Snapshot {
-        ticket: store.read_ticket(staff, ticket_id).expect("read"),
+        ticket: store.read_ticket(staff, ticket_id).expect("read").ticket,
         replies: store
             .list_replies(staff, ticket_id, everything())
             .expect("replies")
@@ -1389,7 +1399,7 @@ both_backends!(a_failed_history_write_rolls_the_change_back, |db| {
     };
     let full_change = TicketChange {
         priority: Some(Priority::Urgent),
-        assignee: Some(Some(cast.agent.id)),
+        assignee: Some(Some(cast.agent.id())),
         tags: Some(tags(&["new", "other"])),
     };
     let attempts: [(&str, &dyn Fn() -> StoreResult<()>); 7] = [
@@ -1459,11 +1469,11 @@ both_backends!(a_failed_history_write_rolls_the_change_back, |db| {
 /// What one round of the race below got back.
 #[derive(Debug, Default)]
 struct Outcomes {
-    patches: Vec<Ticket>,
+    patches: Vec<SeenTicket>,
     notes: Vec<Reply>,
     replies: Vec<Reply>,
     refused_replies: usize,
-    resolved: Option<Ticket>,
+    resolved: Option<SeenTicket>,
 }
 
 /// Two PATCHes, notes, two agents' and the customer's replies and the
@@ -1480,7 +1490,7 @@ fn race_workflow(stores: &[&Store]) {
     let admin = actor(store, "boss", Role::Admin);
     let on = |n: usize| stores[n % stores.len()];
     for round in 0..8u64 {
-        let ticket = open(store, customer, &format!("race {round}"));
+        let ticket_id = open(store, customer, &format!("race {round}")).id;
         let barrier = Barrier::new(6);
         let outcomes = std::thread::scope(|scope| {
             let patcher = scope.spawn(|| {
@@ -1501,7 +1511,7 @@ fn race_workflow(stores: &[&Store]) {
                     .iter()
                     .map(|change| {
                         on(0)
-                            .change_ticket(agents[0], ticket.id, change)
+                            .change_ticket(agents[0], ticket_id, change)
                             .unwrap_or_else(|e| panic!("PATCH failed with {e:?}"))
                     })
                     .collect::<Vec<_>>()
@@ -1510,7 +1520,7 @@ fn race_workflow(stores: &[&Store]) {
                 barrier.wait();
                 (0..2)
                     .map(|i| {
-                        note(on(1), admin, ticket.id, &format!("note {i}"))
+                        note(on(1), admin, ticket_id, &format!("note {i}"))
                             .unwrap_or_else(|e| panic!("note failed with {e:?}"))
                     })
                     .collect::<Vec<_>>()
@@ -1526,7 +1536,7 @@ fn race_workflow(stores: &[&Store]) {
                         barrier.wait();
                         let mut done = (Vec::new(), 0);
                         for i in 0..3 {
-                            match reply(on(n), author, ticket.id, &format!("reply {i}")) {
+                            match reply(on(n), author, ticket_id, &format!("reply {i}")) {
                                 Ok(reply) => done.0.push(reply),
                                 Err(StoreError::Refused(Refusal::Conflict(_))) => done.1 += 1,
                                 Err(other) => panic!("reply failed with {other:?}"),
@@ -1539,7 +1549,7 @@ fn race_workflow(stores: &[&Store]) {
             barrier.wait();
             std::thread::sleep(Duration::from_millis(round % 4));
             let resolved = on(stores.len() - 1)
-                .change_ticket_status(customer, ticket.id, TicketStatus::Resolved)
+                .change_ticket_status(customer, ticket_id, TicketStatus::Resolved)
                 .unwrap_or_else(|e| panic!("resolve failed with {e:?}"));
             let mut outcomes = Outcomes {
                 patches: patcher.join().expect("patcher"),
@@ -1555,7 +1565,7 @@ fn race_workflow(stores: &[&Store]) {
             outcomes
         });
         check_race(
-            store, admin, agents[0], customer, ticket.id, &outcomes, round,
+            store, admin, agents[0], customer, ticket_id, &outcomes, round,
         );
     }
 }
@@ -1565,7 +1575,7 @@ fn check_race(
     admin: Actor,
     patcher: Actor,
     customer: Actor,
-    ticket_id: i64,
+    ticket_id: TicketId,
     outcomes: &Outcomes,
     round: u64,
 ) {
@@ -1604,7 +1614,7 @@ fn check_race(
     agent_replies.sort_by_key(|reply| reply.id);
     // Rule 4: a customer's reply only after an agent's.
     for reply in &outcomes.replies {
-        if reply.author == customer.id {
+        if reply.author == customer.id() {
             let first_agent = agent_replies.first().map(|first| first.id);
             assert!(
                 first_agent.is_some_and(|first| first < reply.id),
@@ -1673,7 +1683,7 @@ fn check_race(
         let at = position(&kinds[0]);
         assert_eq!(events[at + 1].kind, kinds[1], "{context}");
         for event in &events[at..at + 2] {
-            assert_eq!((event.actor, event.at), (patcher.id, patch.updated_at));
+            assert_eq!((event.actor, event.at), (patcher.id(), patch.updated_at));
         }
     }
     assert_eq!(
@@ -1732,7 +1742,7 @@ fn check_race(
     let resolve = status_changes.last().expect("the resolve");
     assert_eq!(
         (resolve.actor, resolve.at),
-        (customer.id, resolved_at),
+        (customer.id(), resolved_at),
         "{context}"
     );
     assert!(matches!(

@@ -9,53 +9,47 @@ use axum::Router;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::routing::{get, post};
+use domain::accounts::may_manage_users;
+use domain::{Audience, TicketId};
+use edge::App;
+use edge::problem::Problem;
 use serde::de::DeserializeOwned;
 use store::SignedInUser;
 
+use crate::SessionCookie;
 use crate::error::PageError;
 use crate::views::Viewer;
-use crate::{Host, SessionCookie};
 
-pub fn router<H: Host>() -> Router<H> {
+pub fn router() -> Router<App> {
     Router::new()
         .route("/", get(sign_in::start))
-        .route(
-            "/login",
-            get(sign_in::sign_in_page).post(sign_in::sign_in::<H>),
-        )
-        .route(
-            "/signup",
-            get(sign_in::sign_up_page).post(sign_in::sign_up::<H>),
-        )
-        .route("/logout", post(sign_in::sign_out::<H>))
-        .route(
-            "/tickets",
-            get(tickets::list::<H>).post(tickets::create::<H>),
-        )
-        .route("/tickets/new", get(tickets::new_form::<H>))
-        .route("/report.csv", get(tickets::report::<H>))
-        .route("/tickets/{ticket_id}", get(ticket::show::<H>))
-        .route("/tickets/{ticket_id}/replies", post(ticket::reply::<H>))
-        .route("/tickets/{ticket_id}/resolve", post(ticket::resolve::<H>))
-        .route("/tickets/{ticket_id}/triage", post(ticket::triage::<H>))
-        .route(
-            "/admin/users",
-            get(users::list::<H>).post(users::create::<H>),
-        )
-        .route("/admin/users/{user_id}/role", post(users::change_role::<H>))
+        .route("/login", get(sign_in::sign_in_page).post(sign_in::sign_in))
+        .route("/signup", get(sign_in::sign_up_page).post(sign_in::sign_up))
+        .route("/logout", post(sign_in::sign_out))
+        .route("/tickets", get(tickets::list).post(tickets::create))
+        .route("/tickets/new", get(tickets::new_form))
+        .route("/report.csv", get(tickets::report))
+        .route("/tickets/{ticket_id}", get(ticket::show))
+        .route("/tickets/{ticket_id}/replies", post(ticket::reply))
+        .route("/tickets/{ticket_id}/resolve", post(ticket::resolve))
+        .route("/tickets/{ticket_id}/triage", post(ticket::triage))
+        .route("/admin/users", get(users::list).post(users::create))
+        .route("/admin/users/{user_id}/role", post(users::change_role))
         .route(
             "/admin/users/{user_id}/active",
-            post(users::change_standing::<H>),
+            post(users::change_standing),
         )
-        .route("/admin/users/{user_id}/pin", post(users::reset_pin::<H>))
+        .route("/admin/users/{user_id}/pin", post(users::reset_pin))
 }
 
 /// The signed-in user as the frame shows them, with their forms' token.
-fn viewer<H: Host>(host: &H, session: &SessionCookie, user: &SignedInUser) -> Viewer {
+fn viewer(app: &App, session: &SessionCookie, user: &SignedInUser) -> Viewer {
     Viewer {
         username: user.username.clone(),
-        role: user.actor.role,
-        csrf: host.web().csrf.token(session.secret()),
+        role: user.actor.role(),
+        staff: Audience::of(user.actor) == Audience::Staff,
+        manages_users: may_manage_users(user.actor).is_ok(),
+        csrf: app.keys.csrf.token(session.secret().as_str()),
     }
 }
 
@@ -70,7 +64,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for PageQuery<T> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(query)| PageQuery(query))
-            .map_err(|rejection| PageError::BadRequest(rejection.body_text()))
+            .map_err(|rejection| PageError::Problem(Problem::from(rejection)))
     }
 }
 
@@ -103,7 +97,12 @@ fn given(value: &Option<String>) -> Option<&str> {
 
 /// Parses a path id; anything but digits is a page that does not exist.
 fn path_id(raw: &str) -> Result<i64, PageError> {
-    domain::values::parse_id("id", raw).map_err(|_| PageError::NotFound)
+    domain::values::parse_id("id", raw).map_err(|_| Problem::NotFound.into())
+}
+
+/// A ticket's number from its page's path.
+fn ticket_id(raw: &str) -> Result<TicketId, PageError> {
+    path_id(raw).map(TicketId)
 }
 
 #[cfg(test)]

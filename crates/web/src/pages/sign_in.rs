@@ -6,15 +6,18 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use domain::{Credentials, LoggedIn, Pin, UserId, Username};
+use edge::App;
+use edge::device::device_cookie;
+use edge::problem::Problem;
 use serde::Deserialize;
 use store::NewAccount;
 
 use super::{PageQuery, notice};
+use crate::SIGN_IN_PATH;
 use crate::error::PageError;
 use crate::forms::{Entrance, EntranceForm, Posted};
 use crate::session::{SessionSecret, expired_session_cookie, local_destination};
 use crate::views::{Chrome, SignInPage, render, sentence};
-use crate::{Door, Host, blocking};
 
 /// `/`: the tickets when a session cookie is there (checked there), else
 /// the sign-in page.
@@ -66,16 +69,16 @@ pub struct SignInForm {
 }
 
 impl Entrance for SignInForm {
-    fn door(parts: &Parts) -> Door<'_> {
-        Door::SignIn(parts)
+    fn admit(app: &App, parts: &Parts) -> Result<(), Problem> {
+        app.limits.admit_login(app.limits.client_of(parts))
     }
 }
 
 /// Checks the PIN exactly as the API's login does (same throttling, same
 /// one answer for every wrong credential), then opens a session and goes
 /// back to the page that was asked for.
-pub async fn sign_in<H: Host>(
-    State(host): State<H>,
+pub async fn sign_in(
+    State(app): State<App>,
     EntranceForm {
         form,
         admitted,
@@ -85,7 +88,7 @@ pub async fn sign_in<H: Host>(
     let next = local_destination(form.next.as_deref()).to_owned();
     let username = form.username.clone();
     let outcome = match admitted {
-        Ok(()) => sign_in_as(&host, form.username, form.pin, known_device).await,
+        Ok(()) => sign_in_as(&app, form.username, form.pin, known_device).await,
         Err(throttled) => Err(throttled.into()),
     };
     match outcome {
@@ -109,36 +112,37 @@ pub async fn sign_in<H: Host>(
 /// Logs in (on the known-device lane if this browser is one of the
 /// account's) and opens a session: the cookies to set, the session's and
 /// the renewed known-device one.
-async fn sign_in_as<H: Host>(
-    host: &H,
+async fn sign_in_as(
+    app: &App,
     username: String,
     pin: String,
     known_device: Option<UserId>,
 ) -> Result<AppendHeaders<Vec<(HeaderName, String)>>, PageError> {
     let credentials = Credentials::parse(username, pin)?;
-    let hashing = host.store().reserve_hashing()?;
-    let login = blocking(host, move |store| {
-        Ok(store.log_in(hashing, &credentials, known_device)?)
-    })
-    .await?;
-    let device = host.remember_device(login.user.id);
-    let mut cookies = vec![(SET_COOKIE, open_session(host, login).await?)];
-    cookies.extend(device.map(|cookie| (SET_COOKIE, cookie)));
-    Ok(AppendHeaders(cookies))
+    let hashing = app.store.reserve_hashing()?;
+    let login = app
+        .blocking(move |store| {
+            Ok::<_, PageError>(store.log_in(hashing, &credentials, known_device)?)
+        })
+        .await?;
+    let device = device_cookie(&app.keys, login.user.id, SIGN_IN_PATH, app.secure_cookies())?;
+    let session = open_session(app, login).await?;
+    Ok(AppendHeaders(vec![
+        (SET_COOKIE, session),
+        (SET_COOKIE, device.to_string()),
+    ]))
 }
 
 /// A new session for a PIN just proven: the session cookie that carries it.
-async fn open_session<H: Host>(host: &H, login: LoggedIn) -> Result<String, PageError> {
+async fn open_session(app: &App, login: LoggedIn) -> Result<String, PageError> {
     let secret = SessionSecret::generate();
     let digest = secret.digest();
-    let lifetime = host.web().session_lifetime;
-    blocking(host, move |store| {
-        Ok(store.open_browser_session(&login, &digest, lifetime)?)
+    let lifetime = app.keys.session_lifetime();
+    app.blocking(move |store| {
+        Ok::<_, PageError>(store.open_browser_session(&login, &digest, lifetime)?)
     })
     .await?;
-    Ok(secret
-        .cookie(lifetime, host.web().secure_cookies())
-        .to_string())
+    Ok(secret.cookie(lifetime, app.secure_cookies()).to_string())
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,19 +154,19 @@ pub struct SignUpForm {
 }
 
 impl Entrance for SignUpForm {
-    fn door(parts: &Parts) -> Door<'_> {
-        Door::SignUp(parts)
+    fn admit(app: &App, parts: &Parts) -> Result<(), Problem> {
+        app.limits.admit_sign_up(app.limits.client_of(parts))
     }
 }
 
 /// A customer's own account, signed in at once.
-pub async fn sign_up<H: Host>(
-    State(host): State<H>,
+pub async fn sign_up(
+    State(app): State<App>,
     EntranceForm { form, admitted, .. }: EntranceForm<SignUpForm>,
 ) -> Response {
     let username = form.username.clone();
     let outcome = match admitted {
-        Ok(()) => sign_up_as(&host, form).await,
+        Ok(()) => sign_up_as(&app, form).await,
         Err(throttled) => Err(throttled.into()),
     };
     match outcome {
@@ -171,8 +175,8 @@ pub async fn sign_up<H: Host>(
     }
 }
 
-async fn sign_up_as<H: Host>(
-    host: &H,
+async fn sign_up_as(
+    app: &App,
     form: SignUpForm,
 ) -> Result<AppendHeaders<Vec<(HeaderName, String)>>, PageError> {
     let new = NewAccount {
@@ -180,29 +184,30 @@ async fn sign_up_as<H: Host>(
         pin: Pin::parse(form.pin.clone())?,
         role: None,
     };
-    let hashing = host.store().reserve_hashing()?;
-    blocking(host, move |store| {
-        Ok(store.create_user(hashing, domain::Creator::Anonymous, &new)?)
+    let hashing = app.store.reserve_hashing()?;
+    app.blocking(move |store| {
+        Ok::<_, PageError>(store.create_user(hashing, domain::Creator::Anonymous, &new)?)
     })
     .await?;
     // Signed in the ordinary way, so the session is the login's.
-    sign_in_as(host, form.username, form.pin, None).await
+    sign_in_as(app, form.username, form.pin, None).await
 }
 
 /// The form again, with what was typed (never the PIN) and why it was
 /// refused, at the refusal's status. A refused sign-in (401) is shown, not
 /// sent to sign in again.
 fn form_refused(error: PageError, mut page: SignInPage) -> Response {
-    let (status, message) = match &error {
-        PageError::SignIn { .. } => (
-            StatusCode::UNAUTHORIZED,
-            domain::login::BAD_CREDENTIALS.to_owned(),
-        ),
-        PageError::Internal(_) | PageError::Unavailable(_) => return error.into_response(),
-        other => (other.status(), other.to_string()),
-    };
-    page.error = Some(sentence(&message));
-    error.with_retry_after((status, render(&page)).into_response())
+    match error.refusal() {
+        Ok(refusal) => {
+            page.error = Some(sentence(&refusal.to_string()));
+            refusal.with_status(render(&page))
+        }
+        Err(PageError::SignIn { .. }) => {
+            page.error = Some(sentence(domain::login::BAD_CREDENTIALS));
+            (StatusCode::UNAUTHORIZED, render(&page)).into_response()
+        }
+        Err(failure) => failure.into_response(),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -210,13 +215,14 @@ pub struct NoFields {}
 
 /// Ends the session: its row is deleted, so a copy of the cookie opens
 /// nothing, and the browser forgets it.
-pub async fn sign_out<H: Host>(
-    State(host): State<H>,
+pub async fn sign_out(
+    State(app): State<App>,
     Posted { session, .. }: Posted<NoFields>,
 ) -> Result<Response, PageError> {
     let digest = session.secret().digest();
-    blocking(&host, move |store| Ok(store.end_browser_session(&digest)?)).await?;
-    let cleared = expired_session_cookie(host.web().secure_cookies());
+    app.blocking(move |store| Ok::<_, PageError>(store.end_browser_session(&digest)?))
+        .await?;
+    let cleared = expired_session_cookie(app.secure_cookies());
     Ok((
         [(SET_COOKIE, cleared.to_string())],
         Redirect::to("/login?done=signed-out"),

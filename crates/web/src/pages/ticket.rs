@@ -1,30 +1,29 @@
-//! A ticket's page: its thread, the reply and note boxes, resolving, the
-//! staff's triage controls, its SLA and its history.
-
-use std::collections::HashMap;
+//! A ticket's page: `domain`'s view of the ticket for the signed-in user
+//! (its thread, its history, the names on them, the SLA and what the user
+//! may do), read by one store action and rendered; and its forms: a reply
+//! or a note, resolving, the staff's triage.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::Utc;
 use domain::history::EventKind;
-use domain::listing::ticket_records_query;
-use domain::rules::{Audience, ReplyKind, Resolution, decide_reply, decide_status_change};
 use domain::{
-    Actor, CursorKey, Event, Page, PageRequest, Paging, Priority, Reply, ReplyBody, SortField,
-    TagSet, Ticket, TicketChange, TicketStatus, UserId,
+    Actor, CursorKey, PageRequest, Paging, Person, Priority, ReplyBody, ReplyKind, TagSet,
+    TicketChange, TicketId, TicketRecords, TicketStatus, TicketView, UserId,
 };
+use edge::App;
+use edge::problem::Problem;
 use serde::Deserialize;
 use store::{SignedInUser, Store};
 
 use super::tickets::subject_of;
-use super::{PageQuery, given, notice, path_id, viewer};
+use super::{PageQuery, given, notice, ticket_id, viewer};
+use crate::SessionCookie;
 use crate::error::PageError;
 use crate::forms::Posted;
 use crate::views::{
     Choice, Chrome, HistoryEntry, ReplyBox, SlaView, ThreadEntry, TicketPage, TriageForm, When,
     render, sentence, status_class, status_label,
 };
-use crate::{Door, Host, SessionCookie};
 
 /// Replies and history entries a page shows at once.
 const RECORDS_PER_PAGE: &str = "100";
@@ -38,87 +37,44 @@ pub struct TicketPageQuery {
     done: Option<String>,
 }
 
-/// Everything a ticket's page shows, read as the viewer.
-struct TicketView {
+/// What a ticket's page shows, as the store read it for the viewer, and
+/// where its thread and history go on.
+struct ReadPage {
     user: SignedInUser,
-    ticket: Ticket,
-    replies: Page<Reply>,
+    view: TicketView,
     replies_next: Option<String>,
-    events: Page<Event>,
     events_next: Option<String>,
-    /// Usernames behind the ids on the page (staff only).
-    names: HashMap<UserId, String>,
-    /// The staff a ticket can be assigned to (staff only).
-    staff: Vec<(UserId, String)>,
 }
 
-/// Reads the ticket, a page of its thread and of its history, and for
-/// staff the names on them: each through the store's own rules.
-fn read_ticket_view(
+/// Reads the ticket's page as `user`: one store action, in one read
+/// transaction.
+fn read_page(
     store: &Store,
     user: &SignedInUser,
     cursors: &CursorKey,
-    id: i64,
+    id: TicketId,
     query: &TicketPageQuery,
-) -> Result<TicketView, PageError> {
-    let actor = user.actor;
-    let ticket = store.read_ticket(actor, id)?;
-    let records = |list: &str, cursor: &Option<String>| {
-        PageRequest::parse(
-            Paging {
-                page: None,
-                limit: Some(RECORDS_PER_PAGE),
-                cursor: given(cursor),
-                count: None,
-            },
-            cursors,
-            &ticket_records_query(list, id, actor),
-            SortField::TicketId,
-        )
+) -> Result<ReadPage, PageError> {
+    let records = |list, cursor: &Option<String>| {
+        let paging = Paging {
+            page: None,
+            limit: Some(RECORDS_PER_PAGE),
+            cursor: given(cursor),
+            count: None,
+        };
+        PageRequest::of_ticket_records(paging, cursors, list, id, user.actor)
     };
-    let replies_request = records("replies", &query.replies)?;
-    let events_request = records("events", &query.history)?;
-    let replies = store.list_replies(actor, id, replies_request)?;
-    let events = store.list_events(actor, id, events_request)?;
-    let (names, staff) = match Audience::of(actor) {
-        Audience::Staff => {
-            let mut ids: Vec<UserId> = vec![ticket.author];
-            ids.extend(ticket.assignee);
-            ids.extend(replies.items.iter().map(|reply| reply.author));
-            ids.extend(events.items.iter().map(|event| event.actor));
-            ids.extend(
-                events
-                    .items
-                    .iter()
-                    .flat_map(|event| match &event.kind {
-                        EventKind::Assigned { from, to } => vec![*from, *to],
-                        _ => Vec::new(),
-                    })
-                    .flatten(),
-            );
-            ids.sort_unstable();
-            ids.dedup();
-            let staff = store
-                .assignable_staff(actor)?
-                .into_iter()
-                .map(|user| (user.id, user.username))
-                .collect();
-            (store.usernames(actor, &ids)?, staff)
-        }
-        Audience::Customer => (HashMap::new(), Vec::new()),
-    };
+    let replies = records(TicketRecords::Replies, &query.replies)?;
+    let events = records(TicketRecords::Events, &query.history)?;
+    let view = store.read_ticket_page(user.actor, id, replies, events)?;
     let seal = |request: PageRequest, next: Option<domain::Position>| {
         next.map(|position| cursors.seal(request.binding(), position))
     };
-    Ok(TicketView {
+    Ok(ReadPage {
+        replies_next: seal(replies, view.replies.next),
+        events_next: seal(events, view.events.next),
         user: user.clone(),
-        replies_next: seal(replies_request, replies.next),
-        events_next: seal(events_request, events.next),
-        ticket,
-        replies,
-        events,
-        names,
-        staff,
+        view,
     })
 }
 
@@ -130,99 +86,89 @@ struct Drafts {
     error: Option<String>,
 }
 
-impl TicketView {
-    /// Who wrote or did something, as the viewer may know them: staff see
-    /// usernames; a customer sees themself as "You" and the staff, whoever
-    /// they are, as "Support".
+/// Someone as the pages name them.
+pub(super) fn name(person: Person) -> String {
+    match person {
+        Person::Viewer => "You".to_owned(),
+        Person::Named(username) => username,
+        Person::Customer => "The customer".to_owned(),
+        Person::Support => "Support".to_owned(),
+    }
+}
+
+impl ReadPage {
     fn name(&self, id: UserId) -> String {
-        if id == self.user.actor.id {
-            return "You".to_owned();
-        }
-        match self.names.get(&id) {
-            Some(name) => name.clone(),
-            None if id == self.ticket.author => "The customer".to_owned(),
-            None => "Support".to_owned(),
-        }
+        name(self.view.person(id))
     }
 
-    fn page<H: Host>(
+    fn page(
         self,
-        host: &H,
+        app: &App,
         session: &SessionCookie,
         drafts: Drafts,
         notice: Option<&'static str>,
     ) -> TicketPage {
-        let actor = self.user.actor;
-        let now = Utc::now();
-        let ticket = &self.ticket;
-        let staff_view = Audience::of(actor) == Audience::Staff;
+        let view = &self.view;
+        let viewer_id = view.viewer().id();
+        let ticket = &view.ticket;
         let mut thread = vec![ThreadEntry {
             anchor: "ticket".to_owned(),
             author: self.name(ticket.author),
             when: When::of(ticket.created_at),
             body: ticket.body.clone(),
             note: false,
-            mine: ticket.author == actor.id,
+            mine: ticket.author == viewer_id,
         }];
-        thread.extend(self.replies.items.iter().map(|reply| ThreadEntry {
+        thread.extend(view.replies.items.iter().map(|reply| ThreadEntry {
             anchor: format!("reply-{}", reply.id),
             author: self.name(reply.author),
             when: When::of(reply.created_at),
             body: reply.body.clone(),
             note: reply.internal,
-            mine: reply.author == actor.id,
+            mine: reply.author == viewer_id,
         }));
-        // The rules say whether the viewer may reply now, and why not.
-        let facts = ticket.facts();
         let reply = ReplyBox {
-            disabled_reason: decide_reply(actor, facts, ReplyKind::Public, now)
-                .err()
-                .map(|refusal| refusal.to_string()),
+            disabled_reason: view.actions.reply.as_ref().err().map(ToString::to_string),
             draft: drafts.reply,
         };
-        let can_resolve = matches!(
-            decide_status_change(actor, facts, TicketStatus::Resolved, now),
-            Ok(Resolution::Resolve { .. })
-        );
-        let triage = staff_view.then(|| {
-            let priority = ticket.priority.as_str();
-            let assignee = ticket.assignee.map(|id| id.to_string()).unwrap_or_default();
-            let mut assignees = vec![Choice::new("", "Unassigned", &assignee)];
-            assignees.extend(
-                self.staff
-                    .iter()
-                    .map(|(id, name)| Choice::new(id.to_string(), name.clone(), &assignee)),
-            );
-            if let Some(id) = ticket.assignee
-                && !self.staff.iter().any(|(staff, _)| *staff == id)
-            {
-                assignees.push(Choice::new(id.to_string(), self.name(id), &assignee));
-            }
-            TriageForm {
-                priorities: Priority::ALL
-                    .iter()
-                    .map(|p| Choice::new(p.as_str(), p.as_str(), priority))
-                    .collect(),
-                assignees,
-                tags: ticket
-                    .tags
-                    .as_ref()
-                    .map(|tags| {
-                        tags.iter()
-                            .map(|tag| tag.as_str())
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    })
-                    .unwrap_or_default(),
-            }
-        });
-        let sla = staff_view.then(|| SlaView {
+        let assignee = ticket.assignee.map(|id| id.to_string()).unwrap_or_default();
+        let triage =
+            view.actions.triage.then(|| {
+                let priority = ticket.priority.as_str();
+                let mut assignees = vec![Choice::new("", "Unassigned", &assignee)];
+                assignees.extend(view.assignable.iter().map(|staff| {
+                    Choice::new(staff.id.to_string(), staff.username.clone(), &assignee)
+                }));
+                if let Some(id) = ticket.assignee
+                    && !view.assignable.iter().any(|staff| staff.id == id)
+                {
+                    assignees.push(Choice::new(id.to_string(), self.name(id), &assignee));
+                }
+                TriageForm {
+                    priorities: Priority::ALL
+                        .iter()
+                        .map(|p| Choice::new(p.as_str(), p.as_str(), priority))
+                        .collect(),
+                    assignees,
+                    tags: ticket
+                        .tags
+                        .as_ref()
+                        .map(|tags| {
+                            tags.iter()
+                                .map(|tag| tag.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        })
+                        .unwrap_or_default(),
+                }
+            });
+        let sla = SlaView {
             first_response_due: When::of(ticket.due.first_response),
             first_response_at: ticket.first_response_at.map(When::of),
             resolution_due: When::of(ticket.due.resolution),
-            breached: ticket.sla_breached(now),
-        });
-        let history = self
+            breached: ticket.sla_breached,
+        };
+        let history = view
             .events
             .items
             .iter()
@@ -236,14 +182,17 @@ impl TicketView {
         TicketPage {
             chrome: Chrome::new(
                 format!("#{id} {}", subject_of(ticket)),
-                Some(viewer(host, session, &self.user)),
+                Some(viewer(app, session, &self.user)),
             )
             .with_notice(notice),
-            id,
+            id: id.0,
             subject: subject_of(ticket),
             status: status_label(ticket.status),
             status_class: status_class(ticket.status),
             priority: ticket.priority.as_str(),
+            assignee: ticket
+                .assignee
+                .map_or_else(|| "Nobody yet".to_owned(), |id| self.name(id)),
             opened_by: self.name(ticket.author),
             created: When::of(ticket.created_at),
             updated: When::of(ticket.updated_at),
@@ -254,8 +203,8 @@ impl TicketView {
                 .as_ref()
                 .map(|cursor| format!("/tickets/{id}?replies={cursor}")),
             reply,
-            note_draft: staff_view.then_some(drafts.note),
-            can_resolve,
+            note_draft: view.actions.note.then_some(drafts.note),
+            can_resolve: view.actions.resolve,
             triage,
             sla,
             history,
@@ -270,9 +219,9 @@ impl TicketView {
     /// A history entry in words.
     fn describe(&self, kind: &EventKind) -> String {
         // The object of a sentence: "assigned it to you".
-        let who = |id: &Option<UserId>| match id {
-            Some(id) if *id == self.user.actor.id => "you".to_owned(),
-            Some(id) => self.name(*id),
+        let who = |id: &Option<UserId>| match id.map(|id| self.view.person(id)) {
+            Some(Person::Viewer) => "you".to_owned(),
+            Some(person) => name(person),
             None => "nobody".to_owned(),
         };
         match kind {
@@ -308,57 +257,65 @@ impl TicketView {
     }
 }
 
-pub async fn show<H: Host>(
-    State(host): State<H>,
+pub async fn show(
+    State(app): State<App>,
     session: SessionCookie,
     Path(raw_id): Path<String>,
     PageQuery(query): PageQuery<TicketPageQuery>,
 ) -> Result<Response, PageError> {
-    let id = path_id(&raw_id)?;
-    let cursors = host.web().cursors.clone();
+    let id = ticket_id(&raw_id)?;
+    let cursors = app.keys.cursors.clone();
     let done = notice(query.done.as_deref());
-    let view = session
-        .run(&host, move |store, user| {
-            read_ticket_view(store, user, &cursors, id, &query)
+    let read = session
+        .run(&app, move |store, user| {
+            read_page(store, user, &cursors, id, &query)
         })
         .await?;
-    Ok(render(&view.page(&host, &session, Drafts::default(), done)))
+    Ok(render(&read.page(&app, &session, Drafts::default(), done)))
 }
 
-/// After a change: the ticket again (303, so a reload does not post twice),
-/// or, refused, the page with the refusal and what was typed, at the
-/// refusal's status.
-async fn after_change<H: Host>(
-    host: &H,
+/// How a change to the ticket went.
+enum Changed {
+    /// Done: the notice to show on the ticket.
+    Done(&'static str),
+    /// Refused: why, and the page to show it on.
+    Refused(Problem, Box<ReadPage>),
+}
+
+/// Makes `change` as the session's user and, when it is refused, reads the
+/// page to show the refusal on, in the same trip to the blocking pool.
+/// Done, the ticket again (303, so a reload does not post twice); refused,
+/// the page with the refusal and what was typed, at the refusal's status.
+async fn change_ticket(
+    app: &App,
     session: &SessionCookie,
-    id: i64,
-    outcome: Result<&'static str, PageError>,
+    id: TicketId,
+    change: impl FnOnce(&Store, Actor) -> Result<&'static str, PageError> + Send + 'static,
     drafts: impl FnOnce(String) -> Drafts,
 ) -> Result<Response, PageError> {
-    let error = match outcome {
-        Ok(done) => return Ok(Redirect::to(&format!("/tickets/{id}?done={done}")).into_response()),
-        Err(
-            error @ (PageError::Internal(_) | PageError::Unavailable(_) | PageError::SignIn { .. }),
-        ) => {
-            return Err(error);
-        }
-        Err(error) => error,
-    };
-    let cursors = host.web().cursors.clone();
-    let view = session
-        .run(host, move |store, user| {
-            read_ticket_view(store, user, &cursors, id, &TicketPageQuery::default())
+    let cursors = app.keys.cursors.clone();
+    let changed = session
+        .run(app, move |store, user| match change(store, user.actor) {
+            Ok(done) => Ok(Changed::Done(done)),
+            Err(error) => {
+                let refusal = error.refusal()?;
+                match read_page(store, user, &cursors, id, &TicketPageQuery::default()) {
+                    Ok(read) => Ok(Changed::Refused(refusal, Box::new(read))),
+                    // The ticket cannot be shown (gone, or never visible):
+                    // the refusal alone.
+                    Err(_) => Err(refusal.into()),
+                }
+            }
         })
-        .await;
-    let status = error.status();
-    let message = sentence(&error.to_string());
-    match view {
-        Ok(view) => {
-            let page = view.page(host, session, drafts(message), None);
-            Ok(error.with_retry_after((status, render(&page)).into_response()))
+        .await?;
+    match changed {
+        Changed::Done(done) => {
+            Ok(Redirect::to(&format!("/tickets/{id}?done={done}")).into_response())
         }
-        // The ticket cannot be shown (gone, or never visible): the refusal alone.
-        Err(_) => Err(error),
+        Changed::Refused(refusal, read) => {
+            let page = read.page(app, session, drafts(sentence(&refusal.to_string())), None);
+            Ok(refusal.with_status(render(&page)))
+        }
     }
 }
 
@@ -371,29 +328,31 @@ pub struct ReplyForm {
 }
 
 /// A public reply or an internal note; the store's rules decide.
-pub async fn reply<H: Host>(
-    State(host): State<H>,
+pub async fn reply(
+    State(app): State<App>,
     Path(raw_id): Path<String>,
     Posted { session, form }: Posted<ReplyForm>,
 ) -> Result<Response, PageError> {
-    let id = path_id(&raw_id)?;
+    let id = ticket_id(&raw_id)?;
     let kind = match form.kind.as_deref() {
         Some("internal") => ReplyKind::Internal,
         Some("public") | None => ReplyKind::Public,
         Some(_) => {
-            return Err(PageError::BadRequest(
-                "kind must be public or internal".to_owned(),
-            ));
+            return Err(Problem::Invalid("kind must be public or internal".to_owned()).into());
         }
     };
     let typed = form.body.clone();
-    let outcome = session
-        .run(&host, {
-            let host = host.clone();
-            move |store, user| Ok(add_reply(&host, store, user.actor, id, form.body, kind))
+    let limits = app.limits.clone();
+    let change = move |store: &Store, actor: Actor| {
+        limits.admit_write(actor.id())?;
+        let body = ReplyBody::parse(form.body)?;
+        store.add_reply(actor, id, &body, kind)?;
+        Ok(match kind {
+            ReplyKind::Public => "replied",
+            ReplyKind::Internal => "noted",
         })
-        .await?;
-    after_change(&host, &session, id, outcome, |error| match kind {
+    };
+    change_ticket(&app, &session, id, change, |error| match kind {
         ReplyKind::Public => Drafts {
             reply: typed,
             error: Some(error),
@@ -408,46 +367,29 @@ pub async fn reply<H: Host>(
     .await
 }
 
-fn add_reply<H: Host>(
-    host: &H,
-    store: &Store,
-    actor: Actor,
-    id: i64,
-    body: String,
-    kind: ReplyKind,
-) -> Result<&'static str, PageError> {
-    host.admit(Door::Write(actor.id))?;
-    let body = ReplyBody::parse(body)?;
-    store.add_reply(actor, id, &body, kind)?;
-    Ok(match kind {
-        ReplyKind::Public => "replied",
-        ReplyKind::Internal => "noted",
-    })
-}
-
 #[derive(Debug, Deserialize)]
 pub struct NoFields {}
 
 /// Resolves the ticket (its customer only, as the store's rules say).
-pub async fn resolve<H: Host>(
-    State(host): State<H>,
+pub async fn resolve(
+    State(app): State<App>,
     Path(raw_id): Path<String>,
     Posted { session, .. }: Posted<NoFields>,
 ) -> Result<Response, PageError> {
-    let id = path_id(&raw_id)?;
-    let outcome = session
-        .run(&host, move |store, user| {
-            Ok(store
-                .change_ticket_status(user.actor, id, TicketStatus::Resolved)
-                .map(|_| "resolved")
-                .map_err(PageError::from))
-        })
-        .await?;
-    after_change(&host, &session, id, outcome, |error| Drafts {
+    let id = ticket_id(&raw_id)?;
+    let change = move |store: &Store, actor: Actor| {
+        store.change_ticket_status(actor, id, TicketStatus::Resolved)?;
+        Ok("resolved")
+    };
+    change_ticket(&app, &session, id, change, refused_alone).await
+}
+
+/// The page shows only why a form without text was refused.
+fn refused_alone(error: String) -> Drafts {
+    Drafts {
         error: Some(error),
         ..Drafts::default()
-    })
-    .await
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -460,26 +402,18 @@ pub struct TriageFields {
 }
 
 /// Priority, assignee and tags at once (staff, as the store's rules say).
-pub async fn triage<H: Host>(
-    State(host): State<H>,
+pub async fn triage(
+    State(app): State<App>,
     Path(raw_id): Path<String>,
     Posted { session, form }: Posted<TriageFields>,
 ) -> Result<Response, PageError> {
-    let id = path_id(&raw_id)?;
-    let change = triage_change(&form);
-    let outcome = session
-        .run(&host, move |store, user| {
-            Ok(change.and_then(|change| {
-                store.change_ticket(user.actor, id, &change)?;
-                Ok("saved")
-            }))
-        })
-        .await?;
-    after_change(&host, &session, id, outcome, |error| Drafts {
-        error: Some(error),
-        ..Drafts::default()
-    })
-    .await
+    let id = ticket_id(&raw_id)?;
+    let parsed = triage_change(&form);
+    let change = move |store: &Store, actor: Actor| {
+        store.change_ticket(actor, id, &parsed?)?;
+        Ok("saved")
+    };
+    change_ticket(&app, &session, id, change, refused_alone).await
 }
 
 fn triage_change(form: &TriageFields) -> Result<TicketChange, PageError> {
@@ -523,7 +457,10 @@ mod tests {
             assignee: None,
             tags: None,
         });
-        assert!(matches!(refused, Err(PageError::BadRequest(_))));
+        assert!(matches!(
+            refused,
+            Err(PageError::Problem(Problem::Invalid(_)))
+        ));
         let assign = triage_change(&TriageFields {
             priority: None,
             assignee: Some("12".into()),
@@ -532,5 +469,13 @@ mod tests {
         .expect("a change");
         assert_eq!(assign.assignee, Some(Some(UserId(12))));
         assert_eq!(assign.tags, None);
+    }
+
+    #[test]
+    fn people_are_named_in_words() {
+        assert_eq!(name(Person::Viewer), "You");
+        assert_eq!(name(Person::Named("benjamin".into())), "benjamin");
+        assert_eq!(name(Person::Customer), "The customer");
+        assert_eq!(name(Person::Support), "Support");
     }
 }

@@ -6,20 +6,26 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use domain::listing::TicketQuery;
-use domain::rules::Audience;
-use domain::{CursorKey, ListTickets, Page, Paging, Subject, Ticket, TicketBody, UserId};
+use domain::audience::person_as_seen;
+use domain::ticket_list::TicketQuery;
+use domain::{
+    Actor, Audience, CursorKey, ListTickets, Page, Paging, SeenTicket, StaffMember, Subject,
+    Ticket, TicketBody, UserId,
+};
+use edge::App;
+use edge::report::download;
 use serde::Deserialize;
 use store::{NewTicket, SignedInUser, Store};
 
+use super::ticket::name;
 use super::{PageQuery, given, notice, viewer};
+use crate::SessionCookie;
 use crate::error::PageError;
 use crate::forms::Posted;
 use crate::views::{
     Choice, Chrome, NewTicketPage, QueueFilters, TicketRow, TicketsPage, When, query_value, render,
     sentence, status_class, status_label,
 };
-use crate::{Door, Host, SessionCookie};
 
 /// Tickets a page shows.
 pub const TICKETS_PER_PAGE: &str = "25";
@@ -76,9 +82,9 @@ impl QueueQuery {
 /// the staff to filter by.
 struct Queue {
     user: SignedInUser,
-    listed: Result<(Page<Ticket>, Option<String>), PageError>,
+    listed: Result<(Page<SeenTicket>, Option<String>), PageError>,
     names: HashMap<UserId, String>,
-    staff: Vec<(UserId, String)>,
+    staff: Vec<StaffMember>,
 }
 
 fn read_queue(
@@ -121,9 +127,10 @@ fn read_queue(
         Err(invalid) => Err(PageError::from(invalid)),
     };
     // A refused filter is shown above an empty list; a failure is a failure.
-    if let Err(error @ (PageError::Internal(_) | PageError::Unavailable(_))) = listed {
-        return Err(error);
-    }
+    let listed = match listed {
+        Ok(listed) => Ok(listed),
+        Err(error) => Err(PageError::Problem(error.refusal()?)),
+    };
     let (names, staff) = match Audience::of(actor) {
         Audience::Staff => {
             let assignees: Vec<UserId> = match &listed {
@@ -134,11 +141,7 @@ fn read_queue(
                     .collect(),
                 Err(_) => Vec::new(),
             };
-            let staff = store
-                .assignable_staff(actor)?
-                .into_iter()
-                .map(|user| (user.id, user.username))
-                .collect();
+            let staff = store.assignable_staff(actor)?;
             (store.usernames(actor, &assignees)?, staff)
         }
         Audience::Customer => (HashMap::new(), Vec::new()),
@@ -151,12 +154,12 @@ fn read_queue(
     })
 }
 
-pub async fn list<H: Host>(
-    State(host): State<H>,
+pub async fn list(
+    State(app): State<App>,
     session: SessionCookie,
     PageQuery(query): PageQuery<QueueQuery>,
 ) -> Result<Response, PageError> {
-    let cursors = host.web().cursors.clone();
+    let cursors = app.keys.cursors.clone();
     let asked = query.clone();
     let Queue {
         user,
@@ -164,30 +167,31 @@ pub async fn list<H: Host>(
         names,
         staff,
     } = session
-        .run(&host, move |store, user| {
+        .run(&app, move |store, user| {
             read_queue(store, user, &cursors, &asked)
         })
         .await?;
-    let viewer = viewer(&host, &session, &user);
-    let staff_view = viewer.is_staff();
+    let viewer = viewer(&app, &session, &user);
+    let staff_view = viewer.staff;
     let title = if staff_view { "Queue" } else { "My tickets" };
     let filters = queue_filters(&query, &staff);
     let (rows, next_cursor, error, status) = match listed {
         Ok((page, next)) => (
             page.items
                 .iter()
-                .map(|ticket| ticket_row(ticket, &names))
+                .map(|ticket| ticket_row(user.actor, ticket, &names))
                 .collect(),
             next,
             None,
             StatusCode::OK,
         ),
-        Err(error) => (
-            Vec::new(),
-            None,
-            Some(sentence(&error.to_string())),
-            error.status(),
-        ),
+        Err(error) => {
+            let status = match &error {
+                PageError::Problem(problem) => problem.status(),
+                PageError::SignIn { .. } => StatusCode::UNAUTHORIZED,
+            };
+            (Vec::new(), None, Some(sentence(&error.to_string())), status)
+        }
     };
     let empty_message = match (staff_view, filters.any, query.cursor.is_some()) {
         (_, _, true) => "No more tickets.",
@@ -208,22 +212,25 @@ pub async fn list<H: Host>(
     Ok((status, render(&page)).into_response())
 }
 
-fn ticket_row(ticket: &Ticket, names: &HashMap<UserId, String>) -> TicketRow {
+fn ticket_row(viewer: Actor, seen: &SeenTicket, names: &HashMap<UserId, String>) -> TicketRow {
+    let ticket = &seen.ticket;
     TicketRow {
-        id: ticket.id,
+        id: ticket.id.0,
         subject: subject_of(ticket),
         status: status_label(ticket.status),
         status_class: status_class(ticket.status),
         priority: ticket.priority.as_str(),
         assignee: match ticket.assignee {
-            Some(id) => names
-                .get(&id)
-                .cloned()
-                .unwrap_or_else(|| format!("user {id}")),
+            Some(id) => name(person_as_seen(
+                viewer,
+                ticket.author,
+                id,
+                names.get(&id).map(String::as_str),
+            )),
             None => "Unassigned".to_owned(),
         },
         updated: When::of(ticket.updated_at),
-        breached: ticket.sla_breached(chrono::Utc::now()),
+        breached: seen.sla_breached,
     }
 }
 
@@ -242,7 +249,7 @@ pub fn subject_of(ticket: &Ticket) -> String {
     }
 }
 
-fn queue_filters(query: &QueueQuery, staff: &[(UserId, String)]) -> QueueFilters {
+fn queue_filters(query: &QueueQuery, staff: &[StaffMember]) -> QueueFilters {
     let current = |value: &Option<String>| given(value).unwrap_or("").to_owned();
     let status = current(&query.status);
     let priority = current(&query.priority);
@@ -256,7 +263,7 @@ fn queue_filters(query: &QueueQuery, staff: &[(UserId, String)]) -> QueueFilters
     assignees.extend(
         staff
             .iter()
-            .map(|(id, name)| Choice::new(id.to_string(), name.clone(), &assignee)),
+            .map(|member| Choice::new(member.id.to_string(), member.username.clone(), &assignee)),
     );
     QueueFilters {
         statuses: [
@@ -309,13 +316,13 @@ fn queue_filters(query: &QueueQuery, staff: &[(UserId, String)]) -> QueueFilters
     }
 }
 
-pub async fn new_form<H: Host>(
-    State(host): State<H>,
+pub async fn new_form(
+    State(app): State<App>,
     session: SessionCookie,
 ) -> Result<Response, PageError> {
-    let user = session.run(&host, |_, user| Ok(user.clone())).await?;
+    let user = session.run(&app, |_, user| Ok(user.clone())).await?;
     Ok(render(&NewTicketPage {
-        chrome: Chrome::new("New ticket", Some(viewer(&host, &session, &user))),
+        chrome: Chrome::new("New ticket", Some(viewer(&app, &session, &user))),
         subject: String::new(),
         body: String::new(),
         error: None,
@@ -332,62 +339,54 @@ pub struct NewTicketForm {
 
 /// Opens a ticket (the store says who may); a refusal shows the form again
 /// with what was typed.
-pub async fn create<H: Host>(
-    State(host): State<H>,
+pub async fn create(
+    State(app): State<App>,
     Posted { session, form }: Posted<NewTicketForm>,
 ) -> Result<Response, PageError> {
     let (subject, body) = (form.subject.clone(), form.body.clone());
-    let outcome = session
-        .run(&host, {
-            let host = host.clone();
-            move |store, user| {
-                let created = host
-                    .admit(Door::Write(user.actor.id))
-                    .map_err(PageError::from)
-                    .and_then(|()| {
-                        let subject = Some(form.subject.trim())
-                            .filter(|subject| !subject.is_empty())
-                            .map(|subject| Subject::parse(subject.to_owned()))
-                            .transpose()?;
-                        let new = NewTicket {
-                            subject,
-                            body: TicketBody::parse(form.body)?,
-                        };
-                        Ok(store.create_ticket(user.actor, &new)?)
-                    });
-                Ok((user.clone(), created))
-            }
+    let limits = app.limits.clone();
+    let (user, created) = session
+        .run(&app, move |store, user| {
+            let created = (|| {
+                limits.admit_write(user.actor.id())?;
+                let subject = Some(form.subject.trim())
+                    .filter(|subject| !subject.is_empty())
+                    .map(|subject| Subject::parse(subject.to_owned()))
+                    .transpose()?;
+                let new = NewTicket {
+                    subject,
+                    body: TicketBody::parse(form.body)?,
+                };
+                Ok::<_, PageError>(store.create_ticket(user.actor, &new)?)
+            })();
+            Ok((user.clone(), created))
         })
         .await?;
-    let (user, created) = outcome;
     match created {
         Ok(ticket) => {
             Ok(Redirect::to(&format!("/tickets/{}?done=created", ticket.id)).into_response())
         }
-        Err(error @ (PageError::Internal(_) | PageError::Unavailable(_))) => Err(error),
         Err(error) => {
+            let refusal = error.refusal()?;
             let page = NewTicketPage {
-                chrome: Chrome::new("New ticket", Some(viewer(&host, &session, &user))),
+                chrome: Chrome::new("New ticket", Some(viewer(&app, &session, &user))),
                 subject,
                 body,
-                error: Some(sentence(&error.to_string())),
+                error: Some(sentence(&refusal.to_string())),
             };
-            Ok(error.with_retry_after((error.status(), render(&page)).into_response()))
+            Ok(refusal.with_status(render(&page)))
         }
     }
 }
 
 /// The resolved report, as the API streams it; the store says who may.
-pub async fn report<H: Host>(
-    State(host): State<H>,
-    session: SessionCookie,
-) -> Result<Response, PageError> {
+pub async fn report(State(app): State<App>, session: SessionCookie) -> Result<Response, PageError> {
     let report = session
-        .run(&host, |store, user| {
+        .run(&app, |store, user| {
             Ok(store.open_resolved_report(user.actor)?)
         })
         .await?;
-    Ok(host.stream_report(report))
+    Ok(download(report, app.limits.request_timeout()))
 }
 
 #[cfg(test)]

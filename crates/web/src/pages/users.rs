@@ -5,14 +5,16 @@
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::{Creator, ListUsers, Page, Paging, Pin, Role, User, UserChange, UserId, Username};
+use edge::App;
+use edge::problem::Problem;
 use serde::Deserialize;
 use store::{NewAccount, SignedInUser};
 
 use super::{PageQuery, given, notice, path_id, viewer};
+use crate::SessionCookie;
 use crate::error::PageError;
 use crate::forms::Posted;
 use crate::views::{Choice, Chrome, UserRow, UsersPage, When, render, role_label, sentence};
-use crate::{Host, SessionCookie};
 
 const USERS_PER_PAGE: &str = "50";
 const ROLES: [Role; 3] = [Role::Customer, Role::SupportAgent, Role::Admin];
@@ -37,14 +39,14 @@ impl UsersQuery {
     }
 }
 
-pub async fn list<H: Host>(
-    State(host): State<H>,
+pub async fn list(
+    State(app): State<App>,
     session: SessionCookie,
     PageQuery(query): PageQuery<UsersQuery>,
 ) -> Result<Response, PageError> {
-    let (user, page, next) = read_users(&host, &session, &query).await?;
+    let (user, page, next) = read_users(&app, &session, &query).await?;
     let page = users_page(
-        &host,
+        &app,
         &session,
         &query,
         user,
@@ -56,15 +58,15 @@ pub async fn list<H: Host>(
     Ok(render(&page))
 }
 
-async fn read_users<H: Host>(
-    host: &H,
+async fn read_users(
+    app: &App,
     session: &SessionCookie,
     query: &UsersQuery,
 ) -> Result<(SignedInUser, Page<User>, Option<String>), PageError> {
-    let cursors = host.web().cursors.clone();
+    let cursors = app.keys.cursors.clone();
     let (role, cursor) = (query.role.clone(), query.cursor.clone());
     session
-        .run(host, move |store, user| {
+        .run(app, move |store, user| {
             let request = ListUsers::parse(
                 Paging {
                     page: None,
@@ -86,8 +88,8 @@ async fn read_users<H: Host>(
 }
 
 #[expect(clippy::too_many_arguments, reason = "one page's parts, named")]
-fn users_page<H: Host>(
-    host: &H,
+fn users_page(
+    app: &App,
     session: &SessionCookie,
     query: &UsersQuery,
     user: SignedInUser,
@@ -111,11 +113,11 @@ fn users_page<H: Host>(
             roles: ROLES
                 .map(|r| Choice::new(r.as_str(), role_label(r), account.role.as_str()))
                 .to_vec(),
-            is_me: account.id == user.actor.id,
+            is_me: account.id == user.actor.id(),
         })
         .collect();
     UsersPage {
-        chrome: Chrome::new("Users", Some(viewer(host, session, &user)))
+        chrome: Chrome::new("Users", Some(viewer(app, session, &user)))
             .with_notice(notice(query.done.as_deref())),
         roles,
         rows,
@@ -131,23 +133,18 @@ fn users_page<H: Host>(
 
 /// A refused change: the list again, with the refusal and the username
 /// that was being created.
-async fn refused<H: Host>(
-    host: &H,
+async fn refused(
+    app: &App,
     session: &SessionCookie,
     error: PageError,
     new_username: String,
 ) -> Result<Response, PageError> {
-    if matches!(
-        error,
-        PageError::Internal(_) | PageError::Unavailable(_) | PageError::SignIn { .. }
-    ) {
-        return Err(error);
-    }
+    let refusal = error.refusal()?;
     let query = UsersQuery::default();
-    let (user, page, next) = read_users(host, session, &query).await?;
-    let message = sentence(&error.to_string());
+    let (user, page, next) = read_users(app, session, &query).await?;
+    let message = sentence(&refusal.to_string());
     let page = users_page(
-        host,
+        app,
         session,
         &query,
         user,
@@ -156,7 +153,7 @@ async fn refused<H: Host>(
         new_username,
         Some(message),
     );
-    Ok(error.with_retry_after((error.status(), render(&page)).into_response()))
+    Ok(refusal.with_status(render(&page)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,8 +166,8 @@ pub struct NewUserForm {
 }
 
 /// Creates an account of any role (an admin's, as the rules say).
-pub async fn create<H: Host>(
-    State(host): State<H>,
+pub async fn create(
+    State(app): State<App>,
     Posted { session, form }: Posted<NewUserForm>,
 ) -> Result<Response, PageError> {
     let typed = form.username.clone();
@@ -182,10 +179,10 @@ pub async fn create<H: Host>(
         })
     })();
     let outcome = match new {
-        Ok(new) => match host.store().reserve_hashing() {
+        Ok(new) => match app.store.reserve_hashing() {
             Ok(hashing) => {
                 session
-                    .run(&host, move |store, user| {
+                    .run(&app, move |store, user| {
                         Ok(store
                             .create_user(hashing, Creator::User(user.actor), &new)
                             .map_err(PageError::from))
@@ -198,7 +195,7 @@ pub async fn create<H: Host>(
     };
     match outcome {
         Ok(_) => Ok(Redirect::to("/admin/users?done=user-created").into_response()),
-        Err(error) => refused(&host, &session, error, typed).await,
+        Err(error) => refused(&app, &session, error, typed).await,
     }
 }
 
@@ -208,8 +205,8 @@ pub struct RoleForm {
     role: String,
 }
 
-pub async fn change_role<H: Host>(
-    State(host): State<H>,
+pub async fn change_role(
+    State(app): State<App>,
     Path(raw_id): Path<String>,
     Posted { session, form }: Posted<RoleForm>,
 ) -> Result<Response, PageError> {
@@ -219,7 +216,7 @@ pub async fn change_role<H: Host>(
         pin: None,
     });
     update(
-        host,
+        app,
         session,
         &raw_id,
         change.map_err(PageError::from),
@@ -234,8 +231,8 @@ pub struct StandingForm {
     active: String,
 }
 
-pub async fn change_standing<H: Host>(
-    State(host): State<H>,
+pub async fn change_standing(
+    State(app): State<App>,
     Path(raw_id): Path<String>,
     Posted { session, form }: Posted<StandingForm>,
 ) -> Result<Response, PageError> {
@@ -243,9 +240,7 @@ pub async fn change_standing<H: Host>(
         "true" => (true, "reactivated"),
         "false" => (false, "deactivated"),
         _ => {
-            return Err(PageError::BadRequest(
-                "active must be true or false".to_owned(),
-            ));
+            return Err(Problem::Invalid("active must be true or false".to_owned()).into());
         }
     };
     let change = UserChange {
@@ -253,7 +248,7 @@ pub async fn change_standing<H: Host>(
         active: Some(active),
         pin: None,
     };
-    update(host, session, &raw_id, Ok(change), done).await
+    update(app, session, &raw_id, Ok(change), done).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -262,8 +257,8 @@ pub struct PinForm {
     pin: String,
 }
 
-pub async fn reset_pin<H: Host>(
-    State(host): State<H>,
+pub async fn reset_pin(
+    State(app): State<App>,
     Path(raw_id): Path<String>,
     Posted { session, form }: Posted<PinForm>,
 ) -> Result<Response, PageError> {
@@ -273,7 +268,7 @@ pub async fn reset_pin<H: Host>(
         pin: Some(pin),
     });
     update(
-        host,
+        app,
         session,
         &raw_id,
         change.map_err(PageError::from),
@@ -284,8 +279,8 @@ pub async fn reset_pin<H: Host>(
 
 /// Applies an admin's change through the store (which refuses a non-admin,
 /// and a change that would leave no active admin).
-async fn update<H: Host>(
-    host: H,
+async fn update(
+    app: App,
     session: SessionCookie,
     raw_id: &str,
     change: Result<UserChange, PageError>,
@@ -295,7 +290,7 @@ async fn update<H: Host>(
     let outcome = match change {
         Ok(change) => {
             session
-                .run(&host, move |store, user| {
+                .run(&app, move |store, user| {
                     Ok(store
                         .update_user(user.actor, id, &change)
                         .map_err(PageError::from))
@@ -308,6 +303,6 @@ async fn update<H: Host>(
         Ok(_) => {
             Ok(Redirect::to(&format!("/admin/users?done={done}#user-{}", id.0)).into_response())
         }
-        Err(error) => refused(&host, &session, error, String::new()).await,
+        Err(error) => refused(&app, &session, error, String::new()).await,
     }
 }

@@ -1,4 +1,5 @@
-//! The HTTP routes, one module per resource, merged in [`crate::router`].
+//! The JSON door's routes, one module per resource, merged in
+//! [`crate::door`].
 
 pub mod auth;
 pub mod health;
@@ -8,9 +9,9 @@ pub mod tickets;
 pub mod users;
 
 use domain::{LoggedIn, ValidationError};
+use edge::App;
+use edge::problem::Problem;
 
-use crate::error::ApiError;
-use crate::state::AppState;
 use crate::wire::SessionEnvelope;
 
 /// A field the request must carry.
@@ -21,10 +22,10 @@ fn required(field: &'static str, value: Option<String>) -> Result<String, Valida
 /// The answer to a proven PIN (a login, a PIN change): the user and a
 /// token for the session generation it was proven in.
 fn signed_in(
-    state: &AppState,
+    app: &App,
     message: &'static str,
     session: LoggedIn,
-) -> Result<SessionEnvelope, ApiError> {
-    let token = state.tokens.issue(&session)?;
+) -> Result<SessionEnvelope, Problem> {
+    let token = app.keys.issue(&session)?;
     Ok(SessionEnvelope::new(message, session.user, token))
 }

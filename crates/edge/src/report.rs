@@ -1,35 +1,28 @@
-//! `GET /tickets/resolved-report`: the last month's resolved tickets as CSV,
-//! streamed from the database to the client through a bounded channel.
+//! The resolved report as a CSV download, for every door that offers it:
+//! streamed from the database to the client through a bounded channel, so
+//! its memory does not grow with its rows, and cut off (as a broken
+//! transfer, never a complete-looking short file) when the client stalls
+//! or goes away.
 
 use std::borrow::Cow;
-
-use axum::body::{Body, Bytes};
-use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use domain::Ticket;
-use domain::report::neutralise_formula;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 use std::time::Duration;
-use store::ResolvedReport;
 
+use axum::body::{Body, Bytes};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use domain::Ticket;
+use domain::report::neutralise_formula;
+use store::{ResolvedReport, with_causes};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::SendTimeoutError;
-use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use crate::auth::Caller;
-use crate::error::{ApiError, with_causes};
-use crate::state::AppState;
-use crate::wire::{ErrorEnvelope, timestamp};
+use crate::timestamp;
 
-pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(get_resolved_report))
-}
-
+/// The report's columns.
 pub const HEADER: [&str; 6] = [
     "ticketId",
     "subject",
@@ -43,37 +36,9 @@ const CHUNK_BYTES: usize = 64 * 1024;
 /// Chunks in flight: the memory a slow client can make us hold.
 const CHUNKS_IN_FLIGHT: usize = 4;
 
-/// The tickets resolved in the last calendar month, as CSV (agents and
-/// admins): `ticketId,subject,body,status,resolvedAt,createdAt`, streamed.
-#[utoipa::path(
-    get,
-    path = "/tickets/resolved-report",
-    tag = "reports",
-    responses(
-        (status = 200, description = "The report, one row per ticket", content_type = "text/csv", body = String),
-        (status = 403, description = "Only support agents and admins read the report", body = ErrorEnvelope),
-        (status = 429, description = "As many reports are being read as may be at once; see `Retry-After`", body = ErrorEnvelope),
-    ),
-    security(("bearer" = []))
-)]
-async fn get_resolved_report(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Response, ApiError> {
-    // Everything that can fail before the first byte fails here (the rule,
-    // the connection): once the 200 is sent, an error can only cut the
-    // body short.
-    let report = state
-        .as_caller(caller, move |store, caller| {
-            store.open_resolved_report(caller)
-        })
-        .await?;
-    Ok(stream_report(report, state.limits.request_timeout()))
-}
-
 /// Streams an opened report as a CSV download; `stall_timeout` is the
 /// longest the client may stop reading before the stream is cut.
-pub fn stream_report(report: ResolvedReport, stall_timeout: Duration) -> Response {
+pub fn download(report: ResolvedReport, stall_timeout: Duration) -> Response {
     let (_, generated_at) = report.window();
 
     let (sender, mut receiver) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);

@@ -1,263 +1,21 @@
-//! List requests: paging, sorting and filters, parsed from raw query values.
-//!
-//! Query parameters arrive as optional strings; a missing one takes its
-//! default and a present but bad one is a [`ValidationError`].
+//! A list of tickets: its filters, its sort and direction, parsed from the
+//! raw values a request carries, and who may filter by what.
 
 use std::str::FromStr;
 
-use crate::cursor::{CursorKey, Position, QueryBinding, SortValue};
+use crate::audience::Audience;
+use crate::cursor::{CursorKey, Position, SortValue};
 use crate::entities::Ticket;
-use crate::roles::{Actor, Role, TicketStatus, UserId};
-use crate::rules::{Audience, Refusal};
+use crate::ids::UserId;
+use crate::paging::{PageRequest, Paging, caller, parse_flag};
+use crate::refusal::Refusal;
+use crate::roles::Actor;
 use crate::search::SearchQuery;
 use crate::values::{ValidationError, parse_id};
-use crate::workflow::{Priority, Tag};
+use crate::workflow::{Priority, Tag, TicketStatus};
 
-pub const DEFAULT_LIMIT: u32 = 20;
-pub const MAX_LIMIT: u32 = 100;
-/// The deepest row a `page` may reach (`page` x `limit`). Skipping rows
-/// costs the database every row skipped, so deeper lists follow cursors,
-/// which cost the same at any depth.
-pub const MAX_PAGE_DEPTH: u32 = 10_000;
-
-/// The raw paging values of a list request (`None`: absent).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Paging<'a> {
-    pub page: Option<&'a str>,
-    pub limit: Option<&'a str>,
-    pub cursor: Option<&'a str>,
-    /// `true` adds the number of matching rows.
-    pub count: Option<&'a str>,
-}
-
-/// Where a page starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Start {
-    /// The `page`-th page of `limit` rows, from 1.
-    Page(u32),
-    /// Right after a row a cursor named.
-    After(Position),
-}
-
-/// One page of a list: where it starts, `limit` in `1..=100`, whether to
-/// count the matches, and the query a cursor of it is bound to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageRequest {
-    start: Start,
-    limit: u32,
-    count: bool,
-    binding: QueryBinding,
-}
-
-impl Default for PageRequest {
-    fn default() -> Self {
-        Self {
-            start: Start::Page(1),
-            limit: DEFAULT_LIMIT,
-            count: false,
-            binding: QueryBinding::of(""),
-        }
-    }
-}
-
-impl PageRequest {
-    /// A page by number, bound to no query in particular (for callers
-    /// inside the server, such as tests and the bench).
-    pub fn new(page: u32, limit: u32) -> Result<Self, ValidationError> {
-        Self::checked(Start::Page(page), limit, false, QueryBinding::of(""))
-    }
-
-    /// Parses the paging of the list `query` describes (everything but its
-    /// paging), whose rows are sorted by `sort`; a cursor must have been
-    /// made for that same query and limit.
-    pub fn parse(
-        raw: Paging<'_>,
-        key: &CursorKey,
-        query: &str,
-        sort: SortField,
-    ) -> Result<Self, ValidationError> {
-        let limit = parse_number("limit", raw.limit, DEFAULT_LIMIT, MAX_LIMIT)?;
-        let count = raw
-            .count
-            .map(parse_flag("count"))
-            .transpose()?
-            .unwrap_or(false);
-        let binding = QueryBinding::of(&format!("{query}|limit={limit}"));
-        let start = match (raw.page, raw.cursor) {
-            (Some(_), Some(_)) => {
-                return Err(ValidationError::new(
-                    "cursor",
-                    "goes without page: a cursor already says where its page starts",
-                ));
-            }
-            (_, Some(cursor)) => {
-                let position = key.open(binding, cursor)?;
-                if !sort.holds(position.value) {
-                    return Err(ValidationError::new("cursor", "does not fit this sort"));
-                }
-                Start::After(position)
-            }
-            (page, None) => Start::Page(parse_page(page)?),
-        };
-        Self::checked(start, limit, count, binding)
-    }
-
-    fn checked(
-        start: Start,
-        limit: u32,
-        count: bool,
-        binding: QueryBinding,
-    ) -> Result<Self, ValidationError> {
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            return Err(ValidationError::new(
-                "limit",
-                format!("must be an integer from 1 to {MAX_LIMIT}"),
-            ));
-        }
-        if let Start::Page(page) = start {
-            if page == 0 {
-                return Err(ValidationError::new("page", "must be an integer from 1"));
-            }
-            if u64::from(page) * u64::from(limit) > u64::from(MAX_PAGE_DEPTH) {
-                return Err(ValidationError::new(
-                    "page",
-                    format!(
-                        "reaches past row {MAX_PAGE_DEPTH} (page x limit); to go deeper, follow meta.nextCursor with the cursor parameter"
-                    ),
-                ));
-            }
-        }
-        Ok(Self {
-            start,
-            limit,
-            count,
-            binding,
-        })
-    }
-
-    /// The same page, with its matches counted.
-    pub fn counting(self) -> Self {
-        Self {
-            count: true,
-            ..self
-        }
-    }
-
-    pub fn start(self) -> Start {
-        self.start
-    }
-
-    /// The page number, or `None` for a page a cursor started.
-    pub fn page(self) -> Option<u32> {
-        match self.start {
-            Start::Page(page) => Some(page),
-            Start::After(_) => None,
-        }
-    }
-
-    /// The row a cursor's page starts after, or `None` for a page number.
-    pub fn after(self) -> Option<Position> {
-        match self.start {
-            Start::After(position) => Some(position),
-            Start::Page(_) => None,
-        }
-    }
-
-    pub fn limit(self) -> u32 {
-        self.limit
-    }
-
-    /// Whether the answer counts the matching rows.
-    pub fn counts(self) -> bool {
-        self.count
-    }
-
-    pub fn binding(self) -> QueryBinding {
-        self.binding
-    }
-
-    /// How many rows come before this page (none for a cursor's page,
-    /// which starts after its row instead).
-    pub fn offset(self) -> u64 {
-        match self.start {
-            Start::Page(page) => u64::from(page - 1) * u64::from(self.limit),
-            Start::After(_) => 0,
-        }
-    }
-
-    /// How many rows to read: one more than a page, to learn whether
-    /// another follows.
-    pub fn rows_to_read(self) -> u32 {
-        self.limit + 1
-    }
-}
-
-/// One page of a list, and where the next one starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    /// After the last item, when more rows follow; `None` exactly when
-    /// none do.
-    pub next: Option<Position>,
-    /// How many rows match in all, when the request asked.
-    pub total: Option<u64>,
-}
-
-impl<T> Page<T> {
-    /// The page made of the rows read for `request` (up to
-    /// [`PageRequest::rows_to_read`]): an extra row means another page
-    /// follows, which starts after the last row shown.
-    pub fn of_rows(
-        mut rows: Vec<T>,
-        request: PageRequest,
-        position_of: impl Fn(&T) -> Position,
-        total: Option<u64>,
-    ) -> Self {
-        let limit = request.limit() as usize;
-        let more = rows.len() > limit;
-        rows.truncate(limit);
-        let next = if more {
-            rows.last().map(position_of)
-        } else {
-            None
-        };
-        Self {
-            items: rows,
-            next,
-            total,
-        }
-    }
-}
-
-fn parse_page(raw: Option<&str>) -> Result<u32, ValidationError> {
-    match raw {
-        None => Ok(1),
-        // Past `u32`, far past the deepest page: refused as too deep.
-        Some(text) if is_plain_number(text) => Ok(text.parse().unwrap_or(u32::MAX)),
-        Some(_) => Err(ValidationError::new("page", "must be a positive integer")),
-    }
-}
-
-/// Plain digits only: `u32::from_str` would also take a leading `+`.
-fn is_plain_number(text: &str) -> bool {
-    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())
-}
-
-fn parse_number(
-    field: &'static str,
-    raw: Option<&str>,
-    default: u32,
-    max: u32,
-) -> Result<u32, ValidationError> {
-    let invalid = || ValidationError::new(field, format!("must be an integer from 1 to {max}"));
-    match raw {
-        None => Ok(default),
-        Some(text) if is_plain_number(text) => text.parse::<u32>().map_err(|_| invalid()),
-        Some(_) => Err(invalid()),
-    }
-}
-
-/// The ticket fields a list may be sorted by (wire names as in the JSON).
+/// The ticket fields a list may be sorted by (named as the tickets' fields
+/// are in every door's query strings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SortField {
     #[default]
@@ -307,7 +65,7 @@ impl SortField {
         };
         Position {
             value,
-            id: ticket.id,
+            id: ticket.id.0,
         }
     }
 
@@ -404,7 +162,7 @@ impl AssigneeFilter {
     /// The user the filter asks for (`None`: unassigned), `me` resolved.
     pub fn user(self, actor: Actor) -> Option<UserId> {
         match self {
-            AssigneeFilter::Me => Some(actor.id),
+            AssigneeFilter::Me => Some(actor.id()),
             AssigneeFilter::Nobody => None,
             AssigneeFilter::User(id) => Some(id),
         }
@@ -470,7 +228,10 @@ impl ListTickets {
             search: query.q.map(SearchQuery::parse).transpose()?.flatten(),
             breached: query.breached.map(parse_flag("breached")).transpose()?,
         };
-        request.page = PageRequest::parse(query.paging, key, &request.query(actor), request.sort)?;
+        let sort = request.sort;
+        request.page = PageRequest::parse(query.paging, key, &request.query(actor), |value| {
+            sort.holds(value)
+        })?;
         Ok(request)
     }
 
@@ -500,28 +261,6 @@ impl ListTickets {
     }
 }
 
-/// Who asks, as a cursor's query names them: a cursor serves only its
-/// caller, in the role it had (`assignee=me` means them, and a customer's
-/// list is their own).
-fn caller(actor: Actor) -> String {
-    format!("{}:{}", actor.id.0, actor.role.as_str())
-}
-
-/// The query text of a list of one ticket's records (`replies`, `events`),
-/// oldest first, as `actor` sees it.
-pub fn ticket_records_query(list: &str, ticket_id: i64, actor: Actor) -> String {
-    format!("{list}|{ticket_id}|{}", caller(actor))
-}
-
-/// `true` or `false`, exactly.
-fn parse_flag(field: &'static str) -> impl Fn(&str) -> Result<bool, ValidationError> {
-    move |raw| match raw {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(ValidationError::new(field, "must be true or false")),
-    }
-}
-
 /// Who may filter by what: assignments and tags are staff business, so a
 /// customer filtering by them is refused rather than shown nothing.
 pub fn may_filter_tickets(actor: Actor, request: &ListTickets) -> Result<(), Refusal> {
@@ -534,38 +273,12 @@ pub fn may_filter_tickets(actor: Actor, request: &ListTickets) -> Result<(), Ref
     Ok(())
 }
 
-/// A request for a page of users, optionally of one role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ListUsers {
-    pub page: PageRequest,
-    pub role: Option<Role>,
-}
-
-impl ListUsers {
-    pub fn parse(
-        paging: Paging<'_>,
-        role: Option<&str>,
-        actor: Actor,
-        key: &CursorKey,
-    ) -> Result<Self, ValidationError> {
-        let role: Option<Role> = role.map(str::parse).transpose()?;
-        let query = format!("users|{}|{role:?}", caller(actor));
-        Ok(Self {
-            page: PageRequest::parse(paging, key, &query, SortField::TicketId)?,
-            role,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::paging::Start;
+    use crate::roles::test_actors::{AGENT, OWNER};
     use proptest::prelude::*;
-
-    const AGENT: Actor = Actor {
-        id: UserId(2),
-        role: Role::SupportAgent,
-    };
 
     fn key() -> CursorKey {
         CursorKey::derive(b"the test secret, thirty-two bytes long")
@@ -685,12 +398,6 @@ mod tests {
             }),
             Some("breached")
         );
-        assert_eq!(
-            ListUsers::parse(Paging::default(), Some("ROOT"), AGENT, &key())
-                .err()
-                .map(|e| e.field),
-            Some("role")
-        );
     }
 
     #[test]
@@ -732,14 +439,7 @@ mod tests {
 
     #[test]
     fn only_staff_filter_by_assignee_or_tag() {
-        let customer = Actor {
-            id: UserId(1),
-            role: Role::Customer,
-        };
-        let agent = Actor {
-            id: UserId(2),
-            role: Role::SupportAgent,
-        };
+        let (customer, agent) = (OWNER, AGENT);
         let by_tag = ListTickets {
             tag: Tag::parse("vip").ok(),
             ..ListTickets::default()
@@ -760,54 +460,7 @@ mod tests {
             assert_eq!(may_filter_tickets(agent, request), Ok(()));
         }
         assert_eq!(may_filter_tickets(customer, &by_priority), Ok(()));
-        assert_eq!(AssigneeFilter::Me.user(agent), Some(agent.id));
-    }
-
-    #[test]
-    fn the_offset_skips_the_earlier_pages() {
-        let page = PageRequest::new(3, 25).expect("valid");
-        assert_eq!(page.offset(), 50);
-        assert_eq!(page.rows_to_read(), 26);
-    }
-
-    #[test]
-    fn a_page_past_the_depth_limit_points_at_the_cursor() {
-        for (page, limit) in [("501", "20"), ("101", "100"), ("99999999999", "1")] {
-            let refused = PageRequest::parse(
-                paging(Some(page), Some(limit)),
-                &key(),
-                "q",
-                SortField::TicketId,
-            )
-            .expect_err("too deep");
-            assert_eq!(refused.field, "page");
-            assert!(refused.reason.contains("cursor"), "{refused:?}");
-        }
-        let deepest = PageRequest::parse(
-            paging(Some("500"), Some("20")),
-            &key(),
-            "q",
-            SortField::TicketId,
-        );
-        assert_eq!(deepest.map(PageRequest::offset), Ok(9_980));
-    }
-
-    #[test]
-    fn count_is_asked_with_true_or_false_exactly() {
-        let with = |count| {
-            PageRequest::parse(
-                Paging {
-                    count: Some(count),
-                    ..Paging::default()
-                },
-                &key(),
-                "q",
-                SortField::TicketId,
-            )
-        };
-        assert_eq!(with("true").map(PageRequest::counts), Ok(true));
-        assert_eq!(with("false").map(PageRequest::counts), Ok(false));
-        assert_eq!(with("1").map_err(|e| e.field), Err("count"));
+        assert_eq!(AssigneeFilter::Me.user(agent), Some(agent.id()));
     }
 
     /// A cursor sealed for the request `query` (with `limit`), at `position`.
@@ -900,10 +553,7 @@ mod tests {
             .expect_err("another query");
             assert_eq!(refused.field, "cursor");
         }
-        let customer = Actor {
-            id: UserId(9),
-            role: Role::Customer,
-        };
+        let customer = OWNER;
         let by_another_caller = ListTickets::parse(
             TicketQuery {
                 paging: Paging {
@@ -952,52 +602,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_page_knows_whether_another_follows() {
-        let request = PageRequest::new(1, 2).expect("valid");
-        let full = Page::of_rows(vec![1, 2, 3], request, |&id| Position::after_id(id), None);
-        assert_eq!(full.items, vec![1, 2]);
-        assert_eq!(full.next, Some(Position::after_id(2)));
-        let last = Page::of_rows(vec![1, 2], request, |&id| Position::after_id(id), Some(2));
-        assert_eq!(
-            (last.items.len(), last.next, last.total),
-            (2, None, Some(2))
-        );
-        let empty = Page::of_rows(
-            Vec::<i64>::new(),
-            request,
-            |&id| Position::after_id(id),
-            None,
-        );
-        assert_eq!(empty.next, None);
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
-
-        #[test]
-        fn page_and_limit_accept_exactly_their_ranges(page in "[0-9]{1,8}|[-+]?[0-9a-z ]{0,4}", limit in "[0-9]{1,4}|[-+]?[0-9a-z ]{0,4}") {
-            let plain = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-            let limit_ok = plain(&limit) && limit.parse::<u32>().is_ok_and(|l| (1..=MAX_LIMIT).contains(&l));
-            let page_ok = plain(&page) && page.parse::<u64>().is_ok_and(|p| {
-                p >= 1 && limit_ok && p * u64::from(limit.parse::<u32>().unwrap_or(0)) <= u64::from(MAX_PAGE_DEPTH)
-            });
-            let parsed = PageRequest::parse(paging(Some(&page), Some(&limit)), &key(), "q", SortField::TicketId);
-            prop_assert_eq!(parsed.is_ok(), page_ok && limit_ok);
-        }
-
-        #[test]
-        fn pages_of_one_limit_tile_the_list_without_gap_or_overlap(
-            (limit, page) in (1u32..=MAX_LIMIT).prop_flat_map(|limit| (Just(limit), 1..MAX_PAGE_DEPTH / limit))
-        ) {
-            // Page `page` covers rows [offset, offset + limit); the next page
-            // starts exactly where it ends, and the first starts at row 0.
-            let this = PageRequest::new(page, limit).expect("in range");
-            let next = PageRequest::new(page + 1, limit).expect("in range");
-            let first = PageRequest::new(1, limit).expect("in range");
-            prop_assert_eq!(first.offset(), 0);
-            prop_assert_eq!(next.offset(), this.offset() + u64::from(limit));
-        }
 
         #[test]
         fn sort_accepts_exactly_the_seven_field_names(raw in "[a-zA-Z]{0,12}|resolutionDueAt|priority") {

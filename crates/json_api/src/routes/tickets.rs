@@ -2,36 +2,36 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use domain::listing::TicketQuery;
+use domain::ticket_list::TicketQuery;
 use domain::values::parse_id;
 use domain::{
-    ListTickets, Priority, Subject, TagSet, TicketBody, TicketChange, TicketStatus, UserId,
-    ValidationError,
+    ListTickets, Priority, Subject, TagSet, TicketBody, TicketChange, TicketId, TicketStatus,
+    UserId, ValidationError,
 };
+use edge::App;
+use edge::problem::Problem;
 use store::NewTicket;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::required;
-use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::auth::{Caller, as_caller};
 use crate::extract::{JsonBody, PathParam, QueryParams};
-use crate::state::AppState;
 use crate::wire::{
-    ChangeTicketRequest, CreateTicketRequest, Envelope, ErrorEnvelope, ListTicketsQuery,
-    PageEnvelope, TicketJson, UpdateTicketRequest,
+    ChangeTicketRequest, CreateTicketRequest, Envelope, ErrorEnvelope, PageEnvelope, PageQuery,
+    TicketFilters, TicketJson, UpdateTicketRequest,
 };
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(get_tickets, post_tickets))
         .routes(routes!(get_ticket, put_ticket, patch_ticket))
 }
 
 impl TryFrom<CreateTicketRequest> for NewTicket {
-    type Error = ApiError;
+    type Error = Problem;
 
-    fn try_from(request: CreateTicketRequest) -> Result<Self, ApiError> {
+    fn try_from(request: CreateTicketRequest) -> Result<Self, Problem> {
         Ok(NewTicket {
             subject: request.subject.map(Subject::parse).transpose()?,
             body: TicketBody::parse(required("body", request.body)?)?,
@@ -40,9 +40,9 @@ impl TryFrom<CreateTicketRequest> for NewTicket {
 }
 
 impl TryFrom<ChangeTicketRequest> for TicketChange {
-    type Error = ApiError;
+    type Error = Problem;
 
-    fn try_from(request: ChangeTicketRequest) -> Result<Self, ApiError> {
+    fn try_from(request: ChangeTicketRequest) -> Result<Self, Problem> {
         let assignee = request
             .assignee
             .map(|value| value.map(parse_user_id).transpose())
@@ -102,17 +102,16 @@ fn parse_user_id(value: serde_json::Value) -> Result<UserId, ValidationError> {
     security(("bearer" = []))
 )]
 async fn post_tickets(
-    State(state): State<AppState>,
+    State(app): State<App>,
     caller: Caller,
     JsonBody(request): JsonBody<CreateTicketRequest>,
-) -> Result<Response, ApiError> {
-    state.limits.admit_write(caller.id())?;
+) -> Result<Response, Problem> {
+    app.limits.admit_write(caller.id())?;
     let new = NewTicket::try_from(request)?;
-    let ticket = state
-        .as_caller(caller, move |store, caller| {
-            store.create_ticket(caller, &new)
-        })
-        .await?;
+    let ticket = as_caller(&app, caller, move |store, caller| {
+        store.create_ticket(caller, &new)
+    })
+    .await?;
     Ok(Envelope::new("Ticket was created successfully", TicketJson::from(ticket)).created())
 }
 
@@ -121,7 +120,7 @@ async fn post_tickets(
     get,
     path = "/tickets",
     tag = "tickets",
-    params(ListTicketsQuery),
+    params(PageQuery, TicketFilters),
     responses(
         (status = 200, description = "One page of tickets", body = PageEnvelope<TicketJson>),
         (status = 403, description = "A customer filtered by `assignee` or `tag`", body = ErrorEnvelope),
@@ -129,38 +128,38 @@ async fn post_tickets(
     security(("bearer" = []))
 )]
 async fn get_tickets(
-    State(state): State<AppState>,
+    State(app): State<App>,
     caller: Caller,
-    QueryParams(query): QueryParams<ListTicketsQuery>,
-) -> Result<PageEnvelope<TicketJson>, ApiError> {
-    let tokens = state.tokens.clone();
-    let (page_request, page) = state
-        .as_caller(caller, move |store, caller| {
-            // Parsed once the caller is known: a cursor is theirs alone.
-            let request = ListTickets::parse(
-                TicketQuery {
-                    paging: query.paging(),
-                    sort: query.sort.as_deref(),
-                    direction: query.direction.as_deref(),
-                    status: query.status.as_deref(),
-                    priority: query.priority.as_deref(),
-                    assignee: query.assignee.as_deref(),
-                    tag: query.tag.as_deref(),
-                    q: query.q.as_deref(),
-                    breached: query.breached.as_deref(),
-                },
-                caller,
-                &tokens.cursors,
-            )?;
-            let page = store.list_tickets(caller, &request)?;
-            Ok::<_, ApiError>((request.page, page))
-        })
-        .await?;
+    QueryParams(paging): QueryParams<PageQuery>,
+    QueryParams(query): QueryParams<TicketFilters>,
+) -> Result<PageEnvelope<TicketJson>, Problem> {
+    let keys = app.keys.clone();
+    let (page_request, page) = as_caller(&app, caller, move |store, caller| {
+        // Parsed once the caller is known: a cursor is theirs alone.
+        let request = ListTickets::parse(
+            TicketQuery {
+                paging: paging.paging(),
+                sort: query.sort.as_deref(),
+                direction: query.direction.as_deref(),
+                status: query.status.as_deref(),
+                priority: query.priority.as_deref(),
+                assignee: query.assignee.as_deref(),
+                tag: query.tag.as_deref(),
+                q: query.q.as_deref(),
+                breached: query.breached.as_deref(),
+            },
+            caller,
+            &keys.cursors,
+        )?;
+        let page = store.list_tickets(caller, &request)?;
+        Ok::<_, Problem>((request.page, page))
+    })
+    .await?;
     Ok(PageEnvelope::new(
         "Tickets retrieved successfully",
         page_request,
         page,
-        &state.tokens.cursors,
+        &app.keys.cursors,
     ))
 }
 
@@ -174,14 +173,15 @@ async fn get_tickets(
     security(("bearer" = []))
 )]
 async fn get_ticket(
-    State(state): State<AppState>,
+    State(app): State<App>,
     caller: Caller,
     PathParam(raw_id): PathParam<String>,
-) -> Result<Envelope<TicketJson>, ApiError> {
-    let id = parse_id("ticketId", &raw_id)?;
-    let ticket = state
-        .as_caller(caller, move |store, caller| store.read_ticket(caller, id))
-        .await?;
+) -> Result<Envelope<TicketJson>, Problem> {
+    let id = TicketId::parse("ticketId", &raw_id)?;
+    let ticket = as_caller(&app, caller, move |store, caller| {
+        store.read_ticket(caller, id)
+    })
+    .await?;
     Ok(Envelope::new(
         "Ticket retrieved successfully",
         TicketJson::from(ticket),
@@ -203,18 +203,17 @@ async fn get_ticket(
     security(("bearer" = []))
 )]
 async fn put_ticket(
-    State(state): State<AppState>,
+    State(app): State<App>,
     caller: Caller,
     PathParam(raw_id): PathParam<String>,
     JsonBody(request): JsonBody<UpdateTicketRequest>,
-) -> Result<Envelope<TicketJson>, ApiError> {
-    let id = parse_id("ticketId", &raw_id)?;
+) -> Result<Envelope<TicketJson>, Problem> {
+    let id = TicketId::parse("ticketId", &raw_id)?;
     let status: TicketStatus = required("status", request.status)?.parse()?;
-    let ticket = state
-        .as_caller(caller, move |store, caller| {
-            store.change_ticket_status(caller, id, status)
-        })
-        .await?;
+    let ticket = as_caller(&app, caller, move |store, caller| {
+        store.change_ticket_status(caller, id, status)
+    })
+    .await?;
     Ok(Envelope::new(
         "Ticket updated successfully",
         TicketJson::from(ticket),
@@ -237,18 +236,17 @@ async fn put_ticket(
     security(("bearer" = []))
 )]
 async fn patch_ticket(
-    State(state): State<AppState>,
+    State(app): State<App>,
     caller: Caller,
     PathParam(raw_id): PathParam<String>,
     JsonBody(request): JsonBody<ChangeTicketRequest>,
-) -> Result<Envelope<TicketJson>, ApiError> {
-    let id = parse_id("ticketId", &raw_id)?;
+) -> Result<Envelope<TicketJson>, Problem> {
+    let id = TicketId::parse("ticketId", &raw_id)?;
     let change = TicketChange::try_from(request)?;
-    let ticket = state
-        .as_caller(caller, move |store, caller| {
-            store.change_ticket(caller, id, &change)
-        })
-        .await?;
+    let ticket = as_caller(&app, caller, move |store, caller| {
+        store.change_ticket(caller, id, &change)
+    })
+    .await?;
     Ok(Envelope::new(
         "Ticket updated successfully",
         TicketJson::from(ticket),

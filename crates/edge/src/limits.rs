@@ -19,8 +19,8 @@ use domain::UserId;
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::App;
+use crate::problem::Problem;
 
 /// The default budget of each anonymous door, per address, a minute.
 pub const DEFAULT_ADDRESS_RATE_LIMIT: u32 = 20;
@@ -118,17 +118,17 @@ impl Limits {
     }
 
     /// One more login attempt from `client`, known username or not.
-    pub fn admit_login(&self, client: ClientAddress) -> Result<(), ApiError> {
+    pub fn admit_login(&self, client: ClientAddress) -> Result<(), Problem> {
         self.login.admit(client.0)
     }
 
     /// One more anonymous sign-up from `client`.
-    pub fn admit_sign_up(&self, client: ClientAddress) -> Result<(), ApiError> {
+    pub fn admit_sign_up(&self, client: ClientAddress) -> Result<(), Problem> {
         self.sign_up.admit(client.0)
     }
 
     /// One more new ticket or reply by `account`.
-    pub fn admit_write(&self, account: UserId) -> Result<(), ApiError> {
+    pub fn admit_write(&self, account: UserId) -> Result<(), Problem> {
         self.writes.admit(account)
     }
 
@@ -171,7 +171,7 @@ impl<K: Hash + Eq + Clone> Budget<K> {
         }
     }
 
-    fn admit(&self, key: K) -> Result<(), ApiError> {
+    fn admit(&self, key: K) -> Result<(), Problem> {
         let Some(limiter) = &self.limiter else {
             return Ok(());
         };
@@ -187,7 +187,7 @@ impl<K: Hash + Eq + Clone> Budget<K> {
         };
         limiter.check_key(&key).map_err(|not_until| {
             let wait = not_until.wait_time_from(limiter.clock().now());
-            ApiError::TooManyRequests {
+            Problem::TooMany {
                 message: self.refusal,
                 retry_after_secs: wait.as_secs_f64().ceil().max(1.0) as u64,
             }
@@ -211,7 +211,7 @@ impl<K: Hash + Eq + Clone> Budget<K> {
 pub struct ClientAddress(pub IpAddr);
 
 impl ClientAddress {
-    pub(crate) fn of(parts: &Parts, trusted_proxy_header: Option<&HeaderName>) -> Self {
+    fn of(parts: &Parts, trusted_proxy_header: Option<&HeaderName>) -> Self {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
@@ -242,17 +242,11 @@ fn budget_key(address: IpAddr) -> IpAddr {
     }
 }
 
-impl FromRequestParts<AppState> for ClientAddress {
+impl FromRequestParts<App> for ClientAddress {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(ClientAddress::of(
-            parts,
-            state.limits.trusted_proxy_header.as_ref(),
-        ))
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        Ok(app.limits.client_of(parts))
     }
 }
 
@@ -328,7 +322,7 @@ mod tests {
             assert!(budget.admit(address("192.0.2.1")).is_ok());
         }
         match budget.admit(address("192.0.2.1")) {
-            Err(ApiError::TooManyRequests {
+            Err(Problem::TooMany {
                 message,
                 retry_after_secs,
             }) => {

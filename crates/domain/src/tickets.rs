@@ -1,104 +1,22 @@
-//! The tracker's rules, each a pure function of the actor and the facts it
-//! needs, returning the decision or the [`Refusal`] that explains it.
+//! A ticket's life: who may open one, reply to it (in public or in an
+//! internal note) and resolve it, and what each of those writes. Each rule
+//! is a pure function of the actor and the facts it needs, returning the
+//! decision or the [`Refusal`] that explains it.
 //!
 //! Names tell the layer: a rule here is a question (`may_*`, answering
 //! `Ok(())` or a refusal) or a decision (`decide_*`, answering what to
 //! write); the `store` action that applies it is a plain verb.
 
-use chrono::{DateTime, Months, Utc};
+use chrono::{DateTime, Utc};
 
+use crate::audience::{Audience, may_view_ticket};
 use crate::entities::TicketFacts;
-use crate::history::{EventKind, EventType, NewEvent};
-use crate::roles::{Actor, Role, TicketStatus, UserId};
+use crate::history::{EventKind, NewEvent};
+use crate::ids::UserId;
+use crate::refusal::Refusal;
+use crate::roles::{Actor, Role};
 use crate::sla::{DueTimes, SlaTargets};
-use crate::values::Pin;
-use crate::workflow::Priority;
-
-/// Why a rule refused an action. Each kind maps to exactly one HTTP status.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    /// The caller must authenticate first, or its credentials do not hold (401).
-    #[error("{0}")]
-    Unauthenticated(&'static str),
-    /// The caller's role may not do this (403).
-    #[error("{0}")]
-    Forbidden(&'static str),
-    /// The thing asked for does not exist, or is not visible to the caller;
-    /// both answer the same (404), so ids leak nothing.
-    #[error("not found")]
-    NotFound,
-    /// The request conflicts with the current state (409).
-    #[error("{0}")]
-    Conflict(&'static str),
-    /// The request asks for something the rules do not offer (400).
-    #[error("{0}")]
-    Invalid(&'static str),
-    /// Too many failed logins for this username: retry after this many
-    /// seconds (429).
-    #[error("{}", crate::login::TOO_MANY_FAILED_LOGINS)]
-    Throttled { retry_after_secs: u64 },
-}
-
-/// Usernames are unique as typed; the database's unique index enforces it
-/// and the store answers this when it does.
-pub const USERNAME_TAKEN: Refusal = Refusal::Conflict("the username is taken");
-
-/// Which tickets an actor may see.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TicketScope {
-    All,
-    AuthoredBy(UserId),
-}
-
-/// Rule 2: a customer sees only their own tickets; staff see all.
-pub fn decide_ticket_scope(actor: Actor) -> TicketScope {
-    match actor.role {
-        Role::Customer => TicketScope::AuthoredBy(actor.id),
-        Role::Admin | Role::SupportAgent => TicketScope::All,
-    }
-}
-
-/// Rule 2, for one ticket (and so for its replies).
-pub fn may_view_ticket(actor: Actor, ticket: TicketFacts) -> Result<(), Refusal> {
-    match decide_ticket_scope(actor) {
-        TicketScope::All => Ok(()),
-        TicketScope::AuthoredBy(id) if id == ticket.author => Ok(()),
-        TicketScope::AuthoredBy(_) => Err(Refusal::NotFound),
-    }
-}
-
-/// What a ticket's viewer sees of it beyond rule 2: staff see internal
-/// notes, tags, assignments and their history; a customer sees none of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Audience {
-    Staff,
-    Customer,
-}
-
-impl Audience {
-    pub fn of(actor: Actor) -> Self {
-        match actor.role {
-            Role::Customer => Audience::Customer,
-            Role::Admin | Role::SupportAgent => Audience::Staff,
-        }
-    }
-
-    pub fn sees_notes(self) -> bool {
-        self == Audience::Staff
-    }
-
-    pub fn sees_tags(self) -> bool {
-        self == Audience::Staff
-    }
-
-    /// The event types this audience sees, for a query's filter.
-    pub fn event_types(self) -> Vec<EventType> {
-        EventType::ALL
-            .into_iter()
-            .filter(|t| self == Audience::Staff || t.customer_sees())
-            .collect()
-    }
-}
+use crate::workflow::{Priority, TicketStatus};
 
 /// What opening a ticket writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +35,7 @@ pub fn decide_new_ticket(
     targets: &SlaTargets,
     now: DateTime<Utc>,
 ) -> Result<Opening, Refusal> {
-    match actor.role {
+    match actor.role() {
         Role::Customer => {}
         Role::Admin | Role::SupportAgent => {
             return Err(Refusal::Forbidden("only customers can create tickets"));
@@ -131,7 +49,7 @@ pub fn decide_new_ticket(
         at: now,
         events: vec![NewEvent {
             kind: EventKind::Created {},
-            actor: actor.id,
+            actor: actor.id(),
             at: now,
         }],
     })
@@ -209,7 +127,7 @@ pub fn decide_reply(
         assignee: ticket.assignee,
         first_response: false,
         updated_at: None,
-        actor: actor.id,
+        actor: actor.id(),
         before: ticket,
     };
     if kind == ReplyKind::Internal {
@@ -220,10 +138,10 @@ pub fn decide_reply(
             )),
         };
     }
-    if actor.role == Role::Admin {
+    if actor.role() == Role::Admin {
         return Err(Refusal::Forbidden("admins do not reply to tickets"));
     }
-    let status = match (actor.role, ticket.status) {
+    let status = match (actor.role(), ticket.status) {
         (_, TicketStatus::Resolved) => {
             return Err(Refusal::Conflict(
                 "the ticket is resolved and takes no more replies",
@@ -237,11 +155,11 @@ pub fn decide_reply(
         (Role::SupportAgent, _) => TicketStatus::Replied,
         (_, status) => status,
     };
-    let by_agent = actor.role == Role::SupportAgent;
+    let by_agent = actor.role() == Role::SupportAgent;
     Ok(ReplyDecision {
         status,
         assignee: match ticket.assignee {
-            None if by_agent => Some(actor.id),
+            None if by_agent => Some(actor.id()),
             assignee => assignee,
         },
         first_response: by_agent && !ticket.has_first_response,
@@ -272,7 +190,7 @@ pub fn decide_status_change(
     now: DateTime<Utc>,
 ) -> Result<Resolution, Refusal> {
     may_view_ticket(actor, ticket)?;
-    if actor.role != Role::Customer {
+    if actor.role() != Role::Customer {
         return Err(Refusal::Forbidden(
             "only the ticket's customer can resolve it",
         ));
@@ -289,178 +207,21 @@ pub fn decide_status_change(
                     from,
                     to: TicketStatus::Resolved,
                 },
-                actor: actor.id,
+                actor: actor.id(),
                 at: now,
             }],
         },
     })
 }
 
-/// Who asks for a new account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Creator {
-    /// A request with no token: a sign-up.
-    Anonymous,
-    /// A logged-in user.
-    User(Actor),
-    /// Whoever runs `api create-user` on the server's host. They hold the
-    /// database already, so they may create any account; this is how a
-    /// deployment gets its first admin.
-    Operator,
-}
-
-impl From<Option<Actor>> for Creator {
-    fn from(actor: Option<Actor>) -> Self {
-        actor.map_or(Creator::Anonymous, Creator::User)
-    }
-}
-
-/// The role of a new account: a request without a role is a customer's own
-/// sign-up. Anyone may create a customer; only an admin (or the operator)
-/// creates staff, and asking for staff without a token is a 401, with one
-/// a 403.
-pub fn decide_new_account_role(creator: Creator, requested: Option<Role>) -> Result<Role, Refusal> {
-    let role = requested.unwrap_or(Role::Customer);
-    match (role, creator) {
-        (Role::Customer, _) | (_, Creator::Operator) => Ok(role),
-        (_, Creator::User(actor)) if actor.role == Role::Admin => Ok(role),
-        (_, Creator::Anonymous) => Err(Refusal::Unauthenticated(
-            "an admin token is needed to create staff accounts",
-        )),
-        (_, Creator::User(_)) => Err(Refusal::Forbidden("only admins can create staff accounts")),
-    }
-}
-
-/// Who may see an account: its owner, and admins.
-pub fn may_view_account(actor: Actor, account: UserId) -> Result<(), Refusal> {
-    if actor.id == account || actor.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(Refusal::NotFound)
-    }
-}
-
-/// Rule 7: only admins manage users (list them, change their standing).
-pub fn may_manage_users(actor: Actor) -> Result<(), Refusal> {
-    match actor.role {
-        Role::Admin => Ok(()),
-        Role::SupportAgent | Role::Customer => {
-            Err(Refusal::Forbidden("only admins can manage users"))
-        }
-    }
-}
-
-/// Staff see who is who: the usernames behind the ids on a ticket, and
-/// the active staff a ticket can be assigned to. A customer sees roles
-/// only, as in the API.
-pub fn may_see_directory(actor: Actor) -> Result<(), Refusal> {
-    match Audience::of(actor) {
-        Audience::Staff => Ok(()),
-        Audience::Customer => Err(Refusal::Forbidden(
-            "only support agents and admins see the staff directory",
-        )),
-    }
-}
-
-/// A user's standing: what an admin may change about an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Standing {
-    pub role: Role,
-    pub active: bool,
-}
-
-impl Standing {
-    fn is_active_admin(self) -> bool {
-        self.active && self.role == Role::Admin
-    }
-}
-
-/// An admin's change to an account; `None` leaves a field as it is. A PIN
-/// is how an admin resets a forgotten one.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UserChange {
-    pub role: Option<Role>,
-    pub active: Option<bool>,
-    pub pin: Option<Pin>,
-}
-
-/// What an allowed change to an account writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AccountUpdate {
-    pub standing: Standing,
-    /// Every token issued before the change stops working: a PIN reset (the
-    /// old PIN may have leaked) and a deactivation (reactivating later must
-    /// not bring the old tokens back) end them.
-    pub ends_sessions: bool,
-}
-
-/// The last-admin rule, for a change [`may_manage_users`] allowed: the
-/// change must leave at least one active admin; `active_admins` counts them
-/// before the change, the target included. Answers what to write, or
-/// `None` when the change asks for what already is.
-pub fn decide_user_change(
-    before: Standing,
-    change: &UserChange,
-    active_admins: u64,
-) -> Result<Option<AccountUpdate>, Refusal> {
-    let after = Standing {
-        role: change.role.unwrap_or(before.role),
-        active: change.active.unwrap_or(before.active),
-    };
-    let removes_an_admin = before.is_active_admin() && !after.is_active_admin();
-    if removes_an_admin && active_admins <= 1 {
-        return Err(Refusal::Conflict("the change would leave no active admin"));
-    }
-    let resets_pin = change.pin.is_some();
-    let deactivates = before.active && !after.active;
-    Ok((after != before || resets_pin).then_some(AccountUpdate {
-        standing: after,
-        ends_sessions: resets_pin || deactivates,
-    }))
-}
-
-/// Who reads the resolved report: agents and admins.
-pub fn may_read_report(actor: Actor) -> Result<(), Refusal> {
-    match actor.role {
-        Role::Admin | Role::SupportAgent => Ok(()),
-        Role::Customer => Err(Refusal::Forbidden(
-            "only support agents and admins can read the report",
-        )),
-    }
-}
-
-/// The report covers the last calendar month: from `now` minus one month up
-/// to `now`, both ends included.
-pub fn decide_report_window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-    let start = now.checked_sub_months(Months::new(1)).unwrap_or(now);
-    (start, now)
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-
-    /// A test actor, shared by the crate's tests.
-    pub(crate) const OWNER: Actor = Actor {
-        id: UserId(1),
-        role: Role::Customer,
-    };
-    pub(crate) const OTHER_CUSTOMER: Actor = Actor {
-        id: UserId(2),
-        role: Role::Customer,
-    };
-    pub(crate) const AGENT: Actor = Actor {
-        id: UserId(3),
-        role: Role::SupportAgent,
-    };
-    pub(crate) const ADMIN: Actor = Actor {
-        id: UserId(4),
-        role: Role::Admin,
-    };
+    use crate::roles::test_actors::{ADMIN, AGENT, OTHER_CUSTOMER, OWNER};
 
     pub(super) fn ticket(status: TicketStatus) -> TicketFacts {
         TicketFacts {
-            author: OWNER.id,
+            author: OWNER.id(),
             status,
             assignee: None,
             has_first_response: status != TicketStatus::Unattended,
@@ -485,24 +246,6 @@ pub(crate) mod tests {
         assert_eq!(open(OWNER), Ok(TicketStatus::Unattended));
         assert!(matches!(open(AGENT), Err(Refusal::Forbidden(_))));
         assert!(matches!(open(ADMIN), Err(Refusal::Forbidden(_))));
-    }
-
-    #[test]
-    fn a_customer_sees_only_their_own_tickets() {
-        assert_eq!(
-            decide_ticket_scope(OWNER),
-            TicketScope::AuthoredBy(OWNER.id)
-        );
-        assert_eq!(decide_ticket_scope(AGENT), TicketScope::All);
-        assert_eq!(decide_ticket_scope(ADMIN), TicketScope::All);
-        let facts = ticket(TicketStatus::Unattended);
-        assert_eq!(may_view_ticket(OWNER, facts), Ok(()));
-        assert_eq!(
-            may_view_ticket(OTHER_CUSTOMER, facts),
-            Err(Refusal::NotFound)
-        );
-        assert_eq!(may_view_ticket(AGENT, facts), Ok(()));
-        assert_eq!(may_view_ticket(ADMIN, facts), Ok(()));
     }
 
     #[test]
@@ -571,7 +314,7 @@ pub(crate) mod tests {
                     from: from.status,
                     to: TicketStatus::Resolved,
                 },
-                actor: OWNER.id,
+                actor: OWNER.id(),
                 at: now(),
             }],
         }
@@ -624,185 +367,6 @@ pub(crate) mod tests {
         }
     }
 
-    const CREATORS: [Creator; 5] = [
-        Creator::Anonymous,
-        Creator::User(OWNER),
-        Creator::User(AGENT),
-        Creator::User(ADMIN),
-        Creator::Operator,
-    ];
-
-    #[test]
-    fn a_request_without_a_role_signs_up_a_customer() {
-        for creator in CREATORS {
-            assert_eq!(decide_new_account_role(creator, None), Ok(Role::Customer));
-        }
-    }
-
-    #[test]
-    fn anyone_may_sign_up_as_a_customer_but_only_an_admin_creates_staff() {
-        for creator in CREATORS {
-            assert_eq!(
-                decide_new_account_role(creator, Some(Role::Customer)),
-                Ok(Role::Customer)
-            );
-        }
-        for role in [Role::SupportAgent, Role::Admin] {
-            assert!(matches!(
-                decide_new_account_role(Creator::Anonymous, Some(role)),
-                Err(Refusal::Unauthenticated(_))
-            ));
-            assert!(matches!(
-                decide_new_account_role(Creator::User(OWNER), Some(role)),
-                Err(Refusal::Forbidden(_))
-            ));
-            assert!(matches!(
-                decide_new_account_role(Creator::User(AGENT), Some(role)),
-                Err(Refusal::Forbidden(_))
-            ));
-            assert_eq!(
-                decide_new_account_role(Creator::User(ADMIN), Some(role)),
-                Ok(role)
-            );
-            assert_eq!(
-                decide_new_account_role(Creator::Operator, Some(role)),
-                Ok(role),
-                "the operator bootstraps staff"
-            );
-        }
-    }
-
-    const ACTIVE_ADMIN: Standing = Standing {
-        role: Role::Admin,
-        active: true,
-    };
-    const DEMOTE: UserChange = UserChange {
-        role: Some(Role::SupportAgent),
-        active: None,
-        pin: None,
-    };
-    const DEACTIVATE: UserChange = UserChange {
-        role: None,
-        active: Some(false),
-        pin: None,
-    };
-
-    fn update(role: Role, active: bool, ends_sessions: bool) -> Option<AccountUpdate> {
-        Some(AccountUpdate {
-            standing: Standing { role, active },
-            ends_sessions,
-        })
-    }
-
-    #[test]
-    fn only_admins_manage_users() {
-        assert_eq!(may_manage_users(ADMIN), Ok(()));
-        assert!(matches!(
-            may_manage_users(AGENT),
-            Err(Refusal::Forbidden(_))
-        ));
-        assert!(matches!(
-            may_manage_users(OWNER),
-            Err(Refusal::Forbidden(_))
-        ));
-    }
-
-    #[test]
-    fn the_last_active_admin_cannot_be_demoted_or_deactivated() {
-        for change in [DEMOTE, DEACTIVATE] {
-            assert!(matches!(
-                decide_user_change(ACTIVE_ADMIN, &change, 1),
-                Err(Refusal::Conflict(_))
-            ));
-        }
-        assert_eq!(
-            decide_user_change(ACTIVE_ADMIN, &DEMOTE, 2),
-            Ok(update(Role::SupportAgent, true, false))
-        );
-        assert_eq!(
-            decide_user_change(ACTIVE_ADMIN, &DEACTIVATE, 2),
-            Ok(update(Role::Admin, false, true))
-        );
-        let agent = Standing {
-            role: Role::SupportAgent,
-            active: true,
-        };
-        let promote = UserChange {
-            role: Some(Role::Admin),
-            ..UserChange::default()
-        };
-        assert_eq!(
-            decide_user_change(agent, &promote, 0),
-            Ok(update(Role::Admin, true, false))
-        );
-    }
-
-    #[test]
-    fn a_pin_reset_or_a_deactivation_ends_sessions_and_nothing_else_does() {
-        let reset = UserChange {
-            pin: Some(Pin::parse("4821").expect("valid pin")),
-            ..UserChange::default()
-        };
-        assert_eq!(
-            decide_user_change(ACTIVE_ADMIN, &reset, 1),
-            Ok(update(Role::Admin, true, true)),
-            "a reset alone is a change, and the last admin may have one"
-        );
-        let inactive = Standing {
-            role: Role::Customer,
-            active: false,
-        };
-        let reactivate = UserChange {
-            active: Some(true),
-            ..UserChange::default()
-        };
-        assert_eq!(
-            decide_user_change(inactive, &reactivate, 1),
-            Ok(update(Role::Customer, true, false)),
-            "reactivating does not revive the tokens the deactivation ended"
-        );
-    }
-
-    #[test]
-    fn an_account_is_visible_to_its_owner_and_to_admins_only() {
-        assert_eq!(may_view_account(OWNER, OWNER.id), Ok(()));
-        assert_eq!(may_view_account(ADMIN, OWNER.id), Ok(()));
-        assert_eq!(may_view_account(AGENT, OWNER.id), Err(Refusal::NotFound));
-        assert_eq!(
-            may_view_account(OTHER_CUSTOMER, OWNER.id),
-            Err(Refusal::NotFound)
-        );
-    }
-
-    #[test]
-    fn a_change_to_what_already_is_changes_nothing() {
-        let same = UserChange {
-            role: Some(Role::Admin),
-            active: Some(true),
-            pin: None,
-        };
-        for change in [same, UserChange::default()] {
-            assert_eq!(decide_user_change(ACTIVE_ADMIN, &change, 1), Ok(None));
-        }
-    }
-
-    #[test]
-    fn only_staff_read_the_report() {
-        assert_eq!(may_read_report(AGENT), Ok(()));
-        assert_eq!(may_read_report(ADMIN), Ok(()));
-        assert!(matches!(may_read_report(OWNER), Err(Refusal::Forbidden(_))));
-    }
-
-    #[test]
-    fn the_report_window_is_one_calendar_month() {
-        let now = DateTime::parse_from_rfc3339("2026-03-31T12:00:00Z")
-            .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default();
-        let (start, end) = decide_report_window(now);
-        assert_eq!(start.to_rfc3339(), "2026-02-28T12:00:00+00:00");
-        assert_eq!(end, now);
-    }
-
     const SECOND_AGENT: UserId = UserId(5);
 
     fn assigned_to(assignee: UserId, facts: TicketFacts) -> TicketFacts {
@@ -818,7 +382,7 @@ pub(crate) mod tests {
     fn every_ticket() -> Vec<TicketFacts> {
         let mut all = Vec::new();
         for status in TicketStatus::ALL {
-            for assignee in [None, Some(AGENT.id), Some(SECOND_AGENT), Some(ADMIN.id)] {
+            for assignee in [None, Some(AGENT.id()), Some(SECOND_AGENT), Some(ADMIN.id())] {
                 for has_first_response in [false, true] {
                     if status == TicketStatus::Replied && !has_first_response {
                         continue;
@@ -881,7 +445,7 @@ pub(crate) mod tests {
                     decision.events(11),
                     [NewEvent {
                         kind: EventKind::Noted { reply_id: 11 },
-                        actor: actor.id,
+                        actor: actor.id(),
                         at: now(),
                     }]
                 );
@@ -906,8 +470,8 @@ pub(crate) mod tests {
     fn an_agents_public_reply_assigns_an_unassigned_ticket_to_them() {
         for status in [TicketStatus::Unattended, TicketStatus::Replied] {
             let decision = public(AGENT, ticket(status)).expect("allowed");
-            assert_eq!(decision.assignee, Some(AGENT.id));
-            for owner in [AGENT.id, SECOND_AGENT, ADMIN.id] {
+            assert_eq!(decision.assignee, Some(AGENT.id()));
+            for owner in [AGENT.id(), SECOND_AGENT, ADMIN.id()] {
                 let decision = public(AGENT, assigned_to(owner, ticket(status))).expect("allowed");
                 assert_eq!(decision.assignee, Some(owner), "the assignee stays");
             }
@@ -937,7 +501,7 @@ pub(crate) mod tests {
         };
         let assigned = EventKind::Assigned {
             from: None,
-            to: Some(AGENT.id),
+            to: Some(AGENT.id()),
         };
         let unattended = ticket(TicketStatus::Unattended);
         let answered = ticket(TicketStatus::Replied);
@@ -951,20 +515,24 @@ pub(crate) mod tests {
                 vec![replied(8), moved],
             ),
             (answered, vec![replied(8), assigned]),
-            (assigned_to(AGENT.id, answered), vec![replied(8)]),
+            (assigned_to(AGENT.id(), answered), vec![replied(8)]),
             (assigned_to(SECOND_AGENT, answered), vec![replied(8)]),
         ] {
             let decision = public(AGENT, facts).expect("allowed");
             let events = decision.events(8);
             assert_eq!(kinds(&events), expected, "{facts:?}");
-            assert!(events.iter().all(|e| e.at == now() && e.actor == AGENT.id));
+            assert!(
+                events
+                    .iter()
+                    .all(|e| e.at == now() && e.actor == AGENT.id())
+            );
             assert_eq!(decision.updated_at, Some(now()));
         }
     }
 
     #[test]
     fn a_customer_reply_never_assigns_nor_counts_as_a_first_response() {
-        for assignee in [None, Some(AGENT.id)] {
+        for assignee in [None, Some(AGENT.id())] {
             let facts = TicketFacts {
                 assignee,
                 ..ticket(TicketStatus::Replied)
@@ -978,7 +546,7 @@ pub(crate) mod tests {
                 decision.events(4),
                 [NewEvent {
                     kind: EventKind::Replied { reply_id: 4 },
-                    actor: OWNER.id,
+                    actor: OWNER.id(),
                     at: now(),
                 }]
             );
@@ -1014,7 +582,7 @@ pub(crate) mod tests {
                                 from,
                                 to: TicketStatus::Resolved,
                             },
-                            actor: OWNER.id,
+                            actor: OWNER.id(),
                             at: now(),
                         }]
                     );

@@ -12,8 +12,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::state::AppState;
 use crate::wire::ErrorEnvelope;
+use edge::App;
 
 /// Where the document is served.
 pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
@@ -60,12 +60,12 @@ impl Modify for BearerScheme {
 }
 
 /// An empty router carrying the document's base (info, components, tags).
-pub fn base() -> OpenApiRouter<AppState> {
+pub fn base() -> OpenApiRouter<App> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
 }
 
 /// The route that serves the document itself.
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new().routes(routes!(get_openapi))
 }
 

@@ -4,19 +4,21 @@
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use edge::App;
+use edge::observe::{metrics_handle, render_metrics};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::observe::render_metrics;
-use crate::state::AppState;
+use crate::auth::on_store;
+use crate::error::request_id;
 use crate::wire::{Health, Liveness, Unready};
 
 /// The longest a readiness check waits for the database.
 pub const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(get_live))
         .routes(routes!(get_health))
@@ -44,8 +46,8 @@ async fn get_live() -> axum::Json<Liveness> {
         (status = 503, description = "The database does not answer; `database` says why", body = Unready),
     )
 )]
-async fn get_health(State(state): State<AppState>) -> Response {
-    let store = state.store.clone();
+async fn get_health(State(app): State<App>, headers: HeaderMap) -> Response {
+    let store = app.store.clone();
     let probe = tokio::task::spawn_blocking(move || store.ping(READINESS_TIMEOUT));
     let reason = match tokio::time::timeout(READINESS_TIMEOUT, probe).await {
         Ok(Ok(Ok(()))) => {
@@ -67,7 +69,7 @@ async fn get_health(State(state): State<AppState>) -> Response {
     };
     (
         StatusCode::SERVICE_UNAVAILABLE,
-        axum::Json(Unready::because(reason)),
+        axum::Json(Unready::because(reason, request_id(&headers))),
     )
         .into_response()
 }
@@ -81,9 +83,9 @@ async fn get_health(State(state): State<AppState>) -> Response {
     tag = "operations",
     responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String))
 )]
-async fn get_metrics(State(state): State<AppState>) -> Response {
-    let in_breach = state.blocking(|store| store.open_tickets_in_breach()).await;
-    let text = render_metrics(&state.metrics, &state.store, in_breach);
+async fn get_metrics(State(app): State<App>) -> Response {
+    let in_breach = on_store(&app, |store| store.open_tickets_in_breach()).await;
+    let text = render_metrics(&metrics_handle(), &app.store, in_breach);
     (
         [(
             header::CONTENT_TYPE,

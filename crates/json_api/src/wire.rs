@@ -6,18 +6,13 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, SecondsFormat, Utc};
 use domain::{
-    CursorKey, Event, EventKind, Priority, Reply, Role, Ticket, TicketStatus, User, UserId,
+    CursorKey, Event, EventKind, Priority, Reply, Role, SeenTicket, TicketStatus, User, UserId,
 };
+use edge::timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::openapi::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
-
-/// RFC 3339 UTC with milliseconds and `Z`, e.g. `2021-04-13T01:56:44.234Z`.
-pub fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
 
 /// A role's schema, listed from `domain` so the two cannot differ.
 fn role_schema() -> Object {
@@ -236,6 +231,11 @@ impl ErrorEnvelope {
             request_id: None,
         }
     }
+
+    /// The envelope naming the request it answers.
+    pub fn with_request_id(self, request_id: Option<String>) -> Self {
+        Self { request_id, ..self }
+    }
 }
 
 /// `/health`'s answer while ready.
@@ -266,12 +266,12 @@ pub struct Unready {
 }
 
 impl Unready {
-    pub fn because(reason: &'static str) -> Self {
+    pub fn because(reason: &'static str, request_id: Option<String>) -> Self {
         Self {
             error: true,
             message: "the database is not ready",
             code: ErrorCode::Unavailable,
-            request_id: None,
+            request_id,
             status: "unavailable",
             database: reason,
         }
@@ -349,16 +349,20 @@ pub struct TicketJson {
     first_response_due_at: String,
     resolution_due_at: String,
     /// The first response or the resolution came, or is still missing,
-    /// after its due time (evaluated when the answer is made).
+    /// after its due time (evaluated when the ticket was read, at the same
+    /// instant as a list's `breached` filter).
     sla_breached: bool,
 }
 
-impl From<Ticket> for TicketJson {
-    fn from(ticket: Ticket) -> Self {
-        let sla_breached = ticket.sla_breached(Utc::now());
+impl From<SeenTicket> for TicketJson {
+    fn from(seen: SeenTicket) -> Self {
+        let SeenTicket {
+            ticket,
+            sla_breached,
+        } = seen;
         Self {
             id: ticket.id.to_string(),
-            ticket_id: ticket.id,
+            ticket_id: ticket.id.0,
             subject: ticket.subject,
             body: ticket.body,
             status: ticket.status,
@@ -407,7 +411,7 @@ impl From<Reply> for ReplyJson {
             author: reply.author.to_string(),
             role: reply.author_role,
             internal: reply.internal,
-            ticket_id: reply.ticket_id,
+            ticket_id: reply.ticket_id.0,
             created_at: timestamp(reply.created_at),
             updated_at: timestamp(reply.updated_at),
         }
@@ -458,7 +462,7 @@ impl From<Event> for EventJson {
         };
         Self {
             id: event.id.to_string(),
-            ticket_id: event.ticket_id,
+            ticket_id: event.ticket_id.0,
             kind: event.kind.event_type().as_str(),
             actor: event.actor.to_string(),
             at: timestamp(event.at),
@@ -587,24 +591,11 @@ pub struct PageQuery {
     pub count: Option<String>,
 }
 
+/// What a list's query asks besides its paging ([`PageQuery`]): the
+/// tickets' filters and order.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ListTicketsQuery {
-    /// Page number, from 1 (default 1); `page` x `limit` at most 10,000
-    /// (deeper lists follow `cursor`).
-    #[param(value_type = Option<u32>)]
-    pub page: Option<String>,
-    /// Page size, 1 to 100 (default 20).
-    #[param(value_type = Option<u32>)]
-    pub limit: Option<String>,
-    /// The `meta.nextCursor` of the previous page, for the page after it:
-    /// with the same query (filters, sort, direction, limit), without
-    /// `page`.
-    pub cursor: Option<String>,
-    /// `true` adds `meta.total`, the number of matching records, which
-    /// costs a count of them.
-    #[param(value_type = Option<bool>)]
-    pub count: Option<String>,
+pub struct TicketFilters {
     /// `ticketId` (default), `createdAt`, `updatedAt`, `status`, `resolvedAt`,
     /// `priority` (`LOW` first) or `resolutionDueAt`.
     pub sort: Option<String>,
@@ -629,57 +620,29 @@ pub struct ListTicketsQuery {
     pub breached: Option<String>,
 }
 
+/// The accounts' filter.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ListUsersQuery {
-    /// Page number, from 1 (default 1); `page` x `limit` at most 10,000
-    /// (deeper lists follow `cursor`).
-    #[param(value_type = Option<u32>)]
-    pub page: Option<String>,
-    /// Page size, 1 to 100 (default 20).
-    #[param(value_type = Option<u32>)]
-    pub limit: Option<String>,
-    /// The `meta.nextCursor` of the previous page, for the page after it:
-    /// with the same query (filters, sort, direction, limit), without
-    /// `page`.
-    pub cursor: Option<String>,
-    /// `true` adds `meta.total`, the number of matching records, which
-    /// costs a count of them.
-    #[param(value_type = Option<bool>)]
-    pub count: Option<String>,
+pub struct UserFilters {
     /// Only users of this role.
     pub role: Option<String>,
 }
 
-/// The paging values of each list query, as the domain parses them.
-macro_rules! paging {
-    ($($query:ty),*) => {$(
-        impl $query {
-            pub fn paging(&self) -> domain::Paging<'_> {
-                domain::Paging {
-                    page: self.page.as_deref(),
-                    limit: self.limit.as_deref(),
-                    cursor: self.cursor.as_deref(),
-                    count: self.count.as_deref(),
-                }
-            }
+impl PageQuery {
+    /// The paging values, as the domain parses them.
+    pub fn paging(&self) -> domain::Paging<'_> {
+        domain::Paging {
+            page: self.page.as_deref(),
+            limit: self.limit.as_deref(),
+            cursor: self.cursor.as_deref(),
+            count: self.count.as_deref(),
         }
-    )*};
+    }
 }
-
-paging!(PageQuery, ListTicketsQuery, ListUsersQuery);
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps_have_milliseconds_and_z() {
-        let at = DateTime::parse_from_rfc3339("2021-04-13T01:56:44.234567Z")
-            .map(|t| t.with_timezone(&Utc))
-            .expect("valid");
-        assert_eq!(timestamp(at), "2021-04-13T01:56:44.234Z");
-    }
 
     #[test]
     fn each_error_status_has_its_own_code() {

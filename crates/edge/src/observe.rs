@@ -17,7 +17,7 @@ use store::Store;
 use tower_http::request_id::{MakeRequestId, RequestId};
 use tracing::Span;
 
-use crate::error::ApiError;
+use crate::problem::Problem;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -61,7 +61,7 @@ pub fn metrics_handle() -> PrometheusHandle {
 pub fn render_metrics(
     handle: &PrometheusHandle,
     store: &Store,
-    open_in_breach: Result<u64, ApiError>,
+    open_in_breach: Result<u64, Problem>,
 ) -> String {
     let pool = store.pool_status();
     metrics::gauge!("db_pool_connections_in_use").set(pool.in_use);
@@ -156,11 +156,11 @@ fn method_label(method: &Method) -> &'static str {
 
 /// Counts a login by its outcome: `success`, `failure` (wrong or malformed
 /// credentials) or `throttled`. A database failure is none of these.
-pub fn record_login<T>(result: &Result<T, ApiError>) {
+pub fn record_login<T>(result: &Result<T, Problem>) {
     let outcome = match result {
         Ok(_) => "success",
-        Err(ApiError::Unauthorized(_)) => "failure",
-        Err(ApiError::TooManyRequests { .. }) => "throttled",
+        Err(Problem::Unauthenticated(_)) => "failure",
+        Err(Problem::TooMany { .. }) => "throttled",
         Err(_) => return,
     };
     metrics::counter!("login_attempts_total", "outcome" => outcome).increment(1);

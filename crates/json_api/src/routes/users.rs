@@ -7,22 +7,22 @@ use axum::response::Response;
 use domain::login::WRONG_CURRENT_PIN;
 use domain::values::parse_id;
 use domain::{ListUsers, Pin, Refusal, UserChange, UserId, Username};
+use edge::App;
+use edge::limits::ClientAddress;
+use edge::problem::Problem;
 use store::NewAccount;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::{required, signed_in};
-use crate::auth::{Caller, MaybeCaller};
-use crate::error::ApiError;
+use crate::auth::{Caller, MaybeCaller, as_caller, on_store};
 use crate::extract::{JsonBody, PathParam, QueryParams};
-use crate::limits::ClientAddress;
-use crate::state::AppState;
 use crate::wire::{
-    ChangePinRequest, CreateUserRequest, Envelope, ErrorEnvelope, ListUsersQuery, PageEnvelope,
-    SessionEnvelope, UpdateUserRequest, UserJson,
+    ChangePinRequest, CreateUserRequest, Envelope, ErrorEnvelope, PageEnvelope, PageQuery,
+    SessionEnvelope, UpdateUserRequest, UserFilters, UserJson,
 };
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(get_users, post_users))
         .routes(routes!(get_me))
@@ -47,24 +47,25 @@ pub fn router() -> OpenApiRouter<AppState> {
     security((), ("bearer" = []))
 )]
 async fn post_users(
-    State(state): State<AppState>,
+    State(app): State<App>,
     MaybeCaller(creator): MaybeCaller,
     client: ClientAddress,
     JsonBody(request): JsonBody<CreateUserRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Problem> {
     // Only anonymous sign-ups spend the address's budget.
     if creator.is_none() {
-        state.limits.admit_sign_up(client)?;
+        app.limits.admit_sign_up(client)?;
     }
     let new = NewAccount {
         username: Username::parse(required("username", request.username)?)?,
         pin: Pin::parse(required("pin", request.pin)?)?,
         role: request.role.as_deref().map(str::parse).transpose()?,
     };
-    let hashing = state.store.reserve_hashing()?;
-    let user = state
-        .blocking(move |store| store.create_user(hashing, creator.into(), &new))
-        .await?;
+    let hashing = app.store.reserve_hashing()?;
+    let user = on_store(&app, move |store| {
+        store.create_user(hashing, creator.into(), &new)
+    })
+    .await?;
     Ok(Envelope::new("User was created successfully", UserJson::from(user)).created())
 }
 
@@ -73,7 +74,7 @@ async fn post_users(
     get,
     path = "/users",
     tag = "users",
-    params(ListUsersQuery),
+    params(PageQuery, UserFilters),
     responses(
         (status = 200, description = "One page of users", body = PageEnvelope<UserJson>),
         (status = 403, description = "Only admins manage users", body = ErrorEnvelope),
@@ -81,28 +82,28 @@ async fn post_users(
     security(("bearer" = []))
 )]
 async fn get_users(
-    State(state): State<AppState>,
+    State(app): State<App>,
     caller: Caller,
-    QueryParams(query): QueryParams<ListUsersQuery>,
-) -> Result<PageEnvelope<UserJson>, ApiError> {
-    let tokens = state.tokens.clone();
-    let (page_request, page) = state
-        .as_caller(caller, move |store, caller| {
-            let request = ListUsers::parse(
-                query.paging(),
-                query.role.as_deref(),
-                caller,
-                &tokens.cursors,
-            )?;
-            let page = store.list_users(caller, &request)?;
-            Ok::<_, ApiError>((request.page, page))
-        })
-        .await?;
+    QueryParams(paging): QueryParams<PageQuery>,
+    QueryParams(query): QueryParams<UserFilters>,
+) -> Result<PageEnvelope<UserJson>, Problem> {
+    let keys = app.keys.clone();
+    let (page_request, page) = as_caller(&app, caller, move |store, caller| {
+        let request = ListUsers::parse(
+            paging.paging(),
+            query.role.as_deref(),
+            caller,
+            &keys.cursors,
+        )?;
+        let page = store.list_users(caller, &request)?;
+        Ok::<_, Problem>((request.page, page))
+    })
+    .await?;
     Ok(PageEnvelope::new(
         "Users retrieved successfully",
         page_request,
         page,
-        &state.tokens.cursors,
+        &app.keys.cursors,
     ))
 }
 
@@ -123,22 +124,21 @@ async fn get_users(
     security(("bearer" = []))
 )]
 async fn patch_user(
-    State(state): State<AppState>,
+    State(app): State<App>,
     caller: Caller,
     PathParam(id): PathParam<String>,
     JsonBody(request): JsonBody<UpdateUserRequest>,
-) -> Result<Envelope<UserJson>, ApiError> {
+) -> Result<Envelope<UserJson>, Problem> {
     let id = UserId(parse_id("id", &id)?);
     let change = UserChange {
         role: request.role.as_deref().map(str::parse).transpose()?,
         active: request.active,
         pin: request.pin.map(Pin::parse).transpose()?,
     };
-    let user = state
-        .as_caller(caller, move |store, caller| {
-            store.update_user(caller, id, &change)
-        })
-        .await?;
+    let user = as_caller(&app, caller, move |store, caller| {
+        store.update_user(caller, id, &change)
+    })
+    .await?;
     Ok(Envelope::new(
         "User updated successfully",
         UserJson::from(user),
@@ -153,15 +153,11 @@ async fn patch_user(
     responses((status = 200, description = "The caller's account", body = Envelope<UserJson>)),
     security(("bearer" = []))
 )]
-async fn get_me(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Envelope<UserJson>, ApiError> {
-    let user = state
-        .as_caller(caller, move |store, caller| {
-            store.read_user(caller, caller.id)
-        })
-        .await?;
+async fn get_me(State(app): State<App>, caller: Caller) -> Result<Envelope<UserJson>, Problem> {
+    let user = as_caller(&app, caller, move |store, caller| {
+        store.read_user(caller, caller.id())
+    })
+    .await?;
     Ok(Envelope::new(
         "User retrieved successfully",
         UserJson::from(user),
@@ -185,19 +181,18 @@ async fn get_me(
     security(("bearer" = []))
 )]
 async fn put_my_pin(
-    State(state): State<AppState>,
+    State(app): State<App>,
     caller: Caller,
     JsonBody(request): JsonBody<ChangePinRequest>,
-) -> Result<SessionEnvelope, ApiError> {
+) -> Result<SessionEnvelope, Problem> {
     let current_pin = required("currentPin", request.current_pin)?;
     let new_pin = Pin::parse(required("newPin", request.new_pin)?)?;
     // A malformed current PIN cannot be anyone's: the same 403 as a wrong one.
     let current_pin = Pin::parse(current_pin).map_err(|_| Refusal::Forbidden(WRONG_CURRENT_PIN))?;
-    let hashing = state.store.reserve_hashing()?;
-    let session = state
-        .as_caller(caller, move |store, caller| {
-            store.change_own_pin(hashing, caller, &current_pin, &new_pin)
-        })
-        .await?;
-    signed_in(&state, "PIN changed successfully", session)
+    let hashing = app.store.reserve_hashing()?;
+    let session = as_caller(&app, caller, move |store, caller| {
+        store.change_own_pin(hashing, caller, &current_pin, &new_pin)
+    })
+    .await?;
+    signed_in(&app, "PIN changed successfully", session)
 }

@@ -6,17 +6,16 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use domain::login::BAD_TOKEN;
 use domain::{Actor, Refusal, SessionEpoch, UserId};
+use edge::App;
+use edge::problem::Problem;
 use store::Store;
-
-use crate::error::ApiError;
-use crate::state::AppState;
 
 pub const ONE_AUTHORIZATION: &str = "send one Authorization header, not several";
 
 /// The caller as a valid token of ours names them: its subject and
 /// session generation. Whether that account is still active, in that
 /// generation, and with which role, is asked of the store in the same
-/// blocking call as the request's own work ([`AppState::as_caller`]), so
+/// blocking call as the request's own work ([`as_caller`]), so
 /// a request crosses to the blocking pool once, not twice, and the role
 /// still comes from the database, with deactivation applying at once.
 #[derive(Debug, Clone, Copy)]
@@ -34,7 +33,7 @@ impl Caller {
 
     /// The caller as the store says they are now; a 401 when the account
     /// is gone, deactivated, or its sessions were ended since.
-    pub fn authenticate(self, store: &Store) -> Result<Actor, ApiError> {
+    pub fn authenticate(self, store: &Store) -> Result<Actor, Problem> {
         Ok(store.authenticate(self.subject, self.epoch)?)
     }
 }
@@ -44,37 +43,32 @@ impl Caller {
 #[derive(Debug, Clone, Copy)]
 pub struct MaybeCaller(pub Option<Actor>);
 
-impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+impl FromRequestParts<App> for Caller {
+    type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        match bearer_token(parts, state)? {
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Problem> {
+        match bearer_token(parts, app)? {
             Some((subject, epoch)) => Ok(Caller { subject, epoch }),
             None => Err(Refusal::Unauthenticated(BAD_TOKEN).into()),
         }
     }
 }
 
-impl FromRequestParts<AppState> for MaybeCaller {
-    type Rejection = ApiError;
+impl FromRequestParts<App> for MaybeCaller {
+    type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some((subject, epoch)) = bearer_token(parts, state)? else {
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Problem> {
+        let Some((subject, epoch)) = bearer_token(parts, app)? else {
             return Ok(MaybeCaller(None));
         };
-        let actor = state
-            .blocking(move |store| store.authenticate(subject, epoch))
-            .await?;
+        let actor = on_store(app, move |store| store.authenticate(subject, epoch)).await?;
         Ok(MaybeCaller(Some(actor)))
     }
 }
 
 /// The subject and session generation of the request's bearer token, if
 /// it sent one; a token that does not verify is a 401.
-fn bearer_token(
-    parts: &Parts,
-    state: &AppState,
-) -> Result<Option<(UserId, SessionEpoch)>, ApiError> {
+fn bearer_token(parts: &Parts, app: &App) -> Result<Option<(UserId, SessionEpoch)>, Problem> {
     let mut sent = parts.headers.get_all(AUTHORIZATION).iter();
     let Some(header) = sent.next() else {
         return Ok(None);
@@ -82,7 +76,7 @@ fn bearer_token(
     // Which one would count is a guess two servers on the way might
     // make differently.
     if sent.next().is_some() {
-        return Err(ApiError::BadRequest(ONE_AUTHORIZATION.to_owned()));
+        return Err(Problem::Invalid(ONE_AUTHORIZATION.to_owned()));
     }
     let token = header
         .to_str()
@@ -90,5 +84,36 @@ fn bearer_token(
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or(Refusal::Unauthenticated(BAD_TOKEN))?;
-    Ok(Some(state.tokens.verify(token)?))
+    Ok(Some(app.keys.verify(token)?))
+}
+
+/// Runs `work` with the store on the blocking pool.
+pub async fn on_store<T, E>(
+    app: &App,
+    work: impl FnOnce(&Store) -> Result<T, E> + Send + 'static,
+) -> Result<T, Problem>
+where
+    T: Send + 'static,
+    E: Into<Problem> + Send + 'static,
+{
+    app.blocking(move |store| work(store).map_err(Into::into))
+        .await
+}
+
+/// Runs `work` on the blocking pool as `caller`, authenticated there
+/// first (see [`Caller`]): one trip to the pool for both.
+pub async fn as_caller<T, E>(
+    app: &App,
+    caller: Caller,
+    work: impl FnOnce(&Store, Actor) -> Result<T, E> + Send + 'static,
+) -> Result<T, Problem>
+where
+    T: Send + 'static,
+    E: Into<Problem> + Send + 'static,
+{
+    on_store(app, move |store| {
+        let actor = caller.authenticate(store)?;
+        work(store, actor).map_err(Into::into)
+    })
+    .await
 }

@@ -3,24 +3,21 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use domain::listing::ticket_records_query;
-use domain::rules::ReplyKind;
-use domain::values::parse_id;
-use domain::{Actor, Page, PageRequest, ReplyBody, SortField};
+use domain::{Actor, Page, PageRequest, ReplyBody, ReplyKind, TicketId, TicketRecords};
+use edge::App;
+use edge::problem::Problem;
 use store::{Store, StoreResult};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::required;
-use crate::auth::Caller;
-use crate::error::ApiError;
+use crate::auth::{Caller, as_caller};
 use crate::extract::{JsonBody, PathParam, QueryParams};
-use crate::state::AppState;
 use crate::wire::{
     CreateReplyRequest, Envelope, ErrorEnvelope, EventJson, PageEnvelope, PageQuery, ReplyJson,
 };
 
-pub fn router() -> OpenApiRouter<AppState> {
+pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(get_replies, post_replies))
         .routes(routes!(get_events))
@@ -46,23 +43,22 @@ pub fn router() -> OpenApiRouter<AppState> {
     security(("bearer" = []))
 )]
 async fn post_replies(
-    State(state): State<AppState>,
+    State(app): State<App>,
     caller: Caller,
     PathParam(raw_id): PathParam<String>,
     JsonBody(request): JsonBody<CreateReplyRequest>,
-) -> Result<Response, ApiError> {
-    state.limits.admit_write(caller.id())?;
-    let id = parse_id("ticketId", &raw_id)?;
+) -> Result<Response, Problem> {
+    app.limits.admit_write(caller.id())?;
+    let id = TicketId::parse("ticketId", &raw_id)?;
     let body = ReplyBody::parse(required("body", request.body)?)?;
     let kind = match request.internal {
         Some(true) => ReplyKind::Internal,
         Some(false) | None => ReplyKind::Public,
     };
-    let reply = state
-        .as_caller(caller, move |store, caller| {
-            store.add_reply(caller, id, &body, kind)
-        })
-        .await?;
+    let reply = as_caller(&app, caller, move |store, caller| {
+        store.add_reply(caller, id, &body, kind)
+    })
+    .await?;
     Ok(Envelope::new("Reply was created successfully", ReplyJson::from(reply)).created())
 }
 
@@ -76,17 +72,17 @@ async fn post_replies(
     security(("bearer" = []))
 )]
 async fn get_replies(
-    State(state): State<AppState>,
+    State(app): State<App>,
     caller: Caller,
     PathParam(raw_id): PathParam<String>,
     QueryParams(query): QueryParams<PageQuery>,
-) -> Result<PageEnvelope<ReplyJson>, ApiError> {
+) -> Result<PageEnvelope<ReplyJson>, Problem> {
     let (page, replies) = ticket_records(
-        &state,
+        &app,
         caller,
         &raw_id,
         query,
-        "replies",
+        TicketRecords::Replies,
         Store::list_replies,
     )
     .await?;
@@ -94,7 +90,7 @@ async fn get_replies(
         "Replies retrieved successfully",
         page,
         replies,
-        &state.tokens.cursors,
+        &app.keys.cursors,
     ))
 }
 
@@ -110,18 +106,25 @@ async fn get_replies(
     security(("bearer" = []))
 )]
 async fn get_events(
-    State(state): State<AppState>,
+    State(app): State<App>,
     caller: Caller,
     PathParam(raw_id): PathParam<String>,
     QueryParams(query): QueryParams<PageQuery>,
-) -> Result<PageEnvelope<EventJson>, ApiError> {
-    let (page, events) =
-        ticket_records(&state, caller, &raw_id, query, "events", Store::list_events).await?;
+) -> Result<PageEnvelope<EventJson>, Problem> {
+    let (page, events) = ticket_records(
+        &app,
+        caller,
+        &raw_id,
+        query,
+        TicketRecords::Events,
+        Store::list_events,
+    )
+    .await?;
     Ok(PageEnvelope::new(
         "Events retrieved successfully",
         page,
         events,
-        &state.tokens.cursors,
+        &app.keys.cursors,
     ))
 }
 
@@ -129,24 +132,18 @@ async fn get_events(
 /// first. The paging is parsed once the caller is known: a cursor belongs
 /// to its caller and its ticket.
 async fn ticket_records<T: Send + 'static>(
-    state: &AppState,
+    app: &App,
     caller: Caller,
     raw_id: &str,
     query: PageQuery,
-    list: &'static str,
-    read: fn(&Store, Actor, i64, PageRequest) -> StoreResult<Page<T>>,
-) -> Result<(PageRequest, Page<T>), ApiError> {
-    let id = parse_id("ticketId", raw_id)?;
-    let tokens = state.tokens.clone();
-    state
-        .as_caller(caller, move |store, caller| {
-            let page = PageRequest::parse(
-                query.paging(),
-                &tokens.cursors,
-                &ticket_records_query(list, id, caller),
-                SortField::TicketId,
-            )?;
-            Ok::<_, ApiError>((page, read(store, caller, id, page)?))
-        })
-        .await
+    list: TicketRecords,
+    read: fn(&Store, Actor, TicketId, PageRequest) -> StoreResult<Page<T>>,
+) -> Result<(PageRequest, Page<T>), Problem> {
+    let id = TicketId::parse("ticketId", raw_id)?;
+    let keys = app.keys.clone();
+    as_caller(app, caller, move |store, caller| {
+        let page = PageRequest::of_ticket_records(query.paging(), &keys.cursors, list, id, caller)?;
+        Ok::<_, Problem>((page, read(store, caller, id, page)?))
+    })
+    .await
 }

@@ -1,0 +1,64 @@
+//! The JSON API door: the original service's wire format at `/api/v1`, the
+//! operations endpoints (`/health`, `/health/live`, `/metrics`) and the
+//! API's own documentation (`/docs`, `/api/v1/openapi.json`), over the
+//! `store`'s actions.
+//!
+//! Handlers parse into `domain` types, call the store on the blocking pool
+//! as the caller, and answer the envelope; they hold no rule and no SQL.
+//! Every failure is an `edge::problem::Problem`, written as the error
+//! envelope by [`error::json_errors`].
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod wire;
+
+use axum::{Extension, Router, middleware};
+use edge::App;
+use edge::guard::guarded;
+use edge::problem::Problem;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// The JSON door: its routes, and the documentation pages, which the
+/// server mounts before trailing slashes are trimmed (Swagger UI sends
+/// `/docs` to `/docs/` for its relative asset links).
+#[derive(Debug)]
+pub struct JsonDoor {
+    pub routes: Router,
+    pub docs: Router,
+}
+
+/// Every route of the JSON door over `app`, behind the shared guards, with
+/// every failure (the door's own, and an unknown path of the whole
+/// server's) answered as the envelope.
+pub fn door(app: App) -> JsonDoor {
+    let request_timeout = app.limits.request_timeout();
+    let api = OpenApiRouter::new()
+        .merge(routes::auth::router())
+        .merge(routes::users::router())
+        .merge(routes::report::router())
+        .merge(routes::tickets::router())
+        .merge(routes::replies::router())
+        .merge(openapi::router());
+    let (routes, mut document) = openapi::base()
+        .nest("/api/v1", api)
+        .merge(routes::health::router())
+        .with_state(app)
+        .split_for_parts();
+    openapi::add_shared_responses(&mut document);
+    let document_json = serde_json::to_vec(&document).expect("the OpenAPI document serialises");
+    let routes = routes
+        .fallback(|| async { Problem::NotFound })
+        .layer(Extension(openapi::DocumentJson(document_json.into())));
+    let routes = guarded(routes, request_timeout).layer(middleware::from_fn(error::json_errors));
+    let docs: Router = SwaggerUi::new("/docs")
+        .config(utoipa_swagger_ui::Config::new([openapi::DOCUMENT_PATH]).validator_url("none"))
+        .into();
+    JsonDoor {
+        routes,
+        docs: docs.layer(middleware::from_fn(error::json_errors)),
+    }
+}

@@ -1,0 +1,121 @@
+//! A ticket's replies and internal notes: writing one, with what it does to
+//! the ticket, and the page of them a viewer may see.
+
+use diesel::prelude::*;
+use domain::audience::{Audience, may_view_ticket};
+use domain::tickets::{ReplyKind, decide_reply};
+use domain::{Actor, Page, PageRequest, Reply, ReplyBody, Ticket, TicketId};
+
+use crate::connection::{DbBackend, DbConnection};
+use crate::error::StoreResult;
+use crate::events::record_events;
+use crate::paging::page_in_id_order;
+use crate::rows::{REPLY_COLUMNS, ReplyRow};
+use crate::schema::{replies, users};
+use crate::search::add_reply_words;
+use crate::sla::breach_column;
+use crate::tickets::{TicketChanges, load_ticket, lock_ticket};
+use crate::{Store, now};
+
+impl Store {
+    /// Adds a reply or an internal note (rules 3, 4, 6, 7 and the note
+    /// rules) and applies what `domain` decides to the ticket (status,
+    /// assignment on an agent's first reply, first response, `updatedAt`),
+    /// with its events, the ticket locked: a reply can never land on a
+    /// ticket resolved concurrently, nor carry a time after `resolvedAt`.
+    pub fn add_reply(
+        &self,
+        actor: Actor,
+        ticket_id: TicketId,
+        body: &ReplyBody,
+        kind: ReplyKind,
+    ) -> StoreResult<Reply> {
+        self.write(|conn| {
+            let ticket = lock_ticket(conn, ticket_id)?;
+            let decision = decide_reply(actor, ticket.facts(), kind, now())?;
+            let at = decision.at.naive_utc();
+            let internal = kind == ReplyKind::Internal;
+            let id: i64 = diesel::insert_into(replies::table)
+                .values((
+                    replies::ticket_id.eq(ticket_id.0),
+                    replies::author_id.eq(actor.id().0),
+                    replies::body.eq(body.as_str()),
+                    replies::created_at.eq(at),
+                    replies::updated_at.eq(at),
+                    replies::internal.eq(internal),
+                ))
+                .returning(replies::id)
+                .get_result(conn)?;
+            let changes = TicketChanges {
+                status: (decision.status != ticket.status).then_some(decision.status.as_str()),
+                assignee_id: (decision.assignee != ticket.assignee)
+                    .then_some(decision.assignee.map(|user| user.0)),
+                first_response_at: decision.first_response.then_some(Some(at)),
+                sla_breach_at: decision.first_response.then(|| {
+                    breach_column(&Ticket {
+                        first_response_at: Some(decision.at),
+                        ..ticket.clone()
+                    })
+                }),
+                updated_at: decision.updated_at.map(|at| at.naive_utc()),
+                ..TicketChanges::default()
+            };
+            changes.apply(conn, ticket_id)?;
+            add_reply_words(conn, ticket_id.0, body.as_str(), internal)?;
+            record_events(conn, ticket_id, &decision.events(id))?;
+            Ok(Reply {
+                id,
+                ticket_id,
+                body: body.as_str().to_owned(),
+                author: actor.id(),
+                author_role: actor.role(),
+                internal,
+                created_at: decision.at,
+                updated_at: decision.at,
+            })
+        })
+    }
+
+    /// A page of a ticket's replies, oldest first, if `actor` may see it; a
+    /// customer's page and count never include internal notes.
+    pub fn list_replies(
+        &self,
+        actor: Actor,
+        ticket_id: TicketId,
+        page: PageRequest,
+    ) -> StoreResult<Page<Reply>> {
+        let conn = &mut *self.conn()?;
+        let ticket = load_ticket(conn, ticket_id)?;
+        may_view_ticket(actor, ticket.facts())?;
+        replies_page(conn, actor, ticket_id, page)
+    }
+}
+
+/// The page of a ticket's thread `actor` sees (the ticket already shown to
+/// be theirs to see).
+pub(crate) fn replies_page(
+    conn: &mut DbConnection,
+    actor: Actor,
+    ticket_id: TicketId,
+    page: PageRequest,
+) -> StoreResult<Page<Reply>> {
+    let with_notes = Audience::of(actor).sees_notes();
+    let visible = || {
+        let mut of_ticket = replies::table
+            .inner_join(users::table)
+            .filter(replies::ticket_id.eq(ticket_id.0))
+            .into_boxed::<DbBackend>();
+        if !with_notes {
+            of_ticket = of_ticket.filter(replies::internal.eq(false));
+        }
+        of_ticket
+    };
+    Ok(page_in_id_order!(
+        conn,
+        page,
+        visible,
+        REPLY_COLUMNS => ReplyRow,
+        replies::id,
+        |reply: &Reply| reply.id,
+    ))
+}

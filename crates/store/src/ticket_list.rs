@@ -1,0 +1,307 @@
+//! The ticket list: a page of the tickets a viewer may see, filtered and
+//! sorted as asked, read as one or two walks along an index.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use domain::audience::{Audience, TicketScope, decide_ticket_scope, see_ticket};
+use domain::ticket_list::may_filter_tickets;
+use domain::{
+    Actor, Direction, ListTickets, Page, Position, Priority, SeenTicket, SortField, SortValue,
+    Ticket, TicketStatus,
+};
+
+use crate::connection::{DbBackend, DbConnection};
+use crate::error::{StoreError, StoreResult};
+use crate::paging::total;
+use crate::rows::{TICKET_COLUMNS, TicketRow, convert_all};
+use crate::schema::{ticket_tags, tickets};
+use crate::search::{breadth, count_matching, matching};
+use crate::tickets::tag_set;
+use crate::{Store, now};
+
+impl Store {
+    /// The page of tickets `actor` may see (rule 2), filtered and sorted as
+    /// asked; ties are broken by `ticketId` so pages never overlap. Counts
+    /// the matches only when asked. Each ticket's breach verdict is taken at
+    /// the same instant as the breach filter's.
+    pub fn list_tickets(
+        &self,
+        actor: Actor,
+        request: &ListTickets,
+    ) -> StoreResult<Page<SeenTicket>> {
+        may_filter_tickets(actor, request)?;
+        let conn = &mut *self.conn()?;
+        let audience = Audience::of(actor);
+        let search = match &request.search {
+            Some(query) => {
+                let breadth = breadth(conn, query, audience)?;
+                Some(matching(conn, query, audience, breadth))
+            }
+            None => None,
+        };
+        // The clock is part of the query (a breach is a stored breach time
+        // before it) and of each row's verdict.
+        let at = now();
+        let now = at.naive_utc();
+        let filtered = || {
+            let mut query = tickets::table.into_boxed::<DbBackend>();
+            if let TicketScope::AuthoredBy(author) = decide_ticket_scope(actor) {
+                query = query.filter(tickets::author_id.eq(author.0));
+            }
+            if let Some(status) = request.status {
+                query = query.filter(tickets::status.eq(status.as_str()));
+            }
+            if let Some(priority) = request.priority {
+                query = query.filter(tickets::priority.eq(priority.rank()));
+            }
+            if let Some(assignee) = request.assignee {
+                query = match assignee.user(actor) {
+                    Some(user) => query.filter(tickets::assignee_id.eq(user.0)),
+                    None => query.filter(tickets::assignee_id.is_null()),
+                };
+            }
+            if let Some(tag) = &request.tag {
+                let tagged = ticket_tags::table
+                    .filter(ticket_tags::tag.eq(tag.as_str().to_owned()))
+                    .select(ticket_tags::ticket_id);
+                query = query.filter(tickets::id.eq_any(tagged));
+            }
+            if let Some(words) = &search {
+                query = query.filter(words.clone());
+            }
+            query = match request.breached {
+                Some(true) => query.filter(tickets::sla_breach_at.lt(now)),
+                Some(false) => query.filter(
+                    tickets::sla_breach_at
+                        .is_null()
+                        .or(tickets::sla_breach_at.ge(now)),
+                ),
+                None => query,
+            };
+            query
+        };
+        let total = if request.page.counts() {
+            Some(match (&request.search, decide_ticket_scope(actor)) {
+                (Some(query), TicketScope::All) if searches_only(request) => {
+                    count_matching(conn, query, audience)?
+                }
+                _ => total(filtered().count().get_result(conn)?),
+            })
+        } else {
+            None
+        };
+        let rows = read_page(conn, &filtered, request)?;
+        let mut page = Page::of_rows(
+            convert_all(rows)?,
+            request.page,
+            |ticket| request.sort.position_of(ticket),
+            total,
+        );
+        if audience.sees_tags() {
+            attach_tags(conn, &mut page.items)?;
+        }
+        Ok(Page {
+            items: page
+                .items
+                .into_iter()
+                .map(|ticket| see_ticket(actor, ticket, at))
+                .collect(),
+            next: page.next,
+            total: page.total,
+        })
+    }
+}
+
+/// Loads the tags of a page of tickets in one query.
+fn attach_tags(conn: &mut DbConnection, page: &mut [Ticket]) -> StoreResult<()> {
+    let ids: Vec<i64> = page.iter().map(|ticket| ticket.id.0).collect();
+    let rows: Vec<(i64, String)> = ticket_tags::table
+        .filter(ticket_tags::ticket_id.eq_any(&ids))
+        .select((ticket_tags::ticket_id, ticket_tags::tag))
+        .load(conn)?;
+    let mut by_ticket: HashMap<i64, Vec<String>> = HashMap::new();
+    for (ticket_id, tag) in rows {
+        by_ticket.entry(ticket_id).or_default().push(tag);
+    }
+    for ticket in page {
+        ticket.tags = Some(tag_set(by_ticket.remove(&ticket.id.0).unwrap_or_default())?);
+    }
+    Ok(())
+}
+
+/// Whether the only filter of `request` is its search (written out field
+/// by field, so a new filter cannot be forgotten here).
+fn searches_only(request: &ListTickets) -> bool {
+    let ListTickets {
+        page: _,
+        sort: _,
+        direction: _,
+        status,
+        priority,
+        assignee,
+        tag,
+        search: _,
+        breached,
+    } = request;
+    status.is_none()
+        && priority.is_none()
+        && assignee.is_none()
+        && tag.is_none()
+        && breached.is_none()
+}
+
+type BoxedTickets = tickets::BoxedQuery<'static, DbBackend>;
+
+/// One index walk of a ticket list: its rows, filtered, after the cursor's
+/// row if any, in order.
+type Segment<'a> = Box<dyn Fn() -> BoxedTickets + 'a>;
+
+/// The rows of `request`'s page, plus one more when another page follows.
+/// Each list is one or two walks along an index (see [`segments`]),
+/// entered after a cursor's row or, for a page number, past `offset` rows
+/// (at most `MAX_PAGE_DEPTH`), so no page sorts or skips the whole table.
+fn read_page(
+    conn: &mut DbConnection,
+    filtered: &dyn Fn() -> BoxedTickets,
+    request: &ListTickets,
+) -> StoreResult<Vec<TicketRow>> {
+    let page = request.page;
+    let wanted = page.rows_to_read() as usize;
+    let mut rows: Vec<TicketRow> = Vec::with_capacity(wanted);
+    let mut skip = page.offset();
+    for segment in segments(filtered, request.sort, request.direction, page.after())? {
+        if rows.len() == wanted {
+            break;
+        }
+        let found: Vec<TicketRow> = segment()
+            .select(TICKET_COLUMNS)
+            .limit((wanted - rows.len()) as i64)
+            .offset(i64::try_from(skip).unwrap_or(i64::MAX))
+            .load(conn)?;
+        skip = if found.is_empty() && skip > 0 {
+            // The page starts past this walk's end: skip the rest in the
+            // next walk (at most `skip` ids are read here).
+            let passed: Vec<i64> = segment()
+                .select(tickets::id)
+                .limit(i64::try_from(skip).unwrap_or(i64::MAX))
+                .load(conn)?;
+            skip - passed.len() as u64
+        } else {
+            0
+        };
+        rows.extend(found);
+    }
+    Ok(rows)
+}
+
+/// The index walks of a list sorted by `field`, after `after` if set: each
+/// in `(field, id)` order, the direction applied to both, entered with
+/// `field >= v AND (field > v OR id > i)` (mirrored for descending), which
+/// both backends answer as a range scan of the `(field, id)` index.
+/// Unresolved tickets have no `resolvedAt` and come last in both
+/// directions: a walk of the resolved tickets, then one of the unresolved
+/// by id (neither backend's index puts NULLs last both ways).
+fn segments<'a>(
+    filtered: &'a dyn Fn() -> BoxedTickets,
+    field: SortField,
+    direction: Direction,
+    after: Option<Position>,
+) -> StoreResult<Vec<Segment<'a>>> {
+    macro_rules! walk {
+        ($query:expr, $column:expr, $after:expr) => {{
+            let mut query = $query;
+            if let Some((value, id)) = $after {
+                query = match direction {
+                    Direction::Ascending => query.filter(
+                        $column
+                            .ge(value)
+                            .and($column.gt(value).or(tickets::id.gt(id))),
+                    ),
+                    Direction::Descending => query.filter(
+                        $column
+                            .le(value)
+                            .and($column.lt(value).or(tickets::id.lt(id))),
+                    ),
+                };
+            }
+            match direction {
+                Direction::Ascending => query.order_by(($column.asc(), tickets::id.asc())),
+                Direction::Descending => query.order_by(($column.desc(), tickets::id.desc())),
+            }
+        }};
+    }
+    let by_id = move |query: BoxedTickets, after: Option<i64>| {
+        let query = match (after, direction) {
+            (None, _) => query,
+            (Some(id), Direction::Ascending) => query.filter(tickets::id.gt(id)),
+            (Some(id), Direction::Descending) => query.filter(tickets::id.lt(id)),
+        };
+        match direction {
+            Direction::Ascending => query.order_by(tickets::id.asc()),
+            Direction::Descending => query.order_by(tickets::id.desc()),
+        }
+    };
+    let unfit = || {
+        Err(StoreError::internal(format!(
+            "a cursor position {after:?} that does not fit the sort {field:?}"
+        )))
+    };
+    let at = |value: SortValue| match value {
+        SortValue::At(at) => Some(at.naive_utc()),
+        _ => None,
+    };
+    let after_value = after.map(|position| (position.value, position.id));
+    let one = |segment: Segment<'a>| Ok(vec![segment]);
+    macro_rules! of {
+        ($column:expr, $value:expr) => {{
+            let after = match after_value {
+                None => None,
+                Some((value, id)) => match $value(value) {
+                    Some(value) => Some((value, id)),
+                    None => return unfit(),
+                },
+            };
+            one(Box::new(move || walk!(filtered(), $column, after)))
+        }};
+    }
+    match field {
+        SortField::TicketId => one(Box::new(move || {
+            by_id(filtered(), after.map(|position| position.id))
+        })),
+        SortField::CreatedAt => of!(tickets::created_at, at),
+        SortField::UpdatedAt => of!(tickets::updated_at, at),
+        SortField::ResolutionDueAt => of!(tickets::resolution_due_at, at),
+        SortField::Status => of!(tickets::status, |value| match value {
+            SortValue::Status(status) => Some(TicketStatus::as_str(status)),
+            _ => None,
+        }),
+        SortField::Priority => of!(tickets::priority, |value| match value {
+            SortValue::Priority(priority) => Some(Priority::rank(priority)),
+            _ => None,
+        }),
+        SortField::ResolvedAt => {
+            let resolved = move |after: Option<(chrono::NaiveDateTime, i64)>| -> Segment<'a> {
+                Box::new(move || {
+                    walk!(
+                        filtered().filter(tickets::resolved_at.is_not_null()),
+                        tickets::resolved_at,
+                        after
+                    )
+                })
+            };
+            let unresolved = move |after: Option<i64>| -> Segment<'a> {
+                Box::new(move || by_id(filtered().filter(tickets::resolved_at.is_null()), after))
+            };
+            match after_value {
+                None => Ok(vec![resolved(None), unresolved(None)]),
+                Some((SortValue::At(value), id)) => Ok(vec![
+                    resolved(Some((value.naive_utc(), id))),
+                    unresolved(None),
+                ]),
+                Some((SortValue::Unset, id)) => Ok(vec![unresolved(Some(id))]),
+                Some(_) => unfit(),
+            }
+        }
+    }
+}
