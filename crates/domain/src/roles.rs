@@ -50,7 +50,7 @@ impl fmt::Display for Role {
 
 /// The authenticated caller of an operation: its id and its current role.
 ///
-/// Only authentication makes one ([`crate::login::decide_session`] and the
+/// Only authentication makes one (`login::decide_session` and the
 /// browser session's twin, from the account as the database has it now),
 /// so a value of this type is proof that its role was checked: the rules
 /// trust it, and no door can make an admin of whoever it likes.

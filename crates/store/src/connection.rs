@@ -403,7 +403,7 @@ const SQLITE_DEFAULT_POOL: u32 = 8;
 const POSTGRES_DEFAULT_POOL: u32 = 16;
 
 /// Builds the pool of a database the migrations have made ready (see
-/// [`crate::migrations::migrate`]).
+/// `migrations::migrate`).
 pub(crate) fn connect(url: &DatabaseUrl, options: StoreOptions) -> StoreResult<Pool> {
     let default_size = match url {
         DatabaseUrl::Sqlite(_) => SQLITE_DEFAULT_POOL,

@@ -9,9 +9,8 @@ use crate::Store;
 use crate::connection::{DbBackend, DbConnection, on_backend};
 use crate::error::StoreResult;
 use crate::paging::page_in_id_order;
-use crate::rows::{EVENT_COLUMNS, EventRow, encode_event};
+use crate::rows::{EVENT_COLUMNS, EventRow, encode_event, load_ticket};
 use crate::schema::events;
-use crate::tickets::load_ticket;
 
 impl Store {
     /// A page of the ticket's history that `actor` may see, oldest first: a

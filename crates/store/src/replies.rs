@@ -10,11 +10,11 @@ use crate::connection::{DbBackend, DbConnection};
 use crate::error::StoreResult;
 use crate::events::record_events;
 use crate::paging::page_in_id_order;
-use crate::rows::{REPLY_COLUMNS, ReplyRow};
+use crate::rows::{REPLY_COLUMNS, ReplyRow, load_ticket, lock_ticket};
 use crate::schema::{replies, users};
 use crate::search::add_reply_words;
 use crate::sla::breach_column;
-use crate::tickets::{TicketChanges, load_ticket, lock_ticket};
+use crate::tickets::TicketChanges;
 use crate::{Store, now};
 
 impl Store {

@@ -1,14 +1,16 @@
-//! Row structs as the database returns them, and their conversion into
-//! `domain` records.
+//! Row structs as the database returns them, their conversion into
+//! `domain` records, and the reads of one ticket every action starts from.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::Queryable;
+use diesel::prelude::*;
 use domain::{
-    DueTimes, Event, EventKind, Priority, Reply, Role, Ticket, TicketId, TicketStatus, User, UserId,
+    DueTimes, Event, EventKind, Priority, Reply, Role, Tag, TagSet, Ticket, TicketId, TicketStatus,
+    User, UserId,
 };
 
-use crate::error::StoreError;
-use crate::schema::{events, replies, tickets, users};
+use crate::connection::{DbConnection, Locked, lock_rows};
+use crate::error::{StoreError, StoreResult};
+use crate::schema::{events, replies, ticket_tags, tickets, users};
 
 /// Declares a column tuple's type and value from one list.
 macro_rules! columns {
@@ -215,4 +217,36 @@ where
     T: TryFrom<R, Error = StoreError>,
 {
     rows.into_iter().map(T::try_from).collect()
+}
+
+/// One ticket's tags.
+pub(crate) fn load_tags(conn: &mut DbConnection, ticket_id: TicketId) -> StoreResult<TagSet> {
+    let names: Vec<String> = ticket_tags::table
+        .filter(ticket_tags::ticket_id.eq(ticket_id.0))
+        .select(ticket_tags::tag)
+        .load(conn)?;
+    tag_set(names)
+}
+
+pub(crate) fn tag_set(names: Vec<String>) -> StoreResult<TagSet> {
+    let tags = names
+        .iter()
+        .map(|name| Tag::parse(name))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| StoreError::internal(format!("unreadable tag in the database: {e}")))?;
+    Ok(TagSet::from_tags(tags))
+}
+
+pub(crate) fn load_ticket(conn: &mut DbConnection, ticket_id: TicketId) -> StoreResult<Ticket> {
+    let row: TicketRow = tickets::table
+        .find(ticket_id.0)
+        .select(TICKET_COLUMNS)
+        .first(conn)?;
+    row.try_into()
+}
+
+/// Reads a ticket and holds it until the transaction ends.
+pub(crate) fn lock_ticket(conn: &mut DbConnection, ticket_id: TicketId) -> StoreResult<Ticket> {
+    lock_rows(conn, Locked::Tickets, &[ticket_id.0])?;
+    load_ticket(conn, ticket_id)
 }

@@ -14,10 +14,9 @@ use domain::{
 use crate::connection::{DbBackend, DbConnection};
 use crate::error::{StoreError, StoreResult};
 use crate::paging::total;
-use crate::rows::{TICKET_COLUMNS, TicketRow, convert_all};
+use crate::rows::{TICKET_COLUMNS, TicketRow, convert_all, tag_set};
 use crate::schema::{ticket_tags, tickets};
 use crate::search::{breadth, count_matching, matching};
-use crate::tickets::tag_set;
 use crate::{Store, now};
 
 impl Store {

@@ -12,7 +12,7 @@ use crate::directory::{assignable_staff, usernames};
 use crate::error::StoreResult;
 use crate::events::events_page;
 use crate::replies::replies_page;
-use crate::tickets::{load_tags, load_ticket};
+use crate::rows::{load_tags, load_ticket};
 use crate::{Store, now};
 
 impl Store {

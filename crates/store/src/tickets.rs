@@ -7,15 +7,14 @@ use diesel::prelude::*;
 use domain::audience::{Audience, may_view_ticket, see_ticket};
 use domain::tickets::{Resolution, decide_new_ticket, decide_status_change};
 use domain::{
-    Actor, SeenTicket, Subject, Tag, TagSet, Ticket, TicketBody, TicketDocuments, TicketId,
-    TicketStatus,
+    Actor, SeenTicket, Subject, Ticket, TicketBody, TicketDocuments, TicketId, TicketStatus,
 };
 
-use crate::connection::{DbConnection, Locked, lock_rows};
-use crate::error::{StoreError, StoreResult};
+use crate::connection::DbConnection;
+use crate::error::StoreResult;
 use crate::events::record_events;
-use crate::rows::{TICKET_COLUMNS, TicketRow};
-use crate::schema::{ticket_tags, tickets};
+use crate::rows::{TICKET_COLUMNS, TicketRow, load_tags, load_ticket, lock_ticket};
+use crate::schema::tickets;
 use crate::search::insert_documents;
 use crate::sla::breach_column;
 use crate::{Store, now};
@@ -151,36 +150,4 @@ pub(crate) fn seen(
         false => None,
     };
     Ok(see_ticket(actor, Ticket { tags, ..ticket }, at))
-}
-
-/// One ticket's tags.
-pub(crate) fn load_tags(conn: &mut DbConnection, ticket_id: TicketId) -> StoreResult<TagSet> {
-    let names: Vec<String> = ticket_tags::table
-        .filter(ticket_tags::ticket_id.eq(ticket_id.0))
-        .select(ticket_tags::tag)
-        .load(conn)?;
-    tag_set(names)
-}
-
-pub(crate) fn tag_set(names: Vec<String>) -> StoreResult<TagSet> {
-    let tags = names
-        .iter()
-        .map(|name| Tag::parse(name))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| StoreError::internal(format!("unreadable tag in the database: {e}")))?;
-    Ok(TagSet::from_tags(tags))
-}
-
-pub(crate) fn load_ticket(conn: &mut DbConnection, ticket_id: TicketId) -> StoreResult<Ticket> {
-    let row: TicketRow = tickets::table
-        .find(ticket_id.0)
-        .select(TICKET_COLUMNS)
-        .first(conn)?;
-    row.try_into()
-}
-
-/// Reads a ticket and holds it until the transaction ends.
-pub(crate) fn lock_ticket(conn: &mut DbConnection, ticket_id: TicketId) -> StoreResult<Ticket> {
-    lock_rows(conn, Locked::Tickets, &[ticket_id.0])?;
-    load_ticket(conn, ticket_id)
 }

@@ -9,10 +9,10 @@ use domain::{Actor, Role, SeenTicket, Ticket, TicketChange, TicketId, UserId};
 use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreResult;
 use crate::events::record_events;
-use crate::rows::parse;
+use crate::rows::{load_tags, lock_ticket, parse};
 use crate::schema::{ticket_tags, users};
 use crate::sla::breach_column;
-use crate::tickets::{TicketChanges, load_tags, lock_ticket};
+use crate::tickets::TicketChanges;
 use crate::{Store, now};
 
 impl Store {

@@ -647,9 +647,12 @@ http_tests! {
         ));
         assert!(page.has(r#"id="resolve""#), "the customer may resolve it");
         assert!(page.has(r#"<dd id="priority">NORMAL</dd>"#), "{}", page.html);
-        for staff_only in [r#"id="note""#, r#"id="triage""#, r#"id="sla""#] {
+        for staff_only in [r#"id="note""#, r#"id="triage""#] {
             assert!(!page.has(staff_only), "{staff_only} shown to a customer");
         }
+        // The due times are everyone's, as in the API.
+        assert!(page.has(r#"id="sla""#), "{}", page.html);
+        assert!(page.has(r#"<dd id="assignee">Nobody yet</dd>"#), "{}", page.html);
         // Posting anyway is refused at 409 and keeps what was typed.
         let refused = browser
             .submit(
@@ -795,6 +798,88 @@ http_tests! {
         assert!(page.has("assigned it to iambenkay (was nobody)"), "{}", page.html);
         let listed = staff.get("/tickets").await;
         assert!(listed.has(r#"<span class="assignee">iambenkay</span>"#), "{}", listed.html);
+    }
+
+    async fn a_customer_sees_the_same_ticket_through_the_api_and_the_pages(app) {
+        let (customer, mut browser) = user(&app, "kayode", Role::Customer).await;
+        let (agent, mut staff) = user(&app, "benjamin", Role::SupportAgent).await;
+        let id = open_ticket(&mut browser, "Refund", "please refund order 7").await;
+        let path = format!("/tickets/{id}");
+        let agent_id = agent.id.clone();
+        staff
+            .submit(
+                &format!("{path}/triage"),
+                &[("priority", "HIGH"), ("assignee", &agent_id), ("tags", "vip")],
+            )
+            .await
+            .redirects_to(&format!("{path}?done=saved"));
+        staff
+            .submit(&format!("{path}/replies"), &[("kind", "internal"), ("body", "secret-note-text")])
+            .await
+            .redirects_to(&format!("{path}?done=noted"));
+        staff
+            .submit(&format!("{path}/replies"), &[("kind", "public"), ("body", "public-answer")])
+            .await
+            .redirects_to(&format!("{path}?done=replied"));
+
+        for (session, viewer, staff_view) in [(&customer, &browser, false), (&agent, &staff, true)] {
+            // The API's answer.
+            let ticket = app.get(&format!("/api/v1/tickets/{id}"), session).await.expect(StatusCode::OK).data();
+            let replies = app.get(&format!("/api/v1/tickets/{id}/replies"), session).await.expect(StatusCode::OK).data();
+            let events = app.get(&format!("/api/v1/tickets/{id}/events"), session).await.expect(StatusCode::OK).data();
+            let replies = replies.as_array().expect("replies");
+            let events: Vec<&str> = events
+                .as_array()
+                .expect("events")
+                .iter()
+                .map(|event| event["type"].as_str().expect("a type"))
+                .collect();
+            // The page's.
+            let page = viewer.get(&path).await.expect(StatusCode::OK);
+            let history = page
+                .html
+                .split(r#"<ol class="history" id="history">"#)
+                .nth(1)
+                .and_then(|rest| rest.split("</ol>").next())
+                .expect("the history");
+            let thread = page.html.matches(r#"<article class="message"#).count();
+
+            // Both show the ticket's assignment, priority and due times...
+            assert_eq!(ticket["assignee"], json!(agent_id), "{ticket}");
+            assert_eq!(ticket["priority"], "HIGH");
+            let due = |field: &str| {
+                let at = chrono::DateTime::parse_from_rfc3339(ticket[field].as_str().expect(field))
+                    .expect("a timestamp");
+                at.format("%Y-%m-%d %H:%M UTC").to_string()
+            };
+            assert!(page.has(r#"id="sla""#), "the due times: {}", page.html);
+            assert!(page.has(&due("firstResponseDueAt")) && page.has(&due("resolutionDueAt")), "{}", page.html);
+            assert_eq!(page.has("SLA breached") || page.has(">Breached<"), ticket["slaBreached"] == json!(true));
+            // ...the same replies and the same history...
+            assert_eq!(thread, replies.len() + 1, "the ticket and its replies: {}", page.html);
+            assert_eq!(history.matches("<li>").count(), events.len(), "{events:?}: {history}");
+            assert!(page.has("public-answer"));
+            // ...and only staff see notes, tags, assignments and names.
+            assert_eq!(page.has("secret-note-text"), staff_view);
+            assert_eq!(replies.iter().any(|reply| reply["internal"] == json!(true)), staff_view);
+            assert_eq!(ticket.get("tags").is_some(), staff_view, "{ticket}");
+            assert_eq!(page.has(r#"value="vip""#), staff_view);
+            assert_eq!(events.contains(&"assigned"), staff_view, "{events:?}");
+            assert_eq!(history.contains("assigned it to"), staff_view, "{history}");
+            assert_eq!(events.contains(&"tags_changed"), staff_view, "{events:?}");
+            assert_eq!(history.contains("tagged it"), staff_view, "{history}");
+            match staff_view {
+                true => assert!(page.has(&format!(r#"<option value="{agent_id}" selected>benjamin</option>"#)), "{}", page.html),
+                false => {
+                    assert!(page.has(r#"<dd id="assignee">Support</dd>"#), "{}", page.html);
+                    assert!(!page.has("benjamin"), "a customer sees no staff name: {}", page.html);
+                }
+            }
+        }
+        // A customer's list says the same of the ticket as its page.
+        let listed = browser.get("/tickets").await.expect(StatusCode::OK);
+        assert!(listed.has(r#"<span class="assignee">Support</span>"#), "{}", listed.html);
+        assert!(listed.has(r#"<span class="priority priority-HIGH">HIGH</span>"#), "{}", listed.html);
     }
 
     async fn refused_changes_show_their_message_at_their_status(app) {
