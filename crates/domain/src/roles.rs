@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::ids::UserId;
 use crate::values::ValidationError;
 
-/// A user's role; the wire spellings are those of the original service.
+/// A user's role; its spellings are those of the original service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Role {

@@ -1,8 +1,8 @@
 //! A model of one ticket's life, driven by random actions from random actors:
 //! creating, replying, writing notes, resolving, viewing and triaging
-//! (`PATCH`). The model keeps the ticket, the history the rules' decisions
-//! record and what its customer can see, and after every step checks the
-//! contract's invariants against all three.
+//! (priority, assignee, tags). The model keeps the ticket, the history the
+//! rules' decisions record and what its customer can see, and after every
+//! step checks the contract's invariants against all three.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use proptest::prelude::*;
@@ -50,7 +50,7 @@ fn standing(id: UserId) -> Option<Standing> {
 /// A tiny alphabet, so sets meet, repeat and differ only in order or case.
 const TAG_ALPHABET: [&str; 4] = ["billing", "bug", "vip", "VIP"];
 
-/// A `PATCH` as a client sends it; `None` leaves a field out.
+/// A triage as a client sends it; `None` leaves a field out.
 #[derive(Debug, Clone)]
 struct Patch {
     priority: Option<Priority>,
@@ -130,7 +130,7 @@ fn step() -> impl Strategy<Value = (Action, Actor, i64)> {
     (action(), prop::sample::select(ACTORS.to_vec()), 0i64..3)
 }
 
-/// How a rule answered, by the HTTP status it maps to.
+/// How a rule answered, by the kind of its refusal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Allowed,

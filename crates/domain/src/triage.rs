@@ -12,7 +12,7 @@ use crate::roles::{Actor, Role};
 use crate::sla::{DueTimes, SlaTargets};
 use crate::workflow::{Priority, TagSet};
 
-/// The fields a PATCH asks to set; `None` leaves one as it is, and
+/// The fields a triage asks to set; `None` leaves one as it is, and
 /// `assignee: Some(None)` unassigns.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TicketChange {

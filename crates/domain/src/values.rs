@@ -4,11 +4,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// Why a piece of client input was rejected; the API answers 400 with it.
+/// Why a piece of client input was rejected: which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field} {reason}")]
 pub struct ValidationError {
-    /// The wire name of the offending field or query parameter.
+    /// The name of the offending field, as every door names it.
     pub field: &'static str,
     pub reason: String,
 }
