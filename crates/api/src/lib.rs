@@ -74,6 +74,8 @@ fn around_doors(doors: Router, docs: Router, instrumentation: Instrumentation) -
 /// `Router::layer`, they run after routing, so both see the matched route
 /// template.
 fn observed(router: Router) -> Router {
+    // The process's recorder is in place before the first request is counted.
+    observe::metrics_handle();
     router
         .layer(middleware::from_fn(observe::record_request))
         .layer(

@@ -572,6 +572,12 @@ fn is_outside_the_envelope(path: &str) -> bool {
         || path.starts_with("/docs/")
 }
 
+/// Whether `path` is one of the web pages' (the start page is the one the
+/// generator makes): a failure there is a page, in the pages' format.
+fn is_a_page(path: &str) -> bool {
+    path == "/"
+}
+
 /// Status, request id and envelope of one answer.
 fn check_answer(case: &Case, path: &str, answer: &Answer) -> Result<(), TestCaseError> {
     let status = answer.status;
@@ -633,6 +639,21 @@ fn check_answer(case: &Case, path: &str, answer: &Answer) -> Result<(), TestCase
     if case.method == Method::HEAD {
         // HEAD answers as GET would, without the body.
         prop_assert!(answer.body.is_empty(), "HEAD answered a body: {}", text());
+        return Ok(());
+    }
+    if status.is_client_error() && is_a_page(path) {
+        // The pages' door answers its failures as pages.
+        prop_assert!(
+            content_type.starts_with("text/html"),
+            "{status} on a page answered {content_type:?}: {}",
+            text()
+        );
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            prop_assert!(
+                answer.headers.contains_key(header::ALLOW),
+                "405 without Allow"
+            );
+        }
         return Ok(());
     }
     if status.is_client_error() {

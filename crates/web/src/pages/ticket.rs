@@ -64,8 +64,16 @@ fn read_page(
         };
         PageRequest::of_ticket_records(paging, cursors, list, id, user.actor)
     };
-    let replies = records(TicketRecords::Replies, &query.replies)?;
-    let events = records(TicketRecords::Events, &query.history)?;
+    let requests = records(TicketRecords::Replies, &query.replies)
+        .and_then(|replies| Ok((replies, records(TicketRecords::Events, &query.history)?)));
+    let (replies, events) = match requests {
+        Ok(requests) => requests,
+        Err(invalid) => {
+            // A ticket that is not there is not found, whatever its links say.
+            store.read_ticket(user.actor, id)?;
+            return Err(invalid.into());
+        }
+    };
     let view = store.read_ticket_page(user.actor, id, replies, events)?;
     let seal = |request: PageRequest, next: Option<domain::Position>| {
         next.map(|position| cursors.seal(request.binding(), position))

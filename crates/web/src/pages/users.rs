@@ -4,11 +4,14 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use domain::{Creator, ListUsers, Page, Paging, Pin, Role, User, UserChange, UserId, Username};
+use domain::{
+    Actor, Creator, CursorKey, ListUsers, Page, Paging, Pin, Role, User, UserChange, UserId,
+    Username,
+};
 use edge::App;
 use edge::problem::Problem;
 use serde::Deserialize;
-use store::{NewAccount, SignedInUser};
+use store::{NewAccount, SignedInUser, Store};
 
 use super::{PageQuery, given, notice, path_id, viewer};
 use crate::SessionCookie;
@@ -19,7 +22,7 @@ use crate::views::{Choice, Chrome, UserRow, UsersPage, When, render, role_label,
 const USERS_PER_PAGE: &str = "50";
 const ROLES: [Role; 3] = [Role::Customer, Role::SupportAgent, Role::Admin];
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 pub struct UsersQuery {
     role: Option<String>,
     cursor: Option<String>,
@@ -44,60 +47,64 @@ pub async fn list(
     session: SessionCookie,
     PageQuery(query): PageQuery<UsersQuery>,
 ) -> Result<Response, PageError> {
-    let (user, page, next) = read_users(&app, &session, &query).await?;
-    let page = users_page(
-        &app,
-        &session,
-        &query,
-        user,
-        page,
-        next,
-        String::new(),
-        None,
-    );
+    let cursors = app.keys.cursors.clone();
+    let asked = UsersQuery {
+        done: None,
+        ..query.clone()
+    };
+    let read = session
+        .run(&app, move |store, user| {
+            read_users(store, user, &cursors, &asked)
+        })
+        .await?;
+    let page = users_page(&app, &session, &query, read, String::new(), None);
     Ok(render(&page))
 }
 
-async fn read_users(
-    app: &App,
-    session: &SessionCookie,
-    query: &UsersQuery,
-) -> Result<(SignedInUser, Page<User>, Option<String>), PageError> {
-    let cursors = app.keys.cursors.clone();
-    let (role, cursor) = (query.role.clone(), query.cursor.clone());
-    session
-        .run(app, move |store, user| {
-            let request = ListUsers::parse(
-                Paging {
-                    page: None,
-                    limit: Some(USERS_PER_PAGE),
-                    cursor: given(&cursor),
-                    count: None,
-                },
-                given(&role),
-                user.actor,
-                &cursors,
-            )?;
-            let page = store.list_users(user.actor, &request)?;
-            let next = page
-                .next
-                .map(|position| cursors.seal(request.page.binding(), position));
-            Ok((user.clone(), page, next))
-        })
-        .await
+/// A page of the accounts as an admin reads it, and where the list goes on.
+struct UsersRead {
+    user: SignedInUser,
+    page: Page<User>,
+    next: Option<String>,
 }
 
-#[expect(clippy::too_many_arguments, reason = "one page's parts, named")]
+fn read_users(
+    store: &Store,
+    user: &SignedInUser,
+    cursors: &CursorKey,
+    query: &UsersQuery,
+) -> Result<UsersRead, PageError> {
+    let request = ListUsers::parse(
+        Paging {
+            page: None,
+            limit: Some(USERS_PER_PAGE),
+            cursor: given(&query.cursor),
+            count: None,
+        },
+        given(&query.role),
+        user.actor,
+        cursors,
+    )?;
+    let page = store.list_users(user.actor, &request)?;
+    let next = page
+        .next
+        .map(|position| cursors.seal(request.page.binding(), position));
+    Ok(UsersRead {
+        user: user.clone(),
+        page,
+        next,
+    })
+}
+
 fn users_page(
     app: &App,
     session: &SessionCookie,
     query: &UsersQuery,
-    user: SignedInUser,
-    page: Page<User>,
-    next: Option<String>,
+    read: UsersRead,
     new_username: String,
     error: Option<String>,
 ) -> UsersPage {
+    let UsersRead { user, page, next } = read;
     let role = given(&query.role).unwrap_or("").to_owned();
     let mut roles = vec![Choice::new("", "Every role", &role)];
     roles.extend(ROLES.map(|r| Choice::new(r.as_str(), role_label(r), &role)));
@@ -131,29 +138,43 @@ fn users_page(
     }
 }
 
-/// A refused change: the list again, with the refusal and the username
-/// that was being created.
-async fn refused(
+/// How a change to an account went.
+enum Changed {
+    /// Done: where to go (the list, with the notice).
+    Done(String),
+    /// Refused: why, and the list to show it on.
+    Refused(Problem, UsersRead),
+}
+
+/// Makes `change` as the session's user and, when it is refused, reads the
+/// list to show the refusal on (with the username that was being created),
+/// in the same trip to the blocking pool.
+async fn change_accounts(
     app: &App,
     session: &SessionCookie,
-    error: PageError,
+    change: impl FnOnce(&Store, Actor) -> Result<String, PageError> + Send + 'static,
     new_username: String,
 ) -> Result<Response, PageError> {
-    let refusal = error.refusal()?;
-    let query = UsersQuery::default();
-    let (user, page, next) = read_users(app, session, &query).await?;
-    let message = sentence(&refusal.to_string());
-    let page = users_page(
-        app,
-        session,
-        &query,
-        user,
-        page,
-        next,
-        new_username,
-        Some(message),
-    );
-    Ok(refusal.with_status(render(&page)))
+    let cursors = app.keys.cursors.clone();
+    let changed = session
+        .run(app, move |store, user| match change(store, user.actor) {
+            Ok(done) => Ok(Changed::Done(done)),
+            Err(error) => {
+                let refusal = error.refusal()?;
+                let read = read_users(store, user, &cursors, &UsersQuery::default())?;
+                Ok(Changed::Refused(refusal, read))
+            }
+        })
+        .await?;
+    match changed {
+        Changed::Done(done) => Ok(Redirect::to(&done).into_response()),
+        Changed::Refused(refusal, read) => {
+            let message = sentence(&refusal.to_string());
+            let query = UsersQuery::default();
+            let page = users_page(app, session, &query, read, new_username, Some(message));
+            Ok(refusal.with_status(render(&page)))
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -178,25 +199,14 @@ pub async fn create(
             role: given(&form.role).map(str::parse).transpose()?,
         })
     })();
-    let outcome = match new {
-        Ok(new) => match app.store.reserve_hashing() {
-            Ok(hashing) => {
-                session
-                    .run(&app, move |store, user| {
-                        Ok(store
-                            .create_user(hashing, Creator::User(user.actor), &new)
-                            .map_err(PageError::from))
-                    })
-                    .await?
-            }
-            Err(busy) => Err(busy.into()),
-        },
-        Err(error) => Err(error),
+    // Reserved before the trip, so a flood's refusals never reach the pool.
+    let hashing = app.store.reserve_hashing().map_err(PageError::from);
+    let change = move |store: &Store, actor: Actor| {
+        let new = new?;
+        store.create_user(hashing?, Creator::User(actor), &new)?;
+        Ok("/admin/users?done=user-created".to_owned())
     };
-    match outcome {
-        Ok(_) => Ok(Redirect::to("/admin/users?done=user-created").into_response()),
-        Err(error) => refused(&app, &session, error, typed).await,
-    }
+    change_accounts(&app, &session, change, typed).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -287,22 +297,9 @@ async fn update(
     done: &'static str,
 ) -> Result<Response, PageError> {
     let id = UserId(path_id(raw_id)?);
-    let outcome = match change {
-        Ok(change) => {
-            session
-                .run(&app, move |store, user| {
-                    Ok(store
-                        .update_user(user.actor, id, &change)
-                        .map_err(PageError::from))
-                })
-                .await?
-        }
-        Err(error) => Err(error),
+    let change = move |store: &Store, actor: Actor| {
+        store.update_user(actor, id, &change?)?;
+        Ok(format!("/admin/users?done={done}#user-{}", id.0))
     };
-    match outcome {
-        Ok(_) => {
-            Ok(Redirect::to(&format!("/admin/users?done={done}#user-{}", id.0)).into_response())
-        }
-        Err(error) => refused(&app, &session, error, String::new()).await,
-    }
+    change_accounts(&app, &session, change, String::new()).await
 }
