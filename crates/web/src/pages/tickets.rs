@@ -13,6 +13,7 @@ use domain::{
     Ticket, TicketBody, UserId,
 };
 use edge::App;
+use edge::problem::Problem;
 use edge::report::download;
 use serde::Deserialize;
 use store::{NewTicket, SignedInUser, Store};
@@ -82,7 +83,8 @@ impl QueueQuery {
 /// the staff to filter by.
 struct Queue {
     user: SignedInUser,
-    listed: Result<(Page<SeenTicket>, Option<String>), PageError>,
+    /// The page, or why the rules refused its filters.
+    listed: Result<(Page<SeenTicket>, Option<String>), Problem>,
     names: HashMap<UserId, String>,
     staff: Vec<StaffMember>,
 }
@@ -114,22 +116,17 @@ fn read_queue(
         actor,
         cursors,
     );
-    let listed = match request {
-        Ok(request) => match store.list_tickets(actor, &request) {
-            Ok(page) => {
-                let next = page
-                    .next
-                    .map(|position| cursors.seal(request.page.binding(), position));
-                Ok((page, next))
-            }
-            Err(error) => Err(PageError::from(error)),
-        },
-        Err(invalid) => Err(PageError::from(invalid)),
-    };
+    let listed = request.map_err(PageError::from).and_then(|request| {
+        let page = store.list_tickets(actor, &request)?;
+        let next = page
+            .next
+            .map(|position| cursors.seal(request.page.binding(), position));
+        Ok((page, next))
+    });
     // A refused filter is shown above an empty list; a failure is a failure.
     let listed = match listed {
         Ok(listed) => Ok(listed),
-        Err(error) => Err(PageError::Problem(error.refusal()?)),
+        Err(error) => Err(error.refusal()?),
     };
     let (names, staff) = match Audience::of(actor) {
         Audience::Staff => {
@@ -185,13 +182,12 @@ pub async fn list(
             None,
             StatusCode::OK,
         ),
-        Err(error) => {
-            let status = match &error {
-                PageError::Problem(problem) => problem.status(),
-                PageError::SignIn { .. } => StatusCode::UNAUTHORIZED,
-            };
-            (Vec::new(), None, Some(sentence(&error.to_string())), status)
-        }
+        Err(refusal) => (
+            Vec::new(),
+            None,
+            Some(sentence(&refusal.to_string())),
+            refusal.status(),
+        ),
     };
     let empty_message = match (staff_view, filters.any, query.cursor.is_some()) {
         (_, _, true) => "No more tickets.",
