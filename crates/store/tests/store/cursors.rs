@@ -21,8 +21,8 @@ use domain::{
     PageRequest, Paging, Position, Priority, Reply, ReplyBody, SortField, TagSet, Ticket,
     TicketChange, TicketStatus, User,
 };
-use store::test_support::Backend;
-use store::{SeedTicket, both_backends};
+use store::SeedTicket;
+use testkit::{Backend, both_backends};
 
 use super::*;
 

@@ -4,7 +4,8 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use domain::rules::Refusal;
 use domain::{Actor, EventKind, NewEvent, Priority, SlaTargets, TagSet, Ticket, TicketStatus};
-use store::{ResolvedReport, SeedReply, SeedTicket, StoreError, both_backends};
+use store::{ResolvedReport, SeedReply, SeedTicket, StoreError};
+use testkit::both_backends;
 
 use super::*;
 

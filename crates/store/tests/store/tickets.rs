@@ -3,7 +3,8 @@
 
 use domain::rules::{Refusal, ReplyKind};
 use domain::{Direction, ListTickets, PageRequest, ReplyBody, SortField, TicketStatus};
-use store::{StoreError, both_backends};
+use store::StoreError;
+use testkit::both_backends;
 
 use super::*;
 

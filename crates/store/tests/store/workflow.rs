@@ -15,8 +15,8 @@ use domain::{
     Direction, Event, EventKind, ListTickets, PageRequest, Priority, Reply, ReplyBody, SlaTargets,
     SortField, Tag, TagSet, Ticket, TicketChange, TicketStatus, UserChange, UserId,
 };
-use store::test_support::{Backend, TestDb};
-use store::{StoreError, StoreResult, both_backends};
+use store::{StoreError, StoreResult};
+use testkit::{Backend, TestDb, both_backends};
 
 use super::*;
 
