@@ -3,13 +3,9 @@
 //! Add a command by adding a variant to [`Command`] and an arm in `main`.
 
 mod bench;
-mod list_bench;
-mod load;
 mod screenshots;
-mod search_bench;
 mod seed;
 mod test_env;
-mod web_bench;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
