@@ -3,6 +3,8 @@
 //! Add a command by adding a variant to [`Command`] and an arm in `main`.
 
 mod bench;
+#[cfg(test)]
+mod module_cycles;
 mod screenshots;
 mod seed;
 mod test_env;
