@@ -3,13 +3,11 @@
 //! Add a command by adding a variant to [`Command`] and an arm in `main`.
 
 mod bench;
-mod list_bench;
-mod load;
+#[cfg(test)]
+mod module_cycles;
 mod screenshots;
-mod search_bench;
 mod seed;
 mod test_env;
-mod web_bench;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

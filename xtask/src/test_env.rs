@@ -1,4 +1,4 @@
-//! The `test` and `pg` commands, over a throwaway PostgreSQL cluster (the store's
+//! The `test` and `pg` commands, over a throwaway PostgreSQL cluster (testkit's
 //! [`TestCluster`]: a fresh temp directory, a free port on 127.0.0.1, stopped and deleted
 //! when dropped or, through a watchdog, when xtask is killed).
 
@@ -7,12 +7,10 @@ use std::path::Path;
 use std::process::{Command, ExitCode};
 
 use anyhow::Context as _;
-use store::test_cluster::TestCluster;
+use testkit::{SKIP_POSTGRES_VAR, TestCluster};
 
 /// Database created in the cluster; tests create their own databases next to it.
 const DB_NAME: &str = "tracker_test";
-/// The opt-out the tests themselves honour (`store::test_support`); CI never sets it.
-const SKIP_POSTGRES_VAR: &str = "SKIP_POSTGRES_TESTS";
 
 /// `cargo test [--workspace] ARGS` with `TEST_POSTGRES_URL` pointing at a PostgreSQL.
 pub fn run_tests(root: &Path, cargo_args: &[String]) -> anyhow::Result<ExitCode> {

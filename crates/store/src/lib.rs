@@ -21,7 +21,8 @@ mod replies;
 mod report;
 mod rows;
 // Public only to the bench's baseline server, which queries our tables
-// with plain Diesel to show what our layers cost.
+// with plain Diesel to show what our layers cost, and to testkit's
+// fingerprint of a test database.
 #[cfg(feature = "bulk-load")]
 pub mod schema;
 #[cfg(not(feature = "bulk-load"))]
@@ -36,12 +37,8 @@ mod triage;
 mod users;
 mod web_sessions;
 
-#[cfg(feature = "test-support")]
-pub mod fingerprint;
-#[cfg(feature = "test-support")]
-pub mod test_cluster;
-#[cfg(feature = "test-support")]
-pub mod test_support;
+#[cfg(feature = "test-hooks")]
+pub mod test_hooks;
 
 use std::sync::Arc;
 use std::time::Duration;

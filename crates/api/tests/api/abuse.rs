@@ -439,7 +439,7 @@ http_tests! {
         let held = {
             let store = store.clone();
             tokio::task::spawn_blocking(move || {
-                store::test_support::hold_connection(&store).expect("a connection")
+                testkit::hold_connection(&store).expect("a connection")
             })
             .await
             .expect("join")

@@ -4,8 +4,10 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+use testkit::Log;
 
 use crate::process::{BINARY, Server, api, http, read_response, time_until_closed};
 
@@ -50,7 +52,7 @@ fn a_fresh_deployment_migrates_creates_its_admin_serves_and_stops_cleanly() {
     );
     assert!(!bad_pin.status.success());
 
-    let mut server = Server::start(dir.path(), &[("LOG_FORMAT", "json")], Stdio::piped());
+    let mut server = Server::start(dir.path(), &[("LOG_FORMAT", "json")], Log::CaptureStdout);
     let port = server.port;
     let body = r#"{"username":"root","pin":"4821"}"#;
     let answer = http(
@@ -66,14 +68,7 @@ fn a_fresh_deployment_migrates_creates_its_admin_serves_and_stops_cleanly() {
 
     let stopped = server.terminate(Duration::from_secs(30));
     assert!(stopped.success(), "exit status {stopped}");
-    let mut logs = String::new();
-    server
-        .child
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_string(&mut logs)
-        .expect("logs");
+    let logs = server.stdout();
     let lines: Vec<serde_json::Value> = logs
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
@@ -109,7 +104,7 @@ fn a_short_jwt_secret_stops_the_start() {
 #[test]
 fn slow_headers_idle_connections_and_slow_bodies_are_cut_off_after_about_ten_seconds() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(dir.path(), &[], Stdio::null());
+    let server = Server::start(dir.path(), &[], Log::Discard);
     let expected = Duration::from_secs(9)..=Duration::from_secs(15);
     std::thread::scope(|scope| {
         let slowloris = scope.spawn(|| {
@@ -172,7 +167,7 @@ fn start_a_login_body_that_stalls(stream: &mut TcpStream) {
 #[test]
 fn sigterm_ends_the_process_after_the_grace_period_despite_a_stalled_client() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut server = Server::start(dir.path(), &[("SHUTDOWN_GRACE_SECS", "2")], Stdio::null());
+    let mut server = Server::start(dir.path(), &[("SHUTDOWN_GRACE_SECS", "2")], Log::Discard);
     let mut stream = server.connect();
     start_a_login_body_that_stalls(&mut stream);
     // The request is in flight, its body a tenth there.
@@ -191,7 +186,7 @@ fn sigterm_ends_the_process_after_the_grace_period_despite_a_stalled_client() {
 #[test]
 fn a_declared_oversize_body_is_refused_without_a_100_continue() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(dir.path(), &[], Stdio::null());
+    let server = Server::start(dir.path(), &[], Log::Discard);
     let mut stream = server.connect();
     stream
         .write_all(
@@ -210,7 +205,7 @@ fn a_declared_oversize_body_is_refused_without_a_100_continue() {
 #[test]
 fn connections_beyond_the_bound_wait_until_one_closes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(dir.path(), &[("MAX_CONNECTIONS", "2")], Stdio::null());
+    let server = Server::start(dir.path(), &[("MAX_CONNECTIONS", "2")], Log::Discard);
     let request = b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n";
     // Two kept-alive connections, answered once, hold both places.
     let mut held: Vec<TcpStream> = (0..2)

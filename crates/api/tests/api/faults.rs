@@ -6,12 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::net::TcpStream;
 use std::os::unix::fs::PermissionsExt as _;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use store::test_cluster::TestCluster;
-use store::test_support::SKIP_POSTGRES_VAR;
+use testkit::{Log, SKIP_POSTGRES_VAR, TestCluster};
 
 use crate::process::{Reply, Server, api, give_to_nobody, request_text, try_read_response};
 
@@ -107,7 +105,7 @@ fn while_postgresql_is_stopped_requests_answer_503_and_succeed_again_once_it_is_
     let url = cluster.url("tracker");
     let mut env = outage_settings();
     env.push(("DATABASE_URL", &url));
-    let mut server = Server::start(dir.path(), &env, Stdio::null());
+    let mut server = Server::start(dir.path(), &env, Log::Discard);
     let token = server.customer_token("ada");
     let (ticket_id, before) = a_ticket_before(&server, &token);
 
@@ -212,7 +210,7 @@ fn sigterm_under_continuous_writes_exits_0_in_the_grace_period_and_every_201_is_
         ("ACCOUNT_WRITE_LIMIT", "0"),
         ("SHUTDOWN_GRACE_SECS", "10"),
     ];
-    let mut server = Server::start(dir.path(), &env, Stdio::null());
+    let mut server = Server::start(dir.path(), &env, Log::Discard);
     let tokens: Vec<String> = (0..4)
         .map(|client| server.customer_token(&format!("client{client}")))
         .collect();
@@ -262,7 +260,7 @@ fn sigterm_under_continuous_writes_exits_0_in_the_grace_period_and_every_201_is_
     // After a restart: exactly the tickets answered 201, with their ids.
     // One more means a request was done but its answer dropped; one fewer,
     // a 201 that was not durable.
-    let server = Server::start(dir.path(), &[], Stdio::null());
+    let server = Server::start(dir.path(), &[], Log::Discard);
     let agent = server.token("agent", "0000");
     let stored = all_tickets(&server, &agent);
     let stored: BTreeMap<&str, i64> = stored

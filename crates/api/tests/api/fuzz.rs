@@ -24,7 +24,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::select;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
-use store::fingerprint::{Fingerprint, fingerprint};
+use testkit::fingerprint::{Fingerprint, fingerprint};
 
 use super::*;
 

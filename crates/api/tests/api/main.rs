@@ -65,7 +65,7 @@ use edge::limits::{LimitSettings, Limits};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use store::Store;
-use store::test_support::{Backend, TestDb};
+use testkit::{Backend, TestDb};
 use tower::ServiceExt;
 
 pub const SECRET: &str = "test-secret-of-at-least-32-bytes!";

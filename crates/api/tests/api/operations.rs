@@ -29,7 +29,7 @@ http_tests! {
         let (store, held) = tokio::task::spawn_blocking(move || {
             let options = StoreOptions { max_size: Some(1), connection_timeout: Duration::from_secs(30), ..StoreOptions::default() };
             let store = Store::connect(&url, options).expect("connect");
-            let held = store::test_support::hold_connection(&store).expect("a connection");
+            let held = testkit::hold_connection(&store).expect("a connection");
             (store, held)
         })
         .await

@@ -1,12 +1,14 @@
 //! Real `api` processes for the tests that need one: the binary run as an
-//! operator runs it, a server on a free port, raw HTTP/1.1 over TCP.
+//! operator runs it, a server on a free port (testkit's [`ServerProcess`]),
+//! raw HTTP/1.1 over TCP.
 
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::net::TcpStream;
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use testkit::{Log, ServerProcess};
 
 pub const BINARY: &str = env!("CARGO_BIN_EXE_api");
 pub const LONG_SECRET: &str = "a-secret-of-at-least-thirty-two-bytes";
@@ -45,78 +47,57 @@ pub fn http(port: u16, request: &str) -> String {
 /// `dir` (the server applies the migrations); killed if a test fails
 /// before it stops it.
 pub struct Server {
-    pub child: Child,
+    pub process: ServerProcess,
     pub port: u16,
 }
 
 impl Server {
     /// Starts the server with `env` on top of the database, secret and
-    /// port, and waits until it listens. `stdout` is piped only by a test
-    /// that reads the logs after the exit (an unread pipe fills up).
-    pub fn start(dir: &std::path::Path, env: &[(&str, &str)], stdout: Stdio) -> Server {
-        Self::launch(Command::new(BINARY), dir, env, stdout)
+    /// port, and waits until it listens. `log` is [`Log::CaptureStdout`]
+    /// only for a test that reads the logs after the exit (an unread pipe
+    /// fills up).
+    pub fn start(dir: &std::path::Path, env: &[(&str, &str)], log: Log) -> Server {
+        Self::launch(ServerProcess::build(BINARY), dir, env, log)
     }
 
     /// Like [`Server::start`], but as the unprivileged `nobody` when the
     /// tests run as root (root reads files whatever their permissions);
     /// `dir` must then belong to `nobody` (see [`give_to_nobody`]).
     pub fn start_unprivileged(dir: &std::path::Path, env: &[(&str, &str)]) -> Server {
-        let command = if store::test_cluster::is_root().expect("id -u") {
+        let mut launch = ServerProcess::build(BINARY);
+        if testkit::is_root().expect("id -u") {
             // setpriv execs the server in its place, so the pid we signal is
             // the server's own.
-            let mut command = Command::new("setpriv");
-            command
-                .args([
-                    "--reuid=65534",
-                    "--regid=65534",
-                    "--clear-groups",
-                    "--",
-                    BINARY,
-                ])
-                .env("PATH", "/usr/bin:/bin");
-            command
-        } else {
-            Command::new(BINARY)
-        };
-        Self::launch(command, dir, env, Stdio::null())
+            launch = launch.wrapped_in(
+                "setpriv",
+                ["--reuid=65534", "--regid=65534", "--clear-groups", "--"],
+            );
+        }
+        Self::launch(launch, dir, env, Log::Discard)
     }
 
     fn launch(
-        mut command: Command,
+        launch: testkit::Launch,
         dir: &std::path::Path,
         env: &[(&str, &str)],
-        stdout: Stdio,
+        log: Log,
     ) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let child = command
+        let process = launch
             .current_dir(dir)
             .env_clear()
             .env("DATABASE_URL", "sqlite://data/tracker.db")
             .env("JWT_SECRET", LONG_SECRET)
-            .env("PORT", port.to_string())
             .envs(env.iter().copied())
-            .stdout(stdout)
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the server");
-        let mut server = Server { child, port };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Some(status) = server.child.try_wait().expect("wait") {
-                panic!("the server exited before listening: {status}");
-            }
-            assert!(Instant::now() < deadline, "the server did not listen");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        server
+            .log(log)
+            .start()
+            .unwrap_or_else(|error| panic!("the server did not start: {error}"));
+        let port = process.port();
+        Server { process, port }
     }
 
     /// Whether the process is still running.
     pub fn is_running(&mut self) -> bool {
-        self.child.try_wait().expect("wait").is_none()
+        self.process.is_running().expect("wait")
     }
 
     /// One request with `Connection: close`; panics if no answer comes.
@@ -159,31 +140,15 @@ impl Server {
 
     /// Sends SIGTERM; the exit status, which must come within `limit`.
     pub fn terminate(&mut self, limit: Duration) -> ExitStatus {
-        let killed = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("kill");
-        assert!(killed.success());
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no exit within {limit:?} of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.process
+            .terminate(limit)
+            .unwrap_or_else(|error| panic!("{error}"))
     }
-}
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
+    /// What the server wrote to its stdout, once it has exited (with
+    /// [`Log::CaptureStdout`]).
+    pub fn stdout(&mut self) -> String {
+        self.process.read_stdout().expect("the server's stdout")
     }
 }
 
@@ -251,7 +216,7 @@ impl Reply {
 /// Hands `dir` to `nobody` when we are root, for
 /// [`Server::start_unprivileged`].
 pub fn give_to_nobody(dir: &std::path::Path) {
-    if store::test_cluster::is_root().expect("id -u") {
+    if testkit::is_root().expect("id -u") {
         std::os::unix::fs::chown(dir, Some(65534), Some(65534)).expect("chown");
     }
 }

@@ -4,7 +4,6 @@
 //! one process.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
@@ -13,7 +12,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use domain::{Actor, ListTickets, PageRequest, Pin, Reply, Role, TicketId, TicketStatus, Username};
 use serde_json::json;
 use store::Store;
-use store::test_support::TestDb;
+use testkit::{Log, TestDb};
 
 use crate::PIN;
 use crate::process::{Reply as Answer, Server};
@@ -44,7 +43,7 @@ impl Deployment {
         all_env.extend_from_slice(env);
         let servers = std::thread::scope(|scope| {
             let starting: Vec<_> = (0..3)
-                .map(|_| scope.spawn(|| Server::start(dir.path(), &all_env, Stdio::null())))
+                .map(|_| scope.spawn(|| Server::start(dir.path(), &all_env, Log::Discard)))
                 .collect();
             starting
                 .into_iter()

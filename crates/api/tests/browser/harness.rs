@@ -7,11 +7,9 @@
 //! leaves nothing behind: a [`Browser`] deletes its WebDriver session
 //! (which is what ends its Chromium), the [`Driver`] then stops
 //! chromedriver and anything left in its process group, the [`Server`] is
-//! killed and its directory removed.
+//! killed (testkit's [`ServerProcess`]) and its directory removed.
 
-use std::fs::File;
 use std::io::Write;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -25,6 +23,7 @@ use hyper_util::client::legacy::Client as LegacyClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
+use testkit::{Log, Ready, ServerProcess, free_port};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_api");
 const SECRET: &str = "browser-tests-secret-of-at-least-32-bytes";
@@ -55,13 +54,6 @@ pub const PHONE: Size = Size {
     height: 800,
     label: "phone",
 };
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port on 127.0.0.1")
-        .port()
-}
 
 /// One request to `127.0.0.1:port` through hyper-util's client, on a
 /// fresh connection that is not kept afterwards. `None` when nothing
@@ -142,10 +134,24 @@ pub struct HttpAnswer {
 /// The `api` server, started as an operator starts it.
 #[derive(Debug)]
 pub struct Server {
-    child: Child,
+    // Declared first, so the process is stopped (and its log shown, if the
+    // test failed) before the directory goes.
+    process: ServerProcess,
     pub port: u16,
     dir: tempfile::TempDir,
 }
+
+/// The binary's environment in the tests: nothing of the caller's (a
+/// `.env` or `DATABASE_URL` of the developer's must not leak in), no
+/// request budgets to trip over.
+const ENV: [(&str, &str); 6] = [
+    ("DATABASE_URL", "sqlite://tracker.db"),
+    ("JWT_SECRET", SECRET),
+    ("HOST", "127.0.0.1"),
+    ("ADDRESS_RATE_LIMIT", "0"),
+    ("ACCOUNT_WRITE_LIMIT", "0"),
+    ("RUST_LOG", "info"),
+];
 
 impl Server {
     /// Starts the server on a free port over a new SQLite file and waits
@@ -153,59 +159,35 @@ impl Server {
     /// directory and is printed if the test fails.
     pub async fn start() -> Server {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let port = free_port();
-        let log = File::create(dir.path().join("server.log")).expect("the server log");
-        let child = Self::command(dir.path())
-            .env("PORT", port.to_string())
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("the server log, twice"))
-            .stderr(log)
-            .spawn()
-            .expect("start the api binary");
-        let mut server = Server { child, port, dir };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if http_get(port, "/health", None)
-                .await
-                .is_some_and(|answer| answer.status == 200)
-            {
-                return server;
-            }
-            if let Some(status) = server.child.try_wait().expect("the server's status") {
-                panic!(
-                    "the server exited before answering /health ({status}):\n{}",
-                    server.log()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not answer /health within 60 s:\n{}",
-                server.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let launch = ServerProcess::build(BINARY)
+            .current_dir(dir.path())
+            .env_clear()
+            .envs(ENV)
+            .log(Log::File(dir.path().join("server.log")))
+            .ready(Ready::Answers200("/health".to_owned()))
+            .ready_within(Duration::from_secs(60));
+        let process = tokio::task::spawn_blocking(move || launch.start())
+            .await
+            .expect("the server's start")
+            .unwrap_or_else(|error| panic!("the api binary did not start: {error}"));
+        Server {
+            port: process.port(),
+            process,
+            dir,
         }
     }
 
-    /// The binary with the tests' environment, run in `dir`: nothing of the
-    /// caller's environment (a `.env` or `DATABASE_URL` of the developer's
-    /// must not leak in), no request budgets to trip over.
+    /// The binary with the tests' environment, run in `dir`, for its
+    /// commands.
     fn command(dir: &Path) -> Command {
         let mut command = Command::new(BINARY);
-        command
-            .current_dir(dir)
-            .env_clear()
-            .env("DATABASE_URL", "sqlite://tracker.db")
-            .env("JWT_SECRET", SECRET)
-            .env("HOST", "127.0.0.1")
-            .env("ADDRESS_RATE_LIMIT", "0")
-            .env("ACCOUNT_WRITE_LIMIT", "0")
-            .env("RUST_LOG", "info");
+        command.current_dir(dir).env_clear().envs(ENV);
         command
     }
 
     /// `http://127.0.0.1:PORT{path}`.
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        self.process.url(path)
     }
 
     /// Creates an account with `api create-user` (the PIN on standard
@@ -270,23 +252,6 @@ impl Server {
         assert_eq!(answer.status, status, "{method} {path}: {}", answer.body);
         serde_json::from_str(&answer.body).expect("a JSON answer")
     }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            let log = self.log();
-            let lines: Vec<&str> = log.lines().collect();
-            let tail = &lines[lines.len().saturating_sub(80)..];
-            eprintln!("--- the server's last log lines:\n{}", tail.join("\n"));
-        }
-    }
 }
 
 /// Where chromedriver is: `CHROMEDRIVER`, or `chromedriver` on `PATH`.
@@ -332,7 +297,7 @@ impl Driver {
             );
             return None;
         };
-        let port = free_port();
+        let port = free_port().expect("a free port on 127.0.0.1");
         let mut command = Command::new(&binary);
         command
             .arg(format!("--port={port}"))

@@ -6,8 +6,8 @@ use std::sync::Barrier;
 
 use domain::{PageRequest, ReplyBody, TicketId, TicketStatus};
 use domain::{Refusal, ReplyKind};
-use store::test_support::Backend;
-use store::{StoreError, both_backends};
+use store::StoreError;
+use testkit::{Backend, both_backends};
 
 use super::*;
 

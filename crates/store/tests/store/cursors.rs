@@ -22,8 +22,8 @@ use domain::{
     PageRequest, Paging, Position, Priority, Reply, ReplyBody, SeenTicket, SortField, TagSet,
     Ticket, TicketChange, TicketId, TicketStatus, User,
 };
-use store::test_support::Backend;
-use store::{SeedTicket, both_backends};
+use store::SeedTicket;
+use testkit::{Backend, both_backends};
 
 use super::*;
 

@@ -16,8 +16,8 @@ mod web_sessions;
 mod workflow;
 
 use domain::{Actor, Pin, Refusal, Role, TicketBody, Username};
-use store::test_support::TestDb;
 use store::{HashingPlace, NewTicket, Store, StoreError};
+use testkit::TestDb;
 
 /// The PIN of every account the tests load.
 pub const PIN: &str = "0000";

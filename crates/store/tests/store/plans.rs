@@ -25,8 +25,7 @@ use domain::{
     CursorKey, Direction, ListTickets, Paging, Position, Priority, SortField, SortValue, Start,
     TicketStatus,
 };
-use store::both_backends;
-use store::test_support::{Backend, OtherClient, QueryLog, TestDb, record_queries};
+use testkit::{Backend, OtherClient, QueryLog, TestDb, both_backends, record_queries};
 
 use super::*;
 

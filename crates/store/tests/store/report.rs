@@ -6,7 +6,8 @@ use domain::Refusal;
 use domain::{
     Actor, EventKind, NewEvent, Priority, SlaTargets, TagSet, Ticket, TicketId, TicketStatus,
 };
-use store::{ResolvedReport, SeedReply, SeedTicket, StoreError, both_backends};
+use store::{ResolvedReport, SeedReply, SeedTicket, StoreError};
+use testkit::both_backends;
 
 use super::*;
 

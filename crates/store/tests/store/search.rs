@@ -13,9 +13,9 @@ use domain::{
 };
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
-use store::fingerprint::fingerprint;
-use store::test_support::TestDb;
-use store::{SeedReply, SeedTicket, both_backends};
+use store::{SeedReply, SeedTicket};
+use testkit::fingerprint::fingerprint;
+use testkit::{TestDb, both_backends};
 
 use super::*;
 
@@ -316,7 +316,7 @@ fn writes() -> impl Strategy<Value = Vec<Write>> {
 /// For random tickets, replies and notes, and random queries, each engine
 /// finds exactly what `domain`'s model of a match says, for staff and for
 /// the customer: so the two engines agree with each other.
-fn engines_agree_with_the_model(db_backend: store::test_support::Backend) {
+fn engines_agree_with_the_model(db_backend: testkit::Backend) {
     let mut runner = TestRunner::new(Config {
         cases: 12,
         ..Config::default()
@@ -383,12 +383,12 @@ fn engines_agree_with_the_model(db_backend: store::test_support::Backend) {
 
 #[test]
 fn sqlite_agrees_with_the_model_of_a_match() {
-    engines_agree_with_the_model(store::test_support::Backend::Sqlite);
+    engines_agree_with_the_model(testkit::Backend::Sqlite);
 }
 
 #[test]
 fn postgres_agrees_with_the_model_of_a_match() {
-    engines_agree_with_the_model(store::test_support::Backend::Postgres);
+    engines_agree_with_the_model(testkit::Backend::Postgres);
 }
 
 /// Every ticket's stored breach time is what `domain` computes from the

@@ -11,9 +11,8 @@ use diesel::pg::PgConnection;
 use diesel::{Connection as _, RunQueryDsl as _};
 use domain::ReplyKind;
 use domain::{ReplyBody, Role, UserChange};
-use store::test_cluster::TestCluster;
-use store::test_support::SKIP_POSTGRES_VAR;
 use store::{DatabaseUrl, Store, StoreError, StoreOptions};
+use testkit::{SKIP_POSTGRES_VAR, TestCluster};
 
 use crate::{actor, open};
 

@@ -6,7 +6,7 @@ use domain::{
     Audience, CursorKey, Event, PageRequest, Paging, Person, Priority, Refusal, ReplyBody,
     ReplyKind, TagSet, Ticket, TicketChange, TicketRecords, TicketStatus,
 };
-use store::both_backends;
+use testkit::both_backends;
 
 use super::*;
 

@@ -3,7 +3,8 @@
 
 use domain::{Direction, ListTickets, PageRequest, ReplyBody, SortField, TicketId, TicketStatus};
 use domain::{Refusal, ReplyKind};
-use store::{StoreError, both_backends};
+use store::StoreError;
+use testkit::both_backends;
 
 use super::*;
 

@@ -8,9 +8,9 @@ use domain::history::replay;
 use domain::{
     EventKind, ListTickets, PageRequest, Priority, SearchQuery, SlaTargets, TicketId, TicketStatus,
 };
-use store::fingerprint::fingerprint;
-use store::test_support::Backend;
-use store::{DatabaseUrl, StoreOptions, both_backends};
+use store::{DatabaseUrl, StoreOptions};
+use testkit::fingerprint::fingerprint;
+use testkit::{Backend, both_backends};
 
 use super::*;
 

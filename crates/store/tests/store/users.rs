@@ -7,7 +7,8 @@ use domain::{
     Creator, Credentials, ListUsers, PageRequest, Pin, Role, SessionEpoch, UserChange, UserId,
     Username,
 };
-use store::{NewAccount, StoreError, both_backends};
+use store::{NewAccount, StoreError};
+use testkit::both_backends;
 
 use super::*;
 

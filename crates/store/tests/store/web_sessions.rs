@@ -8,7 +8,7 @@ use chrono::Utc;
 use domain::Refusal;
 use domain::login::SESSION_ENDED;
 use domain::{Credentials, LoggedIn, Pin, Role, UserChange, UserId};
-use store::both_backends;
+use testkit::both_backends;
 
 use super::*;
 

@@ -16,8 +16,8 @@ use domain::{
     UserChange, UserId,
 };
 use domain::{Refusal, ReplyKind};
-use store::test_support::{Backend, TestDb};
-use store::{StoreError, StoreResult, both_backends};
+use store::{StoreError, StoreResult};
+use testkit::{Backend, TestDb, both_backends};
 
 use super::*;
 

@@ -8,9 +8,9 @@
 //!
 //! The target is 50 ms at p99 for each search and the breach filter; it is
 //! checked and printed, never failed on. Each searchable database is then
-//! handed to the list section (`list_bench`) before it goes.
+//! handed to the web pages and list sections (`web`, `lists`) before it
+//! goes.
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, ensure};
 use store::{DatabaseUrl, Store, StoreOptions};
 
-use crate::bench::{AGENT, LIST_READER, MachineCpu, Server, cpu_seconds};
-use crate::load;
+use super::client::{self, Client};
+use super::machine::{MachineCpu, cpu_seconds, family_cpu_seconds, load_average};
+use super::server::{AGENT, LIST_READER, Server};
+use super::stats::quantile;
 use crate::seed::{NO_MATCH_WORD, RARE_SHARE, RARE_WORD, WORD_PAIR};
 
 /// The seed of the generated tickets, as in the rest of the bench.
@@ -507,12 +509,8 @@ fn run_probes(server: &Server, database: Option<u32>, requests: usize) -> anyhow
                 Who::Anonymous => None,
             };
             match token {
-                Some(token) => load::get_request(server.address, &probe.path, token),
-                None => format!(
-                    "GET {} HTTP/1.1\r\nHost: {}\r\n\r\n",
-                    probe.path, server.address
-                )
-                .into_bytes(),
+                Some(token) => client::get_request(server.address(), &probe.path, token),
+                None => client::get_anonymous(server.address(), &probe.path),
             }
         })
         .collect();
@@ -520,7 +518,7 @@ fn run_probes(server: &Server, database: Option<u32>, requests: usize) -> anyhow
         "search: {} kinds of request, {WARM_UP_ROUNDS} + {requests} rounds, one request at a time ...",
         probes.len()
     );
-    let mut client = Client::new(server.address);
+    let mut client = Client::new(server.address());
     let mut latencies = vec![Vec::with_capacity(requests); probes.len()];
     let mut last_bodies = vec![Vec::new(); probes.len()];
     let load_before = load_average();
@@ -583,98 +581,12 @@ fn run_probes(server: &Server, database: Option<u32>, requests: usize) -> anyhow
     })
 }
 
-/// The CPU time so far of process `root` and of its children: the
-/// postmaster and PostgreSQL's backends (one that ended meanwhile is not
-/// counted).
-fn family_cpu_seconds(root: u32) -> anyhow::Result<f64> {
-    let mut total = cpu_seconds(&root.to_string())?;
-    for entry in std::fs::read_dir("/proc")? {
-        let name = entry?.file_name();
-        let Some(pid) = name
-            .to_str()
-            .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // The parent's id is the second field after the command name.
-        let parent = stat
-            .rsplit_once(')')
-            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-            .and_then(|parent| parent.parse::<u32>().ok());
-        if parent == Some(root) {
-            total += cpu_seconds(pid).unwrap_or(0.0);
-        }
-    }
-    Ok(total)
-}
-
-/// The `q` quantile of sorted latencies, by nearest rank.
-pub(crate) fn quantile(sorted: &[Duration], q: f64) -> Duration {
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted
-        .get(rank.clamp(1, sorted.len().max(1)) - 1)
-        .copied()
-        .unwrap_or_default()
-}
-
 /// The open tickets in breach, as `/metrics` counted them.
 fn breach_gauge(body: &[u8]) -> Option<u64> {
     String::from_utf8_lossy(body).lines().find_map(|line| {
         let value = line.strip_prefix("tickets_open_in_sla_breach")?;
         value.trim().parse::<f64>().ok().map(|v| v as u64)
     })
-}
-
-/// The 1-minute load average, as `/proc/loadavg` has it.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".to_owned())
-}
-
-/// One keep-alive connection ([`load::Connection`]), one request at a
-/// time; reconnects after the server closes it.
-pub(crate) struct Client {
-    pub(crate) address: SocketAddr,
-    connection: Option<load::Connection>,
-}
-
-impl Client {
-    pub(crate) fn new(address: SocketAddr) -> Self {
-        Client {
-            address,
-            connection: None,
-        }
-    }
-
-    /// Sends `request` and reads its whole answer, which must be a 200: the
-    /// time from writing to the answer's last byte, and its body.
-    pub(crate) fn exchange(&mut self, request: &[u8]) -> anyhow::Result<(Duration, Vec<u8>)> {
-        let connection = match &mut self.connection {
-            Some(open) => open,
-            None => self
-                .connection
-                .insert(load::Connection::open(self.address)?),
-        };
-        let started = Instant::now();
-        let answer = connection.exchange(request)?;
-        let latency = started.elapsed();
-        let body = connection.body().to_vec();
-        if answer.closes {
-            self.connection = None;
-        }
-        ensure!(
-            answer.status == 200,
-            "answered {}: {}",
-            answer.status,
-            String::from_utf8_lossy(&body)
-        );
-        Ok((latency, body))
-    }
 }
 
 /// Prints what the section measured on each engine.

@@ -16,16 +16,17 @@
 //! and printed, never failed on.
 
 use std::collections::BTreeMap;
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail, ensure};
 
-use crate::bench::{AGENT, LIST_READER, MachineCpu, Server, count_by_status, median};
-use crate::load;
-use crate::search_bench::{Client, Seeded, quantile};
+use super::client::{self, Client};
+use super::machine::MachineCpu;
+use super::search::Seeded;
+use super::server::{AGENT, LIST_READER, Server};
+use super::stats::{count_by_status, median, quantile};
 
 /// The target of every page, at p99.
 const TARGET_P99: Duration = Duration::from_millis(20);
@@ -63,7 +64,7 @@ impl WebArgs {
         self.web_seconds > 0
     }
 
-    pub(crate) fn check(&self) -> anyhow::Result<()> {
+    pub fn check(&self) -> anyhow::Result<()> {
         ensure!(self.web_rounds > 0, "--web-rounds must be positive");
         Ok(())
     }
@@ -183,32 +184,26 @@ impl Browser {
              Connection: close\r\n\r\n{body}",
             body.len()
         );
-        let mut stream =
-            TcpStream::connect(address).with_context(|| format!("connecting to {address}"))?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        stream.write_all(request.as_bytes())?;
-        let mut answer = Vec::new();
-        stream.read_to_end(&mut answer)?;
-        let answer = String::from_utf8_lossy(&answer);
-        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-        let mut lines = head.lines();
-        let status = lines
-            .next()
-            .and_then(|line| line.split_whitespace().nth(1))
-            .context("no status line in the sign-in answer")?;
-        if !status.starts_with('3') {
-            bail!("POST /login as {username} answered {status}: {body}");
+        let answer = client::once(address, request.as_bytes(), true)?;
+        if !(300..400).contains(&answer.status) {
+            bail!(
+                "POST /login as {username} answered {}: {}",
+                answer.status,
+                String::from_utf8_lossy(&answer.body)
+            );
         }
-        let cookie = lines
-            .filter_map(|line| line.split_once(':'))
-            .filter(|(name, _)| name.trim().eq_ignore_ascii_case("set-cookie"))
-            .filter_map(|(_, value)| value.trim().split(';').next())
+        let cookie = answer
+            .headers("set-cookie")
+            .filter_map(|value| value.split(';').next())
             .find_map(|pair| {
                 let (name, value) = pair.split_once('=')?;
                 (name.trim() == SESSION_COOKIE && !value.is_empty()).then(|| value.to_owned())
             })
             .with_context(|| {
-                format!("POST /login as {username} set no {SESSION_COOKIE} cookie:\n{head}")
+                format!(
+                    "POST /login as {username} set no {SESSION_COOKIE} cookie:\n{}",
+                    answer.head
+                )
             })?;
         Ok(Browser {
             cookie: Some(cookie),
@@ -242,7 +237,7 @@ struct Probe {
 fn measure(root: &Path, seeded: &Seeded, args: &WebArgs) -> anyhow::Result<Report> {
     let started = Instant::now();
     let server = Server::start_on(root, seeded.url, &[])?;
-    let address = server.address;
+    let address = server.address();
     let customer = Browser::sign_in(address, LIST_READER)?;
     let agent = Browser::sign_in(address, AGENT)?;
     let admin = Browser::sign_in(address, ADMIN)?;
@@ -373,12 +368,12 @@ fn measure(root: &Path, seeded: &Seeded, args: &WebArgs) -> anyhow::Result<Repor
     drop(client);
 
     let load = |request: &[u8], duration: Duration| {
-        let clients = load::Clients {
+        let clients = client::Clients {
             connections: CONNECTIONS,
             request: &|buffer| buffer.extend_from_slice(request),
             record_latencies: true,
         };
-        load::run(address, &clients, Instant::now() + duration)
+        client::run(address, &clients, Instant::now() + duration)
     };
     for request in &requests {
         load(request, WARM_UP)?;

@@ -19,12 +19,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, ensure};
 use store::DatabaseUrl;
 
-use crate::bench::{AGENT, MachineCpu, Server, Spread, WRITER, count_by_status, median};
-use crate::load;
-use crate::search_bench::{Client, Seeded, quantile};
+use super::client::{self, Client, Tally};
+use super::machine::MachineCpu;
+use super::search::Seeded;
+use super::server::{AGENT, Server, WRITER};
+use super::stats::{Spread, count_by_status, median, quantile};
 
 /// The bare server the section compares ours with.
-pub(crate) const BASELINE_BINARY: &str = "bench_baseline";
+pub const BASELINE_BINARY: &str = "bench_baseline";
 /// Rows per page, as the issue measures them.
 const LIMIT: u64 = 20;
 /// The offset page compared: page 50, rows 981 to 1,000.
@@ -64,11 +66,11 @@ pub struct ListArgs {
 
 impl ListArgs {
     /// Whether the comparison runs, and so needs the baseline built.
-    pub(crate) fn compares(&self) -> bool {
+    pub fn compares(&self) -> bool {
         self.list_seconds > 0
     }
 
-    pub(crate) fn check(&self) -> anyhow::Result<()> {
+    pub fn check(&self) -> anyhow::Result<()> {
         ensure!(self.list_rounds > 0, "--list-rounds must be positive");
         Ok(())
     }
@@ -225,7 +227,7 @@ fn compare(root: &Path, seeded: &Seeded, args: &ListArgs) -> anyhow::Result<Comp
     // Our cursor for the first row of page 50, and the last ticketId
     // before it, the baseline's keyset.
     let rows_before = (PAGE - 1) * LIMIT;
-    let mut client = Client::new(ours.address);
+    let mut client = Client::new(ours.address());
     let (cursor, cursor_missing) = match walk(&mut client, &agent, rows_before) {
         Ok((cursor, after)) => (Some((cursor, after)), None),
         Err(error) => (None, Some(format!("{error:#}"))),
@@ -233,16 +235,16 @@ fn compare(root: &Path, seeded: &Seeded, args: &ListArgs) -> anyhow::Result<Comp
     let ours_target = Target {
         side: Side::Ours,
         tickets: "/api/v1/tickets",
-        offset_page: load::get_request(
-            ours.address,
+        offset_page: client::get_request(
+            ours.address(),
             &format!("/api/v1/tickets?page={PAGE}&limit={LIMIT}"),
             &agent,
         ),
         cursor_page: cursor
             .as_ref()
-            .map(|(cursor, _)| load::get_request(ours.address, &cursor_path(cursor), &agent)),
-        create: load::post_json_request(
-            ours.address,
+            .map(|(cursor, _)| client::get_request(ours.address(), &cursor_path(cursor), &agent)),
+        create: client::post_json_request(
+            ours.address(),
             "/api/v1/tickets",
             Some(&writer),
             &serde_json::json!({ "subject": NEW_SUBJECT, "body": NEW_BODY }).to_string(),
@@ -252,20 +254,20 @@ fn compare(root: &Path, seeded: &Seeded, args: &ListArgs) -> anyhow::Result<Comp
     let baseline_target = Target {
         side: Side::Baseline,
         tickets: "/tickets",
-        offset_page: load::get_request(
-            baseline.address,
+        offset_page: client::get_request(
+            baseline.address(),
             &format!("/tickets?limit={LIMIT}&offset={rows_before}"),
             &agent,
         ),
         cursor_page: cursor.as_ref().map(|(_, after)| {
-            load::get_request(
-                baseline.address,
+            client::get_request(
+                baseline.address(),
                 &format!("/tickets?limit={LIMIT}&after={after}"),
                 &agent,
             )
         }),
-        create: load::post_json_request(
-            baseline.address,
+        create: client::post_json_request(
+            baseline.address(),
             "/tickets",
             Some(&writer),
             &serde_json::json!({ "subject": NEW_SUBJECT, "body": NEW_BODY, "authorId": writer_id })
@@ -329,8 +331,8 @@ fn load_once(
     agent: &str,
     tickets: u64,
     duration: Duration,
-) -> anyhow::Result<Option<load::Tally>> {
-    let address = target.server.address;
+) -> anyhow::Result<Option<Tally>> {
+    let address = target.server.address();
     let next_ticket = AtomicU64::new(0);
     let get_ticket = |buffer: &mut Vec<u8>| {
         // A stride through the seeded tickets, the same on both servers,
@@ -338,7 +340,7 @@ fn load_once(
         let step = next_ticket.fetch_add(1, Ordering::Relaxed);
         let id = 1 + step.wrapping_mul(7_919) % tickets;
         let path = format!("{}/{id}", target.tickets);
-        buffer.extend_from_slice(&load::get_request(address, &path, agent));
+        buffer.extend_from_slice(&client::get_request(address, &path, agent));
     };
     // The other endpoints send the same bytes every time.
     let fixed: Option<&[u8]> = match endpoint {
@@ -354,18 +356,18 @@ fn load_once(
         Some(request) => buffer.extend_from_slice(request),
         None => get_ticket(buffer),
     };
-    let clients = load::Clients {
+    let clients = client::Clients {
         connections: CONNECTIONS,
         request: &request,
         record_latencies: true,
     };
-    load::run(address, &clients, Instant::now() + duration).map(Some)
+    client::run(address, &clients, Instant::now() + duration).map(Some)
 }
 
 /// Checks that both servers answer the offset page, and the cursor page,
 /// with the same tickets: the comparison is of the same work.
 fn same_rows(client: &mut Client, ours: &Target, baseline: &Target) -> anyhow::Result<()> {
-    let mut baseline_client = Client::new(baseline.server.address);
+    let mut baseline_client = Client::new(baseline.server.address());
     let ids = |client: &mut Client, request: &[u8], ours: bool| -> anyhow::Result<Vec<i64>> {
         let (_, body) = client.exchange(request)?;
         let json: serde_json::Value = serde_json::from_slice(&body)?;
@@ -409,11 +411,11 @@ fn walk(client: &mut Client, token: &str, rows: u64) -> anyhow::Result<(String, 
         rows > 0 && rows.is_multiple_of(LIMIT),
         "walk {rows} rows in pages of {LIMIT}"
     );
-    let address = client.address;
+    let address = client.address();
     let mut path = format!("/api/v1/tickets?limit={LIMIT}");
     let mut behind = 0;
     loop {
-        let (_, body) = client.exchange(&load::get_request(address, &path, token))?;
+        let (_, body) = client.exchange(&client::get_request(address, &path, token))?;
         let json: serde_json::Value = serde_json::from_slice(&body)?;
         let data = json["data"].as_array().context("no data in a list page")?;
         ensure!(
@@ -453,9 +455,9 @@ fn cursor_path(cursor: &str) -> String {
 
 /// The id of the account `token` is of, from `GET /api/v1/users/me`.
 fn user_id(server: &Server, token: &str) -> anyhow::Result<i64> {
-    let mut client = Client::new(server.address);
-    let (_, body) = client.exchange(&load::get_request(
-        server.address,
+    let mut client = Client::new(server.address());
+    let (_, body) = client.exchange(&client::get_request(
+        server.address(),
         "/api/v1/users/me",
         token,
     ))?;
@@ -478,7 +480,7 @@ fn cursor_depth(
     ensure!(rows > 0, "too few tickets for a cursor depth");
     let server = Server::start_on(root, seeded.url, &[])?;
     let agent = server.login_token(AGENT)?;
-    let mut client = Client::new(server.address);
+    let mut client = Client::new(server.address());
     println!(
         "list section on {}: walking {} pages of {LIMIT} to the cursor after {rows} rows ...",
         seeded.engine,
@@ -491,12 +493,12 @@ fn cursor_depth(
     };
     let walk_secs = started.elapsed().as_secs_f64();
     let pages = [
-        load::get_request(
-            server.address,
+        client::get_request(
+            server.address(),
             &format!("/api/v1/tickets?limit={LIMIT}"),
             &agent,
         ),
-        load::get_request(server.address, &cursor_path(&cursor), &agent),
+        client::get_request(server.address(), &cursor_path(&cursor), &agent),
     ];
     println!(
         "list section on {}: page 1 and the deep page, {DEPTH_WARM_UP_ROUNDS} + {requests} rounds, one request at a time ...",

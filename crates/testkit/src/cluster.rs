@@ -9,11 +9,12 @@
 //! in its own session, where it would otherwise outlive us.
 
 use std::io;
-use std::net::TcpListener;
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::server::free_port;
 
 /// A running (or deliberately stopped) temporary cluster.
 #[derive(Debug)]
@@ -230,12 +231,6 @@ fn find_bin_dir() -> io::Result<PathBuf> {
 pub fn is_root() -> io::Result<bool> {
     let out = Command::new("id").arg("-u").output()?;
     Ok(String::from_utf8_lossy(&out.stdout).trim() == "0")
-}
-
-/// A port that is free right now (freed again before postgres binds it;
-/// good enough here).
-fn free_port() -> io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Runs `cmd` with its output captured; on failure the error includes

@@ -12,7 +12,8 @@ use diesel::sql_types::{BigInt, Text};
 use diesel::sqlite::SqliteConnection;
 use diesel::{Connection, QueryableByName, RunQueryDsl, pg::PgConnection};
 
-use crate::{DatabaseUrl, Store, StoreOptions};
+use store::test_hooks::{PooledConnection, RawConnection, take_connection};
+use store::{DatabaseUrl, Store, StoreOptions, StoreResult};
 
 /// Set to `1` to let PostgreSQL tests pass without running when no
 /// `TEST_POSTGRES_URL` is given (a machine without PostgreSQL).
@@ -285,17 +286,12 @@ impl QueryLog {
 /// keep stable; tests read it, never the server.
 pub fn record_queries(store: &Store) -> QueryLog {
     let log = QueryLog::default();
-    let taken: Vec<_> = (0..store.pool.max_size())
-        .map(|_| {
-            store
-                .pool
-                .get()
-                .unwrap_or_else(|e| panic!("take a pooled connection: {e}"))
-        })
+    let taken: Vec<_> = (0..store.pool_status().max)
+        .map(|_| take_connection(store).unwrap_or_else(|e| panic!("take a pooled connection: {e}")))
         .collect();
     for mut conn in taken {
         let log = log.clone();
-        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        let record = move |event: InstrumentationEvent<'_>| {
             if let InstrumentationEvent::StartQuery { query, .. } = event {
                 let shown = query.to_string();
                 let sql = shown
@@ -306,7 +302,11 @@ pub fn record_queries(store: &Store) -> QueryLog {
                     .unwrap_or_else(PoisonError::into_inner)
                     .push(sql.to_owned());
             }
-        });
+        };
+        match conn.raw() {
+            RawConnection::Pg(conn) => conn.set_instrumentation(record),
+            RawConnection::Sqlite(conn) => conn.set_instrumentation(record),
+        }
     }
     log
 }
@@ -340,18 +340,18 @@ macro_rules! both_backends {
 
             #[test]
             fn sqlite() {
-                run($crate::test_support::Backend::Sqlite);
+                run($crate::Backend::Sqlite);
             }
 
             #[test]
             fn postgres() {
-                run($crate::test_support::Backend::Postgres);
+                run($crate::Backend::Postgres);
             }
 
-            fn run(backend: $crate::test_support::Backend) {
+            fn run(backend: $crate::Backend) {
                 // `None` only under the explicit PostgreSQL opt-out.
-                if let Some(db) = $crate::test_support::TestDb::new(backend) {
-                    let body: fn(&$crate::test_support::TestDb) = $body;
+                if let Some(db) = $crate::TestDb::new(backend) {
+                    let body: fn(&$crate::TestDb) = $body;
                     body(&db);
                 }
             }
@@ -361,15 +361,12 @@ macro_rules! both_backends {
 
 /// One of a store's pooled connections, taken and kept until dropped: what
 /// a starved pool looks like to the requests that still need one.
-pub struct HeldConnection(#[allow(dead_code)] crate::connection::Conn);
-
-impl std::fmt::Debug for HeldConnection {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HeldConnection")
-    }
-}
+#[derive(Debug)]
+pub struct HeldConnection(
+    #[expect(dead_code, reason = "held only to keep it from the pool until drop")] PooledConnection,
+);
 
 /// Takes a connection from `store`'s request pool and holds it.
-pub fn hold_connection(store: &Store) -> crate::StoreResult<HeldConnection> {
-    store.conn().map(HeldConnection)
+pub fn hold_connection(store: &Store) -> StoreResult<HeldConnection> {
+    take_connection(store).map(HeldConnection)
 }

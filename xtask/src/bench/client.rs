@@ -1,12 +1,21 @@
-//! A small closed-loop HTTP/1.1 load generator for the benchmark: a few
-//! keep-alive connections, each sending its request again as soon as the
-//! last answer arrived, for a fixed time. Enough to compare two builds of one
-//! server on one machine; not a general tool.
+//! The bench's one HTTP/1.1 client, over plain `TcpStream`s: requests
+//! written as bytes, answers read whole (a `Content-Length` body, a chunked
+//! one such as the streamed report's, or one that runs to the end of the
+//! connection), every request timed to the last byte of its answer.
 //!
-//! [`run`] drives one group of clients and tallies what they saw: answers by
-//! status and, if asked, each request's latency; [`run_spread`] does the same
-//! with the clients spread over several servers. [`get`] is the simple case:
-//! one GET, nothing but 200 accepted.
+//! - [`Connection`]: one keep-alive connection, one exchange at a time.
+//! - [`Client`]: a connection that reconnects, for requests sent one at a
+//!   time; each must answer 200.
+//! - [`once`]: one request on a connection of its own, timed from the
+//!   connect, as `curl` times one.
+//! - A small closed-loop load generator: a few keep-alive connections,
+//!   each sending its request again as soon as the last answer arrived, for
+//!   a fixed time. Enough to compare two builds of one server on one
+//!   machine; not a general tool. [`run`] drives one group of clients and
+//!   tallies what they saw: answers by status and, if asked, each request's
+//!   latency; [`run_spread`] does the same with the clients spread over
+//!   several servers. [`get`] is the simple case: one GET, nothing but 200
+//!   accepted.
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -73,6 +82,11 @@ pub fn get(
 pub fn get_request(address: SocketAddr, path: &str, token: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\r\n")
         .into_bytes()
+}
+
+/// The bytes of `GET path` without credentials.
+pub fn get_anonymous(address: SocketAddr, path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: {address}\r\n\r\n").into_bytes()
 }
 
 /// The bytes of `POST path` with a JSON `body`, and a bearer `token` if
@@ -264,14 +278,30 @@ pub struct Connection {
     writer: TcpStream,
     reader: BufReader<TcpStream>,
     line: String,
+    /// The last answer's header lines, each ending in CRLF.
+    head: String,
     body: Vec<u8>,
+    /// Whether bodies are kept for [`Connection::body`], or only counted.
+    keep_bodies: bool,
+    body_bytes: u64,
 }
 
 /// The parts of an answer the load generator cares about.
+#[derive(Debug, Clone, Copy)]
 pub struct Answer {
     pub status: u16,
     /// The server said `Connection: close`.
     pub closes: bool,
+}
+
+/// How an answer's body is delimited.
+enum Framing {
+    Length(u64),
+    Chunked,
+    /// To the end of the connection.
+    Close,
+    /// No body (no length, and the connection stays open).
+    None,
 }
 
 impl Connection {
@@ -284,8 +314,17 @@ impl Connection {
             writer: stream.try_clone()?,
             reader: BufReader::new(stream),
             line: String::new(),
+            head: String::new(),
             body: Vec::new(),
+            keep_bodies: true,
+            body_bytes: 0,
         })
+    }
+
+    /// Bodies are only counted from now on ([`Connection::body_bytes`]),
+    /// not kept: for a large download.
+    pub fn discard_bodies(&mut self) {
+        self.keep_bodies = false;
     }
 
     /// Writes `request` and reads its whole answer.
@@ -305,7 +344,9 @@ impl Connection {
             .and_then(|code| code.parse().ok())
             .ok_or_else(|| invalid(format!("status line {:?}", self.line)))?;
         let mut length = None;
+        let mut chunked = false;
         let mut closes = false;
+        self.head.clear();
         loop {
             self.line.clear();
             self.reader.read_line(&mut self.line)?;
@@ -313,6 +354,8 @@ impl Connection {
             if header.is_empty() {
                 break;
             }
+            self.head.push_str(header);
+            self.head.push_str("\r\n");
             let Some((name, value)) = header.split_once(':') else {
                 continue;
             };
@@ -326,32 +369,195 @@ impl Connection {
             } else if name.eq_ignore_ascii_case("connection") {
                 closes = value.eq_ignore_ascii_case("close");
             } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                return Err(invalid(format!(
-                    "transfer-encoding {value:?} (only Content-Length bodies are read)"
-                )));
+                if !value.eq_ignore_ascii_case("chunked") {
+                    return Err(invalid(format!("transfer-encoding {value:?}")));
+                }
+                chunked = true;
             }
         }
-        self.body.clear();
-        match length {
-            Some(length) => {
-                self.body.resize(length, 0);
-                self.reader.read_exact(&mut self.body)?;
-            }
+        let framing = match (chunked, length) {
+            (true, _) => Framing::Chunked,
+            (false, Some(length)) => Framing::Length(length),
             // No length: the body runs to the end of the connection.
-            None if closes => {
-                self.reader.read_to_end(&mut self.body)?;
-            }
-            None => {}
+            (false, None) if closes => Framing::Close,
+            (false, None) => Framing::None,
+        };
+        self.body.clear();
+        self.body_bytes = 0;
+        match framing {
+            Framing::Length(length) => self.read_body(Some(length))?,
+            Framing::Chunked => self.read_chunks()?,
+            Framing::Close => self.read_body(None)?,
+            Framing::None => {}
         }
         Ok(Answer { status, closes })
     }
-}
 
-impl Connection {
-    /// The body of the last answer.
+    /// Reads `length` bytes of body, or all that comes until the server
+    /// closes the connection.
+    fn read_body(&mut self, length: Option<u64>) -> io::Result<()> {
+        let read = match (length, self.keep_bodies) {
+            (Some(length), true) => {
+                let start = self.body.len();
+                let length = usize::try_from(length).map_err(io::Error::other)?;
+                self.body.resize(start + length, 0);
+                self.reader.read_exact(&mut self.body[start..])?;
+                length as u64
+            }
+            (Some(length), false) => {
+                let copied = io::copy(&mut (&mut self.reader).take(length), &mut io::sink())?;
+                if copied < length {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "the server closed the connection mid-body",
+                    ));
+                }
+                copied
+            }
+            (None, true) => self.reader.read_to_end(&mut self.body)? as u64,
+            (None, false) => io::copy(&mut self.reader, &mut io::sink())?,
+        };
+        self.body_bytes += read;
+        Ok(())
+    }
+
+    /// Reads a chunked body: chunks until the empty one, then the trailer.
+    fn read_chunks(&mut self) -> io::Result<()> {
+        loop {
+            self.line.clear();
+            if self.reader.read_line(&mut self.line)? == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the server closed the connection mid-body",
+                ));
+            }
+            let size = self.line.trim_end();
+            let size = size.split_once(';').map_or(size, |(size, _)| size).trim();
+            let size = u64::from_str_radix(size, 16)
+                .map_err(|_| invalid(format!("chunk size {size:?}")))?;
+            if size == 0 {
+                break;
+            }
+            self.read_body(Some(size))?;
+            self.line.clear();
+            self.reader.read_line(&mut self.line)?;
+            if self.line != "\r\n" {
+                return Err(invalid(format!("chunk end {:?}", self.line)));
+            }
+        }
+        // The trailer: header lines up to an empty one.
+        loop {
+            self.line.clear();
+            if self.reader.read_line(&mut self.line)? == 0 || self.line.trim_end().is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The body of the last answer (empty after [`Connection::discard_bodies`]).
     pub fn body(&self) -> &[u8] {
         &self.body
     }
+
+    /// The size of the last answer's body, as sent (without any chunking).
+    pub fn body_bytes(&self) -> u64 {
+        self.body_bytes
+    }
+}
+
+/// The values of the headers called `name` in `head`.
+fn header_values<'a>(head: &'a str, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    head.lines().filter_map(move |line| {
+        let (key, value) = line.split_once(':')?;
+        key.trim().eq_ignore_ascii_case(name).then(|| value.trim())
+    })
+}
+
+/// One keep-alive connection ([`Connection`]), one request at a time;
+/// reconnects after the server closes it.
+pub struct Client {
+    address: SocketAddr,
+    connection: Option<Connection>,
+}
+
+impl Client {
+    pub fn new(address: SocketAddr) -> Self {
+        Client {
+            address,
+            connection: None,
+        }
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// Sends `request` and reads its whole answer, which must be a 200: the
+    /// time from writing to the answer's last byte, and its body.
+    pub fn exchange(&mut self, request: &[u8]) -> anyhow::Result<(Duration, Vec<u8>)> {
+        let connection = match &mut self.connection {
+            Some(open) => open,
+            None => self.connection.insert(Connection::open(self.address)?),
+        };
+        let started = Instant::now();
+        let answer = connection.exchange(request)?;
+        let latency = started.elapsed();
+        let body = connection.body().to_vec();
+        if answer.closes {
+            self.connection = None;
+        }
+        ensure!(
+            answer.status == 200,
+            "answered {}: {}",
+            answer.status,
+            String::from_utf8_lossy(&body)
+        );
+        Ok((latency, body))
+    }
+}
+
+/// What [`once`] got.
+#[derive(Debug)]
+pub struct Fetched {
+    /// From connecting to the answer's last byte.
+    pub latency: Duration,
+    pub status: u16,
+    /// The header lines, each ending in CRLF.
+    pub head: String,
+    /// The body, if it was kept.
+    pub body: Vec<u8>,
+    /// The body's size, kept or not.
+    pub body_bytes: u64,
+}
+
+impl Fetched {
+    /// The values of the headers called `name`, in order.
+    pub fn headers<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        header_values(&self.head, name)
+    }
+}
+
+/// Sends `request` on a connection of its own and reads the whole answer,
+/// then closes the connection: a request as `curl` makes it, timed as
+/// `curl`'s `time_total` times it, from the connect to the last byte.
+/// `keep_body: false` only counts the body (`curl -o /dev/null`).
+pub fn once(address: SocketAddr, request: &[u8], keep_body: bool) -> anyhow::Result<Fetched> {
+    let started = Instant::now();
+    let mut connection = Connection::open(address)?;
+    if !keep_body {
+        connection.discard_bodies();
+    }
+    let answer = connection
+        .exchange(request)
+        .with_context(|| format!("a request to {address}"))?;
+    let latency = started.elapsed();
+    Ok(Fetched {
+        latency,
+        status: answer.status,
+        head: std::mem::take(&mut connection.head),
+        body: std::mem::take(&mut connection.body),
+        body_bytes: connection.body_bytes(),
+    })
 }
 
 fn invalid(what: String) -> io::Error {
@@ -424,6 +630,81 @@ mod tests {
             }
         });
         (address, served)
+    }
+
+    /// A server that answers each connection's requests with `answer`,
+    /// as is, until the client closes it.
+    fn answering_server(answer: &'static [u8]) -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = listener.local_addr().expect("address");
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        match reader.read_line(&mut line) {
+                            Ok(0) | Err(_) => return,
+                            Ok(_) if line == "\r\n" => {}
+                            Ok(_) => continue,
+                        }
+                        if stream.write_all(answer).is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        address
+    }
+
+    #[test]
+    fn a_chunked_body_is_read_whole_and_the_connection_kept() {
+        let address = answering_server(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nTransfer-Encoding: chunked\r\n\r\n\
+              4\r\nid,s\r\na;ext=1\r\nubject\r\n1,\r\n0\r\nX-Trailer: t\r\n\r\n",
+        );
+        let mut connection = Connection::open(address).expect("connect");
+        for _ in 0..2 {
+            let answer = connection
+                .exchange(&get_anonymous(address, "/"))
+                .expect("an answer");
+            assert_eq!(answer.status, 200);
+            assert!(!answer.closes);
+            assert_eq!(connection.body(), b"id,subject\r\n1,");
+            assert_eq!(connection.body_bytes(), 14);
+            assert_eq!(
+                connection.head,
+                "Content-Type: text/csv\r\nTransfer-Encoding: chunked\r\n"
+            );
+        }
+        connection.discard_bodies();
+        connection
+            .exchange(&get_anonymous(address, "/"))
+            .expect("an answer");
+        assert_eq!(connection.body(), b"");
+        assert_eq!(connection.body_bytes(), 14);
+    }
+
+    #[test]
+    fn once_times_a_request_on_its_own_connection_and_keeps_its_headers() {
+        let address = answering_server(
+            b"HTTP/1.1 303 See Other\r\nSet-Cookie: a=1; Path=/\r\nset-cookie: b=2\r\n\
+              Content-Length: 2\r\n\r\nok",
+        );
+        let fetched = once(address, &get_anonymous(address, "/"), true).expect("an answer");
+        assert_eq!(fetched.status, 303);
+        assert_eq!(fetched.body, b"ok");
+        assert_eq!(fetched.body_bytes, 2);
+        assert_eq!(
+            fetched.headers("Set-Cookie").collect::<Vec<_>>(),
+            ["a=1; Path=/", "b=2"]
+        );
+        assert!(fetched.latency > Duration::ZERO);
+        let counted = once(address, &get_anonymous(address, "/"), false).expect("an answer");
+        assert_eq!((counted.body.len(), counted.body_bytes), (0, 2));
     }
 
     #[test]

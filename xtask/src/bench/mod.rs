@@ -1,0 +1,169 @@
+//! `cargo xtask bench`: seeds a fresh SQLite database, runs the release
+//! server on it and measures what the contract cares about: seeding speed,
+//! the streamed report's time and the server's peak memory (against
+//! `sqlite3 -csv` on the same query), list and login latency, what
+//! instrumentation costs (`report`, `instrumentation`), and how reads and
+//! memory hold up under a flood of logins (`logins`); then, on a throwaway
+//! PostgreSQL, reads and writes spread over 1, 2 and 3 server processes
+//! sharing the database (`processes`); full-text search and the SLA breach
+//! filter on a large seed, on each engine (`search`); and on those seeds,
+//! list pages and writes against a bare baseline server and a deep cursor
+//! page against page 1 (`lists`); and on those seeds too, every web page's
+//! latency under a few clients (`web`).
+//! It prints medians and checks a few targets, but it fails on none, so a
+//! busy machine cannot make it flaky.
+//!
+//! This file holds the arguments and the order of the sections; each
+//! section is a module of its own, and what they share lives in leaf
+//! modules that import no section: `client` (the one HTTP client, load runs
+//! included), `server` (the release server, testkit's `ServerProcess`),
+//! `stats` (medians, quantiles, rounds) and `machine` (`/proc`). No module
+//! imports this one, and no two import each other.
+
+mod client;
+mod instrumentation;
+mod lists;
+mod logins;
+mod machine;
+mod processes;
+mod report;
+mod search;
+mod server;
+mod stats;
+mod web;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::ensure;
+
+/// What to measure with.
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    /// Tickets to seed before measuring.
+    #[arg(long, default_value_t = 200_000)]
+    tickets: u64,
+    /// Repetitions of each timed request; the median is reported.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Seconds of each phase of the login flood (reads alone, then reads
+    /// during a flood of logins); 0 skips the login flood.
+    #[arg(long, default_value_t = 4)]
+    flood_seconds: u64,
+    /// Rounds of the login flood, each one phase of each kind; the median is
+    /// reported.
+    #[arg(long, default_value_t = 3)]
+    flood_rounds: usize,
+    /// Seconds of each measurement of 1, 2 and 3 server processes sharing
+    /// one throwaway PostgreSQL database; 0 skips that section.
+    #[arg(long, default_value_t = 2)]
+    processes_seconds: u64,
+    /// Rounds of that section, each measuring every process count; the
+    /// median is reported.
+    #[arg(long, default_value_t = 3)]
+    processes_rounds: usize,
+    /// The search and SLA breach section.
+    #[command(flatten)]
+    search: search::SearchArgs,
+    /// The list section, on the search section's databases.
+    #[command(flatten)]
+    list: lists::ListArgs,
+    /// The web pages section, on the search section's databases.
+    #[command(flatten)]
+    web: web::WebArgs,
+}
+
+pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
+    ensure!(args.runs > 0, "--runs must be positive");
+    ensure!(args.flood_rounds > 0, "--flood-rounds must be positive");
+    ensure!(
+        args.processes_rounds > 0,
+        "--processes-rounds must be positive"
+    );
+    args.list.check()?;
+    args.web.check()?;
+    println!("building the release server ...");
+    build_release(root, &["-p", "api"])?;
+    if args.list.compares() {
+        println!("building the list section's baseline server ...");
+        build_release(root, &["-p", "xtask", "--bin", lists::BASELINE_BINARY])?;
+    }
+
+    let dir = std::env::temp_dir().join(format!("tracker-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let result = measure(root, &dir, args);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// `cargo build --release` of `package_and_target` (`-p api`, say).
+fn build_release(root: &Path, package_and_target: &[&str]) -> anyhow::Result<()> {
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(root)
+        .args(["build", "--release", "--quiet"])
+        .args(package_and_target)
+        .status()?;
+    ensure!(
+        status.success(),
+        "cargo build --release {} failed",
+        package_and_target.join(" ")
+    );
+    Ok(())
+}
+
+fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
+    // First, so that a machine without PostgreSQL fails before the long
+    // SQLite part rather than after it.
+    let processes = if args.processes_seconds > 0 {
+        Some(processes::measure(
+            root,
+            args.tickets,
+            args.processes_rounds,
+            Duration::from_secs(args.processes_seconds),
+        )?)
+    } else {
+        None
+    };
+    let mut lists = lists::ListSection::new(root, &args.list);
+    let mut web = web::WebSection::new(root, &args.web);
+    let search = search::measure(root, dir, &args.search, &mut |seeded| {
+        // The pages first: they only read, on the tickets as seeded; the
+        // list section's writes add tickets.
+        web.on_seeded(seeded)?;
+        lists.on_seeded(seeded)
+    })?;
+    let basics = report::measure(root, dir, args.tickets, args.runs)?;
+    // The default (one hashing thread per two cores) against one per core.
+    let worker_counts = [(machine::cores() / 2).max(1), machine::cores()];
+    let mut floods = Vec::new();
+    if args.flood_seconds > 0 {
+        for workers in worker_counts {
+            floods.push(logins::measure(
+                root,
+                &basics.db,
+                Duration::from_secs(args.flood_seconds),
+                args.flood_rounds,
+                workers,
+            )?);
+        }
+    }
+
+    println!();
+    println!(
+        "machine: {} cores, {}",
+        machine::cores(),
+        machine::cpu_model()
+    );
+    report::print(&basics);
+    for flood in &floods {
+        logins::print(flood);
+    }
+    if let Some(processes) = &processes {
+        processes::print(processes);
+    }
+    search::print(&search, &args.search);
+    lists.print();
+    web.print();
+    Ok(())
+}

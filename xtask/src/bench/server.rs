@@ -1,0 +1,109 @@
+//! The release servers the bench measures (testkit's [`ServerProcess`]),
+//! the seeded users it signs in as, and what it reads of a server's
+//! process: its CPU time and memory.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{Context as _, ensure};
+use testkit::{Log, ServerProcess};
+
+use super::client;
+use super::machine;
+
+/// The seeded agent, who may read every ticket.
+pub const AGENT: &str = "benjamin";
+/// A seeded customer, whose own first page of tickets is the list read.
+pub const LIST_READER: &str = "kayode";
+/// A seeded customer who opens the tickets of the write load, so the list
+/// reader's page and count stay as seeded.
+pub const WRITER: &str = "customer-20";
+
+/// A release server on the benchmark database; killed when dropped.
+#[derive(Debug)]
+pub struct Server {
+    process: ServerProcess,
+}
+
+impl Server {
+    /// The server on the SQLite file `db`.
+    pub fn start(root: &Path, db: &Path, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::start_on(root, &format!("sqlite://{}", db.display()), env)
+    }
+
+    /// The server on `database_url`.
+    pub fn start_on(root: &Path, database_url: &str, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        Self::start_binary(root, "api", database_url, env)
+    }
+
+    /// The release build of `binary`, a server that reads `DATABASE_URL`,
+    /// `HOST` and `PORT` as ours does, on `database_url`, on a free port;
+    /// ready once it listens. Its stdout is discarded, its stderr is ours.
+    pub fn start_binary(
+        root: &Path,
+        binary: &str,
+        database_url: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        let binary = root.join("target/release").join(binary);
+        let process = ServerProcess::build(&binary)
+            .env("DATABASE_URL", database_url)
+            .env("HOST", "127.0.0.1")
+            .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret")
+            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .log(Log::Stderr)
+            .start()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        Ok(Server { process })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.process.address()
+    }
+
+    /// Logs a seeded user in (PIN `0000`) on a connection of its own: the
+    /// seconds it took, from the connect to the answer's last byte, and
+    /// the bearer token.
+    pub fn login(&self, username: &str) -> anyhow::Result<(f64, String)> {
+        let credentials = serde_json::json!({ "username": username, "pin": crate::seed::DEMO_PIN });
+        let request = client::post_json_request(
+            self.address(),
+            "/api/v1/login",
+            None,
+            &credentials.to_string(),
+        );
+        let answer = client::once(self.address(), &request, true)?;
+        ensure!(
+            answer.status == 200,
+            "login failed: {}: {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&answer.body)?;
+        let token = json["token"]
+            .as_str()
+            .map(str::to_owned)
+            .context("no token in the login answer")?;
+        Ok((answer.latency.as_secs_f64(), token))
+    }
+
+    pub fn login_token(&self, username: &str) -> anyhow::Result<String> {
+        Ok(self.login(username)?.1)
+    }
+
+    /// The server's CPU time so far (user + system), from `/proc/PID/stat`.
+    pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        machine::cpu_seconds(&self.process.pid().to_string())
+    }
+
+    /// A memory figure of the server from `/proc/PID/status`, in KiB.
+    pub fn memory_kib(&self, field: &str) -> anyhow::Result<u64> {
+        machine::memory_kib(self.process.pid(), field)
+    }
+
+    /// SIGTERM, then waits; whether the server exited 0.
+    pub fn stop(self) -> anyhow::Result<bool> {
+        Ok(self.process.stop()?.success())
+    }
+}
