@@ -245,6 +245,16 @@ mod tests {
     }
 
     #[test]
+    fn a_username_may_be_exactly_sixty_four_characters() {
+        let longest = "k".repeat(USERNAME_MAX_CHARS);
+        assert_eq!(
+            Username::parse(longest.clone()).map(|name| name.as_str().len()),
+            Ok(64)
+        );
+        assert!(Username::parse(longest + "k").is_err());
+    }
+
+    #[test]
     fn ids_are_positive_plain_integers() {
         assert_eq!(parse_id("ticketId", "42"), Ok(42));
         for bad in [

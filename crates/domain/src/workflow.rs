@@ -313,6 +313,13 @@ mod tests {
     }
 
     #[test]
+    fn a_tag_is_written_as_its_lower_cased_name() {
+        let tag = Tag::parse("Billing").expect("valid");
+        assert_eq!(tag.to_string(), "billing");
+        assert_eq!(format!("#{tag}"), "#billing");
+    }
+
+    #[test]
     fn a_tag_set_is_sorted_unique_and_at_most_twenty() {
         let set = TagSet::parse(["vip", "Billing", "VIP", "billing"]).expect("valid");
         let names: Vec<_> = set.iter().map(Tag::as_str).collect();
