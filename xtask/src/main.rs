@@ -63,7 +63,7 @@ enum Command {
     /// (needs `chromium` and `chromium-driver`).
     Screenshots,
     /// Mutation-test the `domain` crate with its own tests (cargo-mutants,
-    /// two jobs; about an hour, so not run by CI). Extra arguments go to
+    /// two jobs; about half an hour, so not run by CI). Extra arguments go to
     /// `cargo mutants`, e.g. `--file crates/domain/src/login.rs`; the report
     /// lands in `target/mutants.out/`.
     Mutants {

@@ -1,7 +1,7 @@
 //! `cargo xtask mutants`: mutation testing of the `domain` crate with
 //! cargo-mutants, judged by domain's own tests only (its unit tests and
 //! properties beside the code), so a rule that only another crate's tests
-//! pin down shows up as a survivor. Too slow for CI (about an hour on two
+//! pin down shows up as a survivor. Too slow for CI (25 minutes on two
 //! cores); run it by hand after changing the rules. The report goes to
 //! `target/mutants.out/` (`missed.txt` lists the survivors).
 
