@@ -5,6 +5,7 @@
 mod bench;
 #[cfg(test)]
 mod module_cycles;
+mod mutants;
 mod screenshots;
 mod seed;
 mod test_env;
@@ -59,6 +60,15 @@ enum Command {
     /// (375 px) width in `docs/screenshots/`, from the browser tests
     /// (needs `chromium` and `chromium-driver`).
     Screenshots,
+    /// Mutation-test the `domain` crate with its own tests (cargo-mutants,
+    /// two jobs; about half an hour, so not run by CI). Extra arguments go to
+    /// `cargo mutants`, e.g. `--file crates/domain/src/login.rs`; the report
+    /// lands in `target/mutants.out/`.
+    Mutants {
+        /// Extra arguments for `cargo mutants`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        cargo_mutants_args: Vec<String>,
+    },
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -89,6 +99,9 @@ fn main() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Screenshots => screenshots::run(&workspace_root()?),
+        Command::Mutants { cargo_mutants_args } => {
+            mutants::run(&workspace_root()?, &cargo_mutants_args)
+        }
         Command::Bench(args) => {
             bench::run(&workspace_root()?, &args)?;
             Ok(ExitCode::SUCCESS)

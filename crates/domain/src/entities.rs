@@ -90,3 +90,84 @@ pub struct TicketFacts {
     pub assignee: Option<UserId>,
     pub has_first_response: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sla::SlaTargets;
+
+    fn at(minutes: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + minutes * 60, 0).unwrap_or_default()
+    }
+
+    /// An urgent ticket opened at `at(0)`: first response due at 60
+    /// minutes, resolution at 240.
+    fn urgent(first_response: Option<i64>, resolved: Option<i64>) -> Ticket {
+        Ticket {
+            id: TicketId(7),
+            subject: None,
+            body: "printer on fire".to_owned(),
+            status: match (first_response, resolved) {
+                (_, Some(_)) => TicketStatus::Resolved,
+                (Some(_), None) => TicketStatus::Replied,
+                (None, None) => TicketStatus::Unattended,
+            },
+            author: UserId(1),
+            created_at: at(0),
+            updated_at: at(0),
+            resolved_at: resolved.map(at),
+            priority: Priority::Urgent,
+            assignee: None,
+            tags: None,
+            first_response_at: first_response.map(at),
+            due: SlaTargets::default().due_times(at(0), Priority::Urgent),
+        }
+    }
+
+    #[test]
+    fn a_tickets_breach_is_the_sla_rules_verdict_on_its_own_times() {
+        let cases = [
+            (urgent(None, None), 30, false, Some(at(60))),
+            (urgent(None, None), 61, true, Some(at(60))),
+            (urgent(Some(20), None), 239, false, Some(at(240))),
+            (urgent(Some(20), None), 241, true, Some(at(240))),
+            (urgent(Some(90), None), 100, true, Some(at(60))),
+            (urgent(Some(20), Some(200)), 10_000, false, None),
+            (urgent(None, Some(50)), 10_000, false, None),
+            (urgent(Some(20), Some(300)), 10_000, true, Some(at(240))),
+        ];
+        for (ticket, now, breached, breach_at) in cases {
+            let (first, resolved) = (ticket.first_response_at, ticket.resolved_at);
+            assert_eq!(
+                ticket.sla_breached(at(now)),
+                breached,
+                "{ticket:?} at {now}"
+            );
+            assert_eq!(
+                ticket.sla_breached(at(now)),
+                is_breached(ticket.due, first, resolved, at(now))
+            );
+            assert_eq!(ticket.sla_breach_time(), breach_at, "{ticket:?}");
+            assert_eq!(
+                ticket.sla_breach_time(),
+                breach_time(ticket.due, first, resolved)
+            );
+        }
+    }
+
+    #[test]
+    fn a_tickets_facts_are_its_own() {
+        let mut ticket = urgent(Some(20), None);
+        ticket.assignee = Some(UserId(3));
+        assert_eq!(
+            ticket.facts(),
+            TicketFacts {
+                author: UserId(1),
+                status: TicketStatus::Replied,
+                assignee: Some(UserId(3)),
+                has_first_response: true,
+            }
+        );
+        assert!(!urgent(None, None).facts().has_first_response);
+    }
+}

@@ -48,4 +48,10 @@ mod tests {
         }
         assert_eq!(TicketId(7).to_string(), "7");
     }
+
+    #[test]
+    fn a_user_id_is_written_as_its_number() {
+        assert_eq!(UserId(42).to_string(), "42");
+        assert_eq!(format!("/users/{}/pin", UserId(7)), "/users/7/pin");
+    }
 }

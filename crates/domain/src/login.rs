@@ -427,6 +427,74 @@ mod tests {
         assert_eq!(login_lane(owner, None), LoginLane::Untrusted);
     }
 
+    #[test]
+    fn strangers_failures_lock_only_the_untrusted_lane() {
+        let mut records = LoginRecords::default();
+        for _ in 0..FAILURES_PER_LOCK {
+            let counted = decide_login_attempt(Some(records.of(LoginLane::Untrusted)), at(0))
+                .expect("not locked yet")
+                .expect("a known username is counted");
+            records = records.with(LoginLane::Untrusted, counted);
+        }
+        assert_eq!(
+            decide_login_attempt(Some(records.of(LoginLane::Untrusted)), at(1)),
+            Err(Refusal::Throttled {
+                retry_after_secs: 29
+            })
+        );
+        assert_eq!(records.known_device, LoginRecord::default());
+        assert!(decide_login_attempt(Some(records.of(LoginLane::KnownDevice)), at(1)).is_ok());
+    }
+
+    #[test]
+    fn a_known_devices_failures_lock_only_its_own_lane() {
+        let mut records = LoginRecords::default();
+        for _ in 0..FAILURES_PER_LOCK {
+            let counted = decide_login_attempt(Some(records.of(LoginLane::KnownDevice)), at(0))
+                .expect("not locked yet")
+                .expect("a known username is counted");
+            records = records.with(LoginLane::KnownDevice, counted);
+        }
+        assert!(
+            records
+                .of(LoginLane::KnownDevice)
+                .locked_for(at(1))
+                .is_some()
+        );
+        assert_eq!(records.untrusted, LoginRecord::default());
+        assert_eq!(records.of(LoginLane::Untrusted).locked_for(at(1)), None);
+    }
+
+    #[test]
+    fn each_lane_reads_and_writes_its_own_record() {
+        let untrusted = LoginRecord {
+            consecutive_failures: 3,
+            locked_until: None,
+        };
+        let known_device = LoginRecord {
+            consecutive_failures: 1,
+            locked_until: Some(at(9)),
+        };
+        let records = LoginRecords::default()
+            .with(LoginLane::Untrusted, untrusted)
+            .with(LoginLane::KnownDevice, known_device);
+        assert_eq!(
+            records,
+            LoginRecords {
+                untrusted,
+                known_device
+            }
+        );
+        assert_eq!(records.of(LoginLane::Untrusted), untrusted);
+        assert_eq!(records.of(LoginLane::KnownDevice), known_device);
+        let rewritten = records.with(LoginLane::Untrusted, LoginRecord::default());
+        assert_eq!(rewritten.untrusted, LoginRecord::default());
+        assert_eq!(
+            rewritten.known_device, known_device,
+            "the other lane is untouched"
+        );
+    }
+
     proptest! {
         /// However many wrong PINs strangers send, whenever, the owner's
         /// known device is never locked by them.

@@ -414,6 +414,34 @@ mod tests {
     }
 
     #[test]
+    fn a_records_cursor_must_name_its_row_by_id_alone() {
+        let first = PageRequest::of_ticket_records(
+            Paging::default(),
+            &key(),
+            TicketRecords::Events,
+            TicketId(1),
+            AGENT,
+        )
+        .expect("valid");
+        let next = |position| {
+            let cursor = key().seal(first.binding(), position);
+            let raw = Paging {
+                cursor: Some(&cursor),
+                ..Paging::default()
+            };
+            PageRequest::of_ticket_records(raw, &key(), TicketRecords::Events, TicketId(1), AGENT)
+                .map(PageRequest::after)
+                .map_err(|e| e.field)
+        };
+        assert_eq!(next(Position::after_id(9)), Ok(Some(Position::after_id(9))));
+        let by_date = Position {
+            value: SortValue::Unset,
+            id: 9,
+        };
+        assert_eq!(next(by_date), Err("cursor"));
+    }
+
+    #[test]
     fn the_offset_skips_the_earlier_pages() {
         let page = PageRequest::new(3, 25).expect("valid");
         assert_eq!(page.offset(), 50);

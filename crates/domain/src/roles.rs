@@ -111,6 +111,14 @@ mod tests {
     }
 
     #[test]
+    fn a_role_is_written_as_its_wire_spelling() {
+        for role in Role::ALL {
+            assert_eq!(role.to_string(), role.as_str());
+        }
+        assert_eq!(format!("role {}", Role::SupportAgent), "role SUPPORT_AGENT");
+    }
+
+    #[test]
     fn unknown_spellings_are_errors_not_panics() {
         assert!("admin".parse::<Role>().is_err());
         assert!("".parse::<Role>().is_err());

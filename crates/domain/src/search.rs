@@ -260,6 +260,35 @@ mod tests {
         assert!(long.words.len() < 5_000);
     }
 
+    #[test]
+    fn a_stored_document_reads_back_as_its_words() {
+        let document = SearchDocument::from_text("printer fire on");
+        assert!(document.contains("printer") && document.contains("fire"));
+        assert!(!document.contains("toner"));
+        assert_eq!(document.as_text(), "fire on printer");
+        let mut written = SearchDocument::default();
+        written.add("Printer ON FIRE!");
+        assert_eq!(document, written);
+    }
+
+    #[test]
+    fn a_document_takes_words_up_to_exactly_its_byte_limit() {
+        // 2,048 distinct words of 63 letters, each taking 64 bytes with
+        // its separator: exactly the limit.
+        let word = |i: usize| format!("{i:04}{}", "x".repeat(59));
+        let text: Vec<String> = (0..2_048).map(word).collect();
+        let mut document = SearchDocument::default();
+        assert!(document.add(&text.join(" ")));
+        assert!(
+            document.contains(&word(2_047)),
+            "the last word fits exactly"
+        );
+        // Each word's separator but the last one's is written.
+        assert_eq!(document.as_text().len() + 1, MAX_DOCUMENT_BYTES);
+        assert!(!document.add("z"), "not one more byte");
+        assert!(!document.contains("z"));
+    }
+
     proptest! {
         #[test]
         fn a_word_is_its_own_only_word(text in "\\PC{0,40}") {
@@ -286,8 +315,13 @@ mod tests {
 
         #[test]
         fn a_document_read_back_is_the_same_document(text in "\\PC{0,80}") {
-            let document = SearchDocument::from_text(&text);
-            prop_assert_eq!(SearchDocument::from_text(&document.as_text()), document);
+            let mut document = SearchDocument::default();
+            document.add(&text);
+            let read_back = SearchDocument::from_text(&document.as_text());
+            for word in words(&text) {
+                prop_assert!(read_back.contains(&word), "{:?} lost", word);
+            }
+            prop_assert_eq!(read_back, document);
         }
 
         #[test]

@@ -314,6 +314,41 @@ mod tests {
         );
     }
 
+    #[test]
+    fn the_breach_filter_is_on_time_exactly_at_the_breach_time() {
+        let due = DueTimes {
+            first_response: at(100),
+            resolution: at(1000),
+        };
+        let stored = breach_time(due, None, None);
+        assert_eq!(stored, Some(at(100)));
+        for now in [99, 100, 101] {
+            assert_eq!(
+                breached_by_time(stored, at(now)),
+                is_breached(due, None, None, at(now)),
+                "at {now}"
+            );
+        }
+        assert!(!breached_by_time(stored, at(100)));
+        assert!(breached_by_time(stored, at(101)));
+        assert!(!breached_by_time(None, at(5000)), "met both targets");
+    }
+
+    #[test]
+    fn a_target_met_exactly_at_its_due_time_leaves_no_breach_time() {
+        let due = DueTimes {
+            first_response: at(100),
+            resolution: at(1000),
+        };
+        assert_eq!(breach_time(due, Some(at(100)), Some(at(1000))), None);
+        assert_eq!(breach_time(due, Some(at(100)), None), Some(at(1000)));
+        assert_eq!(breach_time(due, Some(at(101)), None), Some(at(100)));
+        assert_eq!(
+            breach_time(due, Some(at(50)), Some(at(1001))),
+            Some(at(1000))
+        );
+    }
+
     proptest! {
         #[test]
         fn breach_is_exactly_a_clock_past_its_due_time(

@@ -212,6 +212,14 @@ mod tests {
     }
 
     #[test]
+    fn a_pins_debug_form_says_it_is_a_redacted_pin_and_never_its_digits() {
+        let pin = Pin::parse("482916").expect("valid");
+        let shown = format!("{pin:?}");
+        assert!(!shown.contains("482916"), "{shown}");
+        assert_eq!(shown, "Pin(<redacted>)");
+    }
+
+    #[test]
     fn a_pin_with_a_letter_or_the_wrong_length_is_rejected() {
         for bad in ["", "123", "12a4", "1234567890123", " 1234", "١٢٣٤"] {
             assert!(Pin::parse(bad).is_err(), "{bad:?} should be rejected");
@@ -234,6 +242,16 @@ mod tests {
             assert!(Username::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(Username::parse("a.b_c-9").is_ok());
+    }
+
+    #[test]
+    fn a_username_may_be_exactly_sixty_four_characters() {
+        let longest = "k".repeat(USERNAME_MAX_CHARS);
+        assert_eq!(
+            Username::parse(longest.clone()).map(|name| name.as_str().len()),
+            Ok(64)
+        );
+        assert!(Username::parse(longest + "k").is_err());
     }
 
     #[test]

@@ -255,6 +255,17 @@ mod tests {
     }
 
     #[test]
+    fn statuses_and_priorities_are_written_as_their_wire_spellings() {
+        for status in TicketStatus::ALL {
+            assert_eq!(status.to_string(), status.as_str());
+        }
+        for priority in Priority::ALL {
+            assert_eq!(priority.to_string(), priority.as_str());
+        }
+        assert_eq!(format!("{}", TicketStatus::Resolved), "RESOLVED");
+    }
+
+    #[test]
     fn unknown_status_spellings_are_errors_not_panics() {
         assert!("Resolved".parse::<TicketStatus>().is_err());
         assert!("".parse::<TicketStatus>().is_err());
@@ -302,6 +313,13 @@ mod tests {
     }
 
     #[test]
+    fn a_tag_is_written_as_its_lower_cased_name() {
+        let tag = Tag::parse("Billing").expect("valid");
+        assert_eq!(tag.to_string(), "billing");
+        assert_eq!(format!("#{tag}"), "#billing");
+    }
+
+    #[test]
     fn a_tag_set_is_sorted_unique_and_at_most_twenty() {
         let set = TagSet::parse(["vip", "Billing", "VIP", "billing"]).expect("valid");
         let names: Vec<_> = set.iter().map(Tag::as_str).collect();
@@ -317,6 +335,23 @@ mod tests {
             TagSet::parse(&twenty_with_a_duplicate).is_ok(),
             "duplicates count once"
         );
+    }
+
+    #[test]
+    fn a_tag_set_counts_each_tag_once() {
+        let none = TagSet::parse(Vec::<String>::new()).expect("valid");
+        assert!(none.is_empty());
+        assert_eq!(none.len(), 0);
+        let two = TagSet::parse(["vip", "VIP", "billing"]).expect("valid");
+        assert!(!two.is_empty());
+        assert_eq!(two.len(), 2);
+    }
+
+    #[test]
+    fn a_tag_set_gives_up_its_tags_sorted() {
+        let set = TagSet::parse(["vip", "Billing", "outage"]).expect("valid");
+        let tags: Vec<String> = set.into_iter().map(String::from).collect();
+        assert_eq!(tags, ["billing", "outage", "vip"]);
     }
 
     proptest! {
