@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use domain::login::DEFAULT_FAILED_LOGINS_PER_ADDRESS;
 use domain::sla::TargetList;
 use edge::keys::ServerSecret;
 use edge::limits::{
@@ -157,6 +158,8 @@ impl Settings {
                 .unwrap_or(DEFAULT_ADDRESS_RATE_LIMIT),
             account_writes_per_minute: parse_var(&var, "ACCOUNT_WRITE_LIMIT")?
                 .unwrap_or(DEFAULT_ACCOUNT_WRITE_LIMIT),
+            failed_logins_per_address: parse_var(&var, "FAILED_LOGIN_LIMIT")?
+                .unwrap_or(DEFAULT_FAILED_LOGINS_PER_ADDRESS),
             trusted_proxy_header,
         };
         let shutdown_grace = Duration::from_secs(
@@ -263,15 +266,18 @@ mod tests {
         let s = settings(&[]).expect("defaults");
         assert_eq!(s.limits, LimitSettings::default());
         assert_eq!(s.limits.address_per_minute, 20);
+        assert_eq!(s.limits.failed_logins_per_address, 10);
         assert!(s.limits.trusted_proxy_header.is_none());
         let s = settings(&[
             ("ADDRESS_RATE_LIMIT", "0"),
             ("ACCOUNT_WRITE_LIMIT", "0"),
+            ("FAILED_LOGIN_LIMIT", "0"),
             ("TRUSTED_PROXY_HEADER", "X-Forwarded-For"),
         ])
         .expect("valid");
         assert_eq!(s.limits.address_per_minute, 0);
         assert_eq!(s.limits.account_writes_per_minute, 0);
+        assert_eq!(s.limits.failed_logins_per_address, 0);
         assert_eq!(
             s.limits.trusted_proxy_header.map(|h| h.to_string()),
             Some("x-forwarded-for".to_owned())

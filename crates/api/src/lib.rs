@@ -141,6 +141,17 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // Budgets of addresses that came back to full are forgotten.
     let limits = app.limits.clone();
     spawn_every(Duration::from_secs(60), move || limits.forget_idle());
+    // So are the login records of unknown names quiet for a day, and the
+    // budgets of addresses whole again: the tables stay small.
+    let store = app.store.clone();
+    spawn_every(Duration::from_secs(60), move || {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = store.forget_quiet_logins() {
+                tracing::warn!(error = %store::with_causes(&error), "forgetting quiet logins failed");
+            }
+        });
+    });
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let address = listener.local_addr()?;
     tracing::info!(%address, "listening; open http://{address}/ in a browser");

@@ -47,6 +47,19 @@ pub fn decide_new_account_role(creator: Creator, requested: Option<Role>) -> Res
     }
 }
 
+/// Whether creating an account spends the sign-up budget of the address it
+/// comes from. Every creation hashes a PIN and may probe a username, and a
+/// signed-in customer can do both as fast as a stranger, so holding a token
+/// exempts no one but an admin (who is still bounded by the hashing queue)
+/// and the operator at the command line.
+pub fn creation_spends_sign_up_budget(creator: Creator) -> bool {
+    match creator {
+        Creator::Anonymous => true,
+        Creator::User(actor) => actor.role() != Role::Admin,
+        Creator::Operator => false,
+    }
+}
+
 /// Who may see an account: its owner, and admins.
 pub fn may_view_account(actor: Actor, account: UserId) -> Result<(), Refusal> {
     if actor.id() == account || actor.role() == Role::Admin {
@@ -157,6 +170,18 @@ mod tests {
         Creator::User(ADMIN),
         Creator::Operator,
     ];
+
+    #[test]
+    fn only_an_admin_and_the_operator_create_accounts_without_spending_the_sign_up_budget() {
+        let spends: Vec<bool> = CREATORS
+            .iter()
+            .map(|creator| creation_spends_sign_up_budget(*creator))
+            .collect();
+        assert_eq!(spends, [true, true, true, false, false]);
+        assert!(creation_spends_sign_up_budget(Creator::User(
+            OTHER_CUSTOMER
+        )));
+    }
 
     #[test]
     fn a_request_without_a_role_signs_up_a_customer() {

@@ -1,6 +1,10 @@
 //! Logging in and staying logged in: which credentials and tokens hold,
-//! and login throttling (after repeated failures a username is locked for a
-//! time that doubles with each lock-out, up to a cap).
+//! and login throttling: after repeated failures a username, known or not,
+//! is locked for a time that doubles with each lock-out, up to a cap; and a
+//! client address has a budget of failed logins across all usernames.
+
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -23,6 +27,16 @@ pub const FAILURES_PER_LOCK: u32 = 5;
 pub const FIRST_LOCK_SECONDS: i64 = 30;
 /// The longest lock.
 pub const MAX_LOCK_SECONDS: i64 = 15 * 60;
+/// A username's failures are forgotten after this long without one (and no
+/// lock in force). The same rule for every name, known or not, lets the
+/// store forget the records of names that have no account, so that memory
+/// stays bounded without telling the two apart.
+pub const FAILURES_FORGOTTEN_AFTER_HOURS: i64 = 24;
+/// The default budget of failed logins from one client address, across all
+/// usernames, in [`ADDRESS_FAILURE_PERIOD_MINUTES`].
+pub const DEFAULT_FAILED_LOGINS_PER_ADDRESS: u32 = 10;
+/// The period an address's budget of failed logins refills over.
+pub const ADDRESS_FAILURE_PERIOD_MINUTES: i64 = 10;
 
 /// A username and PIN as a login sends them.
 #[derive(Debug, Clone)]
@@ -43,15 +57,37 @@ impl Credentials {
     }
 }
 
-/// A username's login record as the store keeps it.
+/// A username's login record as the store keeps it: an account's, or that
+/// of a name no account has (kept alike, so the two cannot be told apart).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct LoginRecord {
     /// Failures since the last successful login.
     pub consecutive_failures: u32,
     pub locked_until: Option<DateTime<Utc>>,
+    pub last_failure_at: Option<DateTime<Utc>>,
+}
+
+/// Records whose last failure is older than this, with no lock in force,
+/// count as empty; the store may delete those of names with no account.
+pub fn failures_forgotten_before(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - TimeDelta::hours(FAILURES_FORGOTTEN_AFTER_HOURS)
 }
 
 impl LoginRecord {
+    /// The record as it counts at `now`: empty once its failures are
+    /// forgotten ([`FAILURES_FORGOTTEN_AFTER_HOURS`] without one, no lock in
+    /// force).
+    fn as_of(self, now: DateTime<Utc>) -> LoginRecord {
+        let quiet = self
+            .last_failure_at
+            .is_none_or(|last| last <= failures_forgotten_before(now));
+        if quiet && self.locked_for(now).is_none() {
+            LoginRecord::default()
+        } else {
+            self
+        }
+    }
+
     /// How long the caller must still wait, if the username is locked at `now`.
     pub fn locked_for(&self, now: DateTime<Utc>) -> Option<TimeDelta> {
         self.locked_until
@@ -73,6 +109,7 @@ impl LoginRecord {
         LoginRecord {
             consecutive_failures: failures,
             locked_until,
+            last_failure_at: Some(now),
         }
     }
 }
@@ -132,30 +169,117 @@ impl LoginRecords {
     }
 }
 
-/// Admits one login attempt at `now` (read with the record locked) and
-/// answers the record to store, or refuses it while the username is
-/// locked. The attempt counts as a failure until it succeeds, so guesses
-/// sent in parallel cannot all get in before the lock does.
-///
-/// An unknown username (`None`) has no record to count on and is not
-/// throttled here: it answers `Ok(None)` and costs the same PIN check as a
-/// known one, so its refusal looks like any other. Only names that exist
-/// can be throttled by this rule.
-pub fn decide_login_attempt(
-    record: Option<LoginRecord>,
-    now: DateTime<Utc>,
-) -> Result<Option<LoginRecord>, Refusal> {
-    let Some(record) = record else {
-        return Ok(None);
-    };
-    match record.locked_for(now) {
-        Some(wait) => {
-            let millis = u64::try_from(wait.num_milliseconds()).unwrap_or(0);
-            Err(Refusal::Throttled {
-                retry_after_secs: millis.div_ceil(1000).max(1),
-            })
+/// A client address's budget of failed logins across all usernames, so
+/// that one address cannot try a PIN on name after name (each under its
+/// own lock-out). A failure spends one; the budget refills one every
+/// `period / failures`, up to `failures` (a generic cell rate: `full_at`,
+/// the instant it is whole again, is all that is kept). A success gives its
+/// attempt back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressBudget {
+    failures: NonZeroU32,
+    period: TimeDelta,
+}
+
+impl AddressBudget {
+    pub fn new(failures: NonZeroU32, period: TimeDelta) -> Self {
+        Self { failures, period }
+    }
+
+    /// [`DEFAULT_FAILED_LOGINS_PER_ADDRESS`]-style budgets: `failures` in
+    /// [`ADDRESS_FAILURE_PERIOD_MINUTES`]; `None` for 0 (no budget).
+    pub fn per_period(failures: u32) -> Option<Self> {
+        NonZeroU32::new(failures)
+            .map(|n| Self::new(n, TimeDelta::minutes(ADDRESS_FAILURE_PERIOD_MINUTES)))
+    }
+
+    /// The time one failure takes to come back.
+    fn interval(&self) -> TimeDelta {
+        self.period / i32::try_from(self.failures.get()).unwrap_or(i32::MAX)
+    }
+
+    /// Spends one attempt at `now` from a budget whole again at `full_at`
+    /// (`None`: never spent), answering the new `full_at`, or refuses with
+    /// the wait until one attempt is back.
+    fn spend(
+        &self,
+        full_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, Refusal> {
+        let from = full_at.filter(|at| *at > now).unwrap_or(now);
+        let spent = from + self.interval();
+        if spent - now > self.period {
+            let wait = spent - self.period - now;
+            Err(throttled_for(wait))
+        } else {
+            Ok(spent)
         }
-        None => Ok(Some(record.after_failure(now))),
+    }
+
+    /// The budget after a success gave back the attempt it had spent.
+    pub fn give_back(&self, full_at: DateTime<Utc>) -> DateTime<Utc> {
+        full_at - self.interval()
+    }
+}
+
+/// Where a login attempt comes from, when its address has a budget: the
+/// address (as its budget is kept) and the budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FromAddress {
+    pub address: IpAddr,
+    pub budget: AddressBudget,
+}
+
+/// What admitting a login attempt writes before the PIN is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimedAttempt {
+    /// The username's record with this attempt counted as a failure.
+    pub record: LoginRecord,
+    /// The address budget's new `full_at`, when this attempt spent from it.
+    pub address_full_at: Option<DateTime<Utc>>,
+}
+
+/// Admits one login attempt at `now` (read with the records locked) and
+/// answers what to store, or refuses it while the username is locked or
+/// the address's budget of failures is spent. The attempt counts as a
+/// failure until it succeeds, so guesses sent in parallel cannot all get
+/// in before the lock does.
+///
+/// A username with no account has a record like any other and meets the
+/// same lock-out, so a lock-out tells nothing of which names exist. Only
+/// the untrusted lane spends from the address's budget: a known device's
+/// owner mistyping is no spray. `address` is the budget and its `full_at`.
+pub fn decide_login_attempt(
+    record: LoginRecord,
+    lane: LoginLane,
+    address: Option<(AddressBudget, Option<DateTime<Utc>>)>,
+    now: DateTime<Utc>,
+) -> Result<ClaimedAttempt, Refusal> {
+    let record = record.as_of(now);
+    if let Some(wait) = record.locked_for(now) {
+        return Err(throttled_for(wait));
+    }
+    let address_full_at = match address.filter(|_| spends_from_address(lane)) {
+        Some((budget, full_at)) => Some(budget.spend(full_at, now)?),
+        None => None,
+    };
+    Ok(ClaimedAttempt {
+        record: record.after_failure(now),
+        address_full_at,
+    })
+}
+
+/// Whether an attempt in `lane` spends from its address's budget: only a
+/// stranger's; a known device's owner mistyping is no spray.
+pub fn spends_from_address(lane: LoginLane) -> bool {
+    lane == LoginLane::Untrusted
+}
+
+/// The refusal to wait `wait`, in whole seconds (at least one).
+fn throttled_for(wait: TimeDelta) -> Refusal {
+    let millis = u64::try_from(wait.num_milliseconds()).unwrap_or(0);
+    Refusal::Throttled {
+        retry_after_secs: millis.div_ceil(1000).max(1),
     }
 }
 
@@ -288,9 +412,9 @@ mod tests {
     /// Claims `n` attempts at `now`, each expected to be admitted.
     fn claim(mut record: LoginRecord, n: u32, now: DateTime<Utc>) -> LoginRecord {
         for _ in 0..n {
-            record = decide_login_attempt(Some(record), now)
+            record = decide_login_attempt(record, LoginLane::Untrusted, None, now)
                 .expect("not locked")
-                .expect("a known username is counted");
+                .record;
         }
         record
     }
@@ -317,7 +441,7 @@ mod tests {
     fn an_attempt_is_refused_while_locked_and_counted_otherwise() {
         let locked = claim(LoginRecord::default(), 5, at(0));
         assert_eq!(
-            decide_login_attempt(Some(locked), at(10)),
+            decide_login_attempt(locked, LoginLane::Untrusted, None, at(10)),
             Err(Refusal::Throttled {
                 retry_after_secs: 20
             })
@@ -327,10 +451,108 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_username_is_not_throttled_by_name() {
-        for tick in 0..20 {
-            assert_eq!(decide_login_attempt(None, at(tick)), Ok(None));
+    fn failures_are_forgotten_after_a_quiet_day_but_never_under_a_lock() {
+        let day = FAILURES_FORGOTTEN_AFTER_HOURS * 3600;
+        let four = claim(LoginRecord::default(), 4, at(0));
+        // A day less a second later the fifth failure still locks.
+        assert!(
+            claim(four, 1, at(day - 1))
+                .locked_for(at(day - 1))
+                .is_some()
+        );
+        // A quiet day later the count starts again.
+        let fresh = claim(four, 1, at(day));
+        assert_eq!(fresh.consecutive_failures, 1);
+        assert_eq!(fresh.locked_for(at(day)), None);
+        // A lock still in force is never forgotten, however old the failure.
+        let locked = LoginRecord {
+            consecutive_failures: 5,
+            locked_until: Some(at(2 * day)),
+            last_failure_at: Some(at(0)),
+        };
+        assert!(decide_login_attempt(locked, LoginLane::Untrusted, None, at(day + 1)).is_err());
+        // A record from before failures were dated is forgotten.
+        let undated = LoginRecord {
+            consecutive_failures: 4,
+            locked_until: None,
+            last_failure_at: None,
+        };
+        assert_eq!(claim(undated, 1, at(0)).consecutive_failures, 1);
+    }
+
+    fn ten_in_ten_minutes() -> AddressBudget {
+        AddressBudget::per_period(DEFAULT_FAILED_LOGINS_PER_ADDRESS).expect("a budget")
+    }
+
+    /// One attempt from an address at `now`, each on a fresh username.
+    fn spray(full_at: &mut Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<(), Refusal> {
+        let claimed = decide_login_attempt(
+            LoginRecord::default(),
+            LoginLane::Untrusted,
+            Some((ten_in_ten_minutes(), *full_at)),
+            now,
+        )?;
+        *full_at = claimed.address_full_at;
+        Ok(())
+    }
+
+    #[test]
+    fn an_address_spends_ten_failures_across_usernames_then_waits_a_minute_for_each() {
+        let mut full_at = None;
+        for _ in 0..10 {
+            spray(&mut full_at, at(0)).expect("within the budget");
         }
+        assert_eq!(full_at, Some(at(600)));
+        assert_eq!(
+            spray(&mut full_at, at(0)),
+            Err(Refusal::Throttled {
+                retry_after_secs: 60
+            })
+        );
+        assert_eq!(
+            spray(&mut full_at, at(59)),
+            Err(Refusal::Throttled {
+                retry_after_secs: 1
+            })
+        );
+        spray(&mut full_at, at(60)).expect("one came back");
+        assert!(spray(&mut full_at, at(60)).is_err());
+        // Ten minutes of quiet make it whole again.
+        for _ in 0..10 {
+            spray(&mut full_at, at(660)).expect("whole again");
+        }
+    }
+
+    #[test]
+    fn a_success_gives_its_attempt_back() {
+        let budget = ten_in_ten_minutes();
+        let mut full_at = None;
+        for _ in 0..10 {
+            spray(&mut full_at, at(0)).expect("within the budget");
+        }
+        let given_back = budget.give_back(full_at.expect("spent"));
+        assert_eq!(given_back, at(540));
+        full_at = Some(given_back);
+        spray(&mut full_at, at(0)).expect("the success's attempt is back");
+    }
+
+    #[test]
+    fn a_known_device_and_a_locked_username_spend_nothing_of_the_address() {
+        let spent = Some((ten_in_ten_minutes(), Some(at(600))));
+        let device =
+            decide_login_attempt(LoginRecord::default(), LoginLane::KnownDevice, spent, at(0))
+                .expect("a known device is not charged to the address");
+        assert_eq!(device.address_full_at, None);
+        let locked = claim(LoginRecord::default(), 5, at(0));
+        let fresh = Some((ten_in_ten_minutes(), None));
+        assert_eq!(
+            decide_login_attempt(locked, LoginLane::Untrusted, fresh, at(1)),
+            Err(Refusal::Throttled {
+                retry_after_secs: 29
+            }),
+            "the name's lock answers first; nothing is spent"
+        );
+        assert_eq!(AddressBudget::per_period(0), None);
     }
 
     #[test]
@@ -431,28 +653,51 @@ mod tests {
     fn strangers_failures_lock_only_the_untrusted_lane() {
         let mut records = LoginRecords::default();
         for _ in 0..FAILURES_PER_LOCK {
-            let counted = decide_login_attempt(Some(records.of(LoginLane::Untrusted)), at(0))
-                .expect("not locked yet")
-                .expect("a known username is counted");
+            let counted = decide_login_attempt(
+                records.of(LoginLane::Untrusted),
+                LoginLane::Untrusted,
+                None,
+                at(0),
+            )
+            .expect("not locked yet")
+            .record;
             records = records.with(LoginLane::Untrusted, counted);
         }
         assert_eq!(
-            decide_login_attempt(Some(records.of(LoginLane::Untrusted)), at(1)),
+            decide_login_attempt(
+                records.of(LoginLane::Untrusted),
+                LoginLane::Untrusted,
+                None,
+                at(1)
+            ),
             Err(Refusal::Throttled {
                 retry_after_secs: 29
             })
         );
         assert_eq!(records.known_device, LoginRecord::default());
-        assert!(decide_login_attempt(Some(records.of(LoginLane::KnownDevice)), at(1)).is_ok());
+        assert!(
+            decide_login_attempt(
+                records.of(LoginLane::KnownDevice),
+                LoginLane::KnownDevice,
+                None,
+                at(1)
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn a_known_devices_failures_lock_only_its_own_lane() {
         let mut records = LoginRecords::default();
         for _ in 0..FAILURES_PER_LOCK {
-            let counted = decide_login_attempt(Some(records.of(LoginLane::KnownDevice)), at(0))
-                .expect("not locked yet")
-                .expect("a known username is counted");
+            let counted = decide_login_attempt(
+                records.of(LoginLane::KnownDevice),
+                LoginLane::KnownDevice,
+                None,
+                at(0),
+            )
+            .expect("not locked yet")
+            .record;
             records = records.with(LoginLane::KnownDevice, counted);
         }
         assert!(
@@ -470,10 +715,12 @@ mod tests {
         let untrusted = LoginRecord {
             consecutive_failures: 3,
             locked_until: None,
+            last_failure_at: Some(at(2)),
         };
         let known_device = LoginRecord {
             consecutive_failures: 1,
             locked_until: Some(at(9)),
+            last_failure_at: Some(at(8)),
         };
         let records = LoginRecords::default()
             .with(LoginLane::Untrusted, untrusted)
@@ -504,11 +751,29 @@ mod tests {
             let mut sorted = seconds;
             sorted.sort_unstable();
             for second in sorted {
-                if let Ok(Some(counted)) = decide_login_attempt(Some(records.of(LoginLane::Untrusted)), at(second)) {
-                    records = records.with(LoginLane::Untrusted, counted);
+                if let Ok(counted) = decide_login_attempt(records.of(LoginLane::Untrusted), LoginLane::Untrusted, None, at(second)) {
+                    records = records.with(LoginLane::Untrusted, counted.record);
                 }
                 prop_assert_eq!(records.of(LoginLane::KnownDevice), LoginRecord::default());
-                prop_assert!(decide_login_attempt(Some(records.of(LoginLane::KnownDevice)), at(second)).is_ok());
+                prop_assert!(decide_login_attempt(records.of(LoginLane::KnownDevice), LoginLane::KnownDevice, None, at(second)).is_ok());
+            }
+        }
+
+        /// However a spray from one address is spread over time, by any
+        /// instant it has had at most the budget plus one attempt per
+        /// minute since it began (the refill), whatever the usernames.
+        #[test]
+        fn a_spray_from_one_address_never_outruns_its_budget(gaps in proptest::collection::vec(0i64..200, 1..200)) {
+            let mut full_at = None;
+            let mut now = 0;
+            let mut admitted = 0i64;
+            for gap in gaps {
+                now += gap;
+                if spray(&mut full_at, at(now)).is_ok() {
+                    admitted += 1;
+                }
+                prop_assert!(admitted <= i64::from(DEFAULT_FAILED_LOGINS_PER_ADDRESS) + now / 60,
+                    "{} admitted by {}s", admitted, now);
             }
         }
 
@@ -523,11 +788,11 @@ mod tests {
         fn no_burst_of_attempts_gets_more_than_five_checks_per_lock(attempts in 1u32..60) {
             // However many attempts arrive at one instant, only those before
             // the lock are admitted.
-            let mut record = Some(LoginRecord::default());
+            let mut record = LoginRecord::default();
             let mut admitted = 0;
             for _ in 0..attempts {
-                match decide_login_attempt(record, at(0)) {
-                    Ok(next) => { admitted += 1; record = next; }
+                match decide_login_attempt(record, LoginLane::Untrusted, None, at(0)) {
+                    Ok(next) => { admitted += 1; record = next.record; }
                     Err(refusal) => prop_assert!(matches!(refusal, Refusal::Throttled { .. }), "{:?}", refusal),
                 }
             }

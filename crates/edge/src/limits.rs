@@ -1,11 +1,13 @@
-//! Request budgets against floods: per client address on the anonymous
-//! doors (log-in, sign-up), per account on writes (new tickets and
-//! replies). Each is a GCRA limiter (`governor`): a budget of `n` a minute,
-//! bursts of up to `n`, a 429 with `Retry-After` beyond it.
+//! Request budgets against floods: per client address on the doors that
+//! hash a PIN (log-in, account creation, PIN changes), per account on
+//! writes (new tickets and replies). Each is a GCRA limiter (`governor`): a
+//! budget of `n` a minute, bursts of up to `n`, a 429 with `Retry-After`
+//! beyond it.
 //!
-//! The budgets live in this process: behind a load balancer, each server
-//! process keeps its own (the per-username lock-out is in the database and
-//! holds across processes).
+//! These budgets live in this process: behind a load balancer, each server
+//! process keeps its own. The per-username lock-out and each address's
+//! budget of *failed* logins are in the database and hold across processes
+//! (this module only says what that budget is: [`Limits::login_from`]).
 
 use std::hash::Hash;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -15,7 +17,9 @@ use std::time::Duration;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::HeaderName;
 use axum::http::request::Parts;
-use domain::UserId;
+use domain::accounts::creation_spends_sign_up_budget;
+use domain::login::{AddressBudget, DEFAULT_FAILED_LOGINS_PER_ADDRESS, FromAddress};
+use domain::{Creator, UserId};
 use governor::clock::Clock as _;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -32,13 +36,14 @@ const MAX_TRACKED_KEYS: usize = 100_000;
 
 pub const TOO_MANY_LOGINS: &str = "too many login attempts from this address; try again later";
 pub const TOO_MANY_SIGN_UPS: &str = "too many sign-ups from this address; try again later";
+pub const TOO_MANY_PIN_CHANGES: &str = "too many PIN changes from this address; try again later";
 pub const TOO_MANY_WRITES: &str = "too many new tickets and replies from this account; slow down";
 
 /// The default for the longest a request may take (`REQUEST_TIMEOUT_SECS`).
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How the budgets are set (`ADDRESS_RATE_LIMIT`, `ACCOUNT_WRITE_LIMIT`,
-/// `TRUSTED_PROXY_HEADER`); `0` turns a budget off.
+/// `FAILED_LOGIN_LIMIT`, `TRUSTED_PROXY_HEADER`); `0` turns a budget off.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LimitSettings {
     /// The longest a request may take before it answers 503, and the
@@ -46,6 +51,9 @@ pub struct LimitSettings {
     pub request_timeout: Duration,
     pub address_per_minute: u32,
     pub account_writes_per_minute: u32,
+    /// Failed logins an address may make across all usernames in ten
+    /// minutes (a known device's are not counted).
+    pub failed_logins_per_address: u32,
     /// The header a trusted reverse proxy appends the client's address to
     /// (`X-Forwarded-For`); without one, the TCP peer is the client.
     pub trusted_proxy_header: Option<HeaderName>,
@@ -57,6 +65,7 @@ impl Default for LimitSettings {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             address_per_minute: DEFAULT_ADDRESS_RATE_LIMIT,
             account_writes_per_minute: DEFAULT_ACCOUNT_WRITE_LIMIT,
+            failed_logins_per_address: DEFAULT_FAILED_LOGINS_PER_ADDRESS,
             trusted_proxy_header: None,
         }
     }
@@ -69,6 +78,7 @@ impl LimitSettings {
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             address_per_minute: 0,
             account_writes_per_minute: 0,
+            failed_logins_per_address: 0,
             trusted_proxy_header: None,
         }
     }
@@ -79,7 +89,9 @@ impl LimitSettings {
 pub struct Limits {
     login: Budget<IpAddr>,
     sign_up: Budget<IpAddr>,
+    pin_changes: Budget<IpAddr>,
     writes: Budget<UserId>,
+    failed_logins: Option<AddressBudget>,
     trusted_proxy_header: Option<HeaderName>,
     request_timeout: Duration,
 }
@@ -98,11 +110,17 @@ impl Limits {
                 TOO_MANY_SIGN_UPS,
                 unknown_address,
             ),
+            pin_changes: Budget::new(
+                settings.address_per_minute,
+                TOO_MANY_PIN_CHANGES,
+                unknown_address,
+            ),
             writes: Budget::new(
                 settings.account_writes_per_minute,
                 TOO_MANY_WRITES,
                 UserId(0),
             ),
+            failed_logins: AddressBudget::per_period(settings.failed_logins_per_address),
             trusted_proxy_header: settings.trusted_proxy_header.clone(),
             request_timeout: settings.request_timeout,
         }
@@ -122,9 +140,33 @@ impl Limits {
         self.login.admit(client.0)
     }
 
-    /// One more anonymous sign-up from `client`.
-    pub fn admit_sign_up(&self, client: ClientAddress) -> Result<(), Problem> {
-        self.sign_up.admit(client.0)
+    /// The budget of failed logins `client`'s attempt spends from, kept
+    /// by the store (`None` when that budget is off).
+    pub fn login_from(&self, client: ClientAddress) -> Option<FromAddress> {
+        self.failed_logins.map(|budget| FromAddress {
+            address: client.0,
+            budget,
+        })
+    }
+
+    /// One more account created by `creator` from `client`: every creation
+    /// spends the address's sign-up budget, signed in or not, but an
+    /// admin's ([`creation_spends_sign_up_budget`]).
+    pub fn admit_account_creation(
+        &self,
+        client: ClientAddress,
+        creator: Creator,
+    ) -> Result<(), Problem> {
+        if creation_spends_sign_up_budget(creator) {
+            self.sign_up.admit(client.0)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// One more change of one's own PIN from `client` (two PIN hashes).
+    pub fn admit_pin_change(&self, client: ClientAddress) -> Result<(), Problem> {
+        self.pin_changes.admit(client.0)
     }
 
     /// One more new ticket or reply by `account`.
@@ -136,6 +178,7 @@ impl Limits {
     pub fn forget_idle(&self) {
         self.login.forget_idle();
         self.sign_up.forget_idle();
+        self.pin_changes.forget_idle();
         self.writes.forget_idle();
     }
 }

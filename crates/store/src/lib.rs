@@ -14,6 +14,7 @@ mod connection;
 mod directory;
 mod error;
 mod events;
+mod login;
 mod migrations;
 mod paging;
 mod pin;

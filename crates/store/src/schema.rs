@@ -14,6 +14,26 @@ diesel::table! {
         device_locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        last_failed_login_at -> Nullable<Timestamp>,
+        device_last_failed_login_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// The login records of usernames no account has.
+    unknown_username_logins (username) {
+        username -> Text,
+        failed_logins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        last_failed_login_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Each client address's budget of failed logins: when it is whole again.
+    address_login_budgets (address) {
+        address -> Text,
+        full_at -> Timestamp,
     }
 }
 
@@ -103,6 +123,8 @@ diesel::joinable!(events -> tickets (ticket_id));
 diesel::joinable!(ticket_search_words -> tickets (ticket_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    unknown_username_logins,
+    address_login_budgets,
     tickets,
     replies,
     ticket_tags,

@@ -1,26 +1,23 @@
 //! Accounts: sign-up and staff creation, logging in (with its throttling),
 //! authenticating a token's subject, listing, and an admin's changes.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use domain::accounts::{
     Standing, USERNAME_TAKEN, decide_new_account_role, decide_user_change, may_manage_users,
     may_view_account,
 };
-use domain::login::{
-    LoginLane, LoginRecord, LoginRecords, decide_login, decide_login_attempt,
-    decide_own_pin_change, decide_session, login_lane,
-};
+use domain::login::{LoginLane, decide_own_pin_change, decide_session};
 use domain::{
-    Actor, Creator, Credentials, ListUsers, LoggedIn, Page, Pin, Refusal, Role, SessionEpoch, User,
-    UserChange, UserId, Username,
+    Actor, Creator, ListUsers, LoggedIn, Page, Pin, Refusal, Role, SessionEpoch, User, UserChange,
+    UserId, Username,
 };
 
 use crate::connection::{DbConnection, Locked, lock_rows};
 use crate::error::{StoreError, StoreResult};
+use crate::login::{LoginKey, LoginName, claim_attempt, lock_login, store_login_record};
 use crate::paging::page_in_id_order;
 use crate::pin::HashSlot;
-use crate::rows::{USER_COLUMNS, UserRow, utc};
+use crate::rows::{USER_COLUMNS, UserRow};
 use crate::schema::users;
 use crate::{Store, now};
 
@@ -39,7 +36,7 @@ pub struct NewAccount {
 /// connection or a thread, and a login's attempt is not counted. Dropping
 /// it gives the place back.
 #[derive(Debug)]
-pub struct HashingPlace(HashSlot);
+pub struct HashingPlace(pub(crate) HashSlot);
 
 impl Store {
     /// A place for one request's Argon2 work, or [`StoreError::Busy`].
@@ -61,38 +58,6 @@ impl Store {
         let pin_hash = hashing.0.hash(&new.pin)?;
         drop(hashing);
         insert_user(&mut *self.conn()?, &new.username, &pin_hash, role)
-    }
-
-    /// Logs in with a username and PIN: claims the attempt under the
-    /// account's lock (refused while it is throttled; counted as a failure
-    /// until it succeeds, so parallel guesses cannot outrun the lock), checks
-    /// the PIN with no connection held, then clears the count on success.
-    /// An unknown username, a wrong PIN and a deactivated account are one
-    /// refusal, after the same Argon2 work. `device_of` is the account a
-    /// verified device cookie the client sent was issued to: the attempt
-    /// counts on that account's known-device record if it is this one.
-    pub fn log_in(
-        &self,
-        hashing: HashingPlace,
-        credentials: &Credentials,
-        device_of: Option<UserId>,
-    ) -> StoreResult<LoggedIn> {
-        let (claimed, lane) = self.write(|conn| {
-            let account = lock_login(conn, LoginKey::Username(&credentials.username))?;
-            let lane = login_lane(device_of, account.as_ref().map(|a| a.user.id));
-            claim_attempt(conn, account.as_ref(), lane)?;
-            Ok((account, lane))
-        })?;
-        let stored_hash = claimed.as_ref().map(|account| account.pin_hash.as_str());
-        let pin_matches = hashing.0.verify(&credentials.pin, stored_hash)?;
-        drop(hashing);
-        let epoch = claimed.as_ref().map(|account| account.epoch);
-        let (user, cleared) = decide_login(claimed.map(|account| account.user), pin_matches)?;
-        store_login_record(&mut *self.conn()?, user.id, lane, cleared)?;
-        Ok(LoggedIn {
-            user,
-            epoch: epoch.unwrap_or_default(),
-        })
     }
 
     /// Who a verified token speaks for now: the account's current role,
@@ -127,8 +92,9 @@ impl Store {
 
     /// Replaces the caller's own PIN. The current PIN is checked like a
     /// login (the attempt is claimed under the account's lock, so wrong
-    /// guesses lock the username and a locked one answers 429), with no
-    /// connection held during the Argon2 work. On success the session
+    /// guesses lock the username and a locked one answers 429; a signed-in
+    /// caller's address budget is not spent), with no connection held
+    /// during the Argon2 work. On success the session
     /// generation moves on, ending every token issued before; the answer
     /// carries the new generation for a fresh token.
     pub fn change_own_pin(
@@ -140,9 +106,16 @@ impl Store {
     ) -> StoreResult<LoggedIn> {
         let claimed = self
             .write(|conn| {
-                let account = lock_login(conn, LoginKey::Id(actor.id()))?;
-                claim_attempt(conn, account.as_ref(), LoginLane::Untrusted)?;
-                Ok(account)
+                let Some(account) = lock_login(conn, LoginKey::Id(actor.id()))? else {
+                    return Ok(None);
+                };
+                claim_attempt(
+                    conn,
+                    LoginName::Account(&account),
+                    LoginLane::Untrusted,
+                    None,
+                )?;
+                Ok(Some(account))
             })?
             .ok_or(Refusal::NotFound)?;
         let matches = hashing.0.verify(current, Some(&claimed.pin_hash))?;
@@ -275,105 +248,6 @@ pub(crate) fn insert_user(
             other => other,
         })?;
     row.try_into()
-}
-
-/// What a login needs of an account, read with its row locked.
-struct LoginAccount {
-    user: User,
-    pin_hash: String,
-    records: LoginRecords,
-    epoch: SessionEpoch,
-}
-
-/// How a PIN check finds its account: a login by name, a PIN change by id.
-enum LoginKey<'a> {
-    Username(&'a Username),
-    Id(UserId),
-}
-
-fn lock_login(conn: &mut DbConnection, key: LoginKey<'_>) -> StoreResult<Option<LoginAccount>> {
-    let columns = (
-        USER_COLUMNS,
-        users::pin_hash,
-        (users::failed_logins, users::locked_until),
-        (users::device_failed_logins, users::device_locked_until),
-        users::session_epoch,
-    );
-    type RecordColumns = (i32, Option<NaiveDateTime>);
-    // Usernames never change, so the id found first is still the one to lock.
-    let id = match key {
-        LoginKey::Username(username) => users::table
-            .filter(users::username.eq(username.as_str()))
-            .select(users::id)
-            .first::<i64>(conn)
-            .optional()?,
-        LoginKey::Id(id) => Some(id.0),
-    };
-    let Some(id) = id else {
-        return Ok(None);
-    };
-    lock_rows(conn, Locked::Users, &[id])?;
-    let rows: Vec<(UserRow, String, RecordColumns, RecordColumns, i64)> =
-        users::table.find(id).select(columns).load(conn)?;
-    rows.into_iter()
-        .next()
-        .map(|(row, pin_hash, untrusted, known_device, epoch)| {
-            let record = |(failures, locked_until): RecordColumns| LoginRecord {
-                consecutive_failures: u32::try_from(failures).unwrap_or(0),
-                locked_until: locked_until.map(utc),
-            };
-            Ok(LoginAccount {
-                user: row.try_into()?,
-                pin_hash,
-                records: LoginRecords {
-                    untrusted: record(untrusted),
-                    known_device: record(known_device),
-                },
-                epoch: SessionEpoch(epoch),
-            })
-        })
-        .transpose()
-}
-
-/// Admits one PIN check on a locked account (refused while its `lane`'s
-/// record is throttled) and counts it as a failure until it succeeds. The
-/// clock is read with the record locked.
-fn claim_attempt(
-    conn: &mut DbConnection,
-    account: Option<&LoginAccount>,
-    lane: LoginLane,
-) -> StoreResult<()> {
-    let counted = decide_login_attempt(account.map(|a| a.records.of(lane)), now())?;
-    if let (Some(account), Some(record)) = (account, counted) {
-        store_login_record(conn, account.user.id, lane, record)?;
-    }
-    Ok(())
-}
-
-fn store_login_record(
-    conn: &mut DbConnection,
-    id: UserId,
-    lane: LoginLane,
-    record: LoginRecord,
-) -> StoreResult<()> {
-    let failures = i32::try_from(record.consecutive_failures).unwrap_or(i32::MAX);
-    let locked_until = record.locked_until.map(|t| t.naive_utc());
-    let account = users::table.find(id.0);
-    match lane {
-        LoginLane::Untrusted => diesel::update(account)
-            .set((
-                users::failed_logins.eq(failures),
-                users::locked_until.eq(locked_until),
-            ))
-            .execute(conn)?,
-        LoginLane::KnownDevice => diesel::update(account)
-            .set((
-                users::device_failed_logins.eq(failures),
-                users::device_locked_until.eq(locked_until),
-            ))
-            .execute(conn)?,
-    };
-    Ok(())
 }
 
 /// Counts the active admins, holding their rows until the transaction ends.

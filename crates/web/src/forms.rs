@@ -4,10 +4,10 @@
 //! nothing.
 
 use axum::extract::{Form, FromRequest, FromRequestParts, Request};
-use axum::http::request::Parts;
 use domain::UserId;
 use edge::App;
 use edge::device::known_device;
+use edge::limits::ClientAddress;
 use edge::problem::Problem;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -59,7 +59,7 @@ impl<T: DeserializeOwned + Send> FromRequest<App> for Posted<T> {
 /// it spends.
 pub trait Entrance: DeserializeOwned + Send {
     /// Spends one unit of this door's budget for the request's client.
-    fn admit(app: &App, parts: &Parts) -> Result<(), Problem>;
+    fn admit(app: &App, client: ClientAddress) -> Result<(), Problem>;
 }
 
 /// A signed-out visitor's form: from our site, with the address's budget
@@ -70,6 +70,8 @@ pub struct EntranceForm<T> {
     pub admitted: Result<(), Problem>,
     /// The account this browser is a known device of, if any.
     pub known_device: Option<UserId>,
+    /// Where the form came from, as the budgets count it.
+    pub client: ClientAddress,
 }
 
 impl<T: Entrance> FromRequest<App> for EntranceForm<T> {
@@ -80,7 +82,8 @@ impl<T: Entrance> FromRequest<App> for EntranceForm<T> {
         if !is_same_site_post(&parts.headers, app.public_origin.as_deref()) {
             return Err(Problem::Forbidden(CROSS_SITE).into());
         }
-        let admitted = T::admit(app, &parts);
+        let client = app.limits.client_of(&parts);
+        let admitted = T::admit(app, client);
         let known_device = known_device(&app.keys, &parts.headers);
         let request = Request::from_parts(parts, body);
         let Form(form) = Form::<T>::from_request(request, app)
@@ -90,6 +93,7 @@ impl<T: Entrance> FromRequest<App> for EntranceForm<T> {
             form,
             admitted,
             known_device,
+            client,
         })
     }
 }

@@ -221,6 +221,104 @@ http_tests! {
 }
 
 http_tests! {
+    async fn a_signed_in_customer_spends_the_sign_up_budget_like_a_stranger(app) {
+        let customer = app.customer("kayode").await;
+        let agent = app.agent().await;
+        let app = limited(app, &address_budget(2));
+        let from = peer("198.51.100.40");
+        for n in 0..2 {
+            sign_up_from(&app, from, Some(&customer.token), &format!("made{n}"))
+                .await
+                .expect(StatusCode::CREATED);
+        }
+        assert_throttled(sign_up_from(&app, from, Some(&customer.token), "made2").await);
+        // Neither a stranger nor an agent gets round it from there.
+        assert_throttled(sign_up_from(&app, from, None, "made3").await);
+        assert_throttled(sign_up_from(&app, from, Some(&agent.token), "made4").await);
+        // Nor does a taken name (a probe) go unspent.
+        let elsewhere = peer("198.51.100.41");
+        for _ in 0..2 {
+            sign_up_from(&app, elsewhere, Some(&customer.token), "kayode")
+                .await
+                .expect(StatusCode::CONFLICT);
+        }
+        assert_throttled(sign_up_from(&app, elsewhere, Some(&customer.token), "kayode").await);
+    }
+}
+
+http_tests! {
+    async fn pin_changes_have_an_address_budget(app) {
+        let customer = app.customer("kayode").await;
+        let app = limited(app, &address_budget(3));
+        let from = peer("198.51.100.50");
+        let mut token = customer.token.clone();
+        let mut current = PIN.to_owned();
+        for n in 0..3 {
+            let new = format!("48{n}{n}");
+            let body = json!({"currentPin": current, "newPin": new});
+            let changed = app
+                .send(request_from(from, Method::PUT, "/api/v1/users/me/pin", Some(&token), &[], body))
+                .await
+                .expect(StatusCode::OK);
+            token = changed.json()["token"].as_str().expect("a fresh token").to_owned();
+            current = new;
+        }
+        let body = json!({"currentPin": current, "newPin": "9999"});
+        assert_throttled(
+            app.send(request_from(from, Method::PUT, "/api/v1/users/me/pin", Some(&token), &[], body.clone()))
+                .await,
+        );
+        // The refused change changed nothing: the PIN is still the last one.
+        app.send(request_from(peer("198.51.100.51"), Method::PUT, "/api/v1/users/me/pin", Some(&token), &[], body))
+            .await
+            .expect(StatusCode::OK);
+    }
+}
+
+http_tests! {
+    async fn a_spray_of_one_pin_over_many_usernames_is_stopped_after_ten_failures(app) {
+        // The server's default budgets, as an operator runs it.
+        let owner = app.customer("kayode").await;
+        let app = limited(app, &LimitSettings::default());
+        let (sprayer, other) = (peer("203.0.113.5"), peer("203.0.113.6"));
+        let mut checked = 0;
+        for n in 0..50 {
+            let answer = login_from(&app, sprayer, &[], &format!("target{n}"), "1234").await;
+            if answer.status == StatusCode::UNAUTHORIZED {
+                checked += 1;
+            } else {
+                let seconds = assert_throttled(answer);
+                assert!(seconds <= 60, "Retry-After {seconds}");
+            }
+        }
+        assert_eq!(checked, 10, "failed logins checked before the address was stopped");
+        // Even the right PIN waits from there; elsewhere it gets in.
+        assert_throttled(login_from(&app, sprayer, &[], "kayode", PIN).await);
+        login_from(&app, other, &[], "kayode", PIN).await.expect(StatusCode::OK);
+        let _ = owner;
+    }
+}
+
+http_tests! {
+    async fn an_unknown_username_is_locked_out_exactly_like_a_known_one(app) {
+        app.customer("kayode").await;
+        let mut answers = Vec::new();
+        for name in ["kayode", "nobody"] {
+            let mut seen = Vec::new();
+            for _ in 0..7 {
+                let answer = app.login(name, "9999").await;
+                let retry_after = answer.headers.get(header::RETRY_AFTER).map(|v| v.to_str().expect("ascii").to_owned());
+                seen.push((answer.status, answer.json()["message"].clone(), retry_after.is_some()));
+            }
+            answers.push(seen);
+        }
+        assert_eq!(answers[0], answers[1], "a lock-out must not tell which usernames exist");
+        assert_eq!(answers[1][5].0, StatusCode::TOO_MANY_REQUESTS);
+        assert!(answers[1][5].2, "Retry-After");
+    }
+}
+
+http_tests! {
     async fn new_tickets_and_replies_share_one_budget_per_account(app) {
         let kayode = app.customer("kayode").await;
         let ada = app.customer("ada").await;

@@ -42,7 +42,7 @@ pub fn router() -> OpenApiRouter<App> {
         (status = 401, description = "A staff role was asked for without a token, or the token does not hold", body = ErrorEnvelope),
         (status = 403, description = "Only admins create staff accounts", body = ErrorEnvelope),
         (status = 409, description = "The username is taken", body = ErrorEnvelope),
-        (status = 429, description = "Too many sign-ups from this address; see `Retry-After`", body = ErrorEnvelope),
+        (status = 429, description = "Too many accounts created from this address (a signed-in customer's or agent's creations count too; an admin's do not); see `Retry-After`", body = ErrorEnvelope),
     ),
     security((), ("bearer" = []))
 )]
@@ -52,10 +52,7 @@ async fn post_users(
     client: ClientAddress,
     JsonBody(request): JsonBody<CreateUserRequest>,
 ) -> Result<Response, Problem> {
-    // Only anonymous sign-ups spend the address's budget.
-    if creator.is_none() {
-        app.limits.admit_sign_up(client)?;
-    }
+    app.limits.admit_account_creation(client, creator.into())?;
     let new = NewAccount {
         username: Username::parse(required("username", request.username)?)?,
         pin: Pin::parse(required("pin", request.pin)?)?,
@@ -176,15 +173,17 @@ async fn get_me(State(app): State<App>, caller: Caller) -> Result<Envelope<UserJ
     responses(
         (status = 200, description = "PIN changed; a fresh token", body = SessionEnvelope),
         (status = 403, description = "The current PIN is wrong", body = ErrorEnvelope),
-        (status = 429, description = "Too many wrong PINs; see `Retry-After`", body = ErrorEnvelope),
+        (status = 429, description = "Too many wrong PINs for this account, or too many PIN changes from this address; see `Retry-After`", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]
 async fn put_my_pin(
     State(app): State<App>,
     caller: Caller,
+    client: ClientAddress,
     JsonBody(request): JsonBody<ChangePinRequest>,
 ) -> Result<SessionEnvelope, Problem> {
+    app.limits.admit_pin_change(client)?;
     let current_pin = required("currentPin", request.current_pin)?;
     let new_pin = Pin::parse(required("newPin", request.new_pin)?)?;
     // A malformed current PIN cannot be anyone's: the same 403 as a wrong one.

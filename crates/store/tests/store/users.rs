@@ -3,6 +3,7 @@
 
 use domain::Refusal;
 use domain::accounts::USERNAME_TAKEN;
+use domain::login::{AddressBudget, FromAddress};
 use domain::{
     Creator, Credentials, ListUsers, PageRequest, Pin, Role, SessionEpoch, UserChange, UserId,
     Username,
@@ -101,12 +102,14 @@ both_backends!(
         let store = db.store();
         let user = actor(store, "kayode", Role::Customer);
         let logged_in = store
-            .log_in(hashing(store), &credentials("kayode", PIN), None)
+            .log_in(hashing(store), &credentials("kayode", PIN), None, None)
             .expect("log in");
         assert_eq!(logged_in.user.id, user.id());
         assert_eq!(logged_in.user.role, Role::Customer);
-        let wrong_pin = refused(store.log_in(hashing(store), &credentials("kayode", "1111"), None));
-        let unknown = refused(store.log_in(hashing(store), &credentials("nobody", PIN), None));
+        let wrong_pin =
+            refused(store.log_in(hashing(store), &credentials("kayode", "1111"), None, None));
+        let unknown =
+            refused(store.log_in(hashing(store), &credentials("nobody", PIN), None, None));
         assert!(matches!(wrong_pin, Refusal::Unauthenticated(_)));
         assert_eq!(wrong_pin, unknown);
     }
@@ -119,34 +122,34 @@ both_backends!(
         actor(store, "kayode", Role::Customer);
         actor(store, "tolu", Role::Customer);
         for _ in 0..5 {
-            refused(store.log_in(hashing(store), &credentials("kayode", "9999"), None));
+            refused(store.log_in(hashing(store), &credentials("kayode", "9999"), None, None));
         }
         // Locked now for the first lock's 30 s (less the moment since the
         // fifth failure), even for the right PIN, and only this username.
-        match refused(store.log_in(hashing(store), &credentials("kayode", PIN), None)) {
+        match refused(store.log_in(hashing(store), &credentials("kayode", PIN), None, None)) {
             Refusal::Throttled { retry_after_secs } => {
                 assert!((29..=30).contains(&retry_after_secs), "{retry_after_secs}")
             }
             other => panic!("expected a lock, got {other:?}"),
         }
         store
-            .log_in(hashing(store), &credentials("tolu", PIN), None)
+            .log_in(hashing(store), &credentials("tolu", PIN), None, None)
             .expect("another name");
         // Four failures, a success, four more: the success reset the count.
         for _ in 0..4 {
-            refused(store.log_in(hashing(store), &credentials("tolu", "9999"), None));
+            refused(store.log_in(hashing(store), &credentials("tolu", "9999"), None, None));
         }
         store
-            .log_in(hashing(store), &credentials("tolu", PIN), None)
+            .log_in(hashing(store), &credentials("tolu", PIN), None, None)
             .expect("log in");
         for _ in 0..4 {
             assert!(matches!(
-                refused(store.log_in(hashing(store), &credentials("tolu", "9999"), None)),
+                refused(store.log_in(hashing(store), &credentials("tolu", "9999"), None, None)),
                 Refusal::Unauthenticated(_)
             ));
         }
         store
-            .log_in(hashing(store), &credentials("tolu", PIN), None)
+            .log_in(hashing(store), &credentials("tolu", PIN), None, None)
             .expect("still not locked");
     }
 );
@@ -158,72 +161,273 @@ both_backends!(
         let owner = actor(store, "kayode", Role::Customer).id();
         let other = actor(store, "tolu", Role::Customer).id();
         for _ in 0..5 {
-            refused(store.log_in(hashing(store), &credentials("kayode", "9999"), None));
+            refused(store.log_in(hashing(store), &credentials("kayode", "9999"), None, None));
         }
         assert!(matches!(
-            refused(store.log_in(hashing(store), &credentials("kayode", PIN), None)),
+            refused(store.log_in(hashing(store), &credentials("kayode", PIN), None, None)),
             Refusal::Throttled { .. }
         ));
         // Another account's device cookie is a stranger's: still locked.
         assert!(matches!(
-            refused(store.log_in(hashing(store), &credentials("kayode", PIN), Some(other))),
+            refused(store.log_in(
+                hashing(store),
+                &credentials("kayode", PIN),
+                Some(other),
+                None
+            )),
             Refusal::Throttled { .. }
         ));
         // The owner's device is counted apart and gets in.
         store
-            .log_in(hashing(store), &credentials("kayode", PIN), Some(owner))
+            .log_in(
+                hashing(store),
+                &credentials("kayode", PIN),
+                Some(owner),
+                None,
+            )
             .expect("a known device is not locked by strangers");
         // Its own failures lock it like any lane.
         for _ in 0..5 {
-            refused(store.log_in(hashing(store), &credentials("kayode", "9999"), Some(owner)));
+            refused(store.log_in(
+                hashing(store),
+                &credentials("kayode", "9999"),
+                Some(owner),
+                None,
+            ));
         }
         assert!(matches!(
-            refused(store.log_in(hashing(store), &credentials("kayode", PIN), Some(owner))),
+            refused(store.log_in(
+                hashing(store),
+                &credentials("kayode", PIN),
+                Some(owner),
+                None
+            )),
             Refusal::Throttled { .. }
         ));
     }
 );
 
-both_backends!(an_unknown_username_is_never_throttled_by_name, |db| {
-    let store = db.store();
-    for _ in 0..8 {
-        assert!(matches!(
-            refused(store.log_in(hashing(store), &credentials("nobody", "9999"), None)),
-            Refusal::Unauthenticated(_)
-        ));
+/// What a run of wrong PINs on `name` answers, attempt by attempt: the
+/// refusal's kind and, when throttled, how long to wait.
+fn wrong_pin_outcomes(store: &Store, name: &str, attempts: usize) -> Vec<(bool, Option<u64>)> {
+    (0..attempts)
+        .map(|_| {
+            match refused(store.log_in(hashing(store), &credentials(name, "9999"), None, None)) {
+                Refusal::Unauthenticated(_) => (true, None),
+                Refusal::Throttled { retry_after_secs } => (false, Some(retry_after_secs)),
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect()
+}
+
+both_backends!(
+    an_unknown_username_meets_the_same_lock_out_as_a_known_one,
+    |db| {
+        let store = db.store();
+        actor(store, "kayode", Role::Customer);
+        let known = wrong_pin_outcomes(store, "kayode", 7);
+        let unknown = wrong_pin_outcomes(store, "nobody", 7);
+        assert_eq!(known[..5], [(true, None); 5]);
+        assert!(matches!(known[5], (false, Some(1..=30))), "{known:?}");
+        let kinds = |outcomes: &[(bool, Option<u64>)]| -> Vec<bool> {
+            outcomes.iter().map(|(checked, _)| *checked).collect()
+        };
+        assert_eq!(kinds(&known), kinds(&unknown));
+        for (known, unknown) in known.iter().zip(&unknown) {
+            // The same wait, give or take the second the two runs took.
+            let wait = |outcome: &(bool, Option<u64>)| outcome.1.unwrap_or(0);
+            assert!(
+                wait(known).abs_diff(wait(unknown)) <= 1,
+                "{known:?} {unknown:?}"
+            );
+        }
     }
-});
+);
+
+/// Twelve wrong guesses sent at once, each `(name, from)` of `guess(i)`:
+/// how many were checked and how many throttled.
+fn parallel_guesses(
+    store: &Store,
+    guess: impl Fn(usize) -> (String, Option<FromAddress>) + Sync,
+) -> (usize, usize) {
+    let outcomes: Vec<Refusal> = std::thread::scope(|scope| {
+        let guesses: Vec<_> = (0..12)
+            .map(|i| {
+                let (name, from) = guess(i);
+                scope.spawn(move || {
+                    let pin = format!("{:04}", 1000 + i);
+                    refused(store.log_in(hashing(store), &credentials(&name, &pin), None, from))
+                })
+            })
+            .collect();
+        guesses
+            .into_iter()
+            .map(|g| g.join().expect("guess"))
+            .collect()
+    });
+    let checked = outcomes
+        .iter()
+        .filter(|r| matches!(r, Refusal::Unauthenticated(_)))
+        .count();
+    let locked = outcomes
+        .iter()
+        .filter(|r| matches!(r, Refusal::Throttled { .. }))
+        .count();
+    assert_eq!(checked + locked, 12, "{outcomes:?}");
+    (checked, locked)
+}
 
 both_backends!(
     parallel_wrong_pins_get_exactly_five_checks_before_the_lock,
     |db| {
         let store = db.store();
         actor(store, "kayode", Role::Customer);
-        let outcomes: Vec<Refusal> = std::thread::scope(|scope| {
-            let guesses: Vec<_> = (0..12)
-                .map(|i| {
-                    scope.spawn(move || {
-                        let pin = format!("{:04}", 1000 + i);
-                        refused(store.log_in(hashing(store), &credentials("kayode", &pin), None))
-                    })
-                })
-                .collect();
-            guesses
-                .into_iter()
-                .map(|g| g.join().expect("guess"))
-                .collect()
-        });
-        let checked = outcomes
-            .iter()
-            .filter(|r| matches!(r, Refusal::Unauthenticated(_)))
-            .count();
-        let locked = outcomes
-            .iter()
-            .filter(|r| matches!(r, Refusal::Throttled { .. }))
-            .count();
-        assert_eq!((checked, locked), (5, 7), "{outcomes:?}");
+        for name in ["kayode", "nobody"] {
+            assert_eq!(
+                parallel_guesses(store, |_| (name.to_owned(), None)),
+                (5, 7),
+                "{name}"
+            );
+        }
     }
 );
+
+fn from_address(address: &str, failures: u32) -> Option<FromAddress> {
+    Some(FromAddress {
+        address: address.parse().expect("address"),
+        budget: AddressBudget::per_period(failures).expect("a budget"),
+    })
+}
+
+both_backends!(
+    one_address_spraying_a_pin_over_many_names_is_stopped_at_its_budget,
+    |db| {
+        let store = db.store();
+        let owner = actor(store, "kayode", Role::Customer).id();
+        let spray = from_address("198.51.100.7", 10);
+        let mut outcomes = Vec::new();
+        for n in 0..50 {
+            // Known names and unknown ones alike.
+            let name = if n == 25 {
+                "kayode".to_owned()
+            } else {
+                format!("user{n}")
+            };
+            outcomes.push(refused(store.log_in(
+                hashing(store),
+                &credentials(&name, "1234"),
+                None,
+                spray,
+            )));
+        }
+        let checked = outcomes
+            .iter()
+            .take_while(|r| matches!(r, Refusal::Unauthenticated(_)))
+            .count();
+        assert_eq!(checked, 10, "{outcomes:?}");
+        assert!(
+            outcomes[10..].iter().all(|r| matches!(
+                r,
+                Refusal::Throttled {
+                    retry_after_secs: 1..=60
+                }
+            )),
+            "{outcomes:?}"
+        );
+        // The right PIN from that address waits too; the owner's known
+        // device, or another address, does not.
+        assert!(matches!(
+            refused(store.log_in(hashing(store), &credentials("kayode", PIN), None, spray)),
+            Refusal::Throttled { .. }
+        ));
+        store
+            .log_in(
+                hashing(store),
+                &credentials("kayode", PIN),
+                Some(owner),
+                spray,
+            )
+            .expect("a known device spends nothing of the address's budget");
+        store
+            .log_in(
+                hashing(store),
+                &credentials("kayode", PIN),
+                None,
+                from_address("198.51.100.8", 10),
+            )
+            .expect("another address has its own budget");
+    }
+);
+
+both_backends!(
+    parallel_guesses_from_one_address_get_exactly_its_budget,
+    |db| {
+        let store = db.store();
+        let spray = from_address("2001:db8::", 10);
+        assert_eq!(
+            parallel_guesses(store, |i| (format!("name{i}"), spray)),
+            (10, 2)
+        );
+    }
+);
+
+both_backends!(a_success_gives_the_address_its_attempt_back, |db| {
+    let store = db.store();
+    actor(store, "kayode", Role::Customer);
+    let from = from_address("192.0.2.1", 3);
+    let attempt =
+        |name: &str, pin: &str| store.log_in(hashing(store), &credentials(name, pin), None, from);
+    for _ in 0..2 {
+        refused(attempt("ghost", "1234"));
+    }
+    for _ in 0..3 {
+        // Each success spends one and gives it back.
+        attempt("kayode", PIN).expect("the budget has one left");
+    }
+    assert!(matches!(
+        refused(attempt("ghost", "1234")),
+        Refusal::Unauthenticated(_)
+    ));
+    assert!(matches!(
+        refused(attempt("ghost", "1234")),
+        Refusal::Throttled { .. }
+    ));
+});
+
+both_backends!(quiet_names_and_whole_address_budgets_are_forgotten, |db| {
+    let store = db.store();
+    actor(store, "kayode", Role::Customer);
+    let from = from_address("192.0.2.1", 10);
+    for name in ["ghost", "kayode"] {
+        refused(store.log_in(hashing(store), &credentials(name, "1234"), None, from));
+    }
+    assert_eq!(
+        store.forget_quiet_logins().expect("sweep"),
+        0,
+        "nothing is quiet yet"
+    );
+    // A day and more later: the unknown name's failure and the
+    // address's budget are forgotten; the account's row stays.
+    db.other_client().execute(
+        "UPDATE unknown_username_logins SET last_failed_login_at = '2020-01-01 00:00:00';
+             UPDATE address_login_budgets SET full_at = '2020-01-01 00:00:00';",
+    );
+    assert_eq!(store.forget_quiet_logins().expect("sweep"), 2);
+    assert_eq!(store.forget_quiet_logins().expect("sweep"), 0);
+    // A name's lock in force is never forgotten, however old its failure.
+    for _ in 0..5 {
+        refused(store.log_in(hashing(store), &credentials("ghost", "1234"), None, None));
+    }
+    db.other_client().execute(
+        "UPDATE unknown_username_logins SET last_failed_login_at = '2020-01-01 00:00:00';",
+    );
+    assert_eq!(store.forget_quiet_logins().expect("sweep"), 0);
+    assert!(matches!(
+        refused(store.log_in(hashing(store), &credentials("ghost", "1234"), None, None)),
+        Refusal::Throttled { .. }
+    ));
+});
 
 both_backends!(a_token_subject_is_its_current_role_while_active, |db| {
     let store = db.store();
@@ -264,8 +468,9 @@ both_backends!(a_token_subject_is_its_current_role_while_active, |db| {
         ));
     }
     // A deactivated account cannot log in either, with the same answer as a wrong PIN.
-    let deactivated = refused(store.log_in(hashing(store), &credentials("benjamin", PIN), None));
-    let wrong = refused(store.log_in(hashing(store), &credentials("kayode", "9999"), None));
+    let deactivated =
+        refused(store.log_in(hashing(store), &credentials("benjamin", PIN), None, None));
+    let wrong = refused(store.log_in(hashing(store), &credentials("kayode", "9999"), None, None));
     assert_eq!(deactivated, wrong);
 });
 
@@ -523,7 +728,7 @@ both_backends!(
         let store = db.store();
         let cast = cast(db);
         let before = store
-            .log_in(hashing(store), &credentials("kayode", PIN), None)
+            .log_in(hashing(store), &credentials("kayode", PIN), None, None)
             .expect("log in");
         assert_eq!(
             refused(store.change_own_pin(
@@ -554,11 +759,11 @@ both_backends!(
             cast.customer
         );
         assert!(matches!(
-            refused(store.log_in(hashing(store), &credentials("kayode", PIN), None)),
+            refused(store.log_in(hashing(store), &credentials("kayode", PIN), None, None)),
             Refusal::Unauthenticated(_)
         ));
         let again = store
-            .log_in(hashing(store), &credentials("kayode", "4821"), None)
+            .log_in(hashing(store), &credentials("kayode", "4821"), None, None)
             .expect("the new pin");
         assert_eq!(again.epoch, after.epoch);
     }
@@ -601,7 +806,7 @@ both_backends!(
         ));
         assert!(
             matches!(
-                refused(store.log_in(hashing(store), &credentials("kayode", PIN), None)),
+                refused(store.log_in(hashing(store), &credentials("kayode", PIN), None, None)),
                 Refusal::Throttled { .. }
             ),
             "the login is locked too"
@@ -615,7 +820,7 @@ both_backends!(
         let store = db.store();
         let cast = cast(db);
         let session = store
-            .log_in(hashing(store), &credentials("kayode", PIN), None)
+            .log_in(hashing(store), &credentials("kayode", PIN), None, None)
             .expect("log in");
         let reset = UserChange {
             pin: Some(pin("4821")),
@@ -629,7 +834,7 @@ both_backends!(
             Refusal::Unauthenticated(_)
         ));
         let session = store
-            .log_in(hashing(store), &credentials("kayode", "4821"), None)
+            .log_in(hashing(store), &credentials("kayode", "4821"), None, None)
             .expect("the reset pin");
         for active in [false, true] {
             let change = UserChange {
@@ -645,7 +850,7 @@ both_backends!(
             Refusal::Unauthenticated(_)
         ));
         let fresh = store
-            .log_in(hashing(store), &credentials("kayode", "4821"), None)
+            .log_in(hashing(store), &credentials("kayode", "4821"), None, None)
             .expect("reactivated");
         store
             .authenticate(cast.customer.id(), fresh.epoch)

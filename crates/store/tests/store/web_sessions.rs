@@ -20,7 +20,7 @@ fn log_in(store: &Store, name: &str, pin: &str) -> LoggedIn {
     let credentials =
         Credentials::parse(name.to_owned(), pin.to_owned()).expect("well-formed credentials");
     store
-        .log_in(hashing(store), &credentials, None)
+        .log_in(hashing(store), &credentials, None, None)
         .expect("log in")
 }
 

@@ -2,12 +2,12 @@
 
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
-use domain::{Credentials, LoggedIn, Pin, UserId, Username};
+use domain::{Creator, Credentials, LoggedIn, Pin, UserId, Username};
 use edge::App;
 use edge::device::device_cookie;
+use edge::limits::ClientAddress;
 use edge::problem::Problem;
 use serde::Deserialize;
 use store::NewAccount;
@@ -69,8 +69,8 @@ pub struct SignInForm {
 }
 
 impl Entrance for SignInForm {
-    fn admit(app: &App, parts: &Parts) -> Result<(), Problem> {
-        app.limits.admit_login(app.limits.client_of(parts))
+    fn admit(app: &App, client: ClientAddress) -> Result<(), Problem> {
+        app.limits.admit_login(client)
     }
 }
 
@@ -83,12 +83,13 @@ pub async fn sign_in(
         form,
         admitted,
         known_device,
+        client,
     }: EntranceForm<SignInForm>,
 ) -> Response {
     let next = local_destination(form.next.as_deref()).to_owned();
     let username = form.username.clone();
     let outcome = match admitted {
-        Ok(()) => sign_in_as(&app, form.username, form.pin, known_device).await,
+        Ok(()) => sign_in_as(&app, form.username, form.pin, known_device, client).await,
         Err(throttled) => Err(throttled.into()),
     };
     match outcome {
@@ -117,12 +118,14 @@ async fn sign_in_as(
     username: String,
     pin: String,
     known_device: Option<UserId>,
+    client: ClientAddress,
 ) -> Result<AppendHeaders<Vec<(HeaderName, String)>>, PageError> {
     let credentials = Credentials::parse(username, pin)?;
+    let from = app.limits.login_from(client);
     let hashing = app.store.reserve_hashing()?;
     let login = app
         .blocking(move |store| {
-            Ok::<_, PageError>(store.log_in(hashing, &credentials, known_device)?)
+            Ok::<_, PageError>(store.log_in(hashing, &credentials, known_device, from)?)
         })
         .await?;
     let device = device_cookie(&app.keys, login.user.id, SIGN_IN_PATH, app.secure_cookies())?;
@@ -154,19 +157,25 @@ pub struct SignUpForm {
 }
 
 impl Entrance for SignUpForm {
-    fn admit(app: &App, parts: &Parts) -> Result<(), Problem> {
-        app.limits.admit_sign_up(app.limits.client_of(parts))
+    fn admit(app: &App, client: ClientAddress) -> Result<(), Problem> {
+        app.limits
+            .admit_account_creation(client, Creator::Anonymous)
     }
 }
 
 /// A customer's own account, signed in at once.
 pub async fn sign_up(
     State(app): State<App>,
-    EntranceForm { form, admitted, .. }: EntranceForm<SignUpForm>,
+    EntranceForm {
+        form,
+        admitted,
+        client,
+        ..
+    }: EntranceForm<SignUpForm>,
 ) -> Response {
     let username = form.username.clone();
     let outcome = match admitted {
-        Ok(()) => sign_up_as(&app, form).await,
+        Ok(()) => sign_up_as(&app, form, client).await,
         Err(throttled) => Err(throttled.into()),
     };
     match outcome {
@@ -178,6 +187,7 @@ pub async fn sign_up(
 async fn sign_up_as(
     app: &App,
     form: SignUpForm,
+    client: ClientAddress,
 ) -> Result<AppendHeaders<Vec<(HeaderName, String)>>, PageError> {
     let new = NewAccount {
         username: Username::parse(form.username.clone())?,
@@ -186,11 +196,11 @@ async fn sign_up_as(
     };
     let hashing = app.store.reserve_hashing()?;
     app.blocking(move |store| {
-        Ok::<_, PageError>(store.create_user(hashing, domain::Creator::Anonymous, &new)?)
+        Ok::<_, PageError>(store.create_user(hashing, Creator::Anonymous, &new)?)
     })
     .await?;
     // Signed in the ordinary way, so the session is the login's.
-    sign_in_as(app, form.username, form.pin, None).await
+    sign_in_as(app, form.username, form.pin, None, client).await
 }
 
 /// The form again, with what was typed (never the PIN) and why it was
