@@ -1,7 +1,7 @@
 //! The support tracker's rules, free of I/O.
 //!
 //! Everything a request carries is parsed here into a type that cannot hold
-//! an invalid value ([`values`], [`ids`], [`workflow`], [`paging`],
+//! an invalid value ([`values`], with what shows on screen in [`visible`], [`ids`], [`workflow`], [`paging`],
 //! [`ticket_list`], [`sla`], [`search`]). Every business rule is one pure
 //! function ([`tickets`], [`triage`], [`accounts`], [`login`], [`report`])
 //! that returns the decision, with the [`history`] events a ticket's change
@@ -30,6 +30,7 @@ pub mod tickets;
 pub mod triage;
 pub mod values;
 pub mod view;
+pub mod visible;
 pub mod workflow;
 
 pub use accounts::{Creator, ListUsers, UserChange};

@@ -7,7 +7,7 @@ use chrono::{DateTime, Months, Utc};
 
 use crate::refusal::Refusal;
 use crate::roles::{Actor, Role};
-use crate::values::shows_nothing;
+use crate::visible::first_visible;
 
 /// Who reads the resolved report: agents and admins.
 pub fn may_read_report(actor: Actor) -> Result<(), Refusal> {
@@ -30,16 +30,15 @@ pub fn decide_report_window(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>
 /// a cell that a spreadsheet would read as a formula gets a leading `'`,
 /// so it is shown as text; any other cell is returned borrowed, unchanged.
 ///
-/// A formula is a cell whose first visible character is `=`, `+`, `-`, `@`
-/// or `|`, or a full-width or minus-sign look-alike of one, since
-/// spreadsheets skip leading whitespace and zero-width characters and fold
-/// those look-alikes. A cell starting with a tab or carriage return is
+/// A formula is a cell whose first visible character (as
+/// [`crate::visible`] defines it, the same definition the blank check
+/// uses) is `=`, `+`, `-`, `@` or `|`, or a look-alike of one (full-width,
+/// small form, minus sign, heavy plus or minus), since spreadsheets skip
+/// leading white space and invisible characters and fold those
+/// look-alikes. A cell starting with a tab or carriage return is
 /// neutralised too, as before.
 pub fn neutralise_formula(cell: &str) -> Cow<'_, str> {
-    let first = cell
-        .chars()
-        .find(|&c| !shows_nothing(c))
-        .map(fold_look_alike);
+    let first = first_visible(cell).map(fold_look_alike);
     let formula = matches!(first, Some('=' | '+' | '-' | '@' | '|'));
     if formula || cell.starts_with(['\t', '\r']) {
         Cow::Owned(format!("'{cell}"))
@@ -48,13 +47,13 @@ pub fn neutralise_formula(cell: &str) -> Cow<'_, str> {
     }
 }
 
-/// The ASCII trigger a full-width or small form, or the minus sign,
-/// stands for.
+/// The ASCII trigger a full-width or small form, the minus sign, or a
+/// heavy plus or minus sign stands for.
 fn fold_look_alike(c: char) -> char {
     match c {
         '\u{FF1D}' | '\u{FE66}' => '=',
-        '\u{FF0B}' | '\u{FE62}' => '+',
-        '\u{FF0D}' | '\u{FE63}' | '\u{2212}' => '-',
+        '\u{FF0B}' | '\u{FE62}' | '\u{2795}' => '+',
+        '\u{FF0D}' | '\u{FE63}' | '\u{2212}' | '\u{2796}' => '-',
         '\u{FF20}' | '\u{FE6B}' => '@',
         '\u{FF5C}' => '|',
         other => other,
@@ -83,8 +82,15 @@ mod tests {
         assert_eq!(end, now);
     }
 
-    use crate::values::INVISIBLE;
+    use crate::visible::shows_nothing;
+    use crate::visible::tests::{REPORTED, every_char, invisible_char};
     use proptest::prelude::*;
+
+    /// Every character a spreadsheet reads as a formula's start.
+    const TRIGGERS: [char; 17] = [
+        '=', '+', '-', '@', '|', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}', '\u{FF5C}',
+        '\u{2212}', '\u{FE66}', '\u{FE62}', '\u{FE63}', '\u{FE6B}', '\u{2795}', '\u{2796}',
+    ];
 
     fn is_neutralised(cell: &str) -> bool {
         neutralise_formula(cell) == format!("'{cell}")
@@ -117,8 +123,64 @@ mod tests {
 
     #[test]
     fn a_full_width_or_minus_sign_trigger_is_neutralised() {
-        for risky in ["＝1+1", "＋1", "－1", "＠SUM(A1)", "｜cmd", "\u{2212}1"] {
+        for risky in [
+            "＝1+1",
+            "＋1",
+            "－1",
+            "＠SUM(A1)",
+            "｜cmd",
+            "\u{2212}1",
+            "﹦1",
+            "﹢1",
+            "﹣1",
+        ] {
             assert!(is_neutralised(risky), "{risky:?} left alone");
+        }
+    }
+
+    #[test]
+    fn a_heavy_plus_or_minus_sign_is_a_trigger() {
+        for risky in [
+            "\u{2795}1+1",
+            "\u{2796}1",
+            " \u{2795}A1",
+            "\u{200B}\u{2796}2",
+        ] {
+            assert!(is_neutralised(risky), "{risky:?} left alone");
+        }
+    }
+
+    /// Issue 25, finding 5: a formula behind any of these was left alone.
+    #[test]
+    fn a_formula_after_a_reported_invisible_character_is_neutralised() {
+        for c in REPORTED {
+            for trigger in ["=", "+", "-", "@", "\u{2795}", "\u{FF1D}"] {
+                let cell = format!("{c}{trigger}1+1");
+                assert!(is_neutralised(&cell), "U+{:04X} then {trigger}", c as u32);
+                let cell = format!("{c}{c} {c}{trigger}1+1");
+                assert!(is_neutralised(&cell), "U+{:04X}s then {trigger}", c as u32);
+            }
+        }
+    }
+
+    /// Every character of Unicode before a formula: the cell is quoted
+    /// exactly when that character shows nothing or is a trigger itself; and
+    /// a cell that starts with it and goes on with text is quoted exactly
+    /// when it is a trigger (or a tab or carriage return, as ever).
+    #[test]
+    fn the_formula_check_agrees_with_the_visible_definition_on_every_char() {
+        for c in every_char() {
+            let hidden_formula = format!("{c}=1+1");
+            let quoted = shows_nothing(c) || TRIGGERS.contains(&c);
+            assert_eq!(
+                is_neutralised(&hidden_formula),
+                quoted,
+                "U+{:04X}",
+                c as u32
+            );
+            let text = format!("{c}x");
+            let quoted = TRIGGERS.contains(&c) || matches!(c, '\t' | '\r');
+            assert_eq!(is_neutralised(&text), quoted, "U+{:04X} then x", c as u32);
         }
     }
 
@@ -144,10 +206,7 @@ mod tests {
 
     /// Characters a spreadsheet skips before a formula.
     fn ignorable() -> impl Strategy<Value = String> {
-        prop_oneof![
-            "\\s",
-            prop::sample::select(INVISIBLE.to_vec()).prop_map(String::from)
-        ]
+        prop_oneof!["\\s", invisible_char().prop_map(String::from)]
     }
 
     proptest! {
@@ -162,11 +221,8 @@ mod tests {
 
         #[test]
         fn a_trigger_after_ignorable_characters_is_neutralised(
-            prefix in proptest::collection::vec(ignorable(), 0..6),
-            trigger in prop::sample::select(vec![
-                '=', '+', '-', '@', '|', '\u{FF1D}', '\u{FF0B}', '\u{FF0D}', '\u{FF20}', '\u{FF5C}',
-                '\u{2212}', '\u{FE66}', '\u{FE62}', '\u{FE63}', '\u{FE6B}',
-            ]),
+            prefix in proptest::collection::vec(ignorable(), 0..12),
+            trigger in prop::sample::select(TRIGGERS.to_vec()),
             rest in any::<String>(),
         ) {
             let cell = format!("{}{trigger}{rest}", prefix.concat());

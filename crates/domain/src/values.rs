@@ -4,6 +4,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::visible::is_blank;
+
 /// Why a piece of client input was rejected: which field, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field} {reason}")]
@@ -93,33 +95,17 @@ pub fn parse_id(field: &'static str, raw: &str) -> Result<i64, ValidationError> 
         .ok_or_else(|| ValidationError::new(field, "must be a positive integer"))
 }
 
-/// Format characters that render as nothing (zero-width spaces and joiners,
-/// BOM, soft hyphen): a text made of them looks blank, and a spreadsheet
-/// skips them before a formula.
-pub(crate) const INVISIBLE: [char; 7] = [
-    '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{180E}', '\u{00AD}',
-];
-
-/// Whether `c` is one of the [`INVISIBLE`] format characters.
-pub(crate) fn is_invisible(c: char) -> bool {
-    INVISIBLE.contains(&c)
-}
-
-/// Whether `c` shows nothing: Unicode whitespace or an invisible character.
-pub(crate) fn shows_nothing(c: char) -> bool {
-    c.is_whitespace() || is_invisible(c)
-}
-
 /// Checks a free-text field: at most `max` Unicode scalar values and, when
-/// `required`, not blank (some character must show: whitespace and
-/// zero-width characters alone do not count).
+/// `required`, not blank (some character must show, as
+/// [`crate::visible`] defines it: white space, zero-width, format and
+/// filler characters alone do not count).
 fn check_text(
     field: &'static str,
     raw: &str,
     max: usize,
     required: bool,
 ) -> Result<(), ValidationError> {
-    if required && raw.chars().all(shows_nothing) {
+    if required && is_blank(raw) {
         return Err(ValidationError::new(field, "must not be blank"));
     }
     // PostgreSQL cannot store U+0000 in text; refuse it on every backend alike.
@@ -204,6 +190,8 @@ impl TryFrom<String> for Pin {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::visible::shows_nothing;
+    use crate::visible::tests::{REPORTED, every_char, invisible_char};
     use proptest::prelude::*;
 
     #[test]
@@ -280,7 +268,9 @@ mod tests {
 
     #[test]
     fn a_body_of_only_invisible_characters_is_blank() {
-        for c in INVISIBLE {
+        for c in [
+            '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}', '\u{180E}', '\u{00AD}',
+        ] {
             let body = format!(" {c}{c}\u{A0}");
             assert!(
                 TicketBody::parse(body.clone()).is_err(),
@@ -289,6 +279,44 @@ mod tests {
             assert!(ReplyBody::parse(body.clone()).is_err(), "{body:?} accepted");
         }
         assert!(TicketBody::parse("\u{200B}\u{FEFF}\u{2060}\u{00AD}").is_err());
+    }
+
+    /// Issue 25, finding 5: bodies made only of these were accepted.
+    #[test]
+    fn a_body_of_only_a_reported_invisible_character_is_blank() {
+        for c in REPORTED {
+            for body in [c.to_string(), format!("{c}{c}{c}"), format!(" {c}\n{c}")] {
+                let refused = TicketBody::parse(body.clone());
+                assert_eq!(
+                    refused.map_err(|e| e.reason),
+                    Err("must not be blank".to_owned()),
+                    "U+{:04X}",
+                    c as u32
+                );
+                assert!(ReplyBody::parse(body).is_err(), "U+{:04X}", c as u32);
+            }
+        }
+    }
+
+    /// Every character of Unicode alone (and three times over) is a blank
+    /// body exactly when it shows nothing; a visible one is kept as typed.
+    #[test]
+    fn the_blank_check_agrees_with_the_visible_definition_on_every_char() {
+        for c in every_char().filter(|&c| c != '\0') {
+            for body in [c.to_string(), c.to_string().repeat(3)] {
+                let parsed = TicketBody::parse(body.clone());
+                match parsed {
+                    Ok(kept) => {
+                        assert!(!shows_nothing(c), "U+{:04X} accepted", c as u32);
+                        assert_eq!(kept.as_str(), body);
+                    }
+                    Err(error) => {
+                        assert!(shows_nothing(c), "U+{:04X} refused", c as u32);
+                        assert_eq!(error.reason, "must not be blank");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
@@ -367,12 +395,12 @@ mod tests {
 
         #[test]
         fn a_body_is_any_non_blank_text_up_to_the_limit(
-            raw in "[\\PC\\x00\u{200B}\u{FEFF}]{0,40}|[\\s\u{200B}\u{200C}\u{200D}\u{2060}\u{FEFF}\u{180E}\u{AD}]{0,5}",
+            raw in "[\\PC\\x00\u{200B}\u{FEFF}\u{2800}\u{3164}\u{E0020}]{0,40}|[\\s\u{200B}\u{200C}\u{200D}\u{2060}\u{FEFF}\u{180E}\u{AD}\u{2800}\u{3164}\u{202E}]{0,5}",
             extra in 19_990usize..20_010,
         ) {
             let long = raw.repeat(extra / raw.chars().count().max(1));
             for text in [raw.clone(), long] {
-                let expected = !text.chars().all(|c| c.is_whitespace() || INVISIBLE.contains(&c))
+                let expected = text.chars().any(|c| !shows_nothing(c))
                     && !text.contains('\0')
                     && text.chars().count() <= BODY_MAX_CHARS;
                 let ticket = TicketBody::parse(text.clone());
@@ -388,7 +416,7 @@ mod tests {
 
         #[test]
         fn a_body_of_only_whitespace_and_invisible_characters_is_blank(
-            raw in proptest::collection::vec(prop_oneof!["\\s", prop::sample::select(INVISIBLE.to_vec()).prop_map(String::from)], 0..20),
+            raw in proptest::collection::vec(prop_oneof!["\\s", invisible_char().prop_map(String::from)], 0..20),
         ) {
             let text = raw.concat();
             prop_assert!(TicketBody::parse(text.clone()).is_err());

@@ -178,11 +178,13 @@ impl MakeRequestId for RandomRequestId {
     }
 }
 
-/// Whether a client's request id is kept: 1 to 128 visible ASCII
-/// characters, so it cannot break a log line or bloat it.
+/// Whether a client's request id is kept: 1 to 128 of `[A-Za-z0-9._-]`,
+/// so it cannot break a log line, bloat it, or forge text in it (`}`, `=`,
+/// `"`, a space would let a client write what reads as another field).
 pub fn is_sane_request_id(value: &HeaderValue) -> bool {
     let bytes = value.as_bytes();
-    (1..=128).contains(&bytes.len()) && bytes.iter().all(|b| b.is_ascii_graphic())
+    let allowed = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-');
+    (1..=128).contains(&bytes.len()) && bytes.iter().all(allowed)
 }
 
 /// Drops a client's request id that is not sane (or sent twice), so the
@@ -249,13 +251,31 @@ mod tests {
 
     #[test]
     fn a_request_id_is_kept_only_when_sane() {
-        for sane in ["a", "0f1e2d3c-aaaa-bbbb", &"x".repeat(128), "req:1/2?3"] {
+        for sane in ["a", "0f1e2d3c-aaaa-bbbb", &"x".repeat(128), "Deploy_1.2-B"] {
             assert!(
                 is_sane_request_id(&HeaderValue::from_str(sane).expect("header")),
                 "{sane}"
             );
         }
-        for insane in ["", &"x".repeat(129), "has space", "tab\there", "é"] {
+        let forged = [
+            "",
+            &"x".repeat(129),
+            "has space",
+            "tab\there",
+            "é",
+            "req:1/2?3",
+            "a}b",
+            "a=b",
+            "x\" status=200",
+            "{}",
+            "a,b",
+            "a;b",
+            "a@b",
+            "a+b",
+            "~",
+            "%41",
+        ];
+        for insane in forged {
             let value = HeaderValue::from_bytes(insane.as_bytes()).expect("header");
             assert!(!is_sane_request_id(&value), "{insane:?}");
         }

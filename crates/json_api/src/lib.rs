@@ -9,6 +9,7 @@
 //! envelope by [`error::json_errors`].
 
 pub mod auth;
+pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod openapi;
@@ -20,7 +21,6 @@ use edge::App;
 use edge::guard::guarded;
 use edge::problem::Problem;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_swagger_ui::SwaggerUi;
 
 /// The JSON door: its routes, and the documentation pages, which the
 /// server mounts before trailing slashes are trimmed (Swagger UI sends
@@ -54,11 +54,8 @@ pub fn door(app: App) -> JsonDoor {
         .fallback(|| async { Problem::NotFound })
         .layer(Extension(openapi::DocumentJson(document_json.into())));
     let routes = guarded(routes, request_timeout).layer(middleware::from_fn(error::json_errors));
-    let docs: Router = SwaggerUi::new("/docs")
-        .config(utoipa_swagger_ui::Config::new([openapi::DOCUMENT_PATH]).validator_url("none"))
-        .into();
     JsonDoor {
         routes,
-        docs: docs.layer(middleware::from_fn(error::json_errors)),
+        docs: docs::router(openapi::DOCUMENT_PATH),
     }
 }

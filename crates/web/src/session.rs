@@ -100,9 +100,11 @@ pub fn expired_session_cookie(secure: bool) -> Cookie<'static> {
 
 /// Whether a POST came from one of our own pages, as far as the browser
 /// tells: `Sec-Fetch-Site` when it sends one, else `Origin` against our
-/// public origin (`PUBLIC_URL`) or, without one, the `Host` it was sent to.
-/// A request that carries neither (an old browser, curl) passes here; the
-/// forms of a session still need their CSRF token.
+/// public origin (`PUBLIC_URL`) or, without one, `http://` and the `Host`
+/// it was sent to (the server itself speaks plain http; behind a TLS proxy
+/// `PUBLIC_URL` says so). Scheme, host and port must all match. A request
+/// that carries neither (an old browser, curl) passes here; the forms of a
+/// session still need their CSRF token.
 pub fn is_same_site_post(headers: &HeaderMap, public_origin: Option<&str>) -> bool {
     if let Some(site) = headers.get("sec-fetch-site") {
         return matches!(site.as_bytes(), b"same-origin" | b"none");
@@ -118,8 +120,9 @@ pub fn is_same_site_post(headers: &HeaderMap, public_origin: Option<&str>) -> bo
         None => {
             let host = headers.get(HOST).and_then(|host| host.to_str().ok());
             let origin_host = origin
-                .strip_prefix("http://")
-                .or_else(|| origin.strip_prefix("https://"));
+                .get(.."http://".len())
+                .filter(|scheme| scheme.eq_ignore_ascii_case("http://"))
+                .and_then(|_| origin.get("http://".len()..));
             matches!((origin_host, host), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
         }
     }
@@ -260,6 +263,26 @@ mod tests {
             ("host", "localhost:9003")
         ]));
         assert!(!ours(&[("origin", "null"), ("host", "localhost:9003")]));
+        assert!(ours(&[
+            ("origin", "HTTP://LocalHost:9003"),
+            ("host", "localhost:9003")
+        ]));
+        // Scheme, host and port each count (issue 25, finding 6): this
+        // server speaks http, so an https page is another origin.
+        for other in [
+            "https://localhost:9003",
+            "http://localhost:9004",
+            "http://localhost",
+            "http://localhost:9003.evil.example",
+            "ws://localhost:9003",
+            "http:/localhost:9003",
+            "localhost:9003",
+        ] {
+            assert!(
+                !ours(&[("origin", other), ("host", "localhost:9003")]),
+                "{other}"
+            );
+        }
         // Neither header: not a browser's cross-site form.
         assert!(ours(&[("host", "localhost:9003")]));
         let public = |pairs: &[(&'static str, &str)]| {
@@ -269,9 +292,16 @@ mod tests {
             ("origin", "https://help.example.com"),
             ("host", "10.0.0.5:9003")
         ]));
-        assert!(!public(&[
-            ("origin", "http://help.example.com"),
-            ("host", "help.example.com")
-        ]));
+        for other in [
+            "http://help.example.com",
+            "https://help.example.com:8443",
+            "https://help.example.org",
+            "https://evil.help.example.com",
+        ] {
+            assert!(
+                !public(&[("origin", other), ("host", "help.example.com")]),
+                "{other}"
+            );
+        }
     }
 }

@@ -522,6 +522,13 @@ http_tests! {
         app.reply(&agent, ticket, ZERO_WIDTH).await.expect(StatusCode::BAD_REQUEST);
         app.reply(&agent, ticket, "on it").await.expect(StatusCode::CREATED);
         app.reply(&kayode, ticket, ZERO_WIDTH).await.expect(StatusCode::BAD_REQUEST);
+        // Issue 25, finding 5: fillers and format characters show nothing too.
+        for blank in ["\u{2800}\u{2800}", "\u{3164}", "\u{115f}\u{1160}\u{ffa0}", "\u{202e}\u{e0020}\u{fe0f}\u{34f}"] {
+            app.reply(&kayode, ticket, blank).await.expect(StatusCode::BAD_REQUEST);
+            app.post("/api/v1/tickets", &kayode, json!({"subject": "Issue", "body": blank}))
+                .await
+                .expect(StatusCode::BAD_REQUEST);
+        }
     }
 }
 

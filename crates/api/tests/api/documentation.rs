@@ -181,3 +181,90 @@ http_tests! {
         assert!(links.iter().any(|l| l.ends_with("swagger-ui-bundle.js")), "{links:?}");
     }
 }
+
+/// `GET path`, saying the client takes `accept_encoding`.
+async fn get_encoded(app: &TestApp, path: &str, accept_encoding: Option<&str>) -> Answer {
+    let mut request = Request::builder().method(Method::GET).uri(path);
+    if let Some(encoding) = accept_encoding {
+        request = request.header(header::ACCEPT_ENCODING, encoding);
+    }
+    app.send(request.body(Body::empty()).expect("request"))
+        .await
+}
+
+fn header_of(answer: &Answer, name: header::HeaderName) -> &str {
+    answer
+        .headers
+        .get(&name)
+        .map_or("", |value| value.to_str().expect("ascii"))
+}
+
+http_tests! {
+    async fn docs_answers_carry_a_tight_csp_no_framing_and_a_cache_lifetime(app) {
+        let redirect = get_encoded(&app, "/docs", None).await;
+        assert!(redirect.status.is_redirection(), "{}", redirect.status);
+        for (path, cache) in [
+            ("/docs/", "no-cache"),
+            ("/docs/swagger-initializer.js", "no-cache"),
+            ("/docs/swagger-ui-bundle.js", "public, max-age=604800"),
+            ("/docs/swagger-ui-standalone-preset.js", "public, max-age=604800"),
+            ("/docs/swagger-ui.css", "public, max-age=604800"),
+            ("/docs/favicon-32x32.png", "public, max-age=604800"),
+        ] {
+            let answer = get_encoded(&app, path, None).await;
+            assert_eq!(answer.status, StatusCode::OK, "{path}");
+            let policy = header_of(&answer, header::CONTENT_SECURITY_POLICY);
+            for directive in [
+                "default-src 'none'",
+                "script-src 'self';",
+                "style-src 'self' 'sha256-",
+                "img-src 'self' data:",
+                "connect-src 'self'",
+                "frame-ancestors 'none'",
+                "base-uri 'none'",
+            ] {
+                assert!(policy.contains(directive), "{path}: {directive} not in {policy:?}");
+            }
+            assert!(!policy.contains("unsafe-"), "{path}: {policy}");
+            assert_eq!(header_of(&answer, header::X_FRAME_OPTIONS), "DENY", "{path}");
+            assert_eq!(header_of(&answer, header::CACHE_CONTROL), cache, "{path}");
+            assert_eq!(header_of(&answer, header::X_CONTENT_TYPE_OPTIONS), "nosniff", "{path}");
+        }
+        // A miss is no asset to keep, and still the envelope.
+        let missing = get_encoded(&app, "/docs/no-such-file.js", None).await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        assert_eq!(header_of(&missing, header::CACHE_CONTROL), "no-store");
+        assert_eq!(missing.json()["error"], true);
+        // The API's own answers are not the docs': no docs CSP there.
+        let health = get_encoded(&app, "/health/live", Some("gzip")).await;
+        assert_eq!(health.status, StatusCode::OK);
+        assert!(health.headers.get(header::CONTENT_SECURITY_POLICY).is_none());
+    }
+
+    async fn the_swagger_bundle_is_served_gzipped_to_a_client_that_takes_it(app) {
+        let raw = get_encoded(&app, "/docs/swagger-ui-bundle.js", None).await;
+        assert_eq!(raw.status, StatusCode::OK);
+        assert!(raw.headers.get(header::CONTENT_ENCODING).is_none());
+        assert!(raw.body.len() > 1_000_000, "the bundle is {} bytes", raw.body.len());
+        let gzipped = get_encoded(&app, "/docs/swagger-ui-bundle.js", Some("gzip, deflate, br")).await;
+        assert_eq!(gzipped.status, StatusCode::OK);
+        assert_eq!(header_of(&gzipped, header::CONTENT_ENCODING), "gzip");
+        assert!(header_of(&gzipped, header::VARY).to_ascii_lowercase().contains("accept-encoding"));
+        assert_eq!(header_of(&gzipped, header::CACHE_CONTROL), "public, max-age=604800");
+        assert!(
+            gzipped.body.len() * 3 < raw.body.len(),
+            "gzipped {} bytes of {}",
+            gzipped.body.len(),
+            raw.body.len()
+        );
+        let mut unzipped = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gzipped.body[..]), &mut unzipped)
+            .expect("a gzip stream");
+        assert!(unzipped == raw.body, "the gzip stream holds the bundle");
+        // The page too, and a client that takes no gzip gets none.
+        let page = get_encoded(&app, "/docs/", Some("gzip")).await;
+        assert_eq!(header_of(&page, header::CONTENT_ENCODING), "gzip");
+        let identity = get_encoded(&app, "/docs/swagger-ui.css", Some("identity")).await;
+        assert!(identity.headers.get(header::CONTENT_ENCODING).is_none());
+    }
+}

@@ -143,8 +143,17 @@ http_tests! {
         let error = kept.expect(StatusCode::UNAUTHORIZED).json();
         assert_eq!(error["requestId"], "support-case-4711");
 
+        let kept = with_request_id(&app, "/health/live", &[b"A.z_0-9"]).await;
+        assert_eq!(kept.headers["x-request-id"], "A.z_0-9");
+
+        // Only [A-Za-z0-9._-]{1,128} is kept: no forged log text (issue 25,
+        // finding 6).
         let long = "x".repeat(129);
-        for insane in [long.as_bytes(), b"has space", b"caf\xc3\xa9"] {
+        let forged: [&[u8]; 8] = [
+            long.as_bytes(), b"has space", b"caf\xc3\xa9", b"a}b", b"x=1", b"id\"}{\"level\":\"ERROR",
+            b"a:b", b"%7D",
+        ];
+        for insane in forged {
             let replaced = with_request_id(&app, "/api/v1/tickets", &[insane]).await;
             let id = replaced.headers["x-request-id"].as_bytes();
             assert!(id != insane && !id.is_empty(), "{insane:?} was kept");

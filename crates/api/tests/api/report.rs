@@ -148,13 +148,22 @@ http_tests! {
 
 /// Formulas a spreadsheet still runs: after a space, a no-break space, a
 /// byte-order mark or a vertical tab, in full-width, or as a `|` pipe.
-const HIDDEN_FORMULAS: [&str; 6] = [
+/// Issue 25 (finding 5) adds a left-to-right mark, a right-to-left
+/// override, a tag space, a Braille blank, a Hangul filler and a heavy
+/// plus sign.
+const HIDDEN_FORMULAS: [&str; 12] = [
     " =1+1",
     "\u{a0}=1+1",
     "\u{feff}=1+1",
     "\u{ff1d}1+1",
     "\u{b}=1+1",
     "|calc!A0",
+    "\u{200e}=1+1",
+    "\u{202e}@SUM(A1)",
+    "\u{e0020}=1+1",
+    "\u{2800}-1",
+    "\u{3164}\u{fe0f}=1+1",
+    "\u{2795}1+1",
 ];
 
 http_tests! {

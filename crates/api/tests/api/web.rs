@@ -1406,6 +1406,16 @@ http_tests! {
                     &[("origin", "https://evil.example"), ("host", "tracker.test")][..],
                 ),
                 (
+                    "our host over https, which this http server is not",
+                    with_token(fields, token),
+                    &[("origin", "https://tracker.test"), ("host", "tracker.test")][..],
+                ),
+                (
+                    "our host on another port",
+                    with_token(fields, token),
+                    &[("origin", "http://tracker.test:8080"), ("host", "tracker.test")][..],
+                ),
+                (
                     "an opaque Origin",
                     with_token(fields, token),
                     &[("origin", "null"), ("host", "tracker.test")][..],
@@ -1480,6 +1490,9 @@ http_tests! {
         for headers in [
             &[("sec-fetch-site", "cross-site")][..],
             &[("origin", "https://evil.example"), ("host", "tracker.test")][..],
+            // Our host, but over https: not this http server's origin.
+            &[("origin", "https://tracker.test"), ("host", "tracker.test")][..],
+            &[("origin", "http://tracker.test:8080"), ("host", "tracker.test")][..],
         ] {
             let page = browser
                 .post("/login", &[("username", "kayode"), ("pin", PIN)], headers)
