@@ -24,7 +24,7 @@ use crate::test_env;
 pub struct Args {
     /// Seconds Schemathesis spends on each run (one role on one engine;
     /// six runs in all).
-    #[arg(long, default_value_t = 30)]
+    #[arg(long, default_value_t = 25)]
     max_time: u32,
     /// At most this many generated requests per operation in each phase.
     #[arg(long, default_value_t = 25)]
