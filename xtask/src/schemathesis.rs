@@ -101,8 +101,10 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<ExitCode> {
         for (username, role) in ACCOUNTS {
             let token = log_in(server.address(), username)?;
             eprintln!("xtask: schemathesis on {engine} as {}", role.as_str());
+            // Its cache of past crashes (`.schemathesis/`) goes with the
+            // temporary directory: each run starts from nothing.
             let status = Command::new("schemathesis")
-                .current_dir(root)
+                .current_dir(dir.path())
                 .arg("--config-file")
                 .arg(root.join("xtask/schemathesis.toml"))
                 .arg("run")
