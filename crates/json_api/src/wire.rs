@@ -457,18 +457,20 @@ impl From<Event> for EventJson {
 // built from the `domain` constants and types that check it (see
 // `schemas`), so the document and the server cannot disagree.
 
+/// A username or PIN that cannot exist is answered like a wrong one
+/// (401).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
-    /// A username that cannot exist is answered like a wrong one (401).
     #[serde(default, deserialize_with = "sent")]
     #[schema(schema_with = schemas::username, required = true)]
     pub username: Option<String>,
-    /// A PIN that cannot exist is answered like a wrong one (401).
     #[serde(default, deserialize_with = "sent")]
     #[schema(schema_with = schemas::pin, required = true)]
     pub pin: Option<String>,
 }
 
+/// Without `role`, or with `CUSTOMER`, a sign-up (no token needed); a
+/// staff role needs an admin's token.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateUserRequest {
     #[serde(default, deserialize_with = "sent")]
@@ -477,13 +479,13 @@ pub struct CreateUserRequest {
     #[serde(default, deserialize_with = "sent")]
     #[schema(schema_with = schemas::pin, required = true)]
     pub pin: Option<String>,
-    /// Absent or `CUSTOMER` for a sign-up; staff roles need an admin's token.
     #[serde(default, deserialize_with = "sent")]
     #[schema(schema_with = schemas::role)]
     pub role: Option<String>,
 }
 
-/// Any of the three fields; the ones left out stay as they are.
+/// Any of the three fields; the ones left out stay as they are. A `pin`
+/// is a reset for a user who forgot theirs, and ends the user's sessions.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateUserRequest {
     #[serde(default, deserialize_with = "sent")]
@@ -493,16 +495,16 @@ pub struct UpdateUserRequest {
     #[serde(default, deserialize_with = "sent")]
     #[schema(value_type = bool)]
     pub active: Option<bool>,
-    /// A new PIN for a user who forgot theirs; ends the user's sessions.
     #[serde(default, deserialize_with = "sent")]
     #[schema(schema_with = schemas::pin)]
     pub pin: Option<String>,
 }
 
+/// A `currentPin` that cannot be anyone's is answered like a wrong one
+/// (403).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangePinRequest {
-    /// A PIN that cannot exist is answered like a wrong one (403).
     #[serde(default, deserialize_with = "sent")]
     #[schema(schema_with = schemas::pin, required = true)]
     pub current_pin: Option<String>,
@@ -521,9 +523,9 @@ pub struct CreateTicketRequest {
     pub body: Option<String>,
 }
 
+/// Only `RESOLVED` is offered: a customer resolves their own ticket.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateTicketRequest {
-    /// Only `RESOLVED` is offered.
     #[serde(default, deserialize_with = "sent")]
     #[schema(schema_with = schemas::resolved, required = true)]
     pub status: Option<String>,
