@@ -6,6 +6,7 @@ mod bench;
 #[cfg(test)]
 mod module_cycles;
 mod mutants;
+mod schemathesis;
 mod screenshots;
 mod seed;
 mod test_env;
@@ -69,6 +70,12 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         cargo_mutants_args: Vec<String>,
     },
+    /// Fuzz the running `api` binary from outside with Schemathesis (every
+    /// check, from the served OpenAPI document) as a customer, an agent and
+    /// an admin, on SQLite and on a throwaway PostgreSQL, with the request
+    /// budgets off; fails on any finding. Needs `schemathesis` on `PATH`
+    /// (`python3 -m pip install schemathesis`); about 3 minutes.
+    Schemathesis(schemathesis::Args),
 }
 
 fn main() -> anyhow::Result<ExitCode> {
@@ -102,6 +109,7 @@ fn main() -> anyhow::Result<ExitCode> {
         Command::Mutants { cargo_mutants_args } => {
             mutants::run(&workspace_root()?, &cargo_mutants_args)
         }
+        Command::Schemathesis(args) => schemathesis::run(&workspace_root()?, &args),
         Command::Bench(args) => {
             bench::run(&workspace_root()?, &args)?;
             Ok(ExitCode::SUCCESS)

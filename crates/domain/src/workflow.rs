@@ -176,20 +176,21 @@ impl fmt::Display for Tag {
 pub struct TagSet(Vec<Tag>);
 
 impl TagSet {
-    /// Parses client input: each tag is lower-cased, then duplicates go.
+    /// Parses client input: at most [`TAGS_PER_TICKET`] tags as sent
+    /// (a duplicate counts, so the limit is one a JSON Schema `maxItems`
+    /// can state); each is lower-cased, then duplicates go.
     pub fn parse<S: AsRef<str>>(raw: impl IntoIterator<Item = S>) -> Result<Self, ValidationError> {
         let tags = raw
             .into_iter()
             .map(|tag| Tag::parse(tag.as_ref()))
             .collect::<Result<Vec<_>, _>>()?;
-        let set = Self::from_tags(tags);
-        if set.0.len() > TAGS_PER_TICKET {
+        if tags.len() > TAGS_PER_TICKET {
             return Err(ValidationError::new(
                 "tags",
-                format!("must hold at most {TAGS_PER_TICKET} different tags"),
+                format!("must hold at most {TAGS_PER_TICKET} tags"),
             ));
         }
-        Ok(set)
+        Ok(Self::from_tags(tags))
     }
 
     /// Tags already known to be valid (as stored), sorted and de-duplicated.
@@ -332,9 +333,11 @@ mod tests {
         let mut twenty_with_a_duplicate = twenty;
         twenty_with_a_duplicate.push("T0".into());
         assert!(
-            TagSet::parse(&twenty_with_a_duplicate).is_ok(),
-            "duplicates count once"
+            TagSet::parse(&twenty_with_a_duplicate).is_err(),
+            "at most twenty as sent, duplicates included"
         );
+        let twenty_of_one: Vec<&str> = vec!["vip"; 20];
+        assert_eq!(TagSet::parse(twenty_of_one).map(|set| set.len()), Ok(1));
     }
 
     #[test]

@@ -11,32 +11,9 @@ use domain::{
 };
 use edge::timestamp;
 use serde::{Deserialize, Serialize};
-use utoipa::openapi::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
-/// A role's schema, listed from `domain` so the two cannot differ.
-fn role_schema() -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(Role::ALL.map(Role::as_str)))
-        .build()
-}
-
-/// A status's schema, listed from `domain` so the two cannot differ.
-fn status_schema() -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(TicketStatus::ALL.map(TicketStatus::as_str)))
-        .build()
-}
-
-/// A priority's schema, listed from `domain` so the two cannot differ.
-fn priority_schema() -> Object {
-    ObjectBuilder::new()
-        .schema_type(Type::String)
-        .enum_values(Some(Priority::ALL.map(Priority::as_str)))
-        .build()
-}
+use crate::schemas;
 
 /// `{"error": false, "message", "data"}`: the answer of every success that
 /// is not a list.
@@ -295,7 +272,7 @@ pub struct UserJson {
     #[serde(rename = "_id")]
     id: String,
     username: String,
-    #[schema(schema_with = role_schema)]
+    #[schema(schema_with = schemas::role)]
     role: Role,
     active: bool,
     created_at: String,
@@ -327,7 +304,7 @@ pub struct TicketJson {
     #[schema(required = true)]
     subject: Option<String>,
     body: String,
-    #[schema(schema_with = status_schema)]
+    #[schema(schema_with = schemas::status)]
     status: TicketStatus,
     /// The author's user id.
     author: String,
@@ -335,7 +312,7 @@ pub struct TicketJson {
     updated_at: String,
     #[schema(required = true)]
     resolved_at: Option<String>,
-    #[schema(schema_with = priority_schema)]
+    #[schema(schema_with = schemas::priority)]
     priority: Priority,
     /// The user id of the agent or admin who owns the ticket.
     #[schema(required = true)]
@@ -394,7 +371,7 @@ pub struct ReplyJson {
     /// The author's user id.
     author: String,
     /// The author's role, so a client can tell agent from customer.
-    #[schema(schema_with = role_schema)]
+    #[schema(schema_with = schemas::role)]
     role: Role,
     /// An internal note: only staff see it.
     internal: bool,
@@ -472,73 +449,97 @@ impl From<Event> for EventJson {
 }
 
 // Request bodies. Every field is optional to serde, so a missing one is our
-// own 400 naming the field; the document says which are required.
+// own 400 naming the field; the document says which are required. `null`
+// is a value, never a way of leaving a field out: a field takes it only
+// where null is one of its values (a ticket's `subject`, which a ticket
+// shows as null, and `assignee`, where it unassigns); anywhere else it is a
+// 400 (`#[serde(deserialize_with = "sent")]`). Each field's schema is
+// built from the `domain` constants and types that check it (see
+// `schemas`), so the document and the server cannot disagree.
 
+/// A username or PIN that cannot exist is answered like a wrong one
+/// (401).
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LoginRequest {
-    #[schema(value_type = String, required = true)]
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::username, required = true)]
     pub username: Option<String>,
-    /// 4 to 12 digits, as a string.
-    #[schema(value_type = String, required = true, example = "0000")]
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::pin, required = true)]
     pub pin: Option<String>,
 }
 
+/// Without `role`, or with `CUSTOMER`, a sign-up (no token needed); a
+/// staff role needs an admin's token.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateUserRequest {
-    /// 1 to 64 letters, digits, `.`, `_` or `-`.
-    #[schema(value_type = String, required = true)]
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::username, required = true)]
     pub username: Option<String>,
-    /// 4 to 12 digits, as a string.
-    #[schema(value_type = String, required = true)]
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::pin, required = true)]
     pub pin: Option<String>,
-    /// Absent or `CUSTOMER` for a sign-up; staff roles need an admin's token.
-    #[schema(schema_with = role_schema)]
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::role)]
     pub role: Option<String>,
 }
 
+/// Any of the three fields; the ones left out stay as they are. A `pin`
+/// is a reset for a user who forgot theirs, and ends the user's sessions.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateUserRequest {
-    #[schema(schema_with = role_schema)]
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::role)]
     pub role: Option<String>,
+    /// `false` stops the account's logins and every token it holds.
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(value_type = bool)]
     pub active: Option<bool>,
-    /// A new PIN for a user who forgot theirs; ends the user's sessions.
-    #[schema(value_type = String)]
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::pin)]
     pub pin: Option<String>,
 }
 
+/// A `currentPin` that cannot be anyone's is answered like a wrong one
+/// (403).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChangePinRequest {
-    #[schema(value_type = String, required = true)]
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::pin, required = true)]
     pub current_pin: Option<String>,
-    #[schema(value_type = String, required = true)]
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::pin, required = true)]
     pub new_pin: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateTicketRequest {
-    /// Up to 200 characters.
-    #[schema(value_type = String)]
+    /// Absent or `null` for none.
+    #[schema(schema_with = schemas::subject)]
     pub subject: Option<String>,
-    /// Up to 20,000 characters, not blank.
-    #[schema(value_type = String, required = true)]
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::body, required = true)]
     pub body: Option<String>,
 }
 
+/// Only `RESOLVED` is offered: a customer resolves their own ticket.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateTicketRequest {
-    /// Only `RESOLVED` is accepted.
-    #[schema(value_type = String, required = true, example = "RESOLVED")]
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::resolved, required = true)]
     pub status: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateReplyRequest {
-    /// Up to 20,000 characters, not blank.
-    #[schema(value_type = String, required = true)]
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::body, required = true)]
     pub body: Option<String>,
     /// `true` for an internal note (support agents and admins only; any
     /// status, resolved included; never shown to the customer).
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(value_type = bool)]
     pub internal: Option<bool>,
 }
 
@@ -546,22 +547,24 @@ pub struct CreateReplyRequest {
 /// are. Only `assignee` may be `null`.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct ChangeTicketRequest {
-    #[serde(default, deserialize_with = "present")]
-    #[schema(schema_with = priority_schema)]
-    pub priority: Option<Option<String>>,
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::priority)]
+    pub priority: Option<String>,
     /// An active support agent's or admin's user id, or `null` to unassign.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::assignee)]
     pub assignee: Option<Option<serde_json::Value>>,
-    /// The whole new set (replaces the old one): at most 20 tags of
-    /// `[a-z0-9][a-z0-9-]{0,31}`, lower-cased and de-duplicated.
-    #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Vec<String>>)]
-    pub tags: Option<Option<Vec<String>>>,
+    /// The whole new set (replaces the old one), lower-cased and
+    /// de-duplicated.
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::tags)]
+    pub tags: Option<Vec<String>>,
 }
 
-/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
-fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+/// A field that was sent (with `#[serde(default)]`, `None` is one left
+/// out). For a plain `T`, `null` is refused as a value of the wrong type;
+/// for `T = Option<_>`, `null` is `Some(None)`, told apart from absence.
+fn sent<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
 where
     D: serde::Deserializer<'de>,
     T: Deserialize<'de>,
@@ -569,17 +572,18 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
-// Query parameters, kept as text so a bad value is our own 400.
+// Query parameters, kept as text so a bad value is our own 400; their
+// schemas say what `domain` accepts.
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Page number, from 1 (default 1); `page` x `limit` at most 10,000
     /// (deeper lists follow `cursor`).
-    #[param(value_type = Option<u32>)]
+    #[param(schema_with = schemas::page)]
     pub page: Option<String>,
-    /// Page size, 1 to 100 (default 20).
-    #[param(value_type = Option<u32>)]
+    /// Page size (default 20).
+    #[param(schema_with = schemas::limit)]
     pub limit: Option<String>,
     /// The `meta.nextCursor` of the previous page, for the page after it:
     /// with the same query (filters, sort, direction, limit), without
@@ -596,18 +600,23 @@ pub struct PageQuery {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TicketFilters {
-    /// `ticketId` (default), `createdAt`, `updatedAt`, `status`, `resolvedAt`,
-    /// `priority` (`LOW` first) or `resolutionDueAt`.
+    /// The order (default `ticketId`; `priority` puts `LOW` first).
+    #[param(schema_with = schemas::sort)]
     pub sort: Option<String>,
-    /// `asc` (default) or `desc`.
+    /// `asc` (default) or `desc`; `1` and `-1` as in the original.
+    #[param(schema_with = schemas::direction)]
     pub direction: Option<String>,
     /// Only tickets of this status.
+    #[param(schema_with = schemas::status)]
     pub status: Option<String>,
     /// Only tickets of this priority.
+    #[param(schema_with = schemas::priority)]
     pub priority: Option<String>,
     /// Staff only: `me`, `none` (unassigned) or a user id.
+    #[param(schema_with = schemas::assignee_filter)]
     pub assignee: Option<String>,
-    /// Staff only: tickets carrying this tag.
+    /// Staff only: tickets carrying this tag (lower-cased first).
+    #[param(schema_with = schemas::tag_filter)]
     pub tag: Option<String>,
     /// Full-text search: tickets with every word (runs of letters and
     /// digits, any case, accents kept) in their subject, body or replies,
@@ -625,7 +634,27 @@ pub struct TicketFilters {
 #[into_params(parameter_in = Query)]
 pub struct UserFilters {
     /// Only users of this role.
+    #[param(schema_with = schemas::role)]
     pub role: Option<String>,
+}
+
+/// A ticket's URL: `/tickets/{ticketId}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TicketPath {
+    /// The ticket's `ticketId`.
+    #[serde(rename = "ticketId")]
+    #[param(value_type = i64, minimum = 1)]
+    pub ticket_id: String,
+}
+
+/// A user's URL: `/users/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct UserPath {
+    /// The user's `_id`.
+    #[param(value_type = i64, minimum = 1)]
+    pub id: String,
 }
 
 impl PageQuery {

@@ -1,6 +1,7 @@
-//! The OpenAPI document and the docs page: what they promise, that the
-//! response check behind every test can fail, and that `/docs` needs no
-//! internet.
+//! The OpenAPI document and the docs page: what they promise (every
+//! operation, and the enums, bounds, patterns and required fields the
+//! server checks), that the response check behind every test can fail,
+//! and that `/docs` needs no internet.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
@@ -266,5 +267,173 @@ http_tests! {
         assert_eq!(header_of(&page, header::CONTENT_ENCODING), "gzip");
         let identity = get_encoded(&app, "/docs/swagger-ui.css", Some("identity")).await;
         assert!(identity.headers.get(header::CONTENT_ENCODING).is_none());
+    }
+}
+
+/// Whether `schema` (one of the document's, without references) takes
+/// `value`.
+fn takes(schema: &Value, value: &Value) -> bool {
+    jsonschema::validator_for(schema)
+        .unwrap_or_else(|e| panic!("{schema} is no schema: {e}"))
+        .is_valid(value)
+}
+
+/// Every character a test asks the schemas about: all of the Basic
+/// Multilingual Plane but the surrogates, and a stride of the planes above.
+fn characters() -> impl Iterator<Item = char> {
+    (0..=0xFFFF_u32)
+        .chain((0x1_0000..=0x10_FFFF).step_by(0x101))
+        .filter_map(char::from_u32)
+}
+
+/// Asserts that `schema` takes exactly the strings `domain` takes, for
+/// each string `strings` makes of each character.
+#[track_caller]
+fn agrees(
+    name: &str,
+    schema: &Value,
+    domain: impl Fn(&str) -> bool,
+    strings: impl Fn(char) -> Vec<String>,
+) {
+    let validator = jsonschema::validator_for(schema).unwrap_or_else(|e| panic!("{name}: {e}"));
+    for c in characters() {
+        for text in strings(c) {
+            assert_eq!(
+                validator.is_valid(&json!(text)),
+                domain(&text),
+                "{name}: the document and the server disagree on {text:?} (U+{:04X})",
+                u32::from(c)
+            );
+        }
+    }
+}
+
+http_tests! {
+    /// The document states the enums, bounds, patterns and required fields
+    /// the server checks, taken from the `domain` constants and parsers
+    /// here as well, so neither side can change alone.
+    async fn the_document_states_what_the_server_checks(app) {
+        use domain::paging::{MAX_LIMIT, MAX_PAGE_DEPTH};
+        use domain::values::{BODY_MAX_CHARS, SUBJECT_MAX_CHARS, USERNAME_MAX_CHARS, parse_id};
+        use domain::workflow::{TAG_MAX_CHARS, TAGS_PER_TICKET};
+        use domain::{Direction, Priority, SortField, Subject, Tag, TicketBody, TicketStatus};
+
+        let document = app.request(Method::GET, "/api/v1/openapi.json", None, None).await.json();
+        let schemas = &document["components"]["schemas"];
+        let field = |schema: &str, field: &str| schemas[schema]["properties"][field].clone();
+
+        // Required fields: exactly these.
+        for (schema, required) in [
+            ("LoginRequest", json!(["username", "pin"])),
+            ("CreateUserRequest", json!(["username", "pin"])),
+            ("UpdateUserRequest", Value::Null),
+            ("ChangePinRequest", json!(["currentPin", "newPin"])),
+            ("CreateTicketRequest", json!(["body"])),
+            ("UpdateTicketRequest", json!(["status"])),
+            ("CreateReplyRequest", json!(["body"])),
+            ("ChangeTicketRequest", Value::Null),
+        ] {
+            assert_eq!(schemas[schema]["required"], required, "{schema}");
+        }
+
+        // Enums: every listed value parses, and the lists are domain's.
+        let listed = |schema: &Value| -> Vec<String> {
+            schema["enum"].as_array().unwrap_or_else(|| panic!("no enum in {schema}"))
+                .iter().map(|v| v.as_str().expect("text").to_owned()).collect()
+        };
+        let roles: Vec<String> = Role::ALL.iter().map(|r| r.as_str().to_owned()).collect();
+        let statuses: Vec<String> = TicketStatus::ALL.iter().map(|s| s.as_str().to_owned()).collect();
+        let priorities: Vec<String> = Priority::ALL.iter().map(|p| p.as_str().to_owned()).collect();
+        let sorts: Vec<String> = SortField::ALL.iter().map(|s| s.as_str().to_owned()).collect();
+        assert_eq!(listed(&field("CreateUserRequest", "role")), roles);
+        assert_eq!(listed(&field("UpdateUserRequest", "role")), roles);
+        assert_eq!(listed(&field("ChangeTicketRequest", "priority")), priorities);
+        assert_eq!(listed(&field("UpdateTicketRequest", "status")), ["RESOLVED"]);
+        let parameter = |path: &str, name: &str| -> Value {
+            let parameters = document["paths"][path]["get"]["parameters"].as_array().expect("parameters");
+            parameters.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{path} has no {name}"))["schema"].clone()
+        };
+        assert_eq!(listed(&parameter("/api/v1/tickets", "status")), statuses);
+        assert_eq!(listed(&parameter("/api/v1/tickets", "priority")), priorities);
+        assert_eq!(listed(&parameter("/api/v1/tickets", "sort")), sorts);
+        assert_eq!(listed(&parameter("/api/v1/users", "role")), roles);
+        let directions = listed(&parameter("/api/v1/tickets", "direction"));
+        for direction in &directions {
+            assert!(direction.parse::<Direction>().is_ok(), "{direction}");
+        }
+        for other in ["ASC", "up", "0", "", "descending"] {
+            assert!(other.parse::<Direction>().is_err(), "{other} is a direction the document does not list");
+        }
+        assert_eq!(directions, ["asc", "desc", "1", "-1"]);
+
+        // Bounds: pages, ids, tags, text.
+        for list in ["/api/v1/tickets", "/api/v1/users", "/api/v1/tickets/{ticketId}/replies", "/api/v1/tickets/{ticketId}/events"] {
+            let page = parameter(list, "page");
+            let limit = parameter(list, "limit");
+            assert_eq!((&page["type"], &page["minimum"], &page["maximum"]), (&json!("integer"), &json!(1), &json!(MAX_PAGE_DEPTH)), "{list}");
+            assert_eq!((&limit["type"], &limit["minimum"], &limit["maximum"]), (&json!("integer"), &json!(1), &json!(MAX_LIMIT)), "{list}");
+        }
+        for (path, item) in document["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("operations") {
+                for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                    if parameter["in"] == "path" {
+                        assert_eq!(parameter["required"], true, "{method} {path}");
+                        assert_eq!(parameter["schema"]["type"], "integer", "{method} {path}");
+                        assert_eq!(parameter["schema"]["minimum"], 1, "{method} {path}");
+                    }
+                }
+            }
+        }
+        let tags = field("ChangeTicketRequest", "tags");
+        assert_eq!(tags["maxItems"], TAGS_PER_TICKET);
+        assert_eq!(tags["items"]["maxLength"], TAG_MAX_CHARS);
+        assert_eq!(field("CreateUserRequest", "username")["maxLength"], USERNAME_MAX_CHARS);
+        assert_eq!(field("CreateTicketRequest", "subject")["maxLength"], SUBJECT_MAX_CHARS);
+        assert_eq!(field("CreateTicketRequest", "body")["maxLength"], BODY_MAX_CHARS);
+        assert_eq!(field("CreateReplyRequest", "body"), field("CreateTicketRequest", "body"));
+        let longest = "a".repeat(BODY_MAX_CHARS);
+        assert!(takes(&field("CreateReplyRequest", "body"), &json!(longest)));
+        assert!(!takes(&field("CreateReplyRequest", "body"), &json!(format!("{longest}a"))));
+
+        // Patterns: the same verdict as the domain's parser, character by
+        // character.
+        let username = field("CreateUserRequest", "username");
+        assert_eq!(field("LoginRequest", "username"), username);
+        agrees("username", &username, |t| Username::parse(t).is_ok(), |c| vec![c.to_string(), format!("a{c}b")]);
+        let pin = field("CreateUserRequest", "pin");
+        for schema in [field("LoginRequest", "pin"), field("UpdateUserRequest", "pin"), field("ChangePinRequest", "currentPin"), field("ChangePinRequest", "newPin")] {
+            assert_eq!(schema, pin);
+        }
+        agrees("pin", &pin, |t| Pin::parse(t).is_ok(), |c| vec![format!("123{c}"), c.to_string().repeat(4)]);
+        for digits in 0..14 {
+            let text = "1".repeat(digits);
+            assert_eq!(takes(&pin, &json!(text)), Pin::parse(text.as_str()).is_ok(), "pin {text:?}");
+        }
+        let tag = tags["items"].clone();
+        let tag_filter = parameter("/api/v1/tickets", "tag");
+        assert_eq!((&tag_filter["pattern"], &tag_filter["maxLength"]), (&tag["pattern"], &tag["maxLength"]));
+        agrees("tag", &tag, |t| Tag::parse(t).is_ok(), |c| vec![c.to_string(), format!("a{c}"), format!("{c}-")]);
+        assert!(takes(&tag, &json!("a".repeat(TAG_MAX_CHARS))) && !takes(&tag, &json!("a".repeat(TAG_MAX_CHARS + 1))));
+        let body = field("CreateTicketRequest", "body");
+        agrees("body", &body, |t| TicketBody::parse(t).is_ok(), |c| {
+            vec![c.to_string(), format!(" {c}"), format!("{c}\u{200B}"), format!("x{c}"), format!("{c}{c}")]
+        });
+        let subject = field("CreateTicketRequest", "subject");
+        agrees("subject", &subject, |t| Subject::parse(t).is_ok(), |c| vec![c.to_string(), format!("a{c}")]);
+        assert!(takes(&subject, &Value::Null));
+        let id_digits = |t: &str| parse_id("assignee", t).is_ok();
+        let assignee = field("ChangeTicketRequest", "assignee");
+        let filter = parameter("/api/v1/tickets", "assignee");
+        for text in ["0", "1", "01", "00", "10", "007", "-1", "+1", "1.5", "1e3", " 1", "", "abc", "9223372036854775807"] {
+            assert_eq!(takes(&assignee, &json!(text)), id_digits(text), "assignee {text:?}");
+            assert_eq!(takes(&filter, &json!(text)), id_digits(text), "assignee filter {text:?}");
+        }
+        for (value, taken) in [(json!(1), true), (json!(0), false), (json!(-3), false), (json!(1.5), false), (Value::Null, true), (json!(true), false)] {
+            assert_eq!(takes(&assignee, &value), taken, "assignee {value}");
+        }
+        for word in ["me", "none"] {
+            assert!(takes(&filter, &json!(word)) && word.parse::<domain::ticket_list::AssigneeFilter>().is_ok());
+        }
+        assert!(!takes(&filter, &json!("ME")) && "ME".parse::<domain::ticket_list::AssigneeFilter>().is_err());
     }
 }

@@ -34,6 +34,7 @@ mod abuse;
 mod accounts;
 mod auth;
 mod binary;
+mod bodies;
 mod contract;
 mod cursors;
 mod documentation;

@@ -286,6 +286,13 @@ http_tests! {
         let to_admin = triaged(&app, &agent, id, json!({"assignee": admin.id})).await;
         assert_eq!(to_admin["assignee"], json!(admin.id));
         assert!(time(&to_admin["updatedAt"]) > time(&assigned["updatedAt"]));
+        // A number names the user too, `2.0` as well as `2` (JSON Schema's
+        // integers, which the document promises).
+        let number: i64 = admin.id.parse().expect("digits");
+        for sent in [json!(number), json!(number as f64)] {
+            let by_number = triaged(&app, &agent, id, json!({"assignee": sent})).await;
+            assert_eq!(by_number["assignee"], json!(admin.id), "{sent}");
+        }
         // null unassigns.
         tick().await;
         let unassigned = triaged(&app, &agent, id, json!({"assignee": null})).await;
@@ -332,11 +339,17 @@ http_tests! {
         let long = "a".repeat(32);
         let long_tagged = triaged(&app, &agent, id, json!({"tags": [long]})).await;
         assert_eq!(long_tagged["tags"], json!([long]));
-        // Twenty-one spellings of twenty tags are twenty tags.
+        // Duplicates go, but the limit counts the tags as sent (as the
+        // document's `maxItems` says): twenty spellings of one tag are one
+        // tag, twenty-one spellings of twenty are refused.
+        let spellings: Vec<String> = (0..20).map(|i| if i % 2 == 0 { "VIP" } else { "vip" }.to_owned()).collect();
+        let one = triaged(&app, &agent, id, json!({"tags": spellings})).await;
+        assert_eq!(one["tags"], json!(["vip"]));
         let mut spellings = twenty.clone();
         spellings.push("T00".to_owned());
-        let same = triaged(&app, &agent, id, json!({"tags": spellings})).await;
-        assert_eq!(same["tags"], json!(twenty));
+        app.patch(&format!("/api/v1/tickets/{id}"), &agent, json!({"tags": spellings}))
+            .await
+            .expect(StatusCode::BAD_REQUEST);
         let cleared = triaged(&app, &agent, id, json!({"tags": []})).await;
         assert_eq!(cleared["tags"], json!([]));
         assert_eq!(cleared["updatedAt"], before["updatedAt"]);
@@ -439,6 +452,10 @@ http_tests! {
             json!({"assignee": "abc"}),
             json!({"assignee": ""}),
             json!({"assignee": [agent.id]}),
+            json!({"assignee": 1.5}),
+            json!({"assignee": 0}),
+            json!({"assignee": -1}),
+            json!({"assignee": 1e300}),
         ];
         for body in bad {
             let answer = triage(&app, &agent, id, body.clone()).await;

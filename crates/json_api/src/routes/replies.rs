@@ -15,6 +15,7 @@ use crate::auth::{Caller, as_caller};
 use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::wire::{
     CreateReplyRequest, Envelope, ErrorEnvelope, EventJson, PageEnvelope, PageQuery, ReplyJson,
+    TicketPath,
 };
 
 pub fn router() -> OpenApiRouter<App> {
@@ -32,7 +33,7 @@ pub fn router() -> OpenApiRouter<App> {
     post,
     path = "/tickets/{ticketId}/replies",
     tag = "replies",
-    params(("ticketId" = i64, Path, description = "The ticket's `ticketId`")),
+    params(TicketPath),
     request_body = CreateReplyRequest,
     responses(
         (status = 201, description = "Reply created", body = Envelope<ReplyJson>),
@@ -45,7 +46,7 @@ pub fn router() -> OpenApiRouter<App> {
 async fn post_replies(
     State(app): State<App>,
     caller: Caller,
-    PathParam(raw_id): PathParam<String>,
+    PathParam(TicketPath { ticket_id: raw_id }): PathParam<TicketPath>,
     JsonBody(request): JsonBody<CreateReplyRequest>,
 ) -> Result<Response, Problem> {
     app.limits.admit_write(caller.id())?;
@@ -67,14 +68,14 @@ async fn post_replies(
     get,
     path = "/tickets/{ticketId}/replies",
     tag = "replies",
-    params(("ticketId" = i64, Path, description = "The ticket's `ticketId`"), PageQuery),
+    params(TicketPath, PageQuery),
     responses((status = 200, description = "One page of replies", body = PageEnvelope<ReplyJson>)),
     security(("bearer" = []))
 )]
 async fn get_replies(
     State(app): State<App>,
     caller: Caller,
-    PathParam(raw_id): PathParam<String>,
+    PathParam(TicketPath { ticket_id: raw_id }): PathParam<TicketPath>,
     QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<PageEnvelope<ReplyJson>, Problem> {
     let (page, replies) = ticket_records(
@@ -101,14 +102,14 @@ async fn get_replies(
     get,
     path = "/tickets/{ticketId}/events",
     tag = "history",
-    params(("ticketId" = i64, Path, description = "The ticket's `ticketId`"), PageQuery),
+    params(TicketPath, PageQuery),
     responses((status = 200, description = "One page of events", body = PageEnvelope<EventJson>)),
     security(("bearer" = []))
 )]
 async fn get_events(
     State(app): State<App>,
     caller: Caller,
-    PathParam(raw_id): PathParam<String>,
+    PathParam(TicketPath { ticket_id: raw_id }): PathParam<TicketPath>,
     QueryParams(query): QueryParams<PageQuery>,
 ) -> Result<PageEnvelope<EventJson>, Problem> {
     let (page, events) = ticket_records(

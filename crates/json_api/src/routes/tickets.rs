@@ -19,7 +19,7 @@ use crate::auth::{Caller, as_caller};
 use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::wire::{
     ChangeTicketRequest, CreateTicketRequest, Envelope, ErrorEnvelope, PageEnvelope, PageQuery,
-    TicketFilters, TicketJson, UpdateTicketRequest,
+    TicketFilters, TicketJson, TicketPath, UpdateTicketRequest,
 };
 
 pub fn router() -> OpenApiRouter<App> {
@@ -47,40 +47,34 @@ impl TryFrom<ChangeTicketRequest> for TicketChange {
             .assignee
             .map(|value| value.map(parse_user_id).transpose())
             .transpose()?;
-        // `null` unassigns; for the other two it is no value at all.
-        let priority = not_null(
-            "priority",
-            "must be one of LOW, NORMAL, HIGH, URGENT",
-            request.priority,
-        )?;
-        let tags = not_null("tags", "must be an array of tags", request.tags)?;
         Ok(TicketChange {
-            priority: priority
+            priority: request
+                .priority
                 .as_deref()
                 .map(str::parse::<Priority>)
                 .transpose()?,
             assignee,
-            tags: tags.map(TagSet::parse).transpose()?,
+            tags: request.tags.map(TagSet::parse).transpose()?,
         })
     }
 }
 
-/// A field that was sent as `null`, where null means nothing, is a 400.
-fn not_null<T>(
-    field: &'static str,
-    reason: &'static str,
-    sent: Option<Option<T>>,
-) -> Result<Option<T>, ValidationError> {
-    sent.map(|value| value.ok_or_else(|| ValidationError::new(field, reason)))
-        .transpose()
-}
-
 /// A user `_id`: its digits as a string, as the API writes it, or as a
-/// JSON number.
+/// JSON number; `5.0` is the number 5, as JSON Schema's `integer` says.
 fn parse_user_id(value: serde_json::Value) -> Result<UserId, ValidationError> {
     let digits = match &value {
         serde_json::Value::String(text) => text.clone(),
-        serde_json::Value::Number(number) => number.to_string(),
+        serde_json::Value::Number(number) => match number.as_f64() {
+            // Up to 2^53, where a float still holds every integer exactly.
+            Some(float)
+                if number.is_f64()
+                    && float.fract() == 0.0
+                    && float.abs() <= 9_007_199_254_740_992.0 =>
+            {
+                format!("{float:.0}")
+            }
+            _ => number.to_string(),
+        },
         _ => String::new(),
     };
     parse_id("assignee", &digits)
@@ -168,14 +162,14 @@ async fn get_tickets(
     get,
     path = "/tickets/{ticketId}",
     tag = "tickets",
-    params(("ticketId" = i64, Path, description = "The ticket's `ticketId`")),
+    params(TicketPath),
     responses((status = 200, description = "The ticket", body = Envelope<TicketJson>)),
     security(("bearer" = []))
 )]
 async fn get_ticket(
     State(app): State<App>,
     caller: Caller,
-    PathParam(raw_id): PathParam<String>,
+    PathParam(TicketPath { ticket_id: raw_id }): PathParam<TicketPath>,
 ) -> Result<Envelope<TicketJson>, Problem> {
     let id = TicketId::parse("ticketId", &raw_id)?;
     let ticket = as_caller(&app, caller, move |store, caller| {
@@ -194,7 +188,7 @@ async fn get_ticket(
     put,
     path = "/tickets/{ticketId}",
     tag = "tickets",
-    params(("ticketId" = i64, Path, description = "The ticket's `ticketId`")),
+    params(TicketPath),
     request_body = UpdateTicketRequest,
     responses(
         (status = 200, description = "The ticket, resolved", body = Envelope<TicketJson>),
@@ -205,7 +199,7 @@ async fn get_ticket(
 async fn put_ticket(
     State(app): State<App>,
     caller: Caller,
-    PathParam(raw_id): PathParam<String>,
+    PathParam(TicketPath { ticket_id: raw_id }): PathParam<TicketPath>,
     JsonBody(request): JsonBody<UpdateTicketRequest>,
 ) -> Result<Envelope<TicketJson>, Problem> {
     let id = TicketId::parse("ticketId", &raw_id)?;
@@ -227,7 +221,7 @@ async fn put_ticket(
     patch,
     path = "/tickets/{ticketId}",
     tag = "tickets",
-    params(("ticketId" = i64, Path, description = "The ticket's `ticketId`")),
+    params(TicketPath),
     request_body = ChangeTicketRequest,
     responses(
         (status = 200, description = "The ticket, changed", body = Envelope<TicketJson>),
@@ -238,7 +232,7 @@ async fn put_ticket(
 async fn patch_ticket(
     State(app): State<App>,
     caller: Caller,
-    PathParam(raw_id): PathParam<String>,
+    PathParam(TicketPath { ticket_id: raw_id }): PathParam<TicketPath>,
     JsonBody(request): JsonBody<ChangeTicketRequest>,
 ) -> Result<Envelope<TicketJson>, Problem> {
     let id = TicketId::parse("ticketId", &raw_id)?;

@@ -19,7 +19,7 @@ use crate::auth::{Caller, MaybeCaller, as_caller, on_store};
 use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::wire::{
     ChangePinRequest, CreateUserRequest, Envelope, ErrorEnvelope, PageEnvelope, PageQuery,
-    SessionEnvelope, UpdateUserRequest, UserFilters, UserJson,
+    SessionEnvelope, UpdateUserRequest, UserFilters, UserJson, UserPath,
 };
 
 pub fn router() -> OpenApiRouter<App> {
@@ -111,7 +111,7 @@ async fn get_users(
     patch,
     path = "/users/{id}",
     tag = "users",
-    params(("id" = i64, Path, description = "The user's `_id`")),
+    params(UserPath),
     request_body = UpdateUserRequest,
     responses(
         (status = 200, description = "The account after the change", body = Envelope<UserJson>),
@@ -123,7 +123,7 @@ async fn get_users(
 async fn patch_user(
     State(app): State<App>,
     caller: Caller,
-    PathParam(id): PathParam<String>,
+    PathParam(UserPath { id }): PathParam<UserPath>,
     JsonBody(request): JsonBody<UpdateUserRequest>,
 ) -> Result<Envelope<UserJson>, Problem> {
     let id = UserId(parse_id("id", &id)?);

@@ -1,0 +1,280 @@
+//! The schemas of what the API reads: each built from the `domain` type or
+//! constant that checks the value, so the OpenAPI document says exactly
+//! what the server accepts. Patterns are written for ECMA-262 (as JSON
+//! Schema reads them) and mean the same in Python's `re` and Rust's
+//! `regex`: character classes and `\uXXXX` escapes only.
+//!
+//! What a schema cannot say is left to the field's description: that
+//! `page` x `limit` stays within 10,000, that a `cursor` is one the server
+//! sealed for the same query, that `q` has at most 32 words, and that an
+//! `assignee` is an active agent or admin.
+
+use std::sync::LazyLock;
+
+use domain::paging::{DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE_DEPTH};
+use domain::values::{
+    BODY_MAX_CHARS, PIN_MAX_DIGITS, PIN_MIN_DIGITS, SUBJECT_MAX_CHARS, USERNAME_MAX_CHARS,
+};
+use domain::workflow::{TAG_MAX_CHARS, TAGS_PER_TICKET};
+use domain::{Direction, Priority, Role, SortField, Tag, TicketBody, TicketStatus, Username};
+use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, SchemaType};
+use utoipa::openapi::{Array, Object, ObjectBuilder, RefOr, Schema, Type};
+
+fn string() -> ObjectBuilder {
+    ObjectBuilder::new().schema_type(Type::String)
+}
+
+fn one_of<'a>(values: impl IntoIterator<Item = &'a str>) -> Object {
+    string()
+        .enum_values(Some(values.into_iter().collect::<Vec<_>>()))
+        .build()
+}
+
+pub fn role() -> Object {
+    one_of(Role::ALL.map(Role::as_str))
+}
+
+pub fn status() -> Object {
+    one_of(TicketStatus::ALL.map(TicketStatus::as_str))
+}
+
+pub fn priority() -> Object {
+    one_of(Priority::ALL.map(Priority::as_str))
+}
+
+/// What `PUT /tickets/{ticketId}` offers: resolving.
+pub fn resolved() -> Object {
+    one_of([TicketStatus::Resolved.as_str()])
+}
+
+pub fn sort() -> Object {
+    one_of(SortField::ALL.map(SortField::as_str))
+}
+
+/// The words, and the original's `1` and `-1`.
+pub fn direction() -> Object {
+    one_of([
+        Direction::Ascending.as_str(),
+        Direction::Descending.as_str(),
+        "1",
+        "-1",
+    ])
+}
+
+/// The ASCII characters `accepts` takes, as the inside of a regular
+/// expression's class (`-` last, where it is itself).
+fn ascii_class(accepts: impl Fn(char) -> bool) -> String {
+    let chars: Vec<char> = (0..=0x7f_u8)
+        .map(char::from)
+        .filter(|&c| accepts(c))
+        .collect();
+    let mut class = String::new();
+    let mut dash = false;
+    let mut i = 0;
+    while i < chars.len() {
+        let start = chars[i];
+        let mut end = start;
+        while i + 1 < chars.len() && u32::from(chars[i + 1]) == u32::from(end) + 1 {
+            i += 1;
+            end = chars[i];
+        }
+        i += 1;
+        for c in [start, end] {
+            if c == '-' {
+                dash = true;
+            }
+        }
+        if start.is_ascii_alphanumeric() && end.is_ascii_alphanumeric() && start != end {
+            class.push_str(&format!("{start}-{end}"));
+        } else {
+            for c in (u32::from(start)..=u32::from(end)).filter_map(char::from_u32) {
+                match c {
+                    '-' => {}
+                    '\\' | ']' | '[' | '^' => class.push_str(&format!("\\{c}")),
+                    c if c.is_ascii_graphic() => class.push(c),
+                    c => class.push_str(&format!("\\u{:04X}", u32::from(c))),
+                }
+            }
+        }
+    }
+    if dash {
+        class.push('-');
+    }
+    class
+}
+
+/// A username: the characters `Username` takes, 1 to 64 of them.
+pub fn username() -> Object {
+    let class = ascii_class(|c| Username::parse(c.to_string()).is_ok());
+    string()
+        .min_length(Some(1))
+        .max_length(Some(USERNAME_MAX_CHARS))
+        .pattern(Some(format!("^[{class}]+$")))
+        .description(Some(format!(
+            "1 to {USERNAME_MAX_CHARS} ASCII letters, digits, `.`, `_` or `-`; case-sensitive"
+        )))
+        .build()
+}
+
+/// A PIN: a string of digits.
+pub fn pin() -> Object {
+    string()
+        .pattern(Some(format!(
+            "^[0-9]{{{PIN_MIN_DIGITS},{PIN_MAX_DIGITS}}}$"
+        )))
+        .description(Some(format!(
+            "{PIN_MIN_DIGITS} to {PIN_MAX_DIGITS} digits, as a string"
+        )))
+        .examples(["0000"])
+        .build()
+}
+
+/// One tag, as sent (ASCII letters are lower-cased before it is checked).
+pub fn tag() -> Object {
+    let first = ascii_class(|c| Tag::parse(&c.to_string()).is_ok());
+    let rest = ascii_class(|c| Tag::parse(&format!("a{c}")).is_ok());
+    string()
+        .max_length(Some(TAG_MAX_CHARS))
+        .pattern(Some(format!("^[{first}][{rest}]*$")))
+        .build()
+}
+
+/// The tickets list's `tag`.
+pub fn tag_filter() -> Object {
+    let mut schema = tag();
+    schema.description =
+        Some("Staff only: tickets carrying this tag (lower-cased first)".to_owned());
+    schema
+}
+
+/// A ticket's whole set of tags.
+pub fn tags() -> Array {
+    ArrayBuilder::new()
+        .items(tag())
+        .max_items(Some(TAGS_PER_TICKET))
+        .description(Some(format!(
+            "The whole new set, replacing the old one: at most {TAGS_PER_TICKET} tags, \
+             lower-cased (ASCII letters only), duplicates dropped"
+        )))
+        .build()
+}
+
+/// `\uXXXX` (or a range of them) for each run of `chars`, which are sorted.
+fn escaped_class(chars: &[char]) -> String {
+    let mut class = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let start = chars[i];
+        while i + 1 < chars.len() && u32::from(chars[i + 1]) == u32::from(chars[i]) + 1 {
+            i += 1;
+        }
+        let end = chars[i];
+        i += 1;
+        class.push_str(&format!("\\u{:04X}", u32::from(start)));
+        if end != start {
+            class.push_str(&format!("-\\u{:04X}", u32::from(end)));
+        }
+    }
+    class
+}
+
+/// The characters that show nothing (whitespace and the invisible format
+/// characters), as `TicketBody` judges them: a body of these alone is
+/// blank. All lie in the Basic Multilingual Plane (a test checks every
+/// character against the domain).
+static BLANK: LazyLock<String> = LazyLock::new(|| {
+    let blank: Vec<char> = (1..=0xFFFF_u32)
+        .filter_map(char::from_u32)
+        .filter(|c| TicketBody::parse(c.to_string()).is_err())
+        .collect();
+    escaped_class(&blank)
+});
+
+/// A ticket's or reply's body: some character that shows, no NUL.
+pub fn body() -> Object {
+    let blank = &*BLANK;
+    string()
+        .min_length(Some(1))
+        .max_length(Some(BODY_MAX_CHARS))
+        .pattern(Some(format!("^[{blank}]*[^\\u0000{blank}][^\\u0000]*$")))
+        .description(Some(format!(
+            "Up to {BODY_MAX_CHARS} characters, no NUL, not blank: some character must \
+             show (whitespace and zero-width characters alone do not)"
+        )))
+        .build()
+}
+
+/// A ticket's subject: optional, no NUL; `null` is none.
+pub fn subject() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .max_length(Some(SUBJECT_MAX_CHARS))
+        .pattern(Some("^[^\\u0000]*$"))
+        .description(Some(format!(
+            "Up to {SUBJECT_MAX_CHARS} characters, no NUL; absent or `null` for none"
+        )))
+        .build()
+}
+
+/// A positive id in a URL, in plain digits.
+pub fn id() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Int64,
+        )))
+        .minimum(Some(1))
+        .build()
+}
+
+/// A user `_id` as the API writes it (digits, not all zeros).
+const USER_ID_DIGITS: &str = "[0-9]*[1-9][0-9]*";
+
+/// An assignee: a user `_id` as a string or a number, or `null` to
+/// unassign.
+pub fn assignee() -> RefOr<Schema> {
+    AnyOfBuilder::new()
+        .item(string().pattern(Some(format!("^{USER_ID_DIGITS}$"))))
+        .item(id())
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(
+            "An active support agent's or admin's user `_id` (a string of digits, or a \
+             number), or `null` to unassign",
+        ))
+        .into()
+}
+
+/// The tickets list's `assignee`: `me`, `none` or a user `_id`.
+pub fn assignee_filter() -> Object {
+    string()
+        .pattern(Some(format!("^(me|none|{USER_ID_DIGITS})$")))
+        .description(Some(
+            "Staff only: `me`, `none` (unassigned) or a user `_id`",
+        ))
+        .build()
+}
+
+/// `page`: from 1; with `limit`, at most 10,000 rows deep.
+pub fn page() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(MAX_PAGE_DEPTH))
+        .description(Some(format!(
+            "Page number, from 1 (default 1); `page` x `limit` at most {MAX_PAGE_DEPTH} \
+             (deeper lists follow `cursor`)"
+        )))
+        .build()
+}
+
+/// `limit`: 1 to 100.
+pub fn limit() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(1))
+        .maximum(Some(MAX_LIMIT))
+        .description(Some(format!(
+            "Page size, 1 to {MAX_LIMIT} (default {DEFAULT_LIMIT})"
+        )))
+        .build()
+}
