@@ -16,7 +16,7 @@ use domain::values::{
     BODY_MAX_CHARS, PIN_MAX_DIGITS, PIN_MIN_DIGITS, SUBJECT_MAX_CHARS, USERNAME_MAX_CHARS,
 };
 use domain::workflow::{TAG_MAX_CHARS, TAGS_PER_TICKET};
-use domain::{Direction, Priority, Role, SortField, Tag, TicketBody, TicketStatus, Username};
+use domain::{Direction, Priority, Role, SortField, Tag, TicketStatus, Username};
 use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, SchemaType};
 use utoipa::openapi::{Array, Object, ObjectBuilder, RefOr, Schema, Type};
 
@@ -160,6 +160,9 @@ pub fn tags() -> Array {
 }
 
 /// `\uXXXX` (or a range of them) for each run of `chars`, which are sorted.
+/// A character past the Basic Multilingual Plane is written as itself:
+/// `\uXXXX` cannot name it, and the regular expressions of the document's
+/// readers that take Unicode (Rust's, Python's) take it as one character.
 fn escaped_class(chars: &[char]) -> String {
     let mut class = String::new();
     let mut i = 0;
@@ -170,22 +173,30 @@ fn escaped_class(chars: &[char]) -> String {
         }
         let end = chars[i];
         i += 1;
-        class.push_str(&format!("\\u{:04X}", u32::from(start)));
+        class.push_str(&escaped(start));
         if end != start {
-            class.push_str(&format!("-\\u{:04X}", u32::from(end)));
+            class.push('-');
+            class.push_str(&escaped(end));
         }
     }
     class
 }
 
-/// The characters that show nothing (whitespace and the invisible format
-/// characters), as `TicketBody` judges them: a body of these alone is
-/// blank. All lie in the Basic Multilingual Plane (a test checks every
-/// character against the domain).
+fn escaped(c: char) -> String {
+    match u16::try_from(u32::from(c)) {
+        Ok(unit) => format!("\\u{unit:04X}"),
+        Err(_) => c.to_string(),
+    }
+}
+
+/// The characters that show nothing (whitespace, the invisible format
+/// characters, the blank fillers), as `TicketBody` judges them: a body of
+/// these alone is blank (a test checks characters of every plane against
+/// the domain).
 static BLANK: LazyLock<String> = LazyLock::new(|| {
-    let blank: Vec<char> = (1..=0xFFFF_u32)
+    let blank: Vec<char> = (1..=0x10_FFFF_u32)
         .filter_map(char::from_u32)
-        .filter(|c| TicketBody::parse(c.to_string()).is_err())
+        .filter(|c| domain::visible::shows_nothing(*c))
         .collect();
     escaped_class(&blank)
 });
