@@ -15,10 +15,11 @@
 //! addresses (the whole of 127/8 is this machine's); the attacks are
 //! bounded in connections and in time.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, ensure};
@@ -28,6 +29,8 @@ use tokio::net::TcpSocket;
 use super::server::Server;
 use super::stats::quantile;
 
+/// Where the bystander's requests come from.
+const BYSTANDER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)), 0);
 /// How often the bystander asks `/health/live`, and how long it waits.
 const PROBE_EVERY: Duration = Duration::from_millis(50);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -97,6 +100,54 @@ struct AttackResult {
     attacker: Arc<AttackerTally>,
     /// `VmHWM` after the attack: the most the server ever held.
     peak_rss_kib: u64,
+    /// The server's own count of connections it refused by their address's
+    /// cap (`connections_refused_total` in `/metrics`).
+    refused_by_server: u64,
+    /// What the kernel counted meanwhile.
+    kernel: KernelTcp,
+}
+
+/// Counters of the kernel's TCP (`/proc/net/netstat`, machine-wide).
+#[derive(Debug, Clone, Copy, Default)]
+struct KernelTcp {
+    /// Connections dropped because a listen queue was full.
+    listen_overflows: u64,
+    /// Handshakes completed with a SYN cookie that did not check out.
+    syncookies_failed: u64,
+}
+
+impl KernelTcp {
+    fn now() -> anyhow::Result<Self> {
+        let netstat = std::fs::read_to_string("/proc/net/netstat")?;
+        let mut lines = netstat.lines().filter(|line| line.starts_with("TcpExt:"));
+        let (names, values) = lines
+            .next()
+            .zip(lines.next())
+            .context("no TcpExt in /proc/net/netstat")?;
+        let counter = |wanted: &str| {
+            names
+                .split_whitespace()
+                .zip(values.split_whitespace())
+                .find(|(name, _)| *name == wanted)
+                .and_then(|(_, value)| value.parse().ok())
+                .unwrap_or(0)
+        };
+        Ok(KernelTcp {
+            listen_overflows: counter("ListenOverflows"),
+            syncookies_failed: counter("SyncookiesFailed"),
+        })
+    }
+
+    fn since(self, before: KernelTcp) -> KernelTcp {
+        KernelTcp {
+            listen_overflows: self
+                .listen_overflows
+                .saturating_sub(before.listen_overflows),
+            syncookies_failed: self
+                .syncookies_failed
+                .saturating_sub(before.syncookies_failed),
+        }
+    }
 }
 
 /// The bystander's probes over one phase, and the server's RSS sampled
@@ -121,6 +172,15 @@ struct AttackerTally {
     failed_connects: AtomicU64,
     open: AtomicU64,
     most_open: AtomicU64,
+    /// How connections ended, or failed to start, and how often.
+    endings: Mutex<BTreeMap<String, u64>>,
+}
+
+impl AttackerTally {
+    fn ended(&self, how: String) {
+        let mut endings = self.endings.lock().unwrap_or_else(PoisonError::into_inner);
+        *endings.entry(how).or_default() += 1;
+    }
 }
 
 pub fn measure(root: &Path, dir: &Path, args: &AttackArgs) -> anyhow::Result<Attacks> {
@@ -230,6 +290,7 @@ fn run_attack(
     let idle = probe(&server, Instant::now() + phase)?;
 
     let attacker = Arc::new(AttackerTally::default());
+    let kernel_before = KernelTcp::now()?;
     let until = Instant::now() + LEAD_IN + phase;
     let attacked = std::thread::scope(|scope| {
         let attacking = scope.spawn(|| attack.run(address, connections, &attacker, until));
@@ -240,7 +301,9 @@ fn run_attack(
             .map_err(|_| anyhow::anyhow!("the attack panicked"))??;
         attacked
     })?;
+    let kernel = KernelTcp::now()?.since(kernel_before);
     let peak_rss_kib = server.memory_kib("VmHWM")?;
+    let refused_by_server = refused_per_address(address)?;
     server.stop()?;
     Ok(AttackResult {
         name,
@@ -249,7 +312,21 @@ fn run_attack(
         attacked,
         attacker,
         peak_rss_kib,
+        refused_by_server,
+        kernel,
     })
+}
+
+/// `connections_refused_total{reason="per_address"}` as the server's
+/// `/metrics` has it (absent: none).
+fn refused_per_address(server: SocketAddr) -> anyhow::Result<u64> {
+    let metrics = get_from(BYSTANDER, server, "/metrics")?;
+    let text = String::from_utf8_lossy(&metrics);
+    Ok(text
+        .lines()
+        .find_map(|line| line.strip_prefix(r#"connections_refused_total{reason="per_address"} "#))
+        .and_then(|count| count.trim().parse().ok())
+        .unwrap_or(0))
 }
 
 impl Attack {
@@ -300,8 +377,9 @@ async fn attacking_connection(
     };
     let mut stream = match connected.await {
         Ok(stream) => stream,
-        Err(_) => {
+        Err(error) => {
             tally.failed_connects.fetch_add(1, Ordering::Relaxed);
+            tally.ended(format!("connect failed: {error}"));
             tokio::time::sleep(RETRY_AFTER_REFUSAL).await;
             return;
         }
@@ -312,14 +390,21 @@ async fn attacking_connection(
     tally.most_open.fetch_max(open, Ordering::Relaxed);
     let _ = stream.write_all(opening).await;
     let mut buffer = [0u8; 1024];
+    // The first line of whatever the server answered (a 408, a 431).
+    let mut answered: Option<String> = None;
     let mut every =
         tokio::time::interval_at((Instant::now() + TRICKLE_EVERY).into(), TRICKLE_EVERY);
-    loop {
+    let end = loop {
         tokio::select! {
             read = stream.read(&mut buffer) => match read {
-                // A 408 or 431 would come before the close: read on.
-                Ok(read) if read > 0 => {}
-                _ => break,
+                Ok(0) => break "closed".to_owned(),
+                Ok(read) => {
+                    answered.get_or_insert_with(|| {
+                        let text = String::from_utf8_lossy(&buffer[..read]);
+                        text.lines().next().unwrap_or_default().to_owned()
+                    });
+                }
+                Err(error) => break format!("{:?}", error.kind()),
             },
             _ = every.tick() => {
                 if let Some(line) = trickle {
@@ -327,13 +412,16 @@ async fn attacking_connection(
                 }
             }
         }
-    }
+    };
     tally.open.fetch_sub(1, Ordering::Relaxed);
+    let answered = answered.map_or_else(String::new, |line| format!(" after {line:?}"));
     if opened.elapsed() < REFUSED_WITHIN {
         tally.refused.fetch_add(1, Ordering::Relaxed);
+        tally.ended(format!("at once: {end}{answered}"));
         tokio::time::sleep(RETRY_AFTER_REFUSAL).await;
     } else {
         tally.dropped.fetch_add(1, Ordering::Relaxed);
+        tally.ended(format!("later: {end}{answered}"));
     }
 }
 
@@ -342,10 +430,9 @@ async fn attacking_connection(
 /// the answer; the server's `VmRSS` read between them.
 fn probe(server: &Server, until: Instant) -> anyhow::Result<Probes> {
     let mut probes = Probes::default();
-    let source = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)), 0);
     while Instant::now() < until {
         let started = Instant::now();
-        match probe_once(source, server.address()) {
+        match probe_once(BYSTANDER, server.address()) {
             Ok(()) => probes.answered.push(started.elapsed()),
             Err(error) => {
                 probes.failed += 1;
@@ -363,15 +450,23 @@ fn probe(server: &Server, until: Instant) -> anyhow::Result<Probes> {
 
 /// One probe: a 200 within [`PROBE_TIMEOUT`], or why not.
 fn probe_once(source: SocketAddr, server: SocketAddr) -> anyhow::Result<()> {
+    get_from(source, server, "/health/live").map(drop)
+}
+
+/// `GET path` from `source` on a connection of its own, answered 200
+/// within [`PROBE_TIMEOUT`]: the whole answer, head and body.
+fn get_from(source: SocketAddr, server: SocketAddr, path: &str) -> anyhow::Result<Vec<u8>> {
     use std::io::{Read as _, Write as _};
     let deadline = Instant::now() + PROBE_TIMEOUT;
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
     socket.bind(&source.into())?;
     socket.connect_timeout(&server.into(), PROBE_TIMEOUT)?;
     let mut stream = std::net::TcpStream::from(socket);
-    stream.write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")?;
+    stream.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+    )?;
     let mut answer = Vec::new();
-    let mut buffer = [0u8; 1024];
+    let mut buffer = [0u8; 4096];
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         ensure!(!left.is_zero(), "no answer within {PROBE_TIMEOUT:?}");
@@ -386,7 +481,7 @@ fn probe_once(source: SocketAddr, server: SocketAddr) -> anyhow::Result<()> {
         "answered {:?}",
         String::from_utf8_lossy(&answer[..answer.len().min(40)])
     );
-    Ok(())
+    Ok(answer)
 }
 
 /// The soft limit on open files (`ulimit -n`), from `/proc/self/limits`.
@@ -435,27 +530,44 @@ pub fn print(attacks: &Attacks) {
     }
     println!();
     println!(
-        "| attack | how | connections opened / refused at once / dropped later / failed to connect | most open at once (as the attacker saw them) | server peak RSS (`VmHWM`) |"
+        "| attack | how | connections opened / closed at once / dropped later / reset while connecting \
+         | refused by the cap (`connections_refused_total`) | listen queue overflows / SYN cookies failed \
+         (the kernel's, machine-wide) | most open at once (as the attacker saw them) | server peak RSS (`VmHWM`) |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for result in &attacks.results {
         let tally = &result.attacker;
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         println!(
-            "| {} | {} | {} / {} / {} / {} | {} | {:.1} MiB |",
+            "| {} | {} | {} / {} / {} / {} | {} | {} / {} | {} | {:.1} MiB |",
             result.name,
             result.how,
             get(&tally.connects),
             get(&tally.refused),
             get(&tally.dropped),
             get(&tally.failed_connects),
+            result.refused_by_server,
+            result.kernel.listen_overflows,
+            result.kernel.syncookies_failed,
             get(&tally.most_open),
             mib(result.peak_rss_kib),
+        );
+        let endings = tally
+            .endings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(how, count)| format!("{how}: {count}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        println!(
+            "| {} | how its connections ended: {endings} | | | | | |",
+            result.name
         );
         for (phase, probes) in [("idle", &result.idle), ("under attack", &result.attacked)] {
             if let Some(failure) = &probes.first_failure {
                 println!(
-                    "| {} | first failed probe, {phase}: {failure} | | | |",
+                    "| {} | first failed probe, {phase}: {failure} | | | | | |",
                     result.name
                 );
             }
