@@ -95,6 +95,8 @@ pub async fn serve(
             },
             None => None,
         };
+        // Every place taken: this one connection waits here, the next ones
+        // in the kernel's backlog.
         let place = tokio::select! {
             place = Arc::clone(&open).acquire_owned() => place?,
             () = &mut shutdown => break,
@@ -163,11 +165,11 @@ impl OpenPerAddress {
     fn admit(self: &Arc<Self>, peer: IpAddr) -> Option<AddressPlace> {
         let key = budget_key(peer);
         let mut open = self.open.lock().unwrap_or_else(PoisonError::into_inner);
-        let count = open.entry(key).or_insert(0);
-        if *count >= self.cap {
+        let count = open.get(&key).copied().unwrap_or(0);
+        if count >= self.cap {
             return None;
         }
-        *count += 1;
+        open.insert(key, count + 1);
         Some(AddressPlace {
             owner: Arc::clone(self),
             key,
