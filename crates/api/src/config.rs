@@ -17,6 +17,18 @@ pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 pub const DEFAULT_SHUTDOWN_GRACE_SECS: u64 = 30;
 pub const DEFAULT_DATABASE_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+/// The most connections one client address holds by default: far beyond a
+/// browser (six per site) or an office behind one NAT address, far below
+/// what it takes to crowd others out. Never more than half of
+/// `MAX_CONNECTIONS` (see [`default_max_connections_per_address`]).
+pub const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS: usize = 32;
+
+/// `MAX_CONNECTIONS_PER_ADDRESS` when unset: [`DEFAULT_MAX_CONNECTIONS_PER_ADDRESS`],
+/// or half of `max_connections` if that is less (and at least 1), so that
+/// one address never holds the majority of the places.
+pub fn default_max_connections_per_address(max_connections: usize) -> usize {
+    DEFAULT_MAX_CONNECTIONS_PER_ADDRESS.min((max_connections / 2).max(1))
+}
 
 /// Whether requests get ids, log lines and metrics
 /// (`HTTP_INSTRUMENTATION`). `Off` exists only so the benchmark can
@@ -79,6 +91,11 @@ pub struct Settings {
     /// Connections served at once (`MAX_CONNECTIONS`); more wait in the
     /// listen backlog.
     pub max_connections: usize,
+    /// Connections one client address may hold at once
+    /// (`MAX_CONNECTIONS_PER_ADDRESS`); `None` behind a trusted proxy
+    /// (`TRUSTED_PROXY_HEADER`), where every connection is the proxy's and
+    /// the proxy must cap them per client.
+    pub max_connections_per_address: Option<usize>,
     /// First-response and resolution targets per priority
     /// (`SLA_FIRST_RESPONSE`, `SLA_RESOLUTION`).
     pub sla: domain::SlaTargets,
@@ -170,6 +187,19 @@ impl Settings {
             Some(count) => count,
             None => DEFAULT_MAX_CONNECTIONS,
         };
+        let max_connections_per_address = match (
+            parse_var::<usize>(&var, "MAX_CONNECTIONS_PER_ADDRESS")?,
+            &limits.trusted_proxy_header,
+        ) {
+            (Some(0), _) => bail!("MAX_CONNECTIONS_PER_ADDRESS must be positive"),
+            (Some(_), Some(_)) => bail!(
+                "MAX_CONNECTIONS_PER_ADDRESS cannot be set with TRUSTED_PROXY_HEADER: every \
+                 connection comes from the proxy, so cap connections per client at the proxy"
+            ),
+            (Some(cap), None) => Some(cap),
+            (None, Some(_)) => None,
+            (None, None) => Some(default_max_connections_per_address(max_connections)),
+        };
         let sla = domain::SlaTargets::parse(
             var(SLA_FIRST_RESPONSE).as_deref(),
             var(SLA_RESOLUTION).as_deref(),
@@ -188,6 +218,7 @@ impl Settings {
             limits,
             shutdown_grace,
             max_connections,
+            max_connections_per_address,
             log_format: LogFormat::parse(var("LOG_FORMAT").as_deref())?,
             database_url,
             listen: SocketAddr::new(host, port),
@@ -285,6 +316,36 @@ mod tests {
         assert!(settings(&[("ADDRESS_RATE_LIMIT", "-1")]).is_err());
         assert!(settings(&[("TRUSTED_PROXY_HEADER", "not a header")]).is_err());
         assert!(settings(&[("ARGON2_WORKERS", "0")]).is_err());
+    }
+
+    #[test]
+    fn connections_per_address_default_to_32_never_more_than_half_and_off_behind_a_proxy() {
+        let cap = |vars: &[(&str, &str)]| settings(vars).map(|s| s.max_connections_per_address);
+        assert_eq!(cap(&[]).ok(), Some(Some(32)));
+        assert_eq!(cap(&[("MAX_CONNECTIONS", "64")]).ok(), Some(Some(32)));
+        assert_eq!(cap(&[("MAX_CONNECTIONS", "40")]).ok(), Some(Some(20)));
+        assert_eq!(cap(&[("MAX_CONNECTIONS", "1")]).ok(), Some(Some(1)));
+        assert_eq!(
+            cap(&[("MAX_CONNECTIONS_PER_ADDRESS", "4")]).ok(),
+            Some(Some(4))
+        );
+        assert_eq!(
+            cap(&[("TRUSTED_PROXY_HEADER", "X-Forwarded-For")]).ok(),
+            Some(None)
+        );
+        for bad in ["0", "-1", "many"] {
+            let message = cap(&[("MAX_CONNECTIONS_PER_ADDRESS", bad)])
+                .expect_err("refused")
+                .to_string();
+            assert!(message.contains("MAX_CONNECTIONS_PER_ADDRESS"), "{message}");
+        }
+        let message = cap(&[
+            ("MAX_CONNECTIONS_PER_ADDRESS", "8"),
+            ("TRUSTED_PROXY_HEADER", "X-Forwarded-For"),
+        ])
+        .expect_err("refused")
+        .to_string();
+        assert!(message.contains("at the proxy"), "{message}");
     }
 
     #[test]

@@ -157,6 +157,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!(%address, "listening; open http://{address}/ in a browser");
     let connection_limits = server::ConnectionLimits {
         max_connections: settings.max_connections,
+        max_per_address: settings.max_connections_per_address,
         shutdown_grace: settings.shutdown_grace,
     };
     let router = build_router(app, settings.instrumentation);

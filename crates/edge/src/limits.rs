@@ -272,7 +272,7 @@ impl ClientAddress {
 }
 
 /// IPv4 as is (and IPv4 mapped into IPv6 as IPv4), IPv6 by its /64.
-fn budget_key(address: IpAddr) -> IpAddr {
+pub fn budget_key(address: IpAddr) -> IpAddr {
     match address {
         IpAddr::V4(_) => address,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {

@@ -166,6 +166,13 @@ pub fn record_login<T>(result: &Result<T, Problem>) {
     metrics::counter!("login_attempts_total", "outcome" => outcome).increment(1);
 }
 
+/// Counts a connection the accept loop closed at once because its client
+/// address already held as many open connections as it may
+/// (`MAX_CONNECTIONS_PER_ADDRESS`).
+pub fn record_connection_refused_per_address() {
+    metrics::counter!("connections_refused_total", "reason" => "per_address").increment(1);
+}
+
 /// Makes a request id of 32 random hex digits from the thread's own
 /// generator: as unique as a UUID v4, without a system call per request.
 #[derive(Debug, Clone, Copy, Default)]

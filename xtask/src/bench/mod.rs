@@ -9,7 +9,9 @@
 //! filter on a large seed, on each engine (`search`); and on those seeds,
 //! list pages and writes against a bare baseline server and a deep cursor
 //! page against page 1 (`lists`); and on those seeds too, every web page's
-//! latency under a few clients (`web`).
+//! latency under a few clients (`web`); and attacks on the server's
+//! connections, what they cost a bystander and the server's memory
+//! (`attacks`, runnable alone with `--only attacks`).
 //! It prints medians and checks a few targets, but it fails on none, so a
 //! busy machine cannot make it flaky.
 //!
@@ -20,6 +22,7 @@
 //! `stats` (medians, quantiles, rounds) and `machine` (`/proc`). No module
 //! imports this one, and no two import each other.
 
+mod attacks;
 mod client;
 mod instrumentation;
 mod lists;
@@ -72,6 +75,18 @@ pub struct BenchArgs {
     /// The web pages section, on the search section's databases.
     #[command(flatten)]
     web: web::WebArgs,
+    /// The attacks section.
+    #[command(flatten)]
+    attacks: attacks::AttackArgs,
+    /// Runs this section alone.
+    #[arg(long, value_enum)]
+    only: Option<Section>,
+}
+
+/// A section that runs alone with `--only`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Section {
+    Attacks,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
@@ -83,9 +98,10 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     );
     args.list.check()?;
     args.web.check()?;
+    args.attacks.check()?;
     println!("building the release server ...");
     build_release(root, &["-p", "api"])?;
-    if args.list.compares() {
+    if args.list.compares() && args.only.is_none() {
         println!("building the list section's baseline server ...");
         build_release(root, &["-p", "xtask", "--bin", lists::BASELINE_BINARY])?;
     }
@@ -113,6 +129,12 @@ fn build_release(root: &Path, package_and_target: &[&str]) -> anyhow::Result<()>
 }
 
 fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
+    if args.only == Some(Section::Attacks) {
+        let attacks = attacks::measure(root, dir, &args.attacks)?;
+        print_machine();
+        attacks::print(&attacks);
+        return Ok(());
+    }
     // First, so that a machine without PostgreSQL fails before the long
     // SQLite part rather than after it.
     let processes = if args.processes_seconds > 0 {
@@ -149,12 +171,13 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         }
     }
 
-    println!();
-    println!(
-        "machine: {} cores, {}",
-        machine::cores(),
-        machine::cpu_model()
-    );
+    let attacks = if args.attacks.runs() {
+        Some(attacks::measure(root, dir, &args.attacks)?)
+    } else {
+        None
+    };
+
+    print_machine();
     report::print(&basics);
     for flood in &floods {
         logins::print(flood);
@@ -165,5 +188,17 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     search::print(&search, &args.search);
     lists.print();
     web.print();
+    if let Some(attacks) = &attacks {
+        attacks::print(attacks);
+    }
     Ok(())
+}
+
+fn print_machine() {
+    println!();
+    println!(
+        "machine: {} cores, {}",
+        machine::cores(),
+        machine::cpu_model()
+    );
 }

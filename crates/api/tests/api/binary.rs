@@ -5,11 +5,14 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use testkit::Log;
 
-use crate::process::{BINARY, Server, api, http, read_response, time_until_closed};
+use crate::process::{
+    BINARY, Server, api, http, read_response, time_until_closed, try_read_response,
+};
 
 #[test]
 fn a_fresh_deployment_migrates_creates_its_admin_serves_and_stops_cleanly() {
@@ -205,19 +208,22 @@ fn a_declared_oversize_body_is_refused_without_a_100_continue() {
 #[test]
 fn connections_beyond_the_bound_wait_until_one_closes() {
     let dir = tempfile::tempdir().expect("tempdir");
+    // One connection per address by default (half of the two places), so
+    // each comes from an address of its own.
     let server = Server::start(dir.path(), &[("MAX_CONNECTIONS", "2")], Log::Discard);
     let request = b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n";
     // Two kept-alive connections, answered once, hold both places.
-    let mut held: Vec<TcpStream> = (0..2)
-        .map(|_| {
-            let mut stream = server.connect();
+    let mut held: Vec<TcpStream> = ["127.0.0.1", "127.0.0.2"]
+        .into_iter()
+        .map(|source| {
+            let mut stream = server.connect_from(source);
             stream.write_all(request).expect("send");
             assert!(read_response(&mut stream).starts_with("HTTP/1.1 200"));
             stream
         })
         .collect();
     // A third is accepted by the kernel, but not served.
-    let mut waiting = server.connect();
+    let mut waiting = server.connect_from("127.0.0.3");
     waiting.write_all(request).expect("send");
     waiting
         .set_read_timeout(Some(Duration::from_secs(1)))
@@ -234,4 +240,151 @@ fn connections_beyond_the_bound_wait_until_one_closes() {
         .set_read_timeout(Some(Duration::from_secs(5)))
         .expect("read timeout");
     assert!(read_response(&mut waiting).starts_with("HTTP/1.1 200"));
+}
+
+/// Whether the server has closed (or reset) `stream`: a read that finds
+/// nothing within `wait` means it is still open.
+fn is_closed(mut stream: &TcpStream, wait: Duration) -> bool {
+    stream.set_read_timeout(Some(wait)).expect("read timeout");
+    let mut buffer = [0u8; 1024];
+    match stream.read(&mut buffer) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(error) => !matches!(
+            error.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
+}
+
+#[test]
+fn one_address_trickling_headers_on_every_place_cannot_keep_another_from_being_served() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The default cap per address: 32, half of the 64 places.
+    let server = Server::start(dir.path(), &[("MAX_CONNECTIONS", "64")], Log::Discard);
+    // More slow connections from 127.0.0.1 than there are places, each
+    // starting a request it never finishes.
+    let slow: Vec<TcpStream> = (0..70)
+        .map(|_| {
+            let stream = server.connect();
+            let _ = (&stream).write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\n");
+            stream
+        })
+        .collect();
+    let stop = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        // A header line a second on each, as a slowloris client sends.
+        scope.spawn(|| {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(Duration::from_secs(1));
+                for stream in &slow {
+                    let _ = (&*stream).write_all(b"X-Slow: 1\r\n");
+                }
+            }
+        });
+        std::thread::sleep(Duration::from_millis(1500));
+        let started = Instant::now();
+        let mut other = server.connect_from("127.0.0.2");
+        other
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("read timeout");
+        other
+            .write_all(b"GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .expect("send");
+        let answer = try_read_response(&mut other);
+        let waited = started.elapsed();
+        stop.store(true, Ordering::Relaxed);
+        let answer = answer.unwrap_or_else(|partial| {
+            panic!("another address was not answered in {waited:?}: {partial:?}")
+        });
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(
+            waited < Duration::from_secs(3),
+            "another address waited {waited:?} behind the slow connections"
+        );
+    });
+    // 32 of them were let in and still trickle; the rest were closed.
+    let open = slow
+        .iter()
+        .filter(|stream| !is_closed(stream, Duration::from_millis(50)))
+        .count();
+    assert_eq!(open, 32, "slow connections of one address still open");
+}
+
+#[test]
+fn a_connection_past_its_address_cap_is_closed_at_once_while_the_others_stay_open() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(
+        dir.path(),
+        &[("MAX_CONNECTIONS_PER_ADDRESS", "4")],
+        Log::Discard,
+    );
+    let request = b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n";
+    let mut held: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut stream = server.connect();
+            stream.write_all(request).expect("send");
+            assert!(read_response(&mut stream).starts_with("HTTP/1.1 200"));
+            stream
+        })
+        .collect();
+    // The fifth is closed before it sends a byte, long before the header
+    // timeout would close an idle one.
+    let mut fifth = server.connect();
+    fifth
+        .set_read_timeout(Some(Duration::from_secs(3)))
+        .expect("read timeout");
+    let closed_after = time_until_closed(&mut fifth, Instant::now());
+    assert!(
+        closed_after < Duration::from_secs(1),
+        "closed after {closed_after:?}"
+    );
+    // The four are still open and served.
+    for stream in &mut held {
+        stream.write_all(request).expect("send");
+        assert!(read_response(stream).starts_with("HTTP/1.1 200"));
+    }
+    // Another address is not concerned.
+    let mut other = server.connect_from("127.0.0.2");
+    other.write_all(request).expect("send");
+    assert!(read_response(&mut other).starts_with("HTTP/1.1 200"));
+    // One of the four closes: its place comes back once the server has
+    // seen the end of it.
+    drop(held.pop());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut again = server.connect();
+        if again.write_all(request).is_ok()
+            && try_read_response(&mut again).is_ok_and(|answer| answer.starts_with("HTTP/1.1 200"))
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the place never came back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A request for `/health/live` whose head is about `head_bytes` long.
+fn health_request_with_a_head_of(head_bytes: usize) -> Vec<u8> {
+    let start = "GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Filler: ";
+    let filler = "a".repeat(head_bytes - start.len() - 4);
+    format!("{start}{filler}\r\n\r\n").into_bytes()
+}
+
+#[test]
+fn a_request_head_past_64_kib_is_answered_431_and_one_below_is_served() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path(), &[], Log::Discard);
+    for (head_bytes, status) in [(60 * 1024, "200"), (70 * 1024, "431"), (300 * 1024, "431")] {
+        let mut stream = server.connect();
+        // The server stops reading at 64 KiB: what it leaves unread may
+        // break our write, never its answer.
+        let _ = stream.write_all(&health_request_with_a_head_of(head_bytes));
+        let answer = try_read_response(&mut stream)
+            .unwrap_or_else(|partial| panic!("{head_bytes} bytes of head: no answer: {partial:?}"));
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{head_bytes} bytes of head: {answer}"
+        );
+    }
 }

@@ -138,6 +138,24 @@ impl Server {
         stream
     }
 
+    /// A connection from another client address: `source` is one of
+    /// loopback's (`127.0.0.2`; the whole of 127/8 is this machine's).
+    pub fn connect_from(&self, source: &str) -> TcpStream {
+        let source: std::net::IpAddr = source.parse().expect("a source address");
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("a socket");
+        socket
+            .bind(&std::net::SocketAddr::new(source, 0).into())
+            .expect("bind the source address");
+        let server = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
+        socket.connect(&server.into()).expect("connect");
+        let stream = TcpStream::from(socket);
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("read timeout");
+        stream
+    }
+
     /// Sends SIGTERM; the exit status, which must come within `limit`.
     pub fn terminate(&mut self, limit: Duration) -> ExitStatus {
         self.process
