@@ -19,7 +19,7 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, ensure};
@@ -308,6 +308,22 @@ impl Connection {
     pub fn open(address: SocketAddr) -> anyhow::Result<Self> {
         let stream =
             TcpStream::connect(address).with_context(|| format!("connecting to {address}"))?;
+        Self::over(stream)
+    }
+
+    /// A connection from the local address `source` (one of loopback's
+    /// 127/8, say), so the server counts it as another client.
+    pub fn open_from(source: IpAddr, address: SocketAddr) -> anyhow::Result<Self> {
+        let domain = socket2::Domain::for_address(address);
+        let socket = socket2::Socket::new(domain, socket2::Type::STREAM, None)?;
+        socket.bind(&SocketAddr::new(source, 0).into())?;
+        socket
+            .connect(&address.into())
+            .with_context(|| format!("connecting to {address} from {source}"))?;
+        Self::over(TcpStream::from(socket))
+    }
+
+    fn over(stream: TcpStream) -> anyhow::Result<Self> {
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(READ_TIMEOUT))?;
         Ok(Connection {
@@ -462,6 +478,11 @@ impl Connection {
     /// The size of the last answer's body, as sent (without any chunking).
     pub fn body_bytes(&self) -> u64 {
         self.body_bytes
+    }
+
+    /// The last answer's first header called `name`, if any.
+    pub fn header<'a>(&'a self, name: &'a str) -> Option<&'a str> {
+        header_values(&self.head, name).next()
     }
 }
 

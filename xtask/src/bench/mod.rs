@@ -11,7 +11,8 @@
 //! page against page 1 (`lists`); and on those seeds too, every web page's
 //! latency under a few clients (`web`); and attacks on the server's
 //! connections, what they cost a bystander and the server's memory
-//! (`attacks`, runnable alone with `--only attacks`).
+//! (`attacks`, runnable alone with `--only attacks`) and on the doors that
+//! hash a PIN (`login_attacks`, `--only login-attacks`).
 //! It prints medians and checks a few targets, but it fails on none, so a
 //! busy machine cannot make it flaky.
 //!
@@ -26,6 +27,7 @@ mod attacks;
 mod client;
 mod instrumentation;
 mod lists;
+mod login_attacks;
 mod logins;
 mod machine;
 mod processes;
@@ -78,6 +80,9 @@ pub struct BenchArgs {
     /// The attacks section.
     #[command(flatten)]
     attacks: attacks::AttackArgs,
+    /// The login attacks section.
+    #[command(flatten)]
+    login_attacks: login_attacks::LoginAttackArgs,
     /// Runs this section alone.
     #[arg(long, value_enum)]
     only: Option<Section>,
@@ -87,6 +92,7 @@ pub struct BenchArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Section {
     Attacks,
+    LoginAttacks,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
@@ -135,6 +141,12 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         attacks::print(&attacks);
         return Ok(());
     }
+    if args.only == Some(Section::LoginAttacks) {
+        let attacks = login_attacks::measure(root, dir, &args.login_attacks)?;
+        print_machine();
+        login_attacks::print(&attacks);
+        return Ok(());
+    }
     // First, so that a machine without PostgreSQL fails before the long
     // SQLite part rather than after it.
     let processes = if args.processes_seconds > 0 {
@@ -176,6 +188,11 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let login_attacks = if args.login_attacks.runs() {
+        Some(login_attacks::measure(root, dir, &args.login_attacks)?)
+    } else {
+        None
+    };
 
     print_machine();
     report::print(&basics);
@@ -190,6 +207,9 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     web.print();
     if let Some(attacks) = &attacks {
         attacks::print(attacks);
+    }
+    if let Some(attacks) = &login_attacks {
+        login_attacks::print(attacks);
     }
     Ok(())
 }
