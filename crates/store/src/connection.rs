@@ -384,6 +384,11 @@ pub struct StoreOptions {
     pub hashing: HashLimits,
     /// The targets new tickets' due times are computed from.
     pub sla: domain::SlaTargets,
+    /// On SQLite, a list filter matching fewer than this many tickets is read
+    /// from its own index and its matches sorted, when no index has it in
+    /// the list's order; one matching more walks the order's index instead
+    /// (see `list_tickets`). Tests set 0 to see every walk.
+    pub few_matches: i64,
 }
 
 impl Default for StoreOptions {
@@ -393,9 +398,15 @@ impl Default for StoreOptions {
             connection_timeout: Duration::from_secs(5),
             hashing: HashLimits::for_this_machine(),
             sla: domain::SlaTargets::default(),
+            few_matches: FEW_MATCHES,
         }
     }
 }
+
+/// Sorting this many rows costs about what walking an index past
+/// `page × tickets / matches` rows does at a million tickets (measured in
+/// `cargo xtask bench --only queue`).
+pub const FEW_MATCHES: i64 = 1_000;
 
 /// SQLite takes one writer at a time however many connections wait, so a
 /// few suffice; PostgreSQL serves more in parallel.

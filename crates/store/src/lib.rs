@@ -70,6 +70,7 @@ pub struct Store {
     reports: report::ReportConnections,
     backend: &'static str,
     sla: domain::SlaTargets,
+    few_matches: i64,
 }
 
 impl std::fmt::Debug for Store {
@@ -97,6 +98,7 @@ impl Store {
             reports: report::ReportConnections::new(url, options)?,
             backend: url.backend_name(),
             sla: options.sla,
+            few_matches: options.few_matches,
             writer_turn: match url {
                 DatabaseUrl::Sqlite(_) => Some(Arc::default()),
                 DatabaseUrl::Postgres(_) => None,

@@ -3,12 +3,14 @@
 
 use std::collections::HashMap;
 
+use diesel::dsl::sql;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool, Integer, Text, Timestamp};
 use domain::audience::{Audience, TicketScope, decide_ticket_scope, see_ticket};
 use domain::ticket_list::may_filter_tickets;
 use domain::{
     Actor, Direction, ListTickets, Page, Position, Priority, SeenTicket, SortField, SortValue,
-    Ticket, TicketStatus,
+    Ticket, TicketStatus, UserId,
 };
 
 use crate::connection::{DbBackend, DbConnection};
@@ -43,43 +45,90 @@ impl Store {
         // before it) and of each row's verdict.
         let at = now();
         let now = at.naive_utc();
-        let filtered = || {
+        // The count may use any index; the page is read along the index
+        // `drive` chose (on SQLite, which cannot combine indexes, the other
+        // filters are written so it cannot drive from them).
+        let drive = match (&*conn, &search) {
+            (DbConnection::Sqlite(_), None) => {
+                choose_drive(conn, actor, request, now, self.few_matches)?
+            }
+            _ => Unindexed::default(),
+        };
+        let filtered_with = |unindexed: Unindexed| {
             let mut query = tickets::table.into_boxed::<DbBackend>();
             if let TicketScope::AuthoredBy(author) = decide_ticket_scope(actor) {
-                query = query.filter(tickets::author_id.eq(author.0));
+                query = match unindexed.author {
+                    false => query.filter(tickets::author_id.eq(author.0)),
+                    true => query
+                        .filter(sql::<Bool>("+tickets.author_id = ").bind::<BigInt, _>(author.0)),
+                };
             }
             if let Some(status) = request.status {
-                query = query.filter(tickets::status.eq(status.as_str()));
+                query = match unindexed.status {
+                    false => query.filter(tickets::status.eq(status.as_str())),
+                    true => query
+                        .filter(sql::<Bool>("+tickets.status = ").bind::<Text, _>(status.as_str())),
+                };
             }
             if let Some(priority) = request.priority {
-                query = query.filter(tickets::priority.eq(priority.rank()));
+                query = match unindexed.priority {
+                    false => query.filter(tickets::priority.eq(priority.rank())),
+                    true => query.filter(
+                        sql::<Bool>("+tickets.priority = ").bind::<Integer, _>(priority.rank()),
+                    ),
+                };
             }
             if let Some(assignee) = request.assignee {
-                query = match assignee.user(actor) {
-                    Some(user) => query.filter(tickets::assignee_id.eq(user.0)),
-                    None => query.filter(tickets::assignee_id.is_null()),
+                query = match (assignee.user(actor), unindexed.assignee) {
+                    (Some(user), false) => query.filter(tickets::assignee_id.eq(user.0)),
+                    (None, false) => query.filter(tickets::assignee_id.is_null()),
+                    (Some(user), true) => query
+                        .filter(sql::<Bool>("+tickets.assignee_id = ").bind::<BigInt, _>(user.0)),
+                    (None, true) => query.filter(sql::<Bool>("+tickets.assignee_id IS NULL")),
                 };
             }
             if let Some(tag) = &request.tag {
-                let tagged = ticket_tags::table
-                    .filter(ticket_tags::tag.eq(tag.as_str().to_owned()))
-                    .select(ticket_tags::ticket_id);
-                query = query.filter(tickets::id.eq_any(tagged));
+                query = match unindexed.tag {
+                    false => {
+                        let tagged = ticket_tags::table
+                            .filter(ticket_tags::tag.eq(tag.as_str().to_owned()))
+                            .select(ticket_tags::ticket_id);
+                        query.filter(tickets::id.eq_any(tagged))
+                    }
+                    true => query.filter(
+                        sql::<Bool>(
+                            "+tickets.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = ",
+                        )
+                        .bind::<Text, _>(tag.as_str().to_owned())
+                        .sql(")"),
+                    ),
+                };
             }
             if let Some(words) = &search {
                 query = query.filter(words.clone());
             }
-            query = match request.breached {
-                Some(true) => query.filter(tickets::sla_breach_at.lt(now)),
-                Some(false) => query.filter(
+            query = match (request.breached, unindexed.breach, unindexed.breach_drives) {
+                (Some(true), false, false) => query.filter(tickets::sla_breach_at.lt(now)),
+                (Some(true), true, _) => {
+                    query.filter(sql::<Bool>("+tickets.sla_breach_at < ").bind::<Timestamp, _>(now))
+                }
+                // As ids looked up: SQLite would rather walk the sort's
+                // index than search a range of unknown breadth.
+                (Some(true), false, true) => query.filter(
+                    sql::<Bool>("tickets.id IN (SELECT id FROM tickets WHERE sla_breach_at < ")
+                        .bind::<Timestamp, _>(now)
+                        .sql(")"),
+                ),
+                (Some(false), _, _) => query.filter(
                     tickets::sla_breach_at
                         .is_null()
                         .or(tickets::sla_breach_at.ge(now)),
                 ),
-                None => query,
+                (None, _, _) => query,
             };
             query
         };
+        let filtered = || filtered_with(Unindexed::default());
         let total = if request.page.counts() {
             Some(match (&request.search, decide_ticket_scope(actor)) {
                 (Some(query), TicketScope::All) if searches_only(request) => {
@@ -90,7 +139,7 @@ impl Store {
         } else {
             None
         };
-        let rows = read_page(conn, &filtered, request)?;
+        let rows = read_page(conn, &|| filtered_with(drive), request)?;
         let mut page = Page::of_rows(
             convert_all(rows)?,
             request.page,
@@ -303,4 +352,136 @@ fn segments<'a>(
             }
         }
     }
+}
+
+/// The filters of a page read that SQLite must not answer from an index:
+/// written with a unary `+`, they are tested on each row the chosen index
+/// gives. SQLite uses one index per table and cannot weigh one filter's
+/// matches against another's, so the store chooses for it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Unindexed {
+    status: bool,
+    priority: bool,
+    assignee: bool,
+    author: bool,
+    tag: bool,
+    breach: bool,
+    /// The breach filter's few matches drive the read.
+    breach_drives: bool,
+}
+
+/// A filter of a list that an index can answer, with its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Indexed<'a> {
+    Status(TicketStatus),
+    Priority(Priority),
+    /// `None`: unassigned.
+    Assignee(Option<UserId>),
+    /// A customer's own tickets.
+    Author(UserId),
+    Tag(&'a str),
+    /// In breach at the list's instant.
+    Breach(chrono::NaiveDateTime),
+}
+
+impl Indexed<'_> {
+    /// Whether an index leads with this filter and goes on in `sort`'s
+    /// order (migration `000011_chosen_indexes`): then a page of it is read
+    /// in order, however many tickets match.
+    fn has_index_sorted_by(self, sort: SortField) -> bool {
+        match self {
+            // The queue is read by status, and status follows time.
+            Indexed::Status(_) => true,
+            Indexed::Author(_) | Indexed::Assignee(_) => {
+                matches!(sort, SortField::TicketId | SortField::UpdatedAt)
+            }
+            Indexed::Priority(_) => matches!(sort, SortField::TicketId | SortField::Priority),
+            Indexed::Tag(_) | Indexed::Breach(_) => false,
+        }
+    }
+
+    /// The tickets it matches, counted along its index up to `limit`.
+    fn matches_up_to(self, conn: &mut DbConnection, limit: i64) -> StoreResult<i64> {
+        let probe = tickets::table.select(tickets::id).into_boxed::<DbBackend>();
+        let probe = match self {
+            Indexed::Status(status) => probe.filter(tickets::status.eq(status.as_str())),
+            Indexed::Priority(priority) => probe.filter(tickets::priority.eq(priority.rank())),
+            Indexed::Assignee(Some(user)) => probe.filter(tickets::assignee_id.eq(user.0)),
+            Indexed::Assignee(None) => probe.filter(tickets::assignee_id.is_null()),
+            Indexed::Author(author) => probe.filter(tickets::author_id.eq(author.0)),
+            Indexed::Breach(now) => probe.filter(tickets::sla_breach_at.lt(now)),
+            Indexed::Tag(tag) => {
+                let tagged: Vec<i64> = ticket_tags::table
+                    .filter(ticket_tags::tag.eq(tag.to_owned()))
+                    .select(ticket_tags::ticket_id)
+                    .limit(limit)
+                    .load(conn)?;
+                return Ok(tagged.len() as i64);
+            }
+        };
+        let matched: Vec<i64> = probe.limit(limit).load(conn)?;
+        Ok(matched.len() as i64)
+    }
+}
+
+/// Which index a page of `request` is read along (on SQLite), as the
+/// filters SQLite must not drive from. A filter matching fewer than
+/// `few_matches` tickets drives (its few matches are sorted);
+/// else a filter with an index in the sort's order drives; else the sort's
+/// own index does, each ticket tested against the filters, which reads
+/// about `page × tickets / matches` rows when no filter is few.
+fn choose_drive(
+    conn: &mut DbConnection,
+    actor: Actor,
+    request: &ListTickets,
+    now: chrono::NaiveDateTime,
+    few_matches: i64,
+) -> StoreResult<Unindexed> {
+    let author = match decide_ticket_scope(actor) {
+        TicketScope::AuthoredBy(author) => Some(Indexed::Author(author)),
+        TicketScope::All => None,
+    };
+    let present: Vec<Indexed> = [
+        request.status.map(Indexed::Status),
+        request.priority.map(Indexed::Priority),
+        request
+            .assignee
+            .map(|assignee| Indexed::Assignee(assignee.user(actor))),
+        author,
+        request.tag.as_ref().map(|tag| Indexed::Tag(tag.as_str())),
+        (request.breached == Some(true)).then_some(Indexed::Breach(now)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let mut fewest: Option<(i64, Indexed)> = None;
+    for &filter in &present {
+        if !filter.has_index_sorted_by(request.sort) {
+            let count = filter.matches_up_to(conn, few_matches)?;
+            if fewest.is_none_or(|(least, _)| count < least) {
+                fewest = Some((count, filter));
+            }
+        }
+    }
+    let driver = match fewest {
+        Some((count, filter)) if count < few_matches => Some(filter),
+        _ => present
+            .iter()
+            .copied()
+            .find(|filter| filter.has_index_sorted_by(request.sort)),
+    };
+    let unindexed = |wanted: fn(&Indexed) -> bool| {
+        present
+            .iter()
+            .any(|filter| wanted(filter) && driver != Some(*filter))
+    };
+    Ok(Unindexed {
+        status: unindexed(|filter| matches!(filter, Indexed::Status(_))),
+        priority: unindexed(|filter| matches!(filter, Indexed::Priority(_))),
+        assignee: unindexed(|filter| matches!(filter, Indexed::Assignee(_))),
+        author: unindexed(|filter| matches!(filter, Indexed::Author(_))),
+        tag: unindexed(|filter| matches!(filter, Indexed::Tag(_))),
+        breach: unindexed(|filter| matches!(filter, Indexed::Breach(_))),
+        breach_drives: matches!(driver, Some(Indexed::Breach(_))),
+    })
 }

@@ -12,7 +12,9 @@
 //! latency under a few clients (`web`); and attacks on the server's
 //! connections, what they cost a bystander and the server's memory
 //! (`attacks`, runnable alone with `--only attacks`) and on the doors that
-//! hash a PIN (`login_attacks`, `--only login-attacks`).
+//! hash a PIN (`login_attacks`, `--only login-attacks`); and on the search
+//! section's seeds, every filter x sort of the agents' queue (`queue`,
+//! runnable alone with `--only queue`, which seeds its own).
 //! It prints medians and checks a few targets, but it fails on none, so a
 //! busy machine cannot make it flaky.
 //!
@@ -31,6 +33,7 @@ mod login_attacks;
 mod logins;
 mod machine;
 mod processes;
+mod queue;
 mod report;
 mod search;
 mod server;
@@ -83,6 +86,9 @@ pub struct BenchArgs {
     /// The login attacks section.
     #[command(flatten)]
     login_attacks: login_attacks::LoginAttackArgs,
+    /// The queue section, on the search section's databases.
+    #[command(flatten)]
+    queue: queue::QueueArgs,
     /// Runs this section alone.
     #[arg(long, value_enum)]
     only: Option<Section>,
@@ -93,6 +99,7 @@ pub struct BenchArgs {
 enum Section {
     Attacks,
     LoginAttacks,
+    Queue,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
@@ -147,6 +154,12 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         login_attacks::print(&attacks);
         return Ok(());
     }
+    if args.only == Some(Section::Queue) {
+        let queues = queue::measure_alone(root, dir, &args.queue)?;
+        print_machine();
+        queue::print(&queues);
+        return Ok(());
+    }
     // First, so that a machine without PostgreSQL fails before the long
     // SQLite part rather than after it.
     let processes = if args.processes_seconds > 0 {
@@ -161,10 +174,14 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     };
     let mut lists = lists::ListSection::new(root, &args.list);
     let mut web = web::WebSection::new(root, &args.web);
+    let mut queues = Vec::new();
     let search = search::measure(root, dir, &args.search, &mut |seeded| {
-        // The pages first: they only read, on the tickets as seeded; the
-        // list section's writes add tickets.
+        // The reads first, on the tickets as seeded; the list section's
+        // writes add tickets.
         web.on_seeded(seeded)?;
+        if args.queue.runs() {
+            queues.push(queue::measure(root, seeded, &args.queue)?);
+        }
         lists.on_seeded(seeded)
     })?;
     let basics = report::measure(root, dir, args.tickets, args.runs)?;
@@ -205,6 +222,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     search::print(&search, &args.search);
     lists.print();
     web.print();
+    queue::print(&queues);
     if let Some(attacks) = &attacks {
         attacks::print(attacks);
     }

@@ -380,6 +380,45 @@ fn on_postgres(
     })
 }
 
+/// A fresh SQLite database of `tickets` searchable tickets under `dir`,
+/// handed to `then` and removed after: for a section run alone.
+pub fn seed_sqlite(
+    dir: &Path,
+    tickets: u64,
+    then: &mut dyn FnMut(&Seeded) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let db = dir.join("seeded.db");
+    println!("SQLite: seeding {tickets} tickets ...");
+    let seconds = seed_timed(&DatabaseUrl::Sqlite(db.clone()), tickets, true)?;
+    println!("SQLite: {tickets} tickets seeded in {seconds:.1} s");
+    let result = then(&Seeded {
+        engine: "SQLite",
+        url: &format!("sqlite://{}", db.display()),
+        tickets,
+    });
+    remove_sqlite(&db);
+    result
+}
+
+/// The same on a throwaway PostgreSQL cluster, analyzed after the load as
+/// autovacuum would.
+pub fn seed_postgres(
+    tickets: u64,
+    then: &mut dyn FnMut(&Seeded) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let cluster = crate::test_env::start_cluster().context("no PostgreSQL for the bench")?;
+    let url = crate::test_env::cluster_url(&cluster);
+    println!("PostgreSQL: seeding {tickets} tickets ...");
+    let seconds = seed_timed(&DatabaseUrl::parse(&url)?, tickets, true)?;
+    println!("PostgreSQL: {tickets} tickets seeded in {seconds:.1} s");
+    psql(&url, "VACUUM ANALYZE")?;
+    then(&Seeded {
+        engine: "PostgreSQL",
+        url: &url,
+        tickets,
+    })
+}
+
 /// Seeds `count` tickets (with or without their search words) into the
 /// fresh database at `url`; the seconds the tickets took, the connection
 /// and migrations left out, like the rest of the bench's seed times.

@@ -16,7 +16,7 @@ mod web_sessions;
 mod workflow;
 
 use domain::{Actor, Pin, Refusal, Role, TicketBody, Username};
-use store::{HashingPlace, NewTicket, Store, StoreError};
+use store::{DatabaseUrl, HashingPlace, NewTicket, Store, StoreError, StoreOptions};
 use testkit::TestDb;
 
 /// The PIN of every account the tests load.
@@ -32,6 +32,18 @@ pub fn actor(store: &Store, name: &str, role: Role) -> Actor {
         )
         .expect("load user");
     Actor::for_tests(user.id, role)
+}
+
+/// A second store on `db` that takes no list filter for few (see
+/// `StoreOptions::few_matches`), so every ticket list walks an index in
+/// its order.
+pub fn walking_store(db: &TestDb) -> Store {
+    let url = DatabaseUrl::parse(&db.url()).expect("url");
+    let options = StoreOptions {
+        few_matches: 0,
+        ..StoreOptions::default()
+    };
+    Store::connect(&url, options).expect("connect")
 }
 
 /// The usual cast: two customers, an agent and an admin.

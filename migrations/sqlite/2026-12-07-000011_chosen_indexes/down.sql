@@ -1,0 +1,15 @@
+CREATE INDEX tickets_priority_created_at ON tickets (priority, created_at, id);
+CREATE INDEX tickets_priority_updated_at ON tickets (priority, updated_at, id);
+CREATE INDEX tickets_priority_resolved_at ON tickets (priority, resolved_at, id);
+CREATE INDEX tickets_priority_status ON tickets (priority, status, id);
+CREATE INDEX tickets_priority_resolution_due_at ON tickets (priority, resolution_due_at, id);
+CREATE INDEX tickets_assignee_created_at ON tickets (assignee_id, created_at, id);
+CREATE INDEX tickets_assignee_resolved_at ON tickets (assignee_id, resolved_at, id);
+CREATE INDEX tickets_assignee_status ON tickets (assignee_id, status, id);
+CREATE INDEX tickets_assignee_priority ON tickets (assignee_id, priority, id);
+CREATE INDEX tickets_assignee_resolution_due_at ON tickets (assignee_id, resolution_due_at, id);
+CREATE INDEX tickets_author_created_at ON tickets (author_id, created_at, id);
+CREATE INDEX tickets_author_resolved_at ON tickets (author_id, resolved_at, id);
+CREATE INDEX tickets_author_status ON tickets (author_id, status, id);
+CREATE INDEX tickets_author_priority ON tickets (author_id, priority, id);
+CREATE INDEX tickets_author_resolution_due_at ON tickets (author_id, resolution_due_at, id);
