@@ -54,10 +54,11 @@ pub use connection::{DEFAULT_DATABASE_URL, DatabaseUrl, StoreOptions, read_doten
 pub use directory::ASSIGNABLE_STAFF_SHOWN;
 pub use error::{BoxError, StoreError, StoreResult, with_causes};
 pub use migrations::migrate;
+pub use pin::HashingPlace;
 pub use pin::{BUSY_RETRY_AFTER_SECS, HashLimits};
 pub use report::{REPORTS_AT_ONCE, ResolvedReport};
 pub use tickets::NewTicket;
-pub use users::{HashingPlace, NewAccount};
+pub use users::NewAccount;
 pub use web_sessions::SignedInUser;
 
 /// The tracker's database: a pool of connections to one backend.

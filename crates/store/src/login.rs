@@ -14,9 +14,9 @@ use domain::{Credentials, LoggedIn, SessionEpoch, User, UserId, Username};
 
 use crate::connection::{DbConnection, Locked, lock_rows, on_backend};
 use crate::error::StoreResult;
+use crate::pin::HashingPlace;
 use crate::rows::{USER_COLUMNS, UserRow, utc};
 use crate::schema::{address_login_budgets, unknown_username_logins, users};
-use crate::users::HashingPlace;
 use crate::{Store, now};
 
 impl Store {

@@ -278,6 +278,21 @@ pub(crate) fn dummy_hash() -> Result<&'static str, PinHashError> {
     DUMMY_HASH.as_deref().map_err(Clone::clone)
 }
 
+/// A place among the PIN hashes running or waiting, reserved before a
+/// request that hashes does anything else: when there is none, the request
+/// is refused at once ([`StoreError::Busy`]) without using a database
+/// connection or a thread, and a login's attempt is not counted. Dropping
+/// it gives the place back.
+#[derive(Debug)]
+pub struct HashingPlace(pub(crate) HashSlot);
+
+impl crate::Store {
+    /// A place for one request's Argon2 work, or [`StoreError::Busy`].
+    pub fn reserve_hashing(&self) -> StoreResult<HashingPlace> {
+        self.hasher.reserve().map(HashingPlace)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use crate::connection::{DbConnection, Locked, lock_rows};
 use crate::error::{StoreError, StoreResult};
 use crate::login::{LoginKey, LoginName, claim_attempt, lock_login, store_login_record};
 use crate::paging::page_in_id_order;
-use crate::pin::HashSlot;
+use crate::pin::HashingPlace;
 use crate::rows::{USER_COLUMNS, UserRow};
 use crate::schema::users;
 use crate::{Store, now};
@@ -30,20 +30,7 @@ pub struct NewAccount {
     pub role: Option<Role>,
 }
 
-/// A place among the PIN hashes running or waiting, reserved before a
-/// request that hashes does anything else: when there is none, the request
-/// is refused at once ([`StoreError::Busy`]) without using a database
-/// connection or a thread, and a login's attempt is not counted. Dropping
-/// it gives the place back.
-#[derive(Debug)]
-pub struct HashingPlace(pub(crate) HashSlot);
-
 impl Store {
-    /// A place for one request's Argon2 work, or [`StoreError::Busy`].
-    pub fn reserve_hashing(&self) -> StoreResult<HashingPlace> {
-        self.hasher.reserve().map(HashingPlace)
-    }
-
     /// Creates an account if `creator` may create one of the asked role
     /// (anyone a customer, only an admin or the operator staff); a taken
     /// username is a conflict. The PIN is hashed only once the rule has

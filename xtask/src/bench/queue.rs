@@ -49,6 +49,11 @@ pub struct QueueArgs {
     /// Tickets on PostgreSQL when the section runs alone; 0 skips it.
     #[arg(long, default_value_t = 100_000)]
     queue_postgres_tickets: u64,
+    /// With `--only queue`: measure on this seeded database (its
+    /// `DATABASE_URL`) instead of seeding, and nothing else; give its
+    /// size as `--queue-tickets`.
+    #[arg(long)]
+    queue_database: Option<String>,
 }
 
 impl QueueArgs {
@@ -124,6 +129,20 @@ pub fn measure_alone(
     args: &QueueArgs,
 ) -> anyhow::Result<Vec<EngineQueue>> {
     let mut reports = Vec::new();
+    if let Some(url) = &args.queue_database {
+        let engine = if url.starts_with("sqlite://") {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        };
+        let seeded = Seeded {
+            engine,
+            url,
+            tickets: args.queue_tickets,
+        };
+        reports.push(measure(root, &seeded, args)?);
+        return Ok(reports);
+    }
     if args.queue_postgres_tickets > 0 {
         seed_postgres(args.queue_postgres_tickets, &mut |seeded| {
             reports.push(measure(root, seeded, args)?);
