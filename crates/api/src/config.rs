@@ -114,6 +114,7 @@ impl Settings {
             connection_timeout: self.database_connect_timeout,
             hashing: self.hashing,
             sla: self.sla,
+            ..StoreOptions::default()
         }
     }
 

@@ -43,7 +43,8 @@ pub struct QueueArgs {
     /// section.
     #[arg(long, default_value_t = 10)]
     queue_rounds: usize,
-    /// Tickets on SQLite when the section runs alone (`--only queue`).
+    /// Tickets on SQLite when the section runs alone (`--only queue`); 0
+    /// skips it.
     #[arg(long, default_value_t = 1_000_000)]
     queue_tickets: u64,
     /// Tickets on PostgreSQL when the section runs alone; 0 skips it.
@@ -149,10 +150,12 @@ pub fn measure_alone(
             Ok(())
         })?;
     }
-    seed_sqlite(dir, args.queue_tickets, &mut |seeded| {
-        reports.push(measure(root, seeded, args)?);
-        Ok(())
-    })?;
+    if args.queue_tickets > 0 {
+        seed_sqlite(dir, args.queue_tickets, &mut |seeded| {
+            reports.push(measure(root, seeded, args)?);
+            Ok(())
+        })?;
+    }
     Ok(reports)
 }
 
