@@ -12,7 +12,10 @@
 //! latency under a few clients (`web`); and attacks on the server's
 //! connections, what they cost a bystander and the server's memory
 //! (`attacks`, runnable alone with `--only attacks`) and on the doors that
-//! hash a PIN (`login_attacks`, `--only login-attacks`).
+//! hash a PIN (`login_attacks`, `--only login-attacks`). What
+//! instrumentation costs also runs alone, on a small seed, with `--only
+//! instrumentation` (and beside another build of the server with
+//! `--instrumentation-baseline PATH`).
 //! It prints medians and checks a few targets, but it fails on none, so a
 //! busy machine cannot make it flaky.
 //!
@@ -83,6 +86,9 @@ pub struct BenchArgs {
     /// The login attacks section.
     #[command(flatten)]
     login_attacks: login_attacks::LoginAttackArgs,
+    /// What instrumentation costs (part of the first table).
+    #[command(flatten)]
+    instrumentation: instrumentation::InstrumentationArgs,
     /// Runs this section alone.
     #[arg(long, value_enum)]
     only: Option<Section>,
@@ -93,6 +99,8 @@ pub struct BenchArgs {
 enum Section {
     Attacks,
     LoginAttacks,
+    /// What request ids, metrics and log lines cost, on a small seed.
+    Instrumentation,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
@@ -105,6 +113,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     args.list.check()?;
     args.web.check()?;
     args.attacks.check()?;
+    args.instrumentation.check()?;
     println!("building the release server ...");
     build_release(root, &["-p", "api"])?;
     if args.list.compares() && args.only.is_none() {
@@ -139,6 +148,14 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         let attacks = attacks::measure(root, dir, &args.attacks)?;
         print_machine();
         attacks::print(&attacks);
+        return Ok(());
+    }
+    if args.only == Some(Section::Instrumentation) {
+        let seeded = report::seed(dir, instrumentation::ALONE_TICKETS)?;
+        drop(seeded.store);
+        let measured = instrumentation::measure_alone(root, &seeded.db, &args.instrumentation)?;
+        print_machine();
+        instrumentation::print(&measured);
         return Ok(());
     }
     if args.only == Some(Section::LoginAttacks) {
