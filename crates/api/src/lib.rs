@@ -23,7 +23,6 @@ use tower::util::MapRequestLayer;
 use tower_http::normalize_path::NormalizePath;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::config::{Instrumentation, Settings};
 
@@ -70,35 +69,56 @@ fn around_doors(doors: Router, docs: Router, instrumentation: Instrumentation) -
     }
 }
 
-/// Metrics and a log line for every request of `router`. Applied with
-/// `Router::layer`, they run after routing, so both see the matched route
-/// template.
+/// Metrics and a log line for every request of `router` (one middleware,
+/// one event, no span). Applied with `Router::layer`, it runs after
+/// routing, so both see the matched route template.
 fn observed(router: Router) -> Router {
     // The process's recorder is in place before the first request is counted.
     observe::metrics_handle();
-    router
-        .layer(middleware::from_fn(observe::record_request))
-        .layer(
-            // One line per request (method, route, id; status, latency).
-            TraceLayer::new_for_http()
-                .make_span_with(observe::request_span)
-                .on_response(observe::log_response),
-        )
+    router.layer(middleware::from_fn(observe::record_request))
 }
+
+/// Keeps the log writer's thread running: hold it for the life of the
+/// process; dropping it writes out every line still queued (within a
+/// second), so a line logged before SIGTERM is not lost at the exit.
+pub type LogGuard = tracing_appender::non_blocking::WorkerGuard;
 
 /// Sets up logging once: `RUST_LOG` if set, else info; human text, or one
 /// JSON object per line. Colours only on a terminal, never in a log file.
-pub fn init_tracing(format: config::LogFormat) {
+/// The lines are formatted where they are logged and written to standard
+/// output by a thread of their own, a batch per system call, so a request
+/// never waits on the write; when that thread falls behind by
+/// [`LOG_LINES_QUEUED`] lines, the loggers wait rather than drop lines.
+pub fn init_tracing(format: config::LogFormat) -> LogGuard {
     use std::io::IsTerminal as _;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = log_writer(std::io::stdout());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_writer(writer)
         .with_ansi(std::io::stdout().is_terminal());
     let _ = match format {
         config::LogFormat::Text => builder.try_init(),
         config::LogFormat::Json => builder.json().try_init(),
     };
+    guard
+}
+
+/// Lines the log writer's queue holds before loggers wait.
+pub const LOG_LINES_QUEUED: usize = 128_000;
+
+/// A writer that hands each line to a thread of its own, which writes what
+/// has queued up to `out` in one go (buffered, flushed whenever the queue
+/// is empty); and the guard that flushes it at the end.
+fn log_writer(
+    out: impl std::io::Write + Send + 'static,
+) -> (tracing_appender::non_blocking::NonBlocking, LogGuard) {
+    tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .buffered_lines_limit(LOG_LINES_QUEUED)
+        .thread_name("log-writer")
+        .finish(std::io::BufWriter::with_capacity(64 * 1024, out))
 }
 
 /// Connects the store (applying migrations) and builds the state every
@@ -220,6 +240,154 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    /// The lines `app` logs while it answers `request`, with a subscriber
+    /// of the server's kind (text, or JSON) at `level`.
+    async fn logged(
+        app: Router,
+        request: Request<Body>,
+        level: tracing::Level,
+        json: bool,
+    ) -> (StatusCode, Vec<String>) {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let builder = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_writer(move || writer.clone())
+            .with_ansi(false);
+        let subscriber: Box<dyn tracing::Subscriber + Send + Sync> = if json {
+            Box::new(builder.json().finish())
+        } else {
+            Box::new(builder.finish())
+        };
+        let _logging = tracing::subscriber::set_default(subscriber);
+        let response = app.oneshot(request).await.expect("an answer");
+        let status = response.status();
+        let _ = axum::body::to_bytes(response.into_body(), 4096).await;
+        let text = String::from_utf8_lossy(&logs.0.lock().expect("log buffer")).into_owned();
+        (status, text.lines().map(str::to_owned).collect())
+    }
+
+    /// A door with a templated route answering `status`.
+    fn door_answering(status: StatusCode) -> Router {
+        around_doors(
+            Router::new().route("/things/{thingId}", get(move || async move { status })),
+            Router::new(),
+            Instrumentation::On,
+        )
+    }
+
+    fn get_thing(id: &str) -> Request<Body> {
+        Request::get("/things/4711")
+            .header("x-request-id", id)
+            .body(Body::empty())
+            .expect("request")
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_request_is_logged_in_one_info_line_with_its_method_route_template_id_status_and_latency()
+     {
+        let app = door_answering(StatusCode::OK);
+        let (status, lines) =
+            logged(app, get_thing("line-test-1"), tracing::Level::INFO, false).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(lines.len(), 1, "one line per request: {lines:#?}");
+        let line = &lines[0];
+        for field in [
+            " INFO ",
+            "finished processing request",
+            "method=GET",
+            r#"route="/things/{thingId}""#,
+            "request_id=line-test-1",
+            "status=200",
+            "latency_ms=",
+        ] {
+            assert!(line.contains(field), "{field} missing from {line}");
+        }
+        assert!(
+            !line.contains("4711"),
+            "the raw path is never logged: {line}"
+        );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_request_line_in_json_is_one_object_with_every_field() {
+        let app = door_answering(StatusCode::NOT_FOUND);
+        let (_, lines) = logged(app, get_thing("json-test-1"), tracing::Level::INFO, true).await;
+        assert_eq!(lines.len(), 1, "{lines:#?}");
+        let line: serde_json::Value = serde_json::from_str(&lines[0]).expect("a JSON object");
+        assert_eq!(line["level"], "INFO", "{line}");
+        let fields = &line["fields"];
+        assert_eq!(fields["message"], "finished processing request", "{line}");
+        assert_eq!(fields["method"], "GET", "{line}");
+        assert_eq!(fields["route"], "/things/{thingId}", "{line}");
+        assert_eq!(fields["request_id"], "json-test-1", "{line}");
+        assert_eq!(fields["status"], 404, "{line}");
+        assert!(fields["latency_ms"].as_f64().is_some(), "{line}");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn refusals_under_load_are_logged_at_debug_only() {
+        for refusal in [
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ] {
+            let (status, lines) = logged(
+                door_answering(refusal),
+                get_thing("flood-1"),
+                tracing::Level::INFO,
+                false,
+            )
+            .await;
+            assert_eq!(status, refusal);
+            assert!(lines.is_empty(), "{refusal} logged at INFO: {lines:#?}");
+            let (_, lines) = logged(
+                door_answering(refusal),
+                get_thing("flood-2"),
+                tracing::Level::DEBUG,
+                false,
+            )
+            .await;
+            assert_eq!(lines.len(), 1, "{lines:#?}");
+            assert!(lines[0].contains("DEBUG"), "{}", lines[0]);
+            assert!(
+                lines[0].contains(&format!("status={}", refusal.as_u16())),
+                "{}",
+                lines[0]
+            );
+        }
+    }
+
+    /// A sink that takes its time over every write, as a slow pipe does.
+    #[derive(Debug, Clone, Default)]
+    struct Slow(Captured);
+
+    impl std::io::Write for Slow {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            std::thread::sleep(Duration::from_micros(200));
+            self.0.write(bytes)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn every_line_queued_for_the_log_writer_is_written_once_its_guard_is_dropped() {
+        use std::io::Write as _;
+        let sink = Slow::default();
+        let (mut writer, guard) = log_writer(sink.clone());
+        for n in 0..2_000 {
+            writer
+                .write_all(format!("line {n}\n").as_bytes())
+                .expect("queued");
+        }
+        drop(guard);
+        let written = String::from_utf8(sink.0.0.lock().expect("sink").clone()).expect("text");
+        let lines: Vec<&str> = written.lines().collect();
+        assert_eq!(lines.len(), 2_000, "lines lost at the end");
+        assert_eq!(lines.last(), Some(&"line 1999"));
     }
 
     #[tokio::test(flavor = "current_thread")]

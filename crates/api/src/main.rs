@@ -35,7 +35,8 @@ fn parse_role(raw: &str) -> Result<Role, String> {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let settings = Settings::from_env()?;
-    api::init_tracing(settings.log_format);
+    // Held to the end of main: dropping it writes out the queued lines.
+    let _log_guard = api::init_tracing(settings.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let runtime = tokio::runtime::Runtime::new()?;

@@ -3,9 +3,8 @@
 
 use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use axum::body::Body;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
@@ -15,7 +14,6 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use rand::Rng as _;
 use store::Store;
 use tower_http::request_id::{MakeRequestId, RequestId};
-use tracing::Span;
 
 use crate::problem::Problem;
 
@@ -80,19 +78,84 @@ pub fn render_metrics(
 
 const OPEN_IN_BREACH: &str = "tickets_open_in_sla_breach";
 
-/// Counts and times every request by method, route template and status.
-/// The route is the template axum matched (`/api/v1/tickets/{ticketId}`),
-/// never the raw path, so ids never become label values.
+/// Counts and times every request by method, route template and status,
+/// and writes its one log line (see [`log_response`]). The route is the
+/// template axum matched (`/api/v1/tickets/{ticketId}`), never the raw
+/// path, so ids never become label values or log text. While the request
+/// is answered, its method, route and id are the task's
+/// ([`in_request_span`]), so a WARN or ERROR line logged on its way names
+/// the request without a span made for every request.
 pub async fn record_request(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = method_label(request.method());
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let response = next.run(request).await;
-    let route = route.as_ref().map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
-    let (requests, duration) = request_series(route, method, response.status());
+    let fields = RequestFields::of(&request);
+    let response = CURRENT_REQUEST
+        .scope(fields.clone(), next.run(request))
+        .await;
+    let latency = started.elapsed();
+    let status = response.status();
+    let (requests, duration) = request_series(fields.route(), fields.method, status);
     requests.increment(1);
-    duration.record(started.elapsed().as_secs_f64());
+    duration.record(latency.as_secs_f64());
+    log_response(&fields, status, latency);
     response
+}
+
+/// What a log line says of the request it belongs to.
+#[derive(Debug, Clone)]
+struct RequestFields {
+    method: &'static str,
+    route: Option<MatchedPath>,
+    /// Set by the id layer around the doors; sane (see
+    /// [`is_sane_request_id`]), so it is written as it is.
+    id: Option<HeaderValue>,
+}
+
+impl RequestFields {
+    fn of(request: &Request) -> Self {
+        RequestFields {
+            method: method_label(request.method()),
+            route: request.extensions().get::<MatchedPath>().cloned(),
+            id: request.headers().get(&REQUEST_ID).cloned(),
+        }
+    }
+
+    fn route(&self) -> &str {
+        self.route
+            .as_ref()
+            .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
+    }
+
+    fn id(&self) -> &str {
+        self.id
+            .as_ref()
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+tokio::task_local! {
+    /// The request the running task answers, while [`record_request`]
+    /// awaits it.
+    static CURRENT_REQUEST: RequestFields;
+}
+
+/// Runs `log` (a WARN or ERROR line) inside a `request` span with the
+/// method, route and id of the request being answered, when there is one,
+/// so the line names it. The span is made only here: a request that logs
+/// nothing but its own line makes none. At ERROR level, so any filter that
+/// lets the line through keeps the span too.
+pub fn in_request_span<T>(log: impl FnOnce() -> T) -> T {
+    match CURRENT_REQUEST.try_with(|fields| {
+        tracing::error_span!(
+            "request",
+            method = %fields.method,
+            route = fields.route(),
+            request_id = %fields.id(),
+        )
+    }) {
+        Ok(span) => span.in_scope(log),
+        Err(_) => log(),
+    }
 }
 
 /// The counter and histogram of one (route, method, status).
@@ -130,13 +193,6 @@ fn request_series(route: &str, method: &'static str, status: StatusCode) -> Seri
             .insert(key, handles.clone());
     }
     handles
-}
-
-fn route_label(request: &Request) -> &str {
-    request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
 }
 
 /// The method as a label; any method beyond the standard ones is one
@@ -206,42 +262,32 @@ pub fn drop_insane_request_id<B>(mut request: axum::http::Request<B>) -> axum::h
     request
 }
 
-/// The request's span: every log line of the request carries its method,
-/// route and id.
-pub fn request_span(request: &Request<Body>) -> Span {
-    let id = request
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or("");
-    tracing::info_span!(
-        "request",
-        method = %request.method(),
-        route = route_label(request),
-        request_id = %id,
-    )
-}
-
-/// The request's last log line: its status and latency, at INFO, except
-/// for the refusals a flood produces (429, and 503 when a bound is full).
-/// Those are counted in `http_requests_total` and written only at DEBUG,
-/// so a flood cannot also flood the log (a 503 for a database outage has
-/// its own WARN line).
-pub fn log_response(response: &Response, latency: std::time::Duration, _span: &Span) {
-    let status = response.status();
-    let latency_ms = latency.as_secs_f64() * 1000.0;
+/// The request's one log line, with its method, route template, id,
+/// status and latency: at INFO, except for the refusals a flood produces
+/// (429, and 503 when a bound is full). Those are counted in
+/// `http_requests_total` and written only at DEBUG, so a flood cannot also
+/// flood the log (a 503 for a database outage has its own WARN line). One
+/// event, no span: a span per request cost as much again as the line.
+fn log_response(fields: &RequestFields, status: StatusCode, latency: Duration) {
+    // Whole microseconds, so the figure reads 0.146, not 0.14588700000000002.
+    let latency_ms = latency.as_micros() as f64 / 1000.0;
+    macro_rules! line {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                method = %fields.method,
+                route = fields.route(),
+                request_id = %fields.id(),
+                status = status.as_u16(),
+                latency_ms,
+                "finished processing request"
+            )
+        };
+    }
     if is_refusal_under_load(status) {
-        tracing::debug!(
-            status = status.as_u16(),
-            latency_ms,
-            "finished processing request"
-        );
+        line!(tracing::Level::DEBUG);
     } else {
-        tracing::info!(
-            status = status.as_u16(),
-            latency_ms,
-            "finished processing request"
-        );
+        line!(tracing::Level::INFO);
     }
 }
 

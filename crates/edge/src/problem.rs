@@ -105,14 +105,15 @@ impl Problem {
     }
 
     /// Logs the cause of a failure of ours, once, where it is answered.
+    /// The line names the request (see [`crate::observe::in_request_span`]).
     fn log(&self) {
         match self {
-            Problem::Internal(cause) => {
+            Problem::Internal(cause) => crate::observe::in_request_span(|| {
                 tracing::error!(cause = with_causes(cause.as_ref()), "request failed")
-            }
-            Problem::Unavailable(cause) => {
+            }),
+            Problem::Unavailable(cause) => crate::observe::in_request_span(|| {
                 tracing::warn!(cause = with_causes(cause.as_ref()), "database unavailable")
-            }
+            }),
             _ => {}
         }
     }

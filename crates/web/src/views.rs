@@ -23,7 +23,9 @@ pub fn render(page: &impl Template) -> Response {
         )
             .into_response(),
         Err(error) => {
-            tracing::error!(cause = %error, "a template failed to render");
+            edge::observe::in_request_span(
+                || tracing::error!(cause = %error, "a template failed to render"),
+            );
             (StatusCode::INTERNAL_SERVER_ERROR, "internal server error").into_response()
         }
     }

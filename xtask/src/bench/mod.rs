@@ -14,7 +14,10 @@
 //! (`attacks`, runnable alone with `--only attacks`) and on the doors that
 //! hash a PIN (`login_attacks`, `--only login-attacks`); and on the search
 //! section's seeds, every filter x sort of the agents' queue (`queue`,
-//! runnable alone with `--only queue`, which seeds its own).
+//! runnable alone with `--only queue`, which seeds its own). What
+//! instrumentation costs also runs alone, on a small seed, with `--only
+//! instrumentation` (and beside another build of the server with
+//! `--instrumentation-baseline PATH`).
 //! It prints medians and checks a few targets, but it fails on none, so a
 //! busy machine cannot make it flaky.
 //!
@@ -89,6 +92,9 @@ pub struct BenchArgs {
     /// The queue section, on the search section's databases.
     #[command(flatten)]
     queue: queue::QueueArgs,
+    /// What instrumentation costs (part of the first table).
+    #[command(flatten)]
+    instrumentation: instrumentation::InstrumentationArgs,
     /// Runs this section alone.
     #[arg(long, value_enum)]
     only: Option<Section>,
@@ -99,7 +105,10 @@ pub struct BenchArgs {
 enum Section {
     Attacks,
     LoginAttacks,
+    /// Every filter x sort of the queue, on seeds of its own.
     Queue,
+    /// What request ids, metrics and log lines cost, on a small seed.
+    Instrumentation,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
@@ -112,6 +121,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     args.list.check()?;
     args.web.check()?;
     args.attacks.check()?;
+    args.instrumentation.check()?;
     println!("building the release server ...");
     build_release(root, &["-p", "api"])?;
     if args.list.compares() && args.only.is_none() {
@@ -142,23 +152,8 @@ fn build_release(root: &Path, package_and_target: &[&str]) -> anyhow::Result<()>
 }
 
 fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
-    if args.only == Some(Section::Attacks) {
-        let attacks = attacks::measure(root, dir, &args.attacks)?;
-        print_machine();
-        attacks::print(&attacks);
-        return Ok(());
-    }
-    if args.only == Some(Section::LoginAttacks) {
-        let attacks = login_attacks::measure(root, dir, &args.login_attacks)?;
-        print_machine();
-        login_attacks::print(&attacks);
-        return Ok(());
-    }
-    if args.only == Some(Section::Queue) {
-        let queues = queue::measure_alone(root, dir, &args.queue)?;
-        print_machine();
-        queue::print(&queues);
-        return Ok(());
+    if let Some(section) = args.only {
+        return measure_alone(root, dir, args, section);
     }
     // First, so that a machine without PostgreSQL fails before the long
     // SQLite part rather than after it.
@@ -228,6 +223,40 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     }
     if let Some(attacks) = &login_attacks {
         login_attacks::print(attacks);
+    }
+    Ok(())
+}
+
+/// One section, run alone.
+fn measure_alone(
+    root: &Path,
+    dir: &Path,
+    args: &BenchArgs,
+    section: Section,
+) -> anyhow::Result<()> {
+    match section {
+        Section::Attacks => {
+            let attacks = attacks::measure(root, dir, &args.attacks)?;
+            print_machine();
+            attacks::print(&attacks);
+        }
+        Section::Instrumentation => {
+            let seeded = report::seed(dir, instrumentation::ALONE_TICKETS)?;
+            drop(seeded.store);
+            let measured = instrumentation::measure_alone(root, &seeded.db, &args.instrumentation)?;
+            print_machine();
+            instrumentation::print(&measured);
+        }
+        Section::LoginAttacks => {
+            let attacks = login_attacks::measure(root, dir, &args.login_attacks)?;
+            print_machine();
+            login_attacks::print(&attacks);
+        }
+        Section::Queue => {
+            let queues = queue::measure_alone(root, dir, &args.queue)?;
+            print_machine();
+            queue::print(&queues);
+        }
     }
     Ok(())
 }

@@ -8,11 +8,11 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use anyhow::{Context as _, ensure};
-use domain::{Actor, Role};
+use domain::{Actor, Role, UserId};
 use store::{DatabaseUrl, Store, StoreOptions};
 
 use super::client;
-use super::instrumentation::{self, Variant};
+use super::instrumentation::{self, Variants};
 use super::server::{AGENT, Server};
 use super::stats::median;
 
@@ -36,19 +36,45 @@ pub struct Basics {
     login: Vec<f64>,
     /// With request ids, log lines and metrics; without the log lines;
     /// without any of them.
-    variants: [Variant; 3],
+    variants: Variants,
     clean_exit: bool,
+}
+
+/// A freshly seeded benchmark database.
+#[derive(Debug)]
+pub struct Seeded {
+    pub db: PathBuf,
+    /// Still open on `db`.
+    pub store: Store,
+    /// The seeded agent ([`super::server::AGENT`]).
+    pub agent: UserId,
+    /// How long the seeding took.
+    pub seconds: f64,
+}
+
+/// Seeds `tickets` (with the bench's users) into a new `dir/bench.db`.
+pub fn seed(dir: &Path, tickets: u64) -> anyhow::Result<Seeded> {
+    let db = dir.join("bench.db");
+    let store = Store::connect(&DatabaseUrl::Sqlite(db.clone()), StoreOptions::default())?;
+    let started = Instant::now();
+    let agent = crate::seed::seed_tickets(&store, tickets, 42)?;
+    Ok(Seeded {
+        db,
+        store,
+        agent,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// Seeds `tickets` into `dir/bench.db` and measures on it, each timed
 /// request `runs` times (the list pages ten times as often).
 pub fn measure(root: &Path, dir: &Path, tickets: u64, runs: usize) -> anyhow::Result<Basics> {
-    let db_path = dir.join("bench.db");
-    let url = DatabaseUrl::Sqlite(db_path.clone());
-    let store = Store::connect(&url, StoreOptions::default())?;
-    let started = Instant::now();
-    let agent = crate::seed::seed_tickets(&store, tickets, 42)?;
-    let seed_secs = started.elapsed().as_secs_f64();
+    let Seeded {
+        db: db_path,
+        store,
+        agent,
+        seconds: seed_secs,
+    } = seed(dir, tickets)?;
     // The report's own query, for the `sqlite3` shell to run as text.
     let reader = Actor::for_tests(agent, Role::SupportAgent);
     let report_sql = store.open_resolved_report(reader)?.sqlite_sql();
@@ -94,7 +120,7 @@ pub fn measure(root: &Path, dir: &Path, tickets: u64, runs: usize) -> anyhow::Re
         .map(|_| server.login(AGENT).map(|(seconds, _)| seconds))
         .collect::<anyhow::Result<_>>()?;
     let clean_exit = server.stop()?;
-    let variants = instrumentation::measure(root, &db_path, &token)?;
+    let variants = instrumentation::measure(root, &db_path)?;
 
     let (sqlite_secs, sqlite_rss) = sqlite3_report(&db_path, &report_sql, runs)?;
     Ok(Basics {
@@ -117,7 +143,6 @@ pub fn measure(root: &Path, dir: &Path, tickets: u64, runs: usize) -> anyhow::Re
 }
 
 pub fn print(basics: &Basics) {
-    let [logged, unlogged, bare] = basics.variants;
     println!("| measurement | median |");
     println!("|---|---|");
     println!(
@@ -167,29 +192,7 @@ pub fn print(basics: &Basics) {
         "| POST /login (Argon2id) | {:.1} ms |",
         median(&basics.login) * 1e3
     );
-    for (name, variant) in [
-        ("with request ids, log lines and metrics", logged),
-        (
-            "with request ids and metrics, log lines off (`RUST_LOG=warn`)",
-            unlogged,
-        ),
-        ("with none of them (`HTTP_INSTRUMENTATION=off`)", bare),
-    ] {
-        println!(
-            "| GET /tickets/1, 8 connections, {name} | {:.0} requests/s, {:.1} µs server CPU each |",
-            variant.requests_per_second, variant.cpu_micros_per_request
-        );
-    }
-    println!(
-        "| throughput kept, with / without log lines | {:.1} % / {:.1} % |",
-        logged.requests_per_second / bare.requests_per_second * 100.0,
-        unlogged.requests_per_second / bare.requests_per_second * 100.0
-    );
-    println!(
-        "| server CPU per request, with / without log lines, against none | {:.2}x / {:.2}x |",
-        logged.cpu_micros_per_request / bare.cpu_micros_per_request,
-        unlogged.cpu_micros_per_request / bare.cpu_micros_per_request
-    );
+    instrumentation::print_rows("", &basics.variants);
     println!(
         "| exit status after SIGTERM | {} |",
         if basics.clean_exit { "0" } else { "non-zero" }

@@ -388,3 +388,39 @@ fn a_request_head_past_64_kib_is_answered_431_and_one_below_is_served() {
         );
     }
 }
+
+#[test]
+fn every_request_answered_before_sigterm_has_its_log_line_after_the_exit() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(dir.path(), &[("RUST_LOG", "info")], Log::CaptureStdout);
+    // Answered one after another on one connection, the last one just
+    // before the signal: their lines may still be queued for the writer.
+    const REQUESTS: usize = 100;
+    let mut stream = server.connect();
+    for n in 0..REQUESTS {
+        stream
+            .write_all(
+                format!(
+                    "GET /health/live HTTP/1.1\r\nHost: x\r\nx-request-id: before-exit-{n}\r\n\r\n"
+                )
+                .as_bytes(),
+            )
+            .expect("send");
+        assert!(read_response(&mut stream).starts_with("HTTP/1.1 200"));
+    }
+    drop(stream);
+    let stopped = server.terminate(Duration::from_secs(30));
+    assert!(stopped.success(), "exit status {stopped}");
+    let logs = server.stdout();
+    for n in 0..REQUESTS {
+        let id = format!("request_id=before-exit-{n} ");
+        let lines = logs.lines().filter(|line| line.contains(&id)).count();
+        assert_eq!(lines, 1, "the line of request {n}, of {REQUESTS}: {logs}");
+    }
+    assert!(
+        logs.lines()
+            .last()
+            .is_some_and(|line| line.contains("stopped")),
+        "the last line is the exit's: {logs}"
+    );
+}

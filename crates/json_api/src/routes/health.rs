@@ -58,7 +58,9 @@ async fn get_health(State(app): State<App>, headers: HeaderMap) -> Response {
             return axum::Json(ready).into_response();
         }
         Ok(Ok(Err(error))) => {
-            tracing::warn!(cause = %error, "readiness check failed");
+            edge::observe::in_request_span(
+                || tracing::warn!(cause = %error, "readiness check failed"),
+            );
             match error {
                 store::StoreError::Unavailable(_) => "unreachable or busy",
                 _ => "query failed",
