@@ -58,6 +58,9 @@ pub struct SeedReply {
 /// 65,535); each table's rows per INSERT follow from its column count.
 const PARAMETERS_PER_INSERT: usize = 24_000;
 
+/// SQLite's page cache of a loading connection, in KiB.
+const LOAD_CACHE_KIB: u32 = 256 * 1024;
+
 /// Tickets per chunk: the unit whose tickets, replies, tags and events are
 /// inserted together (the tickets in one INSERT of 13 columns).
 const TICKETS_PER_CHUNK: usize = PARAMETERS_PER_INSERT / 13;
@@ -113,6 +116,14 @@ impl Store {
 
     fn bulk_load(&self, batch: &[SeedTicket], searchable: bool) -> StoreResult<Vec<i64>> {
         self.write(|conn| {
+            if let DbConnection::Sqlite(sqlite) = conn {
+                // A load adds to every index at every chunk: with SQLite's
+                // default 2 MiB of pages per connection, each insert reads
+                // its index's pages back from the OS. This connection
+                // serves a loader (never the server) and keeps the setting.
+                diesel::sql_query(format!("PRAGMA cache_size = -{LOAD_CACHE_KIB}"))
+                    .execute(sqlite)?;
+            }
             let mut ids = Vec::with_capacity(batch.len());
             for chunk in batch.chunks(TICKETS_PER_CHUNK) {
                 let ticket_ids = insert_tickets(conn, chunk)?;

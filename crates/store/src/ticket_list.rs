@@ -95,9 +95,12 @@ impl Store {
                             .select(ticket_tags::ticket_id);
                         query.filter(tickets::id.eq_any(tagged))
                     }
+                    // Tested per ticket by its key: an `IN` list would
+                    // gather every tagged ticket first.
                     true => query.filter(
                         sql::<Bool>(
-                            "+tickets.id IN (SELECT ticket_id FROM ticket_tags WHERE tag = ",
+                            "EXISTS (SELECT 1 FROM ticket_tags \
+                             WHERE ticket_tags.ticket_id = tickets.id AND ticket_tags.tag = ",
                         )
                         .bind::<Text, _>(tag.as_str().to_owned())
                         .sql(")"),
