@@ -514,10 +514,11 @@ impl Locked {
 /// [`write_transaction`] already holds the whole database.
 pub(crate) fn lock_rows(conn: &mut DbConnection, table: Locked, ids: &[i64]) -> StoreResult<()> {
     if let DbConnection::Pg(pg) = conn {
-        diesel::sql_query("SELECT lock_rows($1::regclass, $2)")
-            .bind::<diesel::sql_types::Text, _>(table.table())
-            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
-            .execute(pg)?;
+        crate::prepared::LockRows {
+            table: table.table(),
+            ids,
+        }
+        .execute(pg)?;
     }
     Ok(())
 }

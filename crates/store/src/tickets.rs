@@ -7,16 +7,21 @@ use diesel::prelude::*;
 use domain::audience::{Audience, may_view_ticket, see_ticket};
 use domain::tickets::{Resolution, decide_new_ticket, decide_status_change};
 use domain::{
-    Actor, SeenTicket, Subject, Ticket, TicketBody, TicketDocuments, TicketId, TicketStatus,
+    Actor, Refusal, SeenTicket, SessionEpoch, Subject, TagSet, Ticket, TicketBody, TicketDocuments,
+    TicketId, TicketStatus, UserId,
 };
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreResult;
 use crate::events::record_events;
-use crate::rows::{TICKET_COLUMNS, TicketRow, load_tags, load_ticket, lock_ticket};
+use crate::prepared::AccountAndTicket;
+use crate::rows::{
+    TICKET_COLUMNS, TicketRow, UserRow, load_tags, load_ticket, lock_ticket, tag_set,
+};
 use crate::schema::tickets;
-use crate::search::insert_documents;
+use crate::search::insert_document;
 use crate::sla::breach_column;
+use crate::users::token_session;
 use crate::{Store, now};
 
 /// A ticket to open.
@@ -33,7 +38,8 @@ impl Store {
         self.write(|conn| {
             let opening = decide_new_ticket(actor, &self.sla, now())?;
             let at = opening.at.naive_utc();
-            let row: TicketRow = diesel::insert_into(tickets::table)
+            // Only the id is read back: the rest is what was just written.
+            let id: i64 = diesel::insert_into(tickets::table)
                 .values((
                     tickets::subject.eq(new.subject.as_ref().map(Subject::as_str)),
                     tickets::body.eq(new.body.as_str()),
@@ -49,14 +55,67 @@ impl Store {
                         .eq(domain::sla::breach_time(opening.due, None, None)
                             .map(|at| at.naive_utc())),
                 ))
-                .returning(TICKET_COLUMNS)
+                .returning(tickets::id)
                 .get_result(conn)?;
-            let ticket: Ticket = row.try_into()?;
+            let ticket = Ticket {
+                id: TicketId(id),
+                subject: new
+                    .subject
+                    .as_ref()
+                    .map(|subject| subject.as_str().to_owned()),
+                body: new.body.as_str().to_owned(),
+                status: opening.status,
+                author: actor.id(),
+                created_at: opening.at,
+                updated_at: opening.at,
+                resolved_at: None,
+                priority: opening.priority,
+                assignee: None,
+                // A new ticket has none; `see_ticket` drops them for a
+                // viewer who does not see tags.
+                tags: Some(TagSet::default()),
+                first_response_at: None,
+                due: opening.due,
+            };
             let documents = TicketDocuments::of_ticket(ticket.subject.as_deref(), &ticket.body);
-            insert_documents(conn, &[(ticket.id.0, documents)])?;
+            insert_document(conn, ticket.id.0, &documents)?;
             record_events(conn, ticket.id, &opening.events)?;
-            seen(conn, actor, ticket, opening.at)
+            Ok(see_ticket(actor, ticket, opening.at))
         })
+    }
+
+    /// One ticket as the holder of a verified token sees it now: the
+    /// token's account (as [`Store::authenticate`] would take it, refused
+    /// when gone, deactivated or its sessions ended) and the ticket with
+    /// its tags read in one query on one connection, then the same rules
+    /// as [`Store::read_ticket`]. An unauthenticated token is refused
+    /// before whether the ticket exists is told.
+    pub fn read_ticket_with_token(
+        &self,
+        subject: UserId,
+        token_epoch: SessionEpoch,
+        ticket_id: TicketId,
+    ) -> StoreResult<SeenTicket> {
+        type Found = (UserRow, i64, Option<TicketRow>, Option<String>);
+        let query = AccountAndTicket {
+            account: subject.0,
+            ticket: ticket_id.0,
+        };
+        let conn = &mut *self.conn()?;
+        let found: Option<Found> = on_backend!(conn, |c| query.get_result(c).optional()?);
+        let (account, ticket) = match found {
+            Some((user, epoch, ticket, tags)) => (Some((user, epoch)), ticket.map(|t| (t, tags))),
+            None => (None, None),
+        };
+        let actor = token_session(account, token_epoch)?;
+        let (row, tags) = ticket.ok_or(Refusal::NotFound)?;
+        let tags = tag_set(tags.as_deref().unwrap_or("").split_whitespace())?;
+        let ticket = Ticket {
+            tags: Some(tags),
+            ..row.try_into()?
+        };
+        may_view_ticket(actor, ticket.facts())?;
+        Ok(see_ticket(actor, ticket, now()))
     }
 
     /// One ticket as `actor` sees it now: another customer's is not found.

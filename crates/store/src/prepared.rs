@@ -1,0 +1,141 @@
+//! Statements of one fixed shape that Diesel's query builder cannot write
+//! (a correlated aggregate, a PostgreSQL function call, an `UPDATE`),
+//! written here once per engine with a static query id, so that each is
+//! prepared once per connection and reused from Diesel's statement cache.
+//!
+//! Diesel caches a query built with its DSL by its type, but never one
+//! from `sql_query` or `sql`, an `UPDATE`, or a multi-row `INSERT` of a
+//! `Vec`: those are parsed and planned on every run (on PostgreSQL a
+//! prepare and an execute, two round trips). A type here stands for
+//! exactly one SQL text per engine: two statements must never share a
+//! type, since the type is the cache's key.
+
+use diesel::backend::Backend;
+use diesel::dsl::SqlTypeOf;
+use diesel::pg::Pg;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Array, BigInt, HasSqlType, Nullable, Text};
+use diesel::sqlite::Sqlite;
+use diesel::{QueryResult, RunQueryDsl};
+
+use crate::rows::{TICKET_COLUMNS, TicketColumns, USER_COLUMNS, UserColumns};
+
+/// An account with its session generation and, on the same row, one
+/// ticket (`NULL`s when there is no such ticket) with its tags separated
+/// by spaces (a tag holds none): what reading a ticket with a token needs,
+/// in one query.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AccountAndTicket {
+    pub account: i64,
+    pub ticket: i64,
+}
+
+impl QueryId for AccountAndTicket {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for AccountAndTicket {
+    type SqlType = (
+        SqlTypeOf<UserColumns>,
+        BigInt,
+        Nullable<SqlTypeOf<TicketColumns>>,
+        Nullable<Text>,
+    );
+}
+
+impl<Conn> RunQueryDsl<Conn> for AccountAndTicket {}
+
+impl AccountAndTicket {
+    fn walk<'b, DB>(&'b self, mut out: AstPass<'_, 'b, DB>, tags: &'static str) -> QueryResult<()>
+    where
+        DB: Backend + HasSqlType<BigInt>,
+        UserColumns: QueryFragment<DB>,
+        TicketColumns: QueryFragment<DB>,
+        i64: diesel::serialize::ToSql<BigInt, DB>,
+    {
+        out.push_sql("SELECT ");
+        USER_COLUMNS.walk_ast(out.reborrow())?;
+        out.push_sql(", users.session_epoch, ");
+        TICKET_COLUMNS.walk_ast(out.reborrow())?;
+        out.push_sql(", (SELECT ");
+        out.push_sql(tags);
+        out.push_sql(
+            " FROM ticket_tags WHERE ticket_tags.ticket_id = tickets.id) \
+             FROM users LEFT JOIN tickets ON tickets.id = ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.ticket)?;
+        out.push_sql(" WHERE users.id = ");
+        out.push_bind_param::<BigInt, _>(&self.account)?;
+        Ok(())
+    }
+}
+
+impl QueryFragment<Sqlite> for AccountAndTicket {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        self.walk(out, "group_concat(tag, ' ')")
+    }
+}
+
+impl QueryFragment<Pg> for AccountAndTicket {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.walk(out, "string_agg(tag, ' ')")
+    }
+}
+
+/// PostgreSQL's `lock_rows` (see `connection::lock_rows`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LockRows<'a> {
+    pub table: &'static str,
+    pub ids: &'a [i64],
+}
+
+impl QueryId for LockRows<'_> {
+    type QueryId = LockRows<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Conn> RunQueryDsl<Conn> for LockRows<'_> {}
+
+impl QueryFragment<Pg> for LockRows<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT lock_rows(");
+        out.push_bind_param::<Text, _>(&self.table)?;
+        out.push_sql("::regclass, ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.ids)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// A ticket's search words replaced.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ReplaceWords<'a> {
+    pub ticket: i64,
+    pub public: &'a str,
+    pub notes: &'a str,
+}
+
+impl QueryId for ReplaceWords<'_> {
+    type QueryId = ReplaceWords<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Conn> RunQueryDsl<Conn> for ReplaceWords<'_> {}
+
+impl<DB> QueryFragment<DB> for ReplaceWords<'_>
+where
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text>,
+    i64: diesel::serialize::ToSql<BigInt, DB>,
+    str: diesel::serialize::ToSql<Text, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE ticket_search_words SET public_words = ");
+        out.push_bind_param::<Text, _>(self.public)?;
+        out.push_sql(", note_words = ");
+        out.push_bind_param::<Text, _>(self.notes)?;
+        out.push_sql(" WHERE ticket_id = ");
+        out.push_bind_param::<BigInt, _>(&self.ticket)?;
+        Ok(())
+    }
+}
