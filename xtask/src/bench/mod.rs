@@ -12,7 +12,8 @@
 //! latency under a few clients (`web`); and attacks on the server's
 //! connections, what they cost a bystander and the server's memory
 //! (`attacks`, runnable alone with `--only attacks`) and on the doors that
-//! hash a PIN (`login_attacks`, `--only login-attacks`).
+//! hash a PIN (`login_attacks`, `--only login-attacks`). `--only lists`
+//! seeds a database of each engine for the list section alone.
 //! It prints medians and checks a few targets, but it fails on none, so a
 //! busy machine cannot make it flaky.
 //!
@@ -93,6 +94,12 @@ pub struct BenchArgs {
 enum Section {
     Attacks,
     LoginAttacks,
+    /// The list section's comparison with the bare baseline (and the
+    /// cursor depth, unless `--list-depth-requests 0`) on a database of
+    /// each engine seeded for it alone (`--search-tickets`,
+    /// `--search-postgres-tickets`; 0 skips an engine), with no search
+    /// probes and no other section.
+    Lists,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
@@ -107,7 +114,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     args.attacks.check()?;
     println!("building the release server ...");
     build_release(root, &["-p", "api"])?;
-    if args.list.compares() && args.only.is_none() {
+    if args.list.compares() && matches!(args.only, None | Some(Section::Lists)) {
         println!("building the list section's baseline server ...");
         build_release(root, &["-p", "xtask", "--bin", lists::BASELINE_BINARY])?;
     }
@@ -145,6 +152,13 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         let attacks = login_attacks::measure(root, dir, &args.login_attacks)?;
         print_machine();
         login_attacks::print(&attacks);
+        return Ok(());
+    }
+    if args.only == Some(Section::Lists) {
+        let mut lists = lists::ListSection::new(root, &args.list);
+        search::seed_only(dir, &args.search, &mut |seeded| lists.on_seeded(seeded))?;
+        print_machine();
+        lists.print();
         return Ok(());
     }
     // First, so that a machine without PostgreSQL fails before the long

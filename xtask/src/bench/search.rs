@@ -222,6 +222,48 @@ pub fn measure(
     Ok(reports)
 }
 
+/// Seeds a searchable database on each engine not skipped, as
+/// [`measure`] does, and hands each to `then` without measuring anything
+/// itself (`--only lists`).
+pub fn seed_only(
+    dir: &Path,
+    args: &SearchArgs,
+    then: &mut dyn FnMut(&Seeded) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    if args.search_postgres_tickets > 0 {
+        let tickets = args.search_postgres_tickets;
+        let cluster = crate::test_env::start_cluster().context(
+            "no PostgreSQL for the list section (`--search-postgres-tickets 0` skips it)",
+        )?;
+        let url = crate::test_env::cluster_url(&cluster);
+        println!("PostgreSQL: seeding {tickets} tickets ...");
+        let secs = seed_timed(&DatabaseUrl::parse(&url)?, tickets, true)?;
+        psql(&url, "VACUUM ANALYZE")?;
+        println!("PostgreSQL: seeded in {secs:.1} s");
+        then(&Seeded {
+            engine: "PostgreSQL",
+            url: &url,
+            tickets,
+        })?;
+        drop(cluster);
+    }
+    if args.search_tickets > 0 {
+        let tickets = args.search_tickets;
+        let db = dir.join("lists.db");
+        println!("SQLite: seeding {tickets} tickets ...");
+        let secs = seed_timed(&DatabaseUrl::Sqlite(db.clone()), tickets, true)?;
+        println!("SQLite: seeded in {secs:.1} s");
+        let outcome = then(&Seeded {
+            engine: "SQLite",
+            url: &format!("sqlite://{}", db.display()),
+            tickets,
+        });
+        remove_sqlite(&db);
+        outcome?;
+    }
+    Ok(())
+}
+
 fn on_sqlite(
     root: &Path,
     dir: &Path,
