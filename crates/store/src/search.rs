@@ -246,20 +246,17 @@ pub(crate) fn insert_document(
 }
 
 /// Adds a reply's words to its ticket's documents, in the caller's
-/// transaction (which holds the ticket); writes only when a word is new.
+/// transaction (which holds the ticket); `words` are the ticket's stored
+/// words as read with it (see `replies::lock_ticket_with_words`), `None`
+/// when it has none yet. Writes only when a word is new.
 pub(crate) fn add_reply_words(
     conn: &mut DbConnection,
     ticket_id: i64,
+    words: Option<(String, String)>,
     body: &str,
     internal: bool,
 ) -> StoreResult<()> {
-    let (public, notes): (String, String) = ticket_search_words::table
-        .find(ticket_id)
-        .select((
-            ticket_search_words::public_words,
-            ticket_search_words::note_words,
-        ))
-        .first(conn)?;
+    let (public, notes) = words.ok_or(domain::Refusal::NotFound)?;
     let mut documents = TicketDocuments {
         public: SearchDocument::from_text(&public),
         notes: SearchDocument::from_text(&notes),

@@ -258,9 +258,9 @@ fn compare(root: &Path, seeded: &Seeded, args: &ListArgs) -> anyhow::Result<Comp
             &format!("/api/v1/tickets?page={PAGE}&limit={LIMIT}"),
             &agent,
         ),
-        cursor_page: cursor.as_ref().map(|(cursor, _)| {
-            client::get_request(server.address(), &cursor_path(cursor), &agent)
-        }),
+        cursor_page: cursor
+            .as_ref()
+            .map(|(cursor, _)| client::get_request(server.address(), &cursor_path(cursor), &agent)),
         create: client::post_json_request(
             server.address(),
             "/api/v1/tickets",
