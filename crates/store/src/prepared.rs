@@ -1,12 +1,14 @@
 //! Statements of one fixed shape that Diesel's query builder cannot write
-//! (a correlated aggregate, a PostgreSQL function call, an `UPDATE`),
-//! written here once per engine with a static query id, so that each is
-//! prepared once per connection and reused from Diesel's statement cache.
+//! (a correlated aggregate, a data-modifying `WITH`, a PostgreSQL
+//! function call) or would not cache (an `UPDATE`), written here once per
+//! engine with a static query id, so that each is prepared once per
+//! connection and reused from Diesel's statement cache.
 //!
 //! Diesel caches a query built with its DSL by its type, but never one
 //! from `sql_query` or `sql`, an `UPDATE`, or a multi-row `INSERT` of a
-//! `Vec`: those are parsed and planned on every run (on PostgreSQL a
-//! prepare and an execute, two round trips). A type here stands for
+//! `Vec`: those are parsed and planned on every run (SQLite compiles them
+//! again, triggers included; PostgreSQL parses and plans them again, in
+//! the same single round trip). A type here stands for
 //! exactly one SQL text per engine: two statements must never share a
 //! type, since the type is the cache's key.
 
