@@ -86,31 +86,6 @@ impl QueryFragment<Pg> for AccountAndTicket {
     }
 }
 
-/// PostgreSQL's `lock_rows` (see `connection::lock_rows`).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct LockRows<'a> {
-    pub table: &'static str,
-    pub ids: &'a [i64],
-}
-
-impl QueryId for LockRows<'_> {
-    type QueryId = LockRows<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl<Conn> RunQueryDsl<Conn> for LockRows<'_> {}
-
-impl QueryFragment<Pg> for LockRows<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("SELECT lock_rows(");
-        out.push_bind_param::<Text, _>(&self.table)?;
-        out.push_sql("::regclass, ");
-        out.push_bind_param::<Array<BigInt>, _>(&self.ids)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
 /// A ticket's search words replaced.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ReplaceWords<'a> {
