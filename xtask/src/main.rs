@@ -56,7 +56,7 @@ enum Command {
     /// and 3 server processes on one throwaway PostgreSQL, search and the
     /// SLA breach filter on a large seed on each engine, and on those seeds
     /// list pages and writes against a bare baseline server.
-    Bench(bench::BenchArgs),
+    Bench(Box<bench::BenchArgs>),
     /// Save PNGs of the main web pages at desktop (1280 px) and phone
     /// (375 px) width in `docs/screenshots/`, from the browser tests
     /// (needs `chromium` and `chromium-driver`).

@@ -32,8 +32,8 @@ pub struct Ticket {
     pub priority: Priority,
     /// The agent or admin who owns the ticket.
     pub assignee: Option<UserId>,
-    /// `None` when the viewer may not see tags (a customer): the store does
-    /// not even load them then.
+    /// `None` when the viewer may not see tags (a customer): `see_ticket`
+    /// drops any the store read with the ticket.
     pub tags: Option<TagSet>,
     /// When the first public reply by a support agent was written.
     pub first_response_at: Option<DateTime<Utc>>,

@@ -31,6 +31,13 @@ impl Caller {
         self.subject
     }
 
+    /// The session generation the token was issued in, for a store read
+    /// that authenticates in its own query (see
+    /// `Store::read_ticket_with_token`).
+    pub fn epoch(self) -> SessionEpoch {
+        self.epoch
+    }
+
     /// The caller as the store says they are now; a 401 when the account
     /// is gone, deactivated, or its sessions were ended since.
     pub fn authenticate(self, store: &Store) -> Result<Actor, Problem> {

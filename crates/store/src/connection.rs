@@ -6,9 +6,11 @@ use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::r2d2::R2D2Connection;
+use diesel::sql_types::{Array, BigInt, Text};
 use diesel::sqlite::SqliteConnection;
-use diesel::{Connection, ConnectionError, RunQueryDsl as _};
+use diesel::{Connection, ConnectionError, QueryResult, RunQueryDsl};
 
 use crate::error::{StoreError, StoreResult};
 use crate::pin::HashLimits;
@@ -525,10 +527,38 @@ impl Locked {
 /// [`write_transaction`] already holds the whole database.
 pub(crate) fn lock_rows(conn: &mut DbConnection, table: Locked, ids: &[i64]) -> StoreResult<()> {
     if let DbConnection::Pg(pg) = conn {
-        diesel::sql_query("SELECT lock_rows($1::regclass, $2)")
-            .bind::<diesel::sql_types::Text, _>(table.table())
-            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
-            .execute(pg)?;
+        LockRows {
+            table: table.table(),
+            ids,
+        }
+        .execute(pg)?;
     }
     Ok(())
+}
+
+/// The statement of [`lock_rows`] on PostgreSQL, with a static query id
+/// so that Diesel prepares it once per connection (as `sql_query` it was
+/// parsed and planned on every write).
+#[derive(Debug, Clone, Copy)]
+struct LockRows<'a> {
+    table: &'static str,
+    ids: &'a [i64],
+}
+
+impl QueryId for LockRows<'_> {
+    type QueryId = LockRows<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Conn> RunQueryDsl<Conn> for LockRows<'_> {}
+
+impl QueryFragment<diesel::pg::Pg> for LockRows<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        out.push_sql("SELECT lock_rows(");
+        out.push_bind_param::<Text, _>(&self.table)?;
+        out.push_sql("::regclass, ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.ids)?;
+        out.push_sql(")");
+        Ok(())
+    }
 }

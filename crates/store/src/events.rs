@@ -58,8 +58,12 @@ pub(crate) fn events_page(
     ))
 }
 
-/// Writes the events a rule produced, in the caller's transaction and one
-/// statement: a change and its history commit or roll back together.
+/// Writes the events a rule produced, in the caller's transaction: a
+/// change and its history commit or roll back together. A single-row
+/// `INSERT` is prepared once per connection and reused, a multi-row one
+/// prepared on every run: SQLite (no round trips) writes the events one
+/// row at a time, PostgreSQL a single event alone and several in one
+/// statement.
 pub(crate) fn record_events(
     conn: &mut DbConnection,
     ticket_id: TicketId,
@@ -69,19 +73,23 @@ pub(crate) fn record_events(
         .iter()
         .map(|event| encode_event(&event.kind).map(|kind_and_data| (event, kind_and_data)))
         .collect::<StoreResult<Vec<_>>>()?;
-    let rows: Vec<_> = encoded
-        .iter()
-        .map(|(event, (kind, data))| {
-            (
-                events::ticket_id.eq(ticket_id.0),
-                events::kind.eq(*kind),
-                events::actor_id.eq(event.actor.0),
-                events::at.eq(event.at.naive_utc()),
-                events::data.eq(data.as_str()),
-            )
-        })
-        .collect();
-    if !rows.is_empty() {
+    let row = |(event, (kind, data)): &(&NewEvent, (&'static str, String))| {
+        (
+            events::ticket_id.eq(ticket_id.0),
+            events::kind.eq(*kind),
+            events::actor_id.eq(event.actor.0),
+            events::at.eq(event.at.naive_utc()),
+            events::data.eq(data.clone()),
+        )
+    };
+    if encoded.len() == 1 || matches!(conn, DbConnection::Sqlite(_)) {
+        for event in &encoded {
+            diesel::insert_into(events::table)
+                .values(row(event))
+                .execute(conn)?;
+        }
+    } else if !encoded.is_empty() {
+        let rows: Vec<_> = encoded.iter().map(row).collect();
         let insert = diesel::insert_into(events::table).values(&rows);
         on_backend!(conn, |c| insert.execute(c)?);
     }

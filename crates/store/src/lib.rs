@@ -18,6 +18,7 @@ mod login;
 mod migrations;
 mod paging;
 mod pin;
+mod prepared;
 mod replies;
 mod report;
 mod rows;

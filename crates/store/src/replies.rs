@@ -6,12 +6,12 @@ use domain::audience::{Audience, may_view_ticket};
 use domain::tickets::{ReplyKind, decide_reply};
 use domain::{Actor, Page, PageRequest, Reply, ReplyBody, Ticket, TicketId};
 
-use crate::connection::{DbBackend, DbConnection};
+use crate::connection::{DbBackend, DbConnection, Locked, lock_rows};
 use crate::error::StoreResult;
 use crate::events::record_events;
 use crate::paging::page_in_id_order;
-use crate::rows::{REPLY_COLUMNS, ReplyRow, load_ticket, lock_ticket};
-use crate::schema::{replies, users};
+use crate::rows::{REPLY_COLUMNS, ReplyRow, TICKET_COLUMNS, TicketRow, load_ticket};
+use crate::schema::{replies, ticket_search_words, tickets, users};
 use crate::search::add_reply_words;
 use crate::sla::breach_column;
 use crate::tickets::TicketChanges;
@@ -31,7 +31,7 @@ impl Store {
         kind: ReplyKind,
     ) -> StoreResult<Reply> {
         self.write(|conn| {
-            let ticket = lock_ticket(conn, ticket_id)?;
+            let (ticket, words) = lock_ticket_with_words(conn, ticket_id)?;
             let decision = decide_reply(actor, ticket.facts(), kind, now())?;
             let at = decision.at.naive_utc();
             let internal = kind == ReplyKind::Internal;
@@ -61,7 +61,7 @@ impl Store {
                 ..TicketChanges::default()
             };
             changes.apply(conn, ticket_id)?;
-            add_reply_words(conn, ticket_id.0, body.as_str(), internal)?;
+            add_reply_words(conn, ticket_id.0, words, body.as_str(), internal)?;
             record_events(conn, ticket_id, &decision.events(id))?;
             Ok(Reply {
                 id,
@@ -89,6 +89,28 @@ impl Store {
         may_view_ticket(actor, ticket.facts())?;
         replies_page(conn, actor, ticket_id, page)
     }
+}
+
+/// Reads a ticket with its stored search words (`None` if it has none
+/// yet) in one query, and holds it until the transaction ends.
+fn lock_ticket_with_words(
+    conn: &mut DbConnection,
+    ticket_id: TicketId,
+) -> StoreResult<(Ticket, Option<(String, String)>)> {
+    lock_rows(conn, Locked::Tickets, &[ticket_id.0])?;
+    let (row, words): (TicketRow, Option<(String, String)>) = tickets::table
+        .left_join(ticket_search_words::table)
+        .filter(tickets::id.eq(ticket_id.0))
+        .select((
+            TICKET_COLUMNS,
+            (
+                ticket_search_words::public_words,
+                ticket_search_words::note_words,
+            )
+                .nullable(),
+        ))
+        .first(conn)?;
+    Ok((row.try_into()?, words))
 }
 
 /// The page of a ticket's thread `actor` sees (the ticket already shown to

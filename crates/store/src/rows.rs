@@ -228,10 +228,10 @@ pub(crate) fn load_tags(conn: &mut DbConnection, ticket_id: TicketId) -> StoreRe
     tag_set(names)
 }
 
-pub(crate) fn tag_set(names: Vec<String>) -> StoreResult<TagSet> {
+pub(crate) fn tag_set<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> StoreResult<TagSet> {
     let tags = names
-        .iter()
-        .map(|name| Tag::parse(name))
+        .into_iter()
+        .map(|name| Tag::parse(name.as_ref()))
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| StoreError::internal(format!("unreadable tag in the database: {e}")))?;
     Ok(TagSet::from_tags(tags))

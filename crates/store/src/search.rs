@@ -19,6 +19,7 @@ use domain::{SearchQuery, Ticket, TicketDocuments};
 
 use crate::connection::{DbConnection, Locked, lock_rows, on_backend, write_transaction};
 use crate::error::StoreResult;
+use crate::prepared::ReplaceWords;
 use crate::rows::{TICKET_COLUMNS, TicketRow};
 use crate::schema::{replies, ticket_reindex, ticket_search_words, tickets};
 use crate::sla::breach_column;
@@ -227,32 +228,47 @@ pub(crate) fn insert_documents(
     Ok(())
 }
 
+/// Stores the words of one new ticket: a single-row `INSERT`, which Diesel
+/// prepares once per connection (a multi-row one it prepares every time).
+pub(crate) fn insert_document(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    documents: &TicketDocuments,
+) -> StoreResult<()> {
+    diesel::insert_into(ticket_search_words::table)
+        .values((
+            ticket_search_words::ticket_id.eq(ticket_id),
+            ticket_search_words::public_words.eq(documents.public.as_text()),
+            ticket_search_words::note_words.eq(documents.notes.as_text()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// Adds a reply's words to its ticket's documents, in the caller's
-/// transaction (which holds the ticket); writes only when a word is new.
+/// transaction (which holds the ticket); `words` are the ticket's stored
+/// words as read with it (see `replies::lock_ticket_with_words`), `None`
+/// when it has none yet. Writes only when a word is new.
 pub(crate) fn add_reply_words(
     conn: &mut DbConnection,
     ticket_id: i64,
+    words: Option<(String, String)>,
     body: &str,
     internal: bool,
 ) -> StoreResult<()> {
-    let (public, notes): (String, String) = ticket_search_words::table
-        .find(ticket_id)
-        .select((
-            ticket_search_words::public_words,
-            ticket_search_words::note_words,
-        ))
-        .first(conn)?;
+    let (public, notes) = words.ok_or(domain::Refusal::NotFound)?;
     let mut documents = TicketDocuments {
         public: SearchDocument::from_text(&public),
         notes: SearchDocument::from_text(&notes),
     };
     if documents.add_reply(body, internal) {
-        diesel::update(ticket_search_words::table.find(ticket_id))
-            .set((
-                ticket_search_words::public_words.eq(documents.public.as_text()),
-                ticket_search_words::note_words.eq(documents.notes.as_text()),
-            ))
-            .execute(conn)?;
+        let (public, notes) = (documents.public.as_text(), documents.notes.as_text());
+        let update = ReplaceWords {
+            ticket: ticket_id,
+            public: &public,
+            notes: &notes,
+        };
+        on_backend!(conn, |c| update.execute(c)?);
     }
     Ok(())
 }

@@ -57,13 +57,7 @@ impl Store {
             .select((USER_COLUMNS, users::session_epoch))
             .first::<(UserRow, i64)>(&mut *self.conn()?)
             .optional()?;
-        let account = row
-            .map(|(row, epoch)| Ok::<_, StoreError>((User::try_from(row)?, SessionEpoch(epoch))))
-            .transpose()?;
-        Ok(decide_session(
-            account.as_ref().map(|(user, epoch)| (user, *epoch)),
-            token_epoch,
-        )?)
+        token_session(row, token_epoch)
     }
 
     /// One account, for its owner or an admin.
@@ -179,6 +173,23 @@ impl Store {
             Ok(user)
         })
     }
+}
+
+/// Who a token of session generation `token_epoch` speaks for, given its
+/// subject's account row and current generation as just read (`None`: no
+/// such account): `domain`'s verdict, for [`Store::authenticate`] and for
+/// the reads that authenticate in their own query.
+pub(crate) fn token_session(
+    account: Option<(UserRow, i64)>,
+    token_epoch: SessionEpoch,
+) -> StoreResult<Actor> {
+    let account = account
+        .map(|(row, epoch)| Ok::<_, StoreError>((User::try_from(row)?, SessionEpoch(epoch))))
+        .transpose()?;
+    Ok(decide_session(
+        account.as_ref().map(|(user, epoch)| (user, *epoch)),
+        token_epoch,
+    )?)
 }
 
 /// Stores a new PIN hash (if any) and moves the session generation on (if

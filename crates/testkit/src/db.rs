@@ -270,12 +270,25 @@ impl OtherClient {
 /// The statements a store ran, as Diesel sent them to the database, their
 /// values left out (`SELECT ... WHERE "tickets"."status" = $1 ...`).
 #[derive(Debug, Clone, Default)]
-pub struct QueryLog(Arc<Mutex<Vec<String>>>);
+pub struct QueryLog {
+    ran: Arc<Mutex<Vec<String>>>,
+    cached: Arc<Mutex<Vec<String>>>,
+}
 
 impl QueryLog {
     /// The statements recorded since the last call, oldest first.
     pub fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+        std::mem::take(&mut *self.ran.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Every statement Diesel prepared into a connection's statement cache
+    /// since recording began (each once per connection): one that ran but
+    /// is not among them was parsed and planned on every run.
+    pub fn cached(&self) -> Vec<String> {
+        self.cached
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
@@ -291,17 +304,23 @@ pub fn record_queries(store: &Store) -> QueryLog {
         .collect();
     for mut conn in taken {
         let log = log.clone();
-        let record = move |event: InstrumentationEvent<'_>| {
-            if let InstrumentationEvent::StartQuery { query, .. } = event {
+        let record = move |event: InstrumentationEvent<'_>| match event {
+            InstrumentationEvent::StartQuery { query, .. } => {
                 let shown = query.to_string();
                 let sql = shown
                     .split_once(" -- binds: ")
                     .map_or(shown.as_str(), |(sql, _)| sql);
-                log.0
+                log.ran
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .push(sql.to_owned());
             }
+            InstrumentationEvent::CacheQuery { sql, .. } => log
+                .cached
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(sql.to_owned()),
+            _ => {}
         };
         match conn.raw() {
             RawConnection::Pg(conn) => conn.set_instrumentation(record),

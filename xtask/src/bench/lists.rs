@@ -62,6 +62,11 @@ pub struct ListArgs {
     /// time, on the search section's SQLite database; 0 skips that.
     #[arg(long, default_value_t = 400)]
     list_depth_requests: usize,
+    /// Another build of our server (a release `api` binary, e.g. of an
+    /// earlier commit), measured in the same rounds as ours and the
+    /// baseline on the same database, to compare before and after.
+    #[arg(long)]
+    list_other_api: Option<std::path::PathBuf>,
 }
 
 impl ListArgs {
@@ -121,6 +126,8 @@ impl Endpoint {
 enum Side {
     Ours,
     Baseline,
+    /// `--list-other-api`.
+    Other,
 }
 
 /// One server of the comparison and the requests it is sent: the same for
@@ -219,6 +226,15 @@ fn compare(root: &Path, seeded: &Seeded, args: &ListArgs) -> anyhow::Result<Comp
     let started = Instant::now();
     // The account write budget would soon refuse the writer.
     let ours = Server::start_on(root, seeded.url, &[("ACCOUNT_WRITE_LIMIT", "0")])?;
+    let other = match &args.list_other_api {
+        Some(binary) => Some(Server::start_binary(
+            root,
+            &binary.to_string_lossy(),
+            seeded.url,
+            &[("ACCOUNT_WRITE_LIMIT", "0")],
+        )?),
+        None => None,
+    };
     let baseline = Server::start_binary(root, BASELINE_BINARY, seeded.url, &[])?;
     let agent = ours.login_token(AGENT)?;
     let writer = ours.login_token(WRITER)?;
@@ -232,25 +248,29 @@ fn compare(root: &Path, seeded: &Seeded, args: &ListArgs) -> anyhow::Result<Comp
         Ok((cursor, after)) => (Some((cursor, after)), None),
         Err(error) => (None, Some(format!("{error:#}"))),
     };
-    let ours_target = Target {
-        side: Side::Ours,
+    // The same requests for another build of ours: the tokens and
+    // cursors hold there too (the same key).
+    let our_target = |side, server: Server| Target {
+        side,
         tickets: "/api/v1/tickets",
         offset_page: client::get_request(
-            ours.address(),
+            server.address(),
             &format!("/api/v1/tickets?page={PAGE}&limit={LIMIT}"),
             &agent,
         ),
         cursor_page: cursor
             .as_ref()
-            .map(|(cursor, _)| client::get_request(ours.address(), &cursor_path(cursor), &agent)),
+            .map(|(cursor, _)| client::get_request(server.address(), &cursor_path(cursor), &agent)),
         create: client::post_json_request(
-            ours.address(),
+            server.address(),
             "/api/v1/tickets",
             Some(&writer),
             &serde_json::json!({ "subject": NEW_SUBJECT, "body": NEW_BODY }).to_string(),
         ),
-        server: ours,
+        server,
     };
+    let ours_target = our_target(Side::Ours, ours);
+    let other_target = other.map(|server| our_target(Side::Other, server));
     let baseline_target = Target {
         side: Side::Baseline,
         tickets: "/tickets",
@@ -277,13 +297,15 @@ fn compare(root: &Path, seeded: &Seeded, args: &ListArgs) -> anyhow::Result<Comp
     };
     same_rows(&mut client, &ours_target, &baseline_target)?;
 
-    let targets = [ours_target, baseline_target];
+    let mut targets = vec![ours_target, baseline_target];
+    targets.extend(other_target);
     let phase = Duration::from_secs(args.list_seconds);
     println!(
-        "list section on {}: {} rounds of {} endpoints x ours and the baseline x {} s ...",
+        "list section on {}: {} rounds of {} endpoints x {} servers x {} s ...",
         seeded.engine,
         args.list_rounds,
         Endpoint::ALL.len(),
+        targets.len(),
         args.list_seconds
     );
     for target in &targets {
@@ -578,6 +600,40 @@ fn print_comparison(comparison: &Comparison, args: &ListArgs) {
             count_by_status(&ours.others),
             count_by_status(&baseline.others),
         );
+    }
+    if let Some(binary) = &args.list_other_api {
+        println!();
+        println!(
+            "the other build (`{}`), measured in the same rounds:",
+            binary.display()
+        );
+        println!(
+            "| request | other req/s | other / baseline | ours / other | other p99 \
+             | server CPU per request, other / ours |"
+        );
+        println!("|---|---|---|---|---|---|");
+        for endpoint in Endpoint::ALL {
+            let spread = |side| comparison.spreads.get(&(endpoint, side));
+            let (Some(ours), Some(baseline), Some(other)) = (
+                spread(Side::Ours),
+                spread(Side::Baseline),
+                spread(Side::Other),
+            ) else {
+                println!("| {} | not measured | | | | |", endpoint.label());
+                continue;
+            };
+            let rate = |spread: &Spread| median(&spread.per_second);
+            println!(
+                "| {} | {:.0} | {:.2}x | {:.2}x | {:.2} ms | {:.0} / {:.0} µs |",
+                endpoint.label(),
+                rate(other),
+                rate(other) / rate(baseline),
+                rate(ours) / rate(other),
+                median(&other.p99) * 1e3,
+                median(&other.server_cpu_micros),
+                median(&ours.server_cpu_micros),
+            );
+        }
     }
     for ((endpoint, side), spread) in &comparison.spreads {
         if let Some(error) = &spread.first_error {

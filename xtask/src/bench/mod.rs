@@ -17,7 +17,8 @@
 //! runnable alone with `--only queue`, which seeds its own). What
 //! instrumentation costs also runs alone, on a small seed, with `--only
 //! instrumentation` (and beside another build of the server with
-//! `--instrumentation-baseline PATH`).
+//! `--instrumentation-baseline PATH`). `--only lists`
+//! seeds a database of each engine for the list section alone.
 //! It prints medians and checks a few targets, but it fails on none, so a
 //! busy machine cannot make it flaky.
 //!
@@ -109,6 +110,12 @@ enum Section {
     Queue,
     /// What request ids, metrics and log lines cost, on a small seed.
     Instrumentation,
+    /// The list section's comparison with the bare baseline (and the
+    /// cursor depth, unless `--list-depth-requests 0`) on a database of
+    /// each engine seeded for it alone (`--search-tickets`,
+    /// `--search-postgres-tickets`; 0 skips an engine), with no search
+    /// probes and no other section.
+    Lists,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
@@ -124,7 +131,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     args.instrumentation.check()?;
     println!("building the release server ...");
     build_release(root, &["-p", "api"])?;
-    if args.list.compares() && args.only.is_none() {
+    if args.list.compares() && matches!(args.only, None | Some(Section::Lists)) {
         println!("building the list section's baseline server ...");
         build_release(root, &["-p", "xtask", "--bin", lists::BASELINE_BINARY])?;
     }
@@ -251,6 +258,17 @@ fn measure_alone(
             let attacks = login_attacks::measure(root, dir, &args.login_attacks)?;
             print_machine();
             login_attacks::print(&attacks);
+        }
+        Section::Lists => {
+            let mut lists = lists::ListSection::new(root, &args.list);
+            search::seed_each(
+                dir,
+                args.search.search_tickets,
+                args.search.search_postgres_tickets,
+                &mut |seeded| lists.on_seeded(seeded),
+            )?;
+            print_machine();
+            lists.print();
         }
         Section::Queue => {
             let queues = queue::measure_alone(root, dir, &args.queue)?;

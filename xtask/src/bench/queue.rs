@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::client::{self, Client};
-use super::search::{Seeded, seed_postgres, seed_sqlite};
+use super::search::{Seeded, seed_each};
 use super::server::{AGENT, LIST_READER, Server};
 use super::stats::quantile;
 
@@ -144,18 +144,15 @@ pub fn measure_alone(
         reports.push(measure(root, &seeded, args)?);
         return Ok(reports);
     }
-    if args.queue_postgres_tickets > 0 {
-        seed_postgres(args.queue_postgres_tickets, &mut |seeded| {
+    seed_each(
+        dir,
+        args.queue_tickets,
+        args.queue_postgres_tickets,
+        &mut |seeded| {
             reports.push(measure(root, seeded, args)?);
             Ok(())
-        })?;
-    }
-    if args.queue_tickets > 0 {
-        seed_sqlite(dir, args.queue_tickets, &mut |seeded| {
-            reports.push(measure(root, seeded, args)?);
-            Ok(())
-        })?;
-    }
+        },
+    )?;
     Ok(reports)
 }
 

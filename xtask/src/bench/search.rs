@@ -42,10 +42,10 @@ pub struct SearchArgs {
     /// Tickets of the search and SLA breach section on SQLite, seeded twice
     /// (with and without search words); 0 skips it.
     #[arg(long, default_value_t = 1_000_000)]
-    search_tickets: u64,
+    pub search_tickets: u64,
     /// The same on a throwaway PostgreSQL; 0 skips it.
     #[arg(long, default_value_t = 100_000)]
-    search_postgres_tickets: u64,
+    pub search_postgres_tickets: u64,
     /// Measured requests of each kind in that section, sent one at a time,
     /// for the median and p99.
     #[arg(long, default_value_t = 200)]
@@ -222,6 +222,48 @@ pub fn measure(
     Ok(reports)
 }
 
+/// Seeds a searchable database on each engine not skipped (0 tickets),
+/// as [`measure`] does, and hands each to `then` without measuring
+/// anything itself (for a section run alone: `--only lists`, `--only
+/// queue`). PostgreSQL is analyzed after the load, as autovacuum would.
+pub fn seed_each(
+    dir: &Path,
+    sqlite_tickets: u64,
+    postgres_tickets: u64,
+    then: &mut dyn FnMut(&Seeded) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    if postgres_tickets > 0 {
+        let tickets = postgres_tickets;
+        let cluster = crate::test_env::start_cluster().context("no PostgreSQL for the bench")?;
+        let url = crate::test_env::cluster_url(&cluster);
+        println!("PostgreSQL: seeding {tickets} tickets ...");
+        let secs = seed_timed(&DatabaseUrl::parse(&url)?, tickets, true)?;
+        psql(&url, "VACUUM ANALYZE")?;
+        println!("PostgreSQL: seeded in {secs:.1} s");
+        then(&Seeded {
+            engine: "PostgreSQL",
+            url: &url,
+            tickets,
+        })?;
+        drop(cluster);
+    }
+    if sqlite_tickets > 0 {
+        let tickets = sqlite_tickets;
+        let db = dir.join("seeded.db");
+        println!("SQLite: seeding {tickets} tickets ...");
+        let secs = seed_timed(&DatabaseUrl::Sqlite(db.clone()), tickets, true)?;
+        println!("SQLite: seeded in {secs:.1} s");
+        let outcome = then(&Seeded {
+            engine: "SQLite",
+            url: &format!("sqlite://{}", db.display()),
+            tickets,
+        });
+        remove_sqlite(&db);
+        outcome?;
+    }
+    Ok(())
+}
+
 fn on_sqlite(
     root: &Path,
     dir: &Path,
@@ -377,45 +419,6 @@ fn on_postgres(
         plain_seed_secs,
         sizes,
         requests,
-    })
-}
-
-/// A fresh SQLite database of `tickets` searchable tickets under `dir`,
-/// handed to `then` and removed after: for a section run alone.
-pub fn seed_sqlite(
-    dir: &Path,
-    tickets: u64,
-    then: &mut dyn FnMut(&Seeded) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let db = dir.join("seeded.db");
-    println!("SQLite: seeding {tickets} tickets ...");
-    let seconds = seed_timed(&DatabaseUrl::Sqlite(db.clone()), tickets, true)?;
-    println!("SQLite: {tickets} tickets seeded in {seconds:.1} s");
-    let result = then(&Seeded {
-        engine: "SQLite",
-        url: &format!("sqlite://{}", db.display()),
-        tickets,
-    });
-    remove_sqlite(&db);
-    result
-}
-
-/// The same on a throwaway PostgreSQL cluster, analyzed after the load as
-/// autovacuum would.
-pub fn seed_postgres(
-    tickets: u64,
-    then: &mut dyn FnMut(&Seeded) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let cluster = crate::test_env::start_cluster().context("no PostgreSQL for the bench")?;
-    let url = crate::test_env::cluster_url(&cluster);
-    println!("PostgreSQL: seeding {tickets} tickets ...");
-    let seconds = seed_timed(&DatabaseUrl::parse(&url)?, tickets, true)?;
-    println!("PostgreSQL: {tickets} tickets seeded in {seconds:.1} s");
-    psql(&url, "VACUUM ANALYZE")?;
-    then(&Seeded {
-        engine: "PostgreSQL",
-        url: &url,
-        tickets,
     })
 }
 

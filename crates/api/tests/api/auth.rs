@@ -165,6 +165,8 @@ http_tests! {
     async fn deactivation_stops_login_and_every_token_already_issued(app) {
         let admin = app.admin().await;
         let customer = app.customer("kayode").await;
+        let ticket = format!("/api/v1/tickets/{}", app.open_ticket(&customer, "Mine").await);
+        app.get(&ticket, &customer).await.expect(StatusCode::OK);
         app.patch(
             &format!("/api/v1/users/{}", customer.id),
             &admin,
@@ -173,6 +175,14 @@ http_tests! {
         .await
         .expect(StatusCode::OK);
         app.get("/api/v1/tickets", &customer)
+            .await
+            .expect(StatusCode::UNAUTHORIZED);
+        // A ticket's read authenticates in the same query as it reads:
+        // refused alike whether the ticket exists or not.
+        app.get(&ticket, &customer)
+            .await
+            .expect(StatusCode::UNAUTHORIZED);
+        app.get("/api/v1/tickets/999999", &customer)
             .await
             .expect(StatusCode::UNAUTHORIZED);
         let refused = app
@@ -191,6 +201,9 @@ http_tests! {
         .expect(StatusCode::OK);
         // Reactivation lets the user log in again, but the old token stays dead.
         app.get("/api/v1/tickets", &customer)
+            .await
+            .expect(StatusCode::UNAUTHORIZED);
+        app.get(&ticket, &customer)
             .await
             .expect(StatusCode::UNAUTHORIZED);
         app.login("kayode", PIN).await.expect(StatusCode::OK);

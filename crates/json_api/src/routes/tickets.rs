@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::required;
-use crate::auth::{Caller, as_caller};
+use crate::auth::{Caller, as_caller, on_store};
 use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::wire::{
     ChangeTicketRequest, CreateTicketRequest, Envelope, ErrorEnvelope, PageEnvelope, PageQuery,
@@ -172,8 +172,9 @@ async fn get_ticket(
     PathParam(TicketPath { ticket_id: raw_id }): PathParam<TicketPath>,
 ) -> Result<Envelope<TicketJson>, Problem> {
     let id = TicketId::parse("ticketId", &raw_id)?;
-    let ticket = as_caller(&app, caller, move |store, caller| {
-        store.read_ticket(caller, id)
+    // The caller's account and the ticket in one query.
+    let ticket = on_store(&app, move |store| {
+        store.read_ticket_with_token(caller.id(), caller.epoch(), id)
     })
     .await?;
     Ok(Envelope::new(

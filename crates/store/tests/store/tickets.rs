@@ -2,9 +2,12 @@
 //! (who opens, sees, replies and resolves) is refused or allowed here.
 
 use domain::{Direction, ListTickets, PageRequest, ReplyBody, SortField, TicketId, TicketStatus};
-use domain::{Refusal, ReplyKind};
+use domain::{
+    EventKind, Refusal, ReplyKind, SearchQuery, SessionEpoch, TagSet, TicketChange, UserChange,
+    UserId,
+};
 use store::StoreError;
-use testkit::both_backends;
+use testkit::{Backend, both_backends, record_queries};
 
 use super::*;
 
@@ -280,3 +283,225 @@ both_backends!(only_the_owner_resolves_and_twice_changes_nothing, |db| {
         Err(StoreError::Refused(Refusal::Conflict(_)))
     ));
 });
+
+/// The statements a recorded store ran, without the transactions' own.
+fn statements(log: &testkit::QueryLog) -> Vec<String> {
+    log.take()
+        .into_iter()
+        .filter(|sql| !matches!(sql.as_str(), "COMMIT" | "ROLLBACK") && !sql.starts_with("BEGIN"))
+        .collect()
+}
+
+both_backends!(
+    reading_a_ticket_with_a_token_is_one_query_that_authenticates_first,
+    |db| {
+        let store = db.store();
+        let cast = cast(db);
+        let mine = open(store, cast.customer, "mine");
+        let theirs = open(store, cast.other_customer, "theirs");
+        let tags = TagSet::parse(["billing", "urgent-ish"]).expect("tags");
+        store
+            .change_ticket(
+                cast.agent,
+                theirs.id,
+                &TicketChange {
+                    tags: Some(tags.clone()),
+                    ..TicketChange::default()
+                },
+            )
+            .expect("tag");
+        let epoch = SessionEpoch::default();
+        let read = |who: Actor, id: TicketId| store.read_ticket_with_token(who.id(), epoch, id);
+
+        // The same answers as authenticating, then reading.
+        let log = record_queries(store);
+        let seen = read(cast.agent, theirs.id).expect("staff see every ticket");
+        assert_eq!(statements(&log).len(), 1, "one query");
+        assert_eq!(seen.tags, Some(tags));
+        assert_eq!(
+            seen,
+            store.read_ticket(cast.agent, theirs.id).expect("read")
+        );
+        let own = read(cast.customer, mine.id).expect("own");
+        assert_eq!(
+            own,
+            store.read_ticket(cast.customer, mine.id).expect("read")
+        );
+        assert_eq!(own.tags, None, "a customer sees no tags");
+        let theirs_tagged = read(cast.other_customer, theirs.id).expect("own");
+        assert_eq!(theirs_tagged.tags, None, "not even on their own ticket");
+        assert_eq!(
+            refused(read(cast.customer, theirs.id)),
+            Refusal::NotFound,
+            "another customer's ticket"
+        );
+        assert_eq!(
+            refused(read(cast.agent, TicketId(999_999))),
+            Refusal::NotFound
+        );
+
+        // A token that does not hold is refused before anything of the ticket
+        // is told, whether it exists or not.
+        for id in [mine.id, TicketId(999_999)] {
+            for (subject, epoch) in [
+                (cast.customer.id(), SessionEpoch(epoch.0 + 1)),
+                (UserId(999_999), epoch),
+            ] {
+                assert!(matches!(
+                    refused(store.read_ticket_with_token(subject, epoch, id)),
+                    Refusal::Unauthenticated(_)
+                ));
+            }
+        }
+
+        // A role change applies at once: the agent made a customer no longer
+        // sees another customer's ticket; deactivated, the token holds no more.
+        let demote = UserChange {
+            role: Some(Role::Customer),
+            active: None,
+            pin: None,
+        };
+        store
+            .update_user(cast.admin, cast.agent.id(), &demote)
+            .expect("demote");
+        assert_eq!(refused(read(cast.agent, theirs.id)), Refusal::NotFound);
+        let deactivate = UserChange {
+            role: None,
+            active: Some(false),
+            pin: None,
+        };
+        store
+            .update_user(cast.admin, cast.customer.id(), &deactivate)
+            .expect("deactivate");
+        assert!(matches!(
+            refused(read(cast.customer, mine.id)),
+            Refusal::Unauthenticated(_)
+        ));
+        // A PIN reset ends the account's sessions.
+        let reset = UserChange {
+            role: None,
+            active: None,
+            pin: Some(Pin::parse("4321").expect("pin")),
+        };
+        store
+            .update_user(cast.admin, cast.other_customer.id(), &reset)
+            .expect("reset");
+        assert!(matches!(
+            refused(read(cast.other_customer, theirs.id)),
+            Refusal::Unauthenticated(_)
+        ));
+    }
+);
+
+both_backends!(
+    a_new_ticket_is_written_with_its_event_and_words_at_once,
+    |db| {
+        let store = db.store();
+        let cast = cast(db);
+        let log = record_queries(store);
+        let created = open(store, cast.customer, "The printer is on fire");
+        let ran = log.take();
+        let shapes: Vec<&str> = ran
+            .iter()
+            .map(|sql| sql.split_whitespace().next().unwrap_or(""))
+            .collect();
+        match db.backend() {
+            // The ticket, its words, its event, in the write transaction.
+            Backend::Sqlite => assert_eq!(
+                shapes,
+                ["BEGIN", "INSERT", "INSERT", "INSERT", "COMMIT"],
+                "{ran:#?}"
+            ),
+            // All three in one statement, atomic by itself.
+            Backend::Postgres => assert_eq!(shapes, ["WITH"], "{ran:#?}"),
+        }
+        // What the create answered is what a read finds.
+        assert_eq!(
+            created,
+            store.read_ticket(cast.customer, created.id).expect("read")
+        );
+        let staff_view = store.read_ticket(cast.agent, created.id).expect("read");
+        assert_eq!(staff_view.tags, Some(TagSet::default()));
+        let events = store
+            .list_events(cast.customer, created.id, PageRequest::default())
+            .expect("events");
+        assert_eq!(events.items.len(), 1);
+        assert!(matches!(events.items[0].kind, EventKind::Created {}));
+        assert_eq!(events.items[0].actor, cast.customer.id());
+        assert_eq!(events.items[0].at, created.created_at);
+        let found = store
+            .list_tickets(
+                cast.customer,
+                &ListTickets {
+                    search: SearchQuery::parse("printer fire").expect("query"),
+                    ..ListTickets::default()
+                },
+            )
+            .expect("search");
+        assert_eq!(
+            found.items.iter().map(|t| t.id).collect::<Vec<_>>(),
+            vec![created.id]
+        );
+    }
+);
+
+both_backends!(
+    reads_creates_and_replies_run_only_statements_prepared_once,
+    |db| {
+        let store = db.store();
+        let cast = cast(db);
+        let log = record_queries(store);
+        for round in 0..2 {
+            let ticket = open(store, cast.customer, &format!("round {round}"));
+            store
+                .read_ticket_with_token(cast.agent.id(), SessionEpoch::default(), ticket.id)
+                .expect("read");
+            store
+                .authenticate(cast.agent.id(), SessionEpoch::default())
+                .expect("authenticate");
+            // The agent's first reply (status, assignment, first response and
+            // three events), a note with a new word, the customer's reply.
+            store
+                .add_reply(cast.agent, ticket.id, &reply("On it"), ReplyKind::Public)
+                .expect("reply");
+            store
+                .add_reply(
+                    cast.agent,
+                    ticket.id,
+                    &reply("toner smells"),
+                    ReplyKind::Internal,
+                )
+                .expect("note");
+            store
+                .add_reply(
+                    cast.customer,
+                    ticket.id,
+                    &reply("thanks"),
+                    ReplyKind::Public,
+                )
+                .expect("reply");
+        }
+        let cached = log.cached();
+        let uncached: std::collections::BTreeSet<String> = statements(&log)
+            .into_iter()
+            .filter(|sql| !cached.contains(sql))
+            .collect();
+        // Diesel never caches an `UPDATE` it builds: the ticket's own columns
+        // a reply changes vary, so that statement is left to it. On
+        // PostgreSQL several events are one multi-row `INSERT`, parsed each
+        // time but sent in the same single round trip as a cached one.
+        let expected: Vec<&str> = uncached
+            .iter()
+            .filter(|sql| {
+                let sql = sql.replace(['"', '`'], "");
+                let ticket_update = sql.starts_with("UPDATE tickets ");
+                let events = db.backend() == Backend::Postgres
+                    && sql.starts_with("INSERT INTO events ")
+                    && sql.contains("), (");
+                !ticket_update && !events
+            })
+            .map(String::as_str)
+            .collect();
+        assert_eq!(expected, Vec::<&str>::new(), "prepared on every run");
+    }
+);
