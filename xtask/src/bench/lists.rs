@@ -88,14 +88,17 @@ enum Endpoint {
     OffsetPage,
     CursorPage,
     CreateTicket,
+    /// Ours against the baseline doing the same statements.
+    CreateTicketSameWork,
 }
 
 impl Endpoint {
-    const ALL: [Endpoint; 4] = [
+    const ALL: [Endpoint; 5] = [
         Endpoint::GetTicket,
         Endpoint::OffsetPage,
         Endpoint::CursorPage,
         Endpoint::CreateTicket,
+        Endpoint::CreateTicketSameWork,
     ];
 
     fn label(self) -> &'static str {
@@ -110,12 +113,16 @@ impl Endpoint {
                 "`GET /tickets?limit=20&cursor=…` at row 981 (agent) / `WHERE id > ? ORDER BY id LIMIT 20`"
             }
             Endpoint::CreateTicket => "`POST /tickets` (a customer) / one `INSERT … RETURNING`",
+            Endpoint::CreateTicketSameWork => {
+                "`POST /tickets` (a customer) / the same work: the ticket, its search words and \
+                 its `created` event in one transaction"
+            }
         }
     }
 
     fn success(self) -> u16 {
         match self {
-            Endpoint::CreateTicket => 201,
+            Endpoint::CreateTicket | Endpoint::CreateTicketSameWork => 201,
             _ => 200,
         }
     }
@@ -142,6 +149,8 @@ struct Target {
     /// `None` while our server serves no cursor.
     cursor_page: Option<Vec<u8>>,
     create: Vec<u8>,
+    /// Ours: the same as `create`.
+    create_same_work: Vec<u8>,
 }
 
 /// What the comparison measured on one database.
@@ -248,6 +257,23 @@ fn compare(root: &Path, seeded: &Seeded, args: &ListArgs) -> anyhow::Result<Comp
         Ok((cursor, after)) => (Some((cursor, after)), None),
         Err(error) => (None, Some(format!("{error:#}"))),
     };
+    let our_create = |server: &Server| {
+        client::post_json_request(
+            server.address(),
+            "/api/v1/tickets",
+            Some(&writer),
+            &serde_json::json!({ "subject": NEW_SUBJECT, "body": NEW_BODY }).to_string(),
+        )
+    };
+    let baseline_create = |path: &str| {
+        client::post_json_request(
+            baseline.address(),
+            path,
+            Some(&writer),
+            &serde_json::json!({ "subject": NEW_SUBJECT, "body": NEW_BODY, "authorId": writer_id })
+                .to_string(),
+        )
+    };
     // The same requests for another build of ours: the tokens and
     // cursors hold there too (the same key).
     let our_target = |side, server: Server| Target {
@@ -261,16 +287,16 @@ fn compare(root: &Path, seeded: &Seeded, args: &ListArgs) -> anyhow::Result<Comp
         cursor_page: cursor
             .as_ref()
             .map(|(cursor, _)| client::get_request(server.address(), &cursor_path(cursor), &agent)),
-        create: client::post_json_request(
-            server.address(),
-            "/api/v1/tickets",
-            Some(&writer),
-            &serde_json::json!({ "subject": NEW_SUBJECT, "body": NEW_BODY }).to_string(),
-        ),
+        create: our_create(&server),
+        create_same_work: our_create(&server),
         server,
     };
     let ours_target = our_target(Side::Ours, ours);
     let other_target = other.map(|server| our_target(Side::Other, server));
+    let (create, create_same_work) = (
+        baseline_create("/tickets"),
+        baseline_create("/tickets/with-history"),
+    );
     let baseline_target = Target {
         side: Side::Baseline,
         tickets: "/tickets",
@@ -286,13 +312,8 @@ fn compare(root: &Path, seeded: &Seeded, args: &ListArgs) -> anyhow::Result<Comp
                 &agent,
             )
         }),
-        create: client::post_json_request(
-            baseline.address(),
-            "/tickets",
-            Some(&writer),
-            &serde_json::json!({ "subject": NEW_SUBJECT, "body": NEW_BODY, "authorId": writer_id })
-                .to_string(),
-        ),
+        create,
+        create_same_work,
         server: baseline,
     };
     same_rows(&mut client, &ours_target, &baseline_target)?;
@@ -373,6 +394,7 @@ fn load_once(
             None => return Ok(None),
         },
         Endpoint::CreateTicket => Some(&target.create),
+        Endpoint::CreateTicketSameWork => Some(&target.create_same_work),
     };
     let request = |buffer: &mut Vec<u8>| match fixed {
         Some(request) => buffer.extend_from_slice(request),

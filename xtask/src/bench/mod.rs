@@ -99,6 +99,21 @@ pub struct BenchArgs {
     /// Runs this section alone.
     #[arg(long, value_enum)]
     only: Option<Section>,
+    /// With `--only lists` or `--only queue`: measures on this seeded
+    /// database (a `DATABASE_URL`) instead of seeding one per engine.
+    #[arg(long)]
+    database: Option<String>,
+    /// The tickets `--database` holds, for the headings.
+    #[arg(long, default_value_t = 0)]
+    database_tickets: u64,
+}
+
+impl BenchArgs {
+    fn given(&self) -> Option<(&str, u64)> {
+        self.database
+            .as_deref()
+            .map(|url| (url, self.database_tickets))
+    }
 }
 
 /// A section that runs alone with `--only`.
@@ -261,17 +276,23 @@ fn measure_alone(
         }
         Section::Lists => {
             let mut lists = lists::ListSection::new(root, &args.list);
-            search::seed_each(
-                dir,
+            let seeds = (
                 args.search.search_tickets,
                 args.search.search_postgres_tickets,
-                &mut |seeded| lists.on_seeded(seeded),
-            )?;
+            );
+            search::given_or_seeded(dir, args.given(), seeds, &mut |seeded| {
+                lists.on_seeded(seeded)
+            })?;
             print_machine();
             lists.print();
         }
         Section::Queue => {
-            let queues = queue::measure_alone(root, dir, &args.queue)?;
+            let mut queues = Vec::new();
+            let seeds = queue::seeds(&args.queue);
+            search::given_or_seeded(dir, args.given(), seeds, &mut |seeded| {
+                queues.push(queue::measure(root, seeded, &args.queue)?);
+                Ok(())
+            })?;
             print_machine();
             queue::print(&queues);
         }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::client::{self, Client};
-use super::search::{Seeded, seed_each};
+use super::search::Seeded;
 use super::server::{AGENT, LIST_READER, Server};
 use super::stats::quantile;
 
@@ -50,11 +50,6 @@ pub struct QueueArgs {
     /// Tickets on PostgreSQL when the section runs alone; 0 skips it.
     #[arg(long, default_value_t = 100_000)]
     queue_postgres_tickets: u64,
-    /// With `--only queue`: measure on this seeded database (its
-    /// `DATABASE_URL`) instead of seeding, and nothing else; give its
-    /// size as `--queue-tickets`.
-    #[arg(long)]
-    queue_database: Option<String>,
 }
 
 impl QueueArgs {
@@ -123,37 +118,10 @@ pub struct EngineQueue {
     combinations: Vec<Combination>,
 }
 
-/// Runs the section alone: seeds each engine, then measures.
-pub fn measure_alone(
-    root: &Path,
-    dir: &Path,
-    args: &QueueArgs,
-) -> anyhow::Result<Vec<EngineQueue>> {
-    let mut reports = Vec::new();
-    if let Some(url) = &args.queue_database {
-        let engine = if url.starts_with("sqlite://") {
-            "SQLite"
-        } else {
-            "PostgreSQL"
-        };
-        let seeded = Seeded {
-            engine,
-            url,
-            tickets: args.queue_tickets,
-        };
-        reports.push(measure(root, &seeded, args)?);
-        return Ok(reports);
-    }
-    seed_each(
-        dir,
-        args.queue_tickets,
-        args.queue_postgres_tickets,
-        &mut |seeded| {
-            reports.push(measure(root, seeded, args)?);
-            Ok(())
-        },
-    )?;
-    Ok(reports)
+/// The tickets the section seeds when it runs alone, on SQLite and on
+/// PostgreSQL.
+pub fn seeds(args: &QueueArgs) -> (u64, u64) {
+    (args.queue_tickets, args.queue_postgres_tickets)
 }
 
 /// Every combination on the database `seeded`, on a release server of its

@@ -222,11 +222,32 @@ pub fn measure(
     Ok(reports)
 }
 
+/// `then` on the seeded database `given` (its `DATABASE_URL` and tickets)
+/// if there is one, else on databases seeded by [`seed_each`].
+pub fn given_or_seeded(
+    dir: &Path,
+    given: Option<(&str, u64)>,
+    (sqlite_tickets, postgres_tickets): (u64, u64),
+    then: &mut dyn FnMut(&Seeded) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    match given {
+        Some((url, tickets)) => then(&Seeded {
+            engine: match DatabaseUrl::parse(url)? {
+                DatabaseUrl::Sqlite(_) => "SQLite",
+                DatabaseUrl::Postgres(_) => "PostgreSQL",
+            },
+            url,
+            tickets,
+        }),
+        None => seed_each(dir, sqlite_tickets, postgres_tickets, then),
+    }
+}
+
 /// Seeds a searchable database on each engine not skipped (0 tickets),
 /// as [`measure`] does, and hands each to `then` without measuring
 /// anything itself (for a section run alone: `--only lists`, `--only
 /// queue`). PostgreSQL is analyzed after the load, as autovacuum would.
-pub fn seed_each(
+fn seed_each(
     dir: &Path,
     sqlite_tickets: u64,
     postgres_tickets: u64,

@@ -12,13 +12,16 @@
 //! - `GET /tickets?limit=L&after=ID`: `L` tickets by id after `ID` (a keyset).
 //! - `POST /tickets` `{"subject","body","authorId"}`: one new ticket row, as
 //!   our create fills it (the row only: no search words, no events).
+//! - `POST /tickets/with-history`, the same body: the same work as our
+//!   create, without our layers: in one transaction (`BEGIN IMMEDIATE` on
+//!   SQLite) the ticket row, its search words and its `created` event.
 
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::serve::ListenerExt as _;
 use axum::{Json, Router};
 use chrono::{NaiveDateTime, Utc};
@@ -27,10 +30,10 @@ use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PoolError};
 use diesel::sqlite::SqliteConnection;
-use domain::{Priority, SlaTargets, TicketStatus};
+use domain::{Priority, SlaTargets, TicketDocuments, TicketStatus};
 use serde::{Deserialize, Serialize};
 use store::DatabaseUrl;
-use store::schema::tickets;
+use store::schema::{events, ticket_search_words, tickets};
 
 /// Pool sizes as the store's defaults, so both servers wait alike: SQLite
 /// takes one writer at a time anyway, PostgreSQL serves more in parallel.
@@ -215,27 +218,89 @@ async fn create_ticket(
     Json(new): Json<NewTicket>,
 ) -> Result<(StatusCode, Json<TicketRow>), Failure> {
     let row = blocking(move || {
-        // What our create stores for a customer's ticket: unattended, at
-        // the default priority, due by the default SLA targets.
-        let now = Utc::now();
-        let due = SlaTargets::default().due_times(now, Priority::Normal);
-        let breach_at = domain::sla::breach_time(due, None, None);
-        let at = now.naive_utc();
+        let row = new_ticket_row(new);
         on_connection!(pools, |conn| diesel::insert_into(tickets::table)
-            .values((
-                tickets::subject.eq(&new.subject),
-                tickets::body.eq(&new.body),
-                tickets::status.eq(TicketStatus::Unattended.as_str()),
-                tickets::author_id.eq(new.author_id),
-                tickets::created_at.eq(at),
-                tickets::updated_at.eq(at),
-                tickets::priority.eq(Priority::Normal.rank()),
-                tickets::first_response_due_at.eq(due.first_response.naive_utc()),
-                tickets::resolution_due_at.eq(due.resolution.naive_utc()),
-                tickets::sla_breach_at.eq(breach_at.map(|at| at.naive_utc())),
-            ))
+            .values(&row)
             .returning(TicketRow::as_returning())
             .get_result(conn))
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(row)))
+}
+
+/// A new ticket's row.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = tickets)]
+struct NewTicketRow {
+    subject: Option<String>,
+    body: String,
+    status: &'static str,
+    author_id: i64,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    priority: i32,
+    first_response_due_at: NaiveDateTime,
+    resolution_due_at: NaiveDateTime,
+    sla_breach_at: Option<NaiveDateTime>,
+}
+
+/// What our create stores for a customer's ticket: unattended, at the
+/// default priority, due by the default SLA targets.
+fn new_ticket_row(new: NewTicket) -> NewTicketRow {
+    let now = Utc::now();
+    let due = SlaTargets::default().due_times(now, Priority::Normal);
+    NewTicketRow {
+        subject: new.subject,
+        body: new.body,
+        status: TicketStatus::Unattended.as_str(),
+        author_id: new.author_id,
+        created_at: now.naive_utc(),
+        updated_at: now.naive_utc(),
+        priority: Priority::Normal.rank(),
+        first_response_due_at: due.first_response.naive_utc(),
+        resolution_due_at: due.resolution.naive_utc(),
+        sla_breach_at: domain::sla::breach_time(due, None, None).map(|at| at.naive_utc()),
+    }
+}
+
+async fn create_ticket_with_history(
+    State(pools): State<Pools>,
+    Json(new): Json<NewTicket>,
+) -> Result<(StatusCode, Json<TicketRow>), Failure> {
+    let row = blocking(move || {
+        let new = new_ticket_row(new);
+        let documents = TicketDocuments::of_ticket(new.subject.as_deref(), &new.body);
+        let (public_words, note_words) = (documents.public.as_text(), documents.notes.as_text());
+        macro_rules! the_work {
+            ($conn:expr) => {{
+                let row: TicketRow = diesel::insert_into(tickets::table)
+                    .values(&new)
+                    .returning(TicketRow::as_returning())
+                    .get_result($conn)?;
+                diesel::insert_into(ticket_search_words::table)
+                    .values((
+                        ticket_search_words::ticket_id.eq(row.ticket_id),
+                        ticket_search_words::public_words.eq(&public_words),
+                        ticket_search_words::note_words.eq(&note_words),
+                    ))
+                    .execute($conn)?;
+                diesel::insert_into(events::table)
+                    .values((
+                        events::ticket_id.eq(row.ticket_id),
+                        events::kind.eq("created"),
+                        events::actor_id.eq(new.author_id),
+                        events::at.eq(new.created_at),
+                        events::data.eq("{}"),
+                    ))
+                    .execute($conn)?;
+                Ok::<_, diesel::result::Error>(row)
+            }};
+        }
+        let row = match &pools {
+            Pools::Sqlite(pool) => pool.get()?.immediate_transaction(|conn| the_work!(conn))?,
+            Pools::Postgres(pool) => pool.get()?.transaction(|conn| the_work!(conn))?,
+        };
+        Ok(row)
     })
     .await?;
     Ok((StatusCode::CREATED, Json(row)))
@@ -248,6 +313,7 @@ async fn main() -> anyhow::Result<()> {
     let app = Router::new()
         .route("/tickets", get(list_tickets).post(create_ticket))
         .route("/tickets/{id}", get(get_ticket))
+        .route("/tickets/with-history", post(create_ticket_with_history))
         .with_state(pools);
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
     let port = std::env::var("PORT").unwrap_or_else(|_| "9004".to_owned());
