@@ -395,10 +395,15 @@ impl Indexed<'_> {
         match self {
             // The queue is read by status, and status follows time.
             Indexed::Status(_) => true,
-            Indexed::Author(_) | Indexed::Assignee(_) => {
-                matches!(sort, SortField::TicketId | SortField::UpdatedAt)
-            }
-            Indexed::Priority(_) => matches!(sort, SortField::TicketId | SortField::Priority),
+            Indexed::Author(_) => matches!(sort, SortField::TicketId | SortField::UpdatedAt),
+            Indexed::Assignee(_) => matches!(
+                sort,
+                SortField::TicketId | SortField::UpdatedAt | SortField::Status
+            ),
+            Indexed::Priority(_) => matches!(
+                sort,
+                SortField::TicketId | SortField::Priority | SortField::ResolutionDueAt
+            ),
             Indexed::Tag(_) | Indexed::Breach(_) => false,
         }
     }
