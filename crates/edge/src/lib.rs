@@ -17,6 +17,7 @@ pub mod limits;
 pub mod observe;
 pub mod problem;
 pub mod report;
+pub mod request_log;
 
 use std::sync::Arc;
 

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
-use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderName, HeaderValue, Method, StatusCode};
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use metrics::{Counter, Histogram, Label};
@@ -16,12 +16,8 @@ use store::Store;
 use tower_http::request_id::{MakeRequestId, RequestId};
 
 use crate::problem::Problem;
-
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
-/// The `route` label of a request no route matched: one value for every
-/// unknown path, so a scanner cannot grow the label set.
-pub const UNMATCHED_ROUTE: &str = "unmatched";
+use crate::request_log::{CURRENT_REQUEST, RequestFields};
+pub use crate::request_log::{REQUEST_ID, UNMATCHED_ROUTE, in_request_span};
 
 /// Request latency buckets, in seconds: from a cached read to a slow report.
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -100,64 +96,6 @@ pub async fn record_request(request: Request, next: Next) -> Response {
     response
 }
 
-/// What a log line says of the request it belongs to.
-#[derive(Debug, Clone)]
-struct RequestFields {
-    method: &'static str,
-    route: Option<MatchedPath>,
-    /// Set by the id layer around the doors; sane (see
-    /// [`is_sane_request_id`]), so it is written as it is.
-    id: Option<HeaderValue>,
-}
-
-impl RequestFields {
-    fn of(request: &Request) -> Self {
-        RequestFields {
-            method: method_label(request.method()),
-            route: request.extensions().get::<MatchedPath>().cloned(),
-            id: request.headers().get(&REQUEST_ID).cloned(),
-        }
-    }
-
-    fn route(&self) -> &str {
-        self.route
-            .as_ref()
-            .map_or(UNMATCHED_ROUTE, MatchedPath::as_str)
-    }
-
-    fn id(&self) -> &str {
-        self.id
-            .as_ref()
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("")
-    }
-}
-
-tokio::task_local! {
-    /// The request the running task answers, while [`record_request`]
-    /// awaits it.
-    static CURRENT_REQUEST: RequestFields;
-}
-
-/// Runs `log` (a WARN or ERROR line) inside a `request` span with the
-/// method, route and id of the request being answered, when there is one,
-/// so the line names it. The span is made only here: a request that logs
-/// nothing but its own line makes none. At ERROR level, so any filter that
-/// lets the line through keeps the span too.
-pub fn in_request_span<T>(log: impl FnOnce() -> T) -> T {
-    match CURRENT_REQUEST.try_with(|fields| {
-        tracing::error_span!(
-            "request",
-            method = %fields.method,
-            route = fields.route(),
-            request_id = %fields.id(),
-        )
-    }) {
-        Ok(span) => span.in_scope(log),
-        Err(_) => log(),
-    }
-}
-
 /// The counter and histogram of one (route, method, status).
 type Series = (Counter, Histogram);
 /// Route template -> (method, status) -> its series.
@@ -193,21 +131,6 @@ fn request_series(route: &str, method: &'static str, status: StatusCode) -> Seri
             .insert(key, handles.clone());
     }
     handles
-}
-
-/// The method as a label; any method beyond the standard ones is one
-/// value, so made-up methods cannot grow the label set.
-fn method_label(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "OTHER",
-    }
 }
 
 /// Counts a login by its outcome: `success`, `failure` (wrong or malformed

@@ -105,13 +105,13 @@ impl Problem {
     }
 
     /// Logs the cause of a failure of ours, once, where it is answered.
-    /// The line names the request (see [`crate::observe::in_request_span`]).
+    /// The line names the request (see [`crate::request_log::in_request_span`]).
     fn log(&self) {
         match self {
-            Problem::Internal(cause) => crate::observe::in_request_span(|| {
+            Problem::Internal(cause) => crate::request_log::in_request_span(|| {
                 tracing::error!(cause = with_causes(cause.as_ref()), "request failed")
             }),
-            Problem::Unavailable(cause) => crate::observe::in_request_span(|| {
+            Problem::Unavailable(cause) => crate::request_log::in_request_span(|| {
                 tracing::warn!(cause = with_causes(cause.as_ref()), "database unavailable")
             }),
             _ => {}
