@@ -405,9 +405,11 @@ impl Default for StoreOptions {
     }
 }
 
-/// Sorting this many rows costs about what walking an index past
-/// `page × tickets / matches` rows does at a million tickets (measured in
-/// `cargo xtask bench --only queue`).
+/// Either way a page stays cheap: below it, at most this many rows are
+/// sorted; above it, a walk of the sort's index passes about
+/// `rows wanted × tickets / matches` rows, at most 21,000 for a page of 20
+/// at a million tickets (the search's threshold for a common word too;
+/// `cargo xtask bench --only queue` measures every list at that size).
 pub const FEW_MATCHES: i64 = 1_000;
 
 /// SQLite takes one writer at a time however many connections wait, so a
