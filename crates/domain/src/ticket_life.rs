@@ -183,21 +183,7 @@ struct Model {
 impl Model {
     fn open(opening: Opening, author: UserId) -> Self {
         let mut model = Model {
-            ticket: Ticket {
-                id: TicketId(1),
-                subject: None,
-                body: "it does not work".into(),
-                status: opening.status,
-                author,
-                created_at: opening.at,
-                updated_at: opening.at,
-                resolved_at: None,
-                priority: opening.priority,
-                assignee: None,
-                tags: Some(TagSet::default()),
-                first_response_at: None,
-                due: opening.due,
-            },
+            ticket: opening.ticket(TicketId(1), author, None, "it does not work".into()),
             history: Vec::new(),
             next_reply_id: 1,
             public_replies: Vec::new(),

@@ -10,13 +10,13 @@
 use chrono::{DateTime, Utc};
 
 use crate::audience::{Audience, may_view_ticket};
-use crate::entities::TicketFacts;
+use crate::entities::{Ticket, TicketFacts};
 use crate::history::{EventKind, NewEvent};
-use crate::ids::UserId;
+use crate::ids::{TicketId, UserId};
 use crate::refusal::Refusal;
 use crate::roles::{Actor, Role};
 use crate::sla::{DueTimes, SlaTargets};
-use crate::workflow::{Priority, TicketStatus};
+use crate::workflow::{Priority, TagSet, TicketStatus};
 
 /// What opening a ticket writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +26,34 @@ pub struct Opening {
     pub due: DueTimes,
     pub at: DateTime<Utc>,
     pub events: Vec<NewEvent>,
+}
+
+impl Opening {
+    /// The ticket this opening makes, once the database has handed out its
+    /// `id`: nothing answered, assigned, tagged or resolved yet.
+    pub fn ticket(
+        &self,
+        id: TicketId,
+        author: UserId,
+        subject: Option<String>,
+        body: String,
+    ) -> Ticket {
+        Ticket {
+            id,
+            subject,
+            body,
+            status: self.status,
+            author,
+            created_at: self.at,
+            updated_at: self.at,
+            resolved_at: None,
+            priority: self.priority,
+            assignee: None,
+            tags: Some(TagSet::default()),
+            first_response_at: None,
+            due: self.due,
+        }
+    }
 }
 
 /// Rule 1: only a customer opens tickets, and a new ticket is unattended,

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use domain::audience::{Audience, may_view_ticket, see_ticket};
 use domain::tickets::{Opening, Resolution, decide_new_ticket, decide_status_change};
 use domain::{
-    Actor, Refusal, SeenTicket, SessionEpoch, Subject, TagSet, Ticket, TicketBody, TicketDocuments,
+    Actor, Refusal, SeenTicket, SessionEpoch, Subject, Ticket, TicketBody, TicketDocuments,
     TicketId, TicketStatus, UserId,
 };
 
@@ -39,26 +39,16 @@ impl Store {
         let open = |conn: &mut DbConnection| {
             let opening = decide_new_ticket(actor, &self.sla, now())?;
             let id = insert_ticket(conn, actor, new, &opening)?;
-            let ticket = Ticket {
-                id: TicketId(id),
-                subject: new
-                    .subject
+            // A new ticket's tags are none; `see_ticket` drops them for a
+            // viewer who does not see tags.
+            let ticket = opening.ticket(
+                TicketId(id),
+                actor.id(),
+                new.subject
                     .as_ref()
                     .map(|subject| subject.as_str().to_owned()),
-                body: new.body.as_str().to_owned(),
-                status: opening.status,
-                author: actor.id(),
-                created_at: opening.at,
-                updated_at: opening.at,
-                resolved_at: None,
-                priority: opening.priority,
-                assignee: None,
-                // A new ticket has none; `see_ticket` drops them for a
-                // viewer who does not see tags.
-                tags: Some(TagSet::default()),
-                first_response_at: None,
-                due: opening.due,
-            };
+                new.body.as_str().to_owned(),
+            );
             Ok(see_ticket(actor, ticket, opening.at))
         };
         match self.backend {
