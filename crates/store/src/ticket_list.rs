@@ -52,26 +52,26 @@ impl Store {
             (DbConnection::Sqlite(_), None) => {
                 choose_drive(conn, actor, request, now, self.few_matches)?
             }
-            _ => Unindexed::default(),
+            _ => Drive::Planner,
         };
-        let filtered_with = |unindexed: Unindexed| {
+        let filtered_with = |drive: Drive| {
             let mut query = tickets::table.into_boxed::<DbBackend>();
             if let TicketScope::AuthoredBy(author) = decide_ticket_scope(actor) {
-                query = match unindexed.author {
+                query = match drive.tests(FilterKind::Author) {
                     false => query.filter(tickets::author_id.eq(author.0)),
                     true => query
                         .filter(sql::<Bool>("+tickets.author_id = ").bind::<BigInt, _>(author.0)),
                 };
             }
             if let Some(status) = request.status {
-                query = match unindexed.status {
+                query = match drive.tests(FilterKind::Status) {
                     false => query.filter(tickets::status.eq(status.as_str())),
                     true => query
                         .filter(sql::<Bool>("+tickets.status = ").bind::<Text, _>(status.as_str())),
                 };
             }
             if let Some(priority) = request.priority {
-                query = match unindexed.priority {
+                query = match drive.tests(FilterKind::Priority) {
                     false => query.filter(tickets::priority.eq(priority.rank())),
                     true => query.filter(
                         sql::<Bool>("+tickets.priority = ").bind::<Integer, _>(priority.rank()),
@@ -79,7 +79,7 @@ impl Store {
                 };
             }
             if let Some(assignee) = request.assignee {
-                query = match (assignee.user(actor), unindexed.assignee) {
+                query = match (assignee.user(actor), drive.tests(FilterKind::Assignee)) {
                     (Some(user), false) => query.filter(tickets::assignee_id.eq(user.0)),
                     (None, false) => query.filter(tickets::assignee_id.is_null()),
                     (Some(user), true) => query
@@ -88,7 +88,7 @@ impl Store {
                 };
             }
             if let Some(tag) = &request.tag {
-                query = match unindexed.tag {
+                query = match drive.tests(FilterKind::Tag) {
                     false => {
                         let tagged = ticket_tags::table
                             .filter(ticket_tags::tag.eq(tag.as_str().to_owned()))
@@ -110,28 +110,28 @@ impl Store {
             if let Some(words) = &search {
                 query = query.filter(words.clone());
             }
-            query = match (request.breached, unindexed.breach, unindexed.breach_drives) {
-                (Some(true), false, false) => query.filter(tickets::sla_breach_at.lt(now)),
-                (Some(true), true, _) => {
-                    query.filter(sql::<Bool>("+tickets.sla_breach_at < ").bind::<Timestamp, _>(now))
-                }
+            query = match request.breached {
                 // As ids looked up: SQLite would rather walk the sort's
                 // index than search a range of unknown breadth.
-                (Some(true), false, true) => query.filter(
+                Some(true) if drive == Drive::Filter(FilterKind::Breach) => query.filter(
                     sql::<Bool>("tickets.id IN (SELECT id FROM tickets WHERE sla_breach_at < ")
                         .bind::<Timestamp, _>(now)
                         .sql(")"),
                 ),
-                (Some(false), _, _) => query.filter(
+                Some(true) if drive.tests(FilterKind::Breach) => {
+                    query.filter(sql::<Bool>("+tickets.sla_breach_at < ").bind::<Timestamp, _>(now))
+                }
+                Some(true) => query.filter(tickets::sla_breach_at.lt(now)),
+                Some(false) => query.filter(
                     tickets::sla_breach_at
                         .is_null()
                         .or(tickets::sla_breach_at.ge(now)),
                 ),
-                (None, _, _) => query,
+                None => query,
             };
             query
         };
-        let filtered = || filtered_with(Unindexed::default());
+        let filtered = || filtered_with(Drive::Planner);
         let total = if request.page.counts() {
             Some(match (&request.search, decide_ticket_scope(actor)) {
                 (Some(query), TicketScope::All) if searches_only(request) => {
@@ -357,20 +357,43 @@ fn segments<'a>(
     }
 }
 
-/// The filters of a page read that SQLite must not answer from an index:
-/// written with a unary `+`, they are tested on each row the chosen index
-/// gives. SQLite uses one index per table and cannot weigh one filter's
-/// matches against another's, so the store chooses for it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Unindexed {
-    status: bool,
-    priority: bool,
-    assignee: bool,
-    author: bool,
-    tag: bool,
-    breach: bool,
-    /// The breach filter's few matches drive the read.
-    breach_drives: bool,
+/// Which index a page is read along.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Drive {
+    /// The database's planner chooses: PostgreSQL, which can combine
+    /// indexes and knows how many rows each filter matches; a search; a
+    /// count; a list without filters.
+    Planner,
+    /// On SQLite, this filter's index; every other filter is tested on the
+    /// rows it gives.
+    Filter(FilterKind),
+    /// On SQLite, the sort's own index; every filter is tested on its rows.
+    Sort,
+}
+
+impl Drive {
+    /// Whether `filter` is written with a unary `+`, which SQLite never
+    /// answers from an index: it is tested on each row the chosen index
+    /// gives. SQLite uses one index per table and cannot weigh one
+    /// filter's matches against another's, so the store chooses for it.
+    fn tests(self, filter: FilterKind) -> bool {
+        match self {
+            Drive::Planner => false,
+            Drive::Filter(driver) => driver != filter,
+            Drive::Sort => true,
+        }
+    }
+}
+
+/// The filters an index can answer, by kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FilterKind {
+    Status,
+    Priority,
+    Assignee,
+    Author,
+    Tag,
+    Breach,
 }
 
 /// A filter of a list that an index can answer, with its value.
@@ -388,6 +411,17 @@ enum Indexed<'a> {
 }
 
 impl Indexed<'_> {
+    fn kind(self) -> FilterKind {
+        match self {
+            Indexed::Status(_) => FilterKind::Status,
+            Indexed::Priority(_) => FilterKind::Priority,
+            Indexed::Assignee(_) => FilterKind::Assignee,
+            Indexed::Author(_) => FilterKind::Author,
+            Indexed::Tag(_) => FilterKind::Tag,
+            Indexed::Breach(_) => FilterKind::Breach,
+        }
+    }
+
     /// Whether an index leads with this filter and goes on in `sort`'s
     /// order (migration `000011_chosen_indexes`): then a page of it is read
     /// in order, however many tickets match.
@@ -471,20 +505,19 @@ fn sorted_driver<'a>(
     Ok(best.map(|(_, filter)| filter))
 }
 
-/// Which index a page of `request` is read along (on SQLite), as the
-/// filters SQLite must not drive from. A filter matching fewer than
-/// `few_matches` tickets drives (its few matches are sorted);
-/// else a filter with an index in the sort's order drives (see
-/// [`sorted_driver`]); else the sort's
-/// own index does, each ticket tested against the filters, which reads
-/// about `page × tickets / matches` rows when no filter is few.
+/// Which index a page of `request` is read along on SQLite. A filter
+/// matching fewer than `few_matches` tickets drives (its few matches are
+/// sorted); else a filter with an index in the sort's order drives (see
+/// [`sorted_driver`]); else the sort's own index does, each ticket tested
+/// against the filters, which reads about `page × tickets / matches` rows
+/// when no filter is few.
 fn choose_drive(
     conn: &mut DbConnection,
     actor: Actor,
     request: &ListTickets,
     now: chrono::NaiveDateTime,
     few_matches: i64,
-) -> StoreResult<Unindexed> {
+) -> StoreResult<Drive> {
     let author = match decide_ticket_scope(actor) {
         TicketScope::AuthoredBy(author) => Some(Indexed::Author(author)),
         TicketScope::All => None,
@@ -515,18 +548,9 @@ fn choose_drive(
         Some((count, filter)) if count < few_matches => Some(filter),
         _ => sorted_driver(conn, &present, request.sort)?,
     };
-    let unindexed = |wanted: fn(&Indexed) -> bool| {
-        present
-            .iter()
-            .any(|filter| wanted(filter) && driver != Some(*filter))
-    };
-    Ok(Unindexed {
-        status: unindexed(|filter| matches!(filter, Indexed::Status(_))),
-        priority: unindexed(|filter| matches!(filter, Indexed::Priority(_))),
-        assignee: unindexed(|filter| matches!(filter, Indexed::Assignee(_))),
-        author: unindexed(|filter| matches!(filter, Indexed::Author(_))),
-        tag: unindexed(|filter| matches!(filter, Indexed::Tag(_))),
-        breach: unindexed(|filter| matches!(filter, Indexed::Breach(_))),
-        breach_drives: matches!(driver, Some(Indexed::Breach(_))),
+    Ok(match (present.is_empty(), driver) {
+        (true, _) => Drive::Planner,
+        (false, Some(driver)) => Drive::Filter(driver.kind()),
+        (false, None) => Drive::Sort,
     })
 }
