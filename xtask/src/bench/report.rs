@@ -40,9 +40,10 @@ pub struct Basics {
     clean_exit: bool,
 }
 
-/// A freshly seeded benchmark database.
+/// A freshly seeded benchmark database, still open (the search section's
+/// `Seeded` is a database handed over by its URL).
 #[derive(Debug)]
-pub struct Seeded {
+pub struct BenchDatabase {
     pub db: PathBuf,
     /// Still open on `db`.
     pub store: Store,
@@ -53,12 +54,12 @@ pub struct Seeded {
 }
 
 /// Seeds `tickets` (with the bench's users) into a new `dir/bench.db`.
-pub fn seed(dir: &Path, tickets: u64) -> anyhow::Result<Seeded> {
+pub fn seed(dir: &Path, tickets: u64) -> anyhow::Result<BenchDatabase> {
     let db = dir.join("bench.db");
     let store = Store::connect(&DatabaseUrl::Sqlite(db.clone()), StoreOptions::default())?;
     let started = Instant::now();
     let agent = crate::seed::seed_tickets(&store, tickets, 42)?;
-    Ok(Seeded {
+    Ok(BenchDatabase {
         db,
         store,
         agent,
@@ -69,7 +70,7 @@ pub fn seed(dir: &Path, tickets: u64) -> anyhow::Result<Seeded> {
 /// Seeds `tickets` into `dir/bench.db` and measures on it, each timed
 /// request `runs` times (the list pages ten times as often).
 pub fn measure(root: &Path, dir: &Path, tickets: u64, runs: usize) -> anyhow::Result<Basics> {
-    let Seeded {
+    let BenchDatabase {
         db: db_path,
         store,
         agent,
