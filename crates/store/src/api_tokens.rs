@@ -120,28 +120,27 @@ impl Store {
         Ok(rows.into_iter().map(ApiToken::from).collect())
     }
 
-    /// Revokes `owner`'s token `token` (the owner or an admin): its row is
-    /// gone, so it opens nothing from the next request on. A token that is
-    /// not `owner`'s is not found.
+    /// Revokes `owner`'s token `token` (the owner or an admin), answering
+    /// it as it was: its row is gone, so it opens nothing from the next
+    /// request on. A token that is not `owner`'s is not found.
     pub fn revoke_api_token(
         &self,
         actor: Actor,
         owner: UserId,
         token: ApiTokenId,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<ApiToken> {
         may_manage_tokens_of(actor, owner)?;
-        let deleted = self.write(|conn| {
+        let revoked: Option<TokenRow> = self.write(|conn| {
             Ok(diesel::delete(
                 api_tokens::table
                     .filter(api_tokens::id.eq(token.0))
                     .filter(api_tokens::user_id.eq(owner.0)),
             )
-            .execute(conn)?)
+            .returning(TOKEN_COLUMNS)
+            .get_result(conn)
+            .optional()?)
         })?;
-        if deleted == 0 {
-            return Err(Refusal::NotFound.into());
-        }
-        Ok(())
+        Ok(revoked.ok_or(Refusal::NotFound)?.into())
     }
 
     /// Who the token keyed by `secret_digest` speaks for, for a request of
