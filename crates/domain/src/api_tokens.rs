@@ -33,9 +33,8 @@ pub const LIVE_TOKENS_PER_ACCOUNT: usize = 20;
 pub const LAST_USE_PRECISION_SECONDS: i64 = 60;
 
 /// The answer to a 21st live token.
-pub const TOO_MANY_TOKENS: Refusal = Refusal::Conflict(
-    "an account may hold at most 20 live API tokens; revoke one first",
-);
+pub const TOO_MANY_TOKENS: Refusal =
+    Refusal::Conflict("an account may hold at most 20 live API tokens; revoke one first");
 /// The answer to a read-only token sent with anything but a read.
 pub const READ_ONLY_TOKEN: Refusal =
     Refusal::Forbidden("this API token is read-only; it may only read");
@@ -94,7 +93,9 @@ impl ExpiresInDays {
         } else {
             Err(ValidationError::new(
                 "expiresInDays",
-                format!("must be a whole number of days from {MIN_EXPIRES_IN_DAYS} to {MAX_EXPIRES_IN_DAYS}"),
+                format!(
+                    "must be a whole number of days from {MIN_EXPIRES_IN_DAYS} to {MAX_EXPIRES_IN_DAYS}"
+                ),
             ))
         }
     }
@@ -311,13 +312,19 @@ mod tests {
         let mut admin_now = account(true);
         admin_now.role = Role::Admin;
         let actor = decide_token_session(Some((&admin_now, FULL)), Access::Write, at(0));
-        assert_eq!(actor.map(|a| (a.id(), a.role())), Ok((OWNER.id(), Role::Admin)));
+        assert_eq!(
+            actor.map(|a| (a.id(), a.role())),
+            Ok((OWNER.id(), Role::Admin))
+        );
     }
 
     #[test]
     fn an_unknown_expired_or_deactivated_token_is_unauthenticated() {
         let unauthenticated = Err(Refusal::Unauthenticated(BAD_TOKEN));
-        assert_eq!(decide_token_session(None, Access::Read, at(0)), unauthenticated);
+        assert_eq!(
+            decide_token_session(None, Access::Read, at(0)),
+            unauthenticated
+        );
         let inactive = account(false);
         assert_eq!(
             decide_token_session(Some((&inactive, FULL)), Access::Read, at(0)),

@@ -3,9 +3,9 @@
 //! active, or a program's API token (`trk_...`) the store knows.
 
 use axum::extract::FromRequestParts;
+use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use axum::http::Method;
 use domain::login::BAD_TOKEN;
 use domain::{Access, Actor, Refusal, SeenTicket, SessionEpoch, TicketId, UserId};
 use edge::App;
@@ -65,7 +65,9 @@ impl Caller {
     /// token's was authenticated already.
     pub fn read_ticket(self, store: &Store, ticket: TicketId) -> Result<SeenTicket, Problem> {
         match self.proof {
-            Proof::Session(epoch) => Ok(store.read_ticket_with_token(self.subject, epoch, ticket)?),
+            Proof::Session(epoch) => {
+                Ok(store.read_ticket_with_token(self.subject, epoch, ticket)?)
+            }
             Proof::ApiToken(actor) => Ok(store.read_ticket(actor, ticket)?),
         }
     }

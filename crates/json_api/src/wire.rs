@@ -7,7 +7,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::{
-    ApiToken, CursorKey, Event, EventKind, Priority, Reply, Role, SeenTicket, TicketStatus, User, UserId,
+    ApiToken, CursorKey, Event, EventKind, Priority, Reply, Role, SeenTicket, TicketStatus, User,
+    UserId,
 };
 use edge::timestamp;
 use serde::{Deserialize, Serialize};

@@ -28,7 +28,11 @@ async fn token_of(app: &TestApp, owner: &Session, body: Value) -> Session {
 
 /// The `_id` of `owner`'s token called `name`, as listed.
 async fn token_id(app: &TestApp, owner: &Session, name: &str) -> String {
-    let listed = app.get(MY_TOKENS, owner).await.expect(StatusCode::OK).data();
+    let listed = app
+        .get(MY_TOKENS, owner)
+        .await
+        .expect(StatusCode::OK)
+        .data();
     listed
         .as_array()
         .expect("a list")

@@ -173,10 +173,7 @@ async fn get_ticket(
 ) -> Result<Envelope<TicketJson>, Problem> {
     let id = TicketId::parse("ticketId", &raw_id)?;
     // A session's account and the ticket in one query (`Caller::read_ticket`).
-    let ticket = on_store(&app, move |store| {
-        caller.read_ticket(store, id)
-    })
-    .await?;
+    let ticket = on_store(&app, move |store| caller.read_ticket(store, id)).await?;
     Ok(Envelope::new(
         "Ticket retrieved successfully",
         TicketJson::from(ticket),
