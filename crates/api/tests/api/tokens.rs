@@ -382,3 +382,57 @@ http_tests! {
         assert!(again.as_str() >= first.as_str(), "{again} after {first}");
     }
 }
+
+/// The server process as an operator runs it, logging everything down to
+/// debug: whatever is done with a token (created, used, refused a write,
+/// revoked, used again), it appears in no log line.
+#[test]
+fn a_token_appears_in_no_log_line() {
+    use crate::process::Server;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(
+        dir.path(),
+        &[("LOG_FORMAT", "json"), ("RUST_LOG", "debug")],
+        testkit::Log::CaptureStdout,
+    );
+    let jwt = server.customer_token("kayode");
+    let created = server.call(
+        "POST",
+        MY_TOKENS,
+        Some(&jwt),
+        Some(&json!({"name": "bot", "readOnly": true})),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let token = created.body["data"]["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let id = created.body["data"]["_id"].as_str().expect("id").to_owned();
+    let me = server.call("GET", "/api/v1/users/me", Some(&token), None);
+    assert_eq!(me.status, 200, "{}", me.body);
+    let write = server.call(
+        "POST",
+        "/api/v1/tickets",
+        Some(&token),
+        Some(&json!({"body": "hi"})),
+    );
+    write.assert_envelope(403);
+    let revoked = server.call("DELETE", &format!("{MY_TOKENS}/{id}"), Some(&jwt), None);
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
+    server
+        .call("GET", "/api/v1/tickets/1", Some(&token), None)
+        .assert_envelope(401);
+
+    assert!(server.terminate(Duration::from_secs(30)).success());
+    let logs = server.stdout();
+    assert!(
+        logs.contains("/api/v1/users/me/tokens"),
+        "the requests were logged: {logs}"
+    );
+    let secret_part = &token["trk_".len()..];
+    assert!(
+        !logs.contains(secret_part),
+        "a log line holds the token: {logs}"
+    );
+}
