@@ -43,9 +43,7 @@ pub async fn show(
     session: SessionCookie,
     PageQuery(query): PageQuery<AccountQuery>,
 ) -> Result<Response, PageError> {
-    let read = session
-        .run(&app, move |store, user| read_account(store, user))
-        .await?;
+    let read = session.run(&app, read_account).await?;
     let chrome = Chrome::new("Account", Some(viewer(&app, &session, &read.user)))
         .with_notice(notice(query.done.as_deref()));
     Ok(render(&account_page(
