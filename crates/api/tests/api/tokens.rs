@@ -193,6 +193,16 @@ http_tests! {
         app.get(&format!("/api/v1/tickets/{ticket}"), &reader).await.expect(StatusCode::OK);
         app.get("/api/v1/users/me", &reader).await.expect(StatusCode::OK);
         app.get(MY_TOKENS, &reader).await.expect(StatusCode::OK);
+        // HEAD is a read too (sent past the document's check, which lists
+        // GET only).
+        let head = Request::builder()
+            .method(Method::HEAD)
+            .uri("/api/v1/users/me")
+            .header(header::AUTHORIZATION, format!("Bearer {}", reader.token))
+            .body(Body::empty())
+            .expect("request");
+        let answered = app.router().clone().oneshot(head).await.expect("infallible");
+        assert_eq!(answered.status(), StatusCode::OK);
 
         let before = app.with_store(|store| fingerprint(store).expect("fingerprint")).await;
         let tokens_before = app.get(MY_TOKENS, &customer).await.expect(StatusCode::OK).data();
