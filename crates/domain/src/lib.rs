@@ -3,7 +3,8 @@
 //! Everything a request carries is parsed here into a type that cannot hold
 //! an invalid value ([`values`], with what shows on screen in [`visible`], [`ids`], [`workflow`], [`paging`],
 //! [`ticket_list`], [`sla`], [`search`]). Every business rule is one pure
-//! function ([`tickets`], [`triage`], [`accounts`], [`login`], [`report`])
+//! function ([`tickets`], [`triage`], [`accounts`], [`login`],
+//! [`api_tokens`], [`report`])
 //! that returns the decision, with the [`history`] events a ticket's change
 //! records, or a [`Refusal`] saying why not. What each viewer sees is
 //! decided in [`audience`] and, for a ticket's whole page, [`view`]. The
@@ -11,6 +12,7 @@
 //! rules; the doors only render what comes back.
 
 pub mod accounts;
+pub mod api_tokens;
 pub mod audience;
 pub mod cursor;
 pub mod entities;
@@ -34,6 +36,7 @@ pub mod visible;
 pub mod workflow;
 
 pub use accounts::{Creator, ListUsers, UserChange};
+pub use api_tokens::{Access, ApiToken, ApiTokenId, NewApiToken};
 pub use audience::{Audience, Person, SeenTicket};
 pub use cursor::{CursorKey, Position, SortValue};
 pub use entities::{Reply, Ticket, TicketFacts, User};

@@ -1,15 +1,17 @@
 //! What every door of the server shares, below all of them: the state a
 //! request can reach ([`App`]: the store, the keys, the request budgets,
 //! the public origin), the one vocabulary a failure is answered in
-//! ([`problem`]), the guards every request passes ([`guard`]), the device
-//! cookie ([`device`]), the report download ([`report`]), and what an
-//! operator sees of every request ([`observe`]).
+//! ([`problem`]), the guards every request passes ([`guard`]), the text of
+//! a program's API token ([`api_tokens`]), the device cookie ([`device`]),
+//! the report download ([`report`]), and what an operator sees of every
+//! request ([`observe`]).
 //!
 //! A door (the JSON API, the pages; next, mail and the delivery workers) is
 //! a thin adapter over this and the `store`: it parses what comes in,
 //! calls a store action, and renders what comes back. No door reaches into
 //! another; what two of them need is here.
 
+pub mod api_tokens;
 pub mod device;
 pub mod guard;
 pub mod keys;

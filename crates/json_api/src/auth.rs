@@ -1,47 +1,75 @@
-//! The extractors that tell a handler who is calling: a bearer token our
-//! keys signed, whose account the store still holds active.
+//! The extractors that tell a handler who is calling: a session's bearer
+//! token our keys signed (a JWT), whose account the store still holds
+//! active, or a program's API token (`trk_...`) the store knows.
 
 use axum::extract::FromRequestParts;
+use axum::http::Method;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use domain::login::BAD_TOKEN;
-use domain::{Actor, Refusal, SessionEpoch, UserId};
+use domain::{Access, Actor, Refusal, SeenTicket, SessionEpoch, TicketId, UserId};
 use edge::App;
+use edge::api_tokens::ApiTokenSecret;
 use edge::problem::Problem;
 use store::Store;
 
 pub const ONE_AUTHORIZATION: &str = "send one Authorization header, not several";
 
-/// The caller as a valid token of ours names them: its subject and
-/// session generation. Whether that account is still active, in that
-/// generation, and with which role, is asked of the store in the same
-/// blocking call as the request's own work ([`as_caller`]), so
-/// a request crosses to the blocking pool once, not twice, and the role
-/// still comes from the database, with deactivation applying at once.
+/// The caller as their credential names them.
+///
+/// For a session's JWT: its subject and session generation. Whether that
+/// account is still active, in that generation, and with which role, is
+/// asked of the store in the same blocking call as the request's own work
+/// ([`as_caller`]), so a request crosses to the blocking pool once, not
+/// twice, and the role still comes from the database, with deactivation
+/// applying at once.
+///
+/// For an API token: the account the store found for it, already
+/// authenticated by the extractor. Only the database knows whose a token
+/// is, and handlers need the account before their work (its write
+/// budget), so such a request crosses to the pool twice.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller {
     subject: UserId,
-    epoch: SessionEpoch,
+    proof: Proof,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Proof {
+    /// A session's JWT of this generation, not yet checked against the
+    /// account.
+    Session(SessionEpoch),
+    /// An API token the store accepted for this request.
+    ApiToken(Actor),
 }
 
 impl Caller {
-    /// The account the token was issued to (signed by our key, so it is
-    /// ours to trust as an id, e.g. for its write budget).
+    /// The account the credential was issued to (a JWT signed by our key,
+    /// or a token the store found), so ours to trust as an id, e.g. for
+    /// its write budget.
     pub fn id(self) -> UserId {
         self.subject
-    }
-
-    /// The session generation the token was issued in, for a store read
-    /// that authenticates in its own query (see
-    /// `Store::read_ticket_with_token`).
-    pub fn epoch(self) -> SessionEpoch {
-        self.epoch
     }
 
     /// The caller as the store says they are now; a 401 when the account
     /// is gone, deactivated, or its sessions were ended since.
     pub fn authenticate(self, store: &Store) -> Result<Actor, Problem> {
-        Ok(store.authenticate(self.subject, self.epoch)?)
+        match self.proof {
+            Proof::Session(epoch) => Ok(store.authenticate(self.subject, epoch)?),
+            Proof::ApiToken(actor) => Ok(actor),
+        }
+    }
+
+    /// One ticket as the caller sees it. A session's account is read in
+    /// the ticket's own query (`Store::read_ticket_with_token`); an API
+    /// token's was authenticated already.
+    pub fn read_ticket(self, store: &Store, ticket: TicketId) -> Result<SeenTicket, Problem> {
+        match self.proof {
+            Proof::Session(epoch) => {
+                Ok(store.read_ticket_with_token(self.subject, epoch, ticket)?)
+            }
+            Proof::ApiToken(actor) => Ok(store.read_ticket(actor, ticket)?),
+        }
     }
 }
 
@@ -54,8 +82,18 @@ impl FromRequestParts<App> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Problem> {
-        match bearer_token(parts, app)? {
-            Some((subject, epoch)) => Ok(Caller { subject, epoch }),
+        match bearer(parts, app)? {
+            Some(Bearer::Session(subject, epoch)) => Ok(Caller {
+                subject,
+                proof: Proof::Session(epoch),
+            }),
+            Some(Bearer::ApiToken(token)) => {
+                let actor = api_token_caller(app, &parts.method, token).await?;
+                Ok(Caller {
+                    subject: actor.id(),
+                    proof: Proof::ApiToken(actor),
+                })
+            }
             None => Err(Refusal::Unauthenticated(BAD_TOKEN).into()),
         }
     }
@@ -65,17 +103,28 @@ impl FromRequestParts<App> for MaybeCaller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Problem> {
-        let Some((subject, epoch)) = bearer_token(parts, app)? else {
-            return Ok(MaybeCaller(None));
+        let actor = match bearer(parts, app)? {
+            None => return Ok(MaybeCaller(None)),
+            Some(Bearer::Session(subject, epoch)) => {
+                on_store(app, move |store| store.authenticate(subject, epoch)).await?
+            }
+            Some(Bearer::ApiToken(token)) => api_token_caller(app, &parts.method, token).await?,
         };
-        let actor = on_store(app, move |store| store.authenticate(subject, epoch)).await?;
         Ok(MaybeCaller(Some(actor)))
     }
 }
 
-/// The subject and session generation of the request's bearer token, if
-/// it sent one; a token that does not verify is a 401.
-fn bearer_token(parts: &Parts, app: &App) -> Result<Option<(UserId, SessionEpoch)>, Problem> {
+/// The credential a request's `Authorization` header carries.
+enum Bearer {
+    /// A session's JWT, verified: its subject and session generation.
+    Session(UserId, SessionEpoch),
+    /// An API token of the right shape, not yet looked up.
+    ApiToken(ApiTokenSecret),
+}
+
+/// The request's bearer credential, if it sent one; a JWT that does not
+/// verify, or a token that cannot be one of ours, is a 401.
+fn bearer(parts: &Parts, app: &App) -> Result<Option<Bearer>, Problem> {
     let mut sent = parts.headers.get_all(AUTHORIZATION).iter();
     let Some(header) = sent.next() else {
         return Ok(None);
@@ -91,7 +140,42 @@ fn bearer_token(parts: &Parts, app: &App) -> Result<Option<(UserId, SessionEpoch
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::trim)
         .ok_or(Refusal::Unauthenticated(BAD_TOKEN))?;
-    Ok(Some(app.keys.verify(token)?))
+    if ApiTokenSecret::is_claimed_by(token) {
+        let token = ApiTokenSecret::parse(token).ok_or(Refusal::Unauthenticated(BAD_TOKEN))?;
+        return Ok(Some(Bearer::ApiToken(token)));
+    }
+    let (subject, epoch) = app.keys.verify(token)?;
+    Ok(Some(Bearer::Session(subject, epoch)))
+}
+
+/// Who an API token speaks for in a request of `method`, as the store
+/// says (a 401 for an unknown, revoked or expired token or a deactivated
+/// account; a 403 for a read-only token's write).
+///
+/// A read-only token is refused here, by the request's method, and not by
+/// each route or store action: every route that acts as an account takes
+/// [`Caller`] or [`MaybeCaller`], so a route added later is covered
+/// without anyone remembering to mark it a write, and the method is what
+/// a client is promised ("anything but GET and HEAD is refused"). A scope
+/// carried on the `Actor` would instead need every one of the store's many
+/// write actions to check it, and the first one forgotten would let a
+/// read-only token write. The verdict itself is `domain`'s
+/// (`decide_token_session`), asked by the store.
+async fn api_token_caller(
+    app: &App,
+    method: &Method,
+    token: ApiTokenSecret,
+) -> Result<Actor, Problem> {
+    let access = if method == Method::GET || method == Method::HEAD {
+        Access::Read
+    } else {
+        Access::Write
+    };
+    let digest = token.digest();
+    on_store(app, move |store| {
+        store.authenticate_api_token(&digest, access)
+    })
+    .await
 }
 
 /// Runs `work` with the store on the blocking pool.

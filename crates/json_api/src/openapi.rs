@@ -32,6 +32,7 @@ pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
     tags(
         (name = "auth", description = "Logging in"),
         (name = "users", description = "Accounts"),
+        (name = "tokens", description = "API tokens for programs"),
         (name = "tickets", description = "Support tickets"),
         (name = "replies", description = "Replies and internal notes on a ticket"),
         (name = "history", description = "What happened to a ticket, who did it and when"),
@@ -41,7 +42,7 @@ pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
 )]
 struct ApiDoc;
 
-/// The bearer-JWT scheme that `security(("bearer" = []))` refers to.
+/// The bearer scheme (a JWT or an API token) that `security(("bearer" = []))` refers to.
 struct BearerScheme;
 
 impl Modify for BearerScheme {
@@ -52,7 +53,10 @@ impl Modify for BearerScheme {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
+                    .description(Some(
+                        "A session's JWT from `POST /login` (24 hours), or a program's API \
+                         token (`trk_...`, from `POST /users/me/tokens`)",
+                    ))
                     .build(),
             ),
         );
@@ -86,7 +90,8 @@ async fn get_openapi(Extension(document): Extension<DocumentJson>) -> Response {
 
 /// Adds the statuses every operation of a kind can answer, from what the
 /// operation takes, so no handler has to repeat them:
-/// - a bearer token: 401;
+/// - a bearer token: 401, and on anything but `GET` 403 (a read-only API
+///   token);
 /// - a JSON body: 400 (malformed or invalid), 413, 415;
 /// - parameters: 400; a path parameter: 404 (missing, or hidden from the caller);
 /// - anything under `/api/v1` but this document: 500 and 503 (database
@@ -96,20 +101,22 @@ async fn get_openapi(Extension(document): Extension<DocumentJson>) -> Response {
 pub fn add_shared_responses(document: &mut Document) {
     for (path, item) in document.paths.paths.iter_mut() {
         let touches_the_store = path.starts_with("/api/v1/") && path != DOCUMENT_PATH;
-        let operations = [
-            &mut item.get,
+        if let Some(get) = &mut item.get {
+            add_shared_to(get, touches_the_store, false);
+        }
+        let writes = [
             &mut item.put,
             &mut item.post,
             &mut item.delete,
             &mut item.patch,
         ];
-        for operation in operations.into_iter().flatten() {
-            add_shared_to(operation, touches_the_store);
+        for operation in writes.into_iter().flatten() {
+            add_shared_to(operation, touches_the_store, true);
         }
     }
 }
 
-fn add_shared_to(operation: &mut Operation, touches_the_store: bool) {
+fn add_shared_to(operation: &mut Operation, touches_the_store: bool, writes: bool) {
     let needs_token = operation.security.as_ref().is_some_and(|requirements| {
         let text = serde_json::to_string(requirements).unwrap_or_default();
         text.contains("\"bearer\"")
@@ -123,6 +130,12 @@ fn add_shared_to(operation: &mut Operation, touches_the_store: bool) {
     if needs_token {
         bad_request.push("two `Authorization` headers");
         shared.push(("401", "Missing, invalid or expired token".to_owned()));
+        if writes {
+            shared.push((
+                "403",
+                "A read-only API token may only read (`GET`, `HEAD`)".to_owned(),
+            ));
+        }
     }
     if operation.request_body.is_some() {
         bad_request.push("malformed JSON, or a missing or invalid field");

@@ -11,6 +11,7 @@
 
 use std::sync::LazyLock;
 
+use domain::api_tokens::{MAX_EXPIRES_IN_DAYS, MIN_EXPIRES_IN_DAYS, TOKEN_NAME_MAX_CHARS};
 use domain::paging::{DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE_DEPTH};
 use domain::values::{
     BODY_MAX_CHARS, PIN_MAX_DIGITS, PIN_MIN_DIGITS, SUBJECT_MAX_CHARS, USERNAME_MAX_CHARS,
@@ -211,6 +212,31 @@ pub fn body() -> Object {
         .description(Some(format!(
             "Up to {BODY_MAX_CHARS} characters, no NUL, not blank: some character must \
              show (whitespace and zero-width characters alone do not)"
+        )))
+        .build()
+}
+
+/// An API token's name: some character that shows, no NUL.
+pub fn token_name() -> Object {
+    let blank = &*BLANK;
+    string()
+        .min_length(Some(1))
+        .max_length(Some(TOKEN_NAME_MAX_CHARS))
+        .pattern(Some(format!("^[{blank}]*[^\\u0000{blank}][^\\u0000]*$")))
+        .description(Some(format!(
+            "Up to {TOKEN_NAME_MAX_CHARS} characters, no NUL, not blank"
+        )))
+        .build()
+}
+
+/// How many days a new API token lasts.
+pub fn expires_in_days() -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .minimum(Some(MIN_EXPIRES_IN_DAYS))
+        .maximum(Some(MAX_EXPIRES_IN_DAYS))
+        .description(Some(format!(
+            "{MIN_EXPIRES_IN_DAYS} to {MAX_EXPIRES_IN_DAYS} days; absent, the token lasts until revoked"
         )))
         .build()
 }

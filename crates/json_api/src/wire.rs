@@ -7,7 +7,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::{
-    CursorKey, Event, EventKind, Priority, Reply, Role, SeenTicket, TicketStatus, User, UserId,
+    ApiToken, CursorKey, Event, EventKind, Priority, Reply, Role, SeenTicket, TicketStatus, User,
+    UserId,
 };
 use edge::timestamp;
 use serde::{Deserialize, Serialize};
@@ -292,6 +293,71 @@ impl From<User> for UserJson {
     }
 }
 
+/// A program's API token as its owner (or an admin) lists it; never the
+/// token itself.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = ApiToken)]
+pub struct ApiTokenJson {
+    /// The token's id, as a string of digits.
+    #[serde(rename = "_id")]
+    id: String,
+    name: String,
+    /// `true`: it may only read (`GET`, `HEAD`).
+    read_only: bool,
+    created_at: String,
+    /// `null`: it lasts until revoked.
+    expires_at: Option<String>,
+    /// When it was last used, to within a minute; `null`: never.
+    last_used_at: Option<String>,
+}
+
+impl From<ApiToken> for ApiTokenJson {
+    fn from(token: ApiToken) -> Self {
+        Self {
+            id: token.id.to_string(),
+            name: token.name,
+            read_only: token.read_only,
+            created_at: timestamp(token.created_at),
+            expires_at: token.expires_at.map(timestamp),
+            last_used_at: token.last_used_at.map(timestamp),
+        }
+    }
+}
+
+/// A token just created: as listed, and the token itself, which no other
+/// answer shows.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = CreatedApiToken)]
+pub struct CreatedApiTokenJson {
+    #[serde(rename = "_id")]
+    id: String,
+    name: String,
+    read_only: bool,
+    created_at: String,
+    expires_at: Option<String>,
+    last_used_at: Option<String>,
+    /// `trk_` and 43 base64url characters, for `Authorization: Bearer
+    /// ...`. Shown only here: the server keeps only its SHA-256.
+    token: String,
+}
+
+impl CreatedApiTokenJson {
+    pub fn new(created: ApiToken, token: &str) -> Self {
+        let listed = ApiTokenJson::from(created);
+        Self {
+            id: listed.id,
+            name: listed.name,
+            read_only: listed.read_only,
+            created_at: listed.created_at,
+            expires_at: listed.expires_at,
+            last_used_at: listed.last_used_at,
+            token: token.to_owned(),
+        }
+    }
+}
+
 /// A support ticket.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -513,6 +579,24 @@ pub struct ChangePinRequest {
     pub new_pin: Option<String>,
 }
 
+/// A token for the caller's own account.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateApiTokenRequest {
+    /// What the token is for, as its owner will recognise it.
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::token_name, required = true)]
+    pub name: Option<String>,
+    /// Absent: the token lasts until revoked.
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::expires_in_days)]
+    pub expires_in_days: Option<i64>,
+    /// `true`: it may only read (`GET`, `HEAD`); default `false`.
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(value_type = bool)]
+    pub read_only: Option<bool>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateTicketRequest {
     /// Absent or `null` for none.
@@ -655,6 +739,29 @@ pub struct UserPath {
     /// The user's `_id`.
     #[param(value_type = i64, minimum = 1)]
     pub id: String,
+}
+
+/// One of the caller's own tokens: `/users/me/tokens/{tokenId}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct OwnTokenPath {
+    /// The token's `_id`.
+    #[serde(rename = "tokenId")]
+    #[param(value_type = i64, minimum = 1)]
+    pub token_id: String,
+}
+
+/// One of a user's tokens: `/users/{id}/tokens/{tokenId}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct UserTokenPath {
+    /// The user's `_id`.
+    #[param(value_type = i64, minimum = 1)]
+    pub id: String,
+    /// The token's `_id`.
+    #[serde(rename = "tokenId")]
+    #[param(value_type = i64, minimum = 1)]
+    pub token_id: String,
 }
 
 impl PageQuery {

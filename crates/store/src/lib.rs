@@ -8,6 +8,7 @@
 //! without an actor, except the rule-free loading behind the `bulk-load`
 //! feature, which the server does not enable.
 
+mod api_tokens;
 #[cfg(feature = "bulk-load")]
 mod bulk;
 mod connection;

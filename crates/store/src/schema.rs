@@ -115,7 +115,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Programs' API tokens: the SHA-256 of each, never the token.
+    api_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        name -> Text,
+        secret_digest -> Text,
+        read_only -> Bool,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(web_sessions -> users (user_id));
+diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(replies -> users (author_id));
 diesel::joinable!(replies -> tickets (ticket_id));
 diesel::joinable!(ticket_tags -> tickets (ticket_id));
@@ -131,5 +146,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     ticket_search_words,
     ticket_reindex,
-    web_sessions
+    web_sessions,
+    api_tokens
 );

@@ -6,12 +6,14 @@ use domain::accounts::{
     Standing, USERNAME_TAKEN, decide_new_account_role, decide_user_change, may_manage_users,
     may_view_account,
 };
+use domain::api_tokens::change_ends_api_tokens;
 use domain::login::{LoginLane, decide_own_pin_change, decide_session};
 use domain::{
     Actor, Creator, ListUsers, LoggedIn, Page, Pin, Refusal, Role, SessionEpoch, User, UserChange,
     UserId, Username,
 };
 
+use crate::api_tokens::end_api_tokens;
 use crate::connection::{DbConnection, Locked, lock_rows};
 use crate::error::{StoreError, StoreResult};
 use crate::login::{LoginKey, LoginName, claim_attempt, lock_login, store_login_record};
@@ -169,6 +171,9 @@ impl Store {
                     users::active.eq(update.standing.active),
                 ))
                 .execute(conn)?;
+            if change_ends_api_tokens(before, update.standing) {
+                end_api_tokens(conn, id)?;
+            }
             let (user, _) = replace_pin(conn, id, new_hash.as_deref(), update.ends_sessions)?;
             Ok(user)
         })

@@ -351,3 +351,41 @@ pub struct UserRow {
     pub roles: Vec<Choice>,
     pub is_me: bool,
 }
+
+#[derive(Debug, Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub chrome: Chrome,
+    pub username: String,
+    pub role: &'static str,
+    pub tokens: Vec<TokenRow>,
+    /// A token just created, shown on this page only: the database keeps
+    /// its digest, so it cannot be shown again.
+    pub created: Option<CreatedToken>,
+    /// What the create form held, shown again when it was refused.
+    pub new_name: String,
+    pub new_days: String,
+    pub new_read_only: bool,
+    pub error: Option<String>,
+}
+
+/// One of the account's API tokens, as the account page lists it.
+#[derive(Debug, Clone)]
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub read_only: bool,
+    pub created: When,
+    /// `None`: it lasts until revoked.
+    pub expires: Option<When>,
+    pub expired: bool,
+    /// `None`: never used.
+    pub last_used: Option<When>,
+}
+
+/// A token just created: its name and the token itself.
+#[derive(Debug, Clone)]
+pub struct CreatedToken {
+    pub name: String,
+    pub token: String,
+}

@@ -95,6 +95,8 @@ struct World {
     app: TestApp,
     /// The accounts' ids, in the order [`Who`] declares them.
     ids: [UserId; 5],
+    /// Programs' API tokens, in the order [`ProgramToken`] declares them.
+    api_tokens: [String; 3],
     keys: Keys,
     /// The database as the last case left it.
     last: RefCell<Fingerprint>,
@@ -118,6 +120,20 @@ impl World {
         let customer = app.customer(Who::Customer.username()).await;
         let other = app.customer(Who::OtherCustomer.username()).await;
         let gone = app.customer(Who::Deactivated.username()).await;
+        // Programs' API tokens: a full one, a read-only one, and one of an
+        // account deactivated since (so ended).
+        let program_token = async |owner: &Session, body: Value| {
+            let created = app
+                .post("/api/v1/users/me/tokens", owner, body)
+                .await
+                .expect(StatusCode::CREATED);
+            created.data()["token"].as_str().expect("token").to_owned()
+        };
+        let api_tokens = [
+            program_token(&customer, json!({"name": "crm"})).await,
+            program_token(&agent, json!({"name": "wallboard", "readOnly": true})).await,
+            program_token(&gone, json!({"name": "ended"})).await,
+        ];
         app.patch(
             &format!("/api/v1/users/{}", gone.id),
             &admin,
@@ -152,6 +168,7 @@ impl World {
         World {
             app,
             ids,
+            api_tokens,
             keys: test_keys(),
             last: RefCell::new(now),
             statuses: RefCell::default(),
@@ -379,6 +396,11 @@ impl World {
             Auth::Scheme(scheme, who) => format!("{scheme}{}", self.token(*who, now)),
             Auth::Jwt(jwt) => format!("Bearer {}", self.jwt(jwt, now)),
             Auth::Raw(text) => return text.header(),
+            Auth::Program(ProgramToken::Forged) => format!(
+                "Bearer {}",
+                edge::api_tokens::ApiTokenSecret::generate().expose()
+            ),
+            Auth::Program(token) => format!("Bearer {}", self.api_tokens[*token as usize]),
         };
         HeaderValue::from_str(&text).expect("a token is a header value")
     }
@@ -830,6 +852,21 @@ enum Auth {
     Jwt(Jwt),
     /// Any header value at all.
     Raw(HeaderText),
+    /// `Bearer` and a program's API token.
+    Program(ProgramToken),
+}
+
+/// The API tokens a case can send.
+#[derive(Debug, Clone, Copy)]
+enum ProgramToken {
+    /// The customer's, reading and writing.
+    CustomerFull,
+    /// The agent's, read-only.
+    AgentReadOnly,
+    /// The deactivated account's, ended with it.
+    Ended,
+    /// One of our shape that was never issued.
+    Forged,
 }
 
 #[derive(Debug, Clone)]
@@ -992,6 +1029,8 @@ enum Val {
         objects: bool,
     },
     Bool(bool),
+    /// A JSON number, as written.
+    Number(String),
 }
 
 impl Val {
@@ -1004,6 +1043,7 @@ impl Val {
             }
             Val::Deep { depth, objects } => nested(*depth, *objects),
             Val::Bool(value) => value.to_string(),
+            Val::Number(text) => text.clone(),
         }
     }
 }
@@ -1026,13 +1066,18 @@ fn nested(depth: usize, objects: bool) -> String {
 /// Every operation the server documents, as (method, path template); the
 /// generator favours these. `a_generated_request_can_reach_every_documented_operation`
 /// keeps the list in step with the OpenAPI document.
-const OPERATIONS: [(&str, &str); 20] = [
+const OPERATIONS: [(&str, &str); 25] = [
     ("POST", "/api/v1/login"),
     ("POST", "/api/v1/users"),
     ("GET", "/api/v1/users"),
     ("GET", "/api/v1/users/me"),
     ("PUT", "/api/v1/users/me/pin"),
     ("PATCH", "/api/v1/users/{id}"),
+    ("POST", "/api/v1/users/me/tokens"),
+    ("GET", "/api/v1/users/me/tokens"),
+    ("DELETE", "/api/v1/users/me/tokens/{tokenId}"),
+    ("GET", "/api/v1/users/{id}/tokens"),
+    ("DELETE", "/api/v1/users/{id}/tokens/{tokenId}"),
     ("POST", "/api/v1/tickets"),
     ("GET", "/api/v1/tickets"),
     ("GET", "/api/v1/tickets/resolved-report"),
@@ -1206,6 +1251,21 @@ fn fitting_body(template: &str) -> BoxedStrategy<BodyGen> {
             ("pin", pins()),
         ],
         "/api/v1/tickets" => vec![("subject", text()), ("body", text())],
+        "/api/v1/users/me/tokens" => vec![
+            ("name", text()),
+            (
+                "expiresInDays",
+                select(vec!["1", "30", "3650", "0", "3651", "-1", "1.5"])
+                    .prop_map(str::to_owned)
+                    .boxed(),
+            ),
+            (
+                "readOnly",
+                select(vec!["true", "false"])
+                    .prop_map(str::to_owned)
+                    .boxed(),
+            ),
+        ],
         // PUT reads `status`, PATCH the triage fields.
         "/api/v1/tickets/{ticketId}" => vec![
             (
@@ -1243,8 +1303,13 @@ fn fitting_body(template: &str) -> BoxedStrategy<BodyGen> {
         .into_iter()
         .map(|(key, plausible)| {
             let value = prop_oneof![
-                // `active` and `internal` are JSON booleans; the rest are strings.
-                6 => plausible.prop_map(move |v| if matches!(key, "active" | "internal") { Val::Bool(v == "true") } else { Val::Str(v) }),
+                // `active`, `internal` and `readOnly` are JSON booleans,
+                // `expiresInDays` a number; the rest are strings.
+                6 => plausible.prop_map(move |v| match key {
+                    "active" | "internal" | "readOnly" => Val::Bool(v == "true"),
+                    "expiresInDays" => Val::Number(v),
+                    _ => Val::Str(v),
+                }),
                 1 => value(),
             ];
             prop::option::weighted(0.9, value.prop_map(move |value| (key, value)))
@@ -1266,7 +1331,10 @@ fn authority() -> impl Strategy<Value = &'static str> {
 }
 
 fn fill(template: &str, id: &str) -> String {
-    template.replace("{id}", id).replace("{ticketId}", id)
+    template
+        .replace("{id}", id)
+        .replace("{ticketId}", id)
+        .replace("{tokenId}", id)
 }
 
 fn trailing() -> impl Strategy<Value = &'static str> {
@@ -1384,6 +1452,13 @@ fn auth() -> impl Strategy<Value = Auth> {
         1 => (select(vec!["bearer ", "BEARER ", "Bearer  ", "Bearer\t", "Bearer", "Token ", "Basic ", " Bearer "]), who())
             .prop_map(|(scheme, who)| Auth::Scheme(scheme, who)),
         3 => jwt().prop_map(Auth::Jwt),
+        3 => select(vec![
+            ProgramToken::CustomerFull,
+            ProgramToken::AgentReadOnly,
+            ProgramToken::Ended,
+            ProgramToken::Forged,
+        ])
+        .prop_map(Auth::Program),
         1 => header_text(80).prop_map(Auth::Raw),
         1 => header_text(80).prop_map(|text| {
             let mut bearer = b"Bearer ".to_vec();

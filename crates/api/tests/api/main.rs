@@ -49,6 +49,7 @@ mod replies;
 mod report;
 mod search;
 mod tickets;
+mod tokens;
 mod users;
 mod web;
 mod workflow;

@@ -1799,3 +1799,69 @@ http_tests! {
         }
     }
 }
+
+http_tests! {
+    /// The account page's Tokens section: list, create (the token shown on
+    /// that page only, and working over the API), refusals shown beside
+    /// the form, CSRF, and revoke.
+    async fn the_account_page_lists_creates_shows_once_and_revokes_api_tokens(app) {
+        let (session, mut browser) = user(&app, "kayode", Role::Customer).await;
+        let (_, mut stranger) = user(&app, "tolu", Role::Customer).await;
+        let page = browser.get("/account").await.expect(StatusCode::OK);
+        assert!(page.has("Tokens") && page.has(r#"id="no-tokens""#), "{}", page.html);
+        assert!(page.has(r#"href="/account""#), "the frame links the account page");
+
+        // Made without the session's token or from another site: nothing.
+        browser
+            .post("/account/tokens", &[("name", "forged")], SAME_ORIGIN)
+            .await
+            .shows(StatusCode::FORBIDDEN, CROSS_SITE);
+
+        let refused = browser
+            .submit("/account/tokens", &[("name", "  "), ("expires_in_days", "30")])
+            .await;
+        refused.shows(StatusCode::BAD_REQUEST, "name must not be blank");
+        assert!(refused.has(r#"value="30""#), "the form is shown again as filled");
+        browser
+            .submit("/account/tokens", &[("name", "bot"), ("expires_in_days", "soon")])
+            .await
+            .shows(StatusCode::BAD_REQUEST, "expiresInDays must be a whole number of days");
+
+        let created = browser
+            .submit("/account/tokens", &[("name", "dashboard"), ("expires_in_days", "7"), ("read_only", "true")])
+            .await
+            .expect(StatusCode::OK);
+        let token = attribute_of(&created.html, r#"id="new-token-value""#, "value")
+            .expect("the new token is shown");
+        assert!(token.starts_with("trk_"), "{token}");
+        assert!(created.has("Read-only") && created.has("dashboard"));
+
+        // It works over the API as the account, read-only.
+        let program = Session { token: token.clone(), ..session.clone() };
+        app.get("/api/v1/users/me", &program).await.expect(StatusCode::OK);
+        app.post("/api/v1/tickets", &program, json!({"body": "hi"}))
+            .await
+            .expect(StatusCode::FORBIDDEN);
+
+        // Listed from then on, never shown again.
+        let listed = browser.get("/account").await.expect(StatusCode::OK);
+        assert!(listed.has("dashboard") && !listed.has(&token[4..]));
+        let tokens = app.get("/api/v1/users/me/tokens", &session).await.expect(StatusCode::OK).data();
+        let id = tokens[0]["_id"].as_str().expect("id").to_owned();
+
+        // Another account's browser cannot revoke it.
+        stranger
+            .submit(&format!("/account/tokens/{id}/revoke"), &[])
+            .await
+            .shows(StatusCode::NOT_FOUND, "not yours to see");
+        app.get("/api/v1/users/me", &program).await.expect(StatusCode::OK);
+
+        browser
+            .submit(&format!("/account/tokens/{id}/revoke"), &[])
+            .await
+            .redirects_to("/account?done=token-revoked#tokens");
+        let after = browser.get("/account?done=token-revoked").await.expect(StatusCode::OK);
+        assert!(after.has("API token revoked") && after.has(r#"id="no-tokens""#));
+        app.get("/api/v1/users/me", &program).await.expect(StatusCode::UNAUTHORIZED);
+    }
+}

@@ -6,6 +6,7 @@ pub mod health;
 pub mod replies;
 pub mod report;
 pub mod tickets;
+pub mod tokens;
 pub mod users;
 
 use domain::{LoggedIn, ValidationError};

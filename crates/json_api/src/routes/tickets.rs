@@ -172,11 +172,8 @@ async fn get_ticket(
     PathParam(TicketPath { ticket_id: raw_id }): PathParam<TicketPath>,
 ) -> Result<Envelope<TicketJson>, Problem> {
     let id = TicketId::parse("ticketId", &raw_id)?;
-    // The caller's account and the ticket in one query.
-    let ticket = on_store(&app, move |store| {
-        store.read_ticket_with_token(caller.id(), caller.epoch(), id)
-    })
-    .await?;
+    // A session's account and the ticket in one query (`Caller::read_ticket`).
+    let ticket = on_store(&app, move |store| caller.read_ticket(store, id)).await?;
     Ok(Envelope::new(
         "Ticket retrieved successfully",
         TicketJson::from(ticket),

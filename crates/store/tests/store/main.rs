@@ -10,6 +10,7 @@ mod search;
 mod sqlstate;
 mod ticket_page;
 mod tickets;
+mod tokens;
 mod upgrade;
 mod users;
 mod web_sessions;

@@ -1,5 +1,6 @@
 //! The pages and forms, one module per area, merged here.
 
+mod account;
 mod sign_in;
 mod ticket;
 mod tickets;
@@ -40,6 +41,12 @@ pub fn router() -> Router<App> {
             post(users::change_standing),
         )
         .route("/admin/users/{user_id}/pin", post(users::reset_pin))
+        .route("/account", get(account::show))
+        .route("/account/tokens", post(account::create_token))
+        .route(
+            "/account/tokens/{token_id}/revoke",
+            post(account::revoke_token),
+        )
 }
 
 /// The signed-in user as the frame shows them, with their forms' token.
@@ -83,6 +90,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "reactivated" => "Account reactivated.",
         "pin" => "PIN reset; the account's sessions have ended.",
         "signed-out" => "You are signed out.",
+        "token-revoked" => "API token revoked; it opens nothing from now on.",
         _ => return None,
     })
 }
