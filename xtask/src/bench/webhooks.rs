@@ -16,15 +16,14 @@ use anyhow::{Context as _, ensure};
 use chrono::{DateTime, Utc};
 
 use super::client::{self, Clients};
-use super::report;
 use super::server::{AGENT, Server};
 use super::stats::{median, quantile};
 
 /// The seeded admin, who manages webhooks.
 const ADMIN: &str = "iambenkay";
-/// Tickets seeded; the replies go round them, so no one ticket's lock
-/// decides the rate.
-const TICKETS: u64 = 1_000;
+/// The tickets the replies go round, so no one ticket's lock decides the
+/// rate; `--only webhooks` seeds this many.
+pub const TICKETS: u64 = 1_000;
 /// Clients sending replies.
 const CONNECTIONS: usize = 8;
 /// Replies sent one at a time, for the lag of a quiet server.
@@ -159,13 +158,13 @@ fn record(arrivals: &Mutex<Vec<Arrival>>, headers: &axum::http::HeaderMap, body:
     });
 }
 
-pub fn measure(root: &Path, dir: &Path, args: &WebhookArgs) -> anyhow::Result<Measured> {
-    let seeded = report::seed(dir, TICKETS)?;
-    drop(seeded.store);
+/// Measures on the SQLite database `db`, which holds at least [`TICKETS`]
+/// tickets and the bench's users.
+pub fn measure(root: &Path, db: &Path, args: &WebhookArgs) -> anyhow::Result<Measured> {
     let receiver = Receiver::start()?;
     let server = Server::start(
         root,
-        &seeded.db,
+        db,
         &[
             ("ACCOUNT_WRITE_LIMIT", "0"),
             ("ADDRESS_RATE_LIMIT", "0"),
@@ -346,7 +345,7 @@ fn set_enabled(server: &Server, admin: &str, endpoint: &str, enabled: bool) -> a
 pub fn print(measured: &Measured) {
     let ratio = measured.replies_per_second_with / measured.replies_per_second_without;
     println!();
-    println!("| webhooks (SQLite, {TICKETS} tickets, {CONNECTIONS} clients) | median |");
+    println!("| webhooks (SQLite, replies to {TICKETS} tickets, {CONNECTIONS} clients) | median |");
     println!("|---|---|");
     println!(
         "| `POST /tickets/:id/replies` with no endpoint / one subscribed | {:.0} / {:.0} a second |",
