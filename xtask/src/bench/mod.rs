@@ -14,7 +14,9 @@
 //! (`attacks`, runnable alone with `--only attacks`) and on the doors that
 //! hash a PIN (`login_attacks`, `--only login-attacks`); and on the search
 //! section's seeds, every filter x sort of the agents' queue (`queue`,
-//! runnable alone with `--only queue`, which seeds its own). What
+//! runnable alone with `--only queue`, which seeds its own); and what a
+//! webhook endpoint costs a reply, with the outbox's delivery rate and lag
+//! (`webhooks`, runnable alone with `--only webhooks`). What
 //! instrumentation costs also runs alone, on a small seed, with `--only
 //! instrumentation` (and beside another build of the server with
 //! `--instrumentation-baseline PATH`). `--only lists`
@@ -43,6 +45,7 @@ mod search;
 mod server;
 mod stats;
 mod web;
+mod webhooks;
 
 use std::path::Path;
 use std::process::Command;
@@ -96,6 +99,9 @@ pub struct BenchArgs {
     /// What instrumentation costs (part of the first table).
     #[command(flatten)]
     instrumentation: instrumentation::InstrumentationArgs,
+    /// What a webhook costs a reply, and how soon it is delivered.
+    #[command(flatten)]
+    webhooks: webhooks::WebhookArgs,
     /// Runs this section alone.
     #[arg(long, value_enum)]
     only: Option<Section>,
@@ -131,6 +137,9 @@ enum Section {
     /// `--search-postgres-tickets`; 0 skips an engine), with no search
     /// probes and no other section.
     Lists,
+    /// Replies with a subscribed webhook endpoint against none, delivery
+    /// throughput and lag, on a small seed.
+    Webhooks,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
@@ -144,6 +153,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     args.web.check()?;
     args.attacks.check()?;
     args.instrumentation.check()?;
+    args.webhooks.check()?;
     println!("building the release server ...");
     build_release(root, &["-p", "api"])?;
     if args.list.compares() && matches!(args.only, None | Some(Section::Lists)) {
@@ -227,6 +237,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let webhooks = webhooks::measure(root, &basics.db, &args.webhooks)?;
 
     print_machine();
     report::print(&basics);
@@ -246,6 +257,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     if let Some(attacks) = &login_attacks {
         login_attacks::print(attacks);
     }
+    webhooks::print(&webhooks);
     Ok(())
 }
 
@@ -285,6 +297,13 @@ fn measure_alone(
             })?;
             print_machine();
             lists.print();
+        }
+        Section::Webhooks => {
+            let seeded = report::seed(dir, webhooks::TICKETS)?;
+            drop(seeded.store);
+            let measured = webhooks::measure(root, &seeded.db, &args.webhooks)?;
+            print_machine();
+            webhooks::print(&measured);
         }
         Section::Queue => {
             let mut queues = Vec::new();
