@@ -140,7 +140,8 @@ pub fn build_app(settings: &Settings) -> anyhow::Result<App> {
         Keys::new(&secret, settings.token_lifetime),
         Limits::new(&settings.limits),
         settings.public_url.as_deref(),
-    ))
+    )
+    .requiring_if_match(settings.require_if_match))
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets requests in flight finish.

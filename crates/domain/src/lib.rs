@@ -6,12 +6,14 @@
 //! function ([`tickets`], [`triage`], [`accounts`], [`login`], [`report`])
 //! that returns the decision, with the [`history`] events a ticket's change
 //! records, or a [`Refusal`] saying why not. What each viewer sees is
-//! decided in [`audience`] and, for a ticket's whole page, [`view`]. The
-//! `store` action that performs a change is the one place that asks these
+//! decided in [`audience`] and, for a ticket's whole page, [`view`]; the
+//! version of what a viewer sees, for conditional requests, in
+//! [`conditional`]. The `store` action that performs a change is the one place that asks these
 //! rules; the doors only render what comes back.
 
 pub mod accounts;
 pub mod audience;
+pub mod conditional;
 pub mod cursor;
 pub mod entities;
 pub mod history;
@@ -35,6 +37,7 @@ pub mod workflow;
 
 pub use accounts::{Creator, ListUsers, UserChange};
 pub use audience::{Audience, Person, SeenTicket};
+pub use conditional::{EntityTag, Precondition, TagList};
 pub use cursor::{CursorKey, Position, SortValue};
 pub use entities::{Reply, Ticket, TicketFacts, User};
 pub use history::{Event, EventKind, EventType, NewEvent};

@@ -9,6 +9,7 @@
 //! envelope by [`error::json_errors`].
 
 pub mod auth;
+pub mod conditional;
 pub mod docs;
 pub mod error;
 pub mod extract;

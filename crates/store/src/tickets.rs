@@ -5,9 +5,10 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::audience::{Audience, may_view_ticket, see_ticket};
+use domain::conditional::decide_precondition;
 use domain::tickets::{Opening, Resolution, decide_new_ticket, decide_status_change};
 use domain::{
-    Actor, Refusal, SeenTicket, SessionEpoch, Subject, Ticket, TicketBody, TicketDocuments,
+    Actor, EntityTag, Precondition, Refusal, SeenTicket, SessionEpoch, Subject, Ticket, TicketBody, TicketDocuments,
     TicketId, TicketStatus, UserId,
 };
 
@@ -107,12 +108,30 @@ impl Store {
         ticket_id: TicketId,
         requested: TicketStatus,
     ) -> StoreResult<SeenTicket> {
+        self.change_ticket_status_if(actor, ticket_id, requested, &Precondition::None)
+    }
+
+    /// [`Store::change_ticket_status`], if the ticket as `actor` sees it,
+    /// read with the ticket locked, is still the version `precondition`
+    /// names (`If-Match`); otherwise nothing is changed. The rule's own
+    /// refusal (not theirs, not a status one may set) is answered first.
+    pub fn change_ticket_status_if(
+        &self,
+        actor: Actor,
+        ticket_id: TicketId,
+        requested: TicketStatus,
+        precondition: &Precondition,
+    ) -> StoreResult<SeenTicket> {
         self.write(|conn| {
             let ticket = lock_ticket(conn, ticket_id)?;
             let now = now();
-            match decide_status_change(actor, ticket.facts(), requested, now)? {
-                Resolution::AlreadyResolved => seen(conn, actor, ticket, now),
+            let resolution = decide_status_change(actor, ticket.facts(), requested, now)?;
+            let current = seen(conn, actor, ticket, now)?;
+            decide_precondition(precondition, &EntityTag::of_ticket(&current))?;
+            match resolution {
+                Resolution::AlreadyResolved => Ok(current),
                 Resolution::Resolve { at, events } => {
+                    let ticket = current.ticket;
                     let resolved = Ticket {
                         resolved_at: Some(at),
                         ..ticket

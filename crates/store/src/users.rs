@@ -6,9 +6,10 @@ use domain::accounts::{
     Standing, USERNAME_TAKEN, decide_new_account_role, decide_user_change, may_manage_users,
     may_view_account,
 };
+use domain::conditional::decide_precondition;
 use domain::login::{LoginLane, decide_own_pin_change, decide_session};
 use domain::{
-    Actor, Creator, ListUsers, LoggedIn, Page, Pin, Refusal, Role, SessionEpoch, User, UserChange,
+    Actor, Creator, EntityTag, Precondition, ListUsers, LoggedIn, Page, Pin, Refusal, Role, SessionEpoch, User, UserChange,
     UserId, Username,
 };
 
@@ -141,6 +142,19 @@ impl Store {
     /// The active admins are locked first, so two admins demoting each other
     /// at once cannot both succeed.
     pub fn update_user(&self, actor: Actor, id: UserId, change: &UserChange) -> StoreResult<User> {
+        self.update_user_if(actor, id, change, &Precondition::None)
+    }
+
+    /// [`Store::update_user`], if the account, read with its row locked, is
+    /// still the version `precondition` names (`If-Match`); otherwise
+    /// nothing is changed.
+    pub fn update_user_if(
+        &self,
+        actor: Actor,
+        id: UserId,
+        change: &UserChange,
+        precondition: &Precondition,
+    ) -> StoreResult<User> {
         may_manage_users(actor)?;
         // Hashed before any lock is taken: Argon2 takes tens of milliseconds.
         let new_hash = change
@@ -156,6 +170,7 @@ impl Store {
                 .select(USER_COLUMNS)
                 .first::<UserRow>(conn)?
                 .try_into()?;
+            decide_precondition(precondition, &EntityTag::of_user(&current))?;
             let before = Standing {
                 role: current.role,
                 active: current.active,

@@ -30,6 +30,7 @@ http_tests! {
             ("get", "/api/v1/users"),
             ("get", "/api/v1/users/me"),
             ("put", "/api/v1/users/me/pin"),
+            ("get", "/api/v1/users/{id}"),
             ("patch", "/api/v1/users/{id}"),
             ("post", "/api/v1/tickets"),
             ("get", "/api/v1/tickets"),

@@ -33,6 +33,7 @@ macro_rules! http_tests {
 mod abuse;
 mod accounts;
 mod auth;
+mod conditional;
 mod binary;
 mod bodies;
 mod contract;

@@ -5,7 +5,7 @@ use axum::response::Response;
 use domain::ticket_list::TicketQuery;
 use domain::values::parse_id;
 use domain::{
-    ListTickets, Priority, Subject, TagSet, TicketBody, TicketChange, TicketId, TicketStatus,
+    EntityTag, ListTickets, Priority, SeenTicket, Subject, TagSet, TicketBody, TicketChange, TicketId, TicketStatus,
     UserId, ValidationError,
 };
 use edge::App;
@@ -16,10 +16,12 @@ use utoipa_axum::routes;
 
 use super::required;
 use crate::auth::{Caller, as_caller, on_store};
+use crate::conditional::{IfMatch, IfNoneMatch, read_answer, tagged};
 use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::wire::{
-    ChangeTicketRequest, CreateTicketRequest, Envelope, ErrorEnvelope, PageEnvelope, PageQuery,
-    TicketFilters, TicketJson, TicketPath, UpdateTicketRequest,
+    ChangeTicketRequest, CreateTicketRequest, Envelope, ErrorEnvelope, IfMatchHeader,
+    IfNoneMatchHeader, PageEnvelope, PageQuery, TicketFilters, TicketJson, TicketPath,
+    UpdateTicketRequest,
 };
 
 pub fn router() -> OpenApiRouter<App> {
@@ -157,30 +159,49 @@ async fn get_tickets(
     ))
 }
 
-/// One ticket; another customer's ticket is 404, like a missing one.
+/// One ticket; another customer's ticket is 404, like a missing one. Its
+/// `ETag` is the version of the ticket as the caller sees it: a customer's
+/// does not change on a note or a tag change, which they do not see.
 #[utoipa::path(
     get,
     path = "/tickets/{ticketId}",
     tag = "tickets",
-    params(TicketPath),
-    responses((status = 200, description = "The ticket", body = Envelope<TicketJson>)),
+    params(TicketPath, IfNoneMatchHeader),
+    responses(
+        (status = 200, description = "The ticket", body = Envelope<TicketJson>,
+            headers(("ETag" = String, description = "The version of the ticket as the caller sees it (strong)"))),
+        (status = 304, description = "The copy named by `If-None-Match` is current; no body",
+            headers(("ETag" = String, description = "The current version"))),
+    ),
     security(("bearer" = []))
 )]
 async fn get_ticket(
     State(app): State<App>,
     caller: Caller,
+    if_none_match: IfNoneMatch,
     PathParam(TicketPath { ticket_id: raw_id }): PathParam<TicketPath>,
-) -> Result<Envelope<TicketJson>, Problem> {
+) -> Result<Response, Problem> {
     let id = TicketId::parse("ticketId", &raw_id)?;
     // The caller's account and the ticket in one query.
     let ticket = on_store(&app, move |store| {
         store.read_ticket_with_token(caller.id(), caller.epoch(), id)
     })
     .await?;
-    Ok(Envelope::new(
-        "Ticket retrieved successfully",
-        TicketJson::from(ticket),
+    let tag = EntityTag::of_ticket(&ticket);
+    Ok(read_answer(
+        &tag,
+        &if_none_match,
+        Envelope::new("Ticket retrieved successfully", TicketJson::from(ticket)),
     ))
+}
+
+/// A changed ticket's answer, with its new `ETag`.
+fn changed_ticket(ticket: SeenTicket) -> Response {
+    let tag = EntityTag::of_ticket(&ticket);
+    tagged(
+        &tag,
+        Envelope::new("Ticket updated successfully", TicketJson::from(ticket)),
+    )
 }
 
 /// Resolve a ticket (its own customer only); resolving twice changes
@@ -189,10 +210,11 @@ async fn get_ticket(
     put,
     path = "/tickets/{ticketId}",
     tag = "tickets",
-    params(TicketPath),
+    params(TicketPath, IfMatchHeader),
     request_body = UpdateTicketRequest,
     responses(
-        (status = 200, description = "The ticket, resolved", body = Envelope<TicketJson>),
+        (status = 200, description = "The ticket, resolved", body = Envelope<TicketJson>,
+            headers(("ETag" = String, description = "The ticket's new version as the caller sees it"))),
         (status = 403, description = "Only the ticket's customer resolves it", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
@@ -200,19 +222,17 @@ async fn get_ticket(
 async fn put_ticket(
     State(app): State<App>,
     caller: Caller,
+    IfMatch(precondition): IfMatch,
     PathParam(TicketPath { ticket_id: raw_id }): PathParam<TicketPath>,
     JsonBody(request): JsonBody<UpdateTicketRequest>,
-) -> Result<Envelope<TicketJson>, Problem> {
+) -> Result<Response, Problem> {
     let id = TicketId::parse("ticketId", &raw_id)?;
     let status: TicketStatus = required("status", request.status)?.parse()?;
     let ticket = as_caller(&app, caller, move |store, caller| {
-        store.change_ticket_status(caller, id, status)
+        store.change_ticket_status_if(caller, id, status, &precondition)
     })
     .await?;
-    Ok(Envelope::new(
-        "Ticket updated successfully",
-        TicketJson::from(ticket),
-    ))
+    Ok(changed_ticket(ticket))
 }
 
 /// Triage (support agents and admins): set the priority, the assignee or
@@ -222,10 +242,11 @@ async fn put_ticket(
     patch,
     path = "/tickets/{ticketId}",
     tag = "tickets",
-    params(TicketPath),
+    params(TicketPath, IfMatchHeader),
     request_body = ChangeTicketRequest,
     responses(
-        (status = 200, description = "The ticket, changed", body = Envelope<TicketJson>),
+        (status = 200, description = "The ticket, changed", body = Envelope<TicketJson>,
+            headers(("ETag" = String, description = "The ticket's new version as the caller sees it"))),
         (status = 403, description = "Customers do not triage tickets", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
@@ -233,17 +254,15 @@ async fn put_ticket(
 async fn patch_ticket(
     State(app): State<App>,
     caller: Caller,
+    IfMatch(precondition): IfMatch,
     PathParam(TicketPath { ticket_id: raw_id }): PathParam<TicketPath>,
     JsonBody(request): JsonBody<ChangeTicketRequest>,
-) -> Result<Envelope<TicketJson>, Problem> {
+) -> Result<Response, Problem> {
     let id = TicketId::parse("ticketId", &raw_id)?;
     let change = TicketChange::try_from(request)?;
     let ticket = as_caller(&app, caller, move |store, caller| {
-        store.change_ticket(caller, id, &change)
+        store.change_ticket_if(caller, id, &change, &precondition)
     })
     .await?;
-    Ok(Envelope::new(
-        "Ticket updated successfully",
-        TicketJson::from(ticket),
-    ))
+    Ok(changed_ticket(ticket))
 }
