@@ -173,6 +173,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             }
         });
     });
+    // Idempotency keys are kept for 24 hours, then forgotten.
+    let store = app.store.clone();
+    spawn_every(Duration::from_secs(10 * 60), move || {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = store.forget_expired_idempotency_keys() {
+                tracing::warn!(error = %store::with_causes(&error), "forgetting expired idempotency keys failed");
+            }
+        });
+    });
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     let address = listener.local_addr()?;
     tracing::info!(%address, "listening; open http://{address}/ in a browser");

@@ -275,11 +275,11 @@ mod tests {
             created_at: at(0),
             updated_at: at(0),
             resolved_at: None,
-            priority: Priority::Medium,
+            priority: Priority::Normal,
             assignee: None,
             tags: Some(TagSet::default()),
             first_response_at: None,
-            due: SlaTargets::default().due_times(at(0), Priority::Medium),
+            due: SlaTargets::default().due_times(at(0), Priority::Normal),
         }
     }
 

@@ -8,7 +8,8 @@
 //! records, or a [`Refusal`] saying why not. What each viewer sees is
 //! decided in [`audience`] and, for a ticket's whole page, [`view`]; the
 //! version of what a viewer sees, for conditional requests, in
-//! [`conditional`]. The `store` action that performs a change is the one place that asks these
+//! [`conditional`]; what a request that brings an idempotency key already
+//! seen gets, in [`idempotency`]. The `store` action that performs a change is the one place that asks these
 //! rules; the doors only render what comes back.
 
 pub mod accounts;
@@ -17,6 +18,7 @@ pub mod conditional;
 pub mod cursor;
 pub mod entities;
 pub mod history;
+pub mod idempotency;
 pub mod ids;
 pub mod login;
 pub mod paging;

@@ -73,6 +73,13 @@ impl FromRequestParts<App> for MaybeCaller {
     }
 }
 
+/// The account a request's bearer token names, by its signature alone (no
+/// store read): whose idempotency keys the request's key is among. `None`
+/// without a token; an error for a token that does not verify.
+pub fn token_subject(parts: &Parts, app: &App) -> Result<Option<UserId>, Problem> {
+    Ok(bearer_token(parts, app)?.map(|(subject, _)| subject))
+}
+
 /// The subject and session generation of the request's bearer token, if
 /// it sent one; a token that does not verify is a 401.
 fn bearer_token(parts: &Parts, app: &App) -> Result<Option<(UserId, SessionEpoch)>, Problem> {

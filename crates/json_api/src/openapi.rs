@@ -7,6 +7,8 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -204,6 +206,36 @@ fn add_shared_to(operation: &mut Operation, touches_the_store: bool) {
             .responses
             .entry(status.to_owned())
             .or_insert_with(|| error_response(&description));
+    }
+    if takes_idempotency_key {
+        mark_replayable(operation);
+    }
+}
+
+/// Every answer of an operation that takes `Idempotency-Key` that is kept
+/// for retries may come again, marked `Idempotent-Replayed`.
+fn mark_replayable(operation: &mut Operation) {
+    for (status, response) in operation.responses.responses.iter_mut() {
+        let kept = status
+            .parse::<u16>()
+            .is_ok_and(domain::idempotency::keeps_answer);
+        if let (true, RefOr::T(response)) = (kept, response) {
+            response.headers.insert(
+                "Idempotent-Replayed".to_owned(),
+                RefOr::T(
+                    HeaderBuilder::new()
+                        .schema(Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .enum_values(Some(["true"])),
+                        ))
+                        .description(Some(
+                            "`true` on an answer given again for a retry with the same `Idempotency-Key`; nothing was done this time",
+                        ))
+                        .build(),
+                ),
+            );
+        }
     }
 }
 

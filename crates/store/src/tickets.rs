@@ -15,6 +15,7 @@ use domain::{
 use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreResult;
 use crate::events::record_events;
+use crate::idempotency::{Recording, record_if_held};
 use crate::prepared::{AccountAndTicket, OpenTicket};
 use crate::rows::{
     TICKET_COLUMNS, TicketRow, UserRow, encode_event, load_tags, load_ticket, lock_ticket, tag_set,
@@ -37,6 +38,18 @@ impl Store {
     /// words; the database hands out its `ticketId`. On SQLite in a write
     /// transaction; on PostgreSQL one statement, atomic by itself.
     pub fn create_ticket(&self, actor: Actor, new: &NewTicket) -> StoreResult<SeenTicket> {
+        self.create_ticket_once(actor, new, None)
+    }
+
+    /// [`Store::create_ticket`] for a request that holds an idempotency
+    /// key: its answer is recorded as the key's in the same transaction
+    /// (on PostgreSQL too, where the ticket's statement then runs in one).
+    pub fn create_ticket_once(
+        &self,
+        actor: Actor,
+        new: &NewTicket,
+        recording: Option<&Recording<SeenTicket>>,
+    ) -> StoreResult<SeenTicket> {
         let open = |conn: &mut DbConnection| {
             let opening = decide_new_ticket(actor, &self.sla, now())?;
             let id = insert_ticket(conn, actor, new, &opening)?;
@@ -50,10 +63,12 @@ impl Store {
                     .map(|subject| subject.as_str().to_owned()),
                 new.body.as_str().to_owned(),
             );
-            Ok(see_ticket(actor, ticket, opening.at))
+            let seen = see_ticket(actor, ticket, opening.at);
+            record_if_held(conn, recording, &seen)?;
+            Ok(seen)
         };
-        match self.backend {
-            "postgres" => open(&mut *self.conn()?),
+        match (self.backend, recording) {
+            ("postgres", None) => open(&mut *self.conn()?),
             _ => self.write(open),
         }
     }

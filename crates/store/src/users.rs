@@ -15,6 +15,7 @@ use domain::{
 
 use crate::connection::{DbConnection, Locked, lock_rows};
 use crate::error::{StoreError, StoreResult};
+use crate::idempotency::Recording;
 use crate::login::{LoginKey, LoginName, claim_attempt, lock_login, store_login_record};
 use crate::paging::page_in_id_order;
 use crate::pin::HashingPlace;
@@ -42,10 +43,30 @@ impl Store {
         creator: Creator,
         new: &NewAccount,
     ) -> StoreResult<User> {
+        self.create_user_once(hashing, creator, new, None)
+    }
+
+    /// [`Store::create_user`] for a request that holds an idempotency key:
+    /// its answer is recorded as the key's in the same transaction as the
+    /// account.
+    pub fn create_user_once(
+        &self,
+        hashing: HashingPlace,
+        creator: Creator,
+        new: &NewAccount,
+        recording: Option<&Recording<User>>,
+    ) -> StoreResult<User> {
         let role = decide_new_account_role(creator, new.role)?;
         let pin_hash = hashing.0.hash(&new.pin)?;
         drop(hashing);
-        insert_user(&mut *self.conn()?, &new.username, &pin_hash, role)
+        match recording {
+            None => insert_user(&mut *self.conn()?, &new.username, &pin_hash, role),
+            Some(recording) => self.write(|conn| {
+                let user = insert_user(conn, &new.username, &pin_hash, role)?;
+                recording.record(conn, &user)?;
+                Ok(user)
+            }),
+        }
     }
 
     /// Who a verified token speaks for now: the account's current role,

@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
+use domain::idempotency::StoredAnswer;
 use domain::ticket_list::TicketQuery;
 use domain::values::parse_id;
 use domain::{
@@ -17,9 +18,11 @@ use utoipa_axum::routes;
 use super::required;
 use crate::auth::{Caller, as_caller, on_store};
 use crate::conditional::{IfMatch, IfNoneMatch, read_answer, tagged};
+use crate::idempotency::{Once, created};
 use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::wire::{
-    ChangeTicketRequest, CreateTicketRequest, Envelope, ErrorEnvelope, IfMatchHeader,
+    ChangeTicketRequest, CreateTicketRequest, Envelope, ErrorEnvelope, IdempotencyKeyHeader,
+    IfMatchHeader,
     IfNoneMatchHeader, PageEnvelope, PageQuery, TicketFilters, TicketJson, TicketPath,
     UpdateTicketRequest,
 };
@@ -89,6 +92,7 @@ fn parse_user_id(value: serde_json::Value) -> Result<UserId, ValidationError> {
     post,
     path = "/tickets",
     tag = "tickets",
+    params(IdempotencyKeyHeader),
     request_body = CreateTicketRequest,
     responses(
         (status = 201, description = "Ticket created", body = Envelope<TicketJson>),
@@ -100,15 +104,25 @@ fn parse_user_id(value: serde_json::Value) -> Result<UserId, ValidationError> {
 async fn post_tickets(
     State(app): State<App>,
     caller: Caller,
+    once: Once,
     JsonBody(request): JsonBody<CreateTicketRequest>,
 ) -> Result<Response, Problem> {
     app.limits.admit_write(caller.id())?;
     let new = NewTicket::try_from(request)?;
+    let recording = once.recording(ticket_created);
     let ticket = as_caller(&app, caller, move |store, caller| {
-        store.create_ticket(caller, &new)
+        store.create_ticket_once(caller, &new, recording.as_ref())
     })
     .await?;
-    Ok(Envelope::new("Ticket was created successfully", TicketJson::from(ticket)).created())
+    Ok(once.respond(&ticket_created(&ticket)))
+}
+
+/// A new ticket's answer, as sent and as kept for a retry.
+fn ticket_created(ticket: &SeenTicket) -> StoredAnswer {
+    created(&Envelope::new(
+        "Ticket was created successfully",
+        TicketJson::from(ticket.clone()),
+    ))
 }
 
 /// List tickets: a customer's own, or every ticket for staff.

@@ -5,6 +5,7 @@
 
 use axum::extract::State;
 use axum::response::Response;
+use domain::idempotency::StoredAnswer;
 use domain::login::WRONG_CURRENT_PIN;
 use domain::values::parse_id;
 use domain::{EntityTag, ListUsers, Pin, Refusal, User, UserChange, UserId, Username};
@@ -18,9 +19,11 @@ use utoipa_axum::routes;
 use super::{required, signed_in};
 use crate::auth::{Caller, MaybeCaller, as_caller, on_store};
 use crate::conditional::{IfMatch, IfNoneMatch, read_answer, tagged};
+use crate::idempotency::{Once, created};
 use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::wire::{
-    ChangePinRequest, CreateUserRequest, Envelope, ErrorEnvelope, IfMatchHeader,
+    ChangePinRequest, CreateUserRequest, Envelope, ErrorEnvelope, IdempotencyKeyHeader,
+    IfMatchHeader,
     IfNoneMatchHeader, PageEnvelope, PageQuery, SessionEnvelope, UpdateUserRequest, UserFilters,
     UserJson, UserPath,
 };
@@ -39,6 +42,7 @@ pub fn router() -> OpenApiRouter<App> {
     post,
     path = "/users",
     tag = "users",
+    params(IdempotencyKeyHeader),
     request_body = CreateUserRequest,
     responses(
         (status = 201, description = "Account created", body = Envelope<UserJson>),
@@ -53,6 +57,7 @@ async fn post_users(
     State(app): State<App>,
     MaybeCaller(creator): MaybeCaller,
     client: ClientAddress,
+    once: Once,
     JsonBody(request): JsonBody<CreateUserRequest>,
 ) -> Result<Response, Problem> {
     app.limits.admit_account_creation(client, creator.into())?;
@@ -62,11 +67,20 @@ async fn post_users(
         role: request.role.as_deref().map(str::parse).transpose()?,
     };
     let hashing = app.store.reserve_hashing()?;
+    let recording = once.recording(user_created);
     let user = on_store(&app, move |store| {
-        store.create_user(hashing, creator.into(), &new)
+        store.create_user_once(hashing, creator.into(), &new, recording.as_ref())
     })
     .await?;
-    Ok(Envelope::new("User was created successfully", UserJson::from(user)).created())
+    Ok(once.respond(&user_created(&user)))
+}
+
+/// A new account's answer, as sent and as kept for a retry.
+fn user_created(user: &User) -> StoredAnswer {
+    created(&Envelope::new(
+        "User was created successfully",
+        UserJson::from(user.clone()),
+    ))
 }
 
 /// List accounts in id order (admins only).
