@@ -42,6 +42,7 @@ mod documentation;
 mod errors;
 mod faults;
 mod fuzz;
+mod idempotency;
 mod operations;
 mod original;
 mod process;

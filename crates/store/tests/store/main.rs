@@ -4,6 +4,7 @@
 mod concurrency;
 mod cursors;
 mod files;
+mod idempotency;
 mod plans;
 mod report;
 mod search;
