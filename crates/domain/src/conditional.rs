@@ -187,7 +187,10 @@ impl TagList {
             let end = inner.find('"').ok_or_else(invalid)?;
             let opaque = &inner[..end];
             // etagc: visible ASCII but the quote, or obs-text.
-            if !opaque.bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80) {
+            if !opaque
+                .bytes()
+                .all(|b| b == 0x21 || (0x23..=0x7e).contains(&b) || b >= 0x80)
+            {
                 return Err(invalid());
             }
             tags.push(ListedTag {
@@ -209,9 +212,7 @@ impl TagList {
     fn matches_strongly(&self, current: &EntityTag) -> bool {
         match self {
             TagList::Any => true,
-            TagList::Tags(tags) => tags
-                .iter()
-                .any(|tag| !tag.weak && tag.opaque == current.0),
+            TagList::Tags(tags) => tags.iter().any(|tag| !tag.weak && tag.opaque == current.0),
         }
     }
 
@@ -237,7 +238,10 @@ pub enum Precondition {
 /// Whether a write may go on, given the tag of the current representation
 /// as the writer sees it (read with the record locked): a precondition
 /// that names no current version refuses it.
-pub fn decide_precondition(precondition: &Precondition, current: &EntityTag) -> Result<(), Refusal> {
+pub fn decide_precondition(
+    precondition: &Precondition,
+    current: &EntityTag,
+) -> Result<(), Refusal> {
     match precondition {
         Precondition::None => Ok(()),
         Precondition::IfMatch(list) if list.matches_strongly(current) => Ok(()),
@@ -314,28 +318,77 @@ mod tests {
     fn every_field_a_viewer_sees_moves_the_tag() {
         let base = EntityTag::of_ticket(&seen(ticket()));
         let changes: Vec<Ticket> = vec![
-            Ticket { subject: None, ..ticket() },
-            Ticket { body: "on fire!".to_owned(), ..ticket() },
-            Ticket { status: TicketStatus::Replied, ..ticket() },
-            Ticket { updated_at: at(1), ..ticket() },
-            Ticket { resolved_at: Some(at(2)), ..ticket() },
-            Ticket { priority: Priority::High, ..ticket() },
-            Ticket { assignee: Some(UserId(2)), ..ticket() },
-            Ticket { tags: None, ..ticket() },
-            Ticket { tags: Some(TagSet::parse(vec!["vip".to_owned()]).expect("tags")), ..ticket() },
-            Ticket { first_response_at: Some(at(3)), ..ticket() },
+            Ticket {
+                subject: None,
+                ..ticket()
+            },
+            Ticket {
+                body: "on fire!".to_owned(),
+                ..ticket()
+            },
+            Ticket {
+                status: TicketStatus::Replied,
+                ..ticket()
+            },
+            Ticket {
+                updated_at: at(1),
+                ..ticket()
+            },
+            Ticket {
+                resolved_at: Some(at(2)),
+                ..ticket()
+            },
+            Ticket {
+                priority: Priority::High,
+                ..ticket()
+            },
+            Ticket {
+                assignee: Some(UserId(2)),
+                ..ticket()
+            },
+            Ticket {
+                tags: None,
+                ..ticket()
+            },
+            Ticket {
+                tags: Some(TagSet::parse(vec!["vip".to_owned()]).expect("tags")),
+                ..ticket()
+            },
+            Ticket {
+                first_response_at: Some(at(3)),
+                ..ticket()
+            },
         ];
         for changed in changes {
-            assert_ne!(EntityTag::of_ticket(&seen(changed.clone())), base, "{changed:?}");
+            assert_ne!(
+                EntityTag::of_ticket(&seen(changed.clone())),
+                base,
+                "{changed:?}"
+            );
         }
-        let breached = SeenTicket { ticket: ticket(), sla_breached: true };
+        let breached = SeenTicket {
+            ticket: ticket(),
+            sla_breached: true,
+        };
         assert_ne!(EntityTag::of_ticket(&breached), base);
         let base = EntityTag::of_user(&user());
         for changed in [
-            User { role: Role::SupportAgent, ..user() },
-            User { active: false, ..user() },
-            User { updated_at: at(1), ..user() },
-            User { username: "tolu".to_owned(), ..user() },
+            User {
+                role: Role::SupportAgent,
+                ..user()
+            },
+            User {
+                active: false,
+                ..user()
+            },
+            User {
+                updated_at: at(1),
+                ..user()
+            },
+            User {
+                username: "tolu".to_owned(),
+                ..user()
+            },
         ] {
             assert_ne!(EntityTag::of_user(&changed), base, "{changed:?}");
         }
@@ -344,20 +397,33 @@ mod tests {
     #[test]
     fn a_ticket_and_an_account_never_share_a_tag_by_framing() {
         // The same bytes split differently into fields read differently.
-        let one = Ticket { subject: Some("ab".to_owned()), body: "c".to_owned(), ..ticket() };
-        let two = Ticket { subject: Some("a".to_owned()), body: "bc".to_owned(), ..ticket() };
-        assert_ne!(EntityTag::of_ticket(&seen(one)), EntityTag::of_ticket(&seen(two)));
+        let one = Ticket {
+            subject: Some("ab".to_owned()),
+            body: "c".to_owned(),
+            ..ticket()
+        };
+        let two = Ticket {
+            subject: Some("a".to_owned()),
+            body: "bc".to_owned(),
+            ..ticket()
+        };
+        assert_ne!(
+            EntityTag::of_ticket(&seen(one)),
+            EntityTag::of_ticket(&seen(two))
+        );
     }
 
     #[test]
     fn if_match_compares_strongly_and_star_matches_any_version() {
         let current = EntityTag::of_user(&user());
-        let header = |value: &str| {
-            Precondition::IfMatch(TagList::parse("If-Match", value).expect("parses"))
-        };
+        let header =
+            |value: &str| Precondition::IfMatch(TagList::parse("If-Match", value).expect("parses"));
         assert_eq!(decide_precondition(&Precondition::None, &current), Ok(()));
         assert_eq!(decide_precondition(&header("*"), &current), Ok(()));
-        assert_eq!(decide_precondition(&header(&current.header_value()), &current), Ok(()));
+        assert_eq!(
+            decide_precondition(&header(&current.header_value()), &current),
+            Ok(())
+        );
         let listed = format!("\"old\", {}", current.header_value());
         assert_eq!(decide_precondition(&header(&listed), &current), Ok(()));
         assert_eq!(
@@ -378,20 +444,42 @@ mod tests {
 
     #[test]
     fn a_header_that_is_not_a_tag_list_is_refused() {
-        for bad in ["", "abc", "\"open", "W/abc", "\"a\" \"b\"", "\"a\"x", "\"a b\"", ",", "* , \"a\""] {
+        for bad in [
+            "",
+            "abc",
+            "\"open",
+            "W/abc",
+            "\"a\" \"b\"",
+            "\"a\"x",
+            "\"a b\"",
+            ",",
+            "* , \"a\"",
+        ] {
             assert!(TagList::parse("If-Match", bad).is_err(), "{bad:?}");
         }
         assert_eq!(
             TagList::parse("If-Match", " \"a\" ,, W/\"b\"\t,").expect("parses"),
             TagList::Tags(vec![
-                ListedTag { weak: false, opaque: "a".to_owned() },
-                ListedTag { weak: true, opaque: "b".to_owned() },
+                ListedTag {
+                    weak: false,
+                    opaque: "a".to_owned()
+                },
+                ListedTag {
+                    weak: true,
+                    opaque: "b".to_owned()
+                },
             ])
         );
-        assert_eq!(TagList::parse("If-Match", " * ").expect("parses"), TagList::Any);
+        assert_eq!(
+            TagList::parse("If-Match", " * ").expect("parses"),
+            TagList::Any
+        );
         assert_eq!(
             TagList::parse("If-Match", "\"\"").expect("the empty tag"),
-            TagList::Tags(vec![ListedTag { weak: false, opaque: String::new() }])
+            TagList::Tags(vec![ListedTag {
+                weak: false,
+                opaque: String::new()
+            }])
         );
     }
 

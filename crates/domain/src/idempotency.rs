@@ -26,8 +26,7 @@ pub const KEY_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 pub const KEY_MAX_CHARS: usize = 255;
 
 /// The words of a key reused for another request.
-pub const KEY_REUSED: &str =
-    "this Idempotency-Key was used for a request with another body; use a new key for a new request";
+pub const KEY_REUSED: &str = "this Idempotency-Key was used for a request with another body; use a new key for a new request";
 
 /// The words of a key whose first request is still being answered.
 pub const KEY_IN_FLIGHT: &str =
@@ -246,7 +245,10 @@ mod tests {
     #[test]
     fn a_key_is_one_to_255_visible_ascii_characters() {
         for good in ["a", "4f1c-99", &"k".repeat(255), "!~\"{}"] {
-            assert_eq!(IdempotencyKey::parse(good).map(|k| k.as_str().to_owned()), Ok(good.to_owned()));
+            assert_eq!(
+                IdempotencyKey::parse(good).map(|k| k.as_str().to_owned()),
+                Ok(good.to_owned())
+            );
         }
         for bad in ["", " ", "a b", "tab\t", &"k".repeat(256), "é", "nul\0"] {
             assert!(IdempotencyKey::parse(bad).is_err(), "{bad:?}");
@@ -258,13 +260,28 @@ mod tests {
         let same = Fingerprint::of(b"{\"body\":\"a\"}");
         let other = Fingerprint::of(b"{\"body\":\"b\"}");
         let done = record(Some(created_answer()));
-        assert_eq!(decide_key_reuse(&done, same, at(5), LIMIT), Ok(KeyReuse::Replay(created_answer())));
-        assert_eq!(decide_key_reuse(&done, other, at(5), LIMIT), Err(Refusal::Mismatch(KEY_REUSED)));
+        assert_eq!(
+            decide_key_reuse(&done, same, at(5), LIMIT),
+            Ok(KeyReuse::Replay(created_answer()))
+        );
+        assert_eq!(
+            decide_key_reuse(&done, other, at(5), LIMIT),
+            Err(Refusal::Mismatch(KEY_REUSED))
+        );
         // Long after the request time limit, an answered key still replays.
-        assert_eq!(decide_key_reuse(&done, same, at(3_600), LIMIT), Ok(KeyReuse::Replay(created_answer())));
+        assert_eq!(
+            decide_key_reuse(&done, same, at(3_600), LIMIT),
+            Ok(KeyReuse::Replay(created_answer()))
+        );
         let in_flight = record(None);
-        assert_eq!(decide_key_reuse(&in_flight, same, at(5), LIMIT), Err(Refusal::Conflict(KEY_IN_FLIGHT)));
-        assert_eq!(decide_key_reuse(&in_flight, other, at(5), LIMIT), Err(Refusal::Mismatch(KEY_REUSED)));
+        assert_eq!(
+            decide_key_reuse(&in_flight, same, at(5), LIMIT),
+            Err(Refusal::Conflict(KEY_IN_FLIGHT))
+        );
+        assert_eq!(
+            decide_key_reuse(&in_flight, other, at(5), LIMIT),
+            Err(Refusal::Mismatch(KEY_REUSED))
+        );
     }
 
     #[test]
@@ -272,13 +289,28 @@ mod tests {
         let same = Fingerprint::of(b"{\"body\":\"a\"}");
         let other = Fingerprint::of(b"x");
         let in_flight = record(None);
-        assert_eq!(decide_key_reuse(&in_flight, same, at(29), LIMIT), Err(Refusal::Conflict(KEY_IN_FLIGHT)));
-        assert_eq!(decide_key_reuse(&in_flight, same, at(30), LIMIT), Ok(KeyReuse::TakeOver));
-        assert_eq!(decide_key_reuse(&in_flight, other, at(30), LIMIT), Ok(KeyReuse::TakeOver));
+        assert_eq!(
+            decide_key_reuse(&in_flight, same, at(29), LIMIT),
+            Err(Refusal::Conflict(KEY_IN_FLIGHT))
+        );
+        assert_eq!(
+            decide_key_reuse(&in_flight, same, at(30), LIMIT),
+            Ok(KeyReuse::TakeOver)
+        );
+        assert_eq!(
+            decide_key_reuse(&in_flight, other, at(30), LIMIT),
+            Ok(KeyReuse::TakeOver)
+        );
         let day = 24 * 60 * 60;
         let done = record(Some(created_answer()));
-        assert_eq!(decide_key_reuse(&done, other, at(day - 1), LIMIT), Err(Refusal::Mismatch(KEY_REUSED)));
-        assert_eq!(decide_key_reuse(&done, other, at(day), LIMIT), Ok(KeyReuse::TakeOver));
+        assert_eq!(
+            decide_key_reuse(&done, other, at(day - 1), LIMIT),
+            Err(Refusal::Mismatch(KEY_REUSED))
+        );
+        assert_eq!(
+            decide_key_reuse(&done, other, at(day), LIMIT),
+            Ok(KeyReuse::TakeOver)
+        );
         assert_eq!(key_expires_at(at(0)), at(day));
     }
 
@@ -296,8 +328,15 @@ mod tests {
     fn a_scope_names_its_owner_method_and_path() {
         let account = KeyScope::new(&KeyOwner::Account(UserId(42)), "POST", "/api/v1/tickets");
         assert_eq!(account.owner(), "account:42");
-        assert_eq!((account.method(), account.path()), ("POST", "/api/v1/tickets"));
-        let address = KeyScope::new(&KeyOwner::Address("192.0.2.7".to_owned()), "POST", "/api/v1/users");
+        assert_eq!(
+            (account.method(), account.path()),
+            ("POST", "/api/v1/tickets")
+        );
+        let address = KeyScope::new(
+            &KeyOwner::Address("192.0.2.7".to_owned()),
+            "POST",
+            "/api/v1/users",
+        );
         assert_eq!(address.owner(), "address:192.0.2.7");
     }
 

@@ -43,9 +43,9 @@ impl<S: Send + Sync> FromRequestParts<S> for IfNoneMatch {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
         let value = joined(&parts.headers, &header::IF_NONE_MATCH).unwrap_or(None);
-        Ok(IfNoneMatch(
-            value.and_then(|value| TagList::parse("If-None-Match", &value).ok()),
-        ))
+        Ok(IfNoneMatch(value.and_then(|value| {
+            TagList::parse("If-None-Match", &value).ok()
+        })))
     }
 }
 
@@ -74,7 +74,11 @@ pub fn tagged(tag: &EntityTag, answer: impl IntoResponse) -> Response {
 /// The answer of a read of a versioned thing: 304 with no body but its
 /// `ETag` when the client's copy (`If-None-Match`) is current, else
 /// `answer` with its `ETag`.
-pub fn read_answer(tag: &EntityTag, if_none_match: &IfNoneMatch, answer: impl IntoResponse) -> Response {
+pub fn read_answer(
+    tag: &EntityTag,
+    if_none_match: &IfNoneMatch,
+    answer: impl IntoResponse,
+) -> Response {
     match &if_none_match.0 {
         Some(list) if is_not_modified(list, tag) => tagged(tag, StatusCode::NOT_MODIFIED),
         _ => tagged(tag, answer),

@@ -91,7 +91,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Once {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Once(parts.extensions.get::<Held>().map(|held| held.0.clone())))
+        Ok(Once(
+            parts.extensions.get::<Held>().map(|held| held.0.clone()),
+        ))
     }
 }
 
@@ -99,9 +101,7 @@ impl Once {
     /// What the store action records with its change, if a key is held:
     /// the hold, and `answer`, which renders the action's result.
     pub fn recording<T: 'static>(&self, answer: fn(&T) -> StoredAnswer) -> Option<Recording<T>> {
-        self.0
-            .clone()
-            .map(|claim| Recording::new(claim, answer))
+        self.0.clone().map(|claim| Recording::new(claim, answer))
     }
 
     /// `answer` as the response, marked as recorded when a key is held.
@@ -127,7 +127,10 @@ fn stored_response(answer: &StoredAnswer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         answer.body.clone(),
     )
         .into_response()
@@ -218,9 +221,9 @@ async fn read_body(body: Body) -> Result<Bytes, Problem> {
             let over = std::error::Error::source(&error)
                 .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
             match over {
-                true => Problem::TooLarge(format!(
-                    "the body may be at most {BODY_LIMIT_BYTES} bytes"
-                )),
+                true => {
+                    Problem::TooLarge(format!("the body may be at most {BODY_LIMIT_BYTES} bytes"))
+                }
                 false => Problem::Invalid("the body could not be read whole".to_owned()),
             }
         })
@@ -245,7 +248,9 @@ async fn settle(
         return response;
     }
     let (parts, body) = write_envelope(response, request_id).into_parts();
-    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
     let Ok(body) = String::from_utf8(bytes.to_vec()) else {
         release(app, claim).await;
         return Response::from_parts(parts, Body::from(bytes));

@@ -14,11 +14,11 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use domain::Refusal;
 use domain::idempotency::{
     Fingerprint, KEY_LIFETIME, KEY_TAKEN_OVER, KeyRecord, KeyReuse, KeyedRequest, StoredAnswer,
     decide_key_reuse,
 };
-use domain::Refusal;
 
 use crate::connection::DbConnection;
 use crate::error::{StoreError, StoreResult};
@@ -151,8 +151,8 @@ impl Store {
     /// Deletes the keys past their 24 hours (answered or not). Answers how
     /// many went.
     pub fn forget_expired_idempotency_keys(&self) -> StoreResult<usize> {
-        let expired_before = (now() - chrono::TimeDelta::from_std(KEY_LIFETIME).unwrap_or_default())
-            .naive_utc();
+        let expired_before =
+            (now() - chrono::TimeDelta::from_std(KEY_LIFETIME).unwrap_or_default()).naive_utc();
         self.write(|conn| {
             Ok(diesel::delete(
                 idempotency_keys::table.filter(idempotency_keys::created_at.le(expired_before)),

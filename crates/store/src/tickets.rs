@@ -8,8 +8,8 @@ use domain::audience::{Audience, may_view_ticket, see_ticket};
 use domain::conditional::decide_precondition;
 use domain::tickets::{Opening, Resolution, decide_new_ticket, decide_status_change};
 use domain::{
-    Actor, EntityTag, Precondition, Refusal, SeenTicket, SessionEpoch, Subject, Ticket, TicketBody, TicketDocuments,
-    TicketId, TicketStatus, UserId,
+    Actor, EntityTag, Precondition, Refusal, SeenTicket, SessionEpoch, Subject, Ticket, TicketBody,
+    TicketDocuments, TicketId, TicketStatus, UserId,
 };
 
 use crate::connection::{DbConnection, on_backend};

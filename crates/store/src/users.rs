@@ -9,8 +9,8 @@ use domain::accounts::{
 use domain::conditional::decide_precondition;
 use domain::login::{LoginLane, decide_own_pin_change, decide_session};
 use domain::{
-    Actor, Creator, EntityTag, Precondition, ListUsers, LoggedIn, Page, Pin, Refusal, Role, SessionEpoch, User, UserChange,
-    UserId, Username,
+    Actor, Creator, EntityTag, ListUsers, LoggedIn, Page, Pin, Precondition, Refusal, Role,
+    SessionEpoch, User, UserChange, UserId, Username,
 };
 
 use crate::connection::{DbConnection, Locked, lock_rows};

@@ -136,17 +136,25 @@ impl Contract {
     #[track_caller]
     fn check_headers(&self, key: &str, response: &Value, headers: &HeaderMap) {
         let documented = |name: &str| {
-            response["headers"]
-                .as_object()
-                .is_some_and(|listed| listed.keys().any(|header| header.eq_ignore_ascii_case(name)))
+            response["headers"].as_object().is_some_and(|listed| {
+                listed
+                    .keys()
+                    .any(|header| header.eq_ignore_ascii_case(name))
+            })
         };
         for name in DOCUMENTED_HEADERS {
             if headers.contains_key(*name) {
-                assert!(documented(name), "{key} sent {name}, which the document does not list");
+                assert!(
+                    documented(name),
+                    "{key} sent {name}, which the document does not list"
+                );
             }
         }
         if documented("etag") {
-            assert!(headers.contains_key(header::ETAG), "{key}: the document promises an ETag");
+            assert!(
+                headers.contains_key(header::ETAG),
+                "{key}: the document promises an ETag"
+            );
         }
     }
 

@@ -11,16 +11,36 @@ use super::*;
 
 const REPLAYED: &str = "idempotent-replayed";
 
-async fn post_keyed(app: &TestApp, path: &str, session: Option<&Session>, key: &str, body: Value) -> Answer {
-    send_with(app, Method::POST, path, session, &[("idempotency-key", key)], Some(body)).await
+async fn post_keyed(
+    app: &TestApp,
+    path: &str,
+    session: Option<&Session>,
+    key: &str,
+    body: Value,
+) -> Answer {
+    send_with(
+        app,
+        Method::POST,
+        path,
+        session,
+        &[("idempotency-key", key)],
+        Some(body),
+    )
+    .await
 }
 
 fn replayed(answer: &Answer) -> bool {
-    answer.headers.get(REPLAYED).is_some_and(|value| value == "true")
+    answer
+        .headers
+        .get(REPLAYED)
+        .is_some_and(|value| value == "true")
 }
 
 async fn ticket_count(app: &TestApp, session: &Session) -> usize {
-    let answer = app.get("/api/v1/tickets?limit=100", session).await.expect(StatusCode::OK);
+    let answer = app
+        .get("/api/v1/tickets?limit=100", session)
+        .await
+        .expect(StatusCode::OK);
     answer.json()["data"].as_array().expect("a list").len()
 }
 

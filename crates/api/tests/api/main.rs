@@ -33,9 +33,9 @@ macro_rules! http_tests {
 mod abuse;
 mod accounts;
 mod auth;
-mod conditional;
 mod binary;
 mod bodies;
+mod conditional;
 mod contract;
 mod cursors;
 mod documentation;

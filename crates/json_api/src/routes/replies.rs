@@ -13,11 +13,11 @@ use utoipa_axum::routes;
 
 use super::required;
 use crate::auth::{Caller, as_caller};
-use crate::idempotency::{Once, created};
 use crate::extract::{JsonBody, PathParam, QueryParams};
+use crate::idempotency::{Once, created};
 use crate::wire::{
-    CreateReplyRequest, Envelope, ErrorEnvelope, EventJson, IdempotencyKeyHeader, PageEnvelope, PageQuery, ReplyJson,
-    TicketPath,
+    CreateReplyRequest, Envelope, ErrorEnvelope, EventJson, IdempotencyKeyHeader, PageEnvelope,
+    PageQuery, ReplyJson, TicketPath,
 };
 
 pub fn router() -> OpenApiRouter<App> {

@@ -6,8 +6,8 @@ use domain::idempotency::StoredAnswer;
 use domain::ticket_list::TicketQuery;
 use domain::values::parse_id;
 use domain::{
-    EntityTag, ListTickets, Priority, SeenTicket, Subject, TagSet, TicketBody, TicketChange, TicketId, TicketStatus,
-    UserId, ValidationError,
+    EntityTag, ListTickets, Priority, SeenTicket, Subject, TagSet, TicketBody, TicketChange,
+    TicketId, TicketStatus, UserId, ValidationError,
 };
 use edge::App;
 use edge::problem::Problem;
@@ -18,13 +18,12 @@ use utoipa_axum::routes;
 use super::required;
 use crate::auth::{Caller, as_caller, on_store};
 use crate::conditional::{IfMatch, IfNoneMatch, read_answer, tagged};
-use crate::idempotency::{Once, created};
 use crate::extract::{JsonBody, PathParam, QueryParams};
+use crate::idempotency::{Once, created};
 use crate::wire::{
     ChangeTicketRequest, CreateTicketRequest, Envelope, ErrorEnvelope, IdempotencyKeyHeader,
-    IfMatchHeader,
-    IfNoneMatchHeader, PageEnvelope, PageQuery, TicketFilters, TicketJson, TicketPath,
-    UpdateTicketRequest,
+    IfMatchHeader, IfNoneMatchHeader, PageEnvelope, PageQuery, TicketFilters, TicketJson,
+    TicketPath, UpdateTicketRequest,
 };
 
 pub fn router() -> OpenApiRouter<App> {

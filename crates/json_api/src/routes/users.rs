@@ -19,13 +19,12 @@ use utoipa_axum::routes;
 use super::{required, signed_in};
 use crate::auth::{Caller, MaybeCaller, as_caller, on_store};
 use crate::conditional::{IfMatch, IfNoneMatch, read_answer, tagged};
-use crate::idempotency::{Once, created};
 use crate::extract::{JsonBody, PathParam, QueryParams};
+use crate::idempotency::{Once, created};
 use crate::wire::{
     ChangePinRequest, CreateUserRequest, Envelope, ErrorEnvelope, IdempotencyKeyHeader,
-    IfMatchHeader,
-    IfNoneMatchHeader, PageEnvelope, PageQuery, SessionEnvelope, UpdateUserRequest, UserFilters,
-    UserJson, UserPath,
+    IfMatchHeader, IfNoneMatchHeader, PageEnvelope, PageQuery, SessionEnvelope, UpdateUserRequest,
+    UserFilters, UserJson, UserPath,
 };
 
 pub fn router() -> OpenApiRouter<App> {
@@ -184,7 +183,10 @@ async fn get_user(
     PathParam(UserPath { id }): PathParam<UserPath>,
 ) -> Result<Response, Problem> {
     let id = UserId(parse_id("id", &id)?);
-    let user = as_caller(&app, caller, move |store, caller| store.read_user(caller, id)).await?;
+    let user = as_caller(&app, caller, move |store, caller| {
+        store.read_user(caller, id)
+    })
+    .await?;
     Ok(read_account(user, &if_none_match))
 }
 

@@ -52,7 +52,12 @@ both_backends!(
     |db| {
         let store = db.store();
         let cast = cast(db);
-        let request = keyed(cast.customer.id().0, "/api/v1/tickets", "k-1", b"{\"body\":\"a\"}");
+        let request = keyed(
+            cast.customer.id().0,
+            "/api/v1/tickets",
+            "k-1",
+            b"{\"body\":\"a\"}",
+        );
         let claim = fresh(store, &request);
 
         // While the first is in flight: the same request is asked to wait,
@@ -61,7 +66,12 @@ both_backends!(
             refused(store.claim_idempotency_key(&request, LIMIT)),
             Refusal::Conflict(KEY_IN_FLIGHT)
         );
-        let other = keyed(cast.customer.id().0, "/api/v1/tickets", "k-1", b"{\"body\":\"b\"}");
+        let other = keyed(
+            cast.customer.id().0,
+            "/api/v1/tickets",
+            "k-1",
+            b"{\"body\":\"b\"}",
+        );
         assert_eq!(
             refused(store.claim_idempotency_key(&other, LIMIT)),
             Refusal::Mismatch(KEY_REUSED)
@@ -69,7 +79,11 @@ both_backends!(
 
         let recording = Recording::new(claim, answer_of);
         let ticket = store
-            .create_ticket_once(cast.customer, &new_ticket("printer on fire"), Some(&recording))
+            .create_ticket_once(
+                cast.customer,
+                &new_ticket("printer on fire"),
+                Some(&recording),
+            )
             .expect("created");
         let before = fingerprint(store).expect("fingerprint");
         match store.claim_idempotency_key(&request, LIMIT).expect("claim") {
@@ -80,7 +94,11 @@ both_backends!(
             refused(store.claim_idempotency_key(&other, LIMIT)),
             Refusal::Mismatch(KEY_REUSED)
         );
-        assert_eq!(fingerprint(store).expect("fingerprint"), before, "a replay changes nothing");
+        assert_eq!(
+            fingerprint(store).expect("fingerprint"),
+            before,
+            "a replay changes nothing"
+        );
     }
 );
 
@@ -88,11 +106,29 @@ both_backends!(keys_of_another_owner_or_path_are_other_keys, |db| {
     let store = db.store();
     let cast = cast(db);
     let body = b"{\"body\":\"a\"}";
-    fresh(store, &keyed(cast.customer.id().0, "/api/v1/tickets", "same", body));
-    fresh(store, &keyed(cast.other_customer.id().0, "/api/v1/tickets", "same", body));
-    fresh(store, &keyed(cast.customer.id().0, "/api/v1/tickets/1/replies", "same", body));
+    fresh(
+        store,
+        &keyed(cast.customer.id().0, "/api/v1/tickets", "same", body),
+    );
+    fresh(
+        store,
+        &keyed(cast.other_customer.id().0, "/api/v1/tickets", "same", body),
+    );
+    fresh(
+        store,
+        &keyed(
+            cast.customer.id().0,
+            "/api/v1/tickets/1/replies",
+            "same",
+            body,
+        ),
+    );
     let signed_out = KeyedRequest {
-        scope: KeyScope::new(&KeyOwner::Address("192.0.2.7".to_owned()), "POST", "/api/v1/tickets"),
+        scope: KeyScope::new(
+            &KeyOwner::Address("192.0.2.7".to_owned()),
+            "POST",
+            "/api/v1/tickets",
+        ),
         ..keyed(0, "/", "same", body)
     };
     fresh(store, &signed_out);
@@ -104,7 +140,12 @@ both_backends!(
         let store = db.store();
         let cast = cast(db);
         let ticket = open(store, cast.customer, "printer on fire");
-        let request = keyed(cast.agent.id().0, "/api/v1/tickets/1/replies", "slow", b"{}");
+        let request = keyed(
+            cast.agent.id().0,
+            "/api/v1/tickets/1/replies",
+            "slow",
+            b"{}",
+        );
         let slow = fresh(store, &request);
         // Past the request time limit, a retry takes the key over.
         let retry = match store
@@ -129,7 +170,11 @@ both_backends!(
             Some(&Recording::new(slow.clone(), answer)),
         );
         assert_eq!(refused(late), Refusal::Conflict(KEY_TAKEN_OVER));
-        assert_eq!(fingerprint(store).expect("fingerprint"), before, "the late change rolled back");
+        assert_eq!(
+            fingerprint(store).expect("fingerprint"),
+            before,
+            "the late change rolled back"
+        );
         // Nor can it keep a refusal's answer, or let the retry's hold go.
         let refusal = StoredAnswer {
             status: 409,
@@ -153,31 +198,48 @@ both_backends!(
     }
 );
 
-both_backends!(a_refusals_answer_is_kept_and_a_released_key_runs_again, |db| {
-    let store = db.store();
-    let cast = cast(db);
-    let request = keyed(cast.customer.id().0, "/api/v1/users", "k", b"{}");
-    let claim = fresh(store, &request);
-    let refusal = StoredAnswer {
-        status: 409,
-        body: "{\"error\":true}".to_owned(),
-    };
-    assert!(store.keep_idempotent_answer(&claim, &refusal).expect("keep"));
-    assert!(!store.keep_idempotent_answer(&claim, &refusal).expect("keep"), "answered once");
-    match store.claim_idempotency_key(&request, LIMIT).expect("claim") {
-        Claimed::Replay(answer) => assert_eq!(answer, refusal),
-        Claimed::Fresh(_) => panic!("a kept refusal replays"),
+both_backends!(
+    a_refusals_answer_is_kept_and_a_released_key_runs_again,
+    |db| {
+        let store = db.store();
+        let cast = cast(db);
+        let request = keyed(cast.customer.id().0, "/api/v1/users", "k", b"{}");
+        let claim = fresh(store, &request);
+        let refusal = StoredAnswer {
+            status: 409,
+            body: "{\"error\":true}".to_owned(),
+        };
+        assert!(
+            store
+                .keep_idempotent_answer(&claim, &refusal)
+                .expect("keep")
+        );
+        assert!(
+            !store
+                .keep_idempotent_answer(&claim, &refusal)
+                .expect("keep"),
+            "answered once"
+        );
+        match store.claim_idempotency_key(&request, LIMIT).expect("claim") {
+            Claimed::Replay(answer) => assert_eq!(answer, refusal),
+            Claimed::Fresh(_) => panic!("a kept refusal replays"),
+        }
+        let failed = keyed(cast.customer.id().0, "/api/v1/users", "failed", b"{}");
+        let claim = fresh(store, &failed);
+        store.release_idempotency_key(&claim).expect("release");
+        fresh(store, &failed);
     }
-    let failed = keyed(cast.customer.id().0, "/api/v1/users", "failed", b"{}");
-    let claim = fresh(store, &failed);
-    store.release_idempotency_key(&claim).expect("release");
-    fresh(store, &failed);
-});
+);
 
 both_backends!(keys_older_than_a_day_are_taken_afresh_and_swept, |db| {
     let store = db.store();
     let cast = cast(db);
-    let old = keyed(cast.customer.id().0, "/api/v1/tickets", "old", b"{\"body\":\"a\"}");
+    let old = keyed(
+        cast.customer.id().0,
+        "/api/v1/tickets",
+        "old",
+        b"{\"body\":\"a\"}",
+    );
     let claim = fresh(store, &old);
     let answer = StoredAnswer {
         status: 201,
@@ -193,7 +255,12 @@ both_backends!(keys_older_than_a_day_are_taken_afresh_and_swept, |db| {
         "UPDATE idempotency_keys SET created_at = '2020-01-01 00:00:00', claimed_at = '2020-01-01 00:00:00' WHERE idempotency_key = 'old'",
     );
     // Expired but not yet swept: the key is free, whatever the body.
-    let other_body = keyed(cast.customer.id().0, "/api/v1/tickets", "old", b"{\"body\":\"b\"}");
+    let other_body = keyed(
+        cast.customer.id().0,
+        "/api/v1/tickets",
+        "old",
+        b"{\"body\":\"b\"}",
+    );
     fresh(store, &other_body);
     client.execute(
         "UPDATE idempotency_keys SET created_at = '2020-01-01 00:00:00' WHERE idempotency_key = 'old'",
@@ -208,28 +275,32 @@ both_backends!(keys_older_than_a_day_are_taken_afresh_and_swept, |db| {
     fresh(store, &old);
 });
 
-both_backends!(of_many_requests_taking_one_key_at_once_exactly_one_gets_it, |db| {
-    let store = db.store();
-    let cast = cast(db);
-    let request = keyed(cast.customer.id().0, "/api/v1/tickets", "raced", b"{}");
-    let outcomes: Vec<_> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..12)
-            .map(|_| scope.spawn(|| store.claim_idempotency_key(&request, LIMIT)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| handle.join().expect("thread"))
-            .collect()
-    });
-    let fresh_claims = outcomes
-        .iter()
-        .filter(|outcome| matches!(outcome, Ok(Claimed::Fresh(_))))
-        .count();
-    assert_eq!(fresh_claims, 1, "{outcomes:?}");
-    for outcome in outcomes {
-        match outcome {
-            Ok(Claimed::Fresh(_)) | Err(StoreError::Refused(Refusal::Conflict(KEY_IN_FLIGHT))) => {}
-            other => panic!("unexpected {other:?}"),
+both_backends!(
+    of_many_requests_taking_one_key_at_once_exactly_one_gets_it,
+    |db| {
+        let store = db.store();
+        let cast = cast(db);
+        let request = keyed(cast.customer.id().0, "/api/v1/tickets", "raced", b"{}");
+        let outcomes: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..12)
+                .map(|_| scope.spawn(|| store.claim_idempotency_key(&request, LIMIT)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().expect("thread"))
+                .collect()
+        });
+        let fresh_claims = outcomes
+            .iter()
+            .filter(|outcome| matches!(outcome, Ok(Claimed::Fresh(_))))
+            .count();
+        assert_eq!(fresh_claims, 1, "{outcomes:?}");
+        for outcome in outcomes {
+            match outcome {
+                Ok(Claimed::Fresh(_))
+                | Err(StoreError::Refused(Refusal::Conflict(KEY_IN_FLIGHT))) => {}
+                other => panic!("unexpected {other:?}"),
+            }
         }
     }
-});
+);

@@ -2,6 +2,7 @@
 //! concurrency too; each body runs on SQLite and on PostgreSQL.
 
 mod concurrency;
+mod conditional;
 mod cursors;
 mod files;
 mod idempotency;
