@@ -247,16 +247,17 @@ fn claim(
     }
 }
 
-/// The key's row while `claim` holds it unanswered.
-fn held(
-    claim: &KeyClaim,
-) -> diesel::dsl::Filter<
+/// The query of a key's row while a hold has it unanswered.
+type HeldRow = diesel::dsl::Filter<
     diesel::dsl::Filter<
         diesel::dsl::Find<idempotency_keys::table, i64>,
         diesel::dsl::Eq<idempotency_keys::claimed_at, NaiveDateTime>,
     >,
     diesel::dsl::IsNull<idempotency_keys::status>,
-> {
+>;
+
+/// The key's row while `claim` holds it unanswered.
+fn held(claim: &KeyClaim) -> HeldRow {
     idempotency_keys::table
         .find(claim.id)
         .filter(idempotency_keys::claimed_at.eq(claim.claimed_at))
