@@ -73,11 +73,11 @@ impl FromRequestParts<App> for MaybeCaller {
     }
 }
 
-/// The account a request's bearer token names, by its signature alone (no
-/// store read): whose idempotency keys the request's key is among. `None`
-/// without a token; an error for a token that does not verify.
-pub fn token_subject(parts: &Parts, app: &App) -> Result<Option<UserId>, Problem> {
-    Ok(bearer_token(parts, app)?.map(|(subject, _)| subject))
+/// The caller a request's bearer token names, if it sent one (whose
+/// idempotency keys the request's key is among); an error for a token that
+/// does not verify.
+pub fn token_caller(parts: &Parts, app: &App) -> Result<Option<Caller>, Problem> {
+    Ok(bearer_token(parts, app)?.map(|(subject, epoch)| Caller { subject, epoch }))
 }
 
 /// The subject and session generation of the request's bearer token, if

@@ -33,7 +33,7 @@ use edge::problem::Problem;
 use serde::Serialize;
 use store::{Claimed, KeyClaim, Recording};
 
-use crate::auth::token_subject;
+use crate::auth::token_caller;
 use crate::error::{request_id, write_envelope};
 
 /// The request header.
@@ -187,9 +187,12 @@ async fn take_key(app: &App, request: Request) -> Result<Taken, Problem> {
     };
     let key = IdempotencyKey::parse(value.to_str().unwrap_or(""))?;
     let (parts, body) = request.into_parts();
-    let owner = match token_subject(&parts, app) {
-        Ok(Some(subject)) => KeyOwner::Account(subject),
-        Ok(None) => KeyOwner::Address(app.limits.client_of(&parts).0.to_string()),
+    let (owner, caller) = match token_caller(&parts, app) {
+        Ok(Some(caller)) => (KeyOwner::Account(caller.id()), Some(caller)),
+        Ok(None) => (
+            KeyOwner::Address(app.limits.client_of(&parts).0.to_string()),
+            None,
+        ),
         Err(_) => return Ok(Taken::Pass(Request::from_parts(parts, body))),
     };
     let scope = KeyScope::new(&owner, parts.method.as_str(), parts.uri.path());
@@ -202,14 +205,24 @@ async fn take_key(app: &App, request: Request) -> Result<Taken, Problem> {
     let in_flight_limit = app.limits.request_timeout();
     let claimed = app
         .blocking(move |store| {
+            // A token whose session ended gets no answer of its account's
+            // again: the route answers it (401), as without a key.
+            if let Some(caller) = caller
+                && caller.authenticate(store).is_err()
+            {
+                return Ok(None);
+            }
             store
                 .claim_idempotency_key(&keyed, in_flight_limit)
+                .map(Some)
                 .map_err(Problem::from)
         })
         .await?;
+    let body = Body::from(bytes);
     Ok(match claimed {
-        Claimed::Replay(answer) => Taken::Replay(answer),
-        Claimed::Fresh(claim) => Taken::Held(Request::from_parts(parts, Body::from(bytes)), claim),
+        None => Taken::Pass(Request::from_parts(parts, body)),
+        Some(Claimed::Replay(answer)) => Taken::Replay(answer),
+        Some(Claimed::Fresh(claim)) => Taken::Held(Request::from_parts(parts, body), claim),
     })
 }
 

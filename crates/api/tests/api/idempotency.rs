@@ -212,6 +212,14 @@ http_tests! {
             .await
             .expect(StatusCode::CREATED);
         assert!(!replayed(&created));
+        // A token whose session ended gets no answer of its account again.
+        app.patch(&format!("/api/v1/users/{}", customer.id), &admin, json!({"active": false}))
+            .await
+            .expect(StatusCode::OK);
+        let ended = post_keyed(&app, "/api/v1/tickets", Some(&customer), "k", json!({"body": "x"}))
+            .await
+            .expect(StatusCode::UNAUTHORIZED);
+        assert!(!replayed(&ended));
         // A token that does not verify is refused as without a key.
         let forged = Session { token: "garbage".to_owned(), ..customer.clone() };
         post_keyed(&app, "/api/v1/tickets", Some(&forged), "k", json!({"body": "x"}))
