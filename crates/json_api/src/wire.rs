@@ -664,6 +664,9 @@ pub struct IfMatchHeader {
     /// changes. A weak tag (`W/"..."`) never matches. Required when the
     /// server runs with `REQUIRE_IF_MATCH=true` (else 428).
     #[serde(rename = "If-Match")]
+    #[param(
+        pattern = r#"^[ \t]*\*[ \t]*$|^[ \t,]*(W/)?"[^"\x00-\x20\x7f]*"([ \t]*,[ \t,]*(W/)?"[^"\x00-\x20\x7f]*")*[ \t,]*$"#
+    )]
     pub if_match: Option<String>,
 }
 

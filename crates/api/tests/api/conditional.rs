@@ -309,3 +309,52 @@ http_tests! {
         change(now, json!({"active": false})).await.expect(StatusCode::OK);
     }
 }
+
+/// The document's pattern for `If-Match` is the language the server
+/// parses: a value the schema allows is never a 400, one it refuses is.
+#[tokio::test]
+async fn the_documented_if_match_pattern_is_what_the_server_parses() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let app = TestApp::new();
+    let document = Contract::of(app.router()).await.document();
+    let parameter = document["paths"]["/api/v1/tickets/{ticketId}"]["patch"]["parameters"]
+        .as_array()
+        .and_then(|parameters| parameters.iter().find(|p| p["name"] == "If-Match"))
+        .expect("If-Match is documented")
+        .clone();
+    let schema = jsonschema::validator_for(&parameter["schema"]).expect("a valid schema");
+    let agrees = |value: &str| {
+        let parsed = domain::TagList::parse("If-Match", value).is_ok();
+        let allowed = schema.is_valid(&json!(value));
+        (parsed == allowed, parsed, allowed)
+    };
+    for value in [
+        "*",
+        " * ",
+        "\"a\"",
+        "W/\"a\", \"b\"",
+        "\"a\",,\"b\",",
+        ", \"a\"",
+        "\"\"",
+        "",
+        "a",
+        "* ,\"a\"",
+        "\"a\" \"b\"",
+        "\"a b\"",
+    ] {
+        let (same, parsed, allowed) = agrees(value);
+        assert!(same, "{value:?}: parsed {parsed}, documented {allowed}");
+    }
+    let mut runner = TestRunner::new(Config {
+        cases: 2_000,
+        ..Config::default()
+    });
+    runner
+        .run(&"[ \t,*W/\"a!#~]{0,10}", |value| {
+            let (same, parsed, allowed) = agrees(&value);
+            prop_assert!(same, "{value:?}: parsed {parsed}, documented {allowed}");
+            Ok(())
+        })
+        .expect("the pattern and the parser agree");
+}
