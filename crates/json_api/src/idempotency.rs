@@ -105,7 +105,7 @@ impl Once {
     }
 
     /// `answer` as the response, marked as recorded when a key is held.
-    pub fn respond(&self, answer: &StoredAnswer) -> Response {
+    pub fn respond(&self, answer: StoredAnswer) -> Response {
         let mut response = stored_response(answer);
         if self.0.is_some() {
             response.extensions_mut().insert(Recorded);
@@ -123,7 +123,7 @@ pub fn created<T: Serialize>(envelope: &T) -> StoredAnswer {
 }
 
 /// A kept answer as a response: its status and its JSON body.
-fn stored_response(answer: &StoredAnswer) -> Response {
+fn stored_response(answer: StoredAnswer) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (
         status,
@@ -131,7 +131,7 @@ fn stored_response(answer: &StoredAnswer) -> Response {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        answer.body.clone(),
+        answer.body,
     )
         .into_response()
 }
@@ -143,18 +143,20 @@ pub async fn idempotent(
     request: Request,
     next: Next,
 ) -> Response {
-    let keyed = request
-        .extensions()
-        .get::<MatchedPath>()
-        .is_some_and(|template| routes.takes_key(request.method(), template.as_str()));
-    if !keyed || !request.headers().contains_key(&IDEMPOTENCY_KEY) {
+    // The header first: most requests carry none, and pass at once.
+    let keyed = request.headers().contains_key(&IDEMPOTENCY_KEY)
+        && request
+            .extensions()
+            .get::<MatchedPath>()
+            .is_some_and(|template| routes.takes_key(request.method(), template.as_str()));
+    if !keyed {
         return next.run(request).await;
     }
     match take_key(&app, request).await {
         Err(problem) => problem.into_response(),
         Ok(Taken::Pass(request)) => next.run(request).await,
         Ok(Taken::Replay(answer)) => {
-            let mut response = stored_response(&answer);
+            let mut response = stored_response(answer);
             response
                 .headers_mut()
                 .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));

@@ -64,7 +64,7 @@ async fn post_replies(
         store.add_reply_once(caller, id, &body, kind, recording.as_ref())
     })
     .await?;
-    Ok(once.respond(&reply_created(&reply)))
+    Ok(once.respond(reply_created(&reply)))
 }
 
 /// A new reply's answer, as sent and as kept for a retry.

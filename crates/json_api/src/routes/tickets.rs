@@ -113,7 +113,7 @@ async fn post_tickets(
         store.create_ticket_once(caller, &new, recording.as_ref())
     })
     .await?;
-    Ok(once.respond(&ticket_created(&ticket)))
+    Ok(once.respond(ticket_created(&ticket)))
 }
 
 /// A new ticket's answer, as sent and as kept for a retry.

@@ -71,7 +71,7 @@ async fn post_users(
         store.create_user_once(hashing, creator.into(), &new, recording.as_ref())
     })
     .await?;
-    Ok(once.respond(&user_created(&user)))
+    Ok(once.respond(user_created(&user)))
 }
 
 /// A new account's answer, as sent and as kept for a retry.
