@@ -269,3 +269,35 @@ http_tests! {
         }
     }
 }
+
+http_tests! {
+    async fn an_answer_that_says_come_back_later_lets_the_key_go(app) {
+        let limits = edge::limits::LimitSettings {
+            account_writes_per_minute: 1,
+            ..edge::limits::LimitSettings::off()
+        };
+                let state = shared_state(app.db.store().clone(), &limits, None);
+        let app = app.with_router(api::router(state));
+        let customer = app.customer("kayode").await;
+        app.open_ticket(&customer, "the one write this minute").await;
+        let body = json!({"body": "printer on fire"});
+        post_keyed(&app, "/api/v1/tickets", Some(&customer), "later", body.clone())
+            .await
+            .expect(StatusCode::TOO_MANY_REQUESTS);
+        // The key is free again: the same request takes it afresh.
+        let keyed = domain::idempotency::KeyedRequest {
+            scope: domain::idempotency::KeyScope::new(
+                &domain::idempotency::KeyOwner::Account(customer.actor().id()),
+                "POST",
+                "/api/v1/tickets",
+            ),
+            key: domain::idempotency::IdempotencyKey::parse("later").expect("valid"),
+            fingerprint: domain::idempotency::Fingerprint::of(body.to_string().as_bytes()),
+        };
+        let claimed = app
+            .with_store(move |store| store.claim_idempotency_key(&keyed, Duration::from_secs(30)))
+            .await
+            .expect("claim");
+        assert!(matches!(claimed, store::Claimed::Fresh(_)), "{claimed:?}");
+    }
+}
