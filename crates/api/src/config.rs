@@ -103,6 +103,10 @@ pub struct Settings {
     /// `https://help.example.com`): the web pages' session cookie is
     /// `Secure` when it is https, and a form must come from that origin.
     pub public_url: Option<String>,
+    /// `REQUIRE_IF_MATCH=true`: the API's conditional writes (a ticket's
+    /// PUT and PATCH, an account's PATCH) without `If-Match` are refused
+    /// (428), so no client can overwrite a change it has not seen.
+    pub require_if_match: bool,
 }
 
 impl Settings {
@@ -212,8 +216,14 @@ impl Settings {
             };
             anyhow::anyhow!("{variable} {error}")
         })?;
+        let require_if_match = match var("REQUIRE_IF_MATCH").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => bail!("REQUIRE_IF_MATCH {other:?} must be `true` or `false`"),
+        };
         Ok(Self {
             sla,
+            require_if_match,
             instrumentation,
             hashing,
             limits,
@@ -291,6 +301,15 @@ mod tests {
         assert_eq!(format(&[("LOG_FORMAT", "json")]), Some(LogFormat::Json));
         assert_eq!(format(&[("LOG_FORMAT", "yaml")]), None);
         assert!(settings(&[("HTTP_INSTRUMENTATION", "maybe")]).is_err());
+    }
+
+    #[test]
+    fn if_match_is_required_only_when_asked_for() {
+        let required = |vars: &[(&str, &str)]| settings(vars).map(|s| s.require_if_match).ok();
+        assert_eq!(required(&[]), Some(false));
+        assert_eq!(required(&[("REQUIRE_IF_MATCH", "false")]), Some(false));
+        assert_eq!(required(&[("REQUIRE_IF_MATCH", "true")]), Some(true));
+        assert_eq!(required(&[("REQUIRE_IF_MATCH", "yes")]), None);
     }
 
     #[test]

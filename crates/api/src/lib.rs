@@ -140,7 +140,8 @@ pub fn build_app(settings: &Settings) -> anyhow::Result<App> {
         Keys::new(&secret, settings.token_lifetime),
         Limits::new(&settings.limits),
         settings.public_url.as_deref(),
-    ))
+    )
+    .requiring_if_match(settings.require_if_match))
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets requests in flight finish.
@@ -169,6 +170,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         tokio::task::spawn_blocking(move || {
             if let Err(error) = store.forget_quiet_logins() {
                 tracing::warn!(error = %store::with_causes(&error), "forgetting quiet logins failed");
+            }
+        });
+    });
+    // Idempotency keys are kept for 24 hours, then forgotten.
+    let store = app.store.clone();
+    spawn_every(Duration::from_secs(10 * 60), move || {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = store.forget_expired_idempotency_keys() {
+                tracing::warn!(error = %store::with_causes(&error), "forgetting expired idempotency keys failed");
             }
         });
     });

@@ -7,16 +7,20 @@
 //! [`api_tokens`], [`report`])
 //! that returns the decision, with the [`history`] events a ticket's change
 //! records, or a [`Refusal`] saying why not. What each viewer sees is
-//! decided in [`audience`] and, for a ticket's whole page, [`view`]. The
-//! `store` action that performs a change is the one place that asks these
+//! decided in [`audience`] and, for a ticket's whole page, [`view`]; the
+//! version of what a viewer sees, for conditional requests, in
+//! [`conditional`]; what a request that brings an idempotency key already
+//! seen gets, in [`idempotency`]. The `store` action that performs a change is the one place that asks these
 //! rules; the doors only render what comes back.
 
 pub mod accounts;
 pub mod api_tokens;
 pub mod audience;
+pub mod conditional;
 pub mod cursor;
 pub mod entities;
 pub mod history;
+pub mod idempotency;
 pub mod ids;
 pub mod login;
 pub mod paging;
@@ -38,6 +42,7 @@ pub mod workflow;
 pub use accounts::{Creator, ListUsers, UserChange};
 pub use api_tokens::{Access, ApiToken, ApiTokenId, NewApiToken};
 pub use audience::{Audience, Person, SeenTicket};
+pub use conditional::{EntityTag, Precondition, TagList};
 pub use cursor::{CursorKey, Position, SortValue};
 pub use entities::{Reply, Ticket, TicketFacts, User};
 pub use history::{Event, EventKind, EventType, NewEvent};

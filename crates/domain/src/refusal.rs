@@ -22,6 +22,14 @@ pub enum Refusal {
     /// The request asks for something the rules do not offer.
     #[error("{0}")]
     Invalid(&'static str),
+    /// The thing has changed since the version the request was made
+    /// against (a write's `If-Match`); nothing was changed.
+    #[error("{0}")]
+    Changed(&'static str),
+    /// The request is well formed but cannot be taken as it stands: it
+    /// reuses an idempotency key of a different request.
+    #[error("{0}")]
+    Mismatch(&'static str),
     /// Too many failed logins for this username: retry after this many
     /// seconds.
     #[error("{TOO_MANY_FAILED_LOGINS}")]

@@ -41,6 +41,9 @@ pub struct App {
     /// `PUBLIC_URL`'s origin (`https://help.example.com`), if set: a form
     /// must be posted from it, and cookies are `Secure` when it is https.
     pub public_origin: Option<Arc<str>>,
+    /// `REQUIRE_IF_MATCH`: a conditional write of the API (a ticket's PUT
+    /// and PATCH, an account's PATCH) without `If-Match` is refused (428).
+    pub require_if_match: bool,
 }
 
 impl App {
@@ -50,6 +53,15 @@ impl App {
             keys: Arc::new(keys),
             limits: Arc::new(limits),
             public_origin: public_url.map(|url| Arc::from(origin_of(url))),
+            require_if_match: false,
+        }
+    }
+
+    /// The same state, requiring `If-Match` on conditional writes or not.
+    pub fn requiring_if_match(self, required: bool) -> Self {
+        Self {
+            require_if_match: required,
+            ..self
         }
     }
 

@@ -21,6 +21,9 @@ pub const TOO_MANY_REPORTS: &str = "too many reports are being read at once; try
 pub const UNAVAILABLE: &str = "the service is temporarily unavailable; try again in a moment";
 /// The answer to a bug of ours.
 pub const INTERNAL: &str = "something went wrong on our side; it has been logged";
+/// The answer to a write without `If-Match` when `REQUIRE_IF_MATCH` is on.
+pub const PRECONDITION_REQUIRED: &str =
+    "this server requires If-Match on this write: read the current version's ETag and send it";
 /// What a missing or hidden thing is called, to a person.
 pub const NOTHING_HERE: &str = "there is nothing here, or it is not yours to see";
 
@@ -43,6 +46,17 @@ pub enum Problem {
     /// The request conflicts with the current state (409).
     #[error("{0}")]
     Conflict(&'static str),
+    /// The thing changed since the version the request's `If-Match`
+    /// named; nothing was changed (412).
+    #[error("{0}")]
+    PreconditionFailed(&'static str),
+    /// A write without `If-Match` where the server requires one (428).
+    #[error("{PRECONDITION_REQUIRED}")]
+    PreconditionRequired,
+    /// Well formed, but not to be taken as it stands (422): an
+    /// idempotency key reused for a different request.
+    #[error("{0}")]
+    Unprocessable(&'static str),
     /// The body is over the size limit (413).
     #[error("{0}")]
     TooLarge(String),
@@ -83,6 +97,9 @@ impl Problem {
             Problem::Forbidden(_) => StatusCode::FORBIDDEN,
             Problem::NotFound => StatusCode::NOT_FOUND,
             Problem::Conflict(_) => StatusCode::CONFLICT,
+            Problem::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            Problem::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            Problem::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Problem::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Problem::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Problem::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -156,6 +173,8 @@ impl From<Refusal> for Problem {
             Refusal::Forbidden(message) => Problem::Forbidden(message),
             Refusal::NotFound => Problem::NotFound,
             Refusal::Conflict(message) => Problem::Conflict(message),
+            Refusal::Changed(message) => Problem::PreconditionFailed(message),
+            Refusal::Mismatch(message) => Problem::Unprocessable(message),
             Refusal::Throttled { retry_after_secs } => Problem::TooMany {
                 message: TOO_MANY_FAILED_LOGINS,
                 retry_after_secs,
@@ -239,6 +258,21 @@ mod tests {
             (Refusal::Forbidden("x").into(), StatusCode::FORBIDDEN, None),
             (Refusal::NotFound.into(), StatusCode::NOT_FOUND, None),
             (Refusal::Conflict("x").into(), StatusCode::CONFLICT, None),
+            (
+                Refusal::Changed("x").into(),
+                StatusCode::PRECONDITION_FAILED,
+                None,
+            ),
+            (
+                Refusal::Mismatch("x").into(),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+            ),
+            (
+                Problem::PreconditionRequired,
+                StatusCode::PRECONDITION_REQUIRED,
+                None,
+            ),
             (
                 Refusal::Throttled {
                     retry_after_secs: 3,

@@ -82,20 +82,9 @@ impl FromRequestParts<App> for Caller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Problem> {
-        match bearer(parts, app)? {
-            Some(Bearer::Session(subject, epoch)) => Ok(Caller {
-                subject,
-                proof: Proof::Session(epoch),
-            }),
-            Some(Bearer::ApiToken(token)) => {
-                let actor = api_token_caller(app, &parts.method, token).await?;
-                Ok(Caller {
-                    subject: actor.id(),
-                    proof: Proof::ApiToken(actor),
-                })
-            }
-            None => Err(Refusal::Unauthenticated(BAD_TOKEN).into()),
-        }
+        token_caller(parts, app)
+            .await?
+            .ok_or_else(|| Refusal::Unauthenticated(BAD_TOKEN).into())
     }
 }
 
@@ -112,6 +101,26 @@ impl FromRequestParts<App> for MaybeCaller {
         };
         Ok(MaybeCaller(Some(actor)))
     }
+}
+
+/// The caller a request's bearer credential names, if it sent one (whose
+/// idempotency keys the request's key is among); an error for a
+/// credential that does not hold.
+pub async fn token_caller(parts: &Parts, app: &App) -> Result<Option<Caller>, Problem> {
+    Ok(match bearer(parts, app)? {
+        None => None,
+        Some(Bearer::Session(subject, epoch)) => Some(Caller {
+            subject,
+            proof: Proof::Session(epoch),
+        }),
+        Some(Bearer::ApiToken(token)) => {
+            let actor = api_token_caller(app, &parts.method, token).await?;
+            Some(Caller {
+                subject: actor.id(),
+                proof: Proof::ApiToken(actor),
+            })
+        }
+    })
 }
 
 /// The credential a request's `Authorization` header carries.

@@ -19,6 +19,13 @@ use crate::wire::ErrorEnvelope;
 pub async fn json_errors(request: Request<Body>, next: Next) -> Response {
     let request_id = request_id(request.headers());
     let response = next.run(request).await;
+    write_envelope(response, request_id)
+}
+
+/// `response` with an error status written as the envelope naming
+/// `request_id` (unless it is JSON already and says no words of a
+/// [`Said`]); any other response as it is.
+pub fn write_envelope(response: Response, request_id: Option<String>) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;

@@ -9,9 +9,11 @@
 //! envelope by [`error::json_errors`].
 
 pub mod auth;
+pub mod conditional;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod openapi;
 pub mod routes;
 pub mod schemas;
@@ -48,12 +50,18 @@ pub fn door(app: App) -> JsonDoor {
     let (routes, mut document) = openapi::base()
         .nest("/api/v1", api)
         .merge(routes::health::router())
-        .with_state(app)
+        .with_state(app.clone())
         .split_for_parts();
     openapi::add_shared_responses(&mut document);
+    let keyed_routes = idempotency::KeyedRoutes::of(&document);
     let document_json = serde_json::to_vec(&document).expect("the OpenAPI document serialises");
     let routes = routes
         .fallback(|| async { Problem::NotFound })
+        // After routing, so it sees which route answers.
+        .layer(middleware::from_fn_with_state(
+            (app, keyed_routes),
+            idempotency::idempotent,
+        ))
         .layer(Extension(openapi::DocumentJson(document_json.into())));
     let routes = guarded(routes, request_timeout).layer(middleware::from_fn(error::json_errors));
     JsonDoor {

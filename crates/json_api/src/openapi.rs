@@ -5,7 +5,9 @@ use axum::Extension;
 use axum::body::Bytes;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi as Document, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -94,6 +96,8 @@ async fn get_openapi(Extension(document): Extension<DocumentJson>) -> Response {
 ///   token);
 /// - a JSON body: 400 (malformed or invalid), 413, 415;
 /// - parameters: 400; a path parameter: 404 (missing, or hidden from the caller);
+/// - an `If-Match` header: 412 and 428;
+/// - an `Idempotency-Key` header: 409 and 422;
 /// - anything under `/api/v1` but this document: 500 and 503 (database
 ///   unavailable).
 ///
@@ -125,8 +129,47 @@ fn add_shared_to(operation: &mut Operation, touches_the_store: bool, writes: boo
     let has_path_parameter = parameters
         .iter()
         .any(|parameter| matches!(parameter, RefOr::T(p) if p.parameter_in == ParameterIn::Path));
+    let has_header = |name: &str| {
+        parameters.iter().any(|parameter| {
+            matches!(parameter, RefOr::T(p) if p.parameter_in == ParameterIn::Header && p.name == name)
+        })
+    };
+    let (takes_if_match, takes_idempotency_key) =
+        (has_header("If-Match"), has_header("Idempotency-Key"));
+    let has_parameters = !parameters.is_empty();
     let mut bad_request: Vec<&str> = Vec::new();
     let mut shared: Vec<(&str, String)> = Vec::new();
+    if takes_if_match {
+        shared.extend([
+            (
+                "412",
+                "`If-Match` names no current version: it changed since; nothing was changed"
+                    .to_owned(),
+            ),
+            (
+                "428",
+                "No `If-Match`, and the server requires one (`REQUIRE_IF_MATCH`)".to_owned(),
+            ),
+        ]);
+    }
+    if takes_idempotency_key {
+        add_to_description(
+            operation,
+            "409",
+            "or a request with the same `Idempotency-Key` is still being answered; retry shortly",
+        );
+        shared.extend([
+            (
+                "409",
+                "A request with the same `Idempotency-Key` is still being answered; retry shortly"
+                    .to_owned(),
+            ),
+            (
+                "422",
+                "The `Idempotency-Key` was used for a request with another body".to_owned(),
+            ),
+        ]);
+    }
     if needs_token {
         bad_request.push("two `Authorization` headers");
         shared.push(("401", "Missing, invalid or expired token".to_owned()));
@@ -141,7 +184,7 @@ fn add_shared_to(operation: &mut Operation, touches_the_store: bool, writes: boo
         bad_request.push("malformed JSON, or a missing or invalid field");
         shared.push(("415", "The body is not `application/json`".to_owned()));
     }
-    if !parameters.is_empty() {
+    if has_parameters {
         bad_request.push("an invalid parameter");
     }
     if !bad_request.is_empty() {
@@ -176,6 +219,43 @@ fn add_shared_to(operation: &mut Operation, touches_the_store: bool, writes: boo
             .responses
             .entry(status.to_owned())
             .or_insert_with(|| error_response(&description));
+    }
+    if takes_idempotency_key {
+        mark_replayable(operation);
+    }
+}
+
+/// Every answer of an operation that takes `Idempotency-Key` that is kept
+/// for retries may come again, marked `Idempotent-Replayed`.
+fn mark_replayable(operation: &mut Operation) {
+    for (status, response) in operation.responses.responses.iter_mut() {
+        let kept = status
+            .parse::<u16>()
+            .is_ok_and(domain::idempotency::keeps_answer);
+        if let (true, RefOr::T(response)) = (kept, response) {
+            response.headers.insert(
+                "Idempotent-Replayed".to_owned(),
+                RefOr::T(
+                    HeaderBuilder::new()
+                        .schema(Some(
+                            ObjectBuilder::new()
+                                .schema_type(Type::String)
+                                .enum_values(Some(["true"])),
+                        ))
+                        .description(Some(
+                            "`true` on an answer given again for a retry with the same `Idempotency-Key`; nothing was done this time",
+                        ))
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+/// Adds `more` to the description of a status the handler lists itself.
+fn add_to_description(operation: &mut Operation, status: &str, more: &str) {
+    if let Some(RefOr::T(response)) = operation.responses.responses.get_mut(status) {
+        response.description = format!("{}; {more}", response.description);
     }
 }
 

@@ -158,8 +158,11 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     Conflict,
+    PreconditionFailed,
     PayloadTooLarge,
     UnsupportedMediaType,
+    UnprocessableContent,
+    PreconditionRequired,
     TooManyRequests,
     Unavailable,
     Internal,
@@ -174,8 +177,11 @@ impl ErrorCode {
             StatusCode::NOT_FOUND => ErrorCode::NotFound,
             StatusCode::METHOD_NOT_ALLOWED => ErrorCode::MethodNotAllowed,
             StatusCode::CONFLICT => ErrorCode::Conflict,
+            StatusCode::PRECONDITION_FAILED => ErrorCode::PreconditionFailed,
             StatusCode::PAYLOAD_TOO_LARGE => ErrorCode::PayloadTooLarge,
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ErrorCode::UnsupportedMediaType,
+            StatusCode::UNPROCESSABLE_ENTITY => ErrorCode::UnprocessableContent,
+            StatusCode::PRECONDITION_REQUIRED => ErrorCode::PreconditionRequired,
             StatusCode::TOO_MANY_REQUESTS => ErrorCode::TooManyRequests,
             StatusCode::SERVICE_UNAVAILABLE => ErrorCode::Unavailable,
             _ => ErrorCode::Internal,
@@ -730,6 +736,49 @@ pub struct TicketPath {
     #[serde(rename = "ticketId")]
     #[param(value_type = i64, minimum = 1)]
     pub ticket_id: String,
+}
+
+/// `If-Match` on a write that can be made conditional.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfMatchHeader {
+    /// The `ETag` of the version the write is made against (or `*`: any
+    /// version). Compared with the current version as the caller sees
+    /// it, with the record locked: if none matches, 412 and nothing
+    /// changes. A weak tag (`W/"..."`) never matches. Required when the
+    /// server runs with `REQUIRE_IF_MATCH=true` (else 428).
+    #[serde(rename = "If-Match")]
+    #[param(
+        pattern = r#"^[ \t]*\*[ \t]*$|^[ \t,]*(W/)?"[^"\x00-\x20\x7f]*"([ \t]*,[ \t,]*(W/)?"[^"\x00-\x20\x7f]*")*[ \t,]*$"#
+    )]
+    pub if_match: Option<String>,
+}
+
+/// `If-None-Match` on a read of a versioned record.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IfNoneMatchHeader {
+    /// The `ETag` (or tags) of the copy the client holds: if one is the
+    /// current version, 304 with no body. A value that is not a list of
+    /// tags is ignored.
+    #[serde(rename = "If-None-Match")]
+    pub if_none_match: Option<String>,
+}
+
+/// `Idempotency-Key` on a creating request.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+pub struct IdempotencyKeyHeader {
+    /// A key the client makes up for this request (a UUID, say) and sends
+    /// again on every retry of it: 1 to 255 visible ASCII characters. For
+    /// 24 hours a retry with the same key and body gets the first answer
+    /// again (with `Idempotent-Replayed: true`) and changes nothing; the
+    /// same key with another body is 422, and while the first is still
+    /// being answered, 409. Keys are the caller's own (signed out: the
+    /// client address's), per method and path.
+    #[serde(rename = "Idempotency-Key")]
+    #[param(min_length = 1, max_length = 255, pattern = "^[!-~]+$")]
+    pub idempotency_key: Option<String>,
 }
 
 /// A user's URL: `/users/{id}`.

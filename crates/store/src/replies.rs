@@ -9,6 +9,7 @@ use domain::{Actor, Page, PageRequest, Reply, ReplyBody, Ticket, TicketId};
 use crate::connection::{DbBackend, DbConnection, Locked, lock_rows};
 use crate::error::StoreResult;
 use crate::events::record_events;
+use crate::idempotency::{Recording, record_if_held};
 use crate::paging::page_in_id_order;
 use crate::rows::{REPLY_COLUMNS, ReplyRow, TICKET_COLUMNS, TicketRow, load_ticket};
 use crate::schema::{replies, ticket_search_words, tickets, users};
@@ -29,6 +30,19 @@ impl Store {
         ticket_id: TicketId,
         body: &ReplyBody,
         kind: ReplyKind,
+    ) -> StoreResult<Reply> {
+        self.add_reply_once(actor, ticket_id, body, kind, None)
+    }
+
+    /// [`Store::add_reply`] for a request that holds an idempotency key:
+    /// its answer is recorded as the key's in the same transaction.
+    pub fn add_reply_once(
+        &self,
+        actor: Actor,
+        ticket_id: TicketId,
+        body: &ReplyBody,
+        kind: ReplyKind,
+        recording: Option<&Recording<Reply>>,
     ) -> StoreResult<Reply> {
         self.write(|conn| {
             let (ticket, words) = lock_ticket_with_words(conn, ticket_id)?;
@@ -63,7 +77,7 @@ impl Store {
             changes.apply(conn, ticket_id)?;
             add_reply_words(conn, ticket_id.0, words, body.as_str(), internal)?;
             record_events(conn, ticket_id, &decision.events(id))?;
-            Ok(Reply {
+            let reply = Reply {
                 id,
                 ticket_id,
                 body: body.as_str().to_owned(),
@@ -72,7 +86,9 @@ impl Store {
                 internal,
                 created_at: decision.at,
                 updated_at: decision.at,
-            })
+            };
+            record_if_held(conn, recording, &reply)?;
+            Ok(reply)
         })
     }
 

@@ -129,6 +129,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Idempotency keys: each request's fingerprint and, once answered,
+    /// its answer.
+    idempotency_keys (id) {
+        id -> BigInt,
+        owner -> Text,
+        method -> Text,
+        path -> Text,
+        idempotency_key -> Text,
+        fingerprint -> Text,
+        created_at -> Timestamp,
+        claimed_at -> Timestamp,
+        status -> Nullable<Integer>,
+        body -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(web_sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(replies -> users (author_id));
@@ -147,5 +164,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_search_words,
     ticket_reindex,
     web_sessions,
-    api_tokens
+    api_tokens,
+    idempotency_keys
 );

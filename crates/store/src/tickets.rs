@@ -5,15 +5,17 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::audience::{Audience, may_view_ticket, see_ticket};
+use domain::conditional::decide_precondition;
 use domain::tickets::{Opening, Resolution, decide_new_ticket, decide_status_change};
 use domain::{
-    Actor, Refusal, SeenTicket, SessionEpoch, Subject, Ticket, TicketBody, TicketDocuments,
-    TicketId, TicketStatus, UserId,
+    Actor, EntityTag, Precondition, Refusal, SeenTicket, SessionEpoch, Subject, Ticket, TicketBody,
+    TicketDocuments, TicketId, TicketStatus, UserId,
 };
 
 use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreResult;
 use crate::events::record_events;
+use crate::idempotency::{Recording, record_if_held};
 use crate::prepared::{AccountAndTicket, OpenTicket};
 use crate::rows::{
     TICKET_COLUMNS, TicketRow, UserRow, encode_event, load_tags, load_ticket, lock_ticket, tag_set,
@@ -36,6 +38,18 @@ impl Store {
     /// words; the database hands out its `ticketId`. On SQLite in a write
     /// transaction; on PostgreSQL one statement, atomic by itself.
     pub fn create_ticket(&self, actor: Actor, new: &NewTicket) -> StoreResult<SeenTicket> {
+        self.create_ticket_once(actor, new, None)
+    }
+
+    /// [`Store::create_ticket`] for a request that holds an idempotency
+    /// key: its answer is recorded as the key's in the same transaction
+    /// (on PostgreSQL too, where the ticket's statement then runs in one).
+    pub fn create_ticket_once(
+        &self,
+        actor: Actor,
+        new: &NewTicket,
+        recording: Option<&Recording<SeenTicket>>,
+    ) -> StoreResult<SeenTicket> {
         let open = |conn: &mut DbConnection| {
             let opening = decide_new_ticket(actor, &self.sla, now())?;
             let id = insert_ticket(conn, actor, new, &opening)?;
@@ -49,10 +63,12 @@ impl Store {
                     .map(|subject| subject.as_str().to_owned()),
                 new.body.as_str().to_owned(),
             );
-            Ok(see_ticket(actor, ticket, opening.at))
+            let seen = see_ticket(actor, ticket, opening.at);
+            record_if_held(conn, recording, &seen)?;
+            Ok(seen)
         };
-        match self.backend {
-            "postgres" => open(&mut *self.conn()?),
+        match (self.backend, recording) {
+            ("postgres", None) => open(&mut *self.conn()?),
             _ => self.write(open),
         }
     }
@@ -107,12 +123,30 @@ impl Store {
         ticket_id: TicketId,
         requested: TicketStatus,
     ) -> StoreResult<SeenTicket> {
+        self.change_ticket_status_if(actor, ticket_id, requested, &Precondition::None)
+    }
+
+    /// [`Store::change_ticket_status`], if the ticket as `actor` sees it,
+    /// read with the ticket locked, is still the version `precondition`
+    /// names (`If-Match`); otherwise nothing is changed. The rule's own
+    /// refusal (not theirs, not a status one may set) is answered first.
+    pub fn change_ticket_status_if(
+        &self,
+        actor: Actor,
+        ticket_id: TicketId,
+        requested: TicketStatus,
+        precondition: &Precondition,
+    ) -> StoreResult<SeenTicket> {
         self.write(|conn| {
             let ticket = lock_ticket(conn, ticket_id)?;
             let now = now();
-            match decide_status_change(actor, ticket.facts(), requested, now)? {
-                Resolution::AlreadyResolved => seen(conn, actor, ticket, now),
+            let resolution = decide_status_change(actor, ticket.facts(), requested, now)?;
+            let current = seen(conn, actor, ticket, now)?;
+            decide_precondition(precondition, &EntityTag::of_ticket(&current))?;
+            match resolution {
+                Resolution::AlreadyResolved => Ok(current),
                 Resolution::Resolve { at, events } => {
+                    let ticket = current.ticket;
                     let resolved = Ticket {
                         resolved_at: Some(at),
                         ..ticket

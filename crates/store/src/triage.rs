@@ -3,8 +3,11 @@
 use diesel::prelude::*;
 use domain::accounts::Standing;
 use domain::audience::see_ticket;
-use domain::triage::decide_ticket_change;
-use domain::{Actor, Role, SeenTicket, Ticket, TicketChange, TicketId, UserId};
+use domain::conditional::decide_precondition;
+use domain::triage::{decide_ticket_change, may_triage};
+use domain::{
+    Actor, EntityTag, Precondition, Role, SeenTicket, Ticket, TicketChange, TicketId, UserId,
+};
 
 use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreResult;
@@ -25,25 +28,45 @@ impl Store {
         ticket_id: TicketId,
         change: &TicketChange,
     ) -> StoreResult<SeenTicket> {
+        self.change_ticket_if(actor, ticket_id, change, &Precondition::None)
+    }
+
+    /// [`Store::change_ticket`], if the ticket as `actor` sees it, read
+    /// with the ticket locked, is still the version `precondition` names
+    /// (`If-Match`); otherwise nothing is changed. Whether the caller may
+    /// triage at all is answered first.
+    pub fn change_ticket_if(
+        &self,
+        actor: Actor,
+        ticket_id: TicketId,
+        change: &TicketChange,
+        precondition: &Precondition,
+    ) -> StoreResult<SeenTicket> {
         self.write(|conn| {
             let ticket = lock_ticket(conn, ticket_id)?;
+            may_triage(actor, ticket.facts())?;
             let tags = load_tags(conn, ticket_id)?;
+            let now = now();
+            let current = see_ticket(
+                actor,
+                Ticket {
+                    tags: Some(tags.clone()),
+                    ..ticket.clone()
+                },
+                now,
+            );
+            decide_precondition(precondition, &EntityTag::of_ticket(&current))?;
             // Not locked: an assignee deactivated right after this read is
             // the same as one deactivated right after the assignment.
             let assignee = match change.assignee {
                 Some(Some(user)) => load_standing(conn, user)?,
                 _ => None,
             };
-            let now = now();
             let decided =
                 decide_ticket_change(actor, &ticket, &tags, change, assignee, &self.sla, now)?;
             // Only staff get this far, and staff see the tags.
             let Some(update) = decided else {
-                let unchanged = Ticket {
-                    tags: Some(tags),
-                    ..ticket
-                };
-                return Ok(see_ticket(actor, unchanged, now));
+                return Ok(current);
             };
             if let Some(at) = update.updated_at {
                 let due_now = Ticket {

@@ -7,15 +7,17 @@ use domain::accounts::{
     may_view_account,
 };
 use domain::api_tokens::change_ends_api_tokens;
+use domain::conditional::decide_precondition;
 use domain::login::{LoginLane, decide_own_pin_change, decide_session};
 use domain::{
-    Actor, Creator, ListUsers, LoggedIn, Page, Pin, Refusal, Role, SessionEpoch, User, UserChange,
-    UserId, Username,
+    Actor, Creator, EntityTag, ListUsers, LoggedIn, Page, Pin, Precondition, Refusal, Role,
+    SessionEpoch, User, UserChange, UserId, Username,
 };
 
 use crate::api_tokens::end_api_tokens;
 use crate::connection::{DbConnection, Locked, lock_rows};
 use crate::error::{StoreError, StoreResult};
+use crate::idempotency::Recording;
 use crate::login::{LoginKey, LoginName, claim_attempt, lock_login, store_login_record};
 use crate::paging::page_in_id_order;
 use crate::pin::HashingPlace;
@@ -43,10 +45,30 @@ impl Store {
         creator: Creator,
         new: &NewAccount,
     ) -> StoreResult<User> {
+        self.create_user_once(hashing, creator, new, None)
+    }
+
+    /// [`Store::create_user`] for a request that holds an idempotency key:
+    /// its answer is recorded as the key's in the same transaction as the
+    /// account.
+    pub fn create_user_once(
+        &self,
+        hashing: HashingPlace,
+        creator: Creator,
+        new: &NewAccount,
+        recording: Option<&Recording<User>>,
+    ) -> StoreResult<User> {
         let role = decide_new_account_role(creator, new.role)?;
         let pin_hash = hashing.0.hash(&new.pin)?;
         drop(hashing);
-        insert_user(&mut *self.conn()?, &new.username, &pin_hash, role)
+        match recording {
+            None => insert_user(&mut *self.conn()?, &new.username, &pin_hash, role),
+            Some(recording) => self.write(|conn| {
+                let user = insert_user(conn, &new.username, &pin_hash, role)?;
+                recording.record(conn, &user)?;
+                Ok(user)
+            }),
+        }
     }
 
     /// Who a verified token speaks for now: the account's current role,
@@ -143,6 +165,19 @@ impl Store {
     /// The active admins are locked first, so two admins demoting each other
     /// at once cannot both succeed.
     pub fn update_user(&self, actor: Actor, id: UserId, change: &UserChange) -> StoreResult<User> {
+        self.update_user_if(actor, id, change, &Precondition::None)
+    }
+
+    /// [`Store::update_user`], if the account, read with its row locked, is
+    /// still the version `precondition` names (`If-Match`); otherwise
+    /// nothing is changed.
+    pub fn update_user_if(
+        &self,
+        actor: Actor,
+        id: UserId,
+        change: &UserChange,
+        precondition: &Precondition,
+    ) -> StoreResult<User> {
         may_manage_users(actor)?;
         // Hashed before any lock is taken: Argon2 takes tens of milliseconds.
         let new_hash = change
@@ -158,6 +193,7 @@ impl Store {
                 .select(USER_COLUMNS)
                 .first::<UserRow>(conn)?
                 .try_into()?;
+            decide_precondition(precondition, &EntityTag::of_user(&current))?;
             let before = Standing {
                 role: current.role,
                 active: current.active,

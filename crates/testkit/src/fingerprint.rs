@@ -4,6 +4,9 @@
 //! The login-tracking columns of `users` (`failed_logins`, `locked_until`,
 //! `device_failed_logins`, `device_locked_until`) are left out: a wrong PIN
 //! is refused *and* counted, by design, so that guesses lock the username.
+//! Nor are `idempotency_keys`: a refusal's answer is kept there for
+//! retries, by design; it is a record of requests, not of the tracker's
+//! data.
 
 use chrono::NaiveDateTime;
 use diesel::{QueryDsl, Queryable, RunQueryDsl};

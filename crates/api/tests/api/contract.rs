@@ -106,6 +106,7 @@ impl Contract {
                     .map(|r| r.keys().collect::<Vec<_>>())
             );
         };
+        self.check_headers(&format!("{method} {template} {status}"), response, headers);
         let Some(contents) = response["content"].as_object() else {
             assert!(
                 body.is_none_or(<[u8]>::is_empty),
@@ -127,6 +128,33 @@ impl Contract {
         if media_type == "application/json" {
             let key = format!("{method_name} {template} {status}");
             self.check_body(&content["schema"], &key, headers, body);
+        }
+    }
+
+    /// The headers of ours a client acts on are documented where they are
+    /// sent; an `ETag` the document promises is sent.
+    #[track_caller]
+    fn check_headers(&self, key: &str, response: &Value, headers: &HeaderMap) {
+        let documented = |name: &str| {
+            response["headers"].as_object().is_some_and(|listed| {
+                listed
+                    .keys()
+                    .any(|header| header.eq_ignore_ascii_case(name))
+            })
+        };
+        for name in DOCUMENTED_HEADERS {
+            if headers.contains_key(*name) {
+                assert!(
+                    documented(name),
+                    "{key} sent {name}, which the document does not list"
+                );
+            }
+        }
+        if documented("etag") {
+            assert!(
+                headers.contains_key(header::ETAG),
+                "{key}: the document promises an ETag"
+            );
         }
     }
 
@@ -194,6 +222,10 @@ impl Contract {
             .map(|(_, template)| template)
     }
 }
+
+/// Response headers a client acts on: each must be in the document
+/// wherever it is sent.
+const DOCUMENTED_HEADERS: &[&str] = &["etag", "idempotent-replayed"];
 
 fn component(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })

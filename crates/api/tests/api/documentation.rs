@@ -30,6 +30,7 @@ http_tests! {
             ("get", "/api/v1/users"),
             ("get", "/api/v1/users/me"),
             ("put", "/api/v1/users/me/pin"),
+            ("get", "/api/v1/users/{id}"),
             ("patch", "/api/v1/users/{id}"),
             ("post", "/api/v1/tickets"),
             ("get", "/api/v1/tickets"),
@@ -97,11 +98,27 @@ fn refuses(
     status: StatusCode,
     body: Value,
 ) -> bool {
+    // A success of a versioned read carries its ETag.
+    refuses_with(contract, method, path, status, body, status.is_success())
+}
+
+/// Whether the check refuses the response, sent with an `ETag` or not.
+fn refuses_with(
+    contract: &Contract,
+    method: Method,
+    path: &str,
+    status: StatusCode,
+    body: Value,
+    etag: bool,
+) -> bool {
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    if etag {
+        headers.insert(header::ETAG, HeaderValue::from_static("\"v1\""));
+    }
     let bytes = body.to_string().into_bytes();
     catch_unwind(AssertUnwindSafe(|| {
         contract.check(&method, path, status, &headers, Some(&bytes))
@@ -117,6 +134,7 @@ http_tests! {
             "createdAt": "2021-04-13T01:56:44.234Z", "updatedAt": "2021-04-13T01:56:44.234Z"
         });
         let me = json!({"error": false, "message": "ok", "data": user});
+        let me_again = me.clone();
         assert!(!refuses(contract, Method::GET, "/api/v1/users/me", StatusCode::OK, me.clone()));
         // A status the operation does not list.
         assert!(refuses(contract, Method::GET, "/api/v1/users/me", StatusCode::IM_A_TEAPOT, me.clone()));
@@ -138,7 +156,11 @@ http_tests! {
         assert!(refuses(contract, Method::GET, "/api/v1/users/me", StatusCode::UNAUTHORIZED, error.clone()));
         let mut with_id = error;
         with_id["requestId"] = json!("abc");
-        assert!(!refuses(contract, Method::GET, "/api/v1/users/me", StatusCode::UNAUTHORIZED, with_id));
+        assert!(!refuses(contract, Method::GET, "/api/v1/users/me", StatusCode::UNAUTHORIZED, with_id.clone()));
+        // A header of ours where the document does not list it, or an
+        // ETag it promises missing.
+        assert!(refuses_with(contract, Method::GET, "/api/v1/users/me", StatusCode::UNAUTHORIZED, with_id, true));
+        assert!(refuses_with(contract, Method::GET, "/api/v1/users/me", StatusCode::OK, me_again, false));
     }
 }
 
@@ -435,5 +457,58 @@ http_tests! {
             assert!(takes(&filter, &json!(word)) && word.parse::<domain::ticket_list::AssigneeFilter>().is_ok());
         }
         assert!(!takes(&filter, &json!("ME")) && "ME".parse::<domain::ticket_list::AssigneeFilter>().is_err());
+    }
+}
+
+http_tests! {
+    async fn the_document_states_the_conditional_and_idempotency_headers(app) {
+        let document = contract(&app).await.document();
+        let operation = |method: &str, path: &str| document["paths"][path][method].clone();
+        let takes_header = |operation: &Value, name: &str| {
+            operation["parameters"].as_array().is_some_and(|parameters| {
+                parameters.iter().any(|p| p["in"] == "header" && p["name"] == name)
+            })
+        };
+        for (method, path) in [
+            ("get", "/api/v1/tickets/{ticketId}"),
+            ("get", "/api/v1/users/{id}"),
+            ("get", "/api/v1/users/me"),
+        ] {
+            let operation = operation(method, path);
+            assert!(takes_header(&operation, "If-None-Match"), "{method} {path}");
+            assert!(operation["responses"]["200"]["headers"].get("ETag").is_some(), "{method} {path}");
+            assert!(operation["responses"]["304"]["headers"].get("ETag").is_some(), "{method} {path}");
+        }
+        for (method, path) in [
+            ("put", "/api/v1/tickets/{ticketId}"),
+            ("patch", "/api/v1/tickets/{ticketId}"),
+            ("patch", "/api/v1/users/{id}"),
+        ] {
+            let operation = operation(method, path);
+            assert!(takes_header(&operation, "If-Match"), "{method} {path}");
+            assert!(operation["responses"]["200"]["headers"].get("ETag").is_some(), "{method} {path}");
+            for status in ["412", "428"] {
+                assert!(operation["responses"].get(status).is_some(), "{method} {path} {status}");
+            }
+        }
+        for path in ["/api/v1/tickets", "/api/v1/tickets/{ticketId}/replies", "/api/v1/users"] {
+            let operation = operation("post", path);
+            let key = operation["parameters"]
+                .as_array()
+                .and_then(|parameters| parameters.iter().find(|p| p["name"] == "Idempotency-Key"))
+                .unwrap_or_else(|| panic!("POST {path} takes no Idempotency-Key"));
+            assert_eq!(key["in"], "header");
+            assert_eq!(key["schema"]["maxLength"], 255, "{key}");
+            for status in ["409", "422"] {
+                assert!(operation["responses"].get(status).is_some(), "POST {path} {status}");
+            }
+            for status in ["201", "400", "409"] {
+                let replayable = &operation["responses"][status]["headers"]["Idempotent-Replayed"];
+                assert!(replayable.is_object(), "POST {path} {status}");
+            }
+            assert!(operation["responses"]["401"]["headers"].get("Idempotent-Replayed").is_none(), "a 401 is never kept");
+        }
+        let conflict = operation("post", "/api/v1/users")["responses"]["409"]["description"].clone();
+        assert!(conflict.as_str().is_some_and(|d| d.contains("taken") && d.contains("Idempotency-Key")), "{conflict}");
     }
 }

@@ -1066,12 +1066,13 @@ fn nested(depth: usize, objects: bool) -> String {
 /// Every operation the server documents, as (method, path template); the
 /// generator favours these. `a_generated_request_can_reach_every_documented_operation`
 /// keeps the list in step with the OpenAPI document.
-const OPERATIONS: [(&str, &str); 25] = [
+const OPERATIONS: [(&str, &str); 26] = [
     ("POST", "/api/v1/login"),
     ("POST", "/api/v1/users"),
     ("GET", "/api/v1/users"),
     ("GET", "/api/v1/users/me"),
     ("PUT", "/api/v1/users/me/pin"),
+    ("GET", "/api/v1/users/{id}"),
     ("PATCH", "/api/v1/users/{id}"),
     ("POST", "/api/v1/users/me/tokens"),
     ("GET", "/api/v1/users/me/tokens"),
@@ -1599,6 +1600,8 @@ fn extra_header() -> impl Strategy<Value = (&'static str, HeaderText)> {
             "forwarded",
             "origin",
             "if-none-match",
+            "if-match",
+            "idempotency-key",
             "range",
             "x-http-method-override",
             "accept-encoding",
@@ -1611,7 +1614,10 @@ fn extra_header() -> impl Strategy<Value = (&'static str, HeaderText)> {
                 "1.2.3.4, junk",
                 "DELETE",
                 "bytes=0-1",
-                "*"
+                "*",
+                "\"v1\"",
+                "W/\"v1\"",
+                "retry-1"
             ])
             .prop_map(HeaderText::of),
             header_text(40),

@@ -3,7 +3,8 @@
 
 use axum::extract::State;
 use axum::response::Response;
-use domain::{Actor, Page, PageRequest, ReplyBody, ReplyKind, TicketId, TicketRecords};
+use domain::idempotency::StoredAnswer;
+use domain::{Actor, Page, PageRequest, Reply, ReplyBody, ReplyKind, TicketId, TicketRecords};
 use edge::App;
 use edge::problem::Problem;
 use store::{Store, StoreResult};
@@ -13,9 +14,10 @@ use utoipa_axum::routes;
 use super::required;
 use crate::auth::{Caller, as_caller};
 use crate::extract::{JsonBody, PathParam, QueryParams};
+use crate::idempotency::{Once, created};
 use crate::wire::{
-    CreateReplyRequest, Envelope, ErrorEnvelope, EventJson, PageEnvelope, PageQuery, ReplyJson,
-    TicketPath,
+    CreateReplyRequest, Envelope, ErrorEnvelope, EventJson, IdempotencyKeyHeader, PageEnvelope,
+    PageQuery, ReplyJson, TicketPath,
 };
 
 pub fn router() -> OpenApiRouter<App> {
@@ -33,7 +35,7 @@ pub fn router() -> OpenApiRouter<App> {
     post,
     path = "/tickets/{ticketId}/replies",
     tag = "replies",
-    params(TicketPath),
+    params(TicketPath, IdempotencyKeyHeader),
     request_body = CreateReplyRequest,
     responses(
         (status = 201, description = "Reply created", body = Envelope<ReplyJson>),
@@ -46,6 +48,7 @@ pub fn router() -> OpenApiRouter<App> {
 async fn post_replies(
     State(app): State<App>,
     caller: Caller,
+    once: Once,
     PathParam(TicketPath { ticket_id: raw_id }): PathParam<TicketPath>,
     JsonBody(request): JsonBody<CreateReplyRequest>,
 ) -> Result<Response, Problem> {
@@ -56,11 +59,20 @@ async fn post_replies(
         Some(true) => ReplyKind::Internal,
         Some(false) | None => ReplyKind::Public,
     };
+    let recording = once.recording(reply_created);
     let reply = as_caller(&app, caller, move |store, caller| {
-        store.add_reply(caller, id, &body, kind)
+        store.add_reply_once(caller, id, &body, kind, recording.as_ref())
     })
     .await?;
-    Ok(Envelope::new("Reply was created successfully", ReplyJson::from(reply)).created())
+    Ok(once.respond(reply_created(&reply)))
+}
+
+/// A new reply's answer, as sent and as kept for a retry.
+fn reply_created(reply: &Reply) -> StoredAnswer {
+    created(&Envelope::new(
+        "Reply was created successfully",
+        ReplyJson::from(reply.clone()),
+    ))
 }
 
 /// A ticket's replies, oldest first; a customer never sees internal notes.

@@ -2,11 +2,12 @@
 
 use axum::extract::State;
 use axum::response::Response;
+use domain::idempotency::StoredAnswer;
 use domain::ticket_list::TicketQuery;
 use domain::values::parse_id;
 use domain::{
-    ListTickets, Priority, Subject, TagSet, TicketBody, TicketChange, TicketId, TicketStatus,
-    UserId, ValidationError,
+    EntityTag, ListTickets, Priority, SeenTicket, Subject, TagSet, TicketBody, TicketChange,
+    TicketId, TicketStatus, UserId, ValidationError,
 };
 use edge::App;
 use edge::problem::Problem;
@@ -16,10 +17,13 @@ use utoipa_axum::routes;
 
 use super::required;
 use crate::auth::{Caller, as_caller, on_store};
+use crate::conditional::{IfMatch, IfNoneMatch, read_answer, tagged};
 use crate::extract::{JsonBody, PathParam, QueryParams};
+use crate::idempotency::{Once, created};
 use crate::wire::{
-    ChangeTicketRequest, CreateTicketRequest, Envelope, ErrorEnvelope, PageEnvelope, PageQuery,
-    TicketFilters, TicketJson, TicketPath, UpdateTicketRequest,
+    ChangeTicketRequest, CreateTicketRequest, Envelope, ErrorEnvelope, IdempotencyKeyHeader,
+    IfMatchHeader, IfNoneMatchHeader, PageEnvelope, PageQuery, TicketFilters, TicketJson,
+    TicketPath, UpdateTicketRequest,
 };
 
 pub fn router() -> OpenApiRouter<App> {
@@ -87,6 +91,7 @@ fn parse_user_id(value: serde_json::Value) -> Result<UserId, ValidationError> {
     post,
     path = "/tickets",
     tag = "tickets",
+    params(IdempotencyKeyHeader),
     request_body = CreateTicketRequest,
     responses(
         (status = 201, description = "Ticket created", body = Envelope<TicketJson>),
@@ -98,15 +103,25 @@ fn parse_user_id(value: serde_json::Value) -> Result<UserId, ValidationError> {
 async fn post_tickets(
     State(app): State<App>,
     caller: Caller,
+    once: Once,
     JsonBody(request): JsonBody<CreateTicketRequest>,
 ) -> Result<Response, Problem> {
     app.limits.admit_write(caller.id())?;
     let new = NewTicket::try_from(request)?;
+    let recording = once.recording(ticket_created);
     let ticket = as_caller(&app, caller, move |store, caller| {
-        store.create_ticket(caller, &new)
+        store.create_ticket_once(caller, &new, recording.as_ref())
     })
     .await?;
-    Ok(Envelope::new("Ticket was created successfully", TicketJson::from(ticket)).created())
+    Ok(once.respond(ticket_created(&ticket)))
+}
+
+/// A new ticket's answer, as sent and as kept for a retry.
+fn ticket_created(ticket: &SeenTicket) -> StoredAnswer {
+    created(&Envelope::new(
+        "Ticket was created successfully",
+        TicketJson::from(ticket.clone()),
+    ))
 }
 
 /// List tickets: a customer's own, or every ticket for staff.
@@ -157,27 +172,46 @@ async fn get_tickets(
     ))
 }
 
-/// One ticket; another customer's ticket is 404, like a missing one.
+/// One ticket; another customer's ticket is 404, like a missing one. Its
+/// `ETag` is the version of the ticket as the caller sees it: a customer's
+/// does not change on a note or a tag change, which they do not see.
 #[utoipa::path(
     get,
     path = "/tickets/{ticketId}",
     tag = "tickets",
-    params(TicketPath),
-    responses((status = 200, description = "The ticket", body = Envelope<TicketJson>)),
+    params(TicketPath, IfNoneMatchHeader),
+    responses(
+        (status = 200, description = "The ticket", body = Envelope<TicketJson>,
+            headers(("ETag" = String, description = "The version of the ticket as the caller sees it (strong)"))),
+        (status = 304, description = "The copy named by `If-None-Match` is current; no body",
+            headers(("ETag" = String, description = "The current version"))),
+    ),
     security(("bearer" = []))
 )]
 async fn get_ticket(
     State(app): State<App>,
     caller: Caller,
+    if_none_match: IfNoneMatch,
     PathParam(TicketPath { ticket_id: raw_id }): PathParam<TicketPath>,
-) -> Result<Envelope<TicketJson>, Problem> {
+) -> Result<Response, Problem> {
     let id = TicketId::parse("ticketId", &raw_id)?;
     // A session's account and the ticket in one query (`Caller::read_ticket`).
     let ticket = on_store(&app, move |store| caller.read_ticket(store, id)).await?;
-    Ok(Envelope::new(
-        "Ticket retrieved successfully",
-        TicketJson::from(ticket),
+    let tag = EntityTag::of_ticket(&ticket);
+    Ok(read_answer(
+        &tag,
+        &if_none_match,
+        Envelope::new("Ticket retrieved successfully", TicketJson::from(ticket)),
     ))
+}
+
+/// A changed ticket's answer, with its new `ETag`.
+fn changed_ticket(ticket: SeenTicket) -> Response {
+    let tag = EntityTag::of_ticket(&ticket);
+    tagged(
+        &tag,
+        Envelope::new("Ticket updated successfully", TicketJson::from(ticket)),
+    )
 }
 
 /// Resolve a ticket (its own customer only); resolving twice changes
@@ -186,10 +220,11 @@ async fn get_ticket(
     put,
     path = "/tickets/{ticketId}",
     tag = "tickets",
-    params(TicketPath),
+    params(TicketPath, IfMatchHeader),
     request_body = UpdateTicketRequest,
     responses(
-        (status = 200, description = "The ticket, resolved", body = Envelope<TicketJson>),
+        (status = 200, description = "The ticket, resolved", body = Envelope<TicketJson>,
+            headers(("ETag" = String, description = "The ticket's new version as the caller sees it"))),
         (status = 403, description = "Only the ticket's customer resolves it", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
@@ -197,19 +232,17 @@ async fn get_ticket(
 async fn put_ticket(
     State(app): State<App>,
     caller: Caller,
+    IfMatch(precondition): IfMatch,
     PathParam(TicketPath { ticket_id: raw_id }): PathParam<TicketPath>,
     JsonBody(request): JsonBody<UpdateTicketRequest>,
-) -> Result<Envelope<TicketJson>, Problem> {
+) -> Result<Response, Problem> {
     let id = TicketId::parse("ticketId", &raw_id)?;
     let status: TicketStatus = required("status", request.status)?.parse()?;
     let ticket = as_caller(&app, caller, move |store, caller| {
-        store.change_ticket_status(caller, id, status)
+        store.change_ticket_status_if(caller, id, status, &precondition)
     })
     .await?;
-    Ok(Envelope::new(
-        "Ticket updated successfully",
-        TicketJson::from(ticket),
-    ))
+    Ok(changed_ticket(ticket))
 }
 
 /// Triage (support agents and admins): set the priority, the assignee or
@@ -219,10 +252,11 @@ async fn put_ticket(
     patch,
     path = "/tickets/{ticketId}",
     tag = "tickets",
-    params(TicketPath),
+    params(TicketPath, IfMatchHeader),
     request_body = ChangeTicketRequest,
     responses(
-        (status = 200, description = "The ticket, changed", body = Envelope<TicketJson>),
+        (status = 200, description = "The ticket, changed", body = Envelope<TicketJson>,
+            headers(("ETag" = String, description = "The ticket's new version as the caller sees it"))),
         (status = 403, description = "Customers do not triage tickets", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
@@ -230,17 +264,15 @@ async fn put_ticket(
 async fn patch_ticket(
     State(app): State<App>,
     caller: Caller,
+    IfMatch(precondition): IfMatch,
     PathParam(TicketPath { ticket_id: raw_id }): PathParam<TicketPath>,
     JsonBody(request): JsonBody<ChangeTicketRequest>,
-) -> Result<Envelope<TicketJson>, Problem> {
+) -> Result<Response, Problem> {
     let id = TicketId::parse("ticketId", &raw_id)?;
     let change = TicketChange::try_from(request)?;
     let ticket = as_caller(&app, caller, move |store, caller| {
-        store.change_ticket(caller, id, &change)
+        store.change_ticket_if(caller, id, &change, &precondition)
     })
     .await?;
-    Ok(Envelope::new(
-        "Ticket updated successfully",
-        TicketJson::from(ticket),
-    ))
+    Ok(changed_ticket(ticket))
 }

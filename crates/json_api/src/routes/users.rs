@@ -1,12 +1,14 @@
 //! `POST /users` (sign-up, or staff accounts by an admin), the caller's own
-//! `GET /users/me` and `PUT /users/me/pin`, and the admin's `GET /users`
-//! and `PATCH /users/:id`.
+//! `GET /users/me` and `PUT /users/me/pin`, one account at `GET /users/:id`
+//! (its owner or an admin), and the admin's `GET /users` and
+//! `PATCH /users/:id`.
 
 use axum::extract::State;
 use axum::response::Response;
+use domain::idempotency::StoredAnswer;
 use domain::login::WRONG_CURRENT_PIN;
 use domain::values::parse_id;
-use domain::{ListUsers, Pin, Refusal, UserChange, UserId, Username};
+use domain::{EntityTag, ListUsers, Pin, Refusal, User, UserChange, UserId, Username};
 use edge::App;
 use edge::limits::ClientAddress;
 use edge::problem::Problem;
@@ -16,10 +18,13 @@ use utoipa_axum::routes;
 
 use super::{required, signed_in};
 use crate::auth::{Caller, MaybeCaller, as_caller, on_store};
+use crate::conditional::{IfMatch, IfNoneMatch, read_answer, tagged};
 use crate::extract::{JsonBody, PathParam, QueryParams};
+use crate::idempotency::{Once, created};
 use crate::wire::{
-    ChangePinRequest, CreateUserRequest, Envelope, ErrorEnvelope, PageEnvelope, PageQuery,
-    SessionEnvelope, UpdateUserRequest, UserFilters, UserJson, UserPath,
+    ChangePinRequest, CreateUserRequest, Envelope, ErrorEnvelope, IdempotencyKeyHeader,
+    IfMatchHeader, IfNoneMatchHeader, PageEnvelope, PageQuery, SessionEnvelope, UpdateUserRequest,
+    UserFilters, UserJson, UserPath,
 };
 
 pub fn router() -> OpenApiRouter<App> {
@@ -27,7 +32,7 @@ pub fn router() -> OpenApiRouter<App> {
         .routes(routes!(get_users, post_users))
         .routes(routes!(get_me))
         .routes(routes!(put_my_pin))
-        .routes(routes!(patch_user))
+        .routes(routes!(get_user, patch_user))
 }
 
 /// Sign up as a customer (no token), or create any account with an
@@ -36,6 +41,7 @@ pub fn router() -> OpenApiRouter<App> {
     post,
     path = "/users",
     tag = "users",
+    params(IdempotencyKeyHeader),
     request_body = CreateUserRequest,
     responses(
         (status = 201, description = "Account created", body = Envelope<UserJson>),
@@ -50,6 +56,7 @@ async fn post_users(
     State(app): State<App>,
     MaybeCaller(creator): MaybeCaller,
     client: ClientAddress,
+    once: Once,
     JsonBody(request): JsonBody<CreateUserRequest>,
 ) -> Result<Response, Problem> {
     app.limits.admit_account_creation(client, creator.into())?;
@@ -59,11 +66,20 @@ async fn post_users(
         role: request.role.as_deref().map(str::parse).transpose()?,
     };
     let hashing = app.store.reserve_hashing()?;
+    let recording = once.recording(user_created);
     let user = on_store(&app, move |store| {
-        store.create_user(hashing, creator.into(), &new)
+        store.create_user_once(hashing, creator.into(), &new, recording.as_ref())
     })
     .await?;
-    Ok(Envelope::new("User was created successfully", UserJson::from(user)).created())
+    Ok(once.respond(user_created(&user)))
+}
+
+/// A new account's answer, as sent and as kept for a retry.
+fn user_created(user: &User) -> StoredAnswer {
+    created(&Envelope::new(
+        "User was created successfully",
+        UserJson::from(user.clone()),
+    ))
 }
 
 /// List accounts in id order (admins only).
@@ -111,10 +127,11 @@ async fn get_users(
     patch,
     path = "/users/{id}",
     tag = "users",
-    params(UserPath),
+    params(UserPath, IfMatchHeader),
     request_body = UpdateUserRequest,
     responses(
-        (status = 200, description = "The account after the change", body = Envelope<UserJson>),
+        (status = 200, description = "The account after the change", body = Envelope<UserJson>,
+            headers(("ETag" = String, description = "The account's new version"))),
         (status = 403, description = "Only admins manage users", body = ErrorEnvelope),
         (status = 409, description = "The change would leave no active admin", body = ErrorEnvelope),
     ),
@@ -123,9 +140,10 @@ async fn get_users(
 async fn patch_user(
     State(app): State<App>,
     caller: Caller,
+    IfMatch(precondition): IfMatch,
     PathParam(UserPath { id }): PathParam<UserPath>,
     JsonBody(request): JsonBody<UpdateUserRequest>,
-) -> Result<Envelope<UserJson>, Problem> {
+) -> Result<Response, Problem> {
     let id = UserId(parse_id("id", &id)?);
     let change = UserChange {
         role: request.role.as_deref().map(str::parse).transpose()?,
@@ -133,13 +151,43 @@ async fn patch_user(
         pin: request.pin.map(Pin::parse).transpose()?,
     };
     let user = as_caller(&app, caller, move |store, caller| {
-        store.update_user(caller, id, &change)
+        store.update_user_if(caller, id, &change, &precondition)
     })
     .await?;
-    Ok(Envelope::new(
-        "User updated successfully",
-        UserJson::from(user),
+    let tag = EntityTag::of_user(&user);
+    Ok(tagged(
+        &tag,
+        Envelope::new("User updated successfully", UserJson::from(user)),
     ))
+}
+
+/// One account: the caller's own, or any for an admin; anyone else's is
+/// 404, like a missing one.
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    tag = "users",
+    params(UserPath, IfNoneMatchHeader),
+    responses(
+        (status = 200, description = "The account", body = Envelope<UserJson>,
+            headers(("ETag" = String, description = "The account's version (strong)"))),
+        (status = 304, description = "The copy named by `If-None-Match` is current; no body",
+            headers(("ETag" = String, description = "The current version"))),
+    ),
+    security(("bearer" = []))
+)]
+async fn get_user(
+    State(app): State<App>,
+    caller: Caller,
+    if_none_match: IfNoneMatch,
+    PathParam(UserPath { id }): PathParam<UserPath>,
+) -> Result<Response, Problem> {
+    let id = UserId(parse_id("id", &id)?);
+    let user = as_caller(&app, caller, move |store, caller| {
+        store.read_user(caller, id)
+    })
+    .await?;
+    Ok(read_account(user, &if_none_match))
 }
 
 /// The caller's own account.
@@ -147,18 +195,35 @@ async fn patch_user(
     get,
     path = "/users/me",
     tag = "users",
-    responses((status = 200, description = "The caller's account", body = Envelope<UserJson>)),
+    params(IfNoneMatchHeader),
+    responses(
+        (status = 200, description = "The caller's account", body = Envelope<UserJson>,
+            headers(("ETag" = String, description = "The account's version (strong)"))),
+        (status = 304, description = "The copy named by `If-None-Match` is current; no body",
+            headers(("ETag" = String, description = "The current version"))),
+    ),
     security(("bearer" = []))
 )]
-async fn get_me(State(app): State<App>, caller: Caller) -> Result<Envelope<UserJson>, Problem> {
+async fn get_me(
+    State(app): State<App>,
+    caller: Caller,
+    if_none_match: IfNoneMatch,
+) -> Result<Response, Problem> {
     let user = as_caller(&app, caller, move |store, caller| {
         store.read_user(caller, caller.id())
     })
     .await?;
-    Ok(Envelope::new(
-        "User retrieved successfully",
-        UserJson::from(user),
-    ))
+    Ok(read_account(user, &if_none_match))
+}
+
+/// An account read: the envelope with its `ETag`, or 304.
+fn read_account(user: User, if_none_match: &IfNoneMatch) -> Response {
+    let tag = EntityTag::of_user(&user);
+    read_answer(
+        &tag,
+        if_none_match,
+        Envelope::new("User retrieved successfully", UserJson::from(user)),
+    )
 }
 
 /// Change the caller's own PIN. The current PIN is checked like a login

@@ -2,8 +2,10 @@
 //! concurrency too; each body runs on SQLite and on PostgreSQL.
 
 mod concurrency;
+mod conditional;
 mod cursors;
 mod files;
+mod idempotency;
 mod plans;
 mod report;
 mod search;
