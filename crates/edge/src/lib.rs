@@ -78,7 +78,7 @@ impl App {
 /// A time as every door writes it for programs (JSON, CSV): RFC 3339 in
 /// UTC with milliseconds and `Z`, e.g. `2021-04-13T01:56:44.234Z`.
 pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    domain::json::timestamp(at)
 }
 
 /// `scheme://host[:port]` of a URL, lowercased, without path or slash.

@@ -6,10 +6,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use domain::{
-    CursorKey, Event, EventKind, Priority, Reply, Role, SeenTicket, TicketStatus, User, UserId,
-};
-use edge::timestamp;
+use domain::{CursorKey, Event, Priority, Reply, Role, SeenTicket, TicketStatus, User};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -264,10 +261,43 @@ pub struct Liveness {
 }
 
 /// An account as the API shows it (never its PIN).
-#[derive(Debug, Serialize, ToSchema)]
+/// The JSON of `domain::json::UserJson`, which defines it for every door
+/// and the webhooks; its schema is [`UserShape`].
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct UserJson(domain::json::UserJson);
+
+impl From<User> for UserJson {
+    fn from(record: User) -> Self {
+        Self(record.into())
+    }
+}
+
+impl utoipa::PartialSchema for UserJson {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        UserShape::schema()
+    }
+}
+
+impl ToSchema for UserJson {
+    fn name() -> std::borrow::Cow<'static, str> {
+        UserShape::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+    ) {
+        UserShape::schemas(schemas);
+    }
+}
+
+/// The schema of [`UserJson`] in the OpenAPI document; the API's tests
+/// check every answer against it, so it cannot drift from the JSON.
+#[derive(ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = User)]
-pub struct UserJson {
+#[expect(dead_code, reason = "a description for the document, never built")]
+struct UserShape {
     /// The user's id, as a string of digits.
     #[serde(rename = "_id")]
     id: String,
@@ -279,24 +309,45 @@ pub struct UserJson {
     updated_at: String,
 }
 
-impl From<User> for UserJson {
-    fn from(user: User) -> Self {
-        Self {
-            id: user.id.to_string(),
-            username: user.username,
-            role: user.role,
-            active: user.active,
-            created_at: timestamp(user.created_at),
-            updated_at: timestamp(user.updated_at),
-        }
+
+/// A support ticket.
+/// The JSON of `domain::json::TicketJson`, which defines it for every door
+/// and the webhooks; its schema is [`TicketShape`].
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct TicketJson(domain::json::TicketJson);
+
+impl From<SeenTicket> for TicketJson {
+    fn from(record: SeenTicket) -> Self {
+        Self(record.into())
     }
 }
 
-/// A support ticket.
-#[derive(Debug, Serialize, ToSchema)]
+impl utoipa::PartialSchema for TicketJson {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        TicketShape::schema()
+    }
+}
+
+impl ToSchema for TicketJson {
+    fn name() -> std::borrow::Cow<'static, str> {
+        TicketShape::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+    ) {
+        TicketShape::schemas(schemas);
+    }
+}
+
+/// The schema of [`TicketJson`] in the OpenAPI document; the API's tests
+/// check every answer against it, so it cannot drift from the JSON.
+#[derive(ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = Ticket)]
-pub struct TicketJson {
+#[expect(dead_code, reason = "a description for the document, never built")]
+struct TicketShape {
     /// The `ticketId`, as a string (the original's document id).
     #[serde(rename = "_id")]
     id: String,
@@ -331,40 +382,45 @@ pub struct TicketJson {
     sla_breached: bool,
 }
 
-impl From<SeenTicket> for TicketJson {
-    fn from(seen: SeenTicket) -> Self {
-        let SeenTicket {
-            ticket,
-            sla_breached,
-        } = seen;
-        Self {
-            id: ticket.id.to_string(),
-            ticket_id: ticket.id.0,
-            subject: ticket.subject,
-            body: ticket.body,
-            status: ticket.status,
-            author: ticket.author.to_string(),
-            created_at: timestamp(ticket.created_at),
-            updated_at: timestamp(ticket.updated_at),
-            resolved_at: ticket.resolved_at.map(timestamp),
-            priority: ticket.priority,
-            assignee: ticket.assignee.map(|user| user.to_string()),
-            tags: ticket
-                .tags
-                .map(|tags| tags.into_iter().map(String::from).collect()),
-            first_response_at: ticket.first_response_at.map(timestamp),
-            first_response_due_at: timestamp(ticket.due.first_response),
-            resolution_due_at: timestamp(ticket.due.resolution),
-            sla_breached,
-        }
+
+/// A reply on a ticket.
+/// The JSON of `domain::json::ReplyJson`, which defines it for every door
+/// and the webhooks; its schema is [`ReplyShape`].
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct ReplyJson(domain::json::ReplyJson);
+
+impl From<Reply> for ReplyJson {
+    fn from(record: Reply) -> Self {
+        Self(record.into())
     }
 }
 
-/// A reply on a ticket.
-#[derive(Debug, Serialize, ToSchema)]
+impl utoipa::PartialSchema for ReplyJson {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        ReplyShape::schema()
+    }
+}
+
+impl ToSchema for ReplyJson {
+    fn name() -> std::borrow::Cow<'static, str> {
+        ReplyShape::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+    ) {
+        ReplyShape::schemas(schemas);
+    }
+}
+
+/// The schema of [`ReplyJson`] in the OpenAPI document; the API's tests
+/// check every answer against it, so it cannot drift from the JSON.
+#[derive(ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = Reply)]
-pub struct ReplyJson {
+#[expect(dead_code, reason = "a description for the document, never built")]
+struct ReplyShape {
     #[serde(rename = "_id")]
     id: String,
     body: String,
@@ -380,26 +436,45 @@ pub struct ReplyJson {
     updated_at: String,
 }
 
-impl From<Reply> for ReplyJson {
-    fn from(reply: Reply) -> Self {
-        Self {
-            id: reply.id.to_string(),
-            body: reply.body,
-            author: reply.author.to_string(),
-            role: reply.author_role,
-            internal: reply.internal,
-            ticket_id: reply.ticket_id.0,
-            created_at: timestamp(reply.created_at),
-            updated_at: timestamp(reply.updated_at),
-        }
+
+/// One entry of a ticket's history.
+/// The JSON of `domain::json::EventJson`, which defines it for every door
+/// and the webhooks; its schema is [`EventShape`].
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct EventJson(domain::json::EventJson);
+
+impl From<Event> for EventJson {
+    fn from(record: Event) -> Self {
+        Self(record.into())
     }
 }
 
-/// One entry of a ticket's history.
-#[derive(Debug, Serialize, ToSchema)]
+impl utoipa::PartialSchema for EventJson {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        EventShape::schema()
+    }
+}
+
+impl ToSchema for EventJson {
+    fn name() -> std::borrow::Cow<'static, str> {
+        EventShape::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+    ) {
+        EventShape::schemas(schemas);
+    }
+}
+
+/// The schema of [`EventJson`] in the OpenAPI document; the API's tests
+/// check every answer against it, so it cannot drift from the JSON.
+#[derive(ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = Event)]
-pub struct EventJson {
+#[expect(dead_code, reason = "a description for the document, never built")]
+struct EventShape {
     #[serde(rename = "_id")]
     id: String,
     ticket_id: i64,
@@ -418,35 +493,6 @@ pub struct EventJson {
     data: serde_json::Value,
 }
 
-impl From<Event> for EventJson {
-    fn from(event: Event) -> Self {
-        let user = |id: Option<UserId>| id.map(|user| user.to_string());
-        let data = match &event.kind {
-            EventKind::Created {} => serde_json::json!({}),
-            EventKind::Replied { reply_id } | EventKind::Noted { reply_id } => {
-                serde_json::json!({ "replyId": reply_id.to_string() })
-            }
-            EventKind::StatusChanged { from, to } => serde_json::json!({ "from": from, "to": to }),
-            EventKind::PriorityChanged { from, to } => {
-                serde_json::json!({ "from": from, "to": to })
-            }
-            EventKind::Assigned { from, to } => {
-                serde_json::json!({ "from": user(*from), "to": user(*to) })
-            }
-            EventKind::TagsChanged { added, removed } => {
-                serde_json::json!({ "added": added, "removed": removed })
-            }
-        };
-        Self {
-            id: event.id.to_string(),
-            ticket_id: event.ticket_id.0,
-            kind: event.kind.event_type().as_str(),
-            actor: event.actor.to_string(),
-            at: timestamp(event.at),
-            data,
-        }
-    }
-}
 
 // Request bodies. Every field is optional to serde, so a missing one is our
 // own 400 naming the field; the document says which are required. `null`

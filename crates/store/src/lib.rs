@@ -16,6 +16,7 @@ mod error;
 mod events;
 mod login;
 mod migrations;
+mod outbox;
 mod paging;
 mod pin;
 mod prepared;
@@ -38,6 +39,7 @@ mod tickets;
 mod triage;
 mod users;
 mod web_sessions;
+mod webhooks;
 
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
@@ -60,7 +62,11 @@ pub use pin::{BUSY_RETRY_AFTER_SECS, HashLimits};
 pub use report::{REPORTS_AT_ONCE, ResolvedReport};
 pub use tickets::NewTicket;
 pub use users::NewAccount;
+pub use outbox::{AttemptOutcome, AttemptRecord, Claimed, OutboxStats};
 pub use web_sessions::SignedInUser;
+pub use webhooks::{
+    DeliveryAttempt, Destination, NewWebhook, WEBHOOK_CHANNEL, Webhook, WebhookChange, WithSecret,
+};
 
 /// The tracker's database: a pool of connections to one backend.
 #[derive(Clone)]

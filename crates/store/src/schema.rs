@@ -115,6 +115,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Where webhooks go, what they subscribe to, and the secrets that sign them.
+    webhook_endpoints (id) {
+        id -> BigInt,
+        url -> Text,
+        description -> Text,
+        events -> Text,
+        enabled -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        failing_since -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    /// Things to deliver, of any channel: written with the change that
+    /// causes them, claimed and delivered by the workers.
+    outbox (id) {
+        id -> BigInt,
+        channel -> Text,
+        recipient -> Text,
+        message_id -> Text,
+        payload -> Text,
+        state -> Text,
+        attempts -> Integer,
+        due_at -> Timestamp,
+        leased_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Each attempt to deliver an outbox row, as it went.
+    outbox_attempts (id) {
+        id -> BigInt,
+        outbox_id -> BigInt,
+        channel -> Text,
+        recipient -> Text,
+        at -> Timestamp,
+        duration_ms -> BigInt,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        response -> Nullable<Text>,
+        succeeded -> Bool,
+    }
+}
+
+diesel::joinable!(outbox_attempts -> outbox (outbox_id));
 diesel::joinable!(web_sessions -> users (user_id));
 diesel::joinable!(replies -> users (author_id));
 diesel::joinable!(replies -> tickets (ticket_id));
@@ -131,5 +183,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     ticket_search_words,
     ticket_reindex,
-    web_sessions
+    web_sessions,
+    webhook_endpoints,
+    outbox,
+    outbox_attempts
 );

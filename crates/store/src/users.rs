@@ -9,7 +9,7 @@ use domain::accounts::{
 use domain::login::{LoginLane, decide_own_pin_change, decide_session};
 use domain::{
     Actor, Creator, ListUsers, LoggedIn, Page, Pin, Refusal, Role, SessionEpoch, User, UserChange,
-    UserId, Username,
+    UserId, Username, WebhookEvent,
 };
 
 use crate::connection::{DbConnection, Locked, lock_rows};
@@ -19,6 +19,7 @@ use crate::paging::page_in_id_order;
 use crate::pin::HashingPlace;
 use crate::rows::{USER_COLUMNS, UserRow};
 use crate::schema::users;
+use crate::webhooks::announce_user;
 use crate::{Store, now};
 
 /// An account to create, as a request asks for it; `role: None` is a
@@ -44,7 +45,11 @@ impl Store {
         let role = decide_new_account_role(creator, new.role)?;
         let pin_hash = hashing.0.hash(&new.pin)?;
         drop(hashing);
-        insert_user(&mut *self.conn()?, &new.username, &pin_hash, role)
+        self.write(|conn| {
+            let user = insert_user(conn, &new.username, &pin_hash, role)?;
+            announce_user(conn, WebhookEvent::UserCreated, &user)?;
+            Ok(user)
+        })
     }
 
     /// Who a verified token speaks for now: the account's current role,
@@ -170,6 +175,7 @@ impl Store {
                 ))
                 .execute(conn)?;
             let (user, _) = replace_pin(conn, id, new_hash.as_deref(), update.ends_sessions)?;
+            announce_user(conn, WebhookEvent::UserUpdated, &user)?;
             Ok(user)
         })
     }
