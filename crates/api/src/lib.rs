@@ -140,7 +140,8 @@ pub fn build_app(settings: &Settings) -> anyhow::Result<App> {
         Keys::new(&secret, settings.token_lifetime),
         Limits::new(&settings.limits),
         settings.public_url.as_deref(),
-    ))
+    )
+    .with_webhook_policy(settings.webhooks.policy))
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets requests in flight finish.
@@ -180,8 +181,29 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         max_per_address: settings.max_connections_per_address,
         shutdown_grace: settings.shutdown_grace,
     };
+    // The delivery worker, a door with no requests: it stops claiming at
+    // the shutdown signal, and what it has in flight finishes within the
+    // grace.
+    let deliveries = delivery::Worker::start(app.store.clone(), settings.webhooks.clone())?;
+    let outbox_store = app.store.clone();
+    spawn_every(Duration::from_secs(15), move || {
+        let store = outbox_store.clone();
+        tokio::task::spawn_blocking(move || observe::record_outbox(&store));
+    });
     let router = build_router(app, settings.instrumentation);
-    server::serve(listener, router, connection_limits, shutdown_signal()).await?;
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stopping.send(true);
+    };
+    let worker_grace = settings.shutdown_grace;
+    let worker = tokio::spawn(async move {
+        let mut stop = stop;
+        let _ = stop.wait_for(|stopping| *stopping).await;
+        deliveries.stop(worker_grace).await;
+    });
+    server::serve(listener, router, connection_limits, signal).await?;
+    let _ = worker.await;
     tracing::info!("stopped");
     Ok(())
 }

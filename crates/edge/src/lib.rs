@@ -39,6 +39,9 @@ pub struct App {
     /// `PUBLIC_URL`'s origin (`https://help.example.com`), if set: a form
     /// must be posted from it, and cookies are `Secure` when it is https.
     pub public_origin: Option<Arc<str>>,
+    /// Where webhook endpoints may point (`WEBHOOK_ALLOW_HTTP`,
+    /// `WEBHOOK_ALLOW_PRIVATE`); strict unless the server says otherwise.
+    pub webhook_policy: domain::DestinationPolicy,
 }
 
 impl App {
@@ -48,6 +51,15 @@ impl App {
             keys: Arc::new(keys),
             limits: Arc::new(limits),
             public_origin: public_url.map(|url| Arc::from(origin_of(url))),
+            webhook_policy: domain::DestinationPolicy::default(),
+        }
+    }
+
+    /// The state with webhook endpoints allowed to point where `policy` says.
+    pub fn with_webhook_policy(self, policy: domain::DestinationPolicy) -> Self {
+        Self {
+            webhook_policy: policy,
+            ..self
         }
     }
 

@@ -43,6 +43,7 @@ pub fn door(app: App) -> JsonDoor {
         .merge(routes::report::router())
         .merge(routes::tickets::router())
         .merge(routes::replies::router())
+        .merge(routes::webhooks::router())
         .merge(openapi::router());
     let (routes, mut document) = openapi::base()
         .nest("/api/v1", api)

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use domain::{CursorKey, Event, Priority, Reply, Role, SeenTicket, TicketStatus, User};
+use domain::json::timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -713,6 +714,206 @@ impl PageQuery {
             count: self.count.as_deref(),
         }
     }
+}
+
+// Webhooks (admins only).
+
+/// A webhook endpoint (never its secret, which only its creation and a
+/// rotation show).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = Webhook)]
+pub struct WebhookJson {
+    #[serde(rename = "_id")]
+    id: String,
+    url: String,
+    description: String,
+    /// The event types it receives (and `ping`).
+    events: Vec<String>,
+    /// `false` when an admin turned it off, or it failed every delivery
+    /// for five days.
+    enabled: bool,
+    /// Its first failed delivery since its last success.
+    #[schema(required = true)]
+    failing_since: Option<String>,
+    /// Until when the secret of before the last rotation also signs.
+    #[schema(required = true)]
+    previous_secret_expires_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<store::Webhook> for WebhookJson {
+    fn from(webhook: store::Webhook) -> Self {
+        Self {
+            id: webhook.id.to_string(),
+            url: webhook.url,
+            description: webhook.description,
+            events: webhook.events.names().map(str::to_owned).collect(),
+            enabled: webhook.enabled,
+            failing_since: webhook.failing_since.map(timestamp),
+            previous_secret_expires_at: webhook.previous_secret_until.map(timestamp),
+            created_at: timestamp(webhook.created_at),
+            updated_at: timestamp(webhook.updated_at),
+        }
+    }
+}
+
+/// A webhook endpoint with its signing secret, shown only in this answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = WebhookWithSecret)]
+pub struct WebhookWithSecretJson {
+    #[serde(rename = "_id")]
+    id: String,
+    url: String,
+    description: String,
+    events: Vec<String>,
+    enabled: bool,
+    #[schema(required = true)]
+    failing_since: Option<String>,
+    #[schema(required = true)]
+    previous_secret_expires_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+    /// `whsec_` and the base64 of 32 random bytes: the key of the
+    /// `webhook-signature` HMAC. Shown once; keep it.
+    secret: String,
+}
+
+impl From<store::WithSecret> for WebhookWithSecretJson {
+    fn from(created: store::WithSecret) -> Self {
+        let WebhookJson {
+            id,
+            url,
+            description,
+            events,
+            enabled,
+            failing_since,
+            previous_secret_expires_at,
+            created_at,
+            updated_at,
+        } = created.webhook.into();
+        Self {
+            id,
+            url,
+            description,
+            events,
+            enabled,
+            failing_since,
+            previous_secret_expires_at,
+            created_at,
+            updated_at,
+            secret: created.secret,
+        }
+    }
+}
+
+/// One attempt to deliver a message to an endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = WebhookDelivery)]
+pub struct DeliveryJson {
+    /// The attempt's id (what `redeliver` takes).
+    #[serde(rename = "_id")]
+    id: String,
+    /// The message's `webhook-id`, the same on every attempt and
+    /// redelivery.
+    webhook_id: String,
+    /// The event type.
+    #[serde(rename = "type")]
+    kind: String,
+    at: String,
+    /// The answer's status; null when none came.
+    #[schema(required = true)]
+    status_code: Option<i32>,
+    duration_ms: i64,
+    /// What went wrong; null on success.
+    #[schema(required = true)]
+    error: Option<String>,
+    /// The first KiB of the answer.
+    #[schema(required = true)]
+    response: Option<String>,
+    /// A 2xx came within the timeout.
+    succeeded: bool,
+}
+
+impl From<store::DeliveryAttempt> for DeliveryJson {
+    fn from(attempt: store::DeliveryAttempt) -> Self {
+        Self {
+            id: attempt.id.to_string(),
+            webhook_id: attempt.message_id,
+            kind: attempt.event_type,
+            at: timestamp(attempt.at),
+            status_code: attempt.status_code,
+            duration_ms: attempt.duration_ms,
+            error: attempt.error,
+            response: attempt.response,
+            succeeded: attempt.succeeded,
+        }
+    }
+}
+
+/// A message queued for delivery.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = QueuedWebhook)]
+pub struct QueuedJson {
+    /// Its `webhook-id`.
+    pub webhook_id: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateWebhookRequest {
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::webhook_url, required = true)]
+    pub url: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::webhook_events, required = true)]
+    pub events: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::webhook_description)]
+    pub description: Option<String>,
+}
+
+/// Any of the fields; the ones left out stay as they are. `enabled: true`
+/// turns a disabled endpoint on again with its failures forgotten.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateWebhookRequest {
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::webhook_url)]
+    pub url: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::webhook_events)]
+    pub events: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(value_type = bool)]
+    pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::webhook_description)]
+    pub description: Option<String>,
+}
+
+/// A webhook endpoint's URL: `/webhooks/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WebhookPath {
+    /// The endpoint's `_id`.
+    #[param(value_type = i64, minimum = 1)]
+    pub id: String,
+}
+
+/// One delivery attempt's URL: `/webhooks/{id}/deliveries/{deliveryId}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DeliveryPath {
+    /// The endpoint's `_id`.
+    #[param(value_type = i64, minimum = 1)]
+    pub id: String,
+    /// The attempt's `_id`.
+    #[serde(rename = "deliveryId")]
+    #[param(value_type = i64, minimum = 1)]
+    pub delivery_id: String,
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod replies;
 pub mod report;
 pub mod tickets;
 pub mod users;
+pub mod webhooks;
 
 use domain::{LoggedIn, ValidationError};
 use edge::App;
