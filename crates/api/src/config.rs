@@ -4,13 +4,13 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use delivery::DeliverySettings;
 use domain::login::DEFAULT_FAILED_LOGINS_PER_ADDRESS;
 use domain::sla::TargetList;
 use edge::keys::ServerSecret;
 use edge::limits::{
     DEFAULT_ACCOUNT_WRITE_LIMIT, DEFAULT_ADDRESS_RATE_LIMIT, DEFAULT_REQUEST_TIMEOUT, LimitSettings,
 };
-use delivery::DeliverySettings;
 use store::{DatabaseUrl, StoreOptions};
 
 pub const DEFAULT_PORT: u16 = 9003;
@@ -266,7 +266,9 @@ fn webhook_settings(var: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Del
     let connect_timeout = positive_ms("WEBHOOK_CONNECT_TIMEOUT_MS", defaults.connect_timeout)?;
     let lease = positive_ms("WEBHOOK_LEASE_MS", defaults.lease)?;
     if lease <= timeout {
-        bail!("WEBHOOK_LEASE_MS must be longer than WEBHOOK_TIMEOUT_MS, or a slow attempt would be sent twice at once");
+        bail!(
+            "WEBHOOK_LEASE_MS must be longer than WEBHOOK_TIMEOUT_MS, or a slow attempt would be sent twice at once"
+        );
     }
     let max_in_flight = match parse_var::<usize>(var, "WEBHOOK_MAX_IN_FLIGHT")? {
         Some(0) => bail!("WEBHOOK_MAX_IN_FLIGHT must be positive"),

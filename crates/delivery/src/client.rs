@@ -45,7 +45,10 @@ impl Client {
         // ring, not aws-lc-rs: no C build. Installed once for the process;
         // a second call finds it there. (Deprecated for lacking
         // post-quantum key exchange, which only aws-lc-rs offers.)
-        #[expect(deprecated, reason = "ring has no post-quantum key exchange; aws-lc-rs is a slow C build")]
+        #[expect(
+            deprecated,
+            reason = "ring has no post-quantum key exchange; aws-lc-rs is a slow C build"
+        )]
         let provider = rustls::crypto::ring::default_provider();
         let _ = provider.install_default();
         let http = reqwest::Client::builder()
@@ -140,9 +143,8 @@ impl Resolve for CheckedResolver {
         let policy = self.policy;
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let found: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let mut refusal = None;
             let allowed: Vec<SocketAddr> = found
                 .into_iter()

@@ -251,9 +251,20 @@ async fn send(
         None => return Err("unusable URL: no host".to_owned()),
     }
     let timestamp = chrono::Utc::now().timestamp();
-    let signature = sign(&destination.secrets, &message.message_id, timestamp, &message.payload)?;
+    let signature = sign(
+        &destination.secrets,
+        &message.message_id,
+        timestamp,
+        &message.payload,
+    )?;
     client
-        .post(url, &message.message_id, timestamp, &signature, message.payload.clone())
+        .post(
+            url,
+            &message.message_id,
+            timestamp,
+            &signature,
+            message.payload.clone(),
+        )
         .await
 }
 

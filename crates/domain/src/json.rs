@@ -150,11 +150,25 @@ pub struct EventJson {
 #[serde(untagged, rename_all_fields = "camelCase")]
 pub enum EventData {
     Nothing {},
-    Reply { reply_id: String },
-    Status { from: TicketStatus, to: TicketStatus },
-    Priority { from: Priority, to: Priority },
-    Assignee { from: Option<String>, to: Option<String> },
-    Tags { added: Vec<Tag>, removed: Vec<Tag> },
+    Reply {
+        reply_id: String,
+    },
+    Status {
+        from: TicketStatus,
+        to: TicketStatus,
+    },
+    Priority {
+        from: Priority,
+        to: Priority,
+    },
+    Assignee {
+        from: Option<String>,
+        to: Option<String>,
+    },
+    Tags {
+        added: Vec<Tag>,
+        removed: Vec<Tag>,
+    },
 }
 
 impl From<Event> for EventJson {

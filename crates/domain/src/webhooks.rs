@@ -514,7 +514,12 @@ mod tests {
             };
             assert!(may_connect_to(address, open).is_ok(), "{refused}");
         }
-        for allowed in ["93.184.216.34", "1.1.1.1", "2606:4700::1111", "::ffff:1.1.1.1"] {
+        for allowed in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "::ffff:1.1.1.1",
+        ] {
             let address: IpAddr = allowed.parse().expect("address");
             assert!(may_connect_to(address, strict).is_ok(), "{allowed}");
         }

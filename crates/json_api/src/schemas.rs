@@ -293,7 +293,9 @@ pub fn limit() -> Object {
 /// The event types a webhook endpoint subscribes to: at least one.
 pub fn webhook_events() -> Array {
     ArrayBuilder::new()
-        .items(one_of(domain::WebhookEvent::ALL.map(domain::WebhookEvent::as_str)))
+        .items(one_of(
+            domain::WebhookEvent::ALL.map(domain::WebhookEvent::as_str),
+        ))
         .min_items(Some(1))
         .description(Some(
             "The event types to receive (a `ping` is always received); duplicates dropped",
@@ -320,4 +322,3 @@ pub fn webhook_description() -> Object {
         .max_length(Some(domain::webhooks::DESCRIPTION_MAX_CHARS))
         .build()
 }
-

@@ -6,8 +6,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use domain::{CursorKey, Event, Priority, Reply, Role, SeenTicket, TicketStatus, User};
 use domain::json::timestamp;
+use domain::{CursorKey, Event, Priority, Reply, Role, SeenTicket, TicketStatus, User};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -286,7 +286,10 @@ impl ToSchema for UserJson {
     }
 
     fn schemas(
-        schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
     ) {
         UserShape::schemas(schemas);
     }
@@ -309,7 +312,6 @@ struct UserShape {
     created_at: String,
     updated_at: String,
 }
-
 
 /// A support ticket.
 /// The JSON of `domain::json::TicketJson`, which defines it for every door
@@ -336,7 +338,10 @@ impl ToSchema for TicketJson {
     }
 
     fn schemas(
-        schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
     ) {
         TicketShape::schemas(schemas);
     }
@@ -383,7 +388,6 @@ struct TicketShape {
     sla_breached: bool,
 }
 
-
 /// A reply on a ticket.
 /// The JSON of `domain::json::ReplyJson`, which defines it for every door
 /// and the webhooks; its schema is [`ReplyShape`].
@@ -409,7 +413,10 @@ impl ToSchema for ReplyJson {
     }
 
     fn schemas(
-        schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
     ) {
         ReplyShape::schemas(schemas);
     }
@@ -437,7 +444,6 @@ struct ReplyShape {
     updated_at: String,
 }
 
-
 /// One entry of a ticket's history.
 /// The JSON of `domain::json::EventJson`, which defines it for every door
 /// and the webhooks; its schema is [`EventShape`].
@@ -463,7 +469,10 @@ impl ToSchema for EventJson {
     }
 
     fn schemas(
-        schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>,
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
     ) {
         EventShape::schemas(schemas);
     }
@@ -493,7 +502,6 @@ struct EventShape {
     #[schema(value_type = Object)]
     data: serde_json::Value,
 }
-
 
 // Request bodies. Every field is optional to serde, so a missing one is our
 // own 400 naming the field; the document says which are required. `null`

@@ -57,12 +57,12 @@ pub use connection::{DEFAULT_DATABASE_URL, DatabaseUrl, StoreOptions, read_doten
 pub use directory::ASSIGNABLE_STAFF_SHOWN;
 pub use error::{BoxError, StoreError, StoreResult, with_causes};
 pub use migrations::migrate;
+pub use outbox::{AttemptOutcome, AttemptRecord, Claimed, OutboxStats};
 pub use pin::HashingPlace;
 pub use pin::{BUSY_RETRY_AFTER_SECS, HashLimits};
 pub use report::{REPORTS_AT_ONCE, ResolvedReport};
 pub use tickets::NewTicket;
 pub use users::NewAccount;
-pub use outbox::{AttemptOutcome, AttemptRecord, Claimed, OutboxStats};
 pub use web_sessions::SignedInUser;
 pub use webhooks::{
     DeliveryAttempt, Destination, NewWebhook, WEBHOOK_CHANNEL, Webhook, WebhookChange, WithSecret,

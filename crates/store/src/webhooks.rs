@@ -10,8 +10,8 @@ use diesel::prelude::*;
 use domain::audience::{Audience, see_ticket_as};
 use domain::json::{EventJson, ReplyJson, TicketJson, UserJson, timestamp};
 use domain::webhooks::{
-    OLD_SECRET_SIGNS_FOR, SECRET_BYTES, may_manage_webhooks, receives, secret_text,
-    should_disable, signing_secrets,
+    OLD_SECRET_SIGNS_FOR, SECRET_BYTES, may_manage_webhooks, receives, secret_text, should_disable,
+    signing_secrets,
 };
 use domain::{
     Actor, Event, EventSet, Page, PageRequest, Refusal, RetrySchedule, TicketId, User,
@@ -22,8 +22,7 @@ use rand::Rng as _;
 use crate::connection::{DbBackend, DbConnection};
 use crate::error::{StoreError, StoreResult};
 use crate::outbox::{
-    AttemptOutcome, AttemptRecord, Claimed, NewMessage, enqueue, finish_attempt,
-    new_message_id,
+    AttemptOutcome, AttemptRecord, Claimed, NewMessage, enqueue, finish_attempt, new_message_id,
 };
 use crate::paging::page_in_id_order;
 use crate::rows::{REPLY_COLUMNS, ReplyRow, load_tags, load_ticket, utc};
@@ -435,10 +434,7 @@ impl Store {
             };
             let endpoint: Option<(bool, Option<NaiveDateTime>)> = webhook_endpoints::table
                 .find(id)
-                .select((
-                    webhook_endpoints::enabled,
-                    webhook_endpoints::failing_since,
-                ))
+                .select((webhook_endpoints::enabled, webhook_endpoints::failing_since))
                 .first(conn)
                 .optional()?;
             let Some((true, failing_since)) = endpoint else {
@@ -489,7 +485,11 @@ fn subscribers(conn: &mut DbConnection, event: WebhookEvent) -> StoreResult<Vec<
 }
 
 /// `{"type", "timestamp", "data"}`, as text.
-fn envelope(event: WebhookEvent, at: DateTime<Utc>, data: serde_json::Value) -> StoreResult<String> {
+fn envelope(
+    event: WebhookEvent,
+    at: DateTime<Utc>,
+    data: serde_json::Value,
+) -> StoreResult<String> {
     Ok(serde_json::json!({
         "type": event.as_str(),
         "timestamp": timestamp(at),

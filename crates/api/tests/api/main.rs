@@ -51,6 +51,7 @@ mod search;
 mod tickets;
 mod users;
 mod web;
+mod webhooks;
 mod workflow;
 
 use std::time::Duration;

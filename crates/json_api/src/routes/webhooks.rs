@@ -1,10 +1,10 @@
 //! Webhook endpoints, their delivery log, tests and redeliveries
 //! (`/webhooks`, admins only).
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use domain::values::parse_id;
 use domain::webhooks::parse_description;
 use domain::{EventSet, PageRequest, WebhookUrl};
@@ -52,9 +52,11 @@ async fn post_webhooks(
 ) -> Result<Response, Problem> {
     let new = NewWebhook {
         url: WebhookUrl::parse(&required("url", request.url)?, app.webhook_policy)?,
-        events: EventSet::parse(&request.events.ok_or_else(|| {
-            domain::ValidationError::new("events", "is required")
-        })?)?,
+        events: EventSet::parse(
+            &request
+                .events
+                .ok_or_else(|| domain::ValidationError::new("events", "is required"))?,
+        )?,
         description: parse_description(request.description.as_deref().unwrap_or(""))?,
     };
     let created = as_caller(&app, caller, move |store, caller| {
@@ -83,7 +85,10 @@ async fn get_webhooks(
     State(app): State<App>,
     caller: Caller,
 ) -> Result<Envelope<Vec<WebhookJson>>, Problem> {
-    let webhooks = as_caller(&app, caller, move |store, caller| store.list_webhooks(caller)).await?;
+    let webhooks = as_caller(&app, caller, move |store, caller| {
+        store.list_webhooks(caller)
+    })
+    .await?;
     Ok(Envelope::new(
         "Webhooks retrieved successfully",
         webhooks.into_iter().map(WebhookJson::from).collect(),
@@ -108,8 +113,10 @@ async fn get_webhook(
     PathParam(WebhookPath { id }): PathParam<WebhookPath>,
 ) -> Result<Envelope<WebhookJson>, Problem> {
     let id = parse_id("id", &id)?;
-    let webhook =
-        as_caller(&app, caller, move |store, caller| store.read_webhook(caller, id)).await?;
+    let webhook = as_caller(&app, caller, move |store, caller| {
+        store.read_webhook(caller, id)
+    })
+    .await?;
     Ok(Envelope::new(
         "Webhook retrieved successfully",
         WebhookJson::from(webhook),
@@ -142,7 +149,10 @@ async fn patch_webhook(
             .url
             .map(|url| WebhookUrl::parse(&url, app.webhook_policy))
             .transpose()?,
-        events: request.events.map(|events| EventSet::parse(&events)).transpose()?,
+        events: request
+            .events
+            .map(|events| EventSet::parse(&events))
+            .transpose()?,
         enabled: request.enabled,
         description: request
             .description
