@@ -28,6 +28,8 @@ pub enum Mode {
     Fail(u16),
     /// Never answer (until the sender gives up).
     Hang,
+    /// Answer 200 after this many milliseconds.
+    Slow(u64),
 }
 
 /// One delivery as the receiver saw it.
@@ -241,6 +243,10 @@ async fn receive(
             .unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
         Mode::Hang => {
             tokio::time::sleep(Duration::from_secs(3600)).await;
+            axum::http::StatusCode::OK
+        }
+        Mode::Slow(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
             axum::http::StatusCode::OK
         }
     }
@@ -640,11 +646,245 @@ async fn wait_for_log(app: &TestApp, admin: &Session, id: &str, count: usize) ->
     }
 }
 
-#[expect(dead_code, reason = "kept for the process tests' use")]
+/// How many times each `webhook-id` arrived.
 fn by_id(received: &[Received]) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     for r in received {
         *counts.entry(r.webhook_id.clone()).or_insert(0) += 1;
     }
     counts
+}
+
+// Real server processes: the worker as the binary runs it.
+
+mod processes {
+    use std::time::{Duration, Instant};
+
+    use domain::{Actor, EventSet, Pin, Role, TicketBody, Username, WebhookUrl};
+    use store::{NewTicket, NewWebhook, Store};
+    use testkit::{Backend, Log, TestDb};
+
+    use super::{Mode, Receiver, by_id, local_policy};
+    use crate::process::Server;
+
+    /// An admin and a customer loaded into `store`.
+    fn accounts(store: &Store) -> (Actor, Actor) {
+        let load = |name: &str, role| {
+            let user = store
+                .bulk_ensure_user(
+                    &Username::parse(name).expect("name"),
+                    &Pin::parse("0000").expect("pin"),
+                    role,
+                )
+                .expect("load user");
+            Actor::for_tests(user.id, role)
+        };
+        (load("admin", Role::Admin), load("carol", Role::Customer))
+    }
+
+    /// An endpoint at `receiver` for `ticket.created`, its secret trusted
+    /// by the receiver; its id.
+    fn subscribe(store: &Store, admin: Actor, receiver: &Receiver) -> i64 {
+        let created = store
+            .create_webhook(
+                admin,
+                &NewWebhook {
+                    url: WebhookUrl::parse(&receiver.url(), local_policy()).expect("url"),
+                    events: EventSet::parse(&["ticket.created"]).expect("events"),
+                    description: String::new(),
+                },
+            )
+            .expect("endpoint");
+        receiver.trust(&created.secret);
+        created.webhook.id
+    }
+
+    fn open_ticket(store: &Store, customer: Actor, n: usize) {
+        store
+            .create_ticket(
+                customer,
+                &NewTicket {
+                    subject: None,
+                    body: TicketBody::parse(format!("Help {n}")).expect("body"),
+                },
+            )
+            .expect("ticket");
+    }
+
+    fn env(db: &TestDb, extra: &[(&'static str, &'static str)]) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("DATABASE_URL".to_owned(), db.url()),
+            ("WEBHOOK_ALLOW_HTTP".to_owned(), "true".to_owned()),
+            ("WEBHOOK_ALLOW_PRIVATE".to_owned(), "true".to_owned()),
+            ("OUTBOX_POLL_MS".to_owned(), "50".to_owned()),
+            ("RUST_LOG".to_owned(), "warn".to_owned()),
+        ];
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        env
+    }
+
+    fn start(dir: &std::path::Path, env: &[(String, String)]) -> Server {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        // The log's last lines are shown if the test fails.
+        let log = dir.join(format!("server-{}.log", rand::random::<u32>()));
+        Server::start(dir, &env, Log::File(log))
+    }
+
+    /// A server killed after sending and before recording the attempt
+    /// leaves the message leased; once the lease ends, the next process
+    /// sends it again, with the same `webhook-id`.
+    fn a_crash_between_send_and_mark_is_delivered_again(backend: Backend) {
+        let Some(db) = TestDb::new(backend) else {
+            return;
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let receiver = Receiver::start();
+        receiver.set_mode(Mode::Hang);
+        let (admin, customer) = accounts(db.store());
+        subscribe(db.store(), admin, &receiver);
+        let env = env(
+            &db,
+            &[("WEBHOOK_TIMEOUT_MS", "5000"), ("WEBHOOK_LEASE_MS", "6000")],
+        );
+        let mut first = start(dir.path(), &env);
+        open_ticket(db.store(), customer, 1);
+        let sent = receiver.wait_until(Duration::from_secs(10), |r| r.len() == 1);
+        let claimed_at = Instant::now();
+        first.process.signal("KILL").expect("kill");
+        while first.is_running() {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        receiver.set_mode(Mode::Ok);
+        let mut second = start(dir.path(), &env);
+        let received = receiver.wait_until(Duration::from_secs(20), |r| r.len() == 2);
+        assert!(
+            claimed_at.elapsed() >= Duration::from_secs(4),
+            "sent again only once the lease ran out"
+        );
+        assert_eq!(received[1].webhook_id, sent[0].webhook_id);
+        assert_eq!(received[1].body, sent[0].body);
+        assert!(received.iter().all(|r| r.verified == [true]));
+        assert_eq!(receiver.overlaps(), 0);
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(receiver.received().len(), 2, "and recorded as delivered");
+        second.terminate(Duration::from_secs(10));
+    }
+
+    #[test]
+    fn a_crash_between_send_and_mark_is_delivered_again_sqlite() {
+        a_crash_between_send_and_mark_is_delivered_again(Backend::Sqlite);
+    }
+
+    #[test]
+    fn a_crash_between_send_and_mark_is_delivered_again_postgres() {
+        a_crash_between_send_and_mark_is_delivered_again(Backend::Postgres);
+    }
+
+    /// SIGTERM while an attempt is in flight: the attempt finishes and is
+    /// recorded within the shutdown grace; nothing is sent twice.
+    fn sigterm_lets_the_attempt_in_flight_finish(backend: Backend) {
+        let Some(db) = TestDb::new(backend) else {
+            return;
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let receiver = Receiver::start();
+        receiver.set_mode(Mode::Slow(1500));
+        let (admin, customer) = accounts(db.store());
+        let id = subscribe(db.store(), admin, &receiver);
+        let env = env(&db, &[("SHUTDOWN_GRACE_SECS", "10")]);
+        let mut server = start(dir.path(), &env);
+        open_ticket(db.store(), customer, 1);
+        receiver.wait_until(Duration::from_secs(10), |r| r.len() == 1);
+        let status = server.terminate(Duration::from_secs(10));
+        assert!(status.success(), "{status}");
+        let log = db
+            .store()
+            .list_webhook_deliveries(admin, id, domain::PageRequest::default())
+            .expect("log");
+        assert_eq!(
+            log.items.len(),
+            1,
+            "{log:?}\n{}",
+            server.process.log().unwrap_or_default()
+        );
+        assert!(log.items[0].succeeded, "{log:?}");
+        assert!(log.items[0].duration_ms >= 1400);
+        // A fresh process finds nothing left to send.
+        let mut again = start(dir.path(), &env);
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(receiver.received().len(), 1);
+        again.terminate(Duration::from_secs(10));
+    }
+
+    #[test]
+    fn sigterm_lets_the_attempt_in_flight_finish_sqlite() {
+        sigterm_lets_the_attempt_in_flight_finish(Backend::Sqlite);
+    }
+
+    #[test]
+    fn sigterm_lets_the_attempt_in_flight_finish_postgres() {
+        sigterm_lets_the_attempt_in_flight_finish(Backend::Postgres);
+    }
+
+    /// Three processes on one PostgreSQL database deliver 1,000 events
+    /// made while they run, to each of two endpoints: every one arrives,
+    /// exactly once, and no event is ever being delivered to an endpoint
+    /// by two processes at once.
+    #[test]
+    fn three_processes_deliver_a_thousand_events_once_each() {
+        let Some(db) = TestDb::postgres() else {
+            return;
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let receivers = [Receiver::start(), Receiver::start()];
+        let (admin, customer) = accounts(db.store());
+        for receiver in &receivers {
+            subscribe(db.store(), admin, receiver);
+        }
+        let env = env(&db, &[]);
+        let mut servers: Vec<Server> = std::thread::scope(|scope| {
+            let starting: Vec<_> = (0..3)
+                .map(|_| scope.spawn(|| start(dir.path(), &env)))
+                .collect();
+            starting
+                .into_iter()
+                .map(|s| s.join().expect("started"))
+                .collect()
+        });
+        let store = db.store().clone();
+        std::thread::scope(|scope| {
+            for part in 0..4 {
+                let store = store.clone();
+                scope.spawn(move || {
+                    for n in 0..250 {
+                        open_ticket(&store, customer, part * 1000 + n);
+                    }
+                });
+            }
+        });
+        for receiver in &receivers {
+            receiver.wait_until(Duration::from_secs(120), |r| r.len() >= 1000);
+        }
+        // Time for a duplicate to show, if there were one.
+        std::thread::sleep(Duration::from_millis(500));
+        for receiver in &receivers {
+            let received = receiver.received();
+            let counts = by_id(&received);
+            assert_eq!(counts.len(), 1000, "every event arrived");
+            assert!(counts.values().all(|&n| n == 1), "and once");
+            assert!(received.iter().all(|r| r.verified == [true]));
+            assert_eq!(
+                receiver.overlaps(),
+                0,
+                "never two deliveries of one event at once"
+            );
+        }
+        for server in &mut servers {
+            server.terminate(Duration::from_secs(10));
+        }
+    }
 }
