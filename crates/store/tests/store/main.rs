@@ -4,6 +4,7 @@
 mod concurrency;
 mod cursors;
 mod files;
+mod outbox;
 mod plans;
 mod report;
 mod search;
