@@ -4,6 +4,7 @@ mod sign_in;
 mod ticket;
 mod tickets;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Query};
@@ -40,6 +41,12 @@ pub fn router() -> Router<App> {
             post(users::change_standing),
         )
         .route("/admin/users/{user_id}/pin", post(users::reset_pin))
+        .route("/admin/webhooks", get(webhooks::list))
+        .route("/admin/webhooks/{webhook_id}/test", post(webhooks::test))
+        .route(
+            "/admin/webhooks/{webhook_id}/deliveries/{attempt_id}/redeliver",
+            post(webhooks::redeliver),
+        )
 }
 
 /// The signed-in user as the frame shows them, with their forms' token.
@@ -83,6 +90,8 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "reactivated" => "Account reactivated.",
         "pin" => "PIN reset; the account's sessions have ended.",
         "signed-out" => "You are signed out.",
+        "ping" => "Test ping queued.",
+        "redelivered" => "Delivery queued again.",
         _ => return None,
     })
 }
