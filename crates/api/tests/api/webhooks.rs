@@ -572,6 +572,40 @@ http_tests! {
         worker.stop(Duration::from_secs(5)).await;
     }
 
+    /// The outbox's metrics: pending rows and the oldest one's age by
+    /// channel, delivered and failed totals, attempt durations.
+    async fn the_outbox_is_measured(app) {
+        let (app, worker) = with_worker(app, quick_settings(local_policy()));
+        let receiver = Receiver::start();
+        receiver.set_mode(Mode::Hang);
+        let admin = app.admin().await;
+        register(&app, &admin, &receiver.url(), &["ticket.created"]).await;
+        let customer = app.customer("carol").await;
+        app.open_ticket(&customer, "Help").await;
+        receiver.wait_until(WAIT, |r| !r.is_empty());
+        app.with_store(edge::observe::record_outbox).await;
+        let text = app.request(Method::GET, "/metrics", None, None).await.text();
+        for series in [
+            "outbox_pending{channel=\"webhook\"}",
+            "outbox_oldest_pending_age_seconds{channel=\"webhook\"}",
+        ] {
+            assert!(text.contains(series), "{series} missing:\n{text}");
+        }
+        receiver.set_mode(Mode::Ok);
+        // The hanging attempt times out; the retry is delivered.
+        receiver.wait_until(WAIT, |r| r.len() >= 2);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let text = app.request(Method::GET, "/metrics", None, None).await.text();
+        for series in [
+            "outbox_delivered_total{channel=\"webhook\"}",
+            "webhook_attempt_duration_seconds_bucket",
+            "webhook_attempts_total{result=\"failure\"}",
+        ] {
+            assert!(text.contains(series), "{series} missing:\n{text}");
+        }
+        worker.stop(Duration::from_secs(5)).await;
+    }
+
     /// Only admins manage webhooks; bad input is a clear 400.
     async fn only_admins_manage_webhooks_and_bad_input_is_400(app) {
         let state = shared_state(app.db.store().clone(), &LimitSettings::off(), None);
