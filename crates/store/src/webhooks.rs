@@ -100,6 +100,10 @@ pub struct Destination {
     pub enabled: bool,
 }
 
+/// An endpoint's URL, whether it is enabled, its secret, and the secret a
+/// rotation replaced with its end.
+type DestinationRow = (String, bool, String, Option<String>, Option<NaiveDateTime>);
+
 type EndpointRow = (
     i64,
     String,
@@ -391,7 +395,7 @@ impl Store {
         let Ok(id) = recipient.parse::<i64>() else {
             return Ok(None);
         };
-        let found: Option<(String, bool, String, Option<String>, Option<NaiveDateTime>)> =
+        let found: Option<DestinationRow> =
             webhook_endpoints::table
                 .find(id)
                 .select((
