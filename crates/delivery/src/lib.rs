@@ -14,7 +14,7 @@
 
 pub mod client;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -94,7 +94,10 @@ async fn run(
     client: Arc<Client>,
     mut stopped: watch::Receiver<bool>,
 ) {
-    let mut in_flight: JoinSet<String> = JoinSet::new();
+    let mut in_flight: JoinSet<()> = JoinSet::new();
+    // The endpoint each attempt in flight is for, by task: a place is given
+    // back however the attempt ends, a panic included.
+    let mut recipients: HashMap<tokio::task::Id, String> = HashMap::new();
     let mut busy: HashSet<String> = HashSet::new();
     loop {
         if *stopped.borrow() {
@@ -115,13 +118,13 @@ async fn run(
                     claimed_all_free = claimed.len() == free;
                     for message in claimed {
                         busy.insert(message.recipient.clone());
+                        let recipient = message.recipient.clone();
                         let (store, settings, client) =
                             (store.clone(), settings.clone(), client.clone());
-                        in_flight.spawn(async move {
-                            let recipient = message.recipient.clone();
+                        let task = in_flight.spawn(async move {
                             attempt(&store, &settings, &client, message).await;
-                            recipient
                         });
+                        recipients.insert(task.id(), recipient);
                     }
                 }
                 Ok(Err(error)) => {
@@ -138,12 +141,20 @@ async fn run(
             settings.poll_interval
         };
         tokio::select! {
-            done = in_flight.join_next(), if !in_flight.is_empty() => {
-                if let Some(Ok(recipient)) = done {
-                    busy.remove(&recipient);
-                }
-                while let Some(Ok(recipient)) = in_flight.try_join_next() {
-                    busy.remove(&recipient);
+            done = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                let mut finished = done;
+                while let Some(ended) = finished {
+                    let id = match ended {
+                        Ok((id, ())) => id,
+                        Err(error) => {
+                            tracing::error!(%error, "a webhook attempt panicked");
+                            error.id()
+                        }
+                    };
+                    if let Some(recipient) = recipients.remove(&id) {
+                        busy.remove(&recipient);
+                    }
+                    finished = in_flight.try_join_next_with_id();
                 }
             }
             () = tokio::time::sleep(wait) => {}

@@ -216,8 +216,15 @@ impl WebhookUrl {
     }
 }
 
-/// An endpoint's description: at most [`DESCRIPTION_MAX_CHARS`].
+/// An endpoint's description: at most [`DESCRIPTION_MAX_CHARS`], and no
+/// NUL (which PostgreSQL cannot store; refused on both engines alike).
 pub fn parse_description(raw: &str) -> Result<String, ValidationError> {
+    if raw.contains('\0') {
+        return Err(ValidationError::new(
+            "description",
+            "must not contain NUL characters",
+        ));
+    }
     match raw.chars().count() > DESCRIPTION_MAX_CHARS {
         true => Err(ValidationError::new(
             "description",
@@ -550,6 +557,14 @@ mod tests {
         assert_eq!(RetrySchedule::parse("").expect("empty").delays(), []);
         assert!(RetrySchedule::parse("5x").is_err());
         assert!(RetrySchedule::parse("s").is_err());
+    }
+
+    #[test]
+    fn a_description_is_bounded_and_holds_no_nul() {
+        assert_eq!(parse_description("  CRM sync "), Ok("CRM sync".to_owned()));
+        assert!(parse_description("a\0b").is_err());
+        assert!(parse_description(&"x".repeat(DESCRIPTION_MAX_CHARS)).is_ok());
+        assert!(parse_description(&"x".repeat(DESCRIPTION_MAX_CHARS + 1)).is_err());
     }
 
     #[test]

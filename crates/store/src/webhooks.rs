@@ -395,18 +395,17 @@ impl Store {
         let Ok(id) = recipient.parse::<i64>() else {
             return Ok(None);
         };
-        let found: Option<DestinationRow> =
-            webhook_endpoints::table
-                .find(id)
-                .select((
-                    webhook_endpoints::url,
-                    webhook_endpoints::enabled,
-                    webhook_endpoints::secret,
-                    webhook_endpoints::previous_secret,
-                    webhook_endpoints::previous_secret_until,
-                ))
-                .first(&mut *self.conn()?)
-                .optional()?;
+        let found: Option<DestinationRow> = webhook_endpoints::table
+            .find(id)
+            .select((
+                webhook_endpoints::url,
+                webhook_endpoints::enabled,
+                webhook_endpoints::secret,
+                webhook_endpoints::previous_secret,
+                webhook_endpoints::previous_secret_until,
+            ))
+            .first(&mut *self.conn()?)
+            .optional()?;
         Ok(found.map(|(url, enabled, secret, previous, until)| {
             let previous = previous.as_deref().zip(until.map(utc));
             Destination {
@@ -473,19 +472,35 @@ impl Store {
     }
 }
 
-/// The enabled endpoints that receive `event`.
-fn subscribers(conn: &mut DbConnection, event: WebhookEvent) -> StoreResult<Vec<i64>> {
+/// The enabled endpoints and what each subscribed to: one small read.
+fn enabled_endpoints(conn: &mut DbConnection) -> StoreResult<Vec<(i64, EventSet)>> {
     let rows: Vec<(i64, String)> = webhook_endpoints::table
         .filter(webhook_endpoints::enabled.eq(true))
         .select((webhook_endpoints::id, webhook_endpoints::events))
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .filter(|(_, events)| {
-            EventSet::from_column(events).is_ok_and(|events| receives(&events, event))
+    rows.into_iter()
+        .map(|(id, events)| {
+            EventSet::from_column(&events)
+                .map(|events| (id, events))
+                .map_err(|e| {
+                    StoreError::internal(format!("unreadable webhook events in the database: {e}"))
+                })
         })
-        .map(|(id, _)| id)
-        .collect())
+        .collect()
+}
+
+/// Of `endpoints`, those that receive `event`.
+fn receiving(endpoints: &[(i64, EventSet)], event: WebhookEvent) -> Vec<i64> {
+    endpoints
+        .iter()
+        .filter(|(_, events)| receives(events, event))
+        .map(|(id, _)| *id)
+        .collect()
+}
+
+/// The enabled endpoints that receive `event`.
+fn subscribers(conn: &mut DbConnection, event: WebhookEvent) -> StoreResult<Vec<i64>> {
+    Ok(receiving(&enabled_endpoints(conn)?, event))
 }
 
 /// `{"type", "timestamp", "data"}`, as text.
@@ -531,15 +546,14 @@ pub(crate) fn announce_ticket_events(
     ticket_id: TicketId,
     events: &[Event],
 ) -> StoreResult<()> {
+    let enabled = enabled_endpoints(conn)?;
     let mut wanted = Vec::new();
     for event in events {
         let hook = WebhookEvent::of_ticket_event(event.kind.event_type());
-        let endpoints = subscribers(conn, hook)?;
+        let endpoints = receiving(&enabled, hook);
         if !endpoints.is_empty() {
             wanted.push((event, hook, endpoints));
         }
-        // Every event of one change is announced to a subscriber set read
-        // once per event type: cheap, as the table is small.
     }
     if wanted.is_empty() {
         return Ok(());
