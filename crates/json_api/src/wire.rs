@@ -261,7 +261,6 @@ pub struct Liveness {
     pub status: &'static str,
 }
 
-/// An account as the API shows it (never its PIN).
 /// The JSON of `domain::json::UserJson`, which defines it for every door
 /// and the webhooks; its schema is [`UserShape`].
 #[derive(Debug, Serialize)]
@@ -295,8 +294,9 @@ impl ToSchema for UserJson {
     }
 }
 
-/// The schema of [`UserJson`] in the OpenAPI document; the API's tests
-/// check every answer against it, so it cannot drift from the JSON.
+// The schema of [`UserJson`] in the OpenAPI document; the API's tests
+// check every answer against it, so it cannot drift from the JSON.
+/// An account as the API shows it (never its PIN).
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = User)]
@@ -313,7 +313,6 @@ struct UserShape {
     updated_at: String,
 }
 
-/// A support ticket.
 /// The JSON of `domain::json::TicketJson`, which defines it for every door
 /// and the webhooks; its schema is [`TicketShape`].
 #[derive(Debug, Serialize)]
@@ -347,8 +346,9 @@ impl ToSchema for TicketJson {
     }
 }
 
-/// The schema of [`TicketJson`] in the OpenAPI document; the API's tests
-/// check every answer against it, so it cannot drift from the JSON.
+// The schema of [`TicketJson`] in the OpenAPI document; the API's tests
+// check every answer against it, so it cannot drift from the JSON.
+/// A support ticket.
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = Ticket)]
@@ -388,7 +388,6 @@ struct TicketShape {
     sla_breached: bool,
 }
 
-/// A reply on a ticket.
 /// The JSON of `domain::json::ReplyJson`, which defines it for every door
 /// and the webhooks; its schema is [`ReplyShape`].
 #[derive(Debug, Serialize)]
@@ -422,8 +421,9 @@ impl ToSchema for ReplyJson {
     }
 }
 
-/// The schema of [`ReplyJson`] in the OpenAPI document; the API's tests
-/// check every answer against it, so it cannot drift from the JSON.
+// The schema of [`ReplyJson`] in the OpenAPI document; the API's tests
+// check every answer against it, so it cannot drift from the JSON.
+/// A reply on a ticket.
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = Reply)]
@@ -444,7 +444,6 @@ struct ReplyShape {
     updated_at: String,
 }
 
-/// One entry of a ticket's history.
 /// The JSON of `domain::json::EventJson`, which defines it for every door
 /// and the webhooks; its schema is [`EventShape`].
 #[derive(Debug, Serialize)]
@@ -478,8 +477,9 @@ impl ToSchema for EventJson {
     }
 }
 
-/// The schema of [`EventJson`] in the OpenAPI document; the API's tests
-/// check every answer against it, so it cannot drift from the JSON.
+// The schema of [`EventJson`] in the OpenAPI document; the API's tests
+// check every answer against it, so it cannot drift from the JSON.
+/// One entry of a ticket's history.
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = Event)]

@@ -170,6 +170,7 @@ impl Store {
         may_manage_webhooks(actor)?;
         let secret = new_secret();
         let at = now().naive_utc();
+        let conn = &mut *self.conn()?;
         let id: i64 = diesel::insert_into(webhook_endpoints::table)
             .values((
                 webhook_endpoints::url.eq(new.url.as_str()),
@@ -181,8 +182,8 @@ impl Store {
                 webhook_endpoints::updated_at.eq(at),
             ))
             .returning(webhook_endpoints::id)
-            .get_result(&mut *self.conn()?)?;
-        let webhook = load_webhook(&mut *self.conn()?, id)?;
+            .get_result(conn)?;
+        let webhook = load_webhook(conn, id)?;
         Ok(WithSecret { webhook, secret })
     }
 
