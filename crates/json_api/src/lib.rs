@@ -51,6 +51,7 @@ pub fn door(app: App) -> JsonDoor {
         .with_state(app)
         .split_for_parts();
     openapi::add_shared_responses(&mut document);
+    routes::webhooks::describe_deliveries(&mut document);
     let document_json = serde_json::to_vec(&document).expect("the OpenAPI document serialises");
     let routes = routes
         .fallback(|| async { Problem::NotFound })

@@ -652,6 +652,18 @@ http_tests! {
         app.request(Method::DELETE, &format!("/api/v1/webhooks/{id}"), Some(&admin.token), None)
             .await
             .expect(StatusCode::OK);
+        // The document describes what is sent, with its headers.
+        let document = app.request(Method::GET, "/api/v1/openapi.json", None, None).await.json();
+        for kind in ALL_EVENTS.iter().chain(&["ping"]) {
+            let delivery = &document["webhooks"][*kind]["post"];
+            let headers: Vec<&str> = delivery["parameters"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{kind} is not described"))
+                .iter()
+                .filter_map(|p| p["name"].as_str())
+                .collect();
+            assert_eq!(headers, ["webhook-id", "webhook-timestamp", "webhook-signature"]);
+        }
         app.get(&format!("/api/v1/webhooks/{id}"), &admin).await.expect(StatusCode::NOT_FOUND);
     }
 }

@@ -324,3 +324,93 @@ fn accepted(message: &'static str, webhook_id: String) -> Response {
     )
         .into_response()
 }
+
+/// Describes in the document (OpenAPI 3.1's `webhooks`) the requests the
+/// tracker sends to endpoints: one per event type, each a signed `POST`
+/// with the Standard Webhooks headers and the `{type, timestamp, data}`
+/// body, delivered when the endpoint answers 2xx within 10 seconds.
+pub fn describe_deliveries(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{
+        HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem, PathsBuilder,
+    };
+    use utoipa::openapi::request_body::RequestBodyBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+    use utoipa::openapi::{Content, Required, ResponseBuilder};
+
+    let text = |description: &str| {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::new(Type::String))
+            .description(Some(description))
+            .build()
+    };
+    let header = |name: &str, description: &str| {
+        ParameterBuilder::new()
+            .name(name)
+            .parameter_in(ParameterIn::Header)
+            .required(Required::True)
+            .description(Some(description))
+            .schema(Some(text(description)))
+            .build()
+    };
+    let mut paths = PathsBuilder::new();
+    for event in domain::WebhookEvent::ALL {
+        let body = ObjectBuilder::new()
+            .property(
+                "type",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::new(Type::String))
+                    .enum_values(Some([event.as_str()])),
+            )
+            .required("type")
+            .property("timestamp", text("When the event happened (RFC 3339, UTC)"))
+            .required("timestamp")
+            .property(
+                "data",
+                ObjectBuilder::new()
+                    .schema_type(SchemaType::new(Type::Object))
+                    .description(Some(
+                        "The records as the API shows them to staff: `ticket`, `event` \
+                         (and `reply` for replies and notes) for a ticket's events, `user` \
+                         for an account's, `webhookId` for a ping",
+                    )),
+            )
+            .required("data")
+            .build();
+        let operation = OperationBuilder::new()
+            .summary(Some(format!("A `{event}` event")))
+            .description(Some(
+                "Sent to every enabled endpoint subscribed to this type (a `ping` to the \
+                 endpoint tested). Verify `webhook-signature` with the endpoint's secret \
+                 before trusting the body; drop a `webhook-id` already seen.",
+            ))
+            .parameter(header(
+                "webhook-id",
+                "The message's id: the same on every retry and redelivery",
+            ))
+            .parameter(header(
+                "webhook-timestamp",
+                "When this attempt was signed, in Unix seconds",
+            ))
+            .parameter(header(
+                "webhook-signature",
+                "`v1,` and the base64 of HMAC-SHA256 over `id.timestamp.body`, keyed with \
+                 the secret's bytes; two, separated by a space, for 24 hours after a rotation",
+            ))
+            .request_body(Some(
+                RequestBodyBuilder::new()
+                    .required(Some(Required::True))
+                    .content("application/json", Content::new(Some(body)))
+                    .build(),
+            ))
+            .response(
+                "2XX",
+                ResponseBuilder::new()
+                    .description(
+                        "Delivered, if it came within 10 seconds; any other answer is retried",
+                    )
+                    .build(),
+            );
+        paths = paths.path(event.as_str(), PathItem::new(HttpMethod::Post, operation));
+    }
+    document.webhooks = Some(paths.build());
+}
