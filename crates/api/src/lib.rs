@@ -191,6 +191,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let store = outbox_store.clone();
         tokio::task::spawn_blocking(move || observe::record_outbox(&store));
     });
+    // The delivery log keeps finished messages for 30 days.
+    let outbox_store = app.store.clone();
+    spawn_every(Duration::from_secs(3600), move || {
+        let store = outbox_store.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = store.forget_finished_outbox(store::FINISHED_KEPT_FOR) {
+                tracing::warn!(error = %store::with_causes(&error), "forgetting old deliveries failed");
+            }
+        });
+    });
     let router = build_router(app, settings.instrumentation);
     let (stopping, stop) = tokio::sync::watch::channel(false);
     let signal = async move {

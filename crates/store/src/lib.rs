@@ -57,7 +57,7 @@ pub use connection::{DEFAULT_DATABASE_URL, DatabaseUrl, StoreOptions, read_doten
 pub use directory::ASSIGNABLE_STAFF_SHOWN;
 pub use error::{BoxError, StoreError, StoreResult, with_causes};
 pub use migrations::migrate;
-pub use outbox::{AttemptOutcome, AttemptRecord, Claimed, OutboxStats};
+pub use outbox::{AttemptOutcome, AttemptRecord, Claimed, FINISHED_KEPT_FOR, OutboxStats};
 pub use pin::HashingPlace;
 pub use pin::{BUSY_RETRY_AFTER_SECS, HashLimits};
 pub use report::{REPORTS_AT_ONCE, ResolvedReport};

@@ -26,6 +26,10 @@ use crate::{Store, now};
 /// The states of an outbox row.
 pub(crate) const PENDING: &str = "pending";
 pub(crate) const DELIVERED: &str = "delivered";
+
+/// How long a delivered or failed row (and its attempts) is kept, as the
+/// delivery log, before the server's sweep deletes it.
+pub const FINISHED_KEPT_FOR: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 pub(crate) const FAILED: &str = "failed";
 
 /// A message's id, as its receiver sees it: `msg_` and 32 hex digits,
@@ -203,6 +207,26 @@ impl Store {
                 });
             }
             Ok(claimed)
+        })
+    }
+
+    /// Deletes the rows delivered or failed more than `kept` ago, with
+    /// their attempts: the delivery log keeps that long. Answers how many
+    /// rows went.
+    pub fn forget_finished_outbox(&self, kept: Duration) -> StoreResult<usize> {
+        let before = (now() - TimeDelta::from_std(kept).map_err(StoreError::internal)?).naive_utc();
+        self.write(|conn| {
+            let old = || {
+                outbox::table
+                    .filter(outbox::state.ne(PENDING))
+                    .filter(outbox::finished_at.lt(before))
+            };
+            diesel::delete(
+                outbox_attempts::table
+                    .filter(outbox_attempts::outbox_id.eq_any(old().select(outbox::id))),
+            )
+            .execute(conn)?;
+            Ok(diesel::delete(old()).execute(conn)?)
         })
     }
 

@@ -274,3 +274,45 @@ both_backends!(
         ));
     }
 );
+
+both_backends!(
+    finished_messages_are_forgotten_after_they_were_kept,
+    |db: &TestDb| {
+        let store = db.store();
+        let cast = cast(db);
+        let id = subscribe(store, cast.admin, &["ticket.created"]);
+        open(store, cast.customer, "Delivered");
+        open(store, cast.customer, "Pending");
+        let claimed = claim(store, 1, Duration::from_secs(60));
+        store
+            .finish_webhook_attempt(
+                &claimed[0],
+                &attempt(true, store::now()),
+                &RetrySchedule::default(),
+            )
+            .expect("record");
+        let log = |store: &Store| {
+            store
+                .list_webhook_deliveries(cast.admin, id, PageRequest::default())
+                .expect("log")
+                .items
+                .len()
+        };
+        assert_eq!(
+            store
+                .forget_finished_outbox(Duration::from_secs(3600))
+                .expect("sweep"),
+            0
+        );
+        assert_eq!(log(store), 1, "kept while young");
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(
+            store
+                .forget_finished_outbox(Duration::from_millis(10))
+                .expect("sweep"),
+            1
+        );
+        assert_eq!(log(store), 0, "its attempts went with it");
+        assert_eq!(pending(store), 1, "a pending message is never forgotten");
+    }
+);
