@@ -34,12 +34,13 @@ enum Level {
 
 /// The crates checked, by directory from the workspace root: every member
 /// of the workspace (see `the_checked_crates_are_the_workspace_members`).
-const CRATES: [(&str, Level); 8] = [
+const CRATES: [(&str, Level); 9] = [
     ("crates/domain", Level::TopLevel),
     ("crates/store", Level::TopLevel),
     ("crates/edge", Level::TopLevel),
     ("crates/json_api", Level::TopLevel),
     ("crates/web", Level::TopLevel),
+    ("crates/delivery", Level::TopLevel),
     ("crates/api", Level::TopLevel),
     ("crates/testkit", Level::Files),
     ("xtask", Level::Files),

@@ -4,6 +4,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use delivery::DeliverySettings;
 use domain::login::DEFAULT_FAILED_LOGINS_PER_ADDRESS;
 use domain::sla::TargetList;
 use edge::keys::ServerSecret;
@@ -107,6 +108,9 @@ pub struct Settings {
     /// PUT and PATCH, an account's PATCH) without `If-Match` are refused
     /// (428), so no client can overwrite a change it has not seen.
     pub require_if_match: bool,
+    /// How webhooks are delivered (the `WEBHOOK_*` settings and
+    /// `OUTBOX_POLL_MS`).
+    pub webhooks: DeliverySettings,
 }
 
 impl Settings {
@@ -221,7 +225,9 @@ impl Settings {
             Some("true") => true,
             Some(other) => bail!("REQUIRE_IF_MATCH {other:?} must be `true` or `false`"),
         };
+        let webhooks = webhook_settings(&var)?;
         Ok(Self {
+            webhooks,
             sla,
             require_if_match,
             instrumentation,
@@ -244,6 +250,61 @@ impl Settings {
             database_connect_timeout,
         })
     }
+}
+
+/// The `WEBHOOK_*` settings: where deliveries may go, their schedule,
+/// timeouts and lease, and how many run at once.
+fn webhook_settings(var: &impl Fn(&str) -> Option<String>) -> anyhow::Result<DeliverySettings> {
+    let defaults = DeliverySettings::default();
+    let policy = domain::DestinationPolicy {
+        allow_http: parse_flag(var, "WEBHOOK_ALLOW_HTTP")?.unwrap_or(false),
+        allow_private: parse_flag(var, "WEBHOOK_ALLOW_PRIVATE")?.unwrap_or(false),
+    };
+    let schedule = match var("WEBHOOK_RETRY_SCHEDULE") {
+        Some(raw) => domain::RetrySchedule::parse(&raw)
+            .map_err(|error| anyhow::anyhow!("WEBHOOK_RETRY_SCHEDULE: {error}"))?,
+        None => defaults.schedule,
+    };
+    let positive_ms = |name: &str, default: Duration| -> anyhow::Result<Duration> {
+        match parse_var::<u64>(var, name)? {
+            Some(0) => bail!("{name} must be positive"),
+            Some(ms) => Ok(Duration::from_millis(ms)),
+            None => Ok(default),
+        }
+    };
+    let timeout = positive_ms("WEBHOOK_TIMEOUT_MS", defaults.timeout)?;
+    let connect_timeout = positive_ms("WEBHOOK_CONNECT_TIMEOUT_MS", defaults.connect_timeout)?;
+    let lease = positive_ms("WEBHOOK_LEASE_MS", defaults.lease)?;
+    if lease <= timeout {
+        bail!(
+            "WEBHOOK_LEASE_MS must be longer than WEBHOOK_TIMEOUT_MS, or a slow attempt would be sent twice at once"
+        );
+    }
+    let max_in_flight = match parse_var::<usize>(var, "WEBHOOK_MAX_IN_FLIGHT")? {
+        Some(0) => bail!("WEBHOOK_MAX_IN_FLIGHT must be positive"),
+        Some(count) => count,
+        None => defaults.max_in_flight,
+    };
+    Ok(DeliverySettings {
+        policy,
+        schedule,
+        connect_timeout,
+        timeout,
+        lease,
+        poll_interval: positive_ms("OUTBOX_POLL_MS", defaults.poll_interval)?,
+        max_in_flight,
+    })
+}
+
+/// `true` or `false`.
+fn parse_flag(var: &impl Fn(&str) -> Option<String>, name: &str) -> anyhow::Result<Option<bool>> {
+    var(name)
+        .map(|raw| match raw.as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => bail!("{name} {raw:?} must be `true` or `false`"),
+        })
+        .transpose()
 }
 
 fn parse_var<T: std::str::FromStr>(
@@ -282,6 +343,28 @@ mod tests {
         assert!(s.secret.is_none());
         assert_eq!(s.token_lifetime, DEFAULT_TOKEN_LIFETIME);
         assert_eq!(s.database_connect_timeout, Duration::from_secs(5));
+    }
+
+    #[test]
+    fn webhooks_default_to_https_public_addresses_and_the_documented_schedule() {
+        let s = settings(&[]).expect("defaults");
+        assert_eq!(s.webhooks.policy, domain::DestinationPolicy::default());
+        assert_eq!(s.webhooks.schedule, domain::RetrySchedule::default());
+        assert_eq!(s.webhooks.timeout, Duration::from_secs(10));
+        let s = settings(&[
+            ("WEBHOOK_ALLOW_HTTP", "true"),
+            ("WEBHOOK_ALLOW_PRIVATE", "true"),
+            ("WEBHOOK_RETRY_SCHEDULE", "100ms,1s"),
+            ("WEBHOOK_TIMEOUT_MS", "500"),
+            ("WEBHOOK_LEASE_MS", "2000"),
+        ])
+        .expect("valid");
+        assert!(s.webhooks.policy.allow_http && s.webhooks.policy.allow_private);
+        assert_eq!(s.webhooks.schedule.delays().len(), 2);
+        assert_eq!(s.webhooks.timeout, Duration::from_millis(500));
+        assert!(settings(&[("WEBHOOK_ALLOW_HTTP", "yes")]).is_err());
+        assert!(settings(&[("WEBHOOK_RETRY_SCHEDULE", "soon")]).is_err());
+        assert!(settings(&[("WEBHOOK_LEASE_MS", "5000")]).is_err());
     }
 
     #[test]

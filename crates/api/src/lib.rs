@@ -141,7 +141,8 @@ pub fn build_app(settings: &Settings) -> anyhow::Result<App> {
         Limits::new(&settings.limits),
         settings.public_url.as_deref(),
     )
-    .requiring_if_match(settings.require_if_match))
+    .requiring_if_match(settings.require_if_match)
+    .with_webhook_policy(settings.webhooks.policy))
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets requests in flight finish.
@@ -191,8 +192,40 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         max_per_address: settings.max_connections_per_address,
         shutdown_grace: settings.shutdown_grace,
     };
+    // The delivery worker, a door with no requests: it stops claiming at
+    // the shutdown signal, and what it has in flight finishes within the
+    // grace.
+    let shutdown = shutdown_signal();
+    let deliveries = delivery::Worker::start(app.store.clone(), settings.webhooks.clone())?;
+    let outbox_store = app.store.clone();
+    spawn_every(Duration::from_secs(15), move || {
+        let store = outbox_store.clone();
+        tokio::task::spawn_blocking(move || observe::record_outbox(&store));
+    });
+    // The delivery log keeps finished messages for 30 days.
+    let outbox_store = app.store.clone();
+    spawn_every(Duration::from_secs(3600), move || {
+        let store = outbox_store.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = store.forget_finished_outbox(store::FINISHED_KEPT_FOR) {
+                tracing::warn!(error = %store::with_causes(&error), "forgetting old deliveries failed");
+            }
+        });
+    });
     let router = build_router(app, settings.instrumentation);
-    server::serve(listener, router, connection_limits, shutdown_signal()).await?;
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
+    let worker_grace = settings.shutdown_grace;
+    let worker = tokio::spawn(async move {
+        let mut stop = stop;
+        let _ = stop.wait_for(|stopping| *stopping).await;
+        deliveries.stop(worker_grace).await;
+    });
+    server::serve(listener, router, connection_limits, signal).await?;
+    let _ = worker.await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -208,26 +241,43 @@ fn spawn_every(period: Duration, task: impl Fn() + Send + 'static) {
     });
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// SIGTERM or Ctrl-C. The handlers are installed when this is called, not
+/// when it is first awaited: the delivery worker starts sending before the
+/// accept loop runs, and a signal meanwhile must not kill the process in
+/// the middle of an attempt.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let signals = [
+        tokio::signal::unix::SignalKind::terminate(),
+        tokio::signal::unix::SignalKind::interrupt(),
+    ]
+    .map(|kind| tokio::signal::unix::signal(kind).ok());
+    async move {
+        #[cfg(unix)]
+        {
+            let [terminate, interrupt] = signals;
+            tokio::select! {
+                () = received(terminate) => {},
+                () = received(interrupt) => {},
             }
-            Err(_) => std::future::pending().await,
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+        tracing::info!("shutting down: finishing requests in flight");
     }
-    tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Once `signal` arrives; never, if its handler could not be installed.
+#[cfg(unix)]
+async fn received(signal: Option<tokio::signal::unix::Signal>) {
+    match signal {
+        Some(mut signal) => {
+            signal.recv().await;
+        }
+        None => std::future::pending().await,
+    }
 }
 
 #[cfg(test)]

@@ -134,8 +134,14 @@ impl std::ops::Deref for SeenTicket {
 
 /// `ticket` as `viewer` sees it at `now`.
 pub fn see_ticket(viewer: Actor, ticket: Ticket, now: DateTime<Utc>) -> SeenTicket {
+    see_ticket_as(Audience::of(viewer), ticket, now)
+}
+
+/// `ticket` as `audience` sees it at `now`: for a reader who is no one
+/// account, such as a webhook's receiver, which gets the staff's view.
+pub fn see_ticket_as(audience: Audience, ticket: Ticket, now: DateTime<Utc>) -> SeenTicket {
     let sla_breached = ticket.sla_breached(now);
-    let tags = match Audience::of(viewer).sees_tags() {
+    let tags = match audience.sees_tags() {
         true => ticket.tags,
         false => None,
     };

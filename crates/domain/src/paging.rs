@@ -304,6 +304,21 @@ impl PageRequest {
     }
 }
 
+impl PageRequest {
+    /// The paging of a page of one webhook endpoint's delivery attempts,
+    /// oldest first: a cursor continues only that endpoint's list, for
+    /// that caller.
+    pub fn of_webhook_deliveries(
+        raw: Paging<'_>,
+        key: &CursorKey,
+        endpoint: i64,
+        actor: Actor,
+    ) -> Result<Self, ValidationError> {
+        let query = format!("webhook-deliveries|{endpoint}|{}", caller(actor));
+        Self::parse(raw, key, &query, by_id)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

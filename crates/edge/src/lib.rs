@@ -44,6 +44,9 @@ pub struct App {
     /// `REQUIRE_IF_MATCH`: a conditional write of the API (a ticket's PUT
     /// and PATCH, an account's PATCH) without `If-Match` is refused (428).
     pub require_if_match: bool,
+    /// Where webhook endpoints may point (`WEBHOOK_ALLOW_HTTP`,
+    /// `WEBHOOK_ALLOW_PRIVATE`); strict unless the server says otherwise.
+    pub webhook_policy: domain::DestinationPolicy,
 }
 
 impl App {
@@ -54,6 +57,7 @@ impl App {
             limits: Arc::new(limits),
             public_origin: public_url.map(|url| Arc::from(origin_of(url))),
             require_if_match: false,
+            webhook_policy: domain::DestinationPolicy::default(),
         }
     }
 
@@ -61,6 +65,14 @@ impl App {
     pub fn requiring_if_match(self, required: bool) -> Self {
         Self {
             require_if_match: required,
+            ..self
+        }
+    }
+
+    /// The state with webhook endpoints allowed to point where `policy` says.
+    pub fn with_webhook_policy(self, policy: domain::DestinationPolicy) -> Self {
+        Self {
+            webhook_policy: policy,
             ..self
         }
     }
@@ -92,7 +104,7 @@ impl App {
 /// A time as every door writes it for programs (JSON, CSV): RFC 3339 in
 /// UTC with milliseconds and `Z`, e.g. `2021-04-13T01:56:44.234Z`.
 pub fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    domain::json::timestamp(at)
 }
 
 /// `scheme://host[:port]` of a URL, lowercased, without path or slash.

@@ -24,6 +24,10 @@ const LATENCY_BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+/// Webhook attempt buckets, in seconds: from a local receiver to the
+/// 10-second timeout.
+const WEBHOOK_BUCKETS: [f64; 10] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
 /// The process-wide Prometheus recorder, installed on first use (the
 /// `metrics` facade has one global recorder; tests build many routers).
 pub fn metrics_handle() -> PrometheusHandle {
@@ -35,6 +39,12 @@ pub fn metrics_handle() -> PrometheusHandle {
                     Matcher::Full("http_request_duration_seconds".to_owned()),
                     &LATENCY_BUCKETS,
                 )
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full("webhook_attempt_duration_seconds".to_owned()),
+                        &WEBHOOK_BUCKETS,
+                    )
+                })
                 .map(PrometheusBuilder::build_recorder)
                 .unwrap_or_else(|_| PrometheusBuilder::new().build_recorder());
             let handle = recorder.handle();
@@ -73,6 +83,34 @@ pub fn render_metrics(
 }
 
 const OPEN_IN_BREACH: &str = "tickets_open_in_sla_breach";
+
+/// Sets the outbox gauges from one read of the store: the rows still to
+/// deliver and how long the oldest has waited, by channel (a channel with
+/// none reads 0). Run every few seconds by the server; a failed read is
+/// logged and leaves the gauges as they were.
+pub fn record_outbox(store: &Store) {
+    match store.outbox_stats() {
+        Ok(stats) => {
+            let mut seen_webhooks = false;
+            for channel in &stats {
+                seen_webhooks |= channel.channel == store::WEBHOOK_CHANNEL;
+                let label = channel.channel.clone();
+                metrics::gauge!("outbox_pending", "channel" => label.clone())
+                    .set(channel.pending as f64);
+                metrics::gauge!("outbox_oldest_pending_age_seconds", "channel" => label)
+                    .set(channel.oldest_pending_age.as_secs_f64());
+            }
+            if !seen_webhooks {
+                metrics::gauge!("outbox_pending", "channel" => store::WEBHOOK_CHANNEL).set(0.0);
+                metrics::gauge!("outbox_oldest_pending_age_seconds", "channel" => store::WEBHOOK_CHANNEL)
+                    .set(0.0);
+            }
+        }
+        Err(error) => {
+            tracing::warn!(error = %store::with_causes(&error), "could not read the outbox's state");
+        }
+    }
+}
 
 /// Counts and times every request by method, route template and status,
 /// and writes its one log line (see [`log_response`]). The route is the

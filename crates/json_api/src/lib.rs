@@ -46,6 +46,7 @@ pub fn door(app: App) -> JsonDoor {
         .merge(routes::report::router())
         .merge(routes::tickets::router())
         .merge(routes::replies::router())
+        .merge(routes::webhooks::router())
         .merge(openapi::router());
     let (routes, mut document) = openapi::base()
         .nest("/api/v1", api)
@@ -54,6 +55,7 @@ pub fn door(app: App) -> JsonDoor {
         .split_for_parts();
     openapi::add_shared_responses(&mut document);
     let keyed_routes = idempotency::KeyedRoutes::of(&document);
+    routes::webhooks::describe_deliveries(&mut document);
     let document_json = serde_json::to_vec(&document).expect("the OpenAPI document serialises");
     let routes = routes
         .fallback(|| async { Problem::NotFound })

@@ -39,6 +39,7 @@ pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
         (name = "replies", description = "Replies and internal notes on a ticket"),
         (name = "history", description = "What happened to a ticket, who did it and when"),
         (name = "reports", description = "Exports"),
+        (name = "webhooks", description = "Signed notices of changes, sent to endpoints admins register"),
         (name = "operations", description = "Health, metrics and this document"),
     )
 )]

@@ -315,3 +315,36 @@ pub fn limit() -> Object {
         )))
         .build()
 }
+
+/// The event types a webhook endpoint subscribes to: at least one.
+pub fn webhook_events() -> Array {
+    ArrayBuilder::new()
+        .items(one_of(
+            domain::WebhookEvent::ALL.map(domain::WebhookEvent::as_str),
+        ))
+        .min_items(Some(1))
+        .description(Some(
+            "The event types to receive (a `ping` is always received); duplicates dropped",
+        ))
+        .build()
+}
+
+/// A webhook endpoint's URL.
+pub fn webhook_url() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::String))
+        .max_length(Some(domain::webhooks::URL_MAX_CHARS))
+        .description(Some(
+            "An https:// URL (http:// only when the server allows it); \
+             never to a private address unless the server allows it",
+        ))
+        .build()
+}
+
+/// A webhook endpoint's description.
+pub fn webhook_description() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::new(Type::String))
+        .max_length(Some(domain::webhooks::DESCRIPTION_MAX_CHARS))
+        .build()
+}

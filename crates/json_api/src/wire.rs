@@ -6,11 +6,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use domain::{
-    ApiToken, CursorKey, Event, EventKind, Priority, Reply, Role, SeenTicket, TicketStatus, User,
-    UserId,
-};
-use edge::timestamp;
+use domain::json::timestamp;
+use domain::{ApiToken, CursorKey, Event, Priority, Reply, Role, SeenTicket, TicketStatus, User};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -270,11 +267,47 @@ pub struct Liveness {
     pub status: &'static str,
 }
 
+/// The JSON of `domain::json::UserJson`, which defines it for every door
+/// and the webhooks; its schema is [`UserShape`].
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct UserJson(domain::json::UserJson);
+
+impl From<User> for UserJson {
+    fn from(record: User) -> Self {
+        Self(record.into())
+    }
+}
+
+impl utoipa::PartialSchema for UserJson {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        UserShape::schema()
+    }
+}
+
+impl ToSchema for UserJson {
+    fn name() -> std::borrow::Cow<'static, str> {
+        UserShape::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        UserShape::schemas(schemas);
+    }
+}
+
+// The schema of [`UserJson`] in the OpenAPI document; the API's tests
+// check every answer against it, so it cannot drift from the JSON.
 /// An account as the API shows it (never its PIN).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = User)]
-pub struct UserJson {
+#[expect(dead_code, reason = "a description for the document, never built")]
+struct UserShape {
     /// The user's id, as a string of digits.
     #[serde(rename = "_id")]
     id: String,
@@ -286,16 +319,15 @@ pub struct UserJson {
     updated_at: String,
 }
 
-impl From<User> for UserJson {
-    fn from(user: User) -> Self {
-        Self {
-            id: user.id.to_string(),
-            username: user.username,
-            role: user.role,
-            active: user.active,
-            created_at: timestamp(user.created_at),
-            updated_at: timestamp(user.updated_at),
-        }
+/// The JSON of `domain::json::TicketJson`, which defines it for every door
+/// and the webhooks; its schema is [`TicketShape`].
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct TicketJson(domain::json::TicketJson);
+
+impl From<SeenTicket> for TicketJson {
+    fn from(record: SeenTicket) -> Self {
+        Self(record.into())
     }
 }
 
@@ -364,11 +396,35 @@ impl CreatedApiTokenJson {
     }
 }
 
+impl utoipa::PartialSchema for TicketJson {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        TicketShape::schema()
+    }
+}
+
+impl ToSchema for TicketJson {
+    fn name() -> std::borrow::Cow<'static, str> {
+        TicketShape::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        TicketShape::schemas(schemas);
+    }
+}
+
+// The schema of [`TicketJson`] in the OpenAPI document; the API's tests
+// check every answer against it, so it cannot drift from the JSON.
 /// A support ticket.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = Ticket)]
-pub struct TicketJson {
+#[expect(dead_code, reason = "a description for the document, never built")]
+struct TicketShape {
     /// The `ticketId`, as a string (the original's document id).
     #[serde(rename = "_id")]
     id: String,
@@ -403,40 +459,47 @@ pub struct TicketJson {
     sla_breached: bool,
 }
 
-impl From<SeenTicket> for TicketJson {
-    fn from(seen: SeenTicket) -> Self {
-        let SeenTicket {
-            ticket,
-            sla_breached,
-        } = seen;
-        Self {
-            id: ticket.id.to_string(),
-            ticket_id: ticket.id.0,
-            subject: ticket.subject,
-            body: ticket.body,
-            status: ticket.status,
-            author: ticket.author.to_string(),
-            created_at: timestamp(ticket.created_at),
-            updated_at: timestamp(ticket.updated_at),
-            resolved_at: ticket.resolved_at.map(timestamp),
-            priority: ticket.priority,
-            assignee: ticket.assignee.map(|user| user.to_string()),
-            tags: ticket
-                .tags
-                .map(|tags| tags.into_iter().map(String::from).collect()),
-            first_response_at: ticket.first_response_at.map(timestamp),
-            first_response_due_at: timestamp(ticket.due.first_response),
-            resolution_due_at: timestamp(ticket.due.resolution),
-            sla_breached,
-        }
+/// The JSON of `domain::json::ReplyJson`, which defines it for every door
+/// and the webhooks; its schema is [`ReplyShape`].
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct ReplyJson(domain::json::ReplyJson);
+
+impl From<Reply> for ReplyJson {
+    fn from(record: Reply) -> Self {
+        Self(record.into())
     }
 }
 
+impl utoipa::PartialSchema for ReplyJson {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        ReplyShape::schema()
+    }
+}
+
+impl ToSchema for ReplyJson {
+    fn name() -> std::borrow::Cow<'static, str> {
+        ReplyShape::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        ReplyShape::schemas(schemas);
+    }
+}
+
+// The schema of [`ReplyJson`] in the OpenAPI document; the API's tests
+// check every answer against it, so it cannot drift from the JSON.
 /// A reply on a ticket.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = Reply)]
-pub struct ReplyJson {
+#[expect(dead_code, reason = "a description for the document, never built")]
+struct ReplyShape {
     #[serde(rename = "_id")]
     id: String,
     body: String,
@@ -452,26 +515,47 @@ pub struct ReplyJson {
     updated_at: String,
 }
 
-impl From<Reply> for ReplyJson {
-    fn from(reply: Reply) -> Self {
-        Self {
-            id: reply.id.to_string(),
-            body: reply.body,
-            author: reply.author.to_string(),
-            role: reply.author_role,
-            internal: reply.internal,
-            ticket_id: reply.ticket_id.0,
-            created_at: timestamp(reply.created_at),
-            updated_at: timestamp(reply.updated_at),
-        }
+/// The JSON of `domain::json::EventJson`, which defines it for every door
+/// and the webhooks; its schema is [`EventShape`].
+#[derive(Debug, Serialize)]
+#[serde(transparent)]
+pub struct EventJson(domain::json::EventJson);
+
+impl From<Event> for EventJson {
+    fn from(record: Event) -> Self {
+        Self(record.into())
     }
 }
 
+impl utoipa::PartialSchema for EventJson {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        EventShape::schema()
+    }
+}
+
+impl ToSchema for EventJson {
+    fn name() -> std::borrow::Cow<'static, str> {
+        EventShape::name()
+    }
+
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        EventShape::schemas(schemas);
+    }
+}
+
+// The schema of [`EventJson`] in the OpenAPI document; the API's tests
+// check every answer against it, so it cannot drift from the JSON.
 /// One entry of a ticket's history.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(as = Event)]
-pub struct EventJson {
+#[expect(dead_code, reason = "a description for the document, never built")]
+struct EventShape {
     #[serde(rename = "_id")]
     id: String,
     ticket_id: i64,
@@ -488,36 +572,6 @@ pub struct EventJson {
     /// `{added, removed}` for tags.
     #[schema(value_type = Object)]
     data: serde_json::Value,
-}
-
-impl From<Event> for EventJson {
-    fn from(event: Event) -> Self {
-        let user = |id: Option<UserId>| id.map(|user| user.to_string());
-        let data = match &event.kind {
-            EventKind::Created {} => serde_json::json!({}),
-            EventKind::Replied { reply_id } | EventKind::Noted { reply_id } => {
-                serde_json::json!({ "replyId": reply_id.to_string() })
-            }
-            EventKind::StatusChanged { from, to } => serde_json::json!({ "from": from, "to": to }),
-            EventKind::PriorityChanged { from, to } => {
-                serde_json::json!({ "from": from, "to": to })
-            }
-            EventKind::Assigned { from, to } => {
-                serde_json::json!({ "from": user(*from), "to": user(*to) })
-            }
-            EventKind::TagsChanged { added, removed } => {
-                serde_json::json!({ "added": added, "removed": removed })
-            }
-        };
-        Self {
-            id: event.id.to_string(),
-            ticket_id: event.ticket_id.0,
-            kind: event.kind.event_type().as_str(),
-            actor: event.actor.to_string(),
-            at: timestamp(event.at),
-            data,
-        }
-    }
 }
 
 // Request bodies. Every field is optional to serde, so a missing one is our
@@ -823,6 +877,206 @@ impl PageQuery {
             count: self.count.as_deref(),
         }
     }
+}
+
+// Webhooks (admins only).
+
+/// A webhook endpoint (never its secret, which only its creation and a
+/// rotation show).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = Webhook)]
+pub struct WebhookJson {
+    #[serde(rename = "_id")]
+    id: String,
+    url: String,
+    description: String,
+    /// The event types it receives (and `ping`).
+    events: Vec<String>,
+    /// `false` when an admin turned it off, or it failed every delivery
+    /// for five days.
+    enabled: bool,
+    /// Its first failed delivery since its last success.
+    #[schema(required = true)]
+    failing_since: Option<String>,
+    /// Until when the secret of before the last rotation also signs.
+    #[schema(required = true)]
+    previous_secret_expires_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<store::Webhook> for WebhookJson {
+    fn from(webhook: store::Webhook) -> Self {
+        Self {
+            id: webhook.id.to_string(),
+            url: webhook.url,
+            description: webhook.description,
+            events: webhook.events.names().map(str::to_owned).collect(),
+            enabled: webhook.enabled,
+            failing_since: webhook.failing_since.map(timestamp),
+            previous_secret_expires_at: webhook.previous_secret_until.map(timestamp),
+            created_at: timestamp(webhook.created_at),
+            updated_at: timestamp(webhook.updated_at),
+        }
+    }
+}
+
+/// A webhook endpoint with its signing secret, shown only in this answer.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = WebhookWithSecret)]
+pub struct WebhookWithSecretJson {
+    #[serde(rename = "_id")]
+    id: String,
+    url: String,
+    description: String,
+    events: Vec<String>,
+    enabled: bool,
+    #[schema(required = true)]
+    failing_since: Option<String>,
+    #[schema(required = true)]
+    previous_secret_expires_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+    /// `whsec_` and the base64 of 32 random bytes: the key of the
+    /// `webhook-signature` HMAC. Shown once; keep it.
+    secret: String,
+}
+
+impl From<store::WithSecret> for WebhookWithSecretJson {
+    fn from(created: store::WithSecret) -> Self {
+        let WebhookJson {
+            id,
+            url,
+            description,
+            events,
+            enabled,
+            failing_since,
+            previous_secret_expires_at,
+            created_at,
+            updated_at,
+        } = created.webhook.into();
+        Self {
+            id,
+            url,
+            description,
+            events,
+            enabled,
+            failing_since,
+            previous_secret_expires_at,
+            created_at,
+            updated_at,
+            secret: created.secret,
+        }
+    }
+}
+
+/// One attempt to deliver a message to an endpoint.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = WebhookDelivery)]
+pub struct DeliveryJson {
+    /// The attempt's id (what `redeliver` takes).
+    #[serde(rename = "_id")]
+    id: String,
+    /// The message's `webhook-id`, the same on every attempt and
+    /// redelivery.
+    webhook_id: String,
+    /// The event type.
+    #[serde(rename = "type")]
+    kind: String,
+    at: String,
+    /// The answer's status; null when none came.
+    #[schema(required = true)]
+    status_code: Option<i32>,
+    duration_ms: i64,
+    /// What went wrong; null on success.
+    #[schema(required = true)]
+    error: Option<String>,
+    /// The first KiB of the answer.
+    #[schema(required = true)]
+    response: Option<String>,
+    /// A 2xx came within the timeout.
+    succeeded: bool,
+}
+
+impl From<store::DeliveryAttempt> for DeliveryJson {
+    fn from(attempt: store::DeliveryAttempt) -> Self {
+        Self {
+            id: attempt.id.to_string(),
+            webhook_id: attempt.message_id,
+            kind: attempt.event_type,
+            at: timestamp(attempt.at),
+            status_code: attempt.status_code,
+            duration_ms: attempt.duration_ms,
+            error: attempt.error,
+            response: attempt.response,
+            succeeded: attempt.succeeded,
+        }
+    }
+}
+
+/// A message queued for delivery.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = QueuedWebhook)]
+pub struct QueuedJson {
+    /// Its `webhook-id`.
+    pub webhook_id: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct CreateWebhookRequest {
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::webhook_url, required = true)]
+    pub url: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::webhook_events, required = true)]
+    pub events: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::webhook_description)]
+    pub description: Option<String>,
+}
+
+/// Any of the fields; the ones left out stay as they are. `enabled: true`
+/// turns a disabled endpoint on again with its failures forgotten.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateWebhookRequest {
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::webhook_url)]
+    pub url: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::webhook_events)]
+    pub events: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(value_type = bool)]
+    pub enabled: Option<bool>,
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::webhook_description)]
+    pub description: Option<String>,
+}
+
+/// A webhook endpoint's URL: `/webhooks/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct WebhookPath {
+    /// The endpoint's `_id`.
+    #[param(value_type = i64, minimum = 1)]
+    pub id: String,
+}
+
+/// One delivery attempt's URL: `/webhooks/{id}/deliveries/{deliveryId}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct DeliveryPath {
+    /// The endpoint's `_id`.
+    #[param(value_type = i64, minimum = 1)]
+    pub id: String,
+    /// The attempt's `_id`.
+    #[serde(rename = "deliveryId")]
+    #[param(value_type = i64, minimum = 1)]
+    pub delivery_id: String,
 }
 
 #[cfg(test)]

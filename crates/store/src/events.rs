@@ -59,16 +59,16 @@ pub(crate) fn events_page(
 }
 
 /// Writes the events a rule produced, in the caller's transaction: a
-/// change and its history commit or roll back together. A single-row
-/// `INSERT` is prepared once per connection and reused, a multi-row one
-/// prepared on every run: SQLite (no round trips) writes the events one
-/// row at a time, PostgreSQL a single event alone and several in one
-/// statement.
+/// change and its history commit or roll back together; answers them as
+/// recorded, with their ids. A single-row `INSERT` is prepared once per
+/// connection and reused, a multi-row one prepared on every run: SQLite
+/// (no round trips) writes the events one row at a time, PostgreSQL a
+/// single event alone and several in one statement.
 pub(crate) fn record_events(
     conn: &mut DbConnection,
     ticket_id: TicketId,
     new_events: &[NewEvent],
-) -> StoreResult<()> {
+) -> StoreResult<Vec<Event>> {
     let encoded = new_events
         .iter()
         .map(|event| encode_event(&event.kind).map(|kind_and_data| (event, kind_and_data)))
@@ -82,16 +82,32 @@ pub(crate) fn record_events(
             events::data.eq(data.clone()),
         )
     };
+    let mut ids: Vec<i64> = Vec::with_capacity(encoded.len());
     if encoded.len() == 1 || matches!(conn, DbConnection::Sqlite(_)) {
         for event in &encoded {
-            diesel::insert_into(events::table)
-                .values(row(event))
-                .execute(conn)?;
+            ids.push(
+                diesel::insert_into(events::table)
+                    .values(row(event))
+                    .returning(events::id)
+                    .get_result(conn)?,
+            );
         }
     } else if !encoded.is_empty() {
         let rows: Vec<_> = encoded.iter().map(row).collect();
-        let insert = diesel::insert_into(events::table).values(&rows);
-        on_backend!(conn, |c| insert.execute(c)?);
+        let insert = diesel::insert_into(events::table)
+            .values(&rows)
+            .returning(events::id);
+        ids = on_backend!(conn, |c| insert.get_results(c)?);
     }
-    Ok(())
+    Ok(new_events
+        .iter()
+        .zip(ids)
+        .map(|(event, id)| Event {
+            id,
+            ticket_id,
+            kind: event.kind.clone(),
+            actor: event.actor,
+            at: event.at,
+        })
+        .collect())
 }

@@ -18,6 +18,7 @@ mod events;
 mod idempotency;
 mod login;
 mod migrations;
+mod outbox;
 mod paging;
 mod pin;
 mod prepared;
@@ -40,6 +41,7 @@ mod tickets;
 mod triage;
 mod users;
 mod web_sessions;
+mod webhooks;
 
 #[cfg(feature = "test-hooks")]
 pub mod test_hooks;
@@ -58,12 +60,16 @@ pub use directory::ASSIGNABLE_STAFF_SHOWN;
 pub use error::{BoxError, StoreError, StoreResult, with_causes};
 pub use idempotency::{Claimed, KeyClaim, Recording};
 pub use migrations::migrate;
+pub use outbox::{AttemptOutcome, AttemptRecord, ClaimedMessage, FINISHED_KEPT_FOR, OutboxStats};
 pub use pin::HashingPlace;
 pub use pin::{BUSY_RETRY_AFTER_SECS, HashLimits};
 pub use report::{REPORTS_AT_ONCE, ResolvedReport};
 pub use tickets::NewTicket;
 pub use users::NewAccount;
 pub use web_sessions::SignedInUser;
+pub use webhooks::{
+    DeliveryAttempt, Destination, NewWebhook, WEBHOOK_CHANNEL, Webhook, WebhookChange, WithSecret,
+};
 
 /// The tracker's database: a pool of connections to one backend.
 #[derive(Clone)]

@@ -16,6 +16,7 @@ use crate::schema::{replies, ticket_search_words, tickets, users};
 use crate::search::add_reply_words;
 use crate::sla::breach_column;
 use crate::tickets::TicketChanges;
+use crate::webhooks::announce_ticket_events;
 use crate::{Store, now};
 
 impl Store {
@@ -76,7 +77,8 @@ impl Store {
             };
             changes.apply(conn, ticket_id)?;
             add_reply_words(conn, ticket_id.0, words, body.as_str(), internal)?;
-            record_events(conn, ticket_id, &decision.events(id))?;
+            let recorded = record_events(conn, ticket_id, &decision.events(id))?;
+            announce_ticket_events(conn, ticket_id, &recorded)?;
             let reply = Reply {
                 id,
                 ticket_id,

@@ -130,6 +130,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Where webhooks go, what they subscribe to, and the secrets that sign them.
+    webhook_endpoints (id) {
+        id -> BigInt,
+        url -> Text,
+        description -> Text,
+        events -> Text,
+        enabled -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        failing_since -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     /// Idempotency keys: each request's fingerprint and, once answered,
     /// its answer.
     idempotency_keys (id) {
@@ -146,6 +163,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// Things to deliver, of any channel: written with the change that
+    /// causes them, claimed and delivered by the workers.
+    outbox (id) {
+        id -> BigInt,
+        channel -> Text,
+        recipient -> Text,
+        message_id -> Text,
+        payload -> Text,
+        state -> Text,
+        attempts -> Integer,
+        due_at -> Timestamp,
+        leased_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    /// Each attempt to deliver an outbox row, as it went.
+    outbox_attempts (id) {
+        id -> BigInt,
+        outbox_id -> BigInt,
+        channel -> Text,
+        recipient -> Text,
+        at -> Timestamp,
+        duration_ms -> BigInt,
+        status_code -> Nullable<Integer>,
+        error -> Nullable<Text>,
+        response -> Nullable<Text>,
+        succeeded -> Bool,
+    }
+}
+
+diesel::joinable!(outbox_attempts -> outbox (outbox_id));
 diesel::joinable!(web_sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(replies -> users (author_id));
@@ -165,5 +217,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_reindex,
     web_sessions,
     api_tokens,
-    idempotency_keys
+    idempotency_keys,
+    webhook_endpoints,
+    outbox,
+    outbox_attempts
 );

@@ -16,6 +16,7 @@ use crate::rows::{load_tags, lock_ticket, parse};
 use crate::schema::{ticket_tags, users};
 use crate::sla::breach_column;
 use crate::tickets::TicketChanges;
+use crate::webhooks::announce_ticket_events;
 use crate::{Store, now};
 
 impl Store {
@@ -87,7 +88,8 @@ impl Store {
             if let Some(new_tags) = &update.tags {
                 replace_tags(conn, ticket_id, new_tags)?;
             }
-            record_events(conn, ticket_id, &update.events)?;
+            let recorded = record_events(conn, ticket_id, &update.events)?;
+            announce_ticket_events(conn, ticket_id, &recorded)?;
             // What was just written, without reading it back.
             let changed = Ticket {
                 priority: update.priority,

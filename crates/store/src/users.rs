@@ -11,7 +11,7 @@ use domain::conditional::decide_precondition;
 use domain::login::{LoginLane, decide_own_pin_change, decide_session};
 use domain::{
     Actor, Creator, EntityTag, ListUsers, LoggedIn, Page, Pin, Precondition, Refusal, Role,
-    SessionEpoch, User, UserChange, UserId, Username,
+    SessionEpoch, User, UserChange, UserId, Username, WebhookEvent,
 };
 
 use crate::api_tokens::end_api_tokens;
@@ -23,6 +23,7 @@ use crate::paging::page_in_id_order;
 use crate::pin::HashingPlace;
 use crate::rows::{USER_COLUMNS, UserRow};
 use crate::schema::users;
+use crate::webhooks::announce_user;
 use crate::{Store, now};
 
 /// An account to create, as a request asks for it; `role: None` is a
@@ -61,14 +62,14 @@ impl Store {
         let role = decide_new_account_role(creator, new.role)?;
         let pin_hash = hashing.0.hash(&new.pin)?;
         drop(hashing);
-        match recording {
-            None => insert_user(&mut *self.conn()?, &new.username, &pin_hash, role),
-            Some(recording) => self.write(|conn| {
-                let user = insert_user(conn, &new.username, &pin_hash, role)?;
+        self.write(|conn| {
+            let user = insert_user(conn, &new.username, &pin_hash, role)?;
+            announce_user(conn, WebhookEvent::UserCreated, &user)?;
+            if let Some(recording) = recording {
                 recording.record(conn, &user)?;
-                Ok(user)
-            }),
-        }
+            }
+            Ok(user)
+        })
     }
 
     /// Who a verified token speaks for now: the account's current role,
@@ -211,6 +212,7 @@ impl Store {
                 end_api_tokens(conn, id)?;
             }
             let (user, _) = replace_pin(conn, id, new_hash.as_deref(), update.ends_sessions)?;
+            announce_user(conn, WebhookEvent::UserUpdated, &user)?;
             Ok(user)
         })
     }

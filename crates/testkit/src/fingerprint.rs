@@ -10,12 +10,14 @@
 
 use chrono::NaiveDateTime;
 use diesel::{QueryDsl, Queryable, RunQueryDsl};
-use store::schema::{events, replies, ticket_search_words, ticket_tags, tickets, users};
+use store::schema::{
+    events, outbox, replies, ticket_search_words, ticket_tags, tickets, users, webhook_endpoints,
+};
 use store::test_hooks::{RawConnection, take_connection};
 use store::{Store, StoreResult};
 
 /// Every user (but its login-tracking columns), ticket, reply, tag, event,
-/// breach time and search word, in key order. Two fingerprints are equal
+/// breach time, search word, webhook endpoint and outbox row, in key order. Two fingerprints are equal
 /// when the database holds the same data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
@@ -29,6 +31,11 @@ pub struct Fingerprint {
     pub breach_times: Vec<(i64, Option<NaiveDateTime>)>,
     /// `(ticket_id, public_words, note_words)`: what search finds.
     pub search_words: Vec<(i64, String, String)>,
+    /// `(id, url, description, events, enabled, secret)`.
+    pub webhooks: Vec<(i64, String, String, String, bool, String)>,
+    /// `(id, channel, recipient, message_id, payload)`: what is to be
+    /// delivered (a refused change announces nothing).
+    pub outbox: Vec<(i64, String, String, String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
@@ -158,7 +165,30 @@ macro_rules! read_tables {
                 ))
                 .order_by(ticket_search_words::ticket_id)
                 .load($conn)?;
+            let webhooks = webhook_endpoints::table
+                .select((
+                    webhook_endpoints::id,
+                    webhook_endpoints::url,
+                    webhook_endpoints::description,
+                    webhook_endpoints::events,
+                    webhook_endpoints::enabled,
+                    webhook_endpoints::secret,
+                ))
+                .order_by(webhook_endpoints::id)
+                .load($conn)?;
+            let outbox = outbox::table
+                .select((
+                    outbox::id,
+                    outbox::channel,
+                    outbox::recipient,
+                    outbox::message_id,
+                    outbox::payload,
+                ))
+                .order_by(outbox::id)
+                .load($conn)?;
             Ok(Fingerprint {
+                webhooks,
+                outbox,
                 users,
                 tickets,
                 replies,

@@ -389,3 +389,35 @@ pub struct CreatedToken {
     pub name: String,
     pub token: String,
 }
+
+#[derive(Debug, Template)]
+#[template(path = "webhooks.html")]
+pub struct WebhooksPage {
+    pub chrome: Chrome,
+    pub rows: Vec<EndpointRow>,
+}
+
+/// A webhook endpoint on its page.
+#[derive(Debug, Clone)]
+pub struct EndpointRow {
+    pub id: i64,
+    pub url: String,
+    pub description: String,
+    pub events: String,
+    pub enabled: bool,
+    pub failing_since: Option<When>,
+    pub deliveries: Vec<DeliveryRow>,
+}
+
+/// One delivery attempt on the webhooks page.
+#[derive(Debug, Clone)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub webhook_id: String,
+    pub kind: String,
+    pub at: When,
+    pub status: String,
+    pub duration_ms: i64,
+    pub error: String,
+    pub succeeded: bool,
+}

@@ -1066,7 +1066,7 @@ fn nested(depth: usize, objects: bool) -> String {
 /// Every operation the server documents, as (method, path template); the
 /// generator favours these. `a_generated_request_can_reach_every_documented_operation`
 /// keeps the list in step with the OpenAPI document.
-const OPERATIONS: [(&str, &str); 26] = [
+const OPERATIONS: [(&str, &str); 35] = [
     ("POST", "/api/v1/login"),
     ("POST", "/api/v1/users"),
     ("GET", "/api/v1/users"),
@@ -1088,6 +1088,18 @@ const OPERATIONS: [(&str, &str); 26] = [
     ("GET", "/api/v1/tickets/{ticketId}/replies"),
     ("GET", "/api/v1/tickets/{ticketId}/events"),
     ("POST", "/api/v1/tickets/{ticketId}/replies"),
+    ("POST", "/api/v1/webhooks"),
+    ("GET", "/api/v1/webhooks"),
+    ("GET", "/api/v1/webhooks/{id}"),
+    ("PATCH", "/api/v1/webhooks/{id}"),
+    ("DELETE", "/api/v1/webhooks/{id}"),
+    ("POST", "/api/v1/webhooks/{id}/rotate-secret"),
+    ("POST", "/api/v1/webhooks/{id}/test"),
+    ("GET", "/api/v1/webhooks/{id}/deliveries"),
+    (
+        "POST",
+        "/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver",
+    ),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/health"),
     ("GET", "/health/live"),
@@ -1297,6 +1309,32 @@ fn fitting_body(template: &str) -> BoxedStrategy<BodyGen> {
                     .boxed(),
             ),
         ],
+        "/api/v1/webhooks" | "/api/v1/webhooks/{id}" => vec![
+            (
+                "url",
+                select(vec![
+                    "https://hooks.example.com/in",
+                    "http://hooks.example.com/in",
+                    "https://10.0.0.1/x",
+                    "ftp://x",
+                ])
+                .prop_map(str::to_owned)
+                .boxed(),
+            ),
+            ("description", text()),
+            (
+                "events",
+                select(vec!["created", "several", "unknown"])
+                    .prop_map(str::to_owned)
+                    .boxed(),
+            ),
+            (
+                "enabled",
+                select(vec!["true", "false"])
+                    .prop_map(str::to_owned)
+                    .boxed(),
+            ),
+        ],
         // The rest read no body.
         _ => return prop_oneof![4 => Just(BodyGen::Empty), 1 => body()].boxed(),
     };
@@ -1304,11 +1342,17 @@ fn fitting_body(template: &str) -> BoxedStrategy<BodyGen> {
         .into_iter()
         .map(|(key, plausible)| {
             let value = prop_oneof![
-                // `active`, `internal` and `readOnly` are JSON booleans,
-                // `expiresInDays` a number; the rest are strings.
+                // `active`, `internal`, `readOnly` and `enabled` are JSON
+                // booleans, `expiresInDays` a number; the rest are strings.
                 6 => plausible.prop_map(move |v| match key {
-                    "active" | "internal" | "readOnly" => Val::Bool(v == "true"),
+                    "active" | "internal" | "readOnly" | "enabled" => Val::Bool(v == "true"),
                     "expiresInDays" => Val::Number(v),
+                    // A webhook's event types are a JSON array.
+                    "events" => Val::Json(match v.as_str() {
+                        "created" => r#"["ticket.created"]"#,
+                        "several" => r#"["ticket.created","user.updated","ping"]"#,
+                        _ => r#"["ticket.deleted"]"#,
+                    }),
                     _ => Val::Str(v),
                 }),
                 1 => value(),
@@ -1336,6 +1380,7 @@ fn fill(template: &str, id: &str) -> String {
         .replace("{id}", id)
         .replace("{ticketId}", id)
         .replace("{tokenId}", id)
+        .replace("{deliveryId}", id)
 }
 
 fn trailing() -> impl Strategy<Value = &'static str> {

@@ -54,6 +54,7 @@ mod tickets;
 mod tokens;
 mod users;
 mod web;
+mod webhooks;
 mod workflow;
 
 use std::time::Duration;

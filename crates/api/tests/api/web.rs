@@ -1864,4 +1864,84 @@ http_tests! {
         assert!(after.has("API token revoked") && after.has(r#"id="no-tokens""#));
         app.get("/api/v1/users/me", &program).await.expect(StatusCode::UNAUTHORIZED);
     }
+
+    /// An admin's webhooks page shows each endpoint's latest attempts, and
+    /// its buttons queue a ping and a redelivery (with the same
+    /// `webhook-id`); no one else gets the page or its forms.
+    async fn an_admin_tests_and_redelivers_webhooks_from_their_page(app) {
+        use std::collections::HashSet;
+        use std::time::Duration;
+
+        let (admin, mut browser) = user(&app, "iambenkay", Role::Admin).await;
+        let endpoint = app
+            .post(
+                "/api/v1/webhooks",
+                &admin,
+                json!({"url": "https://hooks.example.com/crm", "events": ["ticket.created"]}),
+            )
+            .await
+            .expect(StatusCode::CREATED)
+            .data();
+        let id = endpoint["_id"].as_str().expect("id").to_owned();
+        let page = browser.get("/admin/webhooks").await.expect(StatusCode::OK);
+        assert!(page.has("https://hooks.example.com/crm") && page.has("No deliveries yet."));
+
+        browser
+            .submit(&format!("/admin/webhooks/{id}/test"), &[])
+            .await
+            .redirects_to(&format!("/admin/webhooks?done=ping#webhook-{id}"));
+        // No worker runs here: the test plays it, and the attempt fails.
+        let claimed = app
+            .with_store(|store| {
+                store.claim_outbox(store::WEBHOOK_CHANNEL, 5, Duration::from_secs(60), &HashSet::new())
+            })
+            .await
+            .expect("claim");
+        assert_eq!(claimed.len(), 1);
+        let first = claimed[0].clone();
+        app.with_store(move |store| {
+            let record = store::AttemptRecord {
+                at: store::now(),
+                duration: Duration::from_millis(7),
+                status_code: Some(503),
+                error: Some("answered 503".to_owned()),
+                response: None,
+                succeeded: false,
+            };
+            store.finish_webhook_attempt(&first, &record, &domain::RetrySchedule::parse("").expect("none"))
+        })
+        .await
+        .expect("recorded");
+        let page = browser.get("/admin/webhooks").await.expect(StatusCode::OK);
+        assert!(page.has("Test ping queued.") || page.has("ping"));
+        assert!(page.has("answered 503") && page.has(&claimed[0].message_id));
+        let attempt = app
+            .get(&format!("/api/v1/webhooks/{id}/deliveries"), &admin)
+            .await
+            .expect(StatusCode::OK)
+            .data()[0]["_id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        assert!(page.has(&format!("redeliver-{attempt}")));
+        browser
+            .submit(&format!("/admin/webhooks/{id}/deliveries/{attempt}/redeliver"), &[])
+            .await
+            .redirects_to(&format!("/admin/webhooks?done=redelivered#webhook-{id}"));
+        let again = app
+            .with_store(|store| {
+                store.claim_outbox(store::WEBHOOK_CHANNEL, 5, Duration::from_secs(60), &HashSet::new())
+            })
+            .await
+            .expect("claim");
+        assert_eq!(again.len(), 1);
+        assert_eq!(again[0].message_id, claimed[0].message_id, "the same webhook-id");
+
+        let (_, mut agent) = user(&app, "benjamin", Role::SupportAgent).await;
+        agent.get("/admin/webhooks").await.expect(StatusCode::FORBIDDEN);
+        agent
+            .submit(&format!("/admin/webhooks/{id}/test"), &[])
+            .await
+            .expect(StatusCode::FORBIDDEN);
+    }
 }

@@ -8,6 +8,7 @@ pub mod report;
 pub mod tickets;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use domain::{LoggedIn, ValidationError};
 use edge::App;

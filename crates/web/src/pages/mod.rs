@@ -5,6 +5,7 @@ mod sign_in;
 mod ticket;
 mod tickets;
 mod users;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::{FromRequestParts, Query};
@@ -46,6 +47,12 @@ pub fn router() -> Router<App> {
         .route(
             "/account/tokens/{token_id}/revoke",
             post(account::revoke_token),
+        )
+        .route("/admin/webhooks", get(webhooks::list))
+        .route("/admin/webhooks/{webhook_id}/test", post(webhooks::test))
+        .route(
+            "/admin/webhooks/{webhook_id}/deliveries/{attempt_id}/redeliver",
+            post(webhooks::redeliver),
         )
 }
 
@@ -91,6 +98,8 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "pin" => "PIN reset; the account's sessions have ended.",
         "signed-out" => "You are signed out.",
         "token-revoked" => "API token revoked; it opens nothing from now on.",
+        "ping" => "Test ping queued.",
+        "redelivered" => "Delivery queued again.",
         _ => return None,
     })
 }

@@ -1,0 +1,306 @@
+//! The delivery worker: a door like the API and the pages, with no
+//! request to answer. One runs in every server process. It claims due
+//! webhook messages from the store's outbox (a lease on each, so a crash
+//! only delays a message), signs each by the Standard Webhooks
+//! specification, posts it, and hands the store how the attempt went; the
+//! store decides what follows (delivered, tried again later, failed) and
+//! what it says of the endpoint. It holds no rule of its own but where a
+//! delivery may connect ([`client`]), which `domain` decides per address.
+//!
+//! Bounded: at most `max_in_flight` attempts at once in a process, and at
+//! most one per endpoint, so a slow or dead endpoint holds one place and
+//! never delays another's deliveries; the API's requests never wait on a
+//! delivery (they only write an outbox row).
+
+pub mod client;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use domain::webhooks::{kept_response, may_connect_to};
+use domain::{DestinationPolicy, RetrySchedule};
+use store::{AttemptOutcome, AttemptRecord, ClaimedMessage, Store, WEBHOOK_CHANNEL};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::client::{Client, Sent};
+
+/// How the worker delivers; read once from the server's settings.
+#[derive(Debug, Clone)]
+pub struct DeliverySettings {
+    pub policy: DestinationPolicy,
+    /// The delays between attempts; after the last, a message has failed.
+    pub schedule: RetrySchedule,
+    /// A connection must be made within this.
+    pub connect_timeout: Duration,
+    /// An answer (2xx within it is a delivery) must come within this.
+    pub timeout: Duration,
+    /// How long a claimed message is held before another worker may take
+    /// it: longer than an attempt can take, so only a worker that died
+    /// loses it.
+    pub lease: Duration,
+    /// How often the outbox is looked at when nothing was due.
+    pub poll_interval: Duration,
+    /// Attempts at once in this process.
+    pub max_in_flight: usize,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            policy: DestinationPolicy::default(),
+            schedule: RetrySchedule::default(),
+            connect_timeout: Duration::from_secs(5),
+            timeout: Duration::from_secs(10),
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_secs(1),
+            max_in_flight: 16,
+        }
+    }
+}
+
+/// A running worker; [`Worker::stop`] ends it.
+#[derive(Debug)]
+pub struct Worker {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Worker {
+    /// Starts the worker on the current tokio runtime.
+    pub fn start(store: Store, settings: DeliverySettings) -> Result<Self, client::ClientError> {
+        let client = Arc::new(Client::new(&settings)?);
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(run(store, settings, client, stopped));
+        Ok(Self { stop, task })
+    }
+
+    /// Claims nothing more and waits for the attempts in flight to finish
+    /// and be recorded (each bounded by the timeout), for at most `grace`.
+    pub async fn stop(self, grace: Duration) {
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(grace, self.task).await.is_err() {
+            tracing::warn!("webhook deliveries still in flight at the end of the grace period");
+        }
+    }
+}
+
+/// The claim loop: claims what is due into the free places, one per
+/// endpoint, and waits for a place to free, the next poll, or the stop.
+async fn run(
+    store: Store,
+    settings: DeliverySettings,
+    client: Arc<Client>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut in_flight: JoinSet<()> = JoinSet::new();
+    // The endpoint each attempt in flight is for, by task: a place is given
+    // back however the attempt ends, a panic included.
+    let mut recipients: HashMap<tokio::task::Id, String> = HashMap::new();
+    let mut busy: HashSet<String> = HashSet::new();
+    loop {
+        if *stopped.borrow() {
+            break;
+        }
+        let free = settings.max_in_flight.saturating_sub(in_flight.len());
+        let mut claimed_all_free = false;
+        if free > 0 {
+            let claim_store = store.clone();
+            let claim_busy = busy.clone();
+            let lease = settings.lease;
+            let claimed = tokio::task::spawn_blocking(move || {
+                claim_store.claim_outbox(WEBHOOK_CHANNEL, free, lease, &claim_busy)
+            })
+            .await;
+            match claimed {
+                Ok(Ok(claimed)) => {
+                    claimed_all_free = claimed.len() == free;
+                    for message in claimed {
+                        busy.insert(message.recipient.clone());
+                        let recipient = message.recipient.clone();
+                        let (store, settings, client) =
+                            (store.clone(), settings.clone(), client.clone());
+                        let task = in_flight.spawn(async move {
+                            attempt(&store, &settings, &client, message).await;
+                        });
+                        recipients.insert(task.id(), recipient);
+                    }
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!(error = %store::with_causes(&error), "claiming webhook deliveries failed");
+                }
+                Err(error) => tracing::error!(%error, "claiming webhook deliveries panicked"),
+            }
+        }
+        // A full claim may have left more due: look again at once when a
+        // place frees; otherwise at the next poll.
+        let wait = if claimed_all_free {
+            Duration::from_secs(3600)
+        } else {
+            settings.poll_interval
+        };
+        tokio::select! {
+            done = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                let mut finished = done;
+                while let Some(ended) = finished {
+                    let id = match ended {
+                        Ok((id, ())) => id,
+                        Err(error) => {
+                            tracing::error!(%error, "a webhook attempt panicked");
+                            error.id()
+                        }
+                    };
+                    if let Some(recipient) = recipients.remove(&id) {
+                        busy.remove(&recipient);
+                    }
+                    finished = in_flight.try_join_next_with_id();
+                }
+            }
+            () = tokio::time::sleep(wait) => {}
+            _ = stopped.changed() => {}
+        }
+    }
+    // Stopping: what is in flight finishes and is recorded.
+    while in_flight.join_next().await.is_some() {}
+}
+
+/// One attempt at one message: where it goes, the send, and the record.
+async fn attempt(
+    store: &Store,
+    settings: &DeliverySettings,
+    client: &Client,
+    message: ClaimedMessage,
+) {
+    let lookup_store = store.clone();
+    let recipient = message.recipient.clone();
+    let destination =
+        tokio::task::spawn_blocking(move || lookup_store.webhook_destination(&recipient)).await;
+    let destination = match destination {
+        Ok(Ok(Some(destination))) => destination,
+        // The endpoint was deleted with its messages.
+        Ok(Ok(None)) => return,
+        Ok(Err(error)) => {
+            tracing::warn!(error = %store::with_causes(&error), "reading a webhook endpoint failed");
+            return;
+        }
+        Err(error) => {
+            tracing::error!(%error, "reading a webhook endpoint panicked");
+            return;
+        }
+    };
+    let at = store::now();
+    let started = Instant::now();
+    let sent = if !destination.enabled {
+        Err("the endpoint is disabled".to_owned())
+    } else {
+        send(settings, client, &destination, &message).await
+    };
+    let duration = started.elapsed();
+    let record = match sent {
+        Ok(Sent { status, body }) => AttemptRecord {
+            at,
+            duration,
+            status_code: Some(status),
+            error: (!(200..300).contains(&status)).then(|| format!("answered {status}")),
+            response: Some(kept_response(&body)),
+            succeeded: (200..300).contains(&status),
+        },
+        Err(error) => AttemptRecord {
+            at,
+            duration,
+            status_code: None,
+            error: Some(error),
+            response: None,
+            succeeded: false,
+        },
+    };
+    metrics::histogram!("webhook_attempt_duration_seconds").record(duration.as_secs_f64());
+    metrics::counter!(
+        "webhook_attempts_total",
+        "result" => if record.succeeded { "success" } else { "failure" }
+    )
+    .increment(1);
+    let finish_store = store.clone();
+    let schedule = settings.schedule.clone();
+    let finished = tokio::task::spawn_blocking(move || {
+        finish_store.finish_webhook_attempt(&message, &record, &schedule)
+    })
+    .await;
+    match finished {
+        Ok(Ok(AttemptOutcome::Delivered)) => {
+            metrics::counter!("outbox_delivered_total", "channel" => WEBHOOK_CHANNEL).increment(1);
+        }
+        Ok(Ok(AttemptOutcome::Failed)) => {
+            metrics::counter!("outbox_failed_total", "channel" => WEBHOOK_CHANNEL).increment(1);
+        }
+        Ok(Ok(AttemptOutcome::Retrying(_) | AttemptOutcome::Stale)) => {}
+        Ok(Err(error)) => {
+            // The lease runs out and the message is sent again: at least
+            // once, with the same id.
+            tracing::warn!(error = %store::with_causes(&error), "recording a webhook attempt failed");
+        }
+        Err(error) => tracing::error!(%error, "recording a webhook attempt panicked"),
+    }
+}
+
+/// Signs and posts one message; the answer, or why none came.
+async fn send(
+    settings: &DeliverySettings,
+    client: &Client,
+    destination: &store::Destination,
+    message: &ClaimedMessage,
+) -> Result<Sent, String> {
+    let url = reqwest::Url::parse(destination.url.as_str())
+        .map_err(|error| format!("unusable URL: {error}"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if settings.policy.allow_http => {}
+        _ => return Err("refused: not an https URL (WEBHOOK_ALLOW_HTTP is off)".to_owned()),
+    }
+    // An address written in the URL is never resolved, so the resolver's
+    // check would not see it.
+    match url.host() {
+        Some(url::Host::Ipv4(v4)) => may_connect_to(v4.into(), settings.policy)?,
+        Some(url::Host::Ipv6(v6)) => may_connect_to(v6.into(), settings.policy)?,
+        Some(url::Host::Domain(_)) => {}
+        None => return Err("unusable URL: no host".to_owned()),
+    }
+    let timestamp = chrono::Utc::now().timestamp();
+    let signature = sign(
+        &destination.secrets,
+        &message.message_id,
+        timestamp,
+        &message.payload,
+    )?;
+    client
+        .post(
+            url,
+            &message.message_id,
+            timestamp,
+            &signature,
+            message.payload.clone(),
+        )
+        .await
+}
+
+/// The `webhook-signature` value: `v1,<base64>` for each secret, separated
+/// by spaces.
+pub fn sign(
+    secrets: &[String],
+    message_id: &str,
+    timestamp: i64,
+    payload: &str,
+) -> Result<String, String> {
+    let mut signatures = Vec::with_capacity(secrets.len());
+    for secret in secrets {
+        let signer = standardwebhooks::Webhook::new(secret)
+            .map_err(|error| format!("unusable signing secret: {error}"))?;
+        signatures.push(
+            signer
+                .sign(message_id, timestamp, payload.as_bytes())
+                .map_err(|error| format!("signing failed: {error}"))?,
+        );
+    }
+    Ok(signatures.join(" "))
+}

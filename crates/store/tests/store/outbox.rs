@@ -1,0 +1,318 @@
+//! The outbox at the store's boundary: announcements written in the
+//! change's transaction (and only for subscribers), claims that never hand
+//! one row to two workers, leases that expire, stale records that change
+//! nothing, the retry schedule, and the disable rule.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use domain::tickets::ReplyKind;
+use domain::{DestinationPolicy, EventSet, PageRequest, ReplyBody, RetrySchedule, WebhookUrl};
+use store::{AttemptOutcome, AttemptRecord, NewWebhook, Store, WEBHOOK_CHANNEL};
+use testkit::{TestDb, both_backends};
+
+use super::*;
+
+fn subscribe(store: &Store, admin: Actor, events: &[&str]) -> i64 {
+    store
+        .create_webhook(
+            admin,
+            &NewWebhook {
+                url: WebhookUrl::parse(
+                    "https://hooks.example.com/in",
+                    DestinationPolicy::default(),
+                )
+                .expect("url"),
+                events: EventSet::parse(events).expect("events"),
+                description: "CRM".to_owned(),
+            },
+        )
+        .expect("create")
+        .webhook
+        .id
+}
+
+fn claim(store: &Store, limit: usize, lease: Duration) -> Vec<store::ClaimedMessage> {
+    store
+        .claim_outbox(WEBHOOK_CHANNEL, limit, lease, &HashSet::new())
+        .expect("claim")
+}
+
+fn attempt(succeeded: bool, at: chrono::DateTime<Utc>) -> AttemptRecord {
+    AttemptRecord {
+        at,
+        duration: Duration::from_millis(12),
+        status_code: Some(if succeeded { 200 } else { 500 }),
+        error: (!succeeded).then(|| "answered 500".to_owned()),
+        response: Some("ok".to_owned()),
+        succeeded,
+    }
+}
+
+fn pending(store: &Store) -> u64 {
+    store
+        .outbox_stats()
+        .expect("stats")
+        .iter()
+        .map(|stats| stats.pending)
+        .sum()
+}
+
+both_backends!(
+    a_change_announces_itself_to_subscribers_only_and_a_refused_one_not_at_all,
+    |db: &TestDb| {
+        let store = db.store();
+        let cast = cast(db);
+        open(store, cast.customer, "before any endpoint");
+        assert_eq!(pending(store), 0, "nobody listens: nothing queued");
+        let replies = subscribe(store, cast.admin, &["ticket.replied"]);
+        let everything = subscribe(store, cast.admin, &["ticket.created", "ticket.replied"]);
+        let ticket = open(store, cast.customer, "Help");
+        assert_eq!(pending(store), 1, "ticket.created to one endpoint");
+        // Refused: a customer cannot reply before an agent has.
+        let refusal = store.add_reply(
+            cast.customer,
+            ticket.id,
+            &ReplyBody::parse("Hello?").expect("body"),
+            ReplyKind::Public,
+        );
+        assert!(matches!(refused(refusal), Refusal::Conflict(_)));
+        assert_eq!(pending(store), 1, "a refused change queues nothing");
+        store
+            .add_reply(
+                cast.agent,
+                ticket.id,
+                &ReplyBody::parse("On it").expect("body"),
+                ReplyKind::Public,
+            )
+            .expect("reply");
+        let claimed = claim(store, 10, Duration::from_secs(60));
+        let mut by_endpoint: Vec<(String, String)> = claimed
+            .iter()
+            .map(|c| {
+                let payload: serde_json::Value = serde_json::from_str(&c.payload).expect("json");
+                (
+                    c.recipient.clone(),
+                    payload["type"].as_str().expect("type").to_owned(),
+                )
+            })
+            .collect();
+        by_endpoint.sort();
+        // One at a time per endpoint: the created event first, then the
+        // reply to the other endpoint.
+        assert_eq!(
+            by_endpoint,
+            [
+                (replies.to_string(), "ticket.replied".to_owned()),
+                (everything.to_string(), "ticket.created".to_owned()),
+            ]
+        );
+        assert_eq!(pending(store), 3);
+    }
+);
+
+both_backends!(
+    a_claimed_row_is_not_claimed_again_until_its_lease_ends,
+    |db: &TestDb| {
+        let store = db.store();
+        let cast = cast(db);
+        subscribe(store, cast.admin, &["ticket.created"]);
+        open(store, cast.customer, "Help");
+        let first = claim(store, 5, Duration::from_millis(300));
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].attempt, 1);
+        assert!(first[0].message_id.starts_with("msg_"));
+        assert!(
+            claim(store, 5, Duration::from_secs(60)).is_empty(),
+            "leased"
+        );
+        std::thread::sleep(Duration::from_millis(400));
+        let again = claim(store, 5, Duration::from_secs(60));
+        assert_eq!(
+            again.len(),
+            1,
+            "the lease ran out: a crashed worker's row is taken again"
+        );
+        assert_eq!(again[0].message_id, first[0].message_id, "with the same id");
+        assert_eq!(again[0].attempt, 2);
+        // The first worker's late record is logged but moves nothing on.
+        let schedule = RetrySchedule::default();
+        let stale = store
+            .finish_webhook_attempt(&first[0], &attempt(true, store::now()), &schedule)
+            .expect("record");
+        assert_eq!(stale, AttemptOutcome::Stale);
+        assert_eq!(pending(store), 1);
+        let done = store
+            .finish_webhook_attempt(&again[0], &attempt(true, store::now()), &schedule)
+            .expect("record");
+        assert_eq!(done, AttemptOutcome::Delivered);
+        assert_eq!(pending(store), 0);
+        let id: i64 = again[0].recipient.parse().expect("id");
+        let log = store
+            .list_webhook_deliveries(cast.admin, id, PageRequest::default())
+            .expect("log");
+        assert_eq!(log.items.len(), 2, "both attempts are in the log");
+    }
+);
+
+both_backends!(
+    a_failure_is_retried_on_the_schedule_then_fails,
+    |db: &TestDb| {
+        let store = db.store();
+        let cast = cast(db);
+        subscribe(store, cast.admin, &["ticket.created"]);
+        open(store, cast.customer, "Help");
+        let schedule = RetrySchedule::parse("50ms").expect("schedule");
+        let first = claim(store, 1, Duration::from_secs(60));
+        let outcome = store
+            .finish_webhook_attempt(&first[0], &attempt(false, store::now()), &schedule)
+            .expect("record");
+        assert!(matches!(outcome, AttemptOutcome::Retrying(_)));
+        assert!(
+            claim(store, 1, Duration::from_secs(60)).is_empty(),
+            "not due yet"
+        );
+        std::thread::sleep(Duration::from_millis(80));
+        let second = claim(store, 1, Duration::from_secs(60));
+        assert_eq!(second.len(), 1);
+        let outcome = store
+            .finish_webhook_attempt(&second[0], &attempt(false, store::now()), &schedule)
+            .expect("record");
+        assert_eq!(outcome, AttemptOutcome::Failed);
+        assert_eq!(pending(store), 0);
+        std::thread::sleep(Duration::from_millis(80));
+        assert!(
+            claim(store, 1, Duration::from_secs(60)).is_empty(),
+            "failed for good"
+        );
+    }
+);
+
+both_backends!(
+    an_endpoint_failing_every_delivery_for_five_days_is_disabled,
+    |db: &TestDb| {
+        let store = db.store();
+        let cast = cast(db);
+        let id = subscribe(store, cast.admin, &["ticket.created"]);
+        // Each attempt fails for good at once: the schedule has no retry.
+        let once = RetrySchedule::parse("").expect("schedule");
+        let now = store::now();
+        let deliver = |at, succeeded| {
+            open(store, cast.customer, "Help");
+            let claimed = claim(store, 1, Duration::from_secs(60));
+            store
+                .finish_webhook_attempt(&claimed[0], &attempt(succeeded, at), &once)
+                .expect("record");
+            store.read_webhook(cast.admin, id).expect("read")
+        };
+        // Failing for four days (the clock is the attempts'): still on.
+        let endpoint = deliver(now - TimeDelta::days(4), false);
+        assert!(endpoint.enabled);
+        assert_eq!(endpoint.failing_since, Some(now - TimeDelta::days(4)));
+        let endpoint = deliver(now, false);
+        assert!(endpoint.enabled, "four days of failures are not five");
+        // A success ends the streak.
+        let endpoint = deliver(now, true);
+        assert!(endpoint.enabled && endpoint.failing_since.is_none());
+        // A streak that began six days ago disables it.
+        deliver(now - TimeDelta::days(6), false);
+        let endpoint = store.read_webhook(cast.admin, id).expect("read");
+        assert!(!endpoint.enabled, "failing every delivery for five days");
+        // A disabled endpoint is announced nothing.
+        open(store, cast.customer, "Unheard");
+        assert_eq!(pending(store), 0);
+        // Enabled again by an admin, its failures are forgotten.
+        let endpoint = store
+            .update_webhook(
+                cast.admin,
+                id,
+                &store::WebhookChange {
+                    enabled: Some(true),
+                    ..store::WebhookChange::default()
+                },
+            )
+            .expect("enable");
+        assert!(endpoint.enabled && endpoint.failing_since.is_none());
+    }
+);
+
+both_backends!(
+    only_admins_manage_endpoints_and_deleting_one_drops_its_messages,
+    |db: &TestDb| {
+        let store = db.store();
+        let cast = cast(db);
+        for actor in [cast.agent, cast.customer] {
+            assert!(matches!(
+                refused(store.list_webhooks(actor)),
+                Refusal::Forbidden(_)
+            ));
+        }
+        let id = subscribe(store, cast.admin, &["ticket.created"]);
+        assert!(matches!(
+            refused(store.read_webhook(cast.agent, id)),
+            Refusal::Forbidden(_)
+        ));
+        open(store, cast.customer, "Help");
+        let claimed = claim(store, 1, Duration::from_secs(60));
+        store
+            .finish_webhook_attempt(
+                &claimed[0],
+                &attempt(false, store::now()),
+                &RetrySchedule::default(),
+            )
+            .expect("record");
+        store.delete_webhook(cast.admin, id).expect("delete");
+        assert_eq!(pending(store), 0);
+        assert!(matches!(
+            refused(store.read_webhook(cast.admin, id)),
+            Refusal::NotFound
+        ));
+        assert!(matches!(
+            refused(store.delete_webhook(cast.admin, id)),
+            Refusal::NotFound
+        ));
+    }
+);
+
+both_backends!(
+    finished_messages_are_forgotten_after_they_were_kept,
+    |db: &TestDb| {
+        let store = db.store();
+        let cast = cast(db);
+        let id = subscribe(store, cast.admin, &["ticket.created"]);
+        open(store, cast.customer, "Delivered");
+        open(store, cast.customer, "Pending");
+        let claimed = claim(store, 1, Duration::from_secs(60));
+        store
+            .finish_webhook_attempt(
+                &claimed[0],
+                &attempt(true, store::now()),
+                &RetrySchedule::default(),
+            )
+            .expect("record");
+        let log = |store: &Store| {
+            store
+                .list_webhook_deliveries(cast.admin, id, PageRequest::default())
+                .expect("log")
+                .items
+                .len()
+        };
+        assert_eq!(
+            store
+                .forget_finished_outbox(Duration::from_secs(3600))
+                .expect("sweep"),
+            0
+        );
+        assert_eq!(log(store), 1, "kept while young");
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(
+            store
+                .forget_finished_outbox(Duration::from_millis(10))
+                .expect("sweep"),
+            1
+        );
+        assert_eq!(log(store), 0, "its attempts went with it");
+        assert_eq!(pending(store), 1, "a pending message is never forgotten");
+    }
+);

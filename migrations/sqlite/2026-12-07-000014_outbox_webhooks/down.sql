@@ -1,0 +1,3 @@
+DROP TABLE outbox_attempts;
+DROP TABLE outbox;
+DROP TABLE webhook_endpoints;
