@@ -158,6 +158,10 @@ async fn run(
                 }
             }
             () = tokio::time::sleep(wait) => {}
+            // A change of this process queued a message: claim it now
+            // rather than at the next poll (other processes' messages wait
+            // for it).
+            () = store.outbox_message_queued() => {}
             _ = stopped.changed() => {}
         }
     }

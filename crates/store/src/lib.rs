@@ -82,6 +82,9 @@ pub struct Store {
     backend: &'static str,
     sla: domain::SlaTargets,
     few_matches: i64,
+    /// Woken when a write of this process has queued an outbox message, so
+    /// its workers deliver at once instead of at their next poll.
+    outbox_queued: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Store {
@@ -110,6 +113,7 @@ impl Store {
             backend: url.backend_name(),
             sla: options.sla,
             few_matches: options.few_matches,
+            outbox_queued: Arc::default(),
             writer_turn: match url {
                 DatabaseUrl::Sqlite(_) => Some(Arc::default()),
                 DatabaseUrl::Postgres(_) => None,
@@ -163,7 +167,18 @@ impl Store {
             ),
             None => None,
         };
-        connection::write_transaction(&mut *self.conn()?, work)
+        let written = connection::write_transaction(&mut *self.conn()?, work);
+        if outbox::take_queued() && written.is_ok() {
+            self.outbox_queued.notify_one();
+        }
+        written
+    }
+
+    /// Completes when a write of this process has queued an outbox message
+    /// since the last time it completed (or at once, if one has): the
+    /// delivery worker waits on it beside its poll.
+    pub async fn outbox_message_queued(&self) {
+        self.outbox_queued.notified().await;
     }
 }
 

@@ -9,6 +9,7 @@
 //! sending but before recording leaves its lease to expire: the row is
 //! claimed and sent again, with the same message id.
 
+use std::cell::Cell;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -49,8 +50,23 @@ pub(crate) struct NewMessage<'a> {
     pub payload: &'a str,
 }
 
+thread_local! {
+    /// Whether the write transaction running on this thread queued a
+    /// message: [`take_queued`] tells `Store::write`, which wakes this
+    /// process's workers once the transaction has committed (before it,
+    /// they would find nothing).
+    static QUEUED_IN_THIS_WRITE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the write that just ended on this thread queued a message;
+/// clears the mark.
+pub(crate) fn take_queued() -> bool {
+    QUEUED_IN_THIS_WRITE.replace(false)
+}
+
 /// Writes `messages`, due now, in the caller's transaction.
 pub(crate) fn enqueue(conn: &mut DbConnection, messages: &[NewMessage<'_>]) -> StoreResult<()> {
+    QUEUED_IN_THIS_WRITE.set(true);
     let at = now().naive_utc();
     for message in messages {
         diesel::insert_into(outbox::table)

@@ -407,6 +407,28 @@ http_tests! {
         worker.stop(Duration::from_secs(5)).await;
     }
 
+    /// A change is delivered as soon as it commits, not at the worker's
+    /// next poll: here the poll is an hour away.
+    async fn a_change_is_delivered_at_once_not_at_the_next_poll(app) {
+        let settings = DeliverySettings {
+            poll_interval: Duration::from_secs(3600),
+            ..quick_settings(local_policy())
+        };
+        let (app, worker) = with_worker(app, settings);
+        let receiver = Receiver::start();
+        let admin = app.admin().await;
+        let (_, secret) = register(&app, &admin, &receiver.url(), &["ticket.created"]).await;
+        receiver.trust(&secret);
+        let customer = app.customer("carol").await;
+        for (delivered, subject) in [(1, "First"), (2, "Second")] {
+            let asked = Instant::now();
+            app.open_ticket(&customer, subject).await;
+            receiver.wait_until(WAIT, |r| r.len() == delivered);
+            assert!(asked.elapsed() < Duration::from_secs(5), "{:?}", asked.elapsed());
+        }
+        worker.stop(Duration::from_secs(5)).await;
+    }
+
     /// A refused change writes no outbox row: the outbox is written in the
     /// change's own transaction.
     async fn a_refused_change_announces_nothing(app) {
