@@ -16,14 +16,17 @@ use anyhow::{Context as _, ensure};
 use chrono::{DateTime, Utc};
 
 use super::client::{self, Clients};
-use super::server::{AGENT, Server};
+use super::server::{AGENT, Server, WRITER};
 use super::stats::{median, quantile};
 
 /// The seeded admin, who manages webhooks.
 const ADMIN: &str = "iambenkay";
-/// The tickets the replies go round, so no one ticket's lock decides the
-/// rate; `--only webhooks` seeds this many.
+/// `--only webhooks` seeds this many tickets (for the bench's users).
 pub const TICKETS: u64 = 1_000;
+/// Tickets the bench opens for the replies to go round, so no one
+/// ticket's lock decides the rate (and none is resolved, which would
+/// refuse a reply).
+const REPLIED_TICKETS: usize = 200;
 /// Clients sending replies.
 const CONNECTIONS: usize = 8;
 /// Replies sent one at a time, for the lag of a quiet server.
@@ -158,8 +161,7 @@ fn record(arrivals: &Mutex<Vec<Arrival>>, headers: &axum::http::HeaderMap, body:
     });
 }
 
-/// Measures on the SQLite database `db`, which holds at least [`TICKETS`]
-/// tickets and the bench's users.
+/// Measures on the SQLite database `db`, which holds the bench's users.
 pub fn measure(root: &Path, db: &Path, args: &WebhookArgs) -> anyhow::Result<Measured> {
     let receiver = Receiver::start()?;
     let server = Server::start(
@@ -175,11 +177,16 @@ pub fn measure(root: &Path, db: &Path, args: &WebhookArgs) -> anyhow::Result<Mea
     )?;
     let admin = server.login_token(ADMIN)?;
     let agent = server.login_token(AGENT)?;
+    let customer = server.login_token(WRITER)?;
     let endpoint = create_endpoint(&server, &admin, receiver.address)?;
+    let tickets = (0..REPLIED_TICKETS)
+        .map(|_| open_ticket(&server, &customer))
+        .collect::<anyhow::Result<Vec<u64>>>()?;
 
     let next_ticket = AtomicU64::new(0);
     let reply = |buffer: &mut Vec<u8>| {
-        let ticket = next_ticket.fetch_add(1, Ordering::Relaxed) % TICKETS + 1;
+        let turn = next_ticket.fetch_add(1, Ordering::Relaxed) as usize;
+        let ticket = tickets[turn % tickets.len()];
         buffer.extend_from_slice(&client::post_json_request(
             server.address(),
             &format!("/api/v1/tickets/{ticket}/replies"),
@@ -256,7 +263,7 @@ pub fn measure(root: &Path, db: &Path, args: &WebhookArgs) -> anyhow::Result<Mea
 
     println!("webhooks: {QUIET_REPLIES} replies one at a time ...");
     let first = receiver.count();
-    for ticket in 1..=QUIET_REPLIES as u64 {
+    for (sent, ticket) in tickets.iter().take(QUIET_REPLIES).enumerate() {
         let request = client::post_json_request(
             server.address(),
             &format!("/api/v1/tickets/{ticket}/replies"),
@@ -265,7 +272,7 @@ pub fn measure(root: &Path, db: &Path, args: &WebhookArgs) -> anyhow::Result<Mea
         );
         let answer = client::once(server.address(), &request, false)?;
         ensure!(answer.status == 201, "a reply answered {}", answer.status);
-        receiver.wait_for(first + ticket as usize)?;
+        receiver.wait_for(first + sent + 1)?;
     }
     let quiet_arrivals = receiver.since(first);
 
@@ -295,6 +302,27 @@ fn lags(arrivals: &[Arrival]) -> (Duration, Duration) {
         return (Duration::ZERO, Duration::ZERO);
     }
     (quantile(&lags, 0.5), quantile(&lags, 0.99))
+}
+
+/// Opens a ticket as the customer holding `token`; its number.
+fn open_ticket(server: &Server, token: &str) -> anyhow::Result<u64> {
+    let request = client::post_json_request(
+        server.address(),
+        "/api/v1/tickets",
+        Some(token),
+        r#"{"subject":"Webhook bench","body":"Please help."}"#,
+    );
+    let answer = client::once(server.address(), &request, true)?;
+    ensure!(
+        answer.status == 201,
+        "opening a ticket: {}: {}",
+        answer.status,
+        String::from_utf8_lossy(&answer.body)
+    );
+    let json: serde_json::Value = serde_json::from_slice(&answer.body)?;
+    json["data"]["ticketId"]
+        .as_u64()
+        .context("no ticketId in the ticket's answer")
 }
 
 /// Creates the endpoint subscribed to `ticket.replied`; its id.
@@ -345,7 +373,9 @@ fn set_enabled(server: &Server, admin: &str, endpoint: &str, enabled: bool) -> a
 pub fn print(measured: &Measured) {
     let ratio = measured.replies_per_second_with / measured.replies_per_second_without;
     println!();
-    println!("| webhooks (SQLite, replies to {TICKETS} tickets, {CONNECTIONS} clients) | median |");
+    println!(
+        "| webhooks (SQLite, replies going round {REPLIED_TICKETS} open tickets, {CONNECTIONS} clients) | median |"
+    );
     println!("|---|---|");
     println!(
         "| `POST /tickets/:id/replies` with no endpoint / one subscribed | {:.0} / {:.0} a second |",
