@@ -37,8 +37,11 @@ CREATE TABLE outbox (
     created_at TIMESTAMP NOT NULL,
     finished_at TIMESTAMP
 );
--- The worker's claim reads only pending rows, the earliest due first.
-CREATE INDEX outbox_pending_due ON outbox (due_at) WHERE state = 'pending';
+-- The worker's claim reads the pending rows of its channel, the earliest due
+-- first, through this index alone (a partial index `WHERE state = 'pending'`
+-- would not do: a query that binds the state as a parameter cannot use it),
+-- however many finished rows the outbox keeps.
+CREATE INDEX outbox_due ON outbox (state, channel, due_at, id);
 -- A recipient's messages (an endpoint's, when it is deleted).
 CREATE INDEX outbox_recipient ON outbox (channel, recipient, id);
 

@@ -316,3 +316,48 @@ both_backends!(
         assert_eq!(pending(store), 1, "a pending message is never forgotten");
     }
 );
+
+both_backends!(
+    the_claim_and_the_gauge_read_pending_rows_through_their_index,
+    |db: &TestDb| {
+        // A partial index (`WHERE state = 'pending'`) served neither: the
+        // state is a bound parameter, so the claim read every row of the
+        // channel, delivered ones included, and sorted them, while holding
+        // SQLite's one write lock (41 deliveries a second once 20,000 rows
+        // were kept).
+        let store = db.store();
+        let cast = cast(db);
+        subscribe(store, cast.admin, &["ticket.created"]);
+        open(store, cast.customer, "Help");
+        let log = testkit::record_queries(store);
+        assert_eq!(claim(store, 4, Duration::from_secs(60)).len(), 1);
+        assert_eq!(pending(store), 1, "claimed, not yet delivered");
+        let mut client = db.other_client();
+        if db.backend() == testkit::Backend::Postgres {
+            client.execute("SET enable_seqscan = off; SET enable_sort = off");
+        }
+        let reads: Vec<String> = log
+            .take()
+            .into_iter()
+            // Diesel quotes names with `"` on PostgreSQL, backticks on SQLite.
+            .filter(|sql| {
+                sql.starts_with("SELECT")
+                    && (sql.contains("FROM \"outbox\"") || sql.contains("FROM `outbox`"))
+            })
+            .collect();
+        assert!(
+            reads.len() >= 3,
+            "the claim's two reads and the gauge's: {reads:#?}"
+        );
+        for sql in reads {
+            let plan = client.explain(&sql).join("\n");
+            assert!(
+                plan.contains("outbox_due")
+                    && !plan.contains("TEMP B-TREE")
+                    && !plan.contains("Seq Scan")
+                    && !plan.contains("Sort"),
+                "{sql}\n{plan}"
+            );
+        }
+    }
+);
