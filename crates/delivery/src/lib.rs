@@ -119,10 +119,22 @@ async fn run(
                     for message in claimed {
                         busy.insert(message.recipient.clone());
                         let recipient = message.recipient.clone();
-                        let (store, settings, client) =
-                            (store.clone(), settings.clone(), client.clone());
+                        let (store, settings, client, stopped) = (
+                            store.clone(),
+                            settings.clone(),
+                            client.clone(),
+                            stopped.clone(),
+                        );
+                        // The endpoint's next message is claimed as the last
+                        // one is recorded, and taken in the same place, until
+                        // none is due or the worker stops.
                         let task = in_flight.spawn(async move {
-                            attempt(&store, &settings, &client, message).await;
+                            let mut next = Some(message);
+                            while let Some(message) = next {
+                                let claim_next = !*stopped.borrow();
+                                next =
+                                    attempt(&store, &settings, &client, message, claim_next).await;
+                            }
                         });
                         recipients.insert(task.id(), recipient);
                     }
@@ -169,13 +181,16 @@ async fn run(
     while in_flight.join_next().await.is_some() {}
 }
 
-/// One attempt at one message: where it goes, the send, and the record.
+/// One attempt at one message: where it goes, the send, and the record;
+/// with `claim_next`, the endpoint's next due message, claimed in the
+/// record's transaction when this one was delivered.
 async fn attempt(
     store: &Store,
     settings: &DeliverySettings,
     client: &Client,
     message: ClaimedMessage,
-) {
+    claim_next: bool,
+) -> Option<ClaimedMessage> {
     let lookup_store = store.clone();
     let recipient = message.recipient.clone();
     let destination =
@@ -183,14 +198,14 @@ async fn attempt(
     let destination = match destination {
         Ok(Ok(Some(destination))) => destination,
         // The endpoint was deleted with its messages.
-        Ok(Ok(None)) => return,
+        Ok(Ok(None)) => return None,
         Ok(Err(error)) => {
             tracing::warn!(error = %store::with_causes(&error), "reading a webhook endpoint failed");
-            return;
+            return None;
         }
         Err(error) => {
             tracing::error!(%error, "reading a webhook endpoint panicked");
-            return;
+            return None;
         }
     };
     let at = store::now();
@@ -226,25 +241,41 @@ async fn attempt(
     )
     .increment(1);
     let finish_store = store.clone();
-    let schedule = settings.schedule.clone();
-    let finished = tokio::task::spawn_blocking(move || {
-        finish_store.finish_webhook_attempt(&message, &record, &schedule)
+    let (schedule, lease) = (settings.schedule.clone(), settings.lease);
+    let finished = tokio::task::spawn_blocking(move || match claim_next {
+        true => {
+            finish_store.finish_webhook_attempt_and_claim_next(&message, &record, &schedule, lease)
+        }
+        false => finish_store
+            .finish_webhook_attempt(&message, &record, &schedule)
+            .map(|outcome| (outcome, None)),
     })
     .await;
     match finished {
-        Ok(Ok(AttemptOutcome::Delivered)) => {
-            metrics::counter!("outbox_delivered_total", "channel" => WEBHOOK_CHANNEL).increment(1);
+        Ok(Ok((outcome, next))) => {
+            match outcome {
+                AttemptOutcome::Delivered => {
+                    metrics::counter!("outbox_delivered_total", "channel" => WEBHOOK_CHANNEL)
+                        .increment(1);
+                }
+                AttemptOutcome::Failed => {
+                    metrics::counter!("outbox_failed_total", "channel" => WEBHOOK_CHANNEL)
+                        .increment(1);
+                }
+                AttemptOutcome::Retrying(_) | AttemptOutcome::Stale => {}
+            }
+            next
         }
-        Ok(Ok(AttemptOutcome::Failed)) => {
-            metrics::counter!("outbox_failed_total", "channel" => WEBHOOK_CHANNEL).increment(1);
-        }
-        Ok(Ok(AttemptOutcome::Retrying(_) | AttemptOutcome::Stale)) => {}
         Ok(Err(error)) => {
             // The lease runs out and the message is sent again: at least
             // once, with the same id.
             tracing::warn!(error = %store::with_causes(&error), "recording a webhook attempt failed");
+            None
         }
-        Err(error) => tracing::error!(%error, "recording a webhook attempt panicked"),
+        Err(error) => {
+            tracing::error!(%error, "recording a webhook attempt panicked");
+            None
+        }
     }
 }
 

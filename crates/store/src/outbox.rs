@@ -136,6 +136,82 @@ pub struct OutboxStats {
 
 type ClaimRow = (i64, String, String, String, i32, chrono::NaiveDateTime);
 
+/// In the caller's write transaction: claims up to `limit` due rows of
+/// `channel` (only `recipient`'s, if given) until `lease_end`, at most one
+/// per recipient and none of those in `busy`, reading at most `candidates`
+/// rows in due order. Each claim counts as an attempt.
+pub(crate) fn claim_due(
+    conn: &mut DbConnection,
+    channel: &str,
+    recipient: Option<&str>,
+    candidates: i64,
+    limit: usize,
+    lease_end: DateTime<Utc>,
+    busy: &HashSet<String>,
+) -> StoreResult<Vec<ClaimedMessage>> {
+    let now_naive = now().naive_utc();
+    // One statement for both (so it is prepared once): "this recipient, or
+    // any" as a bound flag.
+    let (only, any_recipient) = match recipient {
+        Some(recipient) => (recipient, false),
+        None => ("", true),
+    };
+    let due = outbox::table
+        .filter(outbox::state.eq(PENDING))
+        .filter(outbox::channel.eq(channel))
+        .filter(outbox::due_at.le(now_naive))
+        .filter(
+            outbox::leased_until
+                .is_null()
+                .or(outbox::leased_until.le(now_naive)),
+        )
+        .filter(
+            outbox::recipient
+                .eq(only)
+                .or(any_recipient.into_sql::<diesel::sql_types::Bool>()),
+        )
+        .order_by((outbox::due_at.asc(), outbox::id.asc()))
+        .limit(candidates)
+        .select((
+            outbox::id,
+            outbox::recipient,
+            outbox::message_id,
+            outbox::payload,
+            outbox::attempts,
+            outbox::created_at,
+        ));
+    let rows: Vec<ClaimRow> = match conn {
+        // Rows another process is claiming right now are passed over, not
+        // waited for.
+        DbConnection::Pg(pg) => due.for_update().skip_locked().load(pg)?,
+        // The write transaction holds the whole database.
+        DbConnection::Sqlite(sqlite) => due.load(sqlite)?,
+    };
+    let mut taken: HashSet<String> = busy.clone();
+    let mut claimed = Vec::new();
+    for (id, recipient, message_id, payload, attempts, created_at) in rows {
+        if claimed.len() == limit || !taken.insert(recipient.clone()) {
+            continue;
+        }
+        let attempt = attempts + 1;
+        diesel::update(outbox::table.find(id))
+            .set((
+                outbox::attempts.eq(attempt),
+                outbox::leased_until.eq(lease_end.naive_utc()),
+            ))
+            .execute(conn)?;
+        claimed.push(ClaimedMessage {
+            id,
+            recipient,
+            message_id,
+            payload,
+            attempt,
+            created_at: utc(created_at),
+        });
+    }
+    Ok(claimed)
+}
+
 impl Store {
     /// Claims up to `limit` due rows of `channel` for `lease`, at most one
     /// per recipient and none of the recipients in `busy` (which this
@@ -169,61 +245,7 @@ impl Store {
         if !any_due {
             return Ok(Vec::new());
         }
-        self.write(|conn| {
-            macro_rules! due {
-                () => {
-                    outbox::table
-                        .filter(outbox::state.eq(PENDING))
-                        .filter(outbox::channel.eq(channel))
-                        .filter(outbox::due_at.le(now_naive))
-                        .filter(
-                            outbox::leased_until
-                                .is_null()
-                                .or(outbox::leased_until.le(now_naive)),
-                        )
-                        .order_by((outbox::due_at.asc(), outbox::id.asc()))
-                        .limit(candidates)
-                        .select((
-                            outbox::id,
-                            outbox::recipient,
-                            outbox::message_id,
-                            outbox::payload,
-                            outbox::attempts,
-                            outbox::created_at,
-                        ))
-                };
-            }
-            let rows: Vec<ClaimRow> = match conn {
-                // Rows another process is claiming right now are passed
-                // over, not waited for.
-                DbConnection::Pg(pg) => due!().for_update().skip_locked().load(pg)?,
-                // The write transaction holds the whole database.
-                DbConnection::Sqlite(sqlite) => due!().load(sqlite)?,
-            };
-            let mut taken: HashSet<String> = busy.clone();
-            let mut claimed = Vec::new();
-            for (id, recipient, message_id, payload, attempts, created_at) in rows {
-                if claimed.len() == limit || !taken.insert(recipient.clone()) {
-                    continue;
-                }
-                let attempt = attempts + 1;
-                diesel::update(outbox::table.find(id))
-                    .set((
-                        outbox::attempts.eq(attempt),
-                        outbox::leased_until.eq(lease_end.naive_utc()),
-                    ))
-                    .execute(conn)?;
-                claimed.push(ClaimedMessage {
-                    id,
-                    recipient,
-                    message_id,
-                    payload,
-                    attempt,
-                    created_at: utc(created_at),
-                });
-            }
-            Ok(claimed)
-        })
+        self.write(|conn| claim_due(conn, channel, None, candidates, limit, lease_end, busy))
     }
 
     /// Deletes the rows delivered or failed more than `kept` ago, with

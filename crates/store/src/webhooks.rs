@@ -5,7 +5,10 @@
 //! changed as the payload. With no endpoint subscribed, announcing costs
 //! one small read and writes nothing.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 use domain::audience::{Audience, see_ticket_as};
 use domain::json::{EventJson, ReplyJson, TicketJson, UserJson, timestamp};
@@ -22,7 +25,7 @@ use rand::Rng as _;
 use crate::connection::{DbBackend, DbConnection};
 use crate::error::{StoreError, StoreResult};
 use crate::outbox::{
-    AttemptOutcome, AttemptRecord, ClaimedMessage, NewMessage, enqueue, finish_attempt,
+    AttemptOutcome, AttemptRecord, ClaimedMessage, NewMessage, claim_due, enqueue, finish_attempt,
     new_message_id,
 };
 use crate::paging::page_in_id_order;
@@ -432,38 +435,36 @@ impl Store {
         record: &AttemptRecord,
         schedule: &RetrySchedule,
     ) -> StoreResult<AttemptOutcome> {
+        self.write(|conn| record_webhook_attempt(conn, claimed, record, schedule))
+    }
+
+    /// [`Store::finish_webhook_attempt`], and when the attempt succeeded,
+    /// the endpoint's next due message claimed for `lease` in the same
+    /// transaction: a worker keeping up with a busy endpoint takes one
+    /// write a message, not two.
+    pub fn finish_webhook_attempt_and_claim_next(
+        &self,
+        claimed: &ClaimedMessage,
+        record: &AttemptRecord,
+        schedule: &RetrySchedule,
+        lease: Duration,
+    ) -> StoreResult<(AttemptOutcome, Option<ClaimedMessage>)> {
+        let lease = TimeDelta::from_std(lease).map_err(StoreError::internal)?;
         self.write(|conn| {
-            let outcome = finish_attempt(conn, WEBHOOK_CHANNEL, claimed, record, schedule)?;
-            let Ok(id) = claimed.recipient.parse::<i64>() else {
-                return Ok(outcome);
-            };
-            let endpoint: Option<(bool, Option<NaiveDateTime>)> = webhook_endpoints::table
-                .find(id)
-                .select((webhook_endpoints::enabled, webhook_endpoints::failing_since))
-                .first(conn)
-                .optional()?;
-            let Some((true, failing_since)) = endpoint else {
-                return Ok(outcome);
-            };
-            if record.succeeded {
-                if failing_since.is_some() {
-                    diesel::update(webhook_endpoints::table.find(id))
-                        .set(webhook_endpoints::failing_since.eq(None::<NaiveDateTime>))
-                        .execute(conn)?;
-                }
-                return Ok(outcome);
+            let outcome = record_webhook_attempt(conn, claimed, record, schedule)?;
+            if outcome != AttemptOutcome::Delivered {
+                return Ok((outcome, None));
             }
-            let since = failing_since.map(utc).unwrap_or(record.at);
-            let disable = should_disable(Some(since), now());
-            if failing_since.is_none() || disable {
-                diesel::update(webhook_endpoints::table.find(id))
-                    .set((
-                        webhook_endpoints::failing_since.eq(Some(since.naive_utc())),
-                        webhook_endpoints::enabled.eq(!disable),
-                    ))
-                    .execute(conn)?;
-            }
-            Ok(outcome)
+            let next = claim_due(
+                conn,
+                WEBHOOK_CHANNEL,
+                Some(&claimed.recipient),
+                1,
+                1,
+                now() + lease,
+                &HashSet::new(),
+            )?;
+            Ok((outcome, next.into_iter().next()))
         })
     }
 
@@ -607,6 +608,48 @@ pub(crate) fn announce_user(
     let data = serde_json::json!({ "user": json(UserJson::from(user.clone()))? });
     let payload = envelope(event, user.updated_at, data)?;
     announce(conn, &endpoints, &payload)
+}
+
+/// Records an attempt at a webhook message (see
+/// [`Store::finish_webhook_attempt`]) in the caller's transaction, and keeps
+/// the endpoint's failure streak for the disable rule.
+fn record_webhook_attempt(
+    conn: &mut DbConnection,
+    claimed: &ClaimedMessage,
+    record: &AttemptRecord,
+    schedule: &RetrySchedule,
+) -> StoreResult<AttemptOutcome> {
+    let outcome = finish_attempt(conn, WEBHOOK_CHANNEL, claimed, record, schedule)?;
+    let Ok(id) = claimed.recipient.parse::<i64>() else {
+        return Ok(outcome);
+    };
+    let endpoint: Option<(bool, Option<NaiveDateTime>)> = webhook_endpoints::table
+        .find(id)
+        .select((webhook_endpoints::enabled, webhook_endpoints::failing_since))
+        .first(conn)
+        .optional()?;
+    let Some((true, failing_since)) = endpoint else {
+        return Ok(outcome);
+    };
+    if record.succeeded {
+        if failing_since.is_some() {
+            diesel::update(webhook_endpoints::table.find(id))
+                .set(webhook_endpoints::failing_since.eq(None::<NaiveDateTime>))
+                .execute(conn)?;
+        }
+        return Ok(outcome);
+    }
+    let since = failing_since.map(utc).unwrap_or(record.at);
+    let disable = should_disable(Some(since), now());
+    if failing_since.is_none() || disable {
+        diesel::update(webhook_endpoints::table.find(id))
+            .set((
+                webhook_endpoints::failing_since.eq(Some(since.naive_utc())),
+                webhook_endpoints::enabled.eq(!disable),
+            ))
+            .execute(conn)?;
+    }
+    Ok(outcome)
 }
 
 /// The columns of an attempt, with its message's id and payload.

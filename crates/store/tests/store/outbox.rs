@@ -361,3 +361,52 @@ both_backends!(
         }
     }
 );
+
+both_backends!(
+    a_delivered_message_hands_its_place_to_the_endpoints_next_one_only,
+    |db: &TestDb| {
+        let store = db.store();
+        let cast = cast(db);
+        let busy = subscribe(store, cast.admin, &["ticket.created"]);
+        for subject in ["one", "two", "three"] {
+            open(store, cast.customer, subject);
+        }
+        let other = subscribe(store, cast.admin, &["ticket.created"]);
+        open(store, cast.customer, "four");
+        let schedule = RetrySchedule::default();
+        let lease = Duration::from_secs(60);
+        let first = store
+            .claim_outbox(WEBHOOK_CHANNEL, 1, lease, &HashSet::from([other.to_string()]))
+            .expect("claim");
+        assert_eq!(first[0].recipient, busy.to_string());
+        let (outcome, next) = store
+            .finish_webhook_attempt_and_claim_next(
+                &first[0],
+                &attempt(true, store::now()),
+                &schedule,
+                lease,
+            )
+            .expect("record and claim");
+        assert_eq!(outcome, AttemptOutcome::Delivered);
+        let next = next.expect("the endpoint's next message");
+        assert_eq!(next.recipient, busy.to_string(), "never another endpoint's");
+        assert_ne!(next.message_id, first[0].message_id);
+        assert_eq!(next.attempt, 1);
+        // Claimed: another worker's claim passes it over.
+        let others = claim(store, 10, lease);
+        let taken: Vec<&str> = others.iter().map(|c| c.recipient.as_str()).collect();
+        assert_eq!(taken, [busy.to_string(), other.to_string()], "the third and the other's");
+        assert_ne!(others[0].message_id, next.message_id);
+        // A failure hands nothing on: the schedule decides when it goes again.
+        let (outcome, after_failure) = store
+            .finish_webhook_attempt_and_claim_next(
+                &next,
+                &attempt(false, store::now()),
+                &schedule,
+                lease,
+            )
+            .expect("record");
+        assert!(matches!(outcome, AttemptOutcome::Retrying(_)), "{outcome:?}");
+        assert!(after_failure.is_none());
+    }
+);
