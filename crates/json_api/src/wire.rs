@@ -267,38 +267,45 @@ pub struct Liveness {
     pub status: &'static str,
 }
 
-/// The JSON of `domain::json::UserJson`, which defines it for every door
-/// and the webhooks; its schema is [`UserShape`].
-#[derive(Debug, Serialize)]
-#[serde(transparent)]
-pub struct UserJson(domain::json::UserJson);
+/// A record's JSON as `domain::json` defines it for every door and the
+/// webhooks (`$name` wraps `domain::json::$name`, made from a `$record`),
+/// documented in the OpenAPI document by the schema of `$shape`.
+macro_rules! json_documented_as {
+    ($name:ident, $record:ty, $shape:ty) => {
+        #[derive(Debug, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(domain::json::$name);
 
-impl From<User> for UserJson {
-    fn from(record: User) -> Self {
-        Self(record.into())
-    }
+        impl From<$record> for $name {
+            fn from(record: $record) -> Self {
+                Self(record.into())
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                <$shape as utoipa::PartialSchema>::schema()
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                <$shape as ToSchema>::name()
+            }
+
+            fn schemas(
+                schemas: &mut Vec<(
+                    String,
+                    utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+                )>,
+            ) {
+                <$shape as ToSchema>::schemas(schemas);
+            }
+        }
+    };
 }
 
-impl utoipa::PartialSchema for UserJson {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        UserShape::schema()
-    }
-}
-
-impl ToSchema for UserJson {
-    fn name() -> std::borrow::Cow<'static, str> {
-        UserShape::name()
-    }
-
-    fn schemas(
-        schemas: &mut Vec<(
-            String,
-            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
-        )>,
-    ) {
-        UserShape::schemas(schemas);
-    }
-}
+json_documented_as!(UserJson, User, UserShape);
 
 // The schema of [`UserJson`] in the OpenAPI document; the API's tests
 // check every answer against it, so it cannot drift from the JSON.
@@ -317,18 +324,6 @@ struct UserShape {
     active: bool,
     created_at: String,
     updated_at: String,
-}
-
-/// The JSON of `domain::json::TicketJson`, which defines it for every door
-/// and the webhooks; its schema is [`TicketShape`].
-#[derive(Debug, Serialize)]
-#[serde(transparent)]
-pub struct TicketJson(domain::json::TicketJson);
-
-impl From<SeenTicket> for TicketJson {
-    fn from(record: SeenTicket) -> Self {
-        Self(record.into())
-    }
 }
 
 /// A program's API token as its owner (or an admin) lists it; never the
@@ -396,26 +391,7 @@ impl CreatedApiTokenJson {
     }
 }
 
-impl utoipa::PartialSchema for TicketJson {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        TicketShape::schema()
-    }
-}
-
-impl ToSchema for TicketJson {
-    fn name() -> std::borrow::Cow<'static, str> {
-        TicketShape::name()
-    }
-
-    fn schemas(
-        schemas: &mut Vec<(
-            String,
-            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
-        )>,
-    ) {
-        TicketShape::schemas(schemas);
-    }
-}
+json_documented_as!(TicketJson, SeenTicket, TicketShape);
 
 // The schema of [`TicketJson`] in the OpenAPI document; the API's tests
 // check every answer against it, so it cannot drift from the JSON.
@@ -459,38 +435,7 @@ struct TicketShape {
     sla_breached: bool,
 }
 
-/// The JSON of `domain::json::ReplyJson`, which defines it for every door
-/// and the webhooks; its schema is [`ReplyShape`].
-#[derive(Debug, Serialize)]
-#[serde(transparent)]
-pub struct ReplyJson(domain::json::ReplyJson);
-
-impl From<Reply> for ReplyJson {
-    fn from(record: Reply) -> Self {
-        Self(record.into())
-    }
-}
-
-impl utoipa::PartialSchema for ReplyJson {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        ReplyShape::schema()
-    }
-}
-
-impl ToSchema for ReplyJson {
-    fn name() -> std::borrow::Cow<'static, str> {
-        ReplyShape::name()
-    }
-
-    fn schemas(
-        schemas: &mut Vec<(
-            String,
-            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
-        )>,
-    ) {
-        ReplyShape::schemas(schemas);
-    }
-}
+json_documented_as!(ReplyJson, Reply, ReplyShape);
 
 // The schema of [`ReplyJson`] in the OpenAPI document; the API's tests
 // check every answer against it, so it cannot drift from the JSON.
@@ -515,38 +460,7 @@ struct ReplyShape {
     updated_at: String,
 }
 
-/// The JSON of `domain::json::EventJson`, which defines it for every door
-/// and the webhooks; its schema is [`EventShape`].
-#[derive(Debug, Serialize)]
-#[serde(transparent)]
-pub struct EventJson(domain::json::EventJson);
-
-impl From<Event> for EventJson {
-    fn from(record: Event) -> Self {
-        Self(record.into())
-    }
-}
-
-impl utoipa::PartialSchema for EventJson {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        EventShape::schema()
-    }
-}
-
-impl ToSchema for EventJson {
-    fn name() -> std::borrow::Cow<'static, str> {
-        EventShape::name()
-    }
-
-    fn schemas(
-        schemas: &mut Vec<(
-            String,
-            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
-        )>,
-    ) {
-        EventShape::schemas(schemas);
-    }
-}
+json_documented_as!(EventJson, Event, EventShape);
 
 // The schema of [`EventJson`] in the OpenAPI document; the API's tests
 // check every answer against it, so it cannot drift from the JSON.

@@ -376,7 +376,12 @@ both_backends!(
         let schedule = RetrySchedule::default();
         let lease = Duration::from_secs(60);
         let first = store
-            .claim_outbox(WEBHOOK_CHANNEL, 1, lease, &HashSet::from([other.to_string()]))
+            .claim_outbox(
+                WEBHOOK_CHANNEL,
+                1,
+                lease,
+                &HashSet::from([other.to_string()]),
+            )
             .expect("claim");
         assert_eq!(first[0].recipient, busy.to_string());
         let (outcome, next) = store
@@ -395,7 +400,11 @@ both_backends!(
         // Claimed: another worker's claim passes it over.
         let others = claim(store, 10, lease);
         let taken: Vec<&str> = others.iter().map(|c| c.recipient.as_str()).collect();
-        assert_eq!(taken, [busy.to_string(), other.to_string()], "the third and the other's");
+        assert_eq!(
+            taken,
+            [busy.to_string(), other.to_string()],
+            "the third and the other's"
+        );
         assert_ne!(others[0].message_id, next.message_id);
         // A failure hands nothing on: the schedule decides when it goes again.
         let (outcome, after_failure) = store
@@ -406,7 +415,10 @@ both_backends!(
                 lease,
             )
             .expect("record");
-        assert!(matches!(outcome, AttemptOutcome::Retrying(_)), "{outcome:?}");
+        assert!(
+            matches!(outcome, AttemptOutcome::Retrying(_)),
+            "{outcome:?}"
+        );
         assert!(after_failure.is_none());
     }
 );
