@@ -561,10 +561,11 @@ pub struct CreateApiTokenRequest {
     #[serde(default, deserialize_with = "sent")]
     #[schema(schema_with = schemas::token_name, required = true)]
     pub name: Option<String>,
-    /// Absent: the token lasts until revoked.
+    /// Absent: the token lasts until revoked. A JSON number, so `30.0` is
+    /// 30 days, as the schema's `integer` says.
     #[serde(default, deserialize_with = "sent")]
     #[schema(schema_with = schemas::expires_in_days)]
-    pub expires_in_days: Option<i64>,
+    pub expires_in_days: Option<serde_json::Number>,
     /// `true`: it may only read (`GET`, `HEAD`); default `false`.
     #[serde(default, deserialize_with = "sent")]
     #[schema(value_type = bool)]

@@ -108,6 +108,8 @@ http_tests! {
             (json!({"name": "ok", "expiresInDays": 3651}), "expiresInDays"),
             (json!({"name": "ok", "expiresInDays": "30"}), "expiresInDays"),
             (json!({"name": "ok", "expiresInDays": 1.5}), "expiresInDays"),
+            (json!({"name": "ok", "expiresInDays": 3651.0}), "expiresInDays"),
+            (json!({"name": "ok", "expiresInDays": 1e300}), "expiresInDays"),
             (json!({"name": "ok", "readOnly": "yes"}), "readOnly"),
         ] {
             let answer = app
@@ -119,6 +121,14 @@ http_tests! {
         }
         let listed = app.get(MY_TOKENS, &customer).await.expect(StatusCode::OK);
         assert_eq!(listed.data(), json!([]));
+        // A whole number written with a fraction is that number, as the
+        // schema's `integer` says.
+        let created = app
+            .post(MY_TOKENS, &customer, json!({"name": "ok", "expiresInDays": 30.0}))
+            .await
+            .expect(StatusCode::CREATED)
+            .data();
+        assert!(created["expiresAt"].is_string(), "{created}");
     }
 }
 

@@ -52,7 +52,7 @@ async fn post_my_tokens(
         name: TokenName::parse(required("name", request.name)?)?,
         expires_in: request
             .expires_in_days
-            .map(ExpiresInDays::parse)
+            .map(|days| Ok::<_, Problem>(ExpiresInDays::parse(whole_days(&days)?)?))
             .transpose()?,
         read_only: request.read_only.unwrap_or(false),
     };
@@ -175,4 +175,17 @@ fn no_store(mut response: Response) -> Response {
         axum::http::HeaderValue::from_static("no-store"),
     );
     response.into_response()
+}
+
+/// `expiresInDays` as a whole number: `30.0` is 30, as JSON Schema's
+/// `integer` says; one too large for an `i64` becomes `i64::MAX` (a float's
+/// `as` saturates), which the range check then refuses in its own words.
+fn whole_days(days: &serde_json::Number) -> Result<i64, Problem> {
+    match (days.as_i64(), days.as_f64()) {
+        (Some(whole), _) => Ok(whole),
+        (None, Some(float)) if float.fract() == 0.0 => Ok(float as i64),
+        _ => Err(Problem::Invalid(
+            "expiresInDays must be a whole number of days".to_owned(),
+        )),
+    }
 }
