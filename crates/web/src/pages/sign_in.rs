@@ -193,6 +193,7 @@ async fn sign_up_as(
         username: Username::parse(form.username.clone())?,
         pin: Pin::parse(form.pin.clone())?,
         role: None,
+        email: None,
     };
     let hashing = app.store.reserve_hashing()?;
     app.blocking(move |store| {

@@ -197,6 +197,7 @@ pub async fn create(
             username: Username::parse(form.username)?,
             pin: Pin::parse(form.pin)?,
             role: given(&form.role).map(str::parse).transpose()?,
+            email: None,
         })
     })();
     // Reserved before the trip, so a flood's refusals never reach the pool.
@@ -224,6 +225,7 @@ pub async fn change_role(
         role: Some(role),
         active: None,
         pin: None,
+        email: None,
     });
     update(
         app,
@@ -257,6 +259,7 @@ pub async fn change_standing(
         role: None,
         active: Some(active),
         pin: None,
+        email: None,
     };
     update(app, session, &raw_id, Ok(change), done).await
 }
@@ -276,6 +279,7 @@ pub async fn reset_pin(
         role: None,
         active: None,
         pin: Some(pin),
+        email: None,
     });
     update(
         app,
