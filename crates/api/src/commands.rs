@@ -5,7 +5,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::Context as _;
-use domain::{Creator, Pin, Role, Username};
+use domain::{Creator, EmailAddress, Pin, Role, Username};
 use store::{NewAccount, Store};
 
 use crate::config::Settings;
@@ -28,6 +28,7 @@ pub fn create_user(
     settings: &Settings,
     username: &str,
     role: Role,
+    email: Option<EmailAddress>,
     pin_source: &mut impl BufRead,
 ) -> anyhow::Result<()> {
     let username = Username::parse(username).context("--username")?;
@@ -50,11 +51,18 @@ pub fn create_user(
         username,
         pin,
         role: Some(role),
+        email,
     };
     let user = store
         .reserve_hashing()
         .and_then(|hashing| store.create_user(hashing, Creator::Operator, &new))
         .context("cannot create the account")?;
-    println!("created {} {} (id {})", user.role, user.username, user.id);
+    match &user.email {
+        Some(email) => println!(
+            "created {} {} <{email}> (id {})",
+            user.role, user.username, user.id
+        ),
+        None => println!("created {} {} (id {})", user.role, user.username, user.id),
+    }
     Ok(())
 }

@@ -2,7 +2,7 @@
 
 use api::config::Settings;
 use clap::{Parser, Subcommand};
-use domain::Role;
+use domain::{EmailAddress, Role};
 
 #[derive(Debug, Parser)]
 #[command(name = "api", version, about = "The support tracker's HTTP server")]
@@ -24,7 +24,14 @@ enum Command {
         /// ADMIN, SUPPORT_AGENT or CUSTOMER.
         #[arg(long, value_parser = parse_role)]
         role: Role,
+        /// The account's email address (optional).
+        #[arg(long, value_parser = parse_email)]
+        email: Option<EmailAddress>,
     },
+}
+
+fn parse_email(raw: &str) -> Result<EmailAddress, String> {
+    EmailAddress::parse(raw).map_err(|error| error.to_string())
 }
 
 fn parse_role(raw: &str) -> Result<Role, String> {
@@ -47,9 +54,17 @@ fn main() -> anyhow::Result<()> {
             served
         }
         Command::Migrate => api::commands::migrate(&settings),
-        Command::CreateUser { username, role } => {
-            api::commands::create_user(&settings, &username, role, &mut std::io::stdin().lock())
-        }
+        Command::CreateUser {
+            username,
+            role,
+            email,
+        } => api::commands::create_user(
+            &settings,
+            &username,
+            role,
+            email,
+            &mut std::io::stdin().lock(),
+        ),
     }
 }
 

@@ -6,11 +6,15 @@ use crate::ids::UserId;
 use crate::paging::{PageRequest, Paging, by_id, caller};
 use crate::refusal::Refusal;
 use crate::roles::{Actor, Role};
-use crate::values::{Pin, ValidationError};
+use crate::values::{EmailAddress, Pin, ValidationError};
 
 /// Usernames are unique as typed; the database's unique index enforces it
 /// and the store answers this when it does.
 pub const USERNAME_TAKEN: Refusal = Refusal::Conflict("the username is taken");
+
+/// Addresses are unique across accounts, whatever their case (they are
+/// held lower-cased); the database's unique index enforces it.
+pub const EMAIL_TAKEN: Refusal = Refusal::Conflict("the email address belongs to another account");
 
 /// Who asks for a new account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,6 +102,8 @@ pub struct UserChange {
     pub role: Option<Role>,
     pub active: Option<bool>,
     pub pin: Option<Pin>,
+    /// `Some(None)` clears the address.
+    pub email: Option<Option<EmailAddress>>,
 }
 
 /// What an allowed change to an account writes.
@@ -129,10 +135,15 @@ pub fn decide_user_change(
     }
     let resets_pin = change.pin.is_some();
     let deactivates = before.active && !after.active;
-    Ok((after != before || resets_pin).then_some(AccountUpdate {
-        standing: after,
-        ends_sessions: resets_pin || deactivates,
-    }))
+    // An address is written as asked (the store compares it); it ends no
+    // session.
+    let sets_email = change.email.is_some();
+    Ok(
+        (after != before || resets_pin || sets_email).then_some(AccountUpdate {
+            standing: after,
+            ends_sessions: resets_pin || deactivates,
+        }),
+    )
 }
 
 /// A request for a page of users, optionally of one role.
@@ -231,11 +242,13 @@ mod tests {
         role: Some(Role::SupportAgent),
         active: None,
         pin: None,
+        email: None,
     };
     const DEACTIVATE: UserChange = UserChange {
         role: None,
         active: Some(false),
         pin: None,
+        email: None,
     };
 
     fn update(role: Role, active: bool, ends_sessions: bool) -> Option<AccountUpdate> {
@@ -331,6 +344,7 @@ mod tests {
             role: Some(Role::Admin),
             active: Some(true),
             pin: None,
+            email: None,
         };
         for change in [same, UserChange::default()] {
             assert_eq!(decide_user_change(ACTIVE_ADMIN, &change, 1), Ok(None));

@@ -233,6 +233,7 @@ mod tests {
             username: "kayode".to_owned(),
             role: Role::Customer,
             active,
+            email: None,
             created_at: at(0),
             updated_at: at(0),
         }

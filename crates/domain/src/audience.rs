@@ -10,10 +10,15 @@
 //! `status_changed`, `priority_changed`. They never see tags, internal
 //! notes, or who handed the ticket to whom. Staff see every ticket whole,
 //! with everyone's usernames.
+//!
+//! An account's email address is seen by the account itself, by admins,
+//! and by staff looking at a customer (they need it to reach them); a
+//! customer never sees a staff member's address, and an agent never sees
+//! another staff member's.
 
 use chrono::{DateTime, Utc};
 
-use crate::entities::{Ticket, TicketFacts};
+use crate::entities::{Ticket, TicketFacts, User};
 use crate::history::EventType;
 use crate::ids::UserId;
 use crate::refusal::Refusal;
@@ -99,6 +104,58 @@ impl Audience {
             .into_iter()
             .filter(|event| self.sees_event(*event))
             .collect()
+    }
+}
+
+/// Whether `viewer` sees the address of the account `account`, whose role
+/// is `role` (see the module's summary).
+pub fn sees_address(viewer: Actor, account: UserId, role: Role) -> bool {
+    viewer.id() == account
+        || viewer.role() == Role::Admin
+        || Audience::of(viewer).sees_address_of(role)
+}
+
+impl Audience {
+    /// Whether this audience, as no one account, sees the address of an
+    /// account of `role`: staff see a customer's, never a staff member's.
+    pub fn sees_address_of(self, role: Role) -> bool {
+        self == Audience::Staff && role == Role::Customer
+    }
+}
+
+/// An account as one reader sees it: `user.email` is kept only when the
+/// reader sees it, and `shows_email` says whether the address (or its
+/// absence) is shown at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenUser {
+    pub user: User,
+    pub shows_email: bool,
+}
+
+/// `user` as `viewer` sees it.
+pub fn see_user(viewer: Actor, user: User) -> SeenUser {
+    let shows = sees_address(viewer, user.id, user.role);
+    shown(user, shows)
+}
+
+/// `user` as `audience` sees it, for a reader who is no one account (a
+/// webhook's receiver gets the staff's view).
+pub fn see_user_as(audience: Audience, user: User) -> SeenUser {
+    let shows = audience.sees_address_of(user.role);
+    shown(user, shows)
+}
+
+/// `user` as the account itself sees it; also the answer to whoever
+/// created an account, who gave it the address it has.
+pub fn see_own_user(user: User) -> SeenUser {
+    shown(user, true)
+}
+
+fn shown(user: User, shows_email: bool) -> SeenUser {
+    let email = user.email.filter(|_| shows_email);
+    SeenUser {
+        user: User { email, ..user },
+        shows_email,
     }
 }
 
@@ -242,6 +299,33 @@ mod tests {
             may_see_directory(OWNER),
             Err(Refusal::Forbidden(_))
         ));
+    }
+
+    #[test]
+    fn an_address_is_seen_by_its_account_admins_and_staff_looking_at_a_customer() {
+        const SECOND_AGENT: Actor = Actor::for_tests(UserId(5), Role::SupportAgent);
+        for (viewer, of, role, sees) in [
+            (OWNER, OWNER, Role::Customer, true),
+            (OWNER, OTHER_CUSTOMER, Role::Customer, false),
+            (OWNER, AGENT, Role::SupportAgent, false),
+            (OWNER, ADMIN, Role::Admin, false),
+            (AGENT, OWNER, Role::Customer, true),
+            (AGENT, AGENT, Role::SupportAgent, true),
+            (AGENT, SECOND_AGENT, Role::SupportAgent, false),
+            (AGENT, ADMIN, Role::Admin, false),
+            (ADMIN, AGENT, Role::SupportAgent, true),
+            (ADMIN, OWNER, Role::Customer, true),
+        ] {
+            assert_eq!(
+                sees_address(viewer, of.id(), role),
+                sees,
+                "{viewer:?} of {of:?}"
+            );
+        }
+        assert!(Audience::Staff.sees_address_of(Role::Customer));
+        assert!(!Audience::Staff.sees_address_of(Role::SupportAgent));
+        assert!(!Audience::Staff.sees_address_of(Role::Admin));
+        assert!(!Audience::Customer.sees_address_of(Role::Customer));
     }
 
     #[test]

@@ -13,8 +13,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use crate::audience::SeenTicket;
-use crate::entities::User;
+use crate::audience::{SeenTicket, SeenUser};
 use crate::refusal::Refusal;
 use crate::values::ValidationError;
 
@@ -62,13 +61,17 @@ impl EntityTag {
         digest.finish()
     }
 
-    /// The tag of an account (its owner and admins see the same fields).
-    pub fn of_user(user: &User) -> Self {
+    /// The tag of an account as its reader sees it (its owner and admins
+    /// see the same fields, its address included).
+    pub fn of_user(seen: &SeenUser) -> Self {
+        let user = &seen.user;
         let mut digest = Canonical::new(b"user/1");
         digest.number(user.id.0);
         digest.text(&user.username);
         digest.text(user.role.as_str());
         digest.flag(user.active);
+        digest.flag(seen.shows_email);
+        digest.optional_text(user.email.as_ref().map(|address| address.as_str()));
         digest.time(user.created_at);
         digest.time(user.updated_at);
         digest.finish()
@@ -258,7 +261,7 @@ pub fn is_not_modified(if_none_match: &TagList, current: &EntityTag) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::entities::Ticket;
+    use crate::entities::{Ticket, User};
     use crate::ids::{TicketId, UserId};
     use crate::roles::Role;
     use crate::sla::SlaTargets;
@@ -300,6 +303,7 @@ mod tests {
             username: "kayode".to_owned(),
             role: Role::Customer,
             active: true,
+            email: None,
             created_at: at(0),
             updated_at: at(0),
         }
@@ -371,7 +375,16 @@ mod tests {
             sla_breached: true,
         };
         assert_ne!(EntityTag::of_ticket(&breached), base);
-        let base = EntityTag::of_user(&user());
+        let tag = |user: User| EntityTag::of_user(&crate::audience::see_own_user(user));
+        let base = tag(user());
+        let hidden = EntityTag::of_user(&crate::audience::see_user_as(
+            crate::audience::Audience::Customer,
+            user(),
+        ));
+        assert_ne!(
+            hidden, base,
+            "whether the address is shown is part of the tag"
+        );
         for changed in [
             User {
                 role: Role::SupportAgent,
@@ -389,8 +402,12 @@ mod tests {
                 username: "tolu".to_owned(),
                 ..user()
             },
+            User {
+                email: Some(crate::EmailAddress::parse("kayode@example.com").expect("valid")),
+                ..user()
+            },
         ] {
-            assert_ne!(EntityTag::of_user(&changed), base, "{changed:?}");
+            assert_ne!(tag(changed.clone()), base, "{changed:?}");
         }
     }
 
@@ -415,7 +432,7 @@ mod tests {
 
     #[test]
     fn if_match_compares_strongly_and_star_matches_any_version() {
-        let current = EntityTag::of_user(&user());
+        let current = EntityTag::of_user(&crate::audience::see_own_user(user()));
         let header =
             |value: &str| Precondition::IfMatch(TagList::parse("If-Match", value).expect("parses"));
         assert_eq!(decide_precondition(&Precondition::None, &current), Ok(()));

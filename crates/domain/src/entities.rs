@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use crate::ids::{TicketId, UserId};
 use crate::roles::Role;
 use crate::sla::{DueTimes, breach_time, is_breached};
+use crate::values::EmailAddress;
 use crate::workflow::{Priority, TagSet, TicketStatus};
 
 /// An account; the PIN hash never leaves the store.
@@ -14,6 +15,9 @@ pub struct User {
     pub username: String,
     pub role: Role,
     pub active: bool,
+    /// Where the account can be reached; who may see it is
+    /// `audience::see_user`'s to say.
+    pub email: Option<EmailAddress>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -7,8 +7,8 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use crate::audience::SeenTicket;
-use crate::entities::{Reply, User};
+use crate::audience::{SeenTicket, SeenUser};
+use crate::entities::Reply;
 use crate::history::{Event, EventKind};
 use crate::ids::UserId;
 use crate::roles::Role;
@@ -29,17 +29,22 @@ pub struct UserJson {
     pub username: String,
     pub role: Role,
     pub active: bool,
+    /// The address (`null`: none) to those who see it, absent to others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Option<String>>,
     pub created_at: String,
     pub updated_at: String,
 }
 
-impl From<User> for UserJson {
-    fn from(user: User) -> Self {
+impl From<SeenUser> for UserJson {
+    fn from(seen: SeenUser) -> Self {
+        let SeenUser { user, shows_email } = seen;
         Self {
             id: user.id.to_string(),
             username: user.username,
             role: user.role,
             active: user.active,
+            email: shows_email.then(|| user.email.map(|address| address.as_str().to_owned())),
             created_at: timestamp(user.created_at),
             updated_at: timestamp(user.updated_at),
         }

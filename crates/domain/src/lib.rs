@@ -43,7 +43,7 @@ pub mod workflow;
 
 pub use accounts::{Creator, ListUsers, UserChange};
 pub use api_tokens::{Access, ApiToken, ApiTokenId, NewApiToken};
-pub use audience::{Audience, Person, SeenTicket};
+pub use audience::{Audience, Person, SeenTicket, SeenUser};
 pub use conditional::{EntityTag, Precondition, TagList};
 pub use cursor::{CursorKey, Position, SortValue};
 pub use entities::{Reply, Ticket, TicketFacts, User};
@@ -58,7 +58,7 @@ pub use sla::{DueTimes, SlaTargets};
 pub use ticket_list::{Direction, ListTickets, SortField};
 pub use tickets::ReplyKind;
 pub use triage::TicketChange;
-pub use values::{Pin, ReplyBody, Subject, TicketBody, Username, ValidationError};
+pub use values::{EmailAddress, Pin, ReplyBody, Subject, TicketBody, Username, ValidationError};
 pub use view::{Directory, StaffMember, TicketView};
 pub use webhooks::{DestinationPolicy, EventSet, RetrySchedule, WebhookEvent, WebhookUrl};
 pub use workflow::{Priority, Tag, TagSet, TicketStatus};

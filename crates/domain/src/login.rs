@@ -404,6 +404,7 @@ mod tests {
             username: "kayode".to_owned(),
             role: Role::Customer,
             active,
+            email: None,
             created_at: at(0),
             updated_at: at(0),
         }
@@ -819,6 +820,7 @@ mod tests {
             username: "kayode".to_owned(),
             role: Role::Customer,
             active,
+            email: None,
             created_at: session_now(),
             updated_at: session_now(),
         }

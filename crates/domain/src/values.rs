@@ -84,6 +84,41 @@ impl fmt::Debug for Pin {
     }
 }
 
+/// An account's email address: an addr-spec (`local@domain`, no display
+/// name, no domain literal), at most 254 characters, held lower-cased, so
+/// two spellings that differ only in case are one address.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EmailAddress(String);
+
+pub const EMAIL_MAX_CHARS: usize = 254;
+
+impl EmailAddress {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, ValidationError> {
+        let lowered = raw.into().to_lowercase();
+        let options = email_address::Options::default()
+            .without_display_text()
+            .without_domain_literal();
+        let fits = lowered.chars().count() <= EMAIL_MAX_CHARS;
+        match fits && email_address::EmailAddress::parse_with_options(&lowered, options).is_ok() {
+            true => Ok(Self(lowered)),
+            false => Err(ValidationError::new(
+                "email",
+                "must be an email address such as name@example.com, at most 254 characters",
+            )),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// An id from a URL (`:ticketId`, a user's `:id`): a positive integer
 /// written in plain digits (no sign, no spaces).
 pub fn parse_id(field: &'static str, raw: &str) -> Result<i64, ValidationError> {
@@ -193,6 +228,42 @@ mod tests {
     use crate::visible::shows_nothing;
     use crate::visible::tests::{REPORTED, every_char, invisible_char};
     use proptest::prelude::*;
+
+    #[test]
+    fn an_email_address_is_an_addr_spec_held_lower_cased() {
+        let parsed = EmailAddress::parse("Ada.Lovelace+Help@Example.COM").expect("valid");
+        assert_eq!(parsed.as_str(), "ada.lovelace+help@example.com");
+        for bad in [
+            "",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@@example.com",
+            "ada lovelace@example.com",
+            "Ada <ada@example.com>",
+            "ada@[127.0.0.1]",
+            "ada@example..com",
+            "ada@example.com\n",
+        ] {
+            let refused = EmailAddress::parse(bad).expect_err(bad);
+            assert_eq!(refused.field, "email", "{bad:?}");
+        }
+        let longest = format!(
+            "{}@{}.{}.{}.com",
+            "a".repeat(64),
+            "b".repeat(60),
+            "c".repeat(60),
+            "d".repeat(63)
+        );
+        assert_eq!(longest.len(), EMAIL_MAX_CHARS);
+        assert!(EmailAddress::parse(longest.clone()).is_ok());
+        let one_more = longest.replacen(".com", ".coma", 1);
+        assert!(
+            email_address::EmailAddress::is_valid(&one_more),
+            "valid but for its length"
+        );
+        assert!(EmailAddress::parse(one_more).is_err());
+    }
 
     #[test]
     fn a_four_digit_pin_of_the_original_still_works() {
@@ -359,6 +430,29 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn an_address_parses_to_itself_in_any_case(
+            local in "[A-Za-z0-9][A-Za-z0-9._+-]{0,30}[A-Za-z0-9]",
+            domain in "[A-Za-z0-9]{1,20}(\\.[A-Za-z0-9]{1,10}){0,3}\\.[A-Za-z]{2,6}",
+        ) {
+            prop_assume!(!local.contains(".."));
+            let raw = format!("{local}@{domain}");
+            let parsed = EmailAddress::parse(raw.clone()).expect("an addr-spec");
+            prop_assert_eq!(parsed.as_str(), raw.to_lowercase());
+            prop_assert_eq!(&EmailAddress::parse(raw.to_uppercase()).expect("upper"), &parsed);
+            prop_assert_eq!(&EmailAddress::parse(parsed.as_str()).expect("again"), &parsed);
+        }
+
+        #[test]
+        fn whatever_parses_is_lower_cased_short_and_has_one_at_sign(raw in "\\PC{0,300}") {
+            if let Ok(address) = EmailAddress::parse(raw) {
+                prop_assert_eq!(address.as_str(), address.as_str().to_lowercase());
+                prop_assert!(address.as_str().chars().count() <= EMAIL_MAX_CHARS);
+                prop_assert!(address.as_str().contains('@'));
+                prop_assert!(!address.as_str().chars().any(char::is_whitespace));
+            }
+        }
 
         #[test]
         fn every_string_of_4_to_12_digits_is_a_pin(pin in "[0-9]{4,12}") {

@@ -256,6 +256,7 @@ mod tests {
                 username: "kayode".to_owned(),
                 role: Role::Customer,
                 active: true,
+                email: None,
                 created_at: Utc::now(),
                 updated_at: Utc::now(),
             },

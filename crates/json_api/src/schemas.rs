@@ -14,7 +14,8 @@ use std::sync::LazyLock;
 use domain::api_tokens::{MAX_EXPIRES_IN_DAYS, MIN_EXPIRES_IN_DAYS, TOKEN_NAME_MAX_CHARS};
 use domain::paging::{DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE_DEPTH};
 use domain::values::{
-    BODY_MAX_CHARS, PIN_MAX_DIGITS, PIN_MIN_DIGITS, SUBJECT_MAX_CHARS, USERNAME_MAX_CHARS,
+    BODY_MAX_CHARS, EMAIL_MAX_CHARS, PIN_MAX_DIGITS, PIN_MIN_DIGITS, SUBJECT_MAX_CHARS,
+    USERNAME_MAX_CHARS,
 };
 use domain::workflow::{TAG_MAX_CHARS, TAGS_PER_TICKET};
 use domain::{Direction, Priority, Role, SortField, Tag, TicketStatus, Username};
@@ -250,6 +251,23 @@ pub fn subject() -> Object {
         .description(Some(format!(
             "Up to {SUBJECT_MAX_CHARS} characters, no NUL; absent or `null` for none"
         )))
+        .build()
+}
+
+/// An account's email address, or `null` for none.
+pub fn email() -> Object {
+    ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Email,
+        )))
+        .max_length(Some(EMAIL_MAX_CHARS))
+        .description(Some(format!(
+            "An address such as `name@example.com` (no display name), at most \
+             {EMAIL_MAX_CHARS} characters; kept lower-cased and unique across accounts \
+             whatever its case; `null` for none"
+        )))
+        .examples(["kayode@example.com"])
         .build()
 }
 

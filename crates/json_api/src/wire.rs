@@ -6,8 +6,11 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use domain::audience::see_own_user;
 use domain::json::timestamp;
-use domain::{ApiToken, CursorKey, Event, Priority, Reply, Role, SeenTicket, TicketStatus, User};
+use domain::{
+    ApiToken, CursorKey, Event, Priority, Reply, Role, SeenTicket, SeenUser, TicketStatus, User,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -124,11 +127,12 @@ pub struct SessionEnvelope {
 }
 
 impl SessionEnvelope {
+    /// The answer to `user` themself, who sees their own account whole.
     pub fn new(message: &'static str, user: User, token: String) -> Self {
         Self {
             error: false,
             message,
-            data: user.into(),
+            data: see_own_user(user).into(),
             token,
         }
     }
@@ -305,7 +309,7 @@ macro_rules! json_documented_as {
     };
 }
 
-json_documented_as!(UserJson, User, UserShape);
+json_documented_as!(UserJson, SeenUser, UserShape);
 
 // The schema of [`UserJson`] in the OpenAPI document; the API's tests
 // check every answer against it, so it cannot drift from the JSON.
@@ -322,6 +326,11 @@ struct UserShape {
     #[schema(schema_with = schemas::role)]
     role: Role,
     active: bool,
+    /// The account's address (`null`: none). Present only to those who see
+    /// it: the account itself, admins, and staff looking at a customer; a
+    /// customer never sees a staff member's.
+    #[schema(format = Email)]
+    email: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -522,10 +531,15 @@ pub struct CreateUserRequest {
     #[serde(default, deserialize_with = "sent")]
     #[schema(schema_with = schemas::role)]
     pub role: Option<String>,
+    /// Where the account can be reached; absent or `null` for none. One
+    /// another account has (in any case) is 409.
+    #[serde(default)]
+    #[schema(schema_with = schemas::email)]
+    pub email: Option<String>,
 }
 
-/// Any of the three fields; the ones left out stay as they are. A `pin`
-/// is a reset for a user who forgot theirs, and ends the user's sessions.
+/// Any of the fields; the ones left out stay as they are. A `pin` is a
+/// reset for a user who forgot theirs, and ends the user's sessions.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateUserRequest {
     #[serde(default, deserialize_with = "sent")]
@@ -538,6 +552,19 @@ pub struct UpdateUserRequest {
     #[serde(default, deserialize_with = "sent")]
     #[schema(schema_with = schemas::pin)]
     pub pin: Option<String>,
+    /// A new address, or `null` to clear it.
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::email)]
+    pub email: Option<Option<String>>,
+}
+
+/// The caller's own changes to their account: `email` (a new address, or
+/// `null` to clear it); left out, it stays as it is.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UpdateMeRequest {
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::email)]
+    pub email: Option<Option<String>>,
 }
 
 /// A `currentPin` that cannot be anyone's is answered like a wrong one

@@ -82,7 +82,7 @@ impl Store {
             return Ok(found);
         }
         let pin_hash = self.hasher.hash(pin)?;
-        match insert_user(&mut *self.conn()?, username, &pin_hash, role) {
+        match insert_user(&mut *self.conn()?, username, &pin_hash, role, None) {
             // Another loader won the race: the account exists, which is all we want.
             Err(StoreError::Refused(Refusal::Conflict(_))) => self
                 .bulk_find_user(username)?

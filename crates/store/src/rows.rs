@@ -4,8 +4,8 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::{
-    DueTimes, Event, EventKind, Priority, Reply, Role, Tag, TagSet, Ticket, TicketId, TicketStatus,
-    User, UserId,
+    DueTimes, EmailAddress, Event, EventKind, Priority, Reply, Role, Tag, TagSet, Ticket, TicketId,
+    TicketStatus, User, UserId,
 };
 
 use crate::connection::{DbConnection, Locked, lock_rows};
@@ -34,6 +34,7 @@ columns!(USER_COLUMNS: UserColumns = (
     users::username,
     users::role,
     users::active,
+    users::email,
     users::created_at,
     users::updated_at,
 ));
@@ -44,6 +45,7 @@ pub(crate) struct UserRow {
     pub username: String,
     pub role: String,
     pub active: bool,
+    pub email: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -57,6 +59,14 @@ impl TryFrom<UserRow> for User {
             username: row.username,
             role: parse::<Role>(&row.role, "role")?,
             active: row.active,
+            email: row
+                .email
+                .map(|email| {
+                    EmailAddress::parse(email).map_err(|_| {
+                        StoreError::internal("an unreadable email address in the database")
+                    })
+                })
+                .transpose()?,
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
         })

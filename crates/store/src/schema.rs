@@ -16,6 +16,7 @@ diesel::table! {
         updated_at -> Timestamp,
         last_failed_login_at -> Nullable<Timestamp>,
         device_last_failed_login_at -> Nullable<Timestamp>,
+        email -> Nullable<Text>,
     }
 }
 

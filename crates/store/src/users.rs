@@ -2,16 +2,18 @@
 //! authenticating a token's subject, listing, and an admin's changes.
 
 use diesel::prelude::*;
+use diesel::result::DatabaseErrorKind;
 use domain::accounts::{
-    Standing, USERNAME_TAKEN, decide_new_account_role, decide_user_change, may_manage_users,
-    may_view_account,
+    EMAIL_TAKEN, Standing, USERNAME_TAKEN, decide_new_account_role, decide_user_change,
+    may_manage_users, may_view_account,
 };
 use domain::api_tokens::change_ends_api_tokens;
+use domain::audience::see_user;
 use domain::conditional::decide_precondition;
 use domain::login::{LoginLane, decide_own_pin_change, decide_session};
 use domain::{
-    Actor, Creator, EntityTag, ListUsers, LoggedIn, Page, Pin, Precondition, Refusal, Role,
-    SessionEpoch, User, UserChange, UserId, Username, WebhookEvent,
+    Actor, Creator, EmailAddress, EntityTag, ListUsers, LoggedIn, Page, Pin, Precondition, Refusal,
+    Role, SessionEpoch, User, UserChange, UserId, Username, WebhookEvent,
 };
 
 use crate::api_tokens::end_api_tokens;
@@ -33,6 +35,7 @@ pub struct NewAccount {
     pub username: Username,
     pub pin: Pin,
     pub role: Option<Role>,
+    pub email: Option<EmailAddress>,
 }
 
 impl Store {
@@ -63,7 +66,7 @@ impl Store {
         let pin_hash = hashing.0.hash(&new.pin)?;
         drop(hashing);
         self.write(|conn| {
-            let user = insert_user(conn, &new.username, &pin_hash, role)?;
+            let user = insert_user(conn, &new.username, &pin_hash, role, new.email.as_ref())?;
             announce_user(conn, WebhookEvent::UserCreated, &user)?;
             if let Some(recording) = recording {
                 recording.record(conn, &user)?;
@@ -140,6 +143,42 @@ impl Store {
         })
     }
 
+    /// Sets or clears (`None`) the caller's own address, if the account,
+    /// read with its row locked, is still the version `precondition` names.
+    /// An address another account has is a conflict.
+    pub fn change_own_email(
+        &self,
+        actor: Actor,
+        email: Option<&EmailAddress>,
+        precondition: &Precondition,
+    ) -> StoreResult<User> {
+        self.write(|conn| {
+            lock_rows(conn, Locked::Users, &[actor.id().0])?;
+            let current: User = users::table
+                .find(actor.id().0)
+                .select(USER_COLUMNS)
+                .first::<UserRow>(conn)
+                .optional()?
+                .ok_or(Refusal::NotFound)?
+                .try_into()?;
+            decide_precondition(
+                precondition,
+                &EntityTag::of_user(&see_user(actor, current.clone())),
+            )?;
+            if current.email.as_ref() == email {
+                return Ok(current);
+            }
+            set_email(conn, actor.id(), email)?;
+            let row: UserRow = diesel::update(users::table.find(actor.id().0))
+                .set(users::updated_at.eq(now().naive_utc()))
+                .returning(USER_COLUMNS)
+                .get_result(conn)?;
+            let user = User::try_from(row)?;
+            announce_user(conn, WebhookEvent::UserUpdated, &user)?;
+            Ok(user)
+        })
+    }
+
     /// A page of accounts in id order, optionally of one role; admins only.
     pub fn list_users(&self, actor: Actor, request: &ListUsers) -> StoreResult<Page<User>> {
         may_manage_users(actor)?;
@@ -194,12 +233,20 @@ impl Store {
                 .select(USER_COLUMNS)
                 .first::<UserRow>(conn)?
                 .try_into()?;
-            decide_precondition(precondition, &EntityTag::of_user(&current))?;
+            decide_precondition(
+                precondition,
+                &EntityTag::of_user(&see_user(actor, current.clone())),
+            )?;
             let before = Standing {
                 role: current.role,
                 active: current.active,
             };
-            let Some(update) = decide_user_change(before, change, active_admins)? else {
+            // The address it already has is no change.
+            let change = UserChange {
+                email: change.email.clone().filter(|email| *email != current.email),
+                ..change.clone()
+            };
+            let Some(update) = decide_user_change(before, &change, active_admins)? else {
                 return Ok(current);
             };
             diesel::update(users::table.find(id.0))
@@ -208,6 +255,9 @@ impl Store {
                     users::active.eq(update.standing.active),
                 ))
                 .execute(conn)?;
+            if let Some(email) = &change.email {
+                set_email(conn, id, email.as_ref())?;
+            }
             if change_ends_api_tokens(before, update.standing) {
                 end_api_tokens(conn, id)?;
             }
@@ -264,12 +314,44 @@ fn replace_pin(
     Ok((row.try_into()?, SessionEpoch(epoch)))
 }
 
+/// Writes an account's address; one another account has is
+/// [`EMAIL_TAKEN`].
+fn set_email(conn: &mut DbConnection, id: UserId, email: Option<&EmailAddress>) -> StoreResult<()> {
+    diesel::update(users::table.find(id.0))
+        .set(users::email.eq(email.map(EmailAddress::as_str)))
+        .execute(conn)
+        .map_err(account_conflict)?;
+    Ok(())
+}
+
+/// A unique violation on `users` says which of the account's unique
+/// fields was taken: the address (its index names it) or the username.
+fn account_conflict(error: diesel::result::Error) -> StoreError {
+    let names_email = match &error {
+        diesel::result::Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            info.message().contains("email")
+                || info
+                    .constraint_name()
+                    .is_some_and(|name| name.contains("email"))
+        }
+        _ => false,
+    };
+    match StoreError::from(error) {
+        StoreError::Refused(Refusal::Conflict(_)) if names_email => {
+            StoreError::Refused(EMAIL_TAKEN)
+        }
+        StoreError::Refused(Refusal::Conflict(_)) => StoreError::Refused(USERNAME_TAKEN),
+        other => other,
+    }
+}
+
 /// Inserts an account whose role was decided and whose PIN is hashed.
 pub(crate) fn insert_user(
     conn: &mut DbConnection,
     username: &Username,
     pin_hash: &str,
     role: Role,
+    email: Option<&EmailAddress>,
 ) -> StoreResult<User> {
     let at = now().naive_utc();
     let row: UserRow = diesel::insert_into(users::table)
@@ -278,16 +360,14 @@ pub(crate) fn insert_user(
             users::pin_hash.eq(pin_hash),
             users::role.eq(role.as_str()),
             users::active.eq(true),
+            users::email.eq(email.map(EmailAddress::as_str)),
             users::failed_logins.eq(0),
             users::created_at.eq(at),
             users::updated_at.eq(at),
         ))
         .returning(USER_COLUMNS)
         .get_result(conn)
-        .map_err(|error| match StoreError::from(error) {
-            StoreError::Refused(Refusal::Conflict(_)) => StoreError::Refused(USERNAME_TAKEN),
-            other => other,
-        })?;
+        .map_err(account_conflict)?;
     row.try_into()
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
-use domain::audience::{Audience, see_ticket_as};
+use domain::audience::{Audience, see_ticket_as, see_user_as};
 use domain::json::{EventJson, ReplyJson, TicketJson, UserJson, timestamp};
 use domain::webhooks::{
     OLD_SECRET_SIGNS_FOR, SECRET_BYTES, may_manage_webhooks, receives, secret_text, should_disable,
@@ -595,7 +595,8 @@ pub(crate) fn announce_ticket_events(
 }
 
 /// Announces an account's creation or change, in its transaction: the
-/// payload holds the account as admins see it.
+/// payload holds the account as staff see it (a customer's address, never
+/// a staff member's).
 pub(crate) fn announce_user(
     conn: &mut DbConnection,
     event: WebhookEvent,
@@ -605,7 +606,7 @@ pub(crate) fn announce_user(
     if endpoints.is_empty() {
         return Ok(());
     }
-    let data = serde_json::json!({ "user": json(UserJson::from(user.clone()))? });
+    let data = serde_json::json!({ "user": json(UserJson::from(see_user_as(Audience::Staff, user.clone())))? });
     let payload = envelope(event, user.updated_at, data)?;
     announce(conn, &endpoints, &payload)
 }

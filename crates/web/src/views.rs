@@ -207,6 +207,8 @@ pub struct SignInPage {
     /// Where to go once signed in (a local path).
     pub next: String,
     pub username: String,
+    /// The sign-up form's optional address, as typed.
+    pub email: String,
     pub error: Option<String>,
 }
 
@@ -337,6 +339,7 @@ pub struct UsersPage {
     pub next_url: Option<String>,
     pub first_url: Option<String>,
     pub new_username: String,
+    pub new_email: String,
     pub new_roles: Vec<Choice>,
     pub error: Option<String>,
 }
@@ -347,6 +350,8 @@ pub struct UserRow {
     pub username: String,
     pub role: &'static str,
     pub active: bool,
+    /// The account's address, to a viewer who sees it.
+    pub email: Option<String>,
     pub created: When,
     pub roles: Vec<Choice>,
     pub is_me: bool,
@@ -367,6 +372,12 @@ pub struct AccountPage {
     pub new_days: String,
     pub new_read_only: bool,
     pub error: Option<String>,
+    /// The account's own address, as saved.
+    pub email: Option<String>,
+    /// What the address form holds: the saved address, or what was typed
+    /// when it was refused.
+    pub email_typed: String,
+    pub email_error: Option<String>,
 }
 
 /// One of the account's API tokens, as the account page lists it.

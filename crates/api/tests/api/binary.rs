@@ -428,3 +428,44 @@ fn every_request_answered_before_sigterm_has_its_log_line_after_the_exit() {
         "the last line is the exit's: {logs}"
     );
 }
+
+#[test]
+fn create_user_gives_the_account_its_address_checked_and_lower_cased() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let migrated = api(dir.path(), &["migrate"], "");
+    assert!(migrated.status.success(), "{migrated:?}");
+    let create = |username: &str, email: &str| {
+        api(
+            dir.path(),
+            &[
+                "create-user",
+                "--username",
+                username,
+                "--role",
+                "ADMIN",
+                "--email",
+                email,
+            ],
+            "4821\n",
+        )
+    };
+    let created = create("root", "Root@Example.COM");
+    assert!(created.status.success(), "{created:?}");
+    let said = String::from_utf8_lossy(&created.stdout).into_owned();
+    assert!(said.contains("ADMIN root <root@example.com>"), "{said}");
+    let malformed = create("second", "root at example.com");
+    assert!(
+        !malformed.status.success(),
+        "a malformed address is refused"
+    );
+    assert!(
+        String::from_utf8_lossy(&malformed.stderr).contains("email"),
+        "{malformed:?}"
+    );
+    let taken = create("second", "ROOT@example.com");
+    assert!(!taken.status.success(), "an address another account has");
+    let said = format!("{:?}", String::from_utf8_lossy(&taken.stderr));
+    assert!(said.contains("another account"), "{said}");
+    let other = create("second", "second@example.com");
+    assert!(other.status.success(), "{other:?}");
+}

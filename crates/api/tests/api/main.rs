@@ -32,6 +32,7 @@ macro_rules! http_tests {
 
 mod abuse;
 mod accounts;
+mod addresses;
 mod auth;
 mod binary;
 mod bodies;

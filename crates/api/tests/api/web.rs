@@ -1945,3 +1945,70 @@ http_tests! {
             .expect(StatusCode::FORBIDDEN);
     }
 }
+
+http_tests! {
+    async fn addresses_are_given_at_sign_up_by_an_admin_and_on_the_account_page(app) {
+        // Sign-up: optional; a bad or taken one comes back as typed.
+        let browser = Browser::signed_out(&app);
+        let form_page = browser.get("/signup").await;
+        assert!(form_page.has(r#"name="email""#), "{}", form_page.html);
+        let bad = browser
+            .post("/signup", &[("username", "newbie"), ("pin", "4821"), ("email", "newbie at home")], SAME_ORIGIN)
+            .await;
+        bad.shows(StatusCode::BAD_REQUEST, "Email must be");
+        assert!(bad.has(r#"value="newbie at home""#) && bad.has(r#"value="newbie""#), "{}", bad.html);
+        let page = browser
+            .post("/signup", &[("username", "newbie"), ("pin", "4821"), ("email", "Newbie@Example.com")], SAME_ORIGIN)
+            .await;
+        page.redirects_to("/tickets/new");
+        let newbie = app.login("newbie", "4821").await.expect(StatusCode::OK).data();
+        assert_eq!(newbie["email"], "newbie@example.com");
+        let other = Browser::signed_out(&app);
+        let taken = other
+            .post("/signup", &[("username", "other"), ("pin", "4821"), ("email", "NEWBIE@example.com")], SAME_ORIGIN)
+            .await;
+        taken.shows(StatusCode::CONFLICT, "The email address belongs to another account.");
+        assert!(taken.has(r#"value="NEWBIE@example.com""#), "{}", taken.html);
+
+        // The account page shows, changes and clears the own address.
+        let (_, mut kayode) = user(&app, "kayode", Role::Customer).await;
+        let account = kayode.get("/account").await.expect(StatusCode::OK);
+        assert!(account.has("You have no email address."), "{}", account.html);
+        kayode
+            .submit("/account/email", &[("email", "Kayode@Example.com")])
+            .await
+            .redirects_to("/account?done=email-changed");
+        let account = kayode.get("/account?done=email-changed").await;
+        account.shows(StatusCode::OK, "Email address saved.");
+        assert!(account.has("<strong>kayode@example.com</strong>"), "{}", account.html);
+        let refused = kayode.submit("/account/email", &[("email", "newbie@example.com")]).await;
+        refused.shows(StatusCode::CONFLICT, "The email address belongs to another account.");
+        assert!(refused.has(r#"value="newbie@example.com""#), "{}", refused.html);
+        let malformed = kayode.submit("/account/email", &[("email", "kayode@")]).await;
+        malformed.shows(StatusCode::BAD_REQUEST, "Email must be");
+        assert!(malformed.has(r#"value="kayode@""#), "{}", malformed.html);
+        kayode
+            .submit("/account/email", &[("email", "")])
+            .await
+            .redirects_to("/account?done=email-changed");
+        assert!(kayode.get("/account").await.has("You have no email address."));
+        kayode.submit("/account/email", &[("email", "kayode@example.com")]).await;
+
+        // The admin's form gives one; the list shows each account's.
+        let (_, mut admin) = user(&app, "iambenkay", Role::Admin).await;
+        admin
+            .submit("/admin/users", &[("username", "newagent"), ("pin", "5678"), ("role", "SUPPORT_AGENT"), ("email", "NewAgent@Staff.example")])
+            .await
+            .redirects_to("/admin/users?done=user-created");
+        let list = admin.get("/admin/users").await.expect(StatusCode::OK);
+        for address in ["newagent@staff.example", "kayode@example.com", "newbie@example.com"] {
+            assert!(list.has(&format!(r#"<span class="email">{address}</span>"#)), "{address}: {}", list.html);
+        }
+        let taken = admin
+            .submit("/admin/users", &[("username", "another"), ("pin", "5678"), ("role", "ADMIN"), ("email", "kayode@EXAMPLE.com")])
+            .await;
+        taken.shows(StatusCode::CONFLICT, "The email address belongs to another account.");
+        assert!(taken.has(r#"id="new-email" name="email" type="email" value="kayode@EXAMPLE.com""#), "{}", taken.html);
+        assert!(taken.has(r#"value="another""#));
+    }
+}

@@ -956,3 +956,34 @@ mod processes {
         }
     }
 }
+
+http_tests! {
+    /// An account's payload is the staff's view: a customer's address is in
+    /// it, a staff member's never is.
+    async fn a_user_payload_carries_a_customers_address_never_a_staff_members(app) {
+        let (app, worker) = with_worker(app, quick_settings(local_policy()));
+        let receiver = Receiver::start();
+        let admin = app.admin().await;
+        let (_, secret) = register(&app, &admin, &receiver.url(), &["user.created", "user.updated"]).await;
+        receiver.trust(&secret);
+        app.post("/api/v1/users", &admin, json!({"username": "dora", "pin": "1234", "role": "SUPPORT_AGENT", "email": "dora@staff.example"}))
+            .await
+            .expect(StatusCode::CREATED);
+        app.request(Method::POST, "/api/v1/users", None, Some(json!({"username": "carol", "pin": "1234", "email": "Carol@Example.com"})))
+            .await
+            .expect(StatusCode::CREATED);
+        let received = receiver.wait_until(WAIT, |r| r.len() >= 2);
+        let user_named = |name: &str| {
+            received
+                .iter()
+                .map(|r| r.body["data"]["user"].clone())
+                .find(|user| user["username"] == name)
+                .unwrap_or_else(|| panic!("no payload for {name}: {received:#?}"))
+        };
+        let dora = user_named("dora");
+        assert!(dora.get("email").is_none(), "{dora}");
+        assert!(!format!("{received:?}").contains("staff.example"), "{received:#?}");
+        assert_eq!(user_named("carol")["email"], "carol@example.com");
+        worker.stop(Duration::from_secs(5)).await;
+    }
+}

@@ -1,14 +1,18 @@
 //! `POST /users` (sign-up, or staff accounts by an admin), the caller's own
-//! `GET /users/me` and `PUT /users/me/pin`, one account at `GET /users/:id`
+//! `GET /users/me`, `PATCH /users/me` and `PUT /users/me/pin`, one account at `GET /users/:id`
 //! (its owner or an admin), and the admin's `GET /users` and
 //! `PATCH /users/:id`.
 
 use axum::extract::State;
 use axum::response::Response;
+use domain::audience::{see_own_user, see_user};
 use domain::idempotency::StoredAnswer;
 use domain::login::WRONG_CURRENT_PIN;
 use domain::values::parse_id;
-use domain::{EntityTag, ListUsers, Pin, Refusal, User, UserChange, UserId, Username};
+use domain::{
+    EmailAddress, EntityTag, ListUsers, Page, Pin, Refusal, SeenUser, User, UserChange, UserId,
+    Username,
+};
 use edge::App;
 use edge::limits::ClientAddress;
 use edge::problem::Problem;
@@ -23,14 +27,14 @@ use crate::extract::{JsonBody, PathParam, QueryParams};
 use crate::idempotency::{Once, created};
 use crate::wire::{
     ChangePinRequest, CreateUserRequest, Envelope, ErrorEnvelope, IdempotencyKeyHeader,
-    IfMatchHeader, IfNoneMatchHeader, PageEnvelope, PageQuery, SessionEnvelope, UpdateUserRequest,
-    UserFilters, UserJson, UserPath,
+    IfMatchHeader, IfNoneMatchHeader, PageEnvelope, PageQuery, SessionEnvelope, UpdateMeRequest,
+    UpdateUserRequest, UserFilters, UserJson, UserPath,
 };
 
 pub fn router() -> OpenApiRouter<App> {
     OpenApiRouter::new()
         .routes(routes!(get_users, post_users))
-        .routes(routes!(get_me))
+        .routes(routes!(get_me, patch_me))
         .routes(routes!(put_my_pin))
         .routes(routes!(get_user, patch_user))
 }
@@ -47,7 +51,8 @@ pub fn router() -> OpenApiRouter<App> {
         (status = 201, description = "Account created", body = Envelope<UserJson>),
         (status = 401, description = "A staff role was asked for without a token, or the token does not hold", body = ErrorEnvelope),
         (status = 403, description = "Only admins create staff accounts", body = ErrorEnvelope),
-        (status = 409, description = "The username is taken", body = ErrorEnvelope),
+        (status = 400, description = "A field is missing or malformed (a bad `email` included)", body = ErrorEnvelope),
+        (status = 409, description = "The username is taken, or the address belongs to another account", body = ErrorEnvelope),
         (status = 429, description = "Too many accounts created from this address (a signed-in customer's or agent's creations count too; an admin's do not); see `Retry-After`", body = ErrorEnvelope),
     ),
     security((), ("bearer" = []))
@@ -64,6 +69,7 @@ async fn post_users(
         username: Username::parse(required("username", request.username)?)?,
         pin: Pin::parse(required("pin", request.pin)?)?,
         role: request.role.as_deref().map(str::parse).transpose()?,
+        email: request.email.map(EmailAddress::parse).transpose()?,
     };
     let hashing = app.store.reserve_hashing()?;
     let recording = once.recording(user_created);
@@ -74,11 +80,12 @@ async fn post_users(
     Ok(once.respond(user_created(&user)))
 }
 
-/// A new account's answer, as sent and as kept for a retry.
+/// A new account's answer, as sent and as kept for a retry; its creator
+/// gave it its address, so sees it.
 fn user_created(user: &User) -> StoredAnswer {
     created(&Envelope::new(
         "User was created successfully",
-        UserJson::from(user.clone()),
+        UserJson::from(see_own_user(user.clone())),
     ))
 }
 
@@ -109,6 +116,15 @@ async fn get_users(
             &keys.cursors,
         )?;
         let page = store.list_users(caller, &request)?;
+        let page = Page {
+            items: page
+                .items
+                .into_iter()
+                .map(|user| see_user(caller, user))
+                .collect::<Vec<SeenUser>>(),
+            next: page.next,
+            total: page.total,
+        };
         Ok::<_, Problem>((request.page, page))
     })
     .await?;
@@ -120,7 +136,7 @@ async fn get_users(
     ))
 }
 
-/// Change an account's role, standing or PIN (admins only). A PIN reset
+/// Change an account's role, standing, PIN or address (admins only). A PIN reset
 /// or a deactivation ends every token issued to the user before it; the
 /// last active admin cannot be demoted or deactivated.
 #[utoipa::path(
@@ -132,8 +148,9 @@ async fn get_users(
     responses(
         (status = 200, description = "The account after the change", body = Envelope<UserJson>,
             headers(("ETag" = String, description = "The account's new version"))),
+        (status = 400, description = "A field is malformed (a bad `email` included)", body = ErrorEnvelope),
         (status = 403, description = "Only admins manage users", body = ErrorEnvelope),
-        (status = 409, description = "The change would leave no active admin", body = ErrorEnvelope),
+        (status = 409, description = "The change would leave no active admin, or the address belongs to another account", body = ErrorEnvelope),
     ),
     security(("bearer" = []))
 )]
@@ -149,15 +166,20 @@ async fn patch_user(
         role: request.role.as_deref().map(str::parse).transpose()?,
         active: request.active,
         pin: request.pin.map(Pin::parse).transpose()?,
+        email: request
+            .email
+            .map(|email| email.map(EmailAddress::parse).transpose())
+            .transpose()?,
     };
-    let user = as_caller(&app, caller, move |store, caller| {
-        store.update_user_if(caller, id, &change, &precondition)
+    let seen = as_caller(&app, caller, move |store, caller| {
+        let user = store.update_user_if(caller, id, &change, &precondition)?;
+        Ok::<_, Problem>(see_user(caller, user))
     })
     .await?;
-    let tag = EntityTag::of_user(&user);
+    let tag = EntityTag::of_user(&seen);
     Ok(tagged(
         &tag,
-        Envelope::new("User updated successfully", UserJson::from(user)),
+        Envelope::new("User updated successfully", UserJson::from(seen)),
     ))
 }
 
@@ -183,11 +205,11 @@ async fn get_user(
     PathParam(UserPath { id }): PathParam<UserPath>,
 ) -> Result<Response, Problem> {
     let id = UserId(parse_id("id", &id)?);
-    let user = as_caller(&app, caller, move |store, caller| {
-        store.read_user(caller, id)
+    let seen = as_caller(&app, caller, move |store, caller| {
+        Ok::<_, Problem>(see_user(caller, store.read_user(caller, id)?))
     })
     .await?;
-    Ok(read_account(user, &if_none_match))
+    Ok(read_account(seen, &if_none_match))
 }
 
 /// The caller's own account.
@@ -209,20 +231,60 @@ async fn get_me(
     caller: Caller,
     if_none_match: IfNoneMatch,
 ) -> Result<Response, Problem> {
-    let user = as_caller(&app, caller, move |store, caller| {
-        store.read_user(caller, caller.id())
+    let seen = as_caller(&app, caller, move |store, caller| {
+        Ok::<_, Problem>(see_user(caller, store.read_user(caller, caller.id())?))
     })
     .await?;
-    Ok(read_account(user, &if_none_match))
+    Ok(read_account(seen, &if_none_match))
+}
+
+/// Change the caller's own account: its address (`null` clears it).
+#[utoipa::path(
+    patch,
+    path = "/users/me",
+    tag = "users",
+    params(IfMatchHeader),
+    request_body = UpdateMeRequest,
+    responses(
+        (status = 200, description = "The caller's account after the change", body = Envelope<UserJson>,
+            headers(("ETag" = String, description = "The account's new version"))),
+        (status = 400, description = "A bad `email`", body = ErrorEnvelope),
+        (status = 409, description = "The address belongs to another account", body = ErrorEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+async fn patch_me(
+    State(app): State<App>,
+    caller: Caller,
+    IfMatch(precondition): IfMatch,
+    JsonBody(request): JsonBody<UpdateMeRequest>,
+) -> Result<Response, Problem> {
+    let email = request
+        .email
+        .map(|email| email.map(EmailAddress::parse).transpose())
+        .transpose()?;
+    let seen = as_caller(&app, caller, move |store, caller| {
+        let user = match email {
+            Some(email) => store.change_own_email(caller, email.as_ref(), &precondition)?,
+            None => store.read_user(caller, caller.id())?,
+        };
+        Ok::<_, Problem>(see_user(caller, user))
+    })
+    .await?;
+    let tag = EntityTag::of_user(&seen);
+    Ok(tagged(
+        &tag,
+        Envelope::new("User updated successfully", UserJson::from(seen)),
+    ))
 }
 
 /// An account read: the envelope with its `ETag`, or 304.
-fn read_account(user: User, if_none_match: &IfNoneMatch) -> Response {
-    let tag = EntityTag::of_user(&user);
+fn read_account(seen: SeenUser, if_none_match: &IfNoneMatch) -> Response {
+    let tag = EntityTag::of_user(&seen);
     read_answer(
         &tag,
         if_none_match,
-        Envelope::new("User retrieved successfully", UserJson::from(user)),
+        Envelope::new("User retrieved successfully", UserJson::from(seen)),
     )
 }
 

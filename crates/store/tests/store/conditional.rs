@@ -60,14 +60,15 @@ both_backends!(
         let account = store
             .read_user(cast.admin, cast.customer.id())
             .expect("read");
-        let stale_account = EntityTag::of_user(&domain::User {
+        let stale_account = EntityTag::of_user(&domain::audience::see_own_user(domain::User {
             active: false,
             ..account
-        });
+        }));
         let change = UserChange {
             role: None,
             active: Some(false),
             pin: None,
+            email: None,
         };
         let stale = store.update_user_if(
             cast.admin,

@@ -121,6 +121,7 @@ fn on_a_server_speaking_german_lock_timeouts_deadlocks_and_serialization_failure
         role: None,
         active: Some(false),
         pin: None,
+        email: None,
     };
     std::thread::scope(|scope| {
         let update = scope.spawn(|| store.update_user(first, customer.id(), &deactivate));

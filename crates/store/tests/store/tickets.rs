@@ -360,6 +360,7 @@ both_backends!(
             role: Some(Role::Customer),
             active: None,
             pin: None,
+            email: None,
         };
         store
             .update_user(cast.admin, cast.agent.id(), &demote)
@@ -369,6 +370,7 @@ both_backends!(
             role: None,
             active: Some(false),
             pin: None,
+            email: None,
         };
         store
             .update_user(cast.admin, cast.customer.id(), &deactivate)
@@ -382,6 +384,7 @@ both_backends!(
             role: None,
             active: None,
             pin: Some(Pin::parse("4321").expect("pin")),
+            email: None,
         };
         store
             .update_user(cast.admin, cast.other_customer.id(), &reset)

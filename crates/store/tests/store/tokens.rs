@@ -54,6 +54,7 @@ fn deactivation(active: bool) -> UserChange {
         role: None,
         active: Some(active),
         pin: None,
+        email: None,
     }
 }
 
@@ -151,6 +152,7 @@ both_backends!(
             role: Some(Role::SupportAgent),
             active: None,
             pin: None,
+            email: None,
         };
         store
             .update_user(cast.admin, owner, &promote)
@@ -165,6 +167,7 @@ both_backends!(
             role: None,
             active: None,
             pin: Some(Pin::parse("1234").expect("pin")),
+            email: None,
         };
         store.update_user(cast.admin, owner, &reset).expect("reset");
         store

@@ -18,6 +18,7 @@ fn account(name: &str, role: Option<Role>) -> NewAccount {
         username: Username::parse(name).expect("valid username"),
         pin: Pin::parse(PIN).expect("valid pin"),
         role,
+        email: None,
     }
 }
 
@@ -442,6 +443,7 @@ both_backends!(a_token_subject_is_its_current_role_while_active, |db| {
         role: Some(Role::Customer),
         active: None,
         pin: None,
+        email: None,
     };
     store
         .update_user(cast.admin, cast.agent.id(), &demote)
@@ -457,6 +459,7 @@ both_backends!(a_token_subject_is_its_current_role_while_active, |db| {
         role: None,
         active: Some(false),
         pin: None,
+        email: None,
     };
     store
         .update_user(cast.admin, cast.agent.id(), &deactivate)
@@ -520,11 +523,13 @@ both_backends!(
                 role: Some(Role::Customer),
                 active: None,
                 pin: None,
+                email: None,
             },
             UserChange {
                 role: None,
                 active: Some(false),
                 pin: None,
+                email: None,
             },
         ] {
             assert!(matches!(
@@ -536,6 +541,7 @@ both_backends!(
             role: Some(Role::Admin),
             active: None,
             pin: None,
+            email: None,
         };
         let promoted = store
             .update_user(cast.admin, cast.agent.id(), &promote)
@@ -549,6 +555,7 @@ both_backends!(
                     role: None,
                     active: Some(false),
                     pin: None,
+                    email: None,
                 },
             )
             .expect("now another admin remains");
@@ -569,6 +576,7 @@ both_backends!(
             role: Some(Role::Admin),
             active: None,
             pin: None,
+            email: None,
         };
         for not_admin in [cast.customer, cast.agent] {
             for target in [cast.customer.id(), UserId(999_999)] {
@@ -601,11 +609,13 @@ both_backends!(two_admins_demoting_each_other_at_once_leave_one, |db| {
         role: Some(Role::SupportAgent),
         active: None,
         pin: None,
+        email: None,
     };
     let promote = UserChange {
         role: Some(Role::Admin),
         active: None,
         pin: None,
+        email: None,
     };
     for round in 0..5 {
         let (a, b) = std::thread::scope(|scope| {

@@ -46,6 +46,7 @@ fn change(role: Option<Role>, active: Option<bool>, pin: Option<&str>) -> UserCh
         role,
         active,
         pin: pin.map(|pin| Pin::parse(pin).expect("valid pin")),
+        email: None,
     }
 }
 

@@ -1,11 +1,13 @@
-//! The signed-in user's own account: who they are, and their API tokens
-//! (listed; created, the token shown on the answer's page only; revoked).
+//! The signed-in user's own account: who they are, their email address
+//! (shown and changed), and their API tokens (listed; created, the token
+//! shown on the answer's page only; revoked).
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use domain::api_tokens::{ExpiresInDays, TokenName};
-use domain::{ApiToken, ApiTokenId, NewApiToken, ValidationError};
+use domain::audience::see_user;
+use domain::{ApiToken, ApiTokenId, EmailAddress, NewApiToken, Precondition, ValidationError};
 use edge::App;
 use edge::api_tokens::ApiTokenSecret;
 use serde::Deserialize;
@@ -27,13 +29,16 @@ pub struct AccountQuery {
 /// The account as its page shows it, read in one trip to the pool.
 struct AccountRead {
     user: SignedInUser,
+    email: Option<String>,
     tokens: Vec<ApiToken>,
 }
 
 fn read_account(store: &Store, user: &SignedInUser) -> Result<AccountRead, PageError> {
+    let own = see_user(user.actor, store.read_user(user.actor, user.actor.id())?);
     let tokens = store.list_api_tokens(user.actor, user.actor.id())?;
     Ok(AccountRead {
         user: user.clone(),
+        email: own.user.email.map(|address| address.as_str().to_owned()),
         tokens,
     })
 }
@@ -55,12 +60,14 @@ pub async fn show(
     )))
 }
 
-/// What the create form held, to show again when it was refused.
+/// What the forms held, to show again when one was refused.
 #[derive(Debug, Default)]
 struct Filled {
     name: String,
     days: String,
     read_only: bool,
+    /// The address form's refused value and why.
+    email: Option<(String, String)>,
 }
 
 fn account_page(
@@ -84,8 +91,15 @@ fn account_page(
             last_used: token.last_used_at.map(When::of),
         })
         .collect();
+    let (email_typed, email_error) = match filled.email {
+        Some((typed, error)) => (typed, Some(error)),
+        None => (read.email.clone().unwrap_or_default(), None),
+    };
     AccountPage {
         chrome,
+        email: read.email,
+        email_typed,
+        email_error,
         username: read.user.username.clone(),
         role: role_label(read.user.actor.role()),
         tokens,
@@ -165,9 +179,52 @@ pub async fn create_token(
                 name: form.name,
                 days: form.expires_in_days.unwrap_or_default(),
                 read_only: form.read_only.as_deref() == Some("true"),
+                email: None,
             };
             let message = sentence(&refusal.to_string());
             let page = account_page(chrome, read, filled, None, Some(message));
+            Ok(refusal.with_status(render(&page)))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+/// Sets the signed-in account's own address; left empty, clears it. A
+/// refused one shows the page again with what was typed.
+pub async fn change_email(
+    State(app): State<App>,
+    Posted { session, form }: Posted<EmailForm>,
+) -> Result<Response, PageError> {
+    let typed = form.email.clone();
+    let email = given(&Some(form.email))
+        .map(EmailAddress::parse)
+        .transpose()
+        .map_err(PageError::from);
+    let refused = session
+        .run(&app, move |store, user| {
+            let changed = email.and_then(|email| {
+                Ok(store.change_own_email(user.actor, email.as_ref(), &Precondition::None)?)
+            });
+            match changed {
+                Ok(_) => Ok(None),
+                Err(error) => Ok(Some((error.refusal()?, read_account(store, user)?))),
+            }
+        })
+        .await?;
+    match refused {
+        None => Ok(Redirect::to("/account?done=email-changed").into_response()),
+        Some((refusal, read)) => {
+            let chrome = Chrome::new("Account", Some(viewer(&app, &session, &read.user)));
+            let filled = Filled {
+                email: Some((typed, sentence(&refusal.to_string()))),
+                ..Filled::default()
+            };
+            let page = account_page(chrome, read, filled, None, None);
             Ok(refusal.with_status(render(&page)))
         }
     }

@@ -44,6 +44,7 @@ pub fn router() -> Router<App> {
         .route("/admin/users/{user_id}/pin", post(users::reset_pin))
         .route("/account", get(account::show))
         .route("/account/tokens", post(account::create_token))
+        .route("/account/email", post(account::change_email))
         .route(
             "/account/tokens/{token_id}/revoke",
             post(account::revoke_token),
@@ -97,6 +98,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "reactivated" => "Account reactivated.",
         "pin" => "PIN reset; the account's sessions have ended.",
         "signed-out" => "You are signed out.",
+        "email-changed" => "Email address saved.",
         "token-revoked" => "API token revoked; it opens nothing from now on.",
         "ping" => "Test ping queued.",
         "redelivered" => "Delivery queued again.",

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderName, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
-use domain::{Creator, Credentials, LoggedIn, Pin, UserId, Username};
+use domain::{Creator, Credentials, EmailAddress, LoggedIn, Pin, UserId, Username};
 use edge::App;
 use edge::device::device_cookie;
 use edge::limits::ClientAddress;
@@ -12,7 +12,7 @@ use edge::problem::Problem;
 use serde::Deserialize;
 use store::NewAccount;
 
-use super::{PageQuery, notice};
+use super::{PageQuery, given, notice};
 use crate::SIGN_IN_PATH;
 use crate::error::PageError;
 use crate::forms::{Entrance, EntranceForm, Posted};
@@ -40,21 +40,23 @@ pub async fn sign_in_page(PageQuery(query): PageQuery<SignInQuery>) -> Response 
         signing_up: false,
         next: local_destination(query.next.as_deref()).to_owned(),
         username: String::new(),
+        email: String::new(),
         error: None,
     };
     render(&page)
 }
 
 pub async fn sign_up_page() -> Response {
-    render(&sign_up_form(String::new(), None))
+    render(&sign_up_form(String::new(), String::new(), None))
 }
 
-fn sign_up_form(username: String, error: Option<String>) -> SignInPage {
+fn sign_up_form(username: String, email: String, error: Option<String>) -> SignInPage {
     SignInPage {
         chrome: Chrome::new("Create your account", None),
         signing_up: true,
         next: "/".to_owned(),
         username,
+        email,
         error,
     }
 }
@@ -104,6 +106,7 @@ pub async fn sign_in(
                 signing_up: false,
                 next,
                 username,
+                email: String::new(),
                 error: None,
             },
         ),
@@ -154,6 +157,9 @@ pub struct SignUpForm {
     username: String,
     #[serde(default)]
     pin: String,
+    /// Optional: empty for none.
+    #[serde(default)]
+    email: String,
 }
 
 impl Entrance for SignUpForm {
@@ -174,13 +180,14 @@ pub async fn sign_up(
     }: EntranceForm<SignUpForm>,
 ) -> Response {
     let username = form.username.clone();
+    let email = form.email.clone();
     let outcome = match admitted {
         Ok(()) => sign_up_as(&app, form, client).await,
         Err(throttled) => Err(throttled.into()),
     };
     match outcome {
         Ok(cookies) => (cookies, Redirect::to("/tickets/new")).into_response(),
-        Err(error) => form_refused(error, sign_up_form(username, None)),
+        Err(error) => form_refused(error, sign_up_form(username, email, None)),
     }
 }
 
@@ -193,6 +200,9 @@ async fn sign_up_as(
         username: Username::parse(form.username.clone())?,
         pin: Pin::parse(form.pin.clone())?,
         role: None,
+        email: given(&Some(form.email.clone()))
+            .map(EmailAddress::parse)
+            .transpose()?,
     };
     let hashing = app.store.reserve_hashing()?;
     app.blocking(move |store| {

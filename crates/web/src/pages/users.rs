@@ -4,9 +4,10 @@
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use domain::audience::see_user;
 use domain::{
-    Actor, Creator, CursorKey, ListUsers, Page, Paging, Pin, Role, User, UserChange, UserId,
-    Username,
+    Actor, Creator, CursorKey, EmailAddress, ListUsers, Page, Paging, Pin, Role, User, UserChange,
+    UserId, Username,
 };
 use edge::App;
 use edge::problem::Problem;
@@ -57,7 +58,7 @@ pub async fn list(
             read_users(store, user, &cursors, &asked)
         })
         .await?;
-    let page = users_page(&app, &session, &query, read, String::new(), None);
+    let page = users_page(&app, &session, &query, read, Typed::default(), None);
     Ok(render(&page))
 }
 
@@ -101,7 +102,7 @@ fn users_page(
     session: &SessionCookie,
     query: &UsersQuery,
     read: UsersRead,
-    new_username: String,
+    typed: Typed,
     error: Option<String>,
 ) -> UsersPage {
     let UsersRead { user, page, next } = read;
@@ -116,6 +117,10 @@ fn users_page(
             username: account.username.clone(),
             role: role_label(account.role),
             active: account.active,
+            email: see_user(user.actor, account.clone())
+                .user
+                .email
+                .map(|address| address.as_str().to_owned()),
             created: When::of(account.created_at),
             roles: ROLES
                 .map(|r| Choice::new(r.as_str(), role_label(r), account.role.as_str()))
@@ -130,12 +135,20 @@ fn users_page(
         rows,
         next_url: next.as_deref().map(|cursor| query.url(Some(cursor))),
         first_url: query.cursor.as_ref().map(|_| query.url(None)),
-        new_username,
+        new_username: typed.username,
+        new_email: typed.email,
         new_roles: [Role::SupportAgent, Role::Admin, Role::Customer]
             .map(|r| Choice::new(r.as_str(), role_label(r), Role::SupportAgent.as_str()))
             .to_vec(),
         error,
     }
+}
+
+/// What the create form held, shown again when it was refused.
+#[derive(Debug, Default)]
+struct Typed {
+    username: String,
+    email: String,
 }
 
 /// How a change to an account went.
@@ -153,7 +166,7 @@ async fn change_accounts(
     app: &App,
     session: &SessionCookie,
     change: impl FnOnce(&Store, Actor) -> Result<String, PageError> + Send + 'static,
-    new_username: String,
+    typed: Typed,
 ) -> Result<Response, PageError> {
     let cursors = app.keys.cursors.clone();
     let changed = session
@@ -171,7 +184,7 @@ async fn change_accounts(
         Changed::Refused(refusal, read) => {
             let message = sentence(&refusal.to_string());
             let query = UsersQuery::default();
-            let page = users_page(app, session, &query, read, new_username, Some(message));
+            let page = users_page(app, session, &query, read, typed, Some(message));
             Ok(refusal.with_status(render(&page)))
         }
     }
@@ -184,6 +197,8 @@ pub struct NewUserForm {
     #[serde(default)]
     pin: String,
     role: Option<String>,
+    /// Optional: empty for none.
+    email: Option<String>,
 }
 
 /// Creates an account of any role (an admin's, as the rules say).
@@ -191,12 +206,16 @@ pub async fn create(
     State(app): State<App>,
     Posted { session, form }: Posted<NewUserForm>,
 ) -> Result<Response, PageError> {
-    let typed = form.username.clone();
+    let typed = Typed {
+        username: form.username.clone(),
+        email: form.email.clone().unwrap_or_default(),
+    };
     let new = (|| {
         Ok::<_, PageError>(NewAccount {
             username: Username::parse(form.username)?,
             pin: Pin::parse(form.pin)?,
             role: given(&form.role).map(str::parse).transpose()?,
+            email: given(&form.email).map(EmailAddress::parse).transpose()?,
         })
     })();
     // Reserved before the trip, so a flood's refusals never reach the pool.
@@ -224,6 +243,7 @@ pub async fn change_role(
         role: Some(role),
         active: None,
         pin: None,
+        email: None,
     });
     update(
         app,
@@ -257,6 +277,7 @@ pub async fn change_standing(
         role: None,
         active: Some(active),
         pin: None,
+        email: None,
     };
     update(app, session, &raw_id, Ok(change), done).await
 }
@@ -276,6 +297,7 @@ pub async fn reset_pin(
         role: None,
         active: None,
         pin: Some(pin),
+        email: None,
     });
     update(
         app,
@@ -301,5 +323,5 @@ async fn update(
         store.update_user(actor, id, &change?)?;
         Ok(format!("/admin/users?done={done}#user-{}", id.0))
     };
-    change_accounts(&app, &session, change, String::new()).await
+    change_accounts(&app, &session, change, Typed::default()).await
 }

@@ -1,0 +1,2 @@
+DROP INDEX users_email_unique;
+ALTER TABLE users DROP COLUMN email;
