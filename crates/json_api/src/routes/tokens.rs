@@ -48,12 +48,15 @@ async fn post_my_tokens(
     caller: Caller,
     JsonBody(request): JsonBody<CreateApiTokenRequest>,
 ) -> Result<Response, Problem> {
+    // A field of the wrong kind is named before a missing one, as every
+    // body's deserialization does.
+    let expires_in = request
+        .expires_in_days
+        .map(|days| Ok::<_, Problem>(ExpiresInDays::parse(whole_days(&days)?)?))
+        .transpose()?;
     let new = NewApiToken {
         name: TokenName::parse(required("name", request.name)?)?,
-        expires_in: request
-            .expires_in_days
-            .map(|days| Ok::<_, Problem>(ExpiresInDays::parse(whole_days(&days)?)?))
-            .transpose()?,
+        expires_in,
         read_only: request.read_only.unwrap_or(false),
     };
     let token = ApiTokenSecret::generate();
