@@ -2,10 +2,7 @@
 //! base64url, made here for both doors that hand one out, and its SHA-256,
 //! the only form the database keeps.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rand::RngCore as _;
-use sha2::{Digest, Sha256};
+use crate::random_secret;
 
 /// What every API token starts with, so a program (and a secret scanner)
 /// tells one apart from a session's JWT.
@@ -26,9 +23,10 @@ impl std::fmt::Debug for ApiTokenSecret {
 impl ApiTokenSecret {
     /// A new token from the operating system's random source.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; TOKEN_BYTES];
-        rand::rng().fill_bytes(&mut bytes);
-        Self(format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes)))
+        Self(format!(
+            "{TOKEN_PREFIX}{}",
+            random_secret::generate(TOKEN_BYTES)
+        ))
     }
 
     /// Whether a bearer credential claims to be an API token (and so is
@@ -41,8 +39,7 @@ impl ApiTokenSecret {
     /// anything else opens nothing (and costs no query).
     pub fn parse(credential: &str) -> Option<Self> {
         let encoded = credential.strip_prefix(TOKEN_PREFIX)?;
-        let decoded = URL_SAFE_NO_PAD.decode(encoded).ok()?;
-        (decoded.len() == TOKEN_BYTES).then(|| Self(credential.to_owned()))
+        random_secret::has_shape(encoded, TOKEN_BYTES).then(|| Self(credential.to_owned()))
     }
 
     /// The token itself, for the one answer that shows it.
@@ -52,10 +49,7 @@ impl ApiTokenSecret {
 
     /// The token's key in the database: SHA-256 of its text, in hex.
     pub fn digest(&self) -> String {
-        Sha256::digest(self.0.as_bytes())
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        random_secret::digest(&self.0)
     }
 }
 

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod limits;
 pub mod observe;
 pub mod problem;
+pub mod random_secret;
 pub mod report;
 pub mod request_log;
 

@@ -8,11 +8,8 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cookie::{Cookie, SameSite};
-use rand::RngCore as _;
-use sha2::{Digest, Sha256};
+use edge::random_secret;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "tracker_session";
@@ -35,16 +32,13 @@ impl std::fmt::Debug for SessionSecret {
 impl SessionSecret {
     /// A new secret from the operating system's random source.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; SECRET_BYTES];
-        rand::rng().fill_bytes(&mut bytes);
-        Self(URL_SAFE_NO_PAD.encode(bytes))
+        Self(random_secret::generate(SECRET_BYTES))
     }
 
     /// The secret a cookie value holds, if it has the shape of one of ours;
     /// anything else is no session at all (never a query with junk).
     pub fn from_cookie(value: &str) -> Option<Self> {
-        let decoded = URL_SAFE_NO_PAD.decode(value).ok()?;
-        (decoded.len() == SECRET_BYTES).then(|| Self(value.to_owned()))
+        random_secret::has_shape(value, SECRET_BYTES).then(|| Self(value.to_owned()))
     }
 
     /// The secret itself, for the key that derives its CSRF token.
@@ -54,10 +48,7 @@ impl SessionSecret {
 
     /// The session's key in the database: SHA-256 of the secret, in hex.
     pub fn digest(&self) -> String {
-        Sha256::digest(self.0.as_bytes())
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect()
+        random_secret::digest(&self.0)
     }
 
     /// The session cookie that carries this secret for `lifetime`.
