@@ -92,12 +92,12 @@ impl FromRequestParts<App> for MaybeCaller {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Problem> {
-        let actor = match bearer(parts, app)? {
-            None => return Ok(MaybeCaller(None)),
-            Some(Bearer::Session(subject, epoch)) => {
-                on_store(app, move |store| store.authenticate(subject, epoch)).await?
-            }
-            Some(Bearer::ApiToken(token)) => api_token_caller(app, &parts.method, token).await?,
+        let Some(caller) = token_caller(parts, app).await? else {
+            return Ok(MaybeCaller(None));
+        };
+        let actor = match caller.proof {
+            Proof::ApiToken(actor) => actor,
+            Proof::Session(_) => on_store(app, move |store| caller.authenticate(store)).await?,
         };
         Ok(MaybeCaller(Some(actor)))
     }
@@ -106,7 +106,14 @@ impl FromRequestParts<App> for MaybeCaller {
 /// The caller a request's bearer credential names, if it sent one (whose
 /// idempotency keys the request's key is among); an error for a
 /// credential that does not hold.
+///
+/// Found once a request: the idempotency layer, which needs the caller
+/// before the route does, leaves what it found in the request
+/// ([`remember_caller`]), so an API token is looked up once, not twice.
 pub async fn token_caller(parts: &Parts, app: &App) -> Result<Option<Caller>, Problem> {
+    if let Some(KnownCaller(known)) = parts.extensions.get::<KnownCaller>() {
+        return Ok(*known);
+    }
     Ok(match bearer(parts, app)? {
         None => None,
         Some(Bearer::Session(subject, epoch)) => Some(Caller {
@@ -121,6 +128,16 @@ pub async fn token_caller(parts: &Parts, app: &App) -> Result<Option<Caller>, Pr
             })
         }
     })
+}
+
+/// The caller [`token_caller`] found for a request, kept in it.
+#[derive(Debug, Clone, Copy)]
+struct KnownCaller(Option<Caller>);
+
+/// Keeps `caller`, as [`token_caller`] found it for the request of
+/// `parts`, for the extractors that ask again.
+pub fn remember_caller(parts: &mut Parts, caller: Option<Caller>) {
+    parts.extensions.insert(KnownCaller(caller));
 }
 
 /// The credential a request's `Authorization` header carries.

@@ -33,7 +33,7 @@ use edge::problem::Problem;
 use serde::Serialize;
 use store::{Claimed, KeyClaim, Recording};
 
-use crate::auth::token_caller;
+use crate::auth::{remember_caller, token_caller};
 use crate::error::{request_id, write_envelope};
 
 /// The request header.
@@ -189,8 +189,12 @@ async fn take_key(app: &App, request: Request) -> Result<Taken, Problem> {
         ));
     };
     let key = IdempotencyKey::parse(value.to_str().unwrap_or(""))?;
-    let (parts, body) = request.into_parts();
-    let (owner, caller) = match token_caller(&parts, app).await {
+    let (mut parts, body) = request.into_parts();
+    let found = token_caller(&parts, app).await;
+    if let Ok(caller) = found {
+        remember_caller(&mut parts, caller);
+    }
+    let (owner, caller) = match found {
         Ok(Some(caller)) => (KeyOwner::Account(caller.id()), Some(caller)),
         Ok(None) => (
             KeyOwner::Address(app.limits.client_of(&parts).0.to_string()),

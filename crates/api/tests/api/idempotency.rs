@@ -301,3 +301,40 @@ http_tests! {
         assert!(matches!(claimed, store::Claimed::Fresh(_)), "{claimed:?}");
     }
 }
+
+http_tests! {
+    /// The layer finds the caller before the route does and leaves it in
+    /// the request: a keyed creation with an API token looks the token up
+    /// as often as one without a key, not once more.
+    async fn a_keyed_request_looks_its_api_token_up_once(app) {
+        let customer = app.customer("kayode").await;
+        let created = app
+            .post("/api/v1/users/me/tokens", &customer, json!({"name": "form backend"}))
+            .await
+            .expect(StatusCode::CREATED)
+            .data();
+        let program = Session {
+            token: created["token"].as_str().expect("token").to_owned(),
+            ..customer.clone()
+        };
+        // Its first use writes `lastUsedAt`; the counted requests do not.
+        app.get("/api/v1/users/me", &program).await.expect(StatusCode::OK);
+        let lookups = |log: &testkit::QueryLog| {
+            log.take()
+                .iter()
+                .filter(|sql| sql.contains("`api_tokens`") || sql.contains("\"api_tokens\""))
+                .count()
+        };
+        let log = testkit::record_queries(app.db.store());
+        app.post("/api/v1/tickets", &program, json!({"body": "Unkeyed"}))
+            .await
+            .expect(StatusCode::CREATED);
+        let unkeyed = lookups(&log);
+        post_keyed(&app, "/api/v1/tickets", Some(&program), "form-42", json!({"body": "Keyed"}))
+            .await
+            .expect(StatusCode::CREATED);
+        let keyed = lookups(&log);
+        assert!(unkeyed > 0, "the token is looked up");
+        assert_eq!(keyed, unkeyed);
+    }
+}
