@@ -17,6 +17,7 @@ mod error;
 mod events;
 mod idempotency;
 mod login;
+mod mail;
 mod migrations;
 mod outbox;
 mod paging;
@@ -59,6 +60,7 @@ pub use connection::{DEFAULT_DATABASE_URL, DatabaseUrl, StoreOptions, read_doten
 pub use directory::ASSIGNABLE_STAFF_SHOWN;
 pub use error::{BoxError, StoreError, StoreResult, with_causes};
 pub use idempotency::{Claimed, KeyClaim, Recording};
+pub use mail::MAIL_CHANNEL;
 pub use migrations::migrate;
 pub use outbox::{AttemptOutcome, AttemptRecord, ClaimedMessage, FINISHED_KEPT_FOR, OutboxStats};
 pub use pin::HashingPlace;

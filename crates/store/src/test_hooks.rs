@@ -49,3 +49,25 @@ impl PooledConnection {
         }
     }
 }
+
+/// The mail waiting in `store`'s outbox, oldest first: each row's address
+/// and what it says. For tests of who is told what, without sending.
+pub fn pending_mail(store: &Store) -> StoreResult<Vec<(String, domain::OutgoingMail)>> {
+    use diesel::prelude::*;
+
+    use crate::error::StoreError;
+    use crate::schema::outbox;
+
+    let rows: Vec<(String, String)> = outbox::table
+        .filter(outbox::channel.eq(crate::MAIL_CHANNEL))
+        .filter(outbox::state.eq(crate::outbox::PENDING))
+        .order_by(outbox::id.asc())
+        .select((outbox::recipient, outbox::payload))
+        .load(&mut *store.conn()?)?;
+    rows.into_iter()
+        .map(|(to, payload)| {
+            let mail = serde_json::from_str(&payload).map_err(StoreError::internal)?;
+            Ok((to, mail))
+        })
+        .collect()
+}

@@ -14,6 +14,8 @@
 //!   compare before and after.
 //! - [`ServerProcess`]: a real server binary on a port of 127.0.0.1,
 //!   waited for, killed on drop, stopped with SIGTERM.
+//! - [`SmtpSink`]: a real SMTP server (aiosmtpd) that keeps what it
+//!   receives for the test to read as a recipient would.
 //!
 //! What it needs from inside a `Store` comes through the store's
 //! `test-hooks` feature (`store::test_hooks`).
@@ -22,6 +24,7 @@ mod cluster;
 mod db;
 pub mod fingerprint;
 mod server;
+mod smtp;
 
 pub use cluster::{TestCluster, is_root};
 pub use db::{
@@ -29,3 +32,4 @@ pub use db::{
     record_queries,
 };
 pub use server::{Launch, Log, Ready, ServerProcess, free_port};
+pub use smtp::{ReceivedMail, SmtpSink};
