@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use domain::login::BAD_TOKEN;
-use domain::{CursorKey, LoggedIn, Refusal, SessionEpoch, UserId};
+use domain::{CursorKey, LoggedIn, NotificationKind, Refusal, SessionEpoch, UserId};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore as _;
@@ -81,6 +81,18 @@ struct DeviceClaims {
     exp: i64,
 }
 
+/// Claims of a one-click unsubscribe link: the account and the kind of
+/// notification it turns off.
+#[derive(Debug, Serialize, Deserialize)]
+struct UnsubscribeClaims {
+    sub: String,
+    kind: NotificationKind,
+    exp: i64,
+}
+
+/// How long a mail's unsubscribe link works.
+pub const UNSUBSCRIBE_LIFETIME: Duration = Duration::from_secs(90 * 24 * 60 * 60);
+
 /// How long a device stays known after its last successful login.
 pub const DEVICE_LIFETIME: Duration = Duration::from_secs(180 * 24 * 60 * 60);
 
@@ -122,6 +134,9 @@ pub struct Keys {
     pub csrf: CsrfKey,
     tokens: Signing,
     devices: Signing,
+    unsubscribe: Signing,
+    /// Derives a PIN reset link's token from the nonce its mail carries.
+    pin_resets: HmacSha256,
     session_lifetime: Duration,
 }
 
@@ -136,11 +151,15 @@ impl std::fmt::Debug for Keys {
 impl Keys {
     pub fn new(secret: &ServerSecret, session_lifetime: Duration) -> Self {
         let device_key = [secret.expose(), b"/device-cookie"].concat();
+        let unsubscribe_key = [secret.expose(), b"/unsubscribe-link"].concat();
+        let pin_reset_key = [secret.expose(), b"/pin-reset-link"].concat();
         Self {
             cursors: CursorKey::derive(secret.expose()),
             csrf: CsrfKey::derive(secret.expose()),
             tokens: Signing::new(secret.expose()),
             devices: Signing::new(&device_key),
+            unsubscribe: Signing::new(&unsubscribe_key),
+            pin_resets: HmacSha256::new_from_slice(&pin_reset_key).expect("HMAC takes any key"),
             session_lifetime,
         }
     }
@@ -190,6 +209,38 @@ impl Keys {
     pub fn verify_device(&self, value: &str) -> Option<UserId> {
         let claims: DeviceClaims = self.devices.open(value)?;
         claims.sub.parse().map(UserId).ok()
+    }
+
+    /// The token of a one-click link that turns `kind` off for `user`,
+    /// valid for [`UNSUBSCRIBE_LIFETIME`]: no sign-in is needed to use it.
+    pub fn unsubscribe_token(
+        &self,
+        user: UserId,
+        kind: NotificationKind,
+    ) -> Result<String, Problem> {
+        let lifetime = i64::try_from(UNSUBSCRIBE_LIFETIME.as_secs()).unwrap_or(i64::MAX);
+        self.unsubscribe.sign(&UnsubscribeClaims {
+            sub: user.to_string(),
+            kind,
+            exp: Utc::now().timestamp().saturating_add(lifetime),
+        })
+    }
+
+    /// The account and kind an unexpired unsubscribe token of ours names;
+    /// anything else (forged, expired, another key's) is `None`.
+    pub fn read_unsubscribe_token(&self, token: &str) -> Option<(UserId, NotificationKind)> {
+        let claims: UnsubscribeClaims = self.unsubscribe.open(token)?;
+        Some((claims.sub.parse().map(UserId).ok()?, claims.kind))
+    }
+
+    /// The token of a PIN reset link, derived from the `nonce` its mail
+    /// carries: the database holds the nonce (in the queued mail) and the
+    /// token's digest, never the token, and neither makes one without the
+    /// server's secret.
+    pub fn pin_reset_token(&self, nonce: &str) -> String {
+        let mut mac = self.pin_resets.clone();
+        mac.update(nonce.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 }
 
@@ -284,6 +335,46 @@ mod tests {
         assert!(keys.verify(&device).is_err());
         let token = keys.issue(&logged_in()).expect("signed");
         assert_eq!(keys.verify_device(&token), None);
+    }
+
+    #[test]
+    fn an_unsubscribe_link_names_its_account_and_kind_to_its_key_only() {
+        let keys = keys(SECRET);
+        let link = keys
+            .unsubscribe_token(UserId(7), NotificationKind::StatusChanged)
+            .expect("signed");
+        assert_eq!(
+            keys.read_unsubscribe_token(&link),
+            Some((UserId(7), NotificationKind::StatusChanged))
+        );
+        // Not a sign-in token or a device cookie, and no other server's.
+        assert!(keys.verify(&link).is_err());
+        assert_eq!(keys.verify_device(&link), None);
+        let other = super::tests::keys("another-secret-of-at-least-thirty-two-bytes");
+        assert_eq!(other.read_unsubscribe_token(&link), None);
+        let device = keys.issue_device(UserId(7)).expect("signed");
+        assert_eq!(keys.read_unsubscribe_token(&device), None);
+        let mut forged = link.clone();
+        forged.push('x');
+        assert_eq!(keys.read_unsubscribe_token(&forged), None);
+    }
+
+    #[test]
+    fn a_pin_reset_token_is_derived_from_its_nonce_and_the_secret() {
+        let keys = keys(SECRET);
+        let token = keys.pin_reset_token("nonce-1");
+        assert_eq!(
+            token,
+            keys.pin_reset_token("nonce-1"),
+            "the worker makes it again"
+        );
+        assert_ne!(token, keys.pin_reset_token("nonce-2"));
+        assert_ne!(
+            token,
+            super::tests::keys("another-secret-of-at-least-thirty-two-bytes")
+                .pin_reset_token("nonce-1")
+        );
+        assert!(crate::random_secret::has_shape(&token, 32), "{token}");
     }
 
     #[test]
