@@ -391,6 +391,9 @@ pub struct StoreOptions {
     /// the list's order; one matching more walks the order's index instead
     /// (see `list_tickets`). Tests set 0 to see every walk.
     pub few_matches: i64,
+    /// Whether changes queue mail (notifications, PIN resets): on when
+    /// the server has somewhere to send it (`SMTP_URL`).
+    pub sends_mail: bool,
 }
 
 impl Default for StoreOptions {
@@ -401,6 +404,7 @@ impl Default for StoreOptions {
             hashing: HashLimits::for_this_machine(),
             sla: domain::SlaTargets::default(),
             few_matches: FEW_MATCHES,
+            sends_mail: false,
         }
     }
 }

@@ -84,6 +84,7 @@ pub struct Store {
     backend: &'static str,
     sla: domain::SlaTargets,
     few_matches: i64,
+    sends_mail: bool,
     /// Woken when a write of this process has queued an outbox message, so
     /// its workers deliver at once instead of at their next poll.
     outbox_queued: Arc<tokio::sync::Notify>,
@@ -115,12 +116,18 @@ impl Store {
             backend: url.backend_name(),
             sla: options.sla,
             few_matches: options.few_matches,
+            sends_mail: options.sends_mail,
             outbox_queued: Arc::default(),
             writer_turn: match url {
                 DatabaseUrl::Sqlite(_) => Some(Arc::default()),
                 DatabaseUrl::Postgres(_) => None,
             },
         })
+    }
+
+    /// Whether changes queue mail ([`StoreOptions::sends_mail`]).
+    pub fn sends_mail(&self) -> bool {
+        self.sends_mail
     }
 
     /// `"sqlite"` or `"postgres"`.
