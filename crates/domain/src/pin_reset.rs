@@ -41,6 +41,19 @@ impl ResetFor {
     }
 }
 
+impl ResetFor {
+    /// One field that takes either, as a form has it: text with an `@` is
+    /// an address (no username has one), anything else a username.
+    pub fn parse_either(raw: &str) -> Result<Self, ValidationError> {
+        let raw = raw.trim();
+        if raw.contains('@') {
+            Ok(ResetFor::Email(EmailAddress::parse(raw)?))
+        } else {
+            Ok(ResetFor::Username(Username::parse(raw)?))
+        }
+    }
+}
+
 /// A link to queue: when it stops working.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkToSend {
@@ -160,6 +173,20 @@ mod tests {
         }
         assert!(ResetFor::parse(Some("not an address".into()), None).is_err());
         assert!(ResetFor::parse(None, Some(String::new())).is_err());
+    }
+
+    #[test]
+    fn one_field_takes_an_address_or_a_username() {
+        assert!(matches!(
+            ResetFor::parse_either(" Kayode@Example.com "),
+            Ok(ResetFor::Email(email)) if email.as_str() == "kayode@example.com"
+        ));
+        assert!(matches!(
+            ResetFor::parse_either("kayode"),
+            Ok(ResetFor::Username(name)) if name.as_str() == "kayode"
+        ));
+        assert!(ResetFor::parse_either("").is_err());
+        assert!(ResetFor::parse_either("@").is_err());
     }
 
     #[test]

@@ -313,3 +313,165 @@ http_tests! {
         app.login("kayode", winners[0]).await.expect(StatusCode::OK);
     }
 }
+
+// ---------------------------------------------------------------------
+// The pages
+// ---------------------------------------------------------------------
+
+/// A page as a browser without JavaScript gets it.
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    html: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The session cookie's value this answer sets, if it does.
+    fn session_cookie(&self) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find_map(|cookie| cookie.strip_prefix("tracker_session="))
+            .map(|rest| rest.split(';').next().unwrap_or_default().to_owned())
+    }
+}
+
+/// GET `path` with the session `cookie`, if any.
+async fn open_page(app: &TestApp, path: &str, cookie: Option<&str>) -> Page {
+    let mut request = Request::get(path);
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, format!("tracker_session={cookie}"));
+    }
+    page_of(app, request.body(Body::empty()).expect("request")).await
+}
+
+/// Posts a form from one of our own pages, signed out.
+async fn post_form(app: &TestApp, path: &str, fields: &[(&str, &str)]) -> Page {
+    let body = fields
+        .iter()
+        .map(|(name, value)| format!("{name}={}", form_encode(value)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let request = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "same-origin")
+        .body(Body::from(body))
+        .expect("request");
+    page_of(app, request).await
+}
+
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn page_of(app: &TestApp, request: Request<Body>) -> Page {
+    let response = app
+        .router()
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("infallible");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    Page {
+        status,
+        headers,
+        html: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// Signs in through the sign-in form; the session cookie.
+async fn sign_in_page(app: &TestApp, username: &str, pin: &str) -> Page {
+    post_form(app, "/login", &[("username", username), ("pin", pin)]).await
+}
+
+http_tests! {
+    async fn the_pages_ask_for_a_link_and_set_the_pin_with_it(app) {
+        let app = mailing(app);
+        let customer = app.customer("kayode").await;
+        set_address(&app, &customer, "kayode@example.com").await;
+        let signed_in = sign_in_page(&app, "kayode", PIN).await;
+        assert_eq!(signed_in.location(), "/tickets", "{}", signed_in.html);
+        let old_session = signed_in.session_cookie().expect("a session cookie");
+        assert_eq!(open_page(&app, "/tickets", Some(&old_session)).await.status, StatusCode::OK);
+
+        // The sign-in page leads to the form.
+        let sign_in = open_page(&app, "/login", None).await;
+        assert!(sign_in.html.contains(r#"href="/reset-pin""#), "{}", sign_in.html);
+        let form = open_page(&app, "/reset-pin", None).await;
+        assert_eq!(form.status, StatusCode::OK);
+        assert!(form.html.contains(r#"action="/reset-pin""#), "{}", form.html);
+
+        // A name that cannot be: refused beside the form, what was typed kept.
+        let refused = post_form(&app, "/reset-pin", &[("account", "kay <b>ode")]).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.html);
+        assert!(refused.html.contains("kay &#60;b&#62;ode") || refused.html.contains("kay &lt;b&gt;ode"), "{}", refused.html);
+        assert!(reset_mails(&app).await.is_empty());
+
+        // A stranger and the owner are told the same.
+        let unknown = post_form(&app, "/reset-pin", &[("account", "nobody@example.com")]).await;
+        let known = post_form(&app, "/reset-pin", &[("account", "Kayode@Example.com")]).await;
+        for answer in [&unknown, &known] {
+            assert_eq!((answer.status, answer.location()), (StatusCode::SEE_OTHER, "/reset-pin?done=link-sent"));
+        }
+        let told = open_page(&app, "/reset-pin?done=link-sent", None).await;
+        assert!(told.html.contains("If an account matches"), "{}", told.html);
+        let link = newest_link(&app).await;
+        assert_eq!(reset_mails(&app).await.len(), 1);
+
+        // The link's form carries the token, not a PIN.
+        let new_pin = open_page(&app, &format!("/reset-pin?token={link}"), None).await;
+        assert_eq!(new_pin.status, StatusCode::OK);
+        assert!(new_pin.html.contains(&format!(r#"name="token" value="{link}""#)), "{}", new_pin.html);
+        let differ = post_form(&app, "/reset-pin/new-pin", &[("token", &link), ("pin", "4321"), ("pin_again", "4322")]).await;
+        assert_eq!(differ.status, StatusCode::BAD_REQUEST, "{}", differ.html);
+        assert!(differ.html.contains("The two PINs differ"), "{}", differ.html);
+        assert!(differ.html.contains(&link) && !differ.html.contains("4321"), "{}", differ.html);
+
+        let set = post_form(&app, "/reset-pin/new-pin", &[("token", &link), ("pin", "4321"), ("pin_again", "4321")]).await;
+        assert_eq!((set.status, set.location()), (StatusCode::SEE_OTHER, "/login?done=pin-set"), "{}", set.html);
+        // The browser signed in before is signed out.
+        let ended = open_page(&app, "/tickets", Some(&old_session)).await;
+        assert_eq!(ended.status, StatusCode::SEE_OTHER);
+        assert!(ended.location().starts_with("/login"), "{}", ended.location());
+        // The link works once.
+        let again = post_form(&app, "/reset-pin/new-pin", &[("token", &link), ("pin", "5555"), ("pin_again", "5555")]).await;
+        assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.html);
+        assert!(again.html.contains("does not work any more"), "{}", again.html);
+        // And the new PIN signs in.
+        let back = sign_in_page(&app, "kayode", "4321").await;
+        assert_eq!(back.location(), "/tickets", "{}", back.html);
+    }
+
+    async fn without_mail_the_pages_offer_no_reset(app) {
+        let sign_in = open_page(&app, "/login", None).await;
+        assert!(!sign_in.html.contains("/reset-pin"), "{}", sign_in.html);
+        for page in [
+            open_page(&app, "/reset-pin", None).await,
+            post_form(&app, "/reset-pin", &[("account", "kayode")]).await,
+        ] {
+            assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{}", page.html);
+            assert!(page.html.contains("sends no mail"), "{}", page.html);
+        }
+    }
+}

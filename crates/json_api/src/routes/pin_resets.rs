@@ -9,8 +9,8 @@ use domain::audience::see_own_user;
 use domain::pin_reset::{LINK_LIFETIME_MINUTES, ResetFor};
 use edge::App;
 use edge::limits::ClientAddress;
+use edge::pin_resets;
 use edge::problem::{NO_MAIL, Problem};
-use edge::random_secret;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -31,11 +31,6 @@ pub fn router() -> OpenApiRouter<App> {
 /// What every request is told.
 const REQUESTED: &str =
     "If an account matches, a link to set a new PIN is on its way to its address";
-
-/// Random bytes of a reset mail's nonce.
-const NONCE_BYTES: usize = 32;
-/// Bytes of a link's token (HMAC-SHA-256 of the nonce).
-const TOKEN_BYTES: usize = 32;
 
 /// Ask for a link to set a new PIN, by the account's address or username.
 ///
@@ -66,12 +61,9 @@ async fn post_pin_resets(
     }
     app.limits.admit_pin_reset(client)?;
     let who = ResetFor::parse(request.email, request.username)?;
-    // Made for every request, matched or not: the token is never stored,
-    // logged or answered, only its digest kept.
-    let nonce = random_secret::generate(NONCE_BYTES);
-    let digest = random_secret::digest(&app.keys.pin_reset_token(&nonce));
+    let link = pin_resets::new_link(&app.keys);
     on_store(&app, move |store| {
-        store.request_pin_reset(&who, &digest, &nonce)
+        store.request_pin_reset(&who, &link.token_digest, &link.nonce)
     })
     .await?;
     let answer = Envelope::new(
@@ -112,11 +104,7 @@ async fn post_pin_reset(
     }
     app.limits.admit_pin_reset(client)?;
     let new_pin = Pin::parse(required("newPin", request.new_pin)?)?;
-    // Not the shape of a token of ours: no link at all.
-    if !random_secret::has_shape(&token, TOKEN_BYTES) {
-        return Err(Problem::NotFound);
-    }
-    let digest = random_secret::digest(&token);
+    let digest = pin_resets::link_digest(&token).ok_or(Problem::NotFound)?;
     let hashing = app.store.reserve_hashing()?;
     let user = on_store(&app, move |store| {
         store.reset_pin(hashing, &digest, &new_pin)
