@@ -10,7 +10,7 @@ use domain::{
 
 use crate::connection::{DbConnection, Locked, lock_rows};
 use crate::error::{StoreError, StoreResult};
-use crate::schema::{events, replies, ticket_tags, tickets, users};
+use crate::schema::{events, replies, tickets, users};
 
 /// Declares a column tuple's type and value from one list.
 macro_rules! columns {
@@ -229,13 +229,21 @@ where
     rows.into_iter().map(T::try_from).collect()
 }
 
-/// One ticket's tags.
-pub(crate) fn load_tags(conn: &mut DbConnection, ticket_id: TicketId) -> StoreResult<TagSet> {
-    let names: Vec<String> = ticket_tags::table
-        .filter(ticket_tags::ticket_id.eq(ticket_id.0))
-        .select(ticket_tags::tag)
-        .load(conn)?;
-    tag_set(names)
+/// What staff see beside a ticket: the account that opened it, and its
+/// tags, in one query.
+pub(crate) fn load_requester_and_tags(
+    conn: &mut DbConnection,
+    ticket_id: TicketId,
+) -> StoreResult<(User, TagSet)> {
+    let query = crate::prepared::RequesterAndTags {
+        ticket: ticket_id.0,
+    };
+    let (user, tags): (UserRow, Option<String>) =
+        crate::connection::on_backend!(conn, |c| query.get_result(c)?);
+    Ok((
+        user.try_into()?,
+        tag_set(tags.as_deref().unwrap_or("").split_whitespace())?,
+    ))
 }
 
 pub(crate) fn tag_set<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> StoreResult<TagSet> {
