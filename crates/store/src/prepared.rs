@@ -21,7 +21,11 @@ use diesel::sql_types::{Array, BigInt, HasSqlType, Integer, Nullable, Text, Time
 use diesel::sqlite::Sqlite;
 use diesel::{QueryResult, RunQueryDsl};
 
-use crate::rows::{TICKET_COLUMNS, TicketColumns, USER_COLUMNS, UserColumns};
+use domain::{TagSet, TicketId, User};
+
+use crate::connection::{DbConnection, on_backend};
+use crate::error::StoreResult;
+use crate::rows::{TICKET_COLUMNS, TicketColumns, USER_COLUMNS, UserColumns, UserRow, tag_set};
 
 /// An account with its session generation and, on the same row, one
 /// ticket (`NULL`s when there is no such ticket) with its tags separated
@@ -144,6 +148,22 @@ impl QueryFragment<Pg> for RequesterAndTags {
     fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         self.walk(out, "string_agg(tag, ' ')")
     }
+}
+
+/// What staff see beside a ticket: the account that opened it, and its
+/// tags, in one query.
+pub(crate) fn load_requester_and_tags(
+    conn: &mut DbConnection,
+    ticket_id: TicketId,
+) -> StoreResult<(User, TagSet)> {
+    let query = RequesterAndTags {
+        ticket: ticket_id.0,
+    };
+    let (user, tags): (UserRow, Option<String>) = on_backend!(conn, |c| query.get_result(c)?);
+    Ok((
+        user.try_into()?,
+        tag_set(tags.as_deref().unwrap_or("").split_whitespace())?,
+    ))
 }
 
 /// A ticket's search words replaced.

@@ -229,23 +229,6 @@ where
     rows.into_iter().map(T::try_from).collect()
 }
 
-/// What staff see beside a ticket: the account that opened it, and its
-/// tags, in one query.
-pub(crate) fn load_requester_and_tags(
-    conn: &mut DbConnection,
-    ticket_id: TicketId,
-) -> StoreResult<(User, TagSet)> {
-    let query = crate::prepared::RequesterAndTags {
-        ticket: ticket_id.0,
-    };
-    let (user, tags): (UserRow, Option<String>) =
-        crate::connection::on_backend!(conn, |c| query.get_result(c)?);
-    Ok((
-        user.try_into()?,
-        tag_set(tags.as_deref().unwrap_or("").split_whitespace())?,
-    ))
-}
-
 pub(crate) fn tag_set<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> StoreResult<TagSet> {
     let tags = names
         .into_iter()

@@ -11,8 +11,9 @@ use crate::connection::read_transaction;
 use crate::directory::{assignable_staff, usernames};
 use crate::error::StoreResult;
 use crate::events::events_page;
+use crate::prepared::load_requester_and_tags;
 use crate::replies::replies_page;
-use crate::rows::{load_requester_and_tags, load_ticket};
+use crate::rows::load_ticket;
 use crate::{Store, now};
 
 impl Store {

@@ -16,10 +16,9 @@ use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreResult;
 use crate::events::record_events;
 use crate::idempotency::{Recording, record_if_held};
-use crate::prepared::{AccountAndTicket, OpenTicket};
+use crate::prepared::{AccountAndTicket, OpenTicket, load_requester_and_tags};
 use crate::rows::{
-    TICKET_COLUMNS, TicketRow, UserRow, encode_event, load_requester_and_tags, load_ticket,
-    lock_ticket, tag_set,
+    TICKET_COLUMNS, TicketRow, UserRow, encode_event, load_ticket, lock_ticket, tag_set,
 };
 use crate::schema::tickets;
 use crate::search::insert_document;

@@ -12,7 +12,8 @@ use domain::{
 use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreResult;
 use crate::events::record_events;
-use crate::rows::{load_requester_and_tags, lock_ticket, parse};
+use crate::prepared::load_requester_and_tags;
+use crate::rows::{lock_ticket, parse};
 use crate::schema::{ticket_tags, users};
 use crate::sla::breach_column;
 use crate::tickets::TicketChanges;

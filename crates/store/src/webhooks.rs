@@ -29,7 +29,8 @@ use crate::outbox::{
     new_message_id,
 };
 use crate::paging::page_in_id_order;
-use crate::rows::{REPLY_COLUMNS, ReplyRow, load_requester_and_tags, load_ticket, utc};
+use crate::prepared::load_requester_and_tags;
+use crate::rows::{REPLY_COLUMNS, ReplyRow, load_ticket, utc};
 use crate::schema::{outbox, outbox_attempts, replies, users, webhook_endpoints};
 use crate::{Store, now};
 
