@@ -466,6 +466,9 @@ both_backends!(
             store
                 .read_ticket_with_token(cast.agent.id(), SessionEpoch::default(), ticket.id)
                 .expect("read");
+            // As an API token's holder reads it: the ticket, then its tags
+            // and requester.
+            store.read_ticket(cast.agent, ticket.id).expect("read");
             store
                 .authenticate(cast.agent.id(), SessionEpoch::default())
                 .expect("authenticate");
