@@ -9,7 +9,9 @@
 //! history of what they can see change: `created`, `replied`,
 //! `status_changed`, `priority_changed`. They never see tags, internal
 //! notes, or who handed the ticket to whom. Staff see every ticket whole,
-//! with everyone's usernames.
+//! with everyone's usernames, and with its requester: the account of the
+//! customer who opened it (a customer is the requester, and is not shown
+//! themself).
 //!
 //! An account's email address is seen by the account itself, by admins,
 //! and by staff looking at a customer (they need it to reach them); a
@@ -75,6 +77,13 @@ impl Audience {
 
     /// Who is who: the usernames behind the ids on a ticket.
     pub fn sees_usernames(self) -> bool {
+        self == Audience::Staff
+    }
+
+    /// The account of the customer who opened a ticket, beside it: staff
+    /// need to know whom they answer (and how to reach them); a customer
+    /// is the requester.
+    pub fn sees_requester(self) -> bool {
         self == Audience::Staff
     }
 
@@ -171,13 +180,16 @@ pub fn may_see_directory(actor: Actor) -> Result<(), Refusal> {
 }
 
 /// A ticket as one viewer sees it at one instant: its tags only when the
-/// viewer sees tags, and whether it is in SLA breach at that instant (the
+/// viewer sees tags, whether it is in SLA breach at that instant (the
 /// same instant a list's breach filter used, so a row and its filter
-/// cannot disagree).
+/// cannot disagree), and its requester when the viewer sees requesters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenTicket {
     pub ticket: Ticket,
     pub sla_breached: bool,
+    /// The account that opened the ticket, as the viewer sees it (its
+    /// address only where [`see_user`] shows it); `None` for a customer.
+    pub requester: Option<SeenUser>,
 }
 
 /// A seen ticket reads as the ticket it shows.
@@ -189,14 +201,44 @@ impl std::ops::Deref for SeenTicket {
     }
 }
 
-/// `ticket` as `viewer` sees it at `now`.
-pub fn see_ticket(viewer: Actor, ticket: Ticket, now: DateTime<Utc>) -> SeenTicket {
-    see_ticket_as(Audience::of(viewer), ticket, now)
+/// `ticket` as `viewer` sees it at `now`. `author` is the account that
+/// opened it, which the store reads for a viewer who sees requesters
+/// (`None` otherwise; ignored unless the viewer sees it, and unless it is
+/// the ticket's author).
+pub fn see_ticket(
+    viewer: Actor,
+    ticket: Ticket,
+    author: Option<User>,
+    now: DateTime<Utc>,
+) -> SeenTicket {
+    let audience = Audience::of(viewer);
+    let requester = requester_of(audience, &ticket, author).map(|user| see_user(viewer, user));
+    seen_ticket(audience, ticket, requester, now)
 }
 
 /// `ticket` as `audience` sees it at `now`: for a reader who is no one
 /// account, such as a webhook's receiver, which gets the staff's view.
-pub fn see_ticket_as(audience: Audience, ticket: Ticket, now: DateTime<Utc>) -> SeenTicket {
+pub fn see_ticket_as(
+    audience: Audience,
+    ticket: Ticket,
+    author: Option<User>,
+    now: DateTime<Utc>,
+) -> SeenTicket {
+    let requester = requester_of(audience, &ticket, author).map(|user| see_user_as(audience, user));
+    seen_ticket(audience, ticket, requester, now)
+}
+
+/// The ticket's author, if `audience` sees requesters and `author` is it.
+fn requester_of(audience: Audience, ticket: &Ticket, author: Option<User>) -> Option<User> {
+    author.filter(|user| audience.sees_requester() && user.id == ticket.author)
+}
+
+fn seen_ticket(
+    audience: Audience,
+    ticket: Ticket,
+    requester: Option<SeenUser>,
+    now: DateTime<Utc>,
+) -> SeenTicket {
     let sla_breached = ticket.sla_breached(now);
     let tags = match audience.sees_tags() {
         true => ticket.tags,
@@ -205,6 +247,7 @@ pub fn see_ticket_as(audience: Audience, ticket: Ticket, now: DateTime<Utc>) -> 
     SeenTicket {
         ticket: Ticket { tags, ..ticket },
         sla_breached,
+        requester,
     }
 }
 
@@ -245,6 +288,7 @@ mod tests {
     use super::*;
     use crate::roles::test_actors::{ADMIN, AGENT, OTHER_CUSTOMER, OWNER};
     use crate::workflow::TicketStatus;
+    use proptest::prelude::*;
 
     fn facts() -> TicketFacts {
         TicketFacts {
@@ -326,6 +370,104 @@ mod tests {
         assert!(!Audience::Staff.sees_address_of(Role::SupportAgent));
         assert!(!Audience::Staff.sees_address_of(Role::Admin));
         assert!(!Audience::Customer.sees_address_of(Role::Customer));
+    }
+
+    fn account(id: UserId, role: Role, email: Option<&str>) -> User {
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        User {
+            id,
+            username: format!("user{}", id.0),
+            role,
+            active: true,
+            email: email.map(|address| crate::EmailAddress::parse(address).expect("valid")),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn ticket_by(author: UserId) -> Ticket {
+        let at = DateTime::from_timestamp(1_700_000_000, 0).unwrap_or_default();
+        Ticket {
+            id: crate::ids::TicketId(9),
+            subject: None,
+            body: "help".to_owned(),
+            status: crate::workflow::TicketStatus::Unattended,
+            author,
+            created_at: at,
+            updated_at: at,
+            resolved_at: None,
+            priority: crate::workflow::Priority::Normal,
+            assignee: None,
+            tags: None,
+            first_response_at: None,
+            due: crate::sla::SlaTargets::default().due_times(at, crate::workflow::Priority::Normal),
+        }
+    }
+
+    fn any_role() -> impl Strategy<Value = Role> {
+        prop_oneof![
+            Just(Role::Customer),
+            Just(Role::SupportAgent),
+            Just(Role::Admin)
+        ]
+    }
+
+    proptest! {
+        /// Staff see who opened a ticket, its address exactly where
+        /// `see_user` shows it (a customer's, an agent's to an admin); a
+        /// customer never sees a requester, not even themself; an account
+        /// that is not the ticket's author is never shown as it.
+        #[test]
+        fn staff_see_the_requester_as_they_see_the_account(
+            viewer_id in 1i64..4,
+            viewer_role in any_role(),
+            author_id in 1i64..4,
+            author_role in any_role(),
+            email in prop::option::of(Just("someone@example.com")),
+            handed_over in 1i64..4,
+        ) {
+            let viewer = Actor::for_tests(UserId(viewer_id), viewer_role);
+            let author = account(UserId(handed_over), author_role, email);
+            let ticket = ticket_by(UserId(author_id));
+            let seen = see_ticket(viewer, ticket.clone(), Some(author.clone()), ticket.created_at);
+            let staff = viewer_role != Role::Customer;
+            match &seen.requester {
+                None => prop_assert!(!staff || handed_over != author_id),
+                Some(requester) => {
+                    prop_assert!(staff && handed_over == author_id);
+                    prop_assert_eq!(requester, &see_user(viewer, author.clone()));
+                    prop_assert_eq!(
+                        requester.shows_email,
+                        sees_address(viewer, author.id, author_role)
+                    );
+                }
+            }
+            let webhook = see_ticket_as(Audience::Staff, ticket.clone(), Some(author.clone()), ticket.created_at);
+            prop_assert_eq!(
+                webhook.requester.map(|requester| requester.shows_email),
+                (handed_over == author_id).then_some(author_role == Role::Customer)
+            );
+            let customers = see_ticket_as(Audience::Customer, ticket.clone(), Some(author), ticket.created_at);
+            prop_assert_eq!(customers.requester, None);
+        }
+    }
+
+    #[test]
+    fn staff_see_a_customers_address_beside_their_ticket() {
+        let customer = account(OWNER.id(), Role::Customer, Some("kayode@example.com"));
+        let ticket = ticket_by(OWNER.id());
+        let at = ticket.created_at;
+        let seen = see_ticket(AGENT, ticket.clone(), Some(customer.clone()), at);
+        let requester = seen.requester.expect("staff see the requester");
+        assert!(requester.shows_email);
+        assert_eq!(requester.user.email, customer.email);
+        let mine = see_ticket(OWNER, ticket.clone(), Some(customer.clone()), at);
+        assert_eq!(mine.requester, None, "a customer is the requester");
+        let none = account(OWNER.id(), Role::Customer, None);
+        let seen = see_ticket(ADMIN, ticket, Some(none), at);
+        let requester = seen.requester.expect("staff see the requester");
+        assert!(requester.shows_email, "shown as none");
+        assert_eq!(requester.user.email, None);
     }
 
     #[test]

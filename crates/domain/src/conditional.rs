@@ -58,6 +58,21 @@ impl EntityTag {
         digest.time(ticket.due.first_response);
         digest.time(ticket.due.resolution);
         digest.flag(seen.sla_breached);
+        // Last, and only when shown, so a customer's tag is what it was
+        // before tickets showed requesters.
+        if let Some(requester) = &seen.requester {
+            digest.flag(true);
+            digest.number(requester.user.id.0);
+            digest.text(&requester.user.username);
+            digest.flag(requester.shows_email);
+            digest.optional_text(
+                requester
+                    .user
+                    .email
+                    .as_ref()
+                    .map(|address| address.as_str()),
+            );
+        }
         digest.finish()
     }
 
@@ -294,6 +309,7 @@ mod tests {
         SeenTicket {
             ticket,
             sla_breached: false,
+            requester: None,
         }
     }
 
@@ -373,8 +389,39 @@ mod tests {
         let breached = SeenTicket {
             ticket: ticket(),
             sla_breached: true,
+            requester: None,
         };
         assert_ne!(EntityTag::of_ticket(&breached), base);
+        // The requester staff see: the account, its name and its address.
+        let requester = |user: User| {
+            EntityTag::of_ticket(&crate::audience::see_ticket_as(
+                crate::audience::Audience::Staff,
+                Ticket {
+                    author: user.id,
+                    ..ticket()
+                },
+                Some(user),
+                at(0),
+            ))
+        };
+        let author = || User {
+            id: UserId(1),
+            ..user()
+        };
+        let with_requester = requester(author());
+        assert_ne!(with_requester, base, "the requester is part of the tag");
+        for changed in [
+            User {
+                username: "tolu".to_owned(),
+                ..author()
+            },
+            User {
+                email: Some(crate::EmailAddress::parse("kayode@example.com").expect("valid")),
+                ..author()
+            },
+        ] {
+            assert_ne!(requester(changed.clone()), with_requester, "{changed:?}");
+        }
         let tag = |user: User| EntityTag::of_user(&crate::audience::see_own_user(user));
         let base = tag(user());
         let hidden = EntityTag::of_user(&crate::audience::see_user_as(

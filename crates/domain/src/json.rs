@@ -51,7 +51,31 @@ impl From<SeenUser> for UserJson {
     }
 }
 
-/// A ticket as its viewer sees it (tags only for staff).
+/// Who opened a ticket, as staff see it beside the ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequesterJson {
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub username: String,
+    /// The address (`null`: none) to those who see it, absent to others.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<Option<String>>,
+}
+
+impl From<SeenUser> for RequesterJson {
+    fn from(seen: SeenUser) -> Self {
+        let SeenUser { user, shows_email } = seen;
+        Self {
+            id: user.id.to_string(),
+            username: user.username,
+            email: shows_email.then(|| user.email.map(|address| address.as_str().to_owned())),
+        }
+    }
+}
+
+/// A ticket as its viewer sees it (tags and the requester only for
+/// staff).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketJson {
@@ -73,6 +97,8 @@ pub struct TicketJson {
     pub first_response_due_at: String,
     pub resolution_due_at: String,
     pub sla_breached: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requester: Option<RequesterJson>,
 }
 
 impl From<SeenTicket> for TicketJson {
@@ -80,6 +106,7 @@ impl From<SeenTicket> for TicketJson {
         let SeenTicket {
             ticket,
             sla_breached,
+            requester,
         } = seen;
         Self {
             id: ticket.id.to_string(),
@@ -100,6 +127,7 @@ impl From<SeenTicket> for TicketJson {
             first_response_due_at: timestamp(ticket.due.first_response),
             resolution_due_at: timestamp(ticket.due.resolution),
             sla_breached,
+            requester: requester.map(RequesterJson::from),
         }
     }
 }

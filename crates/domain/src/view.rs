@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::audience::{Audience, Person, SeenTicket, may_view_ticket, person_as_seen, see_ticket};
-use crate::entities::{Reply, Ticket};
+use crate::entities::{Reply, Ticket, User};
 use crate::history::{Event, EventKind};
 use crate::ids::UserId;
 use crate::paging::Page;
@@ -34,6 +34,8 @@ pub struct Directory {
     pub usernames: HashMap<UserId, String>,
     /// The active staff, to give the ticket to.
     pub assignable: Vec<StaffMember>,
+    /// The account that opened the ticket, shown beside it.
+    pub requester: Option<User>,
 }
 
 /// What the viewer may do to the ticket now, as the rules answer.
@@ -146,7 +148,7 @@ pub fn view_ticket(
     };
     Ok(TicketView {
         viewer,
-        ticket: see_ticket(viewer, ticket, now),
+        ticket: see_ticket(viewer, ticket, directory.requester, now),
         replies,
         events,
         actions,
@@ -254,6 +256,15 @@ mod tests {
                 id: AGENT.id(),
                 username: "benjamin".to_owned(),
             }],
+            requester: Some(User {
+                id: OWNER.id(),
+                username: "kayode".to_owned(),
+                role: Role::Customer,
+                active: true,
+                email: Some(crate::EmailAddress::parse("kayode@example.com").expect("valid")),
+                created_at: at(0),
+                updated_at: at(0),
+            }),
         }
     }
 
@@ -288,6 +299,7 @@ mod tests {
         assert_eq!(seen.person(AGENT.id()), Person::Support);
         assert_eq!(seen.person(OWNER.id()), Person::Viewer);
         assert!(seen.assignable.is_empty());
+        assert_eq!(seen.ticket.requester, None, "a customer is the requester");
         // What every viewer sees of the ticket itself.
         assert_eq!(seen.ticket.ticket.assignee, Some(AGENT.id()));
         assert_eq!(
@@ -305,6 +317,16 @@ mod tests {
             assert!(seen.ticket.ticket.tags.is_some());
             assert_eq!(seen.person(OWNER.id()), Person::Named("kayode".to_owned()));
             assert_eq!(seen.assignable.len(), 1);
+            let requester = seen.ticket.requester.expect("staff see the requester");
+            assert_eq!(requester.user.username, "kayode");
+            assert!(requester.shows_email);
+            assert_eq!(
+                requester
+                    .user
+                    .email
+                    .map(|address| address.as_str().to_owned()),
+                Some("kayode@example.com".to_owned())
+            );
         }
     }
 
@@ -440,6 +462,7 @@ mod tests {
             let staff = audience == Audience::Staff;
             prop_assert_eq!(seen.ticket.ticket.tags.is_some(), staff);
             prop_assert_eq!(seen.assignable.is_empty(), !staff);
+            prop_assert_eq!(seen.ticket.requester.is_some(), staff);
             for (author, _) in &authors {
                 let person = seen.person(author.id());
                 let named = matches!(person, Person::Named(_));

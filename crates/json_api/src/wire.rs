@@ -442,6 +442,27 @@ struct TicketShape {
     /// after its due time (evaluated when the ticket was read, at the same
     /// instant as a list's `breached` filter).
     sla_breached: bool,
+    /// Who opened the ticket; staff only (absent for a customer, who is the
+    /// requester).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    requester: Option<RequesterShape>,
+}
+
+/// The account that opened a ticket, as staff see it beside the ticket.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = Requester)]
+#[expect(dead_code, reason = "a description for the document, never built")]
+struct RequesterShape {
+    /// The user's id, as a string of digits (the ticket's `author`).
+    #[serde(rename = "_id")]
+    id: String,
+    username: String,
+    /// The account's address (`null`: none). Present only to those who see
+    /// it: every member of staff for a customer's account; for a staff
+    /// member's, the account itself and admins.
+    #[schema(format = Email)]
+    email: Option<String>,
 }
 
 json_documented_as!(ReplyJson, Reply, ReplyShape);

@@ -21,12 +21,16 @@ use diesel::sql_types::{Array, BigInt, HasSqlType, Integer, Nullable, Text, Time
 use diesel::sqlite::Sqlite;
 use diesel::{QueryResult, RunQueryDsl};
 
-use crate::rows::{TICKET_COLUMNS, TicketColumns, USER_COLUMNS, UserColumns};
+use domain::{TagSet, TicketId, User};
+
+use crate::connection::{DbConnection, on_backend};
+use crate::error::StoreResult;
+use crate::rows::{TICKET_COLUMNS, TicketColumns, USER_COLUMNS, UserColumns, UserRow, tag_set};
 
 /// An account with its session generation and, on the same row, one
 /// ticket (`NULL`s when there is no such ticket) with its tags separated
-/// by spaces (a tag holds none): what reading a ticket with a token needs,
-/// in one query.
+/// by spaces (a tag holds none) and the account that opened it: what
+/// reading a ticket with a token needs, in one query.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct AccountAndTicket {
     pub account: i64,
@@ -44,10 +48,16 @@ impl Query for AccountAndTicket {
         BigInt,
         Nullable<SqlTypeOf<TicketColumns>>,
         Nullable<Text>,
+        Nullable<SqlTypeOf<UserColumns>>,
     );
 }
 
 impl<Conn> RunQueryDsl<Conn> for AccountAndTicket {}
+
+/// [`USER_COLUMNS`] of the account `requesters`, the alias under which a
+/// ticket's author is joined beside another account.
+const REQUESTER_COLUMNS: &str = "requesters.id, requesters.username, requesters.role, \
+     requesters.active, requesters.email, requesters.created_at, requesters.updated_at";
 
 impl AccountAndTicket {
     fn walk<'b, DB>(&'b self, mut out: AstPass<'_, 'b, DB>, tags: &'static str) -> QueryResult<()>
@@ -63,12 +73,14 @@ impl AccountAndTicket {
         TICKET_COLUMNS.walk_ast(out.reborrow())?;
         out.push_sql(", (SELECT ");
         out.push_sql(tags);
-        out.push_sql(
-            " FROM ticket_tags WHERE ticket_tags.ticket_id = tickets.id) \
-             FROM users LEFT JOIN tickets ON tickets.id = ",
-        );
+        out.push_sql(" FROM ticket_tags WHERE ticket_tags.ticket_id = tickets.id), ");
+        out.push_sql(REQUESTER_COLUMNS);
+        out.push_sql(" FROM users LEFT JOIN tickets ON tickets.id = ");
         out.push_bind_param::<BigInt, _>(&self.ticket)?;
-        out.push_sql(" WHERE users.id = ");
+        out.push_sql(
+            " LEFT JOIN users AS requesters ON requesters.id = tickets.author_id \
+             WHERE users.id = ",
+        );
         out.push_bind_param::<BigInt, _>(&self.account)?;
         Ok(())
     }
@@ -84,6 +96,74 @@ impl QueryFragment<Pg> for AccountAndTicket {
     fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         self.walk(out, "string_agg(tag, ' ')")
     }
+}
+
+/// What staff see beside a ticket, in one query: the account that opened
+/// it and its tags separated by spaces (`NULL`: none). No row when there
+/// is no such ticket.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RequesterAndTags {
+    pub ticket: i64,
+}
+
+impl QueryId for RequesterAndTags {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for RequesterAndTags {
+    type SqlType = (SqlTypeOf<UserColumns>, Nullable<Text>);
+}
+
+impl<Conn> RunQueryDsl<Conn> for RequesterAndTags {}
+
+impl RequesterAndTags {
+    fn walk<'b, DB>(&'b self, mut out: AstPass<'_, 'b, DB>, tags: &'static str) -> QueryResult<()>
+    where
+        DB: Backend + HasSqlType<BigInt>,
+        UserColumns: QueryFragment<DB>,
+        i64: diesel::serialize::ToSql<BigInt, DB>,
+    {
+        out.push_sql("SELECT ");
+        USER_COLUMNS.walk_ast(out.reborrow())?;
+        out.push_sql(", (SELECT ");
+        out.push_sql(tags);
+        out.push_sql(
+            " FROM ticket_tags WHERE ticket_tags.ticket_id = tickets.id) \
+             FROM tickets INNER JOIN users ON users.id = tickets.author_id \
+             WHERE tickets.id = ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.ticket)?;
+        Ok(())
+    }
+}
+
+impl QueryFragment<Sqlite> for RequesterAndTags {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        self.walk(out, "group_concat(tag, ' ')")
+    }
+}
+
+impl QueryFragment<Pg> for RequesterAndTags {
+    fn walk_ast<'b>(&'b self, out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        self.walk(out, "string_agg(tag, ' ')")
+    }
+}
+
+/// What staff see beside a ticket: the account that opened it, and its
+/// tags, in one query.
+pub(crate) fn load_requester_and_tags(
+    conn: &mut DbConnection,
+    ticket_id: TicketId,
+) -> StoreResult<(User, TagSet)> {
+    let query = RequesterAndTags {
+        ticket: ticket_id.0,
+    };
+    let (user, tags): (UserRow, Option<String>) = on_backend!(conn, |c| query.get_result(c)?);
+    Ok((
+        user.try_into()?,
+        tag_set(tags.as_deref().unwrap_or("").split_whitespace())?,
+    ))
 }
 
 /// A ticket's search words replaced.

@@ -10,7 +10,7 @@ use domain::{
 
 use crate::connection::{DbConnection, Locked, lock_rows};
 use crate::error::{StoreError, StoreResult};
-use crate::schema::{events, replies, ticket_tags, tickets, users};
+use crate::schema::{events, replies, tickets, users};
 
 /// Declares a column tuple's type and value from one list.
 macro_rules! columns {
@@ -227,15 +227,6 @@ where
     T: TryFrom<R, Error = StoreError>,
 {
     rows.into_iter().map(T::try_from).collect()
-}
-
-/// One ticket's tags.
-pub(crate) fn load_tags(conn: &mut DbConnection, ticket_id: TicketId) -> StoreResult<TagSet> {
-    let names: Vec<String> = ticket_tags::table
-        .filter(ticket_tags::ticket_id.eq(ticket_id.0))
-        .select(ticket_tags::tag)
-        .load(conn)?;
-    tag_set(names)
 }
 
 pub(crate) fn tag_set<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> StoreResult<TagSet> {

@@ -10,14 +10,14 @@ use domain::audience::{Audience, TicketScope, decide_ticket_scope, see_ticket};
 use domain::ticket_list::may_filter_tickets;
 use domain::{
     Actor, Direction, ListTickets, Page, Position, Priority, SeenTicket, SortField, SortValue,
-    Ticket, TicketStatus, UserId,
+    Ticket, TicketStatus, User, UserId,
 };
 
 use crate::connection::{DbBackend, DbConnection};
 use crate::error::{StoreError, StoreResult};
 use crate::paging::total;
-use crate::rows::{TICKET_COLUMNS, TicketRow, convert_all, tag_set};
-use crate::schema::{ticket_tags, tickets};
+use crate::rows::{TICKET_COLUMNS, TicketRow, USER_COLUMNS, UserRow, convert_all, tag_set};
+use crate::schema::{ticket_tags, tickets, users};
 use crate::search::{breadth, count_matching, matching};
 use crate::{Store, now};
 
@@ -152,11 +152,18 @@ impl Store {
         if audience.sees_tags() {
             attach_tags(conn, &mut page.items)?;
         }
+        let requesters = match audience.sees_requester() {
+            true => load_requesters(conn, &page.items)?,
+            false => HashMap::new(),
+        };
         Ok(Page {
             items: page
                 .items
                 .into_iter()
-                .map(|ticket| see_ticket(actor, ticket, at))
+                .map(|ticket| {
+                    let author = requesters.get(&ticket.author).cloned();
+                    see_ticket(actor, ticket, author, at)
+                })
                 .collect(),
             next: page.next,
             total: page.total,
@@ -179,6 +186,23 @@ fn attach_tags(conn: &mut DbConnection, page: &mut [Ticket]) -> StoreResult<()> 
         ticket.tags = Some(tag_set(by_ticket.remove(&ticket.id.0).unwrap_or_default())?);
     }
     Ok(())
+}
+
+/// The accounts that opened a page of tickets, in one query.
+fn load_requesters(conn: &mut DbConnection, page: &[Ticket]) -> StoreResult<HashMap<UserId, User>> {
+    let mut ids: Vec<i64> = page.iter().map(|ticket| ticket.author.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<UserRow> = users::table
+        .filter(users::id.eq_any(&ids))
+        .select(USER_COLUMNS)
+        .load(conn)?;
+    rows.into_iter()
+        .map(|row| User::try_from(row).map(|user| (user.id, user)))
+        .collect()
 }
 
 /// Whether the only filter of `request` is its search (written out field

@@ -11,8 +11,9 @@ use crate::connection::read_transaction;
 use crate::directory::{assignable_staff, usernames};
 use crate::error::StoreResult;
 use crate::events::events_page;
+use crate::prepared::load_requester_and_tags;
 use crate::replies::replies_page;
-use crate::rows::{load_tags, load_ticket};
+use crate::rows::load_ticket;
 use crate::{Store, now};
 
 impl Store {
@@ -31,9 +32,12 @@ impl Store {
             let ticket = load_ticket(conn, ticket_id)?;
             may_view_ticket(actor, ticket.facts())?;
             let audience = Audience::of(actor);
-            let tags = match audience.sees_tags() {
-                true => Some(load_tags(conn, ticket_id)?),
-                false => None,
+            let (tags, requester) = match audience.sees_tags() || audience.sees_requester() {
+                true => {
+                    let (author, tags) = load_requester_and_tags(conn, ticket_id)?;
+                    (Some(tags), Some(author))
+                }
+                false => (None, None),
             };
             let ticket = Ticket { tags, ..ticket };
             let replies = replies_page(conn, actor, ticket_id, replies)?;
@@ -42,6 +46,7 @@ impl Store {
                 true => Directory {
                     usernames: usernames(conn, &people_on(&ticket, &replies.items, &events.items))?,
                     assignable: assignable_staff(conn)?,
+                    requester,
                 },
                 false => Directory::default(),
             };

@@ -9,16 +9,16 @@ use domain::conditional::decide_precondition;
 use domain::tickets::{Opening, Resolution, decide_new_ticket, decide_status_change};
 use domain::{
     Actor, EntityTag, Precondition, Refusal, SeenTicket, SessionEpoch, Subject, Ticket, TicketBody,
-    TicketDocuments, TicketId, TicketStatus, UserId,
+    TicketDocuments, TicketId, TicketStatus, User, UserId,
 };
 
 use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreResult;
 use crate::events::record_events;
 use crate::idempotency::{Recording, record_if_held};
-use crate::prepared::{AccountAndTicket, OpenTicket};
+use crate::prepared::{AccountAndTicket, OpenTicket, load_requester_and_tags};
 use crate::rows::{
-    TICKET_COLUMNS, TicketRow, UserRow, encode_event, load_tags, load_ticket, lock_ticket, tag_set,
+    TICKET_COLUMNS, TicketRow, UserRow, encode_event, load_ticket, lock_ticket, tag_set,
 };
 use crate::schema::tickets;
 use crate::search::insert_document;
@@ -60,7 +60,8 @@ impl Store {
             let opening = decide_new_ticket(actor, &self.sla, now())?;
             let id = insert_ticket(conn, actor, new, &opening, announced)?;
             // A new ticket's tags are none; `see_ticket` drops them for a
-            // viewer who does not see tags.
+            // viewer who does not see tags. Only a customer opens a
+            // ticket, and is its requester: no one to show beside it.
             let ticket = opening.ticket(
                 TicketId(id),
                 actor.id(),
@@ -69,7 +70,7 @@ impl Store {
                     .map(|subject| subject.as_str().to_owned()),
                 new.body.as_str().to_owned(),
             );
-            let seen = see_ticket(actor, ticket, opening.at);
+            let seen = see_ticket(actor, ticket, None, opening.at);
             record_if_held(conn, recording, &seen)?;
             Ok(seen)
         };
@@ -91,7 +92,13 @@ impl Store {
         token_epoch: SessionEpoch,
         ticket_id: TicketId,
     ) -> StoreResult<SeenTicket> {
-        type Found = (UserRow, i64, Option<TicketRow>, Option<String>);
+        type Found = (
+            UserRow,
+            i64,
+            Option<TicketRow>,
+            Option<String>,
+            Option<UserRow>,
+        );
         let query = AccountAndTicket {
             account: subject.0,
             ticket: ticket_id.0,
@@ -99,18 +106,21 @@ impl Store {
         let conn = &mut *self.conn()?;
         let found: Option<Found> = on_backend!(conn, |c| query.get_result(c).optional()?);
         let (account, ticket) = match found {
-            Some((user, epoch, ticket, tags)) => (Some((user, epoch)), ticket.map(|t| (t, tags))),
+            Some((user, epoch, ticket, tags, author)) => {
+                (Some((user, epoch)), ticket.map(|t| (t, tags, author)))
+            }
             None => (None, None),
         };
         let actor = token_session(account, token_epoch)?;
-        let (row, tags) = ticket.ok_or(Refusal::NotFound)?;
+        let (row, tags, author) = ticket.ok_or(Refusal::NotFound)?;
         let tags = tag_set(tags.as_deref().unwrap_or("").split_whitespace())?;
         let ticket = Ticket {
             tags: Some(tags),
             ..row.try_into()?
         };
         may_view_ticket(actor, ticket.facts())?;
-        Ok(see_ticket(actor, ticket, now()))
+        let author = author.map(User::try_from).transpose()?;
+        Ok(see_ticket(actor, ticket, author, now()))
     }
 
     /// One ticket as `actor` sees it now: another customer's is not found.
@@ -284,17 +294,21 @@ impl TicketChanges<'_> {
     }
 }
 
-/// The ticket as `actor` sees it at `at`, its tags loaded only for those
-/// who see them.
+/// The ticket as `actor` sees it at `at`, its tags and its requester
+/// loaded (in one query) only for those who see them.
 pub(crate) fn seen(
     conn: &mut DbConnection,
     actor: Actor,
     ticket: Ticket,
     at: DateTime<Utc>,
 ) -> StoreResult<SeenTicket> {
-    let tags = match Audience::of(actor).sees_tags() {
-        true => Some(load_tags(conn, ticket.id)?),
-        false => None,
+    let audience = Audience::of(actor);
+    let (tags, author) = match audience.sees_tags() || audience.sees_requester() {
+        true => {
+            let (author, tags) = load_requester_and_tags(conn, ticket.id)?;
+            (Some(tags), Some(author))
+        }
+        false => (None, None),
     };
-    Ok(see_ticket(actor, Ticket { tags, ..ticket }, at))
+    Ok(see_ticket(actor, Ticket { tags, ..ticket }, author, at))
 }

@@ -12,7 +12,8 @@ use domain::{
 use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreResult;
 use crate::events::record_events;
-use crate::rows::{load_tags, lock_ticket, parse};
+use crate::prepared::load_requester_and_tags;
+use crate::rows::{lock_ticket, parse};
 use crate::schema::{ticket_tags, users};
 use crate::sla::breach_column;
 use crate::tickets::TicketChanges;
@@ -46,7 +47,7 @@ impl Store {
         self.write(|conn| {
             let ticket = lock_ticket(conn, ticket_id)?;
             may_triage(actor, ticket.facts())?;
-            let tags = load_tags(conn, ticket_id)?;
+            let (author, tags) = load_requester_and_tags(conn, ticket_id)?;
             let now = now();
             let current = see_ticket(
                 actor,
@@ -54,6 +55,7 @@ impl Store {
                     tags: Some(tags.clone()),
                     ..ticket.clone()
                 },
+                Some(author.clone()),
                 now,
             );
             decide_precondition(precondition, &EntityTag::of_ticket(&current))?;
@@ -99,7 +101,7 @@ impl Store {
                 tags: Some(update.tags.unwrap_or(tags)),
                 ..ticket
             };
-            Ok(see_ticket(actor, changed, now))
+            Ok(see_ticket(actor, changed, Some(author), now))
         })
     }
 }

@@ -29,7 +29,8 @@ use crate::outbox::{
     new_message_id,
 };
 use crate::paging::page_in_id_order;
-use crate::rows::{REPLY_COLUMNS, ReplyRow, load_tags, load_ticket, utc};
+use crate::prepared::load_requester_and_tags;
+use crate::rows::{REPLY_COLUMNS, ReplyRow, load_ticket, utc};
 use crate::schema::{outbox, outbox_attempts, replies, users, webhook_endpoints};
 use crate::{Store, now};
 
@@ -563,13 +564,14 @@ pub(crate) fn announce_ticket_events(
     }
     let at = now();
     let ticket = load_ticket(conn, ticket_id)?;
-    let tags = load_tags(conn, ticket_id)?;
+    let (author, tags) = load_requester_and_tags(conn, ticket_id)?;
     let seen = see_ticket_as(
         Audience::Staff,
         domain::Ticket {
             tags: Some(tags),
             ..ticket
         },
+        Some(author),
         at,
     );
     let ticket_json = json(TicketJson::from(seen))?;

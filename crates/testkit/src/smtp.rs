@@ -9,7 +9,7 @@
 use std::io::{self, BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::server::free_port;
 
@@ -27,6 +27,8 @@ pub struct ReceivedMail {
     pub envelope_to: Vec<String>,
     /// The message as it came over the wire (headers and body).
     pub raw: Vec<u8>,
+    /// When the sink accepted it (the sink's clock, this machine's).
+    pub arrived_at: SystemTime,
 }
 
 impl ReceivedMail {
@@ -174,19 +176,25 @@ fn read_mail_dir(directory: &Path) -> io::Result<Vec<ReceivedMail>> {
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
         .filter(|name| name.ends_with(".eml"))
         .collect();
-    // Names start with the arrival time in nanoseconds, zero-free of
-    // padding but all of one length for centuries: sorting is arrival order.
+    // Names start with the arrival time in nanoseconds, all of one length
+    // for centuries: sorting them is arrival order.
     names.sort();
     names
         .into_iter()
         .map(|name| {
             let bytes = std::fs::read(directory.join(&name))?;
-            parse_file(&bytes).ok_or_else(|| io::Error::other(format!("{name} is not a sink file")))
+            parse_file(&name, &bytes)
+                .ok_or_else(|| io::Error::other(format!("{name} is not a sink file")))
         })
         .collect()
 }
 
-fn parse_file(bytes: &[u8]) -> Option<ReceivedMail> {
+/// A sink file: its name starts with the arrival time in nanoseconds
+/// since the epoch; it holds the envelope's two lines, a blank line and
+/// the message.
+fn parse_file(name: &str, bytes: &[u8]) -> Option<ReceivedMail> {
+    let nanos: u64 = name.split('-').next()?.parse().ok()?;
+    let arrived_at = SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos);
     let mut rest = bytes;
     let mut line = |prefix: &str| -> Option<String> {
         let end = rest.iter().position(|&b| b == b'\n')?;
@@ -208,6 +216,7 @@ fn parse_file(bytes: &[u8]) -> Option<ReceivedMail> {
         envelope_from,
         envelope_to,
         raw: rest.to_vec(),
+        arrived_at,
     })
 }
 
@@ -274,6 +283,11 @@ mod tests {
         assert!(received[0].is_to("carol@example.com"));
         assert!(!received[0].is_to("bounce-me@example.com"));
         assert_eq!(received[0].parsed().subject(), Some("hello"));
+        let age = received[0]
+            .arrived_at
+            .elapsed()
+            .expect("arrived in the past");
+        assert!(age < Duration::from_secs(60), "arrived {age:?} ago");
 
         sink.stop();
         assert!(TcpStream::connect(("127.0.0.1", sink.port())).is_err());

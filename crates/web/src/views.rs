@@ -265,6 +265,8 @@ pub struct TicketRow {
     pub status_class: &'static str,
     pub priority: &'static str,
     pub assignee: String,
+    /// Who opened it, for staff.
+    pub requester: Option<String>,
     pub updated: When,
     pub breached: bool,
 }
@@ -290,6 +292,8 @@ pub struct TicketPage {
     /// Who holds the ticket, as the viewer knows them.
     pub assignee: String,
     pub opened_by: String,
+    /// Who opened the ticket, for staff (a customer is the requester).
+    pub requester: Option<RequesterView>,
     pub created: When,
     pub updated: When,
     pub resolved: Option<When>,
@@ -316,6 +320,53 @@ pub struct ThreadEntry {
     pub note: bool,
     /// Written by the viewer.
     pub mine: bool,
+}
+
+/// The account that opened a ticket, as staff see it beside the ticket.
+#[derive(Debug, Clone)]
+pub struct RequesterView {
+    pub username: String,
+    /// The address, when the viewer sees it and there is one.
+    pub email: Option<EmailLink>,
+    /// The viewer sees the address, and there is none.
+    pub no_address: bool,
+}
+
+/// An address to show, and its `mailto:` link.
+#[derive(Debug, Clone)]
+pub struct EmailLink {
+    pub address: String,
+    pub href: String,
+}
+
+impl RequesterView {
+    pub fn of(seen: &domain::SeenUser) -> Self {
+        let email = seen.user.email.as_ref().map(|address| EmailLink {
+            address: address.as_str().to_owned(),
+            href: mailto(address.as_str()),
+        });
+        Self {
+            username: seen.user.username.clone(),
+            no_address: seen.shows_email && email.is_none(),
+            email,
+        }
+    }
+}
+
+/// `mailto:` and the address, percent-encoded but for the characters a
+/// `mailto:` URL carries as they are (RFC 6068): letters, digits, `@`,
+/// `.`, `-`, `_`, `~` and `+`.
+pub fn mailto(address: &str) -> String {
+    let mut url = String::from("mailto:");
+    for byte in address.bytes() {
+        match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'@' | b'.' | b'-' | b'_' | b'~' | b'+' => {
+                url.push(char::from(byte));
+            }
+            _ => url.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    url
 }
 
 /// The public reply box: open, or shut with the rules' reason.
@@ -448,4 +499,22 @@ pub struct DeliveryRow {
     pub duration_ms: i64,
     pub error: String,
     pub succeeded: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mailto_link_carries_the_address_and_encodes_what_a_url_may_not_hold() {
+        assert_eq!(
+            mailto("kayode.a+help@example.com"),
+            "mailto:kayode.a+help@example.com"
+        );
+        assert_eq!(
+            mailto("a?b%c#d&e@example.com"),
+            "mailto:a%3Fb%25c%23d%26e@example.com"
+        );
+        assert_eq!(mailto("é@example.com"), "mailto:%C3%A9@example.com");
+    }
 }

@@ -16,7 +16,9 @@
 //! section's seeds, every filter x sort of the agents' queue (`queue`,
 //! runnable alone with `--only queue`, which seeds its own); and what a
 //! webhook endpoint costs a reply, with the outbox's delivery rate and lag
-//! (`webhooks`, runnable alone with `--only webhooks`). What
+//! (`webhooks`, runnable alone with `--only webhooks`); and what mail
+//! costs a public reply, with its lag to a local SMTP server (`mail`,
+//! runnable alone with `--only mail`). What
 //! instrumentation costs also runs alone, on a small seed, with `--only
 //! instrumentation` (and beside another build of the server with
 //! `--instrumentation-baseline PATH`). `--only lists`
@@ -38,6 +40,7 @@ mod lists;
 mod login_attacks;
 mod logins;
 mod machine;
+mod mail;
 mod processes;
 mod queue;
 mod report;
@@ -102,6 +105,9 @@ pub struct BenchArgs {
     /// What a webhook costs a reply, and how soon it is delivered.
     #[command(flatten)]
     webhooks: webhooks::WebhookArgs,
+    /// What mail costs a reply, and how soon it arrives.
+    #[command(flatten)]
+    mail: mail::MailArgs,
     /// Runs this section alone.
     #[arg(long, value_enum)]
     only: Option<Section>,
@@ -140,6 +146,9 @@ enum Section {
     /// Replies with a subscribed webhook endpoint against none, delivery
     /// throughput and lag, on a small seed.
     Webhooks,
+    /// Public replies with mail on against off, and each mail's lag to a
+    /// local SMTP server, on a small seed.
+    Mail,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
@@ -154,6 +163,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     args.attacks.check()?;
     args.instrumentation.check()?;
     args.webhooks.check()?;
+    args.mail.check()?;
     println!("building the release server ...");
     build_release(root, &["-p", "api"])?;
     if args.list.compares() && matches!(args.only, None | Some(Section::Lists)) {
@@ -238,6 +248,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         None
     };
     let webhooks = webhooks::measure(root, &basics.db, &args.webhooks)?;
+    let mail = mail::measure(root, &basics.db, &args.mail)?;
 
     print_machine();
     report::print(&basics);
@@ -258,6 +269,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
         login_attacks::print(attacks);
     }
     webhooks::print(&webhooks);
+    mail::print(&mail);
     Ok(())
 }
 
@@ -304,6 +316,13 @@ fn measure_alone(
             let measured = webhooks::measure(root, &seeded.db, &args.webhooks)?;
             print_machine();
             webhooks::print(&measured);
+        }
+        Section::Mail => {
+            let seeded = report::seed(dir, mail::TICKETS)?;
+            drop(seeded.store);
+            let measured = mail::measure(root, &seeded.db, &args.mail)?;
+            print_machine();
+            mail::print(&measured);
         }
         Section::Queue => {
             let mut queues = Vec::new();

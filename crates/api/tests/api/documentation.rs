@@ -20,9 +20,12 @@ http_tests! {
         let document = answer.json();
         assert!(document["openapi"].as_str().is_some_and(|v| v.starts_with("3.")), "{document}");
         assert_eq!(contract(&app).await.document(), &document, "tests check against what is served");
-        for component in ["User", "Ticket", "Reply", "ErrorEnvelope", "Envelope_Ticket", "PageEnvelope_Ticket"] {
+        for component in ["User", "Ticket", "Requester", "Reply", "ErrorEnvelope", "Envelope_Ticket", "PageEnvelope_Ticket"] {
             assert!(document["components"]["schemas"].get(component).is_some(), "{component} missing");
         }
+        let requester = &document["components"]["schemas"]["Requester"];
+        assert_eq!(requester["additionalProperties"], false, "{requester}");
+        assert_eq!(requester["required"], json!(["_id", "username"]), "{requester}");
         assert_eq!(document["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
         let expected = [
             ("post", "/api/v1/login"),

@@ -51,6 +51,7 @@ mod process;
 mod processes;
 mod replies;
 mod report;
+mod requester;
 mod search;
 mod tickets;
 mod tokens;

@@ -1291,6 +1291,33 @@ http_tests! {
         app.login("sneaky", "1234").await.expect(StatusCode::UNAUTHORIZED);
     }
 
+    /// Staff see who opened a ticket beside it, with a `mailto:` link to
+    /// their address (escaped in the page, percent-encoded in the link),
+    /// and their name in the queue; the customer's own pages show neither.
+    async fn staff_see_the_requester_and_their_address_the_customer_does_not(app) {
+        let (kayode, mut customer) = user(&app, "kayode", Role::Customer).await;
+        let (_, mut tolu) = user(&app, "tolu", Role::Customer).await;
+        let (_, agent) = user(&app, "benjamin", Role::SupportAgent).await;
+        app.patch("/api/v1/users/me", &kayode, json!({"email": "o'neil+help@example.com"}))
+            .await
+            .expect(StatusCode::OK);
+        let id = open_ticket(&mut customer, "Refund", "please refund order 7").await;
+        let other = open_ticket(&mut tolu, "Fax", "the fax is on fire").await;
+        let path = format!("/tickets/{id}");
+        let page = agent.get(&path).await.expect(StatusCode::OK);
+        assert!(page.has(r#"<dd id="requester">kayode<br><a href="mailto:o%27neil+help@example.com" id="requester-email">o&#39;neil+help@example.com</a></dd>"#)
+            || page.has(r#"<dd id="requester">kayode<br><a href="mailto:o%27neil+help@example.com" id="requester-email">o&#x27;neil+help@example.com</a></dd>"#),
+            "{}", page.html);
+        let none = agent.get(&format!("/tickets/{other}")).await.expect(StatusCode::OK);
+        assert!(none.has(r#"<dd id="requester">tolu<br><span class="hint">no email address</span></dd>"#), "{}", none.html);
+        let queue = agent.get("/tickets").await.expect(StatusCode::OK);
+        assert!(queue.has(r#"<span class="requester">from kayode</span>"#), "{}", queue.html);
+        assert!(queue.has(r#"<span class="requester">from tolu</span>"#), "{}", queue.html);
+        for own in [customer.get(&path).await.expect(StatusCode::OK), customer.get("/tickets").await.expect(StatusCode::OK)] {
+            assert!(!own.has("requester") && !own.has("mailto:") && !own.has("neil"), "{}", own.html);
+        }
+    }
+
     async fn ticket_text_is_shown_as_text_never_as_markup(app) {
         let (_, mut customer) = user(&app, "kayode", Role::Customer).await;
         let (_, mut agent) = user(&app, "benjamin", Role::SupportAgent).await;

@@ -382,6 +382,12 @@ http_tests! {
             assert!(event.body["timestamp"].is_string());
             assert_eq!(event.body["data"]["ticket"]["ticketId"], json!(ticket));
             assert!(event.body["data"]["ticket"]["tags"].is_array(), "staff view: {}", event.body);
+            assert_eq!(
+                event.body["data"]["ticket"]["requester"],
+                json!({"_id": customer.id, "username": "carol", "email": null}),
+                "staff view: {}",
+                event.body
+            );
         }
         let created_event = ticket_events
             .iter()

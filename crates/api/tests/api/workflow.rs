@@ -201,15 +201,16 @@ http_tests! {
         assert_eq!(read, created);
         let list = page(&app, &customer, "/api/v1/tickets").await;
         assert!(items(&list)[0].get("tags").is_none(), "{list}");
-        // Staff do, on every read.
+        // Staff do, on every read, with the requester beside them; the
+        // rest is what the customer sees.
         for staff in [&agent, &admin] {
             let read = ticket(&app, staff, id).await;
             assert_eq!(read["tags"], json!([]), "{read}");
+            assert_eq!(read["requester"]["_id"], created["author"], "{read}");
             let mut without_tags = read.clone();
-            without_tags
-                .as_object_mut()
-                .expect("object")
-                .remove("tags");
+            let fields = without_tags.as_object_mut().expect("object");
+            fields.remove("tags");
+            fields.remove("requester");
             assert_eq!(without_tags, created);
             let list = page(&app, staff, "/api/v1/tickets").await;
             assert_eq!(items(&list)[0]["tags"], json!([]), "{list}");

@@ -112,6 +112,7 @@ both_backends!(each_viewer_sees_their_part_of_a_ticket_page, |db| {
     assert!(seen.actions.resolve, "the owner may resolve it");
     assert!(!seen.actions.note && !seen.actions.triage);
     assert!(seen.assignable.is_empty());
+    assert_eq!(seen.ticket.requester, None, "the customer is the requester");
 
     // The agent: both replies, every event, the tags, everyone's names,
     // and the staff to give it to.
@@ -123,6 +124,18 @@ both_backends!(each_viewer_sees_their_part_of_a_ticket_page, |db| {
     assert_eq!(staff_view.events.items, every_event);
     assert_eq!(staff_view.ticket.ticket.tags, Some(tags));
     assert_eq!(staff_view.ticket.ticket, triaged.ticket);
+    assert_eq!(
+        staff_view.ticket.requester, triaged.requester,
+        "the page shows the requester as the triage answered it"
+    );
+    assert_eq!(
+        staff_view
+            .ticket
+            .requester
+            .as_ref()
+            .map(|seen| seen.user.id),
+        Some(cast.customer.id())
+    );
     assert_eq!(
         staff_view.person(cast.customer.id()),
         Person::Named("kayode".to_owned())

@@ -3,8 +3,8 @@
 
 use domain::{Direction, ListTickets, PageRequest, ReplyBody, SortField, TicketId, TicketStatus};
 use domain::{
-    EventKind, Refusal, ReplyKind, SearchQuery, SessionEpoch, TagSet, TicketChange, UserChange,
-    UserId,
+    EmailAddress, EventKind, Refusal, ReplyKind, SearchQuery, SessionEpoch, TagSet, TicketChange,
+    UserChange, UserId,
 };
 use store::StoreError;
 use testkit::{Backend, both_backends, record_queries};
@@ -318,6 +318,9 @@ both_backends!(
         let seen = read(cast.agent, theirs.id).expect("staff see every ticket");
         assert_eq!(statements(&log).len(), 1, "one query");
         assert_eq!(seen.tags, Some(tags));
+        let requester = seen.requester.as_ref().expect("staff see the requester");
+        assert_eq!(requester.user.id, cast.other_customer.id());
+        assert_eq!(requester.user.username, "tolu");
         assert_eq!(
             seen,
             store.read_ticket(cast.agent, theirs.id).expect("read")
@@ -328,6 +331,7 @@ both_backends!(
             store.read_ticket(cast.customer, mine.id).expect("read")
         );
         assert_eq!(own.tags, None, "a customer sees no tags");
+        assert_eq!(own.requester, None, "a customer is the requester");
         let theirs_tagged = read(cast.other_customer, theirs.id).expect("own");
         assert_eq!(theirs_tagged.tags, None, "not even on their own ticket");
         assert_eq!(
@@ -462,6 +466,9 @@ both_backends!(
             store
                 .read_ticket_with_token(cast.agent.id(), SessionEpoch::default(), ticket.id)
                 .expect("read");
+            // As an API token's holder reads it: the ticket, then its tags
+            // and requester.
+            store.read_ticket(cast.agent, ticket.id).expect("read");
             store
                 .authenticate(cast.agent.id(), SessionEpoch::default())
                 .expect("authenticate");
@@ -509,5 +516,64 @@ both_backends!(
             .map(String::as_str)
             .collect();
         assert_eq!(expected, Vec::<&str>::new(), "prepared on every run");
+    }
+);
+
+both_backends!(
+    a_page_of_tickets_reads_its_requesters_in_one_query_for_staff_only,
+    |db| {
+        let store = db.store();
+        let cast = cast(db);
+        let address = EmailAddress::parse("kayode@example.com").expect("valid");
+        store
+            .update_user(
+                cast.admin,
+                cast.customer.id(),
+                &UserChange {
+                    role: None,
+                    active: None,
+                    pin: None,
+                    email: Some(Some(address.clone())),
+                },
+            )
+            .expect("address");
+        for round in 0..3 {
+            open(store, cast.customer, &format!("mine {round}"));
+            open(store, cast.other_customer, &format!("theirs {round}"));
+        }
+        let users_read = |log: &testkit::QueryLog| {
+            statements(log)
+                .into_iter()
+                .filter(|sql| sql.replace(['"', '`'], "").contains(" FROM users"))
+                .count()
+        };
+        let log = record_queries(store);
+        for staff in [cast.agent, cast.admin] {
+            log.take();
+            let page = store
+                .list_tickets(staff, &ListTickets::default())
+                .expect("list");
+            assert_eq!(page.items.len(), 6);
+            assert_eq!(users_read(&log), 1, "one query for the page's requesters");
+            for seen in &page.items {
+                let requester = seen.requester.as_ref().expect("staff see the requester");
+                assert_eq!(requester.user.id, seen.author);
+                let expected = (seen.author == cast.customer.id()).then(|| address.clone());
+                assert_eq!(requester.user.email, expected);
+                assert!(requester.shows_email);
+                assert_eq!(
+                    *seen,
+                    store.read_ticket(staff, seen.id).expect("read"),
+                    "a row is what a read shows"
+                );
+            }
+        }
+        log.take();
+        let mine = store
+            .list_tickets(cast.customer, &ListTickets::default())
+            .expect("list");
+        assert_eq!(mine.items.len(), 3);
+        assert!(mine.items.iter().all(|seen| seen.requester.is_none()));
+        assert_eq!(users_read(&log), 0, "nothing read for a customer");
     }
 );

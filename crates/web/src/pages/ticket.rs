@@ -21,8 +21,8 @@ use crate::SessionCookie;
 use crate::error::PageError;
 use crate::forms::Posted;
 use crate::views::{
-    Choice, Chrome, HistoryEntry, ReplyBox, SlaView, ThreadEntry, TicketPage, TriageForm, When,
-    render, sentence, status_class, status_label,
+    Choice, Chrome, HistoryEntry, ReplyBox, RequesterView, SlaView, ThreadEntry, TicketPage,
+    TriageForm, When, render, sentence, status_class, status_label,
 };
 
 /// Replies and history entries a page shows at once.
@@ -202,6 +202,7 @@ impl ReadPage {
                 .assignee
                 .map_or_else(|| "Nobody yet".to_owned(), |id| self.name(id)),
             opened_by: self.name(ticket.author),
+            requester: ticket.requester.as_ref().map(RequesterView::of),
             created: When::of(ticket.created_at),
             updated: When::of(ticket.updated_at),
             resolved: ticket.resolved_at.map(When::of),

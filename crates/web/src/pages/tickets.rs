@@ -225,6 +225,10 @@ fn ticket_row(viewer: Actor, seen: &SeenTicket, names: &HashMap<UserId, String>)
             )),
             None => "Unassigned".to_owned(),
         },
+        requester: seen
+            .requester
+            .as_ref()
+            .map(|requester| requester.user.username.clone()),
         updated: When::of(ticket.updated_at),
         breached: seen.sla_breached,
     }
