@@ -289,6 +289,23 @@ http_tests! {
         use_link(&app, &link, "4321").await.expect(StatusCode::NOT_FOUND);
     }
 
+    async fn requests_at_once_for_one_account_mail_it_once(app) {
+        let app = mailing(app);
+        let customer = app.customer("kayode").await;
+        set_address(&app, &customer, "kayode@example.com").await;
+        let requests = (0..8).map(|n| {
+            let body = match n % 2 {
+                0 => json!({"username": "kayode"}),
+                _ => json!({"email": "kayode@example.com"}),
+            };
+            request_reset(&app, body)
+        });
+        for answer in futures_util::future::join_all(requests).await {
+            answer.expect(StatusCode::ACCEPTED);
+        }
+        assert_eq!(reset_mails(&app).await.len(), 1, "requests at once each sent a mail");
+    }
+
     async fn of_uses_of_one_link_at_once_exactly_one_sets_the_pin(app) {
         let app = mailing(app);
         let customer = app.customer("kayode").await;
