@@ -163,14 +163,18 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // Budgets of addresses that came back to full are forgotten.
     let limits = app.limits.clone();
     spawn_every(Duration::from_secs(60), move || limits.forget_idle());
-    // So are the login records of unknown names quiet for a day, and the
-    // budgets of addresses whole again: the tables stay small.
+    // So are the login records of unknown names quiet for a day, the
+    // budgets of addresses whole again, and PIN reset links expired: the
+    // tables stay small.
     let store = app.store.clone();
     spawn_every(Duration::from_secs(60), move || {
         let store = store.clone();
         tokio::task::spawn_blocking(move || {
             if let Err(error) = store.forget_quiet_logins() {
                 tracing::warn!(error = %store::with_causes(&error), "forgetting quiet logins failed");
+            }
+            if let Err(error) = store.forget_expired_pin_resets() {
+                tracing::warn!(error = %store::with_causes(&error), "forgetting expired PIN resets failed");
             }
         });
     });

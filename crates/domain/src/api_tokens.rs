@@ -5,8 +5,9 @@
 //!
 //! A token is a credential of its own beside the PIN: it acts as its
 //! account with the account's current role, so a deactivated account's
-//! tokens hold nothing, while a PIN change or reset leaves them be (the
-//! owner lists them and revokes what they no longer trust).
+//! tokens hold nothing, while a PIN change or an admin's reset leaves them
+//! be (the owner lists them and revokes what they no longer trust). A PIN
+//! reset by mail ends them (`pin_reset`).
 
 use chrono::{DateTime, TimeDelta, Utc};
 

@@ -4,7 +4,7 @@
 //! an invalid value ([`values`], with what shows on screen in [`visible`], [`ids`], [`workflow`], [`paging`],
 //! [`ticket_list`], [`sla`], [`search`]). Every business rule is one pure
 //! function ([`tickets`], [`triage`], [`accounts`], [`login`],
-//! [`api_tokens`], [`report`])
+//! [`api_tokens`], [`pin_reset`], [`report`])
 //! that returns the decision, with the [`history`] events a ticket's change
 //! records, or a [`Refusal`] saying why not. What each viewer sees is
 //! decided in [`audience`] and, for a ticket's whole page, [`view`]; the
@@ -26,6 +26,7 @@ pub mod json;
 pub mod login;
 pub mod mail;
 pub mod paging;
+pub mod pin_reset;
 pub mod refusal;
 pub mod report;
 pub mod roles;

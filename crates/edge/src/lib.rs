@@ -17,6 +17,7 @@ pub mod guard;
 pub mod keys;
 pub mod limits;
 pub mod observe;
+pub mod pin_resets;
 pub mod problem;
 pub mod random_secret;
 pub mod report;

@@ -1,5 +1,6 @@
 //! Request budgets against floods: per client address on the doors that
-//! hash a PIN (log-in, account creation, PIN changes), per account on
+//! hash a PIN (log-in, account creation, PIN changes) or send mail to
+//! someone else (PIN reset requests, and the links' uses), per account on
 //! writes (new tickets and replies). Each is a GCRA limiter (`governor`): a
 //! budget of `n` a minute, bursts of up to `n`, a 429 with `Retry-After`
 //! beyond it.
@@ -37,6 +38,8 @@ const MAX_TRACKED_KEYS: usize = 100_000;
 pub const TOO_MANY_LOGINS: &str = "too many login attempts from this address; try again later";
 pub const TOO_MANY_SIGN_UPS: &str = "too many sign-ups from this address; try again later";
 pub const TOO_MANY_PIN_CHANGES: &str = "too many PIN changes from this address; try again later";
+pub const TOO_MANY_PIN_RESETS: &str =
+    "too many PIN reset requests from this address; try again later";
 pub const TOO_MANY_WRITES: &str = "too many new tickets and replies from this account; slow down";
 
 /// The default for the longest a request may take (`REQUEST_TIMEOUT_SECS`).
@@ -90,6 +93,7 @@ pub struct Limits {
     login: Budget<IpAddr>,
     sign_up: Budget<IpAddr>,
     pin_changes: Budget<IpAddr>,
+    pin_resets: Budget<IpAddr>,
     writes: Budget<UserId>,
     failed_logins: Option<AddressBudget>,
     trusted_proxy_header: Option<HeaderName>,
@@ -113,6 +117,11 @@ impl Limits {
             pin_changes: Budget::new(
                 settings.address_per_minute,
                 TOO_MANY_PIN_CHANGES,
+                unknown_address,
+            ),
+            pin_resets: Budget::new(
+                settings.address_per_minute,
+                TOO_MANY_PIN_RESETS,
                 unknown_address,
             ),
             writes: Budget::new(
@@ -169,6 +178,13 @@ impl Limits {
         self.pin_changes.admit(client.0)
     }
 
+    /// One more PIN reset request, or use of a reset link, from `client`
+    /// (the per-account budget of one mail in five minutes is the
+    /// store's, in the database).
+    pub fn admit_pin_reset(&self, client: ClientAddress) -> Result<(), Problem> {
+        self.pin_resets.admit(client.0)
+    }
+
     /// One more new ticket or reply by `account`.
     pub fn admit_write(&self, account: UserId) -> Result<(), Problem> {
         self.writes.admit(account)
@@ -179,6 +195,7 @@ impl Limits {
         self.login.forget_idle();
         self.sign_up.forget_idle();
         self.pin_changes.forget_idle();
+        self.pin_resets.forget_idle();
         self.writes.forget_idle();
     }
 }

@@ -24,6 +24,9 @@ pub const INTERNAL: &str = "something went wrong on our side; it has been logged
 /// The answer to a write without `If-Match` when `REQUIRE_IF_MATCH` is on.
 pub const PRECONDITION_REQUIRED: &str =
     "this server requires If-Match on this write: read the current version's ETag and send it";
+/// The answer to a PIN reset on a server that sends no mail.
+pub const NO_MAIL: &str =
+    "this server sends no mail, so it cannot reset a PIN by mail; ask an admin to reset it";
 /// What a missing or hidden thing is called, to a person.
 pub const NOTHING_HERE: &str = "there is nothing here, or it is not yours to see";
 
@@ -77,6 +80,11 @@ pub enum Problem {
         message: &'static str,
         retry_after_secs: u64,
     },
+    /// Something this server, as configured, does not offer (503): a PIN
+    /// reset by mail without a mail server. Nothing is said of the
+    /// request, so the answer reveals nothing.
+    #[error("{0}")]
+    NotOffered(&'static str),
     /// The database is unreachable or too busy (503); the cause is logged.
     #[error("{UNAVAILABLE}")]
     Unavailable(#[source] BoxError),
@@ -103,7 +111,9 @@ impl Problem {
             Problem::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Problem::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Problem::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Problem::Busy { .. } | Problem::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Problem::Busy { .. } | Problem::NotOffered(_) | Problem::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Problem::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -310,6 +320,11 @@ mod tests {
             (
                 StoreError::Internal("x".into()).into(),
                 StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+            ),
+            (
+                Problem::NotOffered(NO_MAIL),
+                StatusCode::SERVICE_UNAVAILABLE,
                 None,
             ),
             (

@@ -255,6 +255,20 @@ pub fn subject() -> Object {
 }
 
 /// An account's email address, or `null` for none.
+/// An address a request looks an account up by (never `null`).
+pub fn lookup_email() -> Object {
+    string()
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+            utoipa::openapi::KnownFormat::Email,
+        )))
+        .max_length(Some(EMAIL_MAX_CHARS))
+        .description(Some(format!(
+            "An account's address, in any case, at most {EMAIL_MAX_CHARS} characters"
+        )))
+        .examples(["kayode@example.com"])
+        .build()
+}
+
 pub fn email() -> Object {
     ObjectBuilder::new()
         .schema_type(SchemaType::from_iter([Type::String, Type::Null]))

@@ -601,6 +601,45 @@ pub struct ChangePinRequest {
     pub new_pin: Option<String>,
 }
 
+/// Who a PIN reset link is for: `email` or `username`, exactly one (both
+/// or neither is 400).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RequestPinResetRequest {
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::lookup_email)]
+    pub email: Option<String>,
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::username)]
+    pub username: Option<String>,
+}
+
+/// The new PIN a reset link sets.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetPinRequest {
+    #[serde(default, deserialize_with = "sent")]
+    #[schema(schema_with = schemas::pin, required = true)]
+    pub new_pin: Option<String>,
+}
+
+/// What every PIN reset request is told, whether or not an account
+/// matched.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PinResetRequestedJson {
+    /// How long a link sent now works, in minutes.
+    pub link_lifetime_minutes: i64,
+}
+
+/// A PIN reset link's URL: `/pin-resets/{token}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct PinResetPath {
+    /// The token of the link the mail carried (base64url of 32 bytes).
+    #[param(min_length = 43, max_length = 43, pattern = "^[A-Za-z0-9_-]{43}$")]
+    pub token: String,
+}
+
 /// A token for the caller's own account.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

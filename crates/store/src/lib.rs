@@ -22,6 +22,7 @@ mod migrations;
 mod outbox;
 mod paging;
 mod pin;
+mod pin_resets;
 mod prepared;
 mod replies;
 mod report;

@@ -131,6 +131,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// PIN resets by mail: the SHA-256 of each link's token, never the token.
+    pin_resets (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_digest -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        voided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     /// Where webhooks go, what they subscribe to, and the secrets that sign them.
     webhook_endpoints (id) {
         id -> BigInt,
@@ -201,6 +214,7 @@ diesel::table! {
 diesel::joinable!(outbox_attempts -> outbox (outbox_id));
 diesel::joinable!(web_sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
+diesel::joinable!(pin_resets -> users (user_id));
 diesel::joinable!(replies -> users (author_id));
 diesel::joinable!(replies -> tickets (ticket_id));
 diesel::joinable!(ticket_tags -> tickets (ticket_id));
@@ -218,6 +232,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_reindex,
     web_sessions,
     api_tokens,
+    pin_resets,
     idempotency_keys,
     webhook_endpoints,
     outbox,

@@ -1,6 +1,7 @@
 //! Accounts: sign-up and staff creation, logging in (with its throttling),
 //! authenticating a token's subject, listing, and an admin's changes.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::result::DatabaseErrorKind;
 use domain::accounts::{
@@ -24,7 +25,7 @@ use crate::login::{LoginKey, LoginName, claim_attempt, lock_login, store_login_r
 use crate::paging::page_in_id_order;
 use crate::pin::HashingPlace;
 use crate::rows::{USER_COLUMNS, UserRow};
-use crate::schema::users;
+use crate::schema::{pin_resets, users};
 use crate::webhooks::announce_user;
 use crate::{Store, now};
 
@@ -285,15 +286,19 @@ pub(crate) fn token_session(
     )?)
 }
 
-/// Stores a new PIN hash (if any) and moves the session generation on (if
-/// asked), stamping the change; answers the account and its generation.
-fn replace_pin(
+/// Stores a new PIN hash (if any), voiding the account's pending PIN
+/// resets, and moves the session generation on (if asked), stamping the
+/// change; answers the account and its generation.
+pub(crate) fn replace_pin(
     conn: &mut DbConnection,
     id: UserId,
     new_hash: Option<&str>,
     end_sessions: bool,
 ) -> StoreResult<(User, SessionEpoch)> {
     let epoch_step = i64::from(end_sessions);
+    if new_hash.is_some() {
+        void_pending_resets(conn, id, now())?;
+    }
     let (row, epoch): (UserRow, i64) = match new_hash {
         Some(hash) => diesel::update(users::table.find(id.0))
             .set((
@@ -312,6 +317,24 @@ fn replace_pin(
             .get_result(conn)?,
     };
     Ok((row.try_into()?, SessionEpoch(epoch)))
+}
+
+/// Voids every reset of account `id` still pending: a newer request, or
+/// any change of its PIN, leaves no older link working.
+pub(crate) fn void_pending_resets(
+    conn: &mut DbConnection,
+    id: UserId,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    diesel::update(
+        pin_resets::table
+            .filter(pin_resets::user_id.eq(id.0))
+            .filter(pin_resets::used_at.is_null())
+            .filter(pin_resets::voided_at.is_null()),
+    )
+    .set(pin_resets::voided_at.eq(at.naive_utc()))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Writes an account's address; one another account has is

@@ -210,6 +210,23 @@ pub struct SignInPage {
     /// The sign-up form's optional address, as typed.
     pub email: String,
     pub error: Option<String>,
+    /// Whether to offer a PIN reset by mail (only a server that sends
+    /// mail does).
+    pub offers_pin_reset: bool,
+}
+
+/// Asking for a PIN reset link (`token: None`), or choosing the new PIN
+/// with one.
+#[derive(Debug, Template)]
+#[template(path = "reset_pin.html")]
+pub struct ResetPinPage {
+    pub chrome: Chrome,
+    /// The link's token, carried by the new-PIN form.
+    pub token: Option<String>,
+    /// The username or address, as typed.
+    pub account: String,
+    pub link_minutes: i64,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Template)]

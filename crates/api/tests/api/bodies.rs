@@ -36,7 +36,8 @@ fn body_operations(document: &Value, user_id: &str, ticket_id: i64) -> Vec<(Meth
             }
             let path = template
                 .replace("{id}", user_id)
-                .replace("{ticketId}", &ticket_id.to_string());
+                .replace("{ticketId}", &ticket_id.to_string())
+                .replace("{token}", "a-token");
             let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
             operations.push((method, path));
         }
@@ -115,7 +116,7 @@ http_tests! {
             .await
             .json();
         let operations = body_operations(&document, &customer.id, id);
-        assert_eq!(operations.len(), 12, "every route that takes a body: {operations:?}");
+        assert_eq!(operations.len(), 14, "every route that takes a body: {operations:?}");
         let not_objects = [
             "[]", r#"["kayode", "0000"]"#, "[{}]", r#""RESOLVED""#, r#""""#, "0", "1234", "-1.5",
             "true", "false", "null",

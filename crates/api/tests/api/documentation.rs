@@ -29,6 +29,8 @@ http_tests! {
         assert_eq!(document["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
         let expected = [
             ("post", "/api/v1/login"),
+            ("post", "/api/v1/pin-resets"),
+            ("post", "/api/v1/pin-resets/{token}"),
             ("post", "/api/v1/users"),
             ("get", "/api/v1/users"),
             ("get", "/api/v1/users/me"),
@@ -59,7 +61,9 @@ http_tests! {
                     for status in ["500", "503"] {
                         assert!(statuses.contains_key(status), "{method} {path} lists no {status}");
                     }
-                    if path != "/api/v1/login" {
+                    // Logging in and resetting a PIN are for someone signed out.
+                    let signed_out = ["/api/v1/login", "/api/v1/pin-resets", "/api/v1/pin-resets/{token}"];
+                    if !signed_out.contains(&path.as_str()) {
                         assert!(secured, "{method} {path} has no bearer scheme");
                     }
                 }
@@ -401,7 +405,11 @@ http_tests! {
         for (path, item) in document["paths"].as_object().expect("paths") {
             for (method, operation) in item.as_object().expect("operations") {
                 for parameter in operation["parameters"].as_array().into_iter().flatten() {
-                    if parameter["in"] == "path" {
+                    if parameter["in"] == "path" && parameter["name"] == "token" {
+                        // A PIN reset link's token: base64url of 32 bytes.
+                        assert_eq!(parameter["required"], true, "{method} {path}");
+                        assert_eq!(parameter["schema"]["pattern"], "^[A-Za-z0-9_-]{43}$", "{method} {path}");
+                    } else if parameter["in"] == "path" {
                         assert_eq!(parameter["required"], true, "{method} {path}");
                         assert_eq!(parameter["schema"]["type"], "integer", "{method} {path}");
                         assert_eq!(parameter["schema"]["minimum"], 1, "{method} {path}");

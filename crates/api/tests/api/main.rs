@@ -46,6 +46,7 @@ mod fuzz;
 mod idempotency;
 mod operations;
 mod original;
+mod pin_resets;
 mod process;
 mod processes;
 mod replies;
@@ -183,6 +184,20 @@ impl TestApp {
             router: api::router(app),
             db,
         })
+    }
+
+    /// The same database behind a router whose store queues mail (as a
+    /// server given `SMTP_URL` does), with these budgets; `db.store()`
+    /// stays as it was (mail off), and both see the same rows.
+    pub fn with_mail(self, limits: &LimitSettings) -> TestApp {
+        let url = store::DatabaseUrl::parse(&self.db.url()).expect("the test database's URL");
+        let options = store::StoreOptions {
+            sends_mail: true,
+            ..store::StoreOptions::default()
+        };
+        let store = Store::connect(&url, options).expect("a second store on the test database");
+        let router = api::router(shared_state(store, limits, None));
+        self.with_router(router)
     }
 
     pub fn router(&self) -> &Router {

@@ -1,6 +1,7 @@
 //! The pages and forms, one module per area, merged here.
 
 mod account;
+mod reset_pin;
 mod sign_in;
 mod ticket;
 mod tickets;
@@ -28,6 +29,11 @@ pub fn router() -> Router<App> {
         .route("/login", get(sign_in::sign_in_page).post(sign_in::sign_in))
         .route("/signup", get(sign_in::sign_up_page).post(sign_in::sign_up))
         .route("/logout", post(sign_in::sign_out))
+        .route(
+            "/reset-pin",
+            get(reset_pin::page).post(reset_pin::request_link),
+        )
+        .route("/reset-pin/new-pin", post(reset_pin::set_pin))
         .route("/tickets", get(tickets::list).post(tickets::create))
         .route("/tickets/new", get(tickets::new_form))
         .route("/report.csv", get(tickets::report))
@@ -98,6 +104,10 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "reactivated" => "Account reactivated.",
         "pin" => "PIN reset; the account's sessions have ended.",
         "signed-out" => "You are signed out.",
+        "link-sent" => {
+            "If an account matches and has an address, a link to choose a new PIN is on its way. Check your mail."
+        }
+        "pin-set" => "Your new PIN is set, and every earlier session has ended. Sign in with it.",
         "email-changed" => "Email address saved.",
         "token-revoked" => "API token revoked; it opens nothing from now on.",
         "ping" => "Test ping queued.",

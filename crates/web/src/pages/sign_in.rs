@@ -34,7 +34,10 @@ pub struct SignInQuery {
     done: Option<String>,
 }
 
-pub async fn sign_in_page(PageQuery(query): PageQuery<SignInQuery>) -> Response {
+pub async fn sign_in_page(
+    State(app): State<App>,
+    PageQuery(query): PageQuery<SignInQuery>,
+) -> Response {
     let page = SignInPage {
         chrome: Chrome::new("Sign in", None).with_notice(notice(query.done.as_deref())),
         signing_up: false,
@@ -42,6 +45,7 @@ pub async fn sign_in_page(PageQuery(query): PageQuery<SignInQuery>) -> Response 
         username: String::new(),
         email: String::new(),
         error: None,
+        offers_pin_reset: app.store.sends_mail(),
     };
     render(&page)
 }
@@ -58,6 +62,7 @@ fn sign_up_form(username: String, email: String, error: Option<String>) -> SignI
         username,
         email,
         error,
+        offers_pin_reset: false,
     }
 }
 
@@ -108,6 +113,7 @@ pub async fn sign_in(
                 username,
                 email: String::new(),
                 error: None,
+                offers_pin_reset: app.store.sends_mail(),
             },
         ),
     }
