@@ -91,19 +91,18 @@ const OPEN_IN_BREACH: &str = "tickets_open_in_sla_breach";
 pub fn record_outbox(store: &Store) {
     match store.outbox_stats() {
         Ok(stats) => {
-            let mut seen_webhooks = false;
+            for channel in [store::WEBHOOK_CHANNEL, store::MAIL_CHANNEL] {
+                if !stats.iter().any(|seen| seen.channel == channel) {
+                    metrics::gauge!("outbox_pending", "channel" => channel).set(0.0);
+                    metrics::gauge!("outbox_oldest_pending_seconds", "channel" => channel).set(0.0);
+                }
+            }
             for channel in &stats {
-                seen_webhooks |= channel.channel == store::WEBHOOK_CHANNEL;
                 let label = channel.channel.clone();
                 metrics::gauge!("outbox_pending", "channel" => label.clone())
                     .set(channel.pending as f64);
-                metrics::gauge!("outbox_oldest_pending_age_seconds", "channel" => label)
+                metrics::gauge!("outbox_oldest_pending_seconds", "channel" => label)
                     .set(channel.oldest_pending_age.as_secs_f64());
-            }
-            if !seen_webhooks {
-                metrics::gauge!("outbox_pending", "channel" => store::WEBHOOK_CHANNEL).set(0.0);
-                metrics::gauge!("outbox_oldest_pending_age_seconds", "channel" => store::WEBHOOK_CHANNEL)
-                    .set(0.0);
             }
         }
         Err(error) => {

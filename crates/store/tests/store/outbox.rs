@@ -47,6 +47,7 @@ fn attempt(succeeded: bool, at: chrono::DateTime<Utc>) -> AttemptRecord {
         error: (!succeeded).then(|| "answered 500".to_owned()),
         response: Some("ok".to_owned()),
         succeeded,
+        permanent: false,
     }
 }
 
