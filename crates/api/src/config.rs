@@ -347,9 +347,9 @@ fn mail_settings(
     settings.timeout = positive_ms("MAIL_TIMEOUT_MS", settings.timeout)?;
     settings.lease = positive_ms("MAIL_LEASE_MS", settings.lease)?;
     // A conversation has several steps, each given the timeout.
-    if settings.lease <= settings.timeout.saturating_mul(4) {
+    if settings.lease <= settings.timeout.saturating_mul(2) {
         bail!(
-            "MAIL_LEASE_MS must be more than four times MAIL_TIMEOUT_MS, or a slow mail would be sent twice at once"
+            "MAIL_LEASE_MS must be more than twice MAIL_TIMEOUT_MS, or a slow mail would be sent twice at once"
         );
     }
     settings.max_in_flight = match parse_var::<usize>(var, "MAIL_MAX_IN_FLIGHT")? {
@@ -472,7 +472,7 @@ mod tests {
             ("MAIL_FROM", "support at example"),
             ("MAIL_RETRY_SCHEDULE", "soon"),
             ("MAIL_TIMEOUT_MS", "0"),
-            ("MAIL_LEASE_MS", "1000"),
+            ("MAIL_LEASE_MS", "60000"),
             ("MAIL_MAX_IN_FLIGHT", "0"),
         ] {
             let mut vars = on.to_vec();

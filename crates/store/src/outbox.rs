@@ -89,6 +89,12 @@ pub(crate) fn take_queued() -> Queued {
     QUEUED_IN_THIS_WRITE.replace(Queued(0))
 }
 
+/// Marks that the running write queued a message on `channel`: its
+/// worker is woken once the write has committed.
+pub(crate) fn mark_queued(channel: &str) {
+    QUEUED_IN_THIS_WRITE.set(Queued(QUEUED_IN_THIS_WRITE.get().0 | Queued::on(channel).0));
+}
+
 /// Writes `messages`, due now, in the caller's transaction.
 pub(crate) fn enqueue(conn: &mut DbConnection, messages: &[NewMessage<'_>]) -> StoreResult<()> {
     let at = now().naive_utc();

@@ -1068,7 +1068,7 @@ fn nested(depth: usize, objects: bool) -> String {
 /// Every operation the server documents, as (method, path template); the
 /// generator favours these. `a_generated_request_can_reach_every_documented_operation`
 /// keeps the list in step with the OpenAPI document.
-const OPERATIONS: [(&str, &str); 36] = [
+const OPERATIONS: [(&str, &str); 38] = [
     ("POST", "/api/v1/login"),
     ("POST", "/api/v1/users"),
     ("GET", "/api/v1/users"),
@@ -1103,6 +1103,8 @@ const OPERATIONS: [(&str, &str); 36] = [
         "POST",
         "/api/v1/webhooks/{id}/deliveries/{deliveryId}/redeliver",
     ),
+    ("GET", "/api/v1/outbox"),
+    ("POST", "/api/v1/outbox/{id}/retry"),
     ("GET", "/api/v1/openapi.json"),
     ("GET", "/health"),
     ("GET", "/health/live"),

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod outbox;
 pub mod replies;
 pub mod report;
 pub mod tickets;
