@@ -286,6 +286,18 @@ http_tests! {
             .await
             .expect(StatusCode::NOT_FOUND);
         assert!(sink.received_by("bounce@example.org").is_empty());
+        // Measured: the pending (the deferred one) and the totals.
+        app.with_store(edge::observe::record_outbox).await;
+        let text = app.request(Method::GET, "/metrics", None, None).await.text();
+        for series in [
+            "outbox_pending{channel=\"mail\"}",
+            "outbox_oldest_pending_seconds{channel=\"mail\"}",
+            "outbox_sent_total{channel=\"mail\"}",
+            "outbox_failed_total{channel=\"mail\"}",
+            "mail_attempt_duration_seconds_bucket",
+        ] {
+            assert!(text.contains(series), "{series} missing:\n{text}");
+        }
         worker.stop(Duration::from_secs(5)).await;
     }
 
@@ -340,7 +352,7 @@ mod processes {
     use testkit::{Backend, Log, SmtpSink, TestDb};
 
     use super::notification;
-    use crate::process::Server;
+    use crate::process::{BINARY, Server};
 
     fn env(db: &TestDb, sink: &SmtpSink, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let mut env = vec![
@@ -421,6 +433,91 @@ mod processes {
         let pending = store::test_hooks::pending_mail(db.store()).expect("pending");
         assert!(pending.is_empty(), "{pending:?}");
         second.terminate(Duration::from_secs(10));
+    }
+
+    /// SIGTERM while a mail is being sent: the mail finishes and is
+    /// recorded within the shutdown grace, and the next process sends
+    /// nothing again.
+    fn sigterm_lets_the_mail_in_flight_finish(backend: Backend) {
+        let Some(db) = TestDb::new(backend) else {
+            return;
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sink = SmtpSink::start().expect("the SMTP sink starts");
+        let env = env(&db, &sink, &[("SHUTDOWN_GRACE_SECS", "10")]);
+        let mut server = start(dir.path(), &env);
+        queue(&db, "slow@example.org", 1);
+        // Kept by the sink, answered 1.5 s later.
+        assert_eq!(sink.wait_for(1, Duration::from_secs(10)).len(), 1);
+        let status = server.terminate(Duration::from_secs(10));
+        assert!(status.success(), "{status}");
+        let pending = store::test_hooks::pending_mail(db.store()).expect("pending");
+        assert!(
+            pending.is_empty(),
+            "recorded as sent: {pending:?}\n{}",
+            server.process.log_tail()
+        );
+        let mut again = start(dir.path(), &env);
+        std::thread::sleep(Duration::from_millis(800));
+        assert_eq!(sink.received().len(), 1);
+        again.terminate(Duration::from_secs(10));
+    }
+
+    #[test]
+    fn sigterm_lets_the_mail_in_flight_finish_sqlite() {
+        sigterm_lets_the_mail_in_flight_finish(Backend::Sqlite);
+    }
+
+    #[test]
+    fn sigterm_lets_the_mail_in_flight_finish_postgres() {
+        sigterm_lets_the_mail_in_flight_finish(Backend::Postgres);
+    }
+
+    /// Without SMTP_URL the start-up log says mail is off; a bad mail
+    /// setting stops the start, naming the variable and never the
+    /// password.
+    #[test]
+    fn the_start_says_mail_is_off_and_a_bad_mail_setting_stops_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut server = Server::start(dir.path(), &[("RUST_LOG", "info")], Log::CaptureStdout);
+        let stopped = server.terminate(Duration::from_secs(30));
+        assert!(stopped.success(), "exit status {stopped}");
+        let logs = server.stdout();
+        assert!(logs.contains("mail is off"), "{logs}");
+        for (vars, named) in [
+            (
+                vec![(
+                    "SMTP_URL",
+                    "smtp://relay:hunter2-pass@mail.example.com?tls=none",
+                )],
+                "SMTP_URL",
+            ),
+            (
+                vec![("SMTP_URL", "smtp://relay:hunter2-pass@mail.example.com")],
+                "MAIL_FROM",
+            ),
+            (
+                vec![
+                    ("SMTP_URL", "smtp://relay:hunter2-pass@mail.example.com"),
+                    ("MAIL_FROM", "Support <support@example.com>"),
+                ],
+                "PUBLIC_URL",
+            ),
+        ] {
+            let output = std::process::Command::new(BINARY)
+                .current_dir(dir.path())
+                .env_clear()
+                .envs(vars)
+                .output()
+                .expect("ran");
+            assert!(!output.status.success());
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(stderr.contains(named), "{named}: {stderr}");
+            assert!(
+                !stderr.contains("hunter2"),
+                "the password is never printed: {stderr}"
+            );
+        }
     }
 
     #[test]
