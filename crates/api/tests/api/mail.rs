@@ -301,6 +301,27 @@ http_tests! {
         worker.stop(Duration::from_secs(5)).await;
     }
 
+    /// `smtp://` without `tls=none` requires STARTTLS: a server that does
+    /// not offer it (the sink) is sent nothing in plain text, and the mail
+    /// waits with the reason.
+    async fn starttls_is_required_and_nothing_goes_in_plain_text_without_it(app) {
+        let sink = SmtpSink::start().expect("the SMTP sink starts");
+        let mut settings = quick_settings(&sink);
+        settings.smtp = SmtpServer::parse(&format!("smtp://127.0.0.1:{}", sink.port())).expect("valid");
+        let worker = Worker::start_mail(app.db.store().clone(), settings, Arc::new(test_keys()))
+            .expect("the mail worker starts");
+        let admin = app.admin().await;
+        queue(&app, "carol@example.org", notification(true, NotificationKind::PublicReply, 2)).await;
+        let pending = wait_for_outbox(&app, &admin, "?status=pending", |rows| {
+            rows.len() == 1 && rows[0]["attempts"].as_i64() >= Some(2)
+        })
+        .await;
+        let error = pending[0]["lastError"].as_str().expect("an error");
+        assert!(error.contains("STARTTLS"), "{error}");
+        assert!(sink.received().is_empty(), "nothing sent in plain text");
+        worker.stop(Duration::from_secs(5)).await;
+    }
+
     /// Only admins see the outbox or retry; a bad filter is 400.
     async fn the_outbox_is_for_admins_and_a_bad_filter_is_400(app) {
         let admin = app.admin().await;
