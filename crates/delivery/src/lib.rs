@@ -1,17 +1,17 @@
-//! The delivery workers: a door like the API and the pages, with no
+//! The delivery workers: doors like the API and the pages, with no
 //! request to answer. One claim loop ([`run`]) per channel runs in every
 //! server process: webhooks here, mail in [`mail`]. The webhook worker
-//! claims due webhook messages from the store's outbox (a lease on each, so a crash
-//! only delays a message), signs each by the Standard Webhooks
+//! claims due webhook messages from the store's outbox (a lease on each,
+//! so a crash only delays a message), signs each by the Standard Webhooks
 //! specification, posts it, and hands the store how the attempt went; the
 //! store decides what follows (delivered, tried again later, failed) and
 //! what it says of the endpoint. It holds no rule of its own but where a
 //! delivery may connect ([`client`]), which `domain` decides per address.
 //!
 //! Bounded: at most `max_in_flight` attempts at once in a process, and at
-//! most one per endpoint, so a slow or dead endpoint holds one place and
-//! never delays another's deliveries; the API's requests never wait on a
-//! delivery (they only write an outbox row).
+//! most one per recipient (endpoint or address), so a slow or dead one
+//! holds one place and never delays another's deliveries; the API's
+//! requests never wait on a delivery (they only write an outbox row).
 
 pub mod client;
 pub mod mail;
