@@ -1,5 +1,5 @@
 //! The delivery workers: doors like the API and the pages, with no
-//! request to answer. One claim loop ([`run`]) per channel runs in every
+//! request to answer. One claim loop (`run`) per channel runs in every
 //! server process: webhooks here, mail in [`mail`]. The webhook worker
 //! claims due webhook messages from the store's outbox (a lease on each,
 //! so a crash only delays a message), signs each by the Standard Webhooks
