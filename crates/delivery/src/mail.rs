@@ -1,5 +1,5 @@
 //! The mail worker: claims due rows of the outbox's `mail` channel (the
-//! claim loop is the webhook worker's, [`crate::run`]), renders each
+//! claim loop is the webhook worker's, `crate::run`), renders each
 //! ([`render`]), sends it over SMTP with lettre's async transport (rustls
 //! over ring), and hands the store how it went. A temporary failure
 //! (refused, timed out, a 4xx) is tried again on the mail schedule; a 5xx
