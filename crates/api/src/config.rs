@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use delivery::DeliverySettings;
+use delivery::mail::{MailSettings, SmtpServer, parse_sender};
 use domain::login::DEFAULT_FAILED_LOGINS_PER_ADDRESS;
 use domain::sla::TargetList;
 use edge::keys::ServerSecret;
@@ -111,6 +112,9 @@ pub struct Settings {
     /// How webhooks are delivered (the `WEBHOOK_*` settings and
     /// `OUTBOX_POLL_MS`).
     pub webhooks: DeliverySettings,
+    /// How mail is sent (`SMTP_URL`, `MAIL_FROM`, the `MAIL_*` settings);
+    /// `None` without `SMTP_URL`: mail is off, nothing is queued.
+    pub mail: Option<MailSettings>,
 }
 
 impl Settings {
@@ -122,6 +126,7 @@ impl Settings {
             connection_timeout: self.database_connect_timeout,
             hashing: self.hashing,
             sla: self.sla,
+            sends_mail: self.mail.is_some(),
             ..StoreOptions::default()
         }
     }
@@ -226,8 +231,15 @@ impl Settings {
             Some(other) => bail!("REQUIRE_IF_MATCH {other:?} must be `true` or `false`"),
         };
         let webhooks = webhook_settings(&var)?;
+        let public_url = match var("PUBLIC_URL") {
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => Some(url),
+            Some(url) => bail!("PUBLIC_URL {url:?} must start with https:// or http://"),
+            None => None,
+        };
+        let mail = mail_settings(&var, public_url.as_deref(), webhooks.poll_interval)?;
         Ok(Self {
             webhooks,
+            mail,
             sla,
             require_if_match,
             instrumentation,
@@ -240,11 +252,7 @@ impl Settings {
             database_url,
             listen: SocketAddr::new(host, port),
             secret: var("JWT_SECRET").map(ServerSecret::new).transpose()?,
-            public_url: match var("PUBLIC_URL") {
-                Some(url) if url.starts_with("https://") || url.starts_with("http://") => Some(url),
-                Some(url) => bail!("PUBLIC_URL {url:?} must start with https:// or http://"),
-                None => None,
-            },
+            public_url,
             token_lifetime,
             pool_size,
             database_connect_timeout,
@@ -294,6 +302,63 @@ fn webhook_settings(var: &impl Fn(&str) -> Option<String>) -> anyhow::Result<Del
         poll_interval: positive_ms("OUTBOX_POLL_MS", defaults.poll_interval)?,
         max_in_flight,
     })
+}
+
+/// The mail settings: none without `SMTP_URL`; with it, `MAIL_FROM` and
+/// `PUBLIC_URL` are required (the sender, and the links in mail), and the
+/// `MAIL_*` settings tune the schedule, timeout, lease and places.
+fn mail_settings(
+    var: &impl Fn(&str) -> Option<String>,
+    public_url: Option<&str>,
+    poll_interval: Duration,
+) -> anyhow::Result<Option<MailSettings>> {
+    let Some(smtp) = var("SMTP_URL") else {
+        return Ok(None);
+    };
+    // The URL may hold a password: the error names the variable, never
+    // the value.
+    let smtp = SmtpServer::parse(&smtp).map_err(|error| anyhow::anyhow!("SMTP_URL {error}"))?;
+    let Some(from) = var("MAIL_FROM") else {
+        bail!(
+            "MAIL_FROM must be set when SMTP_URL is (the sender, like `Support <support@example.com>`)"
+        );
+    };
+    let from = parse_sender(&from).map_err(|error| anyhow::anyhow!("MAIL_FROM {error}"))?;
+    let Some(public_url) = public_url else {
+        bail!("PUBLIC_URL must be set when SMTP_URL is (the links in mail point there)");
+    };
+    let public_url = url::Url::parse(public_url)
+        .ok()
+        .filter(|url| url.host_str().is_some())
+        .ok_or_else(|| anyhow::anyhow!("PUBLIC_URL {public_url:?} is not a URL with a host"))?;
+    let mut settings = MailSettings::new(smtp, from, public_url);
+    if let Some(raw) = var("MAIL_RETRY_SCHEDULE") {
+        settings.schedule = domain::RetrySchedule::parse(&raw)
+            .map_err(|error| anyhow::anyhow!("MAIL_RETRY_SCHEDULE: {error}"))?
+            .with_jitter(domain::webhooks::MAIL_JITTER_PERCENT);
+    }
+    let positive_ms = |name: &str, default: Duration| -> anyhow::Result<Duration> {
+        match parse_var::<u64>(var, name)? {
+            Some(0) => bail!("{name} must be positive"),
+            Some(ms) => Ok(Duration::from_millis(ms)),
+            None => Ok(default),
+        }
+    };
+    settings.timeout = positive_ms("MAIL_TIMEOUT_MS", settings.timeout)?;
+    settings.lease = positive_ms("MAIL_LEASE_MS", settings.lease)?;
+    // A conversation has several steps, each given the timeout.
+    if settings.lease <= settings.timeout.saturating_mul(2) {
+        bail!(
+            "MAIL_LEASE_MS must be more than twice MAIL_TIMEOUT_MS, or a slow mail would be sent twice at once"
+        );
+    }
+    settings.max_in_flight = match parse_var::<usize>(var, "MAIL_MAX_IN_FLIGHT")? {
+        Some(0) => bail!("MAIL_MAX_IN_FLIGHT must be positive"),
+        Some(count) => count,
+        None => settings.max_in_flight,
+    };
+    settings.poll_interval = poll_interval;
+    Ok(Some(settings))
 }
 
 /// `true` or `false`.
@@ -365,6 +430,70 @@ mod tests {
         assert!(settings(&[("WEBHOOK_ALLOW_HTTP", "yes")]).is_err());
         assert!(settings(&[("WEBHOOK_RETRY_SCHEDULE", "soon")]).is_err());
         assert!(settings(&[("WEBHOOK_LEASE_MS", "5000")]).is_err());
+    }
+
+    #[test]
+    fn mail_is_off_without_smtp_url_and_needs_a_sender_and_public_url_with_it() {
+        let s = settings(&[("MAIL_FROM", "Support <support@example.com>")]).expect("valid");
+        assert!(s.mail.is_none());
+        assert!(!s.store_options().sends_mail);
+        let on = [
+            ("SMTP_URL", "smtp://relay:s3cret-pass@mail.example.com:587"),
+            ("MAIL_FROM", "Support <support@example.com>"),
+            ("PUBLIC_URL", "https://help.example.com"),
+        ];
+        let s = settings(&on).expect("valid");
+        assert!(s.store_options().sends_mail);
+        let mail = s.mail.expect("mail on");
+        assert_eq!(mail.smtp.security, delivery::mail::Security::StartTls);
+        assert_eq!(mail.from.email.to_string(), "support@example.com");
+        assert_eq!(mail.public_url.host_str(), Some("help.example.com"));
+        assert_eq!(mail.schedule, domain::RetrySchedule::mail());
+        assert!(!format!("{mail:?}").contains("s3cret-pass"));
+        for (missing, named) in [(0, "SMTP_URL"), (1, "MAIL_FROM"), (2, "PUBLIC_URL")] {
+            let without: Vec<_> = on
+                .iter()
+                .enumerate()
+                .filter(|(n, _)| *n != missing)
+                .map(|(_, pair)| *pair)
+                .collect();
+            match settings(&without) {
+                // Without SMTP_URL, mail is simply off.
+                Ok(s) => assert!(missing == 0 && s.mail.is_none()),
+                Err(error) => assert!(error.to_string().starts_with(named), "{error}"),
+            }
+        }
+        for (variable, bad) in [
+            (
+                "SMTP_URL",
+                "smtp://relay:s3cret-pass@mail.example.com?tls=none",
+            ),
+            ("SMTP_URL", "imap://mail.example.com"),
+            ("MAIL_FROM", "support at example"),
+            ("MAIL_RETRY_SCHEDULE", "soon"),
+            ("MAIL_TIMEOUT_MS", "0"),
+            ("MAIL_LEASE_MS", "60000"),
+            ("MAIL_MAX_IN_FLIGHT", "0"),
+        ] {
+            let mut vars = on.to_vec();
+            vars.retain(|(name, _)| *name != variable);
+            vars.push((variable, bad));
+            let message = settings(&vars).expect_err(bad).to_string();
+            assert!(message.starts_with(variable), "{message}");
+            assert!(!message.contains("s3cret-pass"), "{message}");
+        }
+        let mut quick = on.to_vec();
+        quick.extend([
+            ("SMTP_URL", "smtp://127.0.0.1:2525?tls=none"),
+            ("MAIL_RETRY_SCHEDULE", "100ms,1s"),
+            ("MAIL_TIMEOUT_MS", "500"),
+            ("MAIL_LEASE_MS", "3000"),
+        ]);
+        quick.remove(0);
+        let mail = settings(&quick).expect("valid").mail.expect("on");
+        assert_eq!(mail.smtp.security, delivery::mail::Security::None);
+        assert_eq!(mail.schedule.delays().len(), 2);
+        assert_eq!(mail.lease, Duration::from_secs(3));
     }
 
     #[test]

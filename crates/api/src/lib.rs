@@ -196,11 +196,32 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         max_per_address: settings.max_connections_per_address,
         shutdown_grace: settings.shutdown_grace,
     };
-    // The delivery worker, a door with no requests: it stops claiming at
-    // the shutdown signal, and what it has in flight finishes within the
-    // grace.
+    // The delivery workers (webhooks, mail), doors with no requests: they
+    // stop claiming at the shutdown signal, and what they have in flight
+    // finishes within the grace.
     let shutdown = shutdown_signal();
     let deliveries = delivery::Worker::start(app.store.clone(), settings.webhooks.clone())?;
+    // The mail worker, when mail is on: changes queue mail only then.
+    let mail = match &settings.mail {
+        Some(mail) => {
+            tracing::info!(
+                smtp = %format!("{}:{}", mail.smtp.host, mail.smtp.port),
+                security = ?mail.smtp.security,
+                "mail is on"
+            );
+            Some(delivery::Worker::start_mail(
+                app.store.clone(),
+                mail.clone(),
+                app.keys.clone(),
+            )?)
+        }
+        None => {
+            tracing::info!(
+                "mail is off (SMTP_URL is not set): no notification or PIN reset mail is queued or sent"
+            );
+            None
+        }
+    };
     let outbox_store = app.store.clone();
     spawn_every(Duration::from_secs(15), move || {
         let store = outbox_store.clone();
@@ -226,7 +247,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let worker = tokio::spawn(async move {
         let mut stop = stop;
         let _ = stop.wait_for(|stopping| *stopping).await;
-        deliveries.stop(worker_grace).await;
+        // Both finish what they are sending, side by side, within the grace.
+        match mail {
+            Some(mail) => {
+                tokio::join!(deliveries.stop(worker_grace), mail.stop(worker_grace));
+            }
+            None => deliveries.stop(worker_grace).await,
+        }
     });
     server::serve(listener, router, connection_limits, signal).await?;
     let _ = worker.await;

@@ -35,6 +35,19 @@ pub struct Sent {
     pub body: Vec<u8>,
 }
 
+/// Makes ring rustls's crypto for the process (webhooks and mail alike),
+/// not aws-lc-rs: no C build. Installed once; a second call finds it
+/// there. (Deprecated for lacking post-quantum key exchange, which only
+/// aws-lc-rs offers.)
+pub(crate) fn install_ring() {
+    #[expect(
+        deprecated,
+        reason = "ring has no post-quantum key exchange; aws-lc-rs is a slow C build"
+    )]
+    let provider = rustls::crypto::ring::default_provider();
+    let _ = provider.install_default();
+}
+
 #[derive(Debug)]
 pub(crate) struct Client {
     http: reqwest::Client,
@@ -42,15 +55,7 @@ pub(crate) struct Client {
 
 impl Client {
     pub(crate) fn new(settings: &DeliverySettings) -> Result<Self, ClientError> {
-        // ring, not aws-lc-rs: no C build. Installed once for the process;
-        // a second call finds it there. (Deprecated for lacking
-        // post-quantum key exchange, which only aws-lc-rs offers.)
-        #[expect(
-            deprecated,
-            reason = "ring has no post-quantum key exchange; aws-lc-rs is a slow C build"
-        )]
-        let provider = rustls::crypto::ring::default_provider();
-        let _ = provider.install_default();
+        install_ring();
         let http = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)

@@ -1,18 +1,20 @@
-//! The delivery worker: a door like the API and the pages, with no
-//! request to answer. One runs in every server process. It claims due
-//! webhook messages from the store's outbox (a lease on each, so a crash
-//! only delays a message), signs each by the Standard Webhooks
+//! The delivery workers: doors like the API and the pages, with no
+//! request to answer. One claim loop (`run`) per channel runs in every
+//! server process: webhooks here, mail in [`mail`]. The webhook worker
+//! claims due webhook messages from the store's outbox (a lease on each,
+//! so a crash only delays a message), signs each by the Standard Webhooks
 //! specification, posts it, and hands the store how the attempt went; the
 //! store decides what follows (delivered, tried again later, failed) and
 //! what it says of the endpoint. It holds no rule of its own but where a
 //! delivery may connect ([`client`]), which `domain` decides per address.
 //!
 //! Bounded: at most `max_in_flight` attempts at once in a process, and at
-//! most one per endpoint, so a slow or dead endpoint holds one place and
-//! never delays another's deliveries; the API's requests never wait on a
-//! delivery (they only write an outbox row).
+//! most one per recipient (endpoint or address), so a slow or dead one
+//! holds one place and never delays another's deliveries; the API's
+//! requests never wait on a delivery (they only write an outbox row).
 
 pub mod client;
+pub mod mail;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -68,12 +70,40 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts the worker on the current tokio runtime.
+    /// Starts the webhook worker on the current tokio runtime.
     pub fn start(store: Store, settings: DeliverySettings) -> Result<Self, client::ClientError> {
-        let client = Arc::new(Client::new(&settings)?);
+        let client = Client::new(&settings)?;
+        let claiming = Claiming {
+            lease: settings.lease,
+            poll_interval: settings.poll_interval,
+            max_in_flight: settings.max_in_flight,
+        };
+        Ok(Self::spawn(
+            store,
+            Arc::new(Webhooks { settings, client }),
+            claiming,
+        ))
+    }
+
+    /// Starts the mail worker on the current tokio runtime.
+    pub fn start_mail(
+        store: Store,
+        settings: mail::MailSettings,
+        keys: Arc<edge::keys::Keys>,
+    ) -> Result<Self, mail::MailError> {
+        let claiming = Claiming {
+            lease: settings.lease,
+            poll_interval: settings.poll_interval,
+            max_in_flight: settings.max_in_flight,
+        };
+        let sender = mail::Mailer::new(settings, keys)?;
+        Ok(Self::spawn(store, Arc::new(sender), claiming))
+    }
+
+    fn spawn<C: Channel>(store: Store, channel: Arc<C>, claiming: Claiming) -> Self {
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(run(store, settings, client, stopped));
-        Ok(Self { stop, task })
+        let task = tokio::spawn(run(store, channel, claiming, stopped));
+        Self { stop, task }
     }
 
     /// Claims nothing more and waits for the attempts in flight to finish
@@ -81,22 +111,75 @@ impl Worker {
     pub async fn stop(self, grace: Duration) {
         let _ = self.stop.send(true);
         if tokio::time::timeout(grace, self.task).await.is_err() {
-            tracing::warn!("webhook deliveries still in flight at the end of the grace period");
+            tracing::warn!("deliveries still in flight at the end of the grace period");
         }
     }
 }
 
-/// The claim loop: claims what is due into the free places, one per
-/// endpoint, and waits for a place to free, the next poll, or the stop.
-async fn run(
-    store: Store,
+/// How a worker claims: the lease, the poll, the places.
+#[derive(Debug, Clone, Copy)]
+struct Claiming {
+    lease: Duration,
+    poll_interval: Duration,
+    max_in_flight: usize,
+}
+
+/// What one channel's worker does with a claimed message; the claim loop
+/// ([`run`]) is the same for every channel.
+trait Channel: Send + Sync + 'static {
+    /// The store's name of the channel.
+    const NAME: &'static str;
+
+    /// One attempt at `message`, recorded through the store; with
+    /// `claim_next`, the recipient's next due message, if the channel
+    /// claims it on the way.
+    fn attempt(
+        &self,
+        store: &Store,
+        message: ClaimedMessage,
+        claim_next: bool,
+    ) -> impl Future<Output = Option<ClaimedMessage>> + Send;
+
+    /// Completes when a change of this process queued a message on the
+    /// channel.
+    fn queued(store: &Store) -> impl Future<Output = ()> + Send;
+}
+
+/// The webhook channel: signed HTTP posts.
+#[derive(Debug)]
+struct Webhooks {
     settings: DeliverySettings,
-    client: Arc<Client>,
+    client: Client,
+}
+
+impl Channel for Webhooks {
+    const NAME: &'static str = WEBHOOK_CHANNEL;
+
+    fn attempt(
+        &self,
+        store: &Store,
+        message: ClaimedMessage,
+        claim_next: bool,
+    ) -> impl Future<Output = Option<ClaimedMessage>> + Send {
+        attempt(store, &self.settings, &self.client, message, claim_next)
+    }
+
+    fn queued(store: &Store) -> impl Future<Output = ()> + Send {
+        store.outbox_message_queued()
+    }
+}
+
+/// The claim loop: claims what is due into the free places, one per
+/// recipient, and waits for a place to free, the next poll, or the stop.
+async fn run<C: Channel>(
+    store: Store,
+    channel: Arc<C>,
+    settings: Claiming,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut in_flight: JoinSet<()> = JoinSet::new();
-    // The endpoint each attempt in flight is for, by task: a place is given
-    // back however the attempt ends, a panic included.
+    // The recipient each attempt in flight is for, by task: a place is
+    // given back however the attempt ends, a panic included.
     let mut recipients: HashMap<tokio::task::Id, String> = HashMap::new();
     let mut busy: HashSet<String> = HashSet::new();
     loop {
@@ -110,7 +193,7 @@ async fn run(
             let claim_busy = busy.clone();
             let lease = settings.lease;
             let claimed = tokio::task::spawn_blocking(move || {
-                claim_store.claim_outbox(WEBHOOK_CHANNEL, free, lease, &claim_busy)
+                claim_store.claim_outbox(C::NAME, free, lease, &claim_busy)
             })
             .await;
             match claimed {
@@ -119,30 +202,27 @@ async fn run(
                     for message in claimed {
                         busy.insert(message.recipient.clone());
                         let recipient = message.recipient.clone();
-                        let (store, settings, client, stopped) = (
-                            store.clone(),
-                            settings.clone(),
-                            client.clone(),
-                            stopped.clone(),
-                        );
-                        // The endpoint's next message is claimed as the last
-                        // one is recorded, and taken in the same place, until
-                        // none is due or the worker stops.
+                        let (store, channel, stopped) =
+                            (store.clone(), channel.clone(), stopped.clone());
+                        // The recipient's next message is claimed as the
+                        // last one is recorded, and taken in the same place,
+                        // until none is due or the worker stops.
                         let task = in_flight.spawn(async move {
                             let mut next = Some(message);
                             while let Some(message) = next {
                                 let claim_next = !*stopped.borrow();
-                                next =
-                                    attempt(&store, &settings, &client, message, claim_next).await;
+                                next = channel.attempt(&store, message, claim_next).await;
                             }
                         });
                         recipients.insert(task.id(), recipient);
                     }
                 }
                 Ok(Err(error)) => {
-                    tracing::warn!(error = %store::with_causes(&error), "claiming webhook deliveries failed");
+                    tracing::warn!(channel = C::NAME, error = %store::with_causes(&error), "claiming deliveries failed");
                 }
-                Err(error) => tracing::error!(%error, "claiming webhook deliveries panicked"),
+                Err(error) => {
+                    tracing::error!(channel = C::NAME, %error, "claiming deliveries panicked");
+                }
             }
         }
         // A full claim may have left more due: look again at once when a
@@ -159,7 +239,7 @@ async fn run(
                     let id = match ended {
                         Ok((id, ())) => id,
                         Err(error) => {
-                            tracing::error!(%error, "a webhook attempt panicked");
+                            tracing::error!(channel = C::NAME, %error, "a delivery attempt panicked");
                             error.id()
                         }
                     };
@@ -173,12 +253,25 @@ async fn run(
             // A change of this process queued a message: claim it now
             // rather than at the next poll (other processes' messages wait
             // for it).
-            () = store.outbox_message_queued() => {}
+            () = C::queued(&store) => {}
             _ = stopped.changed() => {}
         }
     }
     // Stopping: what is in flight finishes and is recorded.
     while in_flight.join_next().await.is_some() {}
+}
+
+/// Counts a finished message of `channel`: sent, or failed for good.
+pub(crate) fn count_outcome(channel: &'static str, outcome: AttemptOutcome) {
+    match outcome {
+        AttemptOutcome::Delivered => {
+            metrics::counter!("outbox_sent_total", "channel" => channel).increment(1);
+        }
+        AttemptOutcome::Failed => {
+            metrics::counter!("outbox_failed_total", "channel" => channel).increment(1);
+        }
+        AttemptOutcome::Retrying(_) | AttemptOutcome::Stale => {}
+    }
 }
 
 /// One attempt at one message: where it goes, the send, and the record;
@@ -224,6 +317,7 @@ async fn attempt(
             error: (!(200..300).contains(&status)).then(|| format!("answered {status}")),
             response: Some(kept_response(&body)),
             succeeded: (200..300).contains(&status),
+            permanent: false,
         },
         Err(error) => AttemptRecord {
             at,
@@ -232,6 +326,7 @@ async fn attempt(
             error: Some(error),
             response: None,
             succeeded: false,
+            permanent: false,
         },
     };
     metrics::histogram!("webhook_attempt_duration_seconds").record(duration.as_secs_f64());
@@ -253,17 +348,7 @@ async fn attempt(
     .await;
     match finished {
         Ok(Ok((outcome, next))) => {
-            match outcome {
-                AttemptOutcome::Delivered => {
-                    metrics::counter!("outbox_delivered_total", "channel" => WEBHOOK_CHANNEL)
-                        .increment(1);
-                }
-                AttemptOutcome::Failed => {
-                    metrics::counter!("outbox_failed_total", "channel" => WEBHOOK_CHANNEL)
-                        .increment(1);
-                }
-                AttemptOutcome::Retrying(_) | AttemptOutcome::Stale => {}
-            }
+            count_outcome(WEBHOOK_CHANNEL, outcome);
             next
         }
         Ok(Err(error)) => {

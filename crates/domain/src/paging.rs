@@ -317,6 +317,18 @@ impl PageRequest {
         let query = format!("webhook-deliveries|{endpoint}|{}", caller(actor));
         Self::parse(raw, key, &query, by_id)
     }
+
+    /// The paging of a page of the outbox's messages, oldest first: a
+    /// cursor continues only the list of that filter, for that caller.
+    pub fn of_outbox(
+        raw: Paging<'_>,
+        key: &CursorKey,
+        filter: crate::OutboxFilter,
+        actor: Actor,
+    ) -> Result<Self, ValidationError> {
+        let query = format!("outbox|{}|{}", filter.key(), caller(actor));
+        Self::parse(raw, key, &query, by_id)
+    }
 }
 
 #[cfg(test)]

@@ -298,15 +298,21 @@ fn is_public_v6(v6: Ipv6Addr) -> bool {
 }
 
 /// How long after each failed attempt the next is made; after the last,
-/// the delivery has failed.
+/// the delivery has failed. With jitter, each delay is moved by up to that
+/// share either way, so messages that failed together (an outage) are not
+/// all tried again in the same instant.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetrySchedule(Vec<Duration>);
+pub struct RetrySchedule {
+    delays: Vec<Duration>,
+    /// Percent of each delay it may move either way.
+    jitter_percent: u32,
+}
 
 impl Default for RetrySchedule {
     /// About 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: eight attempts over
     /// about 28 hours.
     fn default() -> Self {
-        Self(
+        Self::new(
             [5, 300, 1800, 7200, 18_000, 36_000, 36_000]
                 .into_iter()
                 .map(Duration::from_secs)
@@ -315,9 +321,40 @@ impl Default for RetrySchedule {
     }
 }
 
+/// How long a mail is tried for before it has failed.
+pub const MAIL_TRIED_FOR: Duration = Duration::from_secs(3 * 24 * 60 * 60);
+
+/// The jitter of the mail schedule, in percent either way.
+pub const MAIL_JITTER_PERCENT: u32 = 10;
+
 impl RetrySchedule {
     pub fn new(delays: Vec<Duration>) -> Self {
-        Self(delays)
+        Self {
+            delays,
+            jitter_percent: 0,
+        }
+    }
+
+    /// The mail channel's schedule: about 30 s, 2 min, 10 min, 1 h, then
+    /// every 6 h for as long as the attempts stay within three days
+    /// ([`MAIL_TRIED_FOR`]), each delay with 10 % jitter.
+    pub fn mail() -> Self {
+        let mut delays: Vec<Duration> = [30, 120, 600, 3600]
+            .into_iter()
+            .map(Duration::from_secs)
+            .collect();
+        let every = Duration::from_secs(6 * 3600);
+        while delays.iter().sum::<Duration>() + every <= MAIL_TRIED_FOR {
+            delays.push(every);
+        }
+        Self::new(delays).with_jitter(MAIL_JITTER_PERCENT)
+    }
+
+    /// The same delays, each moved by up to `percent` either way (at most
+    /// 100).
+    pub fn with_jitter(mut self, percent: u32) -> Self {
+        self.jitter_percent = percent.min(100);
+        self
     }
 
     /// From a list like `5s,5m,30m,2h` (units `ms`, `s`, `m`, `h`); an
@@ -329,18 +366,28 @@ impl RetrySchedule {
             .filter(|part| !part.is_empty())
             .map(parse_delay)
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(Self(delays))
+        Ok(Self::new(delays))
     }
 
     /// When the attempt after `attempts_made` failed ones is due, counted
     /// from the last; `None`: no more attempts, the delivery failed.
     pub fn next_delay(&self, attempts_made: u32) -> Option<Duration> {
         let index = usize::try_from(attempts_made).ok()?.checked_sub(1)?;
-        self.0.get(index).copied()
+        self.delays.get(index).copied()
+    }
+
+    /// [`RetrySchedule::next_delay`] moved by the jitter: `unit` (from 0 to
+    /// 1, a random draw of the caller's) picks where in the range, 0.5 being
+    /// the delay itself.
+    pub fn jittered_delay(&self, attempts_made: u32, unit: f64) -> Option<Duration> {
+        let delay = self.next_delay(attempts_made)?;
+        let share = f64::from(self.jitter_percent) / 100.0;
+        let factor = 1.0 + share * (2.0 * unit.clamp(0.0, 1.0) - 1.0);
+        Some(delay.mul_f64(factor))
     }
 
     pub fn delays(&self) -> &[Duration] {
-        &self.0
+        &self.delays
     }
 }
 
@@ -543,6 +590,34 @@ mod tests {
     }
 
     #[test]
+    fn mail_is_tried_for_about_three_days_backing_off_to_every_six_hours() {
+        let schedule = RetrySchedule::mail();
+        let delays = schedule.delays();
+        let secs: Vec<u64> = delays.iter().map(Duration::as_secs).collect();
+        assert_eq!(secs[..5], [30, 120, 600, 3600, 6 * 3600]);
+        assert!(secs[4..].iter().all(|&s| s == 6 * 3600));
+        let total: Duration = delays.iter().sum();
+        assert!(total <= MAIL_TRIED_FOR, "{total:?}");
+        assert!(
+            total + Duration::from_secs(6 * 3600) > MAIL_TRIED_FOR,
+            "{total:?}"
+        );
+        // Without jitter every draw is the delay itself.
+        assert_eq!(
+            RetrySchedule::default().jittered_delay(1, 0.0),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            schedule.jittered_delay(1, 0.0),
+            Some(Duration::from_secs(27))
+        );
+        assert_eq!(
+            schedule.jittered_delay(1, 1.0),
+            Some(Duration::from_secs(33))
+        );
+    }
+
+    #[test]
     fn a_schedule_is_read_from_a_list_of_delays() {
         let schedule = RetrySchedule::parse("100ms, 1s,2m,1h").expect("valid");
         assert_eq!(
@@ -612,6 +687,24 @@ mod tests {
                 prop_assert_eq!(schedule.next_delay(n as u32 + 1), Some(Duration::from_millis(*delay)));
             }
             prop_assert_eq!(schedule.next_delay(delays.len() as u32 + 1), None);
+        }
+
+        #[test]
+        fn a_jittered_delay_stays_within_its_share_of_the_delay(
+            attempt in 1u32..20,
+            unit in 0.0f64..=1.0,
+            percent in 0u32..=100,
+        ) {
+            let schedule = RetrySchedule::mail().with_jitter(percent);
+            match (schedule.next_delay(attempt), schedule.jittered_delay(attempt, unit)) {
+                (Some(delay), Some(jittered)) => {
+                    let spread = delay.mul_f64(f64::from(percent) / 100.0);
+                    prop_assert!(jittered + spread + Duration::from_millis(1) >= delay);
+                    prop_assert!(jittered <= delay + spread + Duration::from_millis(1));
+                }
+                (None, None) => {}
+                other => prop_assert!(false, "{other:?}"),
+            }
         }
 
         #[test]

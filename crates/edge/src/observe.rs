@@ -28,6 +28,10 @@ const LATENCY_BUCKETS: [f64; 12] = [
 /// 10-second timeout.
 const WEBHOOK_BUCKETS: [f64; 10] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
 
+/// Mail attempt buckets, in seconds: from a local relay to the 30-second
+/// timeout.
+const MAIL_BUCKETS: [f64; 10] = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 30.0];
+
 /// The process-wide Prometheus recorder, installed on first use (the
 /// `metrics` facade has one global recorder; tests build many routers).
 pub fn metrics_handle() -> PrometheusHandle {
@@ -43,6 +47,12 @@ pub fn metrics_handle() -> PrometheusHandle {
                     builder.set_buckets_for_metric(
                         Matcher::Full("webhook_attempt_duration_seconds".to_owned()),
                         &WEBHOOK_BUCKETS,
+                    )
+                })
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full("mail_attempt_duration_seconds".to_owned()),
+                        &MAIL_BUCKETS,
                     )
                 })
                 .map(PrometheusBuilder::build_recorder)
@@ -91,19 +101,18 @@ const OPEN_IN_BREACH: &str = "tickets_open_in_sla_breach";
 pub fn record_outbox(store: &Store) {
     match store.outbox_stats() {
         Ok(stats) => {
-            let mut seen_webhooks = false;
+            for channel in [store::WEBHOOK_CHANNEL, store::MAIL_CHANNEL] {
+                if !stats.iter().any(|seen| seen.channel == channel) {
+                    metrics::gauge!("outbox_pending", "channel" => channel).set(0.0);
+                    metrics::gauge!("outbox_oldest_pending_seconds", "channel" => channel).set(0.0);
+                }
+            }
             for channel in &stats {
-                seen_webhooks |= channel.channel == store::WEBHOOK_CHANNEL;
                 let label = channel.channel.clone();
                 metrics::gauge!("outbox_pending", "channel" => label.clone())
                     .set(channel.pending as f64);
-                metrics::gauge!("outbox_oldest_pending_age_seconds", "channel" => label)
+                metrics::gauge!("outbox_oldest_pending_seconds", "channel" => label)
                     .set(channel.oldest_pending_age.as_secs_f64());
-            }
-            if !seen_webhooks {
-                metrics::gauge!("outbox_pending", "channel" => store::WEBHOOK_CHANNEL).set(0.0);
-                metrics::gauge!("outbox_oldest_pending_age_seconds", "channel" => store::WEBHOOK_CHANNEL)
-                    .set(0.0);
             }
         }
         Err(error) => {

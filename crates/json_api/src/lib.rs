@@ -48,6 +48,7 @@ pub fn door(app: App) -> JsonDoor {
         .merge(routes::tickets::router())
         .merge(routes::replies::router())
         .merge(routes::webhooks::router())
+        .merge(routes::outbox::router())
         .merge(openapi::router());
     let (routes, mut document) = openapi::base()
         .nest("/api/v1", api)

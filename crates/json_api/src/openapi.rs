@@ -40,6 +40,7 @@ pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
         (name = "history", description = "What happened to a ticket, who did it and when"),
         (name = "reports", description = "Exports"),
         (name = "webhooks", description = "Signed notices of changes, sent to endpoints admins register"),
+        (name = "outbox", description = "What the server has to send, by mail or webhook, and what became of it"),
         (name = "operations", description = "Health, metrics and this document"),
     )
 )]

@@ -1097,3 +1097,76 @@ mod tests {
         assert_eq!(json, "invalid_request", "the original's spelling is kept");
     }
 }
+
+// The outbox (admins only).
+
+/// A message of the outbox, of any channel.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = OutboxMessage)]
+pub struct OutboxMessageJson {
+    /// The message's id (what `retry` takes).
+    #[serde(rename = "_id")]
+    id: String,
+    /// `mail` or `webhook`.
+    channel: String,
+    /// The notification kind (`publicReply`, ...), `pinReset`, or the
+    /// webhook event type; null when the payload says none.
+    #[schema(required = true)]
+    kind: Option<String>,
+    /// The address (mail) or the endpoint's `_id` (webhooks).
+    recipient: String,
+    /// The ticket it is about; null when none.
+    #[schema(required = true)]
+    ticket_id: Option<i64>,
+    /// `pending` (perhaps after failed attempts), `sent` or `failed`.
+    #[schema(pattern = "^(pending|sent|failed)$")]
+    status: String,
+    /// Attempts made.
+    attempts: i32,
+    /// What went wrong at the latest attempt; null if it did not fail.
+    #[schema(required = true)]
+    last_error: Option<String>,
+    /// When it is tried next; null unless pending.
+    #[schema(required = true)]
+    next_attempt_at: Option<String>,
+    created_at: String,
+}
+
+impl From<store::OutboxMessage> for OutboxMessageJson {
+    fn from(message: store::OutboxMessage) -> Self {
+        Self {
+            id: message.id.to_string(),
+            channel: message.channel,
+            kind: message.kind,
+            recipient: message.recipient,
+            ticket_id: message.ticket_id,
+            status: message.status.name().to_owned(),
+            attempts: message.attempts,
+            last_error: message.last_error,
+            next_attempt_at: message.next_attempt_at.map(timestamp),
+            created_at: timestamp(message.created_at),
+        }
+    }
+}
+
+/// Which messages `GET /outbox` lists.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OutboxQuery {
+    /// Only messages of this status: `pending`, `sent` or `failed`.
+    #[param(pattern = "^(pending|sent|failed)$")]
+    pub status: Option<String>,
+    /// Only messages of this channel: `mail` or `webhook`.
+    #[param(pattern = "^(mail|webhook)$")]
+    pub channel: Option<String>,
+}
+
+/// One outbox message's URL: `/outbox/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct OutboxPath {
+    /// The message's `_id`.
+    #[param(value_type = i64, minimum = 1)]
+    pub id: String,
+}

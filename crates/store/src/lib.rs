@@ -20,6 +20,7 @@ mod login;
 mod mail;
 mod migrations;
 mod outbox;
+mod outbox_log;
 mod paging;
 mod pin;
 mod pin_resets;
@@ -64,6 +65,7 @@ pub use idempotency::{Claimed, KeyClaim, Recording};
 pub use mail::MAIL_CHANNEL;
 pub use migrations::migrate;
 pub use outbox::{AttemptOutcome, AttemptRecord, ClaimedMessage, FINISHED_KEPT_FOR, OutboxStats};
+pub use outbox_log::OutboxMessage;
 pub use pin::HashingPlace;
 pub use pin::{BUSY_RETRY_AFTER_SECS, HashLimits};
 pub use report::{REPORTS_AT_ONCE, ResolvedReport};
@@ -87,8 +89,10 @@ pub struct Store {
     few_matches: i64,
     sends_mail: bool,
     /// Woken when a write of this process has queued an outbox message, so
-    /// its workers deliver at once instead of at their next poll.
+    /// its workers deliver at once instead of at their next poll: the
+    /// webhook worker's, and the mail worker's.
     outbox_queued: Arc<tokio::sync::Notify>,
+    mail_queued: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Store {
@@ -119,6 +123,7 @@ impl Store {
             few_matches: options.few_matches,
             sends_mail: options.sends_mail,
             outbox_queued: Arc::default(),
+            mail_queued: Arc::default(),
             writer_turn: match url {
                 DatabaseUrl::Sqlite(_) => Some(Arc::default()),
                 DatabaseUrl::Postgres(_) => None,
@@ -178,8 +183,14 @@ impl Store {
             None => None,
         };
         let written = connection::write_transaction(&mut *self.conn()?, work);
-        if outbox::take_queued() && written.is_ok() {
-            self.outbox_queued.notify_one();
+        let queued = outbox::take_queued();
+        if written.is_ok() {
+            if queued.other() {
+                self.outbox_queued.notify_one();
+            }
+            if queued.mail() {
+                self.mail_queued.notify_one();
+            }
         }
         written
     }
@@ -189,6 +200,12 @@ impl Store {
     /// delivery worker waits on it beside its poll.
     pub async fn outbox_message_queued(&self) {
         self.outbox_queued.notified().await;
+    }
+
+    /// As [`Store::outbox_message_queued`], for mail: the mail worker
+    /// waits on it.
+    pub async fn mail_queued(&self) {
+        self.mail_queued.notified().await;
     }
 }
 

@@ -3,11 +3,15 @@
 //! claims, renders and sends it. What a mail says is decided in
 //! `domain::mail`.
 
-use domain::{EmailAddress, OutgoingMail};
+use domain::{EmailAddress, OutgoingMail, RetrySchedule};
 
+use crate::Store;
 use crate::connection::DbConnection;
 use crate::error::{StoreError, StoreResult};
-use crate::outbox::{NewMessage, enqueue, new_message_id};
+use crate::outbox::{
+    AttemptOutcome, AttemptRecord, ClaimedMessage, NewMessage, enqueue, finish_attempt,
+    new_message_id,
+};
 
 /// The outbox channel mail travels on; a row's recipient is the address.
 pub const MAIL_CHANNEL: &str = "mail";
@@ -40,4 +44,19 @@ pub(crate) fn queue_mail(
         })
         .collect();
     enqueue(conn, &messages)
+}
+
+impl Store {
+    /// Records an attempt at a mail (see the outbox's `finish_attempt`):
+    /// sent, tried again after the schedule's next delay, or failed (no
+    /// attempt left, or the server refused the recipient for good). For
+    /// the mail worker, which acts for no account.
+    pub fn finish_mail_attempt(
+        &self,
+        claimed: &ClaimedMessage,
+        record: &AttemptRecord,
+        schedule: &RetrySchedule,
+    ) -> StoreResult<AttemptOutcome> {
+        self.write(|conn| finish_attempt(conn, MAIL_CHANNEL, claimed, record, schedule))
+    }
 }

@@ -50,25 +50,58 @@ pub(crate) struct NewMessage<'a> {
     pub payload: &'a str,
 }
 
-thread_local! {
-    /// Whether the write transaction running on this thread queued a
-    /// message: [`take_queued`] tells `Store::write`, which wakes this
-    /// process's workers once the transaction has committed (before it,
-    /// they would find nothing).
-    static QUEUED_IN_THIS_WRITE: Cell<bool> = const { Cell::new(false) };
+/// The channels a write queued messages on, as bits: each channel's
+/// worker is woken on its own.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Queued(u8);
+
+impl Queued {
+    const MAIL: u8 = 1;
+    const OTHER: u8 = 2;
+
+    fn on(channel: &str) -> Self {
+        Self(match channel == crate::MAIL_CHANNEL {
+            true => Self::MAIL,
+            false => Self::OTHER,
+        })
+    }
+
+    pub(crate) fn mail(self) -> bool {
+        self.0 & Self::MAIL != 0
+    }
+
+    pub(crate) fn other(self) -> bool {
+        self.0 & Self::OTHER != 0
+    }
 }
 
-/// Whether the write that just ended on this thread queued a message;
-/// clears the mark.
-pub(crate) fn take_queued() -> bool {
-    QUEUED_IN_THIS_WRITE.replace(false)
+thread_local! {
+    /// The channels the write transaction running on this thread queued
+    /// messages on: [`take_queued`] tells `Store::write`, which wakes this
+    /// process's workers of those channels once the transaction has
+    /// committed (before it, they would find nothing).
+    static QUEUED_IN_THIS_WRITE: Cell<Queued> = const { Cell::new(Queued(0)) };
+}
+
+/// The channels the write that just ended on this thread queued messages
+/// on; clears the mark.
+pub(crate) fn take_queued() -> Queued {
+    QUEUED_IN_THIS_WRITE.replace(Queued(0))
+}
+
+/// Marks that the running write queued a message on `channel`: its
+/// worker is woken once the write has committed.
+pub(crate) fn mark_queued(channel: &str) {
+    QUEUED_IN_THIS_WRITE.set(Queued(QUEUED_IN_THIS_WRITE.get().0 | Queued::on(channel).0));
 }
 
 /// Writes `messages`, due now, in the caller's transaction.
 pub(crate) fn enqueue(conn: &mut DbConnection, messages: &[NewMessage<'_>]) -> StoreResult<()> {
-    QUEUED_IN_THIS_WRITE.set(true);
     let at = now().naive_utc();
     for message in messages {
+        QUEUED_IN_THIS_WRITE.set(Queued(
+            QUEUED_IN_THIS_WRITE.get().0 | Queued::on(message.channel).0,
+        ));
         diesel::insert_into(outbox::table)
             .values((
                 outbox::channel.eq(message.channel),
@@ -110,6 +143,9 @@ pub struct AttemptRecord {
     /// The first KiB of the answer.
     pub response: Option<String>,
     pub succeeded: bool,
+    /// A failure no later attempt can mend (an SMTP 5xx for the
+    /// recipient): the row fails at once, whatever the schedule has left.
+    pub permanent: bool,
 }
 
 /// What recording an attempt did to its row.
@@ -296,8 +332,8 @@ impl Store {
 }
 
 /// Records an attempt at `claimed` and moves its row on: delivered,
-/// due again after the schedule's next delay, or failed when none is
-/// left; in the caller's write transaction. A claim that is no longer the
+/// due again after the schedule's next delay (with its jitter), or failed
+/// when none is left or the failure was permanent; in the caller's write transaction. A claim that is no longer the
 /// row's latest changes nothing but the log.
 pub(crate) fn finish_attempt(
     conn: &mut DbConnection,
@@ -342,7 +378,11 @@ pub(crate) fn finish_attempt(
     }
     let finished_at = now();
     let attempts = u32::try_from(claimed.attempt).unwrap_or(u32::MAX);
-    let (state, due, outcome) = match (record.succeeded, schedule.next_delay(attempts)) {
+    let next_delay = match record.permanent {
+        true => None,
+        false => schedule.jittered_delay(attempts, rand::rng().random::<f64>()),
+    };
+    let (state, due, outcome) = match (record.succeeded, next_delay) {
         (true, _) => (DELIVERED, None, AttemptOutcome::Delivered),
         (false, Some(delay)) => {
             let due = finished_at + TimeDelta::from_std(delay).map_err(StoreError::internal)?;

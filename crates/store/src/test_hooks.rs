@@ -71,3 +71,25 @@ pub fn pending_mail(store: &Store) -> StoreResult<Vec<(String, domain::OutgoingM
         })
         .collect()
 }
+
+/// Queues `mail` to `address` as a change would, in a write of its own:
+/// for the mail worker's tests while no change of the tests' choosing
+/// queues the mail they need. Answers the row's message id.
+pub fn queue_mail(
+    store: &Store,
+    address: &domain::EmailAddress,
+    mail: &domain::OutgoingMail,
+) -> StoreResult<String> {
+    use diesel::prelude::*;
+
+    use crate::schema::outbox;
+
+    store.write(|conn| {
+        crate::mail::queue_mail(conn, &[(address, mail)])?;
+        Ok(outbox::table
+            .filter(outbox::channel.eq(crate::MAIL_CHANNEL))
+            .order_by(outbox::id.desc())
+            .select(outbox::message_id)
+            .first::<String>(conn)?)
+    })
+}

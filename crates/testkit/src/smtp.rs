@@ -2,7 +2,9 @@
 //! 127.0.0.1, started by the test, writing every message it accepts to a
 //! directory the test reads ([`SmtpSink::received`]). It refuses
 //! recipients whose local part starts with `bounce` (550, permanent) or
-//! `defer` (451, temporary). Without `aiosmtpd` installed
+//! `defer` (451, temporary), and answers a message to one starting with
+//! `slow` 1.5 s after it has kept it (time to kill the sender between its
+//! send and its record). Without `aiosmtpd` installed
 //! (`python3 -m pip install aiosmtpd`; `.ci/run` installs it) starting
 //! fails, and so does the test: it never passes by skipping.
 

@@ -4,8 +4,11 @@ lines, a blank line, then the message as received).
 
 Recipients whose local part starts with `bounce` are refused with 550 (a
 permanent failure), those starting with `defer` with 451 (a temporary
-one). Prints `ready` once it listens."""
+one). A message to a recipient starting with `slow` is kept at once but
+answered only 1.5 s later (a sender killed meanwhile has sent it without
+knowing). Prints `ready` once it listens."""
 
+import asyncio
 import os
 import sys
 import time
@@ -37,6 +40,8 @@ class Sink:
             out.write(b"\n")
             out.write(envelope.original_content)
         os.rename(partial, os.path.join(self.directory, name + ".eml"))
+        if any(to.split("@", 1)[0].lower().startswith("slow") for to in envelope.rcpt_tos):
+            await asyncio.sleep(1.5)
         return "250 Message accepted for delivery"
 
 

@@ -44,6 +44,7 @@ mod errors;
 mod faults;
 mod fuzz;
 mod idempotency;
+mod mail;
 mod operations;
 mod original;
 mod pin_resets;

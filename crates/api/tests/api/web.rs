@@ -1934,6 +1934,7 @@ http_tests! {
                 error: Some("answered 503".to_owned()),
                 response: None,
                 succeeded: false,
+                permanent: false,
             };
             store.finish_webhook_attempt(&first, &record, &domain::RetrySchedule::parse("").expect("none"))
         })

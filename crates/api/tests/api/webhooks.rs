@@ -615,7 +615,7 @@ http_tests! {
         let text = app.request(Method::GET, "/metrics", None, None).await.text();
         for series in [
             "outbox_pending{channel=\"webhook\"}",
-            "outbox_oldest_pending_age_seconds{channel=\"webhook\"}",
+            "outbox_oldest_pending_seconds{channel=\"webhook\"}",
         ] {
             assert!(text.contains(series), "{series} missing:\n{text}");
         }
@@ -625,7 +625,7 @@ http_tests! {
         tokio::time::sleep(Duration::from_millis(200)).await;
         let text = app.request(Method::GET, "/metrics", None, None).await.text();
         for series in [
-            "outbox_delivered_total{channel=\"webhook\"}",
+            "outbox_sent_total{channel=\"webhook\"}",
             "webhook_attempt_duration_seconds_bucket",
             "webhook_attempts_total{result=\"failure\"}",
         ] {

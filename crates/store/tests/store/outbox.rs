@@ -47,6 +47,7 @@ fn attempt(succeeded: bool, at: chrono::DateTime<Utc>) -> AttemptRecord {
         error: (!succeeded).then(|| "answered 500".to_owned()),
         response: Some("ok".to_owned()),
         succeeded,
+        permanent: false,
     }
 }
 
@@ -420,5 +421,116 @@ both_backends!(
             "{outcome:?}"
         );
         assert!(after_failure.is_none());
+    }
+);
+
+/// A mail to `to`, queued as a change would.
+fn queue_mail(store: &Store, to: &str) -> String {
+    let mail = domain::OutgoingMail::PinReset(domain::PinResetMail {
+        recipient: domain::UserId(1),
+        recipient_name: "kayode".into(),
+        nonce: "nonce".into(),
+        expires_at: "2026-12-07T10:30:00.000Z".into(),
+    });
+    store::test_hooks::queue_mail(
+        store,
+        &domain::EmailAddress::parse(to).expect("an address"),
+        &mail,
+    )
+    .expect("queued")
+}
+
+fn claim_mail(store: &Store) -> Vec<store::ClaimedMessage> {
+    store
+        .claim_outbox(
+            store::MAIL_CHANNEL,
+            5,
+            Duration::from_secs(60),
+            &HashSet::new(),
+        )
+        .expect("claim")
+}
+
+both_backends!(
+    a_permanent_failure_fails_the_mail_at_once_and_only_a_failed_one_is_retried,
+    |db: &TestDb| {
+        let store = db.store();
+        let cast = cast(db);
+        queue_mail(store, "bounce@example.org");
+        queue_mail(store, "defer@example.org");
+        let claimed = claim_mail(store);
+        assert_eq!(claimed.len(), 2);
+        let schedule = RetrySchedule::mail();
+        let refused_for_good = AttemptRecord {
+            permanent: true,
+            status_code: Some(550),
+            error: Some("550 no such mailbox".to_owned()),
+            ..attempt(false, store::now())
+        };
+        assert_eq!(
+            store
+                .finish_mail_attempt(&claimed[0], &refused_for_good, &schedule)
+                .expect("record"),
+            AttemptOutcome::Failed,
+            "with the whole schedule left"
+        );
+        let before = store::now();
+        let outcome = store
+            .finish_mail_attempt(&claimed[1], &attempt(false, store::now()), &schedule)
+            .expect("record");
+        // About 30 s, moved by up to 10 % either way.
+        match outcome {
+            AttemptOutcome::Retrying(due) => {
+                let wait = (due - before).num_milliseconds();
+                assert!((26_000..=34_000).contains(&wait), "{wait} ms");
+            }
+            other => panic!("{other:?}"),
+        }
+        let filter = |status: &str| {
+            domain::OutboxFilter::parse(Some(status), Some("mail")).expect("a filter")
+        };
+        let failed = store
+            .list_outbox(cast.admin, filter("failed"), PageRequest::default())
+            .expect("list")
+            .items;
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].recipient, "bounce@example.org");
+        assert_eq!(failed[0].kind.as_deref(), Some("pinReset"));
+        assert_eq!(failed[0].last_error.as_deref(), Some("550 no such mailbox"));
+        assert_eq!(failed[0].next_attempt_at, None);
+        let pending = store
+            .list_outbox(cast.admin, filter("pending"), PageRequest::default())
+            .expect("list")
+            .items;
+        assert_eq!(pending.len(), 1);
+        assert!(pending[0].next_attempt_at.is_some());
+        assert!(matches!(
+            refused(store.retry_outbox(cast.admin, pending[0].id)),
+            Refusal::Conflict(_)
+        ));
+        assert!(matches!(
+            refused(store.retry_outbox(cast.admin, 987_654)),
+            Refusal::NotFound
+        ));
+        for actor in [cast.agent, cast.customer] {
+            assert!(matches!(
+                refused(store.retry_outbox(actor, failed[0].id)),
+                Refusal::Forbidden(_)
+            ));
+            assert!(matches!(
+                refused(store.list_outbox(actor, filter("failed"), PageRequest::default())),
+                Refusal::Forbidden(_)
+            ));
+        }
+        let retried = store.retry_outbox(cast.admin, failed[0].id).expect("retry");
+        assert_eq!(retried.status, domain::OutboxStatus::Pending);
+        assert_eq!(retried.attempts, 0);
+        let again = claim_mail(store);
+        assert_eq!(again.len(), 1, "due at once");
+        assert_eq!(again[0].recipient, "bounce@example.org");
+        assert_eq!(
+            again[0].message_id, claimed[0].message_id,
+            "the same message id"
+        );
     }
 );
