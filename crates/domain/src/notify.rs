@@ -237,6 +237,19 @@ fn wishes(change: Change<'_>, people: TicketPeople) -> Vec<(Told, NotificationKi
     wished
 }
 
+/// Whether any of `events` can tell anyone (a change of priority or tags
+/// alone tells no one): the store reads nothing more when not.
+pub fn tells_anyone(events: &[EventKind]) -> bool {
+    events.iter().any(|event| match event {
+        EventKind::Created {}
+        | EventKind::Replied { .. }
+        | EventKind::Noted { .. }
+        | EventKind::StatusChanged { .. } => true,
+        EventKind::Assigned { to, .. } => to.is_some(),
+        EventKind::PriorityChanged { .. } | EventKind::TagsChanged { .. } => false,
+    })
+}
+
 /// Whether deciding `change` needs the staff who watch new tickets among
 /// the candidates (the store loads them only then).
 pub fn needs_watchers(change: Change<'_>, people: TicketPeople) -> bool {
@@ -307,11 +320,11 @@ pub fn decide_recipients(
 
 /// What the change's mails quote and name, as the store read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangeFacts<'a> {
+pub struct ChangeFacts {
     /// Who made it (`None`: the SLA clock), with their username.
-    pub by: Option<(UserId, &'a str)>,
+    pub by: Option<(UserId, String)>,
     /// The reply's or note's text, if the change wrote one.
-    pub text: Option<&'a str>,
+    pub text: Option<String>,
     /// Whether that text is an internal note.
     pub text_is_note: bool,
     /// For a status change, the status before it.
@@ -335,24 +348,21 @@ pub fn compose(
     recipient: &Candidate,
     kind: NotificationKind,
     ticket: &Ticket,
-    facts: &ChangeFacts<'_>,
+    facts: &ChangeFacts,
 ) -> NotificationMail {
     let audience = match recipient.role {
         Role::Customer => Audience::Customer,
         Role::Admin | Role::SupportAgent => Audience::Staff,
     };
-    let by = match facts.by {
+    let by = match &facts.by {
         None => "SLA".to_owned(),
-        Some((id, name)) if audience.sees_usernames() || id == recipient.id => name.to_owned(),
+        Some((id, name)) if audience.sees_usernames() || *id == recipient.id => name.clone(),
         Some(_) => "Support".to_owned(),
     };
     let text = match kind {
         NotificationKind::TicketCreated => Some(ticket.body.clone()),
-        NotificationKind::PublicReply | NotificationKind::CustomerReply => facts
-            .text
-            .filter(|_| !facts.text_is_note)
-            .map(str::to_owned),
-        NotificationKind::InternalNote if audience.sees_notes() => facts.text.map(str::to_owned),
+        NotificationKind::PublicReply | NotificationKind::CustomerReply => facts.text.clone().filter(|_| !facts.text_is_note),
+        NotificationKind::InternalNote if audience.sees_notes() => facts.text.clone(),
         NotificationKind::SlaBreached => facts.missed.map(|(target, due)| {
             let what = match target {
                 MissedTarget::FirstResponse => "first response",
@@ -646,8 +656,8 @@ mod tests {
     #[test]
     fn a_customer_mail_names_staff_as_support_and_holds_no_note() {
         let facts = ChangeFacts {
-            by: Some((AGENT.id(), "benjamin")),
-            text: Some("secret note"),
+            by: Some((AGENT.id(), "benjamin".to_owned())),
+            text: Some("secret note".to_owned()),
             text_is_note: true,
             status_before: None,
             missed: None,
@@ -666,8 +676,8 @@ mod tests {
         assert!(!to_staff.to_customer);
         let reply = ChangeFacts {
             text_is_note: false,
-            text: Some("on it"),
-            ..facts
+            text: Some("on it".to_owned()),
+            ..facts.clone()
         };
         let mail = compose(&to_customer, K::PublicReply, &ticket(), &reply);
         assert_eq!(mail.text.as_deref(), Some("on it"));
@@ -757,8 +767,8 @@ mod tests {
             note in any::<bool>(),
         ) {
             let facts = ChangeFacts {
-                by: Some((by.id(), "staffname")),
-                text: Some("the words"),
+                by: Some((by.id(), "staffname".to_owned())),
+                text: Some("the words".to_owned()),
                 text_is_note: note,
                 status_before: Some(TicketStatus::Unattended),
                 missed: None,

@@ -16,10 +16,6 @@ pub const MAIL_CHANNEL: &str = "mail";
 /// gets a message id of its own, kept across retries: the mail's
 /// `Message-ID` is made from it, so a mail sent again after a crash is
 /// recognisably the same mail.
-#[allow(
-    dead_code,
-    reason = "the notifications and the PIN reset queue mail; they land next"
-)]
 pub(crate) fn queue_mail(
     conn: &mut DbConnection,
     mails: &[(&EmailAddress, &OutgoingMail)],
