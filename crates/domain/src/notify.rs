@@ -361,7 +361,9 @@ pub fn compose(
     };
     let text = match kind {
         NotificationKind::TicketCreated => Some(ticket.body.clone()),
-        NotificationKind::PublicReply | NotificationKind::CustomerReply => facts.text.clone().filter(|_| !facts.text_is_note),
+        NotificationKind::PublicReply | NotificationKind::CustomerReply => {
+            facts.text.clone().filter(|_| !facts.text_is_note)
+        }
         NotificationKind::InternalNote if audience.sees_notes() => facts.text.clone(),
         NotificationKind::SlaBreached => facts.missed.map(|(target, due)| {
             let what = match target {

@@ -42,6 +42,7 @@ pub fn door(app: App) -> JsonDoor {
     let api = OpenApiRouter::new()
         .merge(routes::auth::router())
         .merge(routes::users::router())
+        .merge(routes::notifications::router())
         .merge(routes::tokens::router())
         .merge(routes::report::router())
         .merge(routes::tickets::router())

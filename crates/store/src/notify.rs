@@ -46,10 +46,7 @@ fn preferences(role: Role, row: Option<PreferenceRow>) -> Preferences {
         return Preferences::defaults(role);
     };
     let mut preferences = Preferences::NONE;
-    for (kind, on) in NotificationKind::ALL
-        .into_iter()
-        .zip([a, b, c, d, e, f, g])
-    {
+    for (kind, on) in NotificationKind::ALL.into_iter().zip([a, b, c, d, e, f, g]) {
         preferences.set(kind, on);
     }
     preferences
@@ -425,4 +422,3 @@ fn store_preferences(
     }
     Ok(())
 }
-

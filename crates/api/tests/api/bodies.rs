@@ -115,7 +115,7 @@ http_tests! {
             .await
             .json();
         let operations = body_operations(&document, &customer.id, id);
-        assert_eq!(operations.len(), 12, "every route that takes a body: {operations:?}");
+        assert_eq!(operations.len(), 13, "every route that takes a body: {operations:?}");
         let not_objects = [
             "[]", r#"["kayode", "0000"]"#, "[{}]", r#""RESOLVED""#, r#""""#, "0", "1234", "-1.5",
             "true", "false", "null",

@@ -1068,13 +1068,15 @@ fn nested(depth: usize, objects: bool) -> String {
 /// Every operation the server documents, as (method, path template); the
 /// generator favours these. `a_generated_request_can_reach_every_documented_operation`
 /// keeps the list in step with the OpenAPI document.
-const OPERATIONS: [(&str, &str); 36] = [
+const OPERATIONS: [(&str, &str); 38] = [
     ("POST", "/api/v1/login"),
     ("POST", "/api/v1/users"),
     ("GET", "/api/v1/users"),
     ("GET", "/api/v1/users/me"),
     ("PATCH", "/api/v1/users/me"),
     ("PUT", "/api/v1/users/me/pin"),
+    ("GET", "/api/v1/users/me/notifications"),
+    ("PUT", "/api/v1/users/me/notifications"),
     ("GET", "/api/v1/users/{id}"),
     ("PATCH", "/api/v1/users/{id}"),
     ("POST", "/api/v1/users/me/tokens"),
@@ -1268,6 +1270,24 @@ fn fitting_body(template: &str) -> BoxedStrategy<BodyGen> {
         ],
         "/api/v1/users/me" => vec![("email", emails())],
         "/api/v1/users/me/pin" => vec![("currentPin", pins()), ("newPin", pins())],
+        "/api/v1/users/me/notifications" => vec![
+            (
+                "publicReply",
+                select(vec!["true", "false"])
+                    .prop_map(str::to_owned)
+                    .boxed(),
+            ),
+            (
+                "internalNote",
+                select(vec!["true", "false"])
+                    .prop_map(str::to_owned)
+                    .boxed(),
+            ),
+            (
+                "everything",
+                select(vec!["true"]).prop_map(str::to_owned).boxed(),
+            ),
+        ],
         "/api/v1/users/{id}" => vec![
             ("role", roles()),
             (
@@ -1361,7 +1381,8 @@ fn fitting_body(template: &str) -> BoxedStrategy<BodyGen> {
                 // `active`, `internal`, `readOnly` and `enabled` are JSON
                 // booleans, `expiresInDays` a number; the rest are strings.
                 6 => plausible.prop_map(move |v| match key {
-                    "active" | "internal" | "readOnly" | "enabled" => Val::Bool(v == "true"),
+                    "active" | "internal" | "readOnly" | "enabled" | "publicReply"
+                    | "internalNote" | "everything" => Val::Bool(v == "true"),
                     "expiresInDays" => Val::Number(v),
                     // A webhook's event types are a JSON array.
                     "events" => Val::Json(match v.as_str() {

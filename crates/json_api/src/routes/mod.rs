@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod notifications;
 pub mod replies;
 pub mod report;
 pub mod tickets;
