@@ -44,6 +44,7 @@ mod errors;
 mod faults;
 mod fuzz;
 mod idempotency;
+mod notifications;
 mod operations;
 mod original;
 mod process;
