@@ -296,6 +296,11 @@ impl Store {
     pub fn notice_sla_breaches(&self) -> StoreResult<usize> {
         let mut noticed = 0;
         for target in [MissedTarget::FirstResponse, MissedTarget::Resolution] {
+            // A read first: a sweep that finds nothing takes no write
+            // lock (on SQLite, the one writer's).
+            if !any_unnoticed(&mut *self.conn()?, target)? {
+                continue;
+            }
             loop {
                 let batch = self.write(|conn| self.notice_batch(conn, target))?;
                 noticed += batch;
@@ -382,6 +387,29 @@ impl Store {
         }
         Ok(ids.len())
     }
+}
+
+/// Whether a miss of `target` waits to be noticed.
+fn any_unnoticed(conn: &mut DbConnection, target: MissedTarget) -> StoreResult<bool> {
+    let at = now().naive_utc();
+    let found: Option<i64> = match target {
+        MissedTarget::FirstResponse => tickets::table
+            .filter(tickets::first_response_breach_noticed_at.is_null())
+            .filter(tickets::first_response_at.is_null())
+            .filter(tickets::resolved_at.is_null())
+            .filter(tickets::first_response_due_at.lt(at))
+            .select(tickets::id)
+            .first(conn)
+            .optional()?,
+        MissedTarget::Resolution => tickets::table
+            .filter(tickets::resolution_breach_noticed_at.is_null())
+            .filter(tickets::resolved_at.is_null())
+            .filter(tickets::resolution_due_at.lt(at))
+            .select(tickets::id)
+            .first(conn)
+            .optional()?,
+    };
+    Ok(found.is_some())
 }
 
 /// The account's preferences, its row (if it has one) held until the
