@@ -512,3 +512,53 @@ http_tests! {
         assert_eq!(unique, ids);
     }
 }
+
+http_tests! {
+    /// The mail is queued in the change's own transaction: when queuing
+    /// fails (a trigger refuses the row), the reply is not written either,
+    /// and nothing is queued.
+    async fn a_change_rolled_back_queues_nothing_and_keeps_nothing(app) {
+        let (app, store) = mailing(app).await;
+        let kayode = addressed(&app, "kayode", Role::Customer).await;
+        let benjamin = addressed(&app, "benjamin", Role::SupportAgent).await;
+        let id = app.open_ticket(&kayode, "Roll me back").await;
+        let before = Outbox::new(&store).all().await.len();
+        app.db.other_client().execute(match app.db.backend() {
+            testkit::Backend::Sqlite => {
+                "CREATE TRIGGER refuse_boom BEFORE INSERT ON outbox
+                 WHEN NEW.payload LIKE '%boom%'
+                 BEGIN SELECT RAISE(ABORT, 'boom refused'); END;"
+            }
+            testkit::Backend::Postgres => {
+                "CREATE FUNCTION refuse_boom() RETURNS trigger AS $$
+                 BEGIN
+                   IF NEW.payload LIKE '%boom%' THEN RAISE EXCEPTION 'boom refused'; END IF;
+                   RETURN NEW;
+                 END $$ LANGUAGE plpgsql;
+                 CREATE TRIGGER refuse_boom BEFORE INSERT ON outbox
+                 FOR EACH ROW EXECUTE FUNCTION refuse_boom();"
+            }
+        });
+        let actor = benjamin.actor();
+        let replying = store.clone();
+        let failed = tokio::task::spawn_blocking(move || {
+            replying.add_reply(
+                actor,
+                TicketId(id),
+                &domain::ReplyBody::parse("boom").expect("a body"),
+                domain::ReplyKind::Public,
+            )
+        })
+        .await
+        .expect("join");
+        assert!(failed.is_err(), "{failed:?}");
+        let thread = app.get(&format!("/api/v1/tickets/{id}/replies"), &benjamin).await.expect(StatusCode::OK).data();
+        assert_eq!(thread, json!([]), "the reply went with its mail");
+        let ticket = app.get(&format!("/api/v1/tickets/{id}"), &benjamin).await.expect(StatusCode::OK).data();
+        assert_eq!(ticket["status"], "UNATTENDED");
+        assert_eq!(Outbox::new(&store).all().await.len(), before);
+        // Another reply goes through, with its mail.
+        app.reply(&benjamin, id, "fine").await.expect(StatusCode::CREATED);
+        assert_eq!(Outbox::new(&store).all().await.len(), before + 1);
+    }
+}
