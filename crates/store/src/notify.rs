@@ -182,11 +182,14 @@ fn tell(
 /// cause (when the store sends mail), in the transaction that recorded
 /// them: the ticket as it is now, its people and, only when the change
 /// tells them, the staff who watch new tickets, each read in one query.
+/// `written` is the text of the reply or note the change wrote, if the
+/// caller has it (else it is read, when someone is told).
 pub(crate) fn notify_ticket_events(
     conn: &mut DbConnection,
     actor: Actor,
     ticket_id: TicketId,
     events: &[Event],
+    written: Option<&str>,
 ) -> StoreResult<()> {
     let kinds: Vec<EventKind> = events.iter().map(|event| event.kind.clone()).collect();
     if !tells_anyone(&kinds) {
@@ -199,19 +202,20 @@ pub(crate) fn notify_ticket_events(
         events: &kinds,
     };
     let facts = |conn: &mut DbConnection, by: Option<String>| {
-        let written = kinds.iter().find_map(|kind| match kind {
+        let reply = kinds.iter().find_map(|kind| match kind {
             EventKind::Replied { reply_id } => Some((*reply_id, false)),
             EventKind::Noted { reply_id } => Some((*reply_id, true)),
             _ => None,
         });
-        let text = match written {
-            Some((reply_id, _)) => Some(
+        let text = match (reply, written) {
+            (Some(_), Some(text)) => Some(text.to_owned()),
+            (None, _) => None,
+            (Some((reply_id, _)), None) => Some(
                 replies::table
                     .find(reply_id)
                     .select(replies::body)
                     .first::<String>(conn)?,
             ),
-            None => None,
         };
         let status_before = kinds.iter().find_map(|kind| match kind {
             EventKind::StatusChanged { from, .. } => Some(*from),
@@ -220,7 +224,7 @@ pub(crate) fn notify_ticket_events(
         Ok(ChangeFacts {
             by: by.map(|name| (actor.id(), name)),
             text,
-            text_is_note: written.is_some_and(|(_, note)| note),
+            text_is_note: reply.is_some_and(|(_, note)| note),
             status_before,
             missed: None,
             at,

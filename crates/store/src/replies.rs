@@ -81,7 +81,7 @@ impl Store {
             let recorded = record_events(conn, ticket_id, &decision.events(id))?;
             announce_ticket_events(conn, ticket_id, &recorded)?;
             if self.sends_mail {
-                notify_ticket_events(conn, actor, ticket_id, &recorded)?;
+                notify_ticket_events(conn, actor, ticket_id, &recorded, Some(body.as_str()))?;
             }
             let reply = Reply {
                 id,

@@ -172,7 +172,7 @@ impl Store {
                     let recorded = record_events(conn, ticket_id, &events)?;
                     announce_ticket_events(conn, ticket_id, &recorded)?;
                     if self.sends_mail {
-                        notify_ticket_events(conn, actor, ticket_id, &recorded)?;
+                        notify_ticket_events(conn, actor, ticket_id, &recorded, None)?;
                     }
                     seen(conn, actor, row.try_into()?, at)
                 }
@@ -253,7 +253,7 @@ fn insert_ticket(
             let recorded = record_events(conn, TicketId(id), &opening.events)?;
             announce_ticket_events(conn, TicketId(id), &recorded)?;
             if notify {
-                notify_ticket_events(conn, actor, TicketId(id), &recorded)?;
+                notify_ticket_events(conn, actor, TicketId(id), &recorded, None)?;
             }
             Ok(id)
         }

@@ -92,7 +92,7 @@ impl Store {
             let recorded = record_events(conn, ticket_id, &update.events)?;
             announce_ticket_events(conn, ticket_id, &recorded)?;
             if self.sends_mail {
-                notify_ticket_events(conn, actor, ticket_id, &recorded)?;
+                notify_ticket_events(conn, actor, ticket_id, &recorded, None)?;
             }
             // What was just written, without reading it back.
             let changed = Ticket {

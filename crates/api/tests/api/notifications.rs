@@ -562,3 +562,34 @@ http_tests! {
         assert_eq!(Outbox::new(&store).all().await.len(), before + 1);
     }
 }
+
+http_tests! {
+    /// Deciding who is told reads the ticket's people in one query, and
+    /// the staff who watch new tickets in one more only when the change
+    /// tells them.
+    async fn the_people_are_read_in_one_query_and_the_watchers_only_when_needed(app) {
+        let (app, store) = mailing(app).await;
+        let kayode = addressed(&app, "kayode", Role::Customer).await;
+        let benjamin = addressed(&app, "benjamin", Role::SupportAgent).await;
+        let id = app.open_ticket(&kayode, "Count my queries").await;
+        app.reply(&benjamin, id, "Counted").await.expect(StatusCode::CREATED);
+        let log = testkit::record_queries(&store);
+        let preferences_read = |log: &testkit::QueryLog| {
+            log.take()
+                .into_iter()
+                .filter(|sql| sql.contains("notification_preferences"))
+                .count()
+        };
+        // An assigned ticket: its people, in one query.
+        app.reply(&kayode, id, "Thanks").await.expect(StatusCode::CREATED);
+        assert_eq!(preferences_read(&log), 1);
+        // A new ticket: its people, and the watchers.
+        app.open_ticket(&kayode, "Another").await;
+        assert_eq!(preferences_read(&log), 2);
+        // A change that tells no one reads neither.
+        app.patch(&format!("/api/v1/tickets/{id}"), &benjamin, json!({"priority": "LOW"}))
+            .await
+            .expect(StatusCode::OK);
+        assert_eq!(preferences_read(&log), 0);
+    }
+}
