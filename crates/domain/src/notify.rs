@@ -28,7 +28,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::audience::Audience;
+use crate::audience::{Audience, see_ticket_as};
 use crate::entities::Ticket;
 use crate::history::EventKind;
 use crate::ids::UserId;
@@ -354,6 +354,10 @@ pub fn compose(
         Role::Customer => Audience::Customer,
         Role::Admin | Role::SupportAgent => Audience::Staff,
     };
+    // The ticket as this recipient sees it (a customer: no tags), by the
+    // same view as the API's and the pages'.
+    let seen = see_ticket_as(audience, ticket.clone(), facts.at);
+    let ticket = &seen.ticket;
     let by = match &facts.by {
         None => "SLA".to_owned(),
         Some((id, name)) if audience.sees_usernames() || *id == recipient.id => name.clone(),
