@@ -227,6 +227,17 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let store = outbox_store.clone();
         tokio::task::spawn_blocking(move || observe::record_outbox(&store));
     });
+    // Missed SLA targets are noticed once a minute: each is marked and
+    // (with mail on) told once, whichever process's sweep finds it first.
+    let sweep_store = app.store.clone();
+    spawn_every(SLA_SWEEP_EVERY, move || {
+        let store = sweep_store.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = store.notice_sla_breaches() {
+                tracing::warn!(error = %store::with_causes(&error), "noticing missed SLA targets failed");
+            }
+        });
+    });
     // The delivery log keeps finished messages for 30 days.
     let outbox_store = app.store.clone();
     spawn_every(Duration::from_secs(3600), move || {
@@ -260,6 +271,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     tracing::info!("stopped");
     Ok(())
 }
+
+/// How often each server process looks for missed SLA targets to tell of.
+pub const SLA_SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// Runs `task` every `period` for as long as the server runs.
 fn spawn_every(period: Duration, task: impl Fn() + Send + 'static) {

@@ -7,7 +7,7 @@
 //! [`api_tokens`], [`pin_reset`], [`report`])
 //! that returns the decision, with the [`history`] events a ticket's change
 //! records, or a [`Refusal`] saying why not. What each viewer sees is
-//! decided in [`audience`] and, for a ticket's whole page, [`view`]; the
+//! decided in [`audience`], who is told of a change by mail in [`notify`], and, for a ticket's whole page, [`view`]; the
 //! version of what a viewer sees, for conditional requests, in
 //! [`conditional`]; what a request that brings an idempotency key already
 //! seen gets, in [`idempotency`]. The `store` action that performs a change is the one place that asks these
@@ -25,6 +25,7 @@ pub mod ids;
 pub mod json;
 pub mod login;
 pub mod mail;
+pub mod notify;
 pub mod outbox;
 pub mod paging;
 pub mod pin_reset;

@@ -43,6 +43,7 @@ pub fn door(app: App) -> JsonDoor {
         .merge(routes::auth::router())
         .merge(routes::users::router())
         .merge(routes::pin_resets::router())
+        .merge(routes::notifications::router())
         .merge(routes::tokens::router())
         .merge(routes::report::router())
         .merge(routes::tickets::router())

@@ -1170,3 +1170,62 @@ pub struct OutboxPath {
     #[param(value_type = i64, minimum = 1)]
     pub id: String,
 }
+/// Notification preferences: each kind of mail, on or off. A customer's
+/// have `ticketCreated` (the acknowledgement of their own ticket),
+/// `publicReply` and `statusChanged` only; staff have all seven. As a
+/// request body every key is optional, and only the keys sent change.
+#[derive(Debug, Default, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NotificationPreferencesJson {
+    /// A new ticket: for a customer, the acknowledgement of their own;
+    /// for staff, every new ticket (and a customer's reply or a missed
+    /// target on an unassigned one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = bool, required = false)]
+    pub ticket_created: Option<bool>,
+    /// A staff member's public reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = bool, required = false)]
+    pub public_reply: Option<bool>,
+    /// The customer's reply (staff only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = bool, required = false)]
+    pub customer_reply: Option<bool>,
+    /// An internal note (staff only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = bool, required = false)]
+    pub internal_note: Option<bool>,
+    /// The status moved without a reply.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = bool, required = false)]
+    pub status_changed: Option<bool>,
+    /// A ticket handed to the recipient (staff only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = bool, required = false)]
+    pub assigned: Option<bool>,
+    /// A missed SLA target (staff only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = bool, required = false)]
+    pub sla_breached: Option<bool>,
+}
+
+impl NotificationPreferencesJson {
+    /// The kinds an account has, each with whether it is on.
+    pub fn from_shown(shown: &[(domain::NotificationKind, bool)]) -> Self {
+        use domain::NotificationKind as K;
+        let mut json = Self::default();
+        for (kind, on) in shown {
+            let slot = match kind {
+                K::TicketCreated => &mut json.ticket_created,
+                K::PublicReply => &mut json.public_reply,
+                K::CustomerReply => &mut json.customer_reply,
+                K::InternalNote => &mut json.internal_note,
+                K::StatusChanged => &mut json.status_changed,
+                K::Assigned => &mut json.assigned,
+                K::SlaBreached => &mut json.sla_breached,
+            };
+            *slot = Some(*on);
+        }
+        json
+    }
+}

@@ -10,6 +10,7 @@ use crate::connection::{DbBackend, DbConnection, Locked, lock_rows};
 use crate::error::StoreResult;
 use crate::events::record_events;
 use crate::idempotency::{Recording, record_if_held};
+use crate::notify::notify_ticket_events;
 use crate::paging::page_in_id_order;
 use crate::rows::{REPLY_COLUMNS, ReplyRow, TICKET_COLUMNS, TicketRow, load_ticket};
 use crate::schema::{replies, ticket_search_words, tickets, users};
@@ -79,6 +80,9 @@ impl Store {
             add_reply_words(conn, ticket_id.0, words, body.as_str(), internal)?;
             let recorded = record_events(conn, ticket_id, &decision.events(id))?;
             announce_ticket_events(conn, ticket_id, &recorded)?;
+            if self.sends_mail {
+                notify_ticket_events(conn, actor, ticket_id, &recorded, Some(body.as_str()))?;
+            }
             let reply = Reply {
                 id,
                 ticket_id,

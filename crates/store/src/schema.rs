@@ -54,6 +54,8 @@ diesel::table! {
         first_response_due_at -> Timestamp,
         resolution_due_at -> Timestamp,
         sla_breach_at -> Nullable<Timestamp>,
+        first_response_breach_noticed_at -> Nullable<Timestamp>,
+        resolution_breach_noticed_at -> Nullable<Timestamp>,
     }
 }
 
@@ -211,7 +213,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// An account's choice of notifications; without a row, its role's
+    /// defaults.
+    notification_preferences (user_id) {
+        user_id -> BigInt,
+        ticket_created -> Bool,
+        public_reply -> Bool,
+        customer_reply -> Bool,
+        internal_note -> Bool,
+        status_changed -> Bool,
+        assigned -> Bool,
+        sla_breached -> Bool,
+    }
+}
+
 diesel::joinable!(outbox_attempts -> outbox (outbox_id));
+diesel::joinable!(notification_preferences -> users (user_id));
 diesel::joinable!(web_sessions -> users (user_id));
 diesel::joinable!(api_tokens -> users (user_id));
 diesel::joinable!(pin_resets -> users (user_id));
@@ -236,5 +254,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     webhook_endpoints,
     outbox,
-    outbox_attempts
+    outbox_attempts,
+    notification_preferences
 );

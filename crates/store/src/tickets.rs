@@ -16,6 +16,7 @@ use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreResult;
 use crate::events::record_events;
 use crate::idempotency::{Recording, record_if_held};
+use crate::notify::notify_ticket_events;
 use crate::prepared::{AccountAndTicket, OpenTicket, load_requester_and_tags};
 use crate::rows::{
     TICKET_COLUMNS, TicketRow, UserRow, encode_event, load_ticket, lock_ticket, tag_set,
@@ -51,14 +52,16 @@ impl Store {
         new: &NewTicket,
         recording: Option<&Recording<SeenTicket>>,
     ) -> StoreResult<SeenTicket> {
-        // A subscribed endpoint needs the events' ids and a transaction
-        // around the ticket and its outbox rows: on PostgreSQL the
-        // one-statement write is kept for when nobody listens.
+        // A subscribed endpoint, or mail, needs the events' ids and a
+        // transaction around the ticket and its outbox rows: on
+        // PostgreSQL the one-statement write is kept for when nobody
+        // listens.
+        let notify = self.sends_mail;
         let announced = self.backend == "postgres"
-            && self.anyone_receives(domain::WebhookEvent::TicketCreated)?;
+            && (notify || self.anyone_receives(domain::WebhookEvent::TicketCreated)?);
         let open = |conn: &mut DbConnection| {
             let opening = decide_new_ticket(actor, &self.sla, now())?;
-            let id = insert_ticket(conn, actor, new, &opening, announced)?;
+            let id = insert_ticket(conn, actor, new, &opening, announced, notify)?;
             // A new ticket's tags are none; `see_ticket` drops them for a
             // viewer who does not see tags. Only a customer opens a
             // ticket, and is its requester: no one to show beside it.
@@ -178,6 +181,9 @@ impl Store {
                         .get_result(conn)?;
                     let recorded = record_events(conn, ticket_id, &events)?;
                     announce_ticket_events(conn, ticket_id, &recorded)?;
+                    if self.sends_mail {
+                        notify_ticket_events(conn, actor, ticket_id, &recorded, None)?;
+                    }
                     seen(conn, actor, row.try_into()?, at)
                 }
             }
@@ -190,14 +196,16 @@ impl Store {
 /// back). On SQLite three single-row `INSERT`s, each prepared once per
 /// connection, in the caller's write transaction; on PostgreSQL one
 /// statement ([`OpenTicket`]), unless the opening is `announced` to a
-/// webhook, when it takes the same steps as on SQLite and queues the
-/// announcement, in the caller's transaction.
+/// webhook or by mail, when it takes the same steps as on SQLite and
+/// queues the announcement (and, when `notify`, the mail), in the
+/// caller's transaction.
 fn insert_ticket(
     conn: &mut DbConnection,
     actor: Actor,
     new: &NewTicket,
     opening: &Opening,
     announced: bool,
+    notify: bool,
 ) -> StoreResult<i64> {
     let subject = new.subject.as_ref().map(Subject::as_str);
     let documents = TicketDocuments::of_ticket(subject, new.body.as_str());
@@ -254,6 +262,9 @@ fn insert_ticket(
             insert_document(conn, id, &documents)?;
             let recorded = record_events(conn, TicketId(id), &opening.events)?;
             announce_ticket_events(conn, TicketId(id), &recorded)?;
+            if notify {
+                notify_ticket_events(conn, actor, TicketId(id), &recorded, None)?;
+            }
             Ok(id)
         }
     }

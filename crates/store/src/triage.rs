@@ -12,6 +12,7 @@ use domain::{
 use crate::connection::{DbConnection, on_backend};
 use crate::error::StoreResult;
 use crate::events::record_events;
+use crate::notify::notify_ticket_events;
 use crate::prepared::load_requester_and_tags;
 use crate::rows::{lock_ticket, parse};
 use crate::schema::{ticket_tags, users};
@@ -92,6 +93,9 @@ impl Store {
             }
             let recorded = record_events(conn, ticket_id, &update.events)?;
             announce_ticket_events(conn, ticket_id, &recorded)?;
+            if self.sends_mail {
+                notify_ticket_events(conn, actor, ticket_id, &recorded, None)?;
+            }
             // What was just written, without reading it back.
             let changed = Ticket {
                 priority: update.priority,

@@ -446,6 +446,59 @@ pub struct AccountPage {
     /// when it was refused.
     pub email_typed: String,
     pub email_error: Option<String>,
+    /// Each kind of mail the account can get, with whether it is on.
+    pub notifications: Vec<NotificationRow>,
+}
+
+/// One kind of notification, as the account page and the unsubscribe
+/// page name it.
+#[derive(Debug, Clone)]
+pub struct NotificationRow {
+    /// The kind's name (the form field's).
+    pub name: &'static str,
+    pub label: &'static str,
+    pub on: bool,
+}
+
+impl NotificationRow {
+    pub fn of(kind: domain::NotificationKind, staff: bool, on: bool) -> Self {
+        Self {
+            name: kind.name(),
+            label: notification_label(kind, staff),
+            on,
+        }
+    }
+}
+
+/// What a kind of notification is, in a reader's words.
+pub fn notification_label(kind: domain::NotificationKind, staff: bool) -> &'static str {
+    use domain::NotificationKind as K;
+    match (kind, staff) {
+        (K::TicketCreated, false) => "When I open a ticket: a note that it was received",
+        (K::TicketCreated, true) => {
+            "New tickets (and customers' replies and missed targets on unassigned tickets)"
+        }
+        (K::PublicReply, false) => "Replies from support",
+        (K::PublicReply, true) => "Public replies by others on tickets assigned to me",
+        (K::CustomerReply, _) => "Customers' replies on tickets assigned to me",
+        (K::InternalNote, _) => "Internal notes by others on tickets assigned to me",
+        (K::StatusChanged, false) => "Changes of my tickets' status",
+        (K::StatusChanged, true) => "Status changes on tickets assigned to me",
+        (K::Assigned, _) => "Tickets assigned to me",
+        (K::SlaBreached, _) => "Missed SLA targets on tickets assigned to me",
+    }
+}
+
+/// The one-click unsubscribe page: what the link turns off, and the
+/// button that does it (or that it is done).
+#[derive(Debug, Template)]
+#[template(path = "unsubscribe.html")]
+pub struct UnsubscribePage {
+    pub chrome: Chrome,
+    pub label: &'static str,
+    /// The link's token, for the button's form.
+    pub token: String,
+    pub done: bool,
 }
 
 /// One of the account's API tokens, as the account page lists it.

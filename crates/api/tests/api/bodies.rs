@@ -20,8 +20,12 @@ fn in_our_words(message: &str, document: &Value) {
     let schemas = document["components"]["schemas"]
         .as_object()
         .expect("schemas");
+    // Whole words: a field such as `publicReply` is not the schema `Reply`.
+    let words: Vec<&str> = message
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .collect();
     for name in schemas.keys() {
-        assert!(!message.contains(name.as_str()), "{message:?} names {name}");
+        assert!(!words.contains(&name.as_str()), "{message:?} names {name}");
     }
 }
 
@@ -116,7 +120,7 @@ http_tests! {
             .await
             .json();
         let operations = body_operations(&document, &customer.id, id);
-        assert_eq!(operations.len(), 14, "every route that takes a body: {operations:?}");
+        assert_eq!(operations.len(), 15, "every route that takes a body: {operations:?}");
         let not_objects = [
             "[]", r#"["kayode", "0000"]"#, "[{}]", r#""RESOLVED""#, r#""""#, "0", "1234", "-1.5",
             "true", "false", "null",

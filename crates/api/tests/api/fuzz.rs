@@ -1071,7 +1071,7 @@ fn nested(depth: usize, objects: bool) -> String {
 /// Every operation the server documents, as (method, path template); the
 /// generator favours these. `a_generated_request_can_reach_every_documented_operation`
 /// keeps the list in step with the OpenAPI document.
-const OPERATIONS: [(&str, &str); 40] = [
+const OPERATIONS: [(&str, &str); 42] = [
     ("POST", "/api/v1/login"),
     ("POST", "/api/v1/pin-resets"),
     ("POST", "/api/v1/pin-resets/{token}"),
@@ -1080,6 +1080,8 @@ const OPERATIONS: [(&str, &str); 40] = [
     ("GET", "/api/v1/users/me"),
     ("PATCH", "/api/v1/users/me"),
     ("PUT", "/api/v1/users/me/pin"),
+    ("GET", "/api/v1/users/me/notifications"),
+    ("PUT", "/api/v1/users/me/notifications"),
     ("GET", "/api/v1/users/{id}"),
     ("PATCH", "/api/v1/users/{id}"),
     ("POST", "/api/v1/users/me/tokens"),
@@ -1277,6 +1279,24 @@ fn fitting_body(template: &str) -> BoxedStrategy<BodyGen> {
         "/api/v1/users/me/pin" => vec![("currentPin", pins()), ("newPin", pins())],
         "/api/v1/pin-resets" => vec![("email", emails()), ("username", usernames())],
         "/api/v1/pin-resets/{token}" => vec![("newPin", pins())],
+        "/api/v1/users/me/notifications" => vec![
+            (
+                "publicReply",
+                select(vec!["true", "false"])
+                    .prop_map(str::to_owned)
+                    .boxed(),
+            ),
+            (
+                "internalNote",
+                select(vec!["true", "false"])
+                    .prop_map(str::to_owned)
+                    .boxed(),
+            ),
+            (
+                "everything",
+                select(vec!["true"]).prop_map(str::to_owned).boxed(),
+            ),
+        ],
         "/api/v1/users/{id}" => vec![
             ("role", roles()),
             (
@@ -1370,7 +1390,8 @@ fn fitting_body(template: &str) -> BoxedStrategy<BodyGen> {
                 // `active`, `internal`, `readOnly` and `enabled` are JSON
                 // booleans, `expiresInDays` a number; the rest are strings.
                 6 => plausible.prop_map(move |v| match key {
-                    "active" | "internal" | "readOnly" | "enabled" => Val::Bool(v == "true"),
+                    "active" | "internal" | "readOnly" | "enabled" | "publicReply"
+                    | "internalNote" | "everything" => Val::Bool(v == "true"),
                     "expiresInDays" => Val::Number(v),
                     // A webhook's event types are a JSON array.
                     "events" => Val::Json(match v.as_str() {

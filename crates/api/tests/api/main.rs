@@ -45,6 +45,7 @@ mod faults;
 mod fuzz;
 mod idempotency;
 mod mail;
+mod notifications;
 mod operations;
 mod original;
 mod pin_resets;

@@ -2040,3 +2040,41 @@ http_tests! {
         assert!(taken.has(r#"value="another""#));
     }
 }
+
+http_tests! {
+    /// The account page's notifications: a checkbox a kind of the
+    /// account's role, saved by the form (with its token), read back by
+    /// the API.
+    async fn the_account_page_turns_notifications_on_and_off(app) {
+        let (session, mut browser) = user(&app, "benjamin", Role::SupportAgent).await;
+        let page = browser.get("/account").await.expect(StatusCode::OK);
+        for kind in ["ticketCreated", "publicReply", "customerReply", "internalNote", "statusChanged", "assigned", "slaBreached"] {
+            assert!(page.has(&format!("id=\"notify-{kind}\"")), "{kind}: {}", page.html);
+        }
+        let kept = [("ticketCreated", "on"), ("publicReply", "on"), ("customerReply", "on"), ("statusChanged", "on"), ("assigned", "on")];
+        browser
+            .submit("/account/notifications", &kept)
+            .await
+            .redirects_to("/account?done=notifications#notifications");
+        let saved = app.get("/api/v1/users/me/notifications", &session).await.expect(StatusCode::OK).data();
+        assert_eq!(saved["internalNote"], false);
+        assert_eq!(saved["slaBreached"], false);
+        assert_eq!(saved["assigned"], true);
+        let page = browser.get("/account?done=notifications").await.expect(StatusCode::OK);
+        assert!(page.has("Notification preferences saved."));
+        assert!(!page.has("id=\"notify-internalNote\" checked"), "{}", page.html);
+        // Without the form's token: refused, nothing changed.
+        browser
+            .post("/account/notifications", &[("internalNote", "on")], SAME_ORIGIN)
+            .await
+            .expect(StatusCode::FORBIDDEN);
+        let after = app.get("/api/v1/users/me/notifications", &session).await.expect(StatusCode::OK).data();
+        assert_eq!(after, saved);
+
+        // A customer has three.
+        let (_, customer) = user(&app, "kayode", Role::Customer).await;
+        let page = customer.get("/account").await.expect(StatusCode::OK);
+        assert!(page.has("id=\"notify-publicReply\""));
+        assert!(!page.has("id=\"notify-internalNote\""));
+    }
+}

@@ -1,5 +1,6 @@
 //! Upgrading a database from before the workflow (reverting the
-//! migrations of tickets since, the list indexes included): its tickets get the
+//! migrations of tickets since, the list indexes and the SLA sweep's
+//! included): its tickets get the
 //! workflow fields, a history that replays to what their rows say, their
 //! search words and their breach times.
 
@@ -14,13 +15,15 @@ use testkit::{Backend, both_backends};
 
 use super::*;
 
-const SQLITE_DOWN: [&str; 4] = [
+const SQLITE_DOWN: [&str; 5] = [
+    include_str!("../../../../migrations/sqlite/2026-12-07-000016_notifications/down.sql"),
     include_str!("../../../../migrations/sqlite/2026-12-07-000011_chosen_indexes/down.sql"),
     include_str!("../../../../migrations/sqlite/2026-11-27-000008_list_indexes/down.sql"),
     include_str!("../../../../migrations/sqlite/2026-11-27-000007_search/down.sql"),
     include_str!("../../../../migrations/sqlite/2026-11-27-000006_workflow/down.sql"),
 ];
-const POSTGRES_DOWN: [&str; 4] = [
+const POSTGRES_DOWN: [&str; 5] = [
+    include_str!("../../../../migrations/postgres/2026-12-07-000016_notifications/down.sql"),
     include_str!("../../../../migrations/postgres/2026-12-07-000011_chosen_indexes/down.sql"),
     include_str!("../../../../migrations/postgres/2026-11-27-000008_list_indexes/down.sql"),
     include_str!("../../../../migrations/postgres/2026-11-27-000007_search/down.sql"),
@@ -46,7 +49,7 @@ both_backends!(
             client.execute(down);
         }
         client.execute(
-            "DELETE FROM __diesel_schema_migrations WHERE version LIKE '%000006' OR version LIKE '%000007' OR version LIKE '%000008' OR version LIKE '%000011'",
+            "DELETE FROM __diesel_schema_migrations WHERE version LIKE '%000006' OR version LIKE '%000007' OR version LIKE '%000008' OR version LIKE '%000011' OR version LIKE '%000016'",
         );
         // Rows as the previous version wrote them: an answered and resolved
         // ticket, an untouched one, and one its customer resolved unanswered.

@@ -1,13 +1,17 @@
 //! The signed-in user's own account: who they are, their email address
 //! (shown and changed), and their API tokens (listed; created, the token
-//! shown on the answer's page only; revoked).
+//! shown on the answer's page only; revoked), and which notifications it
+//! gets by mail.
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use domain::api_tokens::{ExpiresInDays, TokenName};
 use domain::audience::see_user;
-use domain::{ApiToken, ApiTokenId, EmailAddress, NewApiToken, Precondition, ValidationError};
+use domain::{
+    ApiToken, ApiTokenId, Audience, EmailAddress, NewApiToken, NotificationKind, Precondition,
+    ValidationError,
+};
 use edge::App;
 use edge::api_tokens::ApiTokenSecret;
 use serde::Deserialize;
@@ -18,7 +22,8 @@ use crate::SessionCookie;
 use crate::error::PageError;
 use crate::forms::Posted;
 use crate::views::{
-    AccountPage, Chrome, CreatedToken, TokenRow, When, render, role_label, sentence,
+    AccountPage, Chrome, CreatedToken, NotificationRow, TokenRow, When, render, role_label,
+    sentence,
 };
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -31,15 +36,18 @@ struct AccountRead {
     user: SignedInUser,
     email: Option<String>,
     tokens: Vec<ApiToken>,
+    notifications: Vec<(NotificationKind, bool)>,
 }
 
 fn read_account(store: &Store, user: &SignedInUser) -> Result<AccountRead, PageError> {
     let own = see_user(user.actor, store.read_user(user.actor, user.actor.id())?);
     let tokens = store.list_api_tokens(user.actor, user.actor.id())?;
+    let notifications = store.notification_preferences(user.actor)?;
     Ok(AccountRead {
         user: user.clone(),
         email: own.user.email.map(|address| address.as_str().to_owned()),
         tokens,
+        notifications,
     })
 }
 
@@ -95,8 +103,15 @@ fn account_page(
         Some((typed, error)) => (typed, Some(error)),
         None => (read.email.clone().unwrap_or_default(), None),
     };
+    let staff = Audience::of(read.user.actor) == Audience::Staff;
+    let notifications = read
+        .notifications
+        .iter()
+        .map(|(kind, on)| NotificationRow::of(*kind, staff, *on))
+        .collect();
     AccountPage {
         chrome,
+        notifications,
         email: read.email,
         email_typed,
         email_error,
@@ -260,4 +275,28 @@ pub async fn revoke_token(
             Ok(refusal.with_status(render(&page)))
         }
     }
+}
+
+/// The notifications form: a checked box is a kind turned on; every kind
+/// of the account's role left unchecked is turned off.
+pub type NotificationsForm = std::collections::BTreeMap<String, String>;
+
+/// Saves the signed-in account's notification preferences from the
+/// account page's checkboxes.
+pub async fn change_notifications(
+    State(app): State<App>,
+    Posted { session, form }: Posted<NotificationsForm>,
+) -> Result<Response, PageError> {
+    session
+        .run(&app, move |store, user| {
+            let changes: Vec<(NotificationKind, bool)> =
+                domain::notify::kinds_for(user.actor.role())
+                    .iter()
+                    .map(|kind| (*kind, form.contains_key(kind.name())))
+                    .collect();
+            store.change_notification_preferences(user.actor, &changes)?;
+            Ok(())
+        })
+        .await?;
+    Ok(Redirect::to("/account?done=notifications#notifications").into_response())
 }

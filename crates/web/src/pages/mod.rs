@@ -5,6 +5,7 @@ mod reset_pin;
 mod sign_in;
 mod ticket;
 mod tickets;
+mod unsubscribe;
 mod users;
 mod webhooks;
 
@@ -51,6 +52,14 @@ pub fn router() -> Router<App> {
         .route("/account", get(account::show))
         .route("/account/tokens", post(account::create_token))
         .route("/account/email", post(account::change_email))
+        .route(
+            "/account/notifications",
+            post(account::change_notifications),
+        )
+        .route(
+            "/unsubscribe",
+            get(unsubscribe::confirm).post(unsubscribe::unsubscribe),
+        )
         .route(
             "/account/tokens/{token_id}/revoke",
             post(account::revoke_token),
@@ -109,6 +118,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         }
         "pin-set" => "Your new PIN is set, and every earlier session has ended. Sign in with it.",
         "email-changed" => "Email address saved.",
+        "notifications" => "Notification preferences saved.",
         "token-revoked" => "API token revoked; it opens nothing from now on.",
         "ping" => "Test ping queued.",
         "redelivered" => "Delivery queued again.",
