@@ -600,3 +600,125 @@ mod processes {
         }
     }
 }
+
+/// An account of `role` with the address `<username>@example.com`.
+async fn with_address(app: &TestApp, username: &str, role: Role) -> Session {
+    let session = app.user(username, role).await;
+    app.patch(
+        "/api/v1/users/me",
+        &session,
+        json!({ "email": format!("{username}@example.com") }),
+    )
+    .await
+    .expect(StatusCode::OK);
+    session
+}
+
+/// Both parts of a received mail, as its reader's client shows them.
+fn readable(mail: &ReceivedMail) -> String {
+    let parsed = mail.parsed();
+    format!(
+        "{}\n{}\n{}",
+        parsed.subject().unwrap_or_default(),
+        parsed.body_text(0).unwrap_or_default(),
+        parsed.body_html(0).unwrap_or_default()
+    )
+}
+
+http_tests! {
+    /// The round trip from changes made through the API to the mailboxes
+    /// of a real SMTP server: the customer hears of their ticket and of
+    /// the agent's public reply, in one thread, with the agent as
+    /// "Support" and never the note, its tag or the agent's name; the
+    /// agent hears of the new ticket and of the customer's reply; the
+    /// customer's one-click link (POSTed as a mail client does) turns
+    /// public replies off, and the next one reaches only the agent's
+    /// side.
+    async fn a_conversation_reaches_each_mailbox_as_its_reader_may_see_it(app) {
+        let sink = SmtpSink::start().expect("the SMTP sink starts");
+        let worker = start_worker(&app, &sink);
+        let app = app.with_mail(&LimitSettings::off());
+        let kayode = with_address(&app, "kayode", Role::Customer).await;
+        let benjamin = with_address(&app, "benjamin", Role::SupportAgent).await;
+
+        let id = app.open_ticket(&kayode, "The printer is on fire").await;
+        let opened = received(&sink, 2).await;
+        assert_eq!(opened.len(), 2, "{opened:?}");
+        let acknowledgement = sink.received_by("kayode@example.com").pop().expect("the acknowledgement");
+        assert!(readable(&acknowledgement).contains(&format!("[#{id}]")));
+        assert!(readable(&sink.received_by("benjamin@example.com").pop().expect("the new ticket"))
+            .contains("The printer is on fire"));
+
+        app.patch(&format!("/api/v1/tickets/{id}"), &benjamin, json!({"tags": ["vip-secret-tag"]}))
+            .await
+            .expect(StatusCode::OK);
+        app.post(
+            &format!("/api/v1/tickets/{id}/replies"),
+            &benjamin,
+            json!({"body": "secret plan: replace the fuser", "internal": true}),
+        )
+        .await
+        .expect(StatusCode::CREATED);
+        app.reply(&benjamin, id, "We are on it <b>now</b>").await.expect(StatusCode::CREATED);
+        app.reply(&kayode, id, "Thanks, it smells of toner").await.expect(StatusCode::CREATED);
+        // The public reply to the customer, the customer's reply to the
+        // assignee (the reply assigned the agent); the note and the tags
+        // tell no one else.
+        let mails = received(&sink, 4).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(sink.received().len(), 4, "{:#?}", sink.received());
+
+        let to_customer = sink.received_by("kayode@example.com");
+        assert_eq!(to_customer.len(), 2, "{to_customer:?}");
+        let reply_mail = &to_customer[1];
+        let seen = readable(reply_mail);
+        assert!(seen.contains("We are on it"), "{seen}");
+        assert!(seen.contains("Support"), "{seen}");
+        for hidden in ["secret plan", "vip-secret-tag", "benjamin"] {
+            assert!(!seen.contains(hidden), "the customer's mail shows {hidden}: {seen}");
+            assert!(!readable(&to_customer[0]).contains(hidden), "{hidden}");
+        }
+        let parsed = reply_mail.parsed();
+        let thread = format!("ticket-{id}@help.example.com");
+        assert_eq!(parsed.in_reply_to().as_text(), Some(thread.as_str()));
+        assert_eq!(acknowledgement.parsed().references().as_text(), Some(thread.as_str()));
+        assert_ne!(parsed.message_id(), acknowledgement.parsed().message_id());
+        assert!(raw_header(reply_mail, "Auto-Submitted").is_none(), "a person's reply");
+        assert_eq!(raw_header(&acknowledgement, "Auto-Submitted").as_deref(), Some("auto-generated"));
+
+        let to_agent = sink.received_by("benjamin@example.com");
+        assert_eq!(to_agent.len(), 2, "{to_agent:?}");
+        assert!(readable(&to_agent[1]).contains("it smells of toner"));
+        assert!(readable(&to_agent[1]).contains("kayode"), "staff see who wrote");
+
+        // The customer's client follows the one-click link.
+        let link = raw_header(reply_mail, "List-Unsubscribe").expect("List-Unsubscribe");
+        let path = link
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .strip_prefix(PUBLIC_URL)
+            .expect("a link to this server")
+            .to_owned();
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("List-Unsubscribe=One-Click"))
+            .expect("request");
+        let response = app.router().clone().oneshot(request).await.expect("infallible");
+        assert!(response.status().is_success(), "{}", response.status());
+        let preferences = app.get("/api/v1/users/me/notifications", &kayode).await.expect(StatusCode::OK);
+        assert_eq!(preferences.data()["publicReply"], false);
+        assert_eq!(preferences.data()["statusChanged"], true, "only that kind");
+
+        app.reply(&benjamin, id, "One more thing").await.expect(StatusCode::CREATED);
+        app.reply(&kayode, id, "Still smoking").await.expect(StatusCode::CREATED);
+        let all = received(&sink, 5).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(sink.received().len(), 5, "{all:#?}");
+        assert_eq!(sink.received_by("kayode@example.com").len(), 2, "no more public replies");
+        assert_eq!(sink.received_by("benjamin@example.com").len(), 3);
+        drop(mails);
+        worker.stop(Duration::from_secs(5)).await;
+    }
+}

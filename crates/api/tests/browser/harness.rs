@@ -23,7 +23,7 @@ use hyper_util::client::legacy::Client as LegacyClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::{Value, json};
-use testkit::{Log, Ready, ServerProcess, free_port};
+use testkit::{Log, Ready, ServerProcess, SmtpSink, free_port};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_api");
 const SECRET: &str = "browser-tests-secret-of-at-least-32-bytes";
@@ -158,11 +158,33 @@ impl Server {
     /// until `/health` answers 200. Its log goes to `server.log` in its
     /// directory and is printed if the test fails.
     pub async fn start() -> Server {
+        Self::start_with(&[], None).await
+    }
+
+    /// As [`Server::start`], sending mail to `sink` (with `PUBLIC_URL` its
+    /// own address, so the links in mail open this server).
+    pub async fn start_sending_to(sink: &SmtpSink) -> Server {
+        let port = free_port().expect("a free port");
+        let public_url = format!("http://127.0.0.1:{port}");
+        let mail = [
+            ("SMTP_URL", sink.url()),
+            ("MAIL_FROM", "Support <support@example.com>".to_owned()),
+            ("PUBLIC_URL", public_url),
+        ];
+        Self::start_with(&mail, Some(port)).await
+    }
+
+    async fn start_with(extra: &[(&str, String)], port: Option<u16>) -> Server {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let launch = ServerProcess::build(BINARY)
+        let mut launch = ServerProcess::build(BINARY)
             .current_dir(dir.path())
             .env_clear()
             .envs(ENV)
+            .envs(extra.iter().map(|(name, value)| (*name, value.as_str())));
+        if let Some(port) = port {
+            launch = launch.port(port);
+        }
+        let launch = launch
             .log(Log::File(dir.path().join("server.log")))
             .ready(Ready::Answers200("/health".to_owned()))
             .ready_within(Duration::from_secs(60));

@@ -10,4 +10,5 @@
 mod escaping;
 mod harness;
 mod pages;
+mod pin_reset;
 mod story;
