@@ -155,10 +155,29 @@ impl SmtpSink {
     /// most `within`; answers every message received (fewer if time ran
     /// out).
     pub fn wait_for(&self, count: usize, within: Duration) -> Vec<ReceivedMail> {
+        self.wait_for_count(count, within);
+        self.received()
+    }
+
+    /// When each message received so far arrived, in order, read from
+    /// the directory's names alone (cheap where thousands have arrived).
+    pub fn arrivals(&self) -> Vec<SystemTime> {
+        mail_names(&self.mail_dir())
+            .expect("reading the SMTP sink's directory")
+            .iter()
+            .filter_map(|name| arrival(name))
+            .collect()
+    }
+
+    /// Waits until at least `count` messages have arrived in all, for at
+    /// most `within`, reading names only; answers how many have.
+    pub fn wait_for_count(&self, count: usize, within: Duration) -> usize {
         let deadline = Instant::now() + within;
         loop {
-            let received = self.received();
-            if received.len() >= count || Instant::now() >= deadline {
+            let received = mail_names(&self.mail_dir())
+                .expect("reading the SMTP sink's directory")
+                .len();
+            if received >= count || Instant::now() >= deadline {
                 return received;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -172,7 +191,8 @@ impl Drop for SmtpSink {
     }
 }
 
-fn read_mail_dir(directory: &Path) -> io::Result<Vec<ReceivedMail>> {
+/// The names of the messages in `directory`, in arrival order.
+fn mail_names(directory: &Path) -> io::Result<Vec<String>> {
     let mut names: Vec<String> = std::fs::read_dir(directory)?
         .filter_map(|entry| entry.ok())
         .map(|entry| entry.file_name().to_string_lossy().into_owned())
@@ -181,7 +201,17 @@ fn read_mail_dir(directory: &Path) -> io::Result<Vec<ReceivedMail>> {
     // Names start with the arrival time in nanoseconds, all of one length
     // for centuries: sorting them is arrival order.
     names.sort();
-    names
+    Ok(names)
+}
+
+/// When the message of the file `name` arrived.
+fn arrival(name: &str) -> Option<SystemTime> {
+    let nanos: u64 = name.split('-').next()?.parse().ok()?;
+    Some(SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos))
+}
+
+fn read_mail_dir(directory: &Path) -> io::Result<Vec<ReceivedMail>> {
+    mail_names(directory)?
         .into_iter()
         .map(|name| {
             let bytes = std::fs::read(directory.join(&name))?;
@@ -195,8 +225,7 @@ fn read_mail_dir(directory: &Path) -> io::Result<Vec<ReceivedMail>> {
 /// since the epoch; it holds the envelope's two lines, a blank line and
 /// the message.
 fn parse_file(name: &str, bytes: &[u8]) -> Option<ReceivedMail> {
-    let nanos: u64 = name.split('-').next()?.parse().ok()?;
-    let arrived_at = SystemTime::UNIX_EPOCH + Duration::from_nanos(nanos);
+    let arrived_at = arrival(name)?;
     let mut rest = bytes;
     let mut line = |prefix: &str| -> Option<String> {
         let end = rest.iter().position(|&b| b == b'\n')?;
