@@ -339,7 +339,7 @@ impl Channel for Mailer {
         &self,
         store: &Store,
         message: ClaimedMessage,
-        _claim_next: bool,
+        claim_next: bool,
     ) -> Option<ClaimedMessage> {
         let at = store::now();
         let started = Instant::now();
@@ -374,21 +374,32 @@ impl Channel for Mailer {
         };
         metrics::histogram!("mail_attempt_duration_seconds").record(duration.as_secs_f64());
         let finish_store = store.clone();
-        let schedule = self.settings.schedule.clone();
-        let finished = tokio::task::spawn_blocking(move || {
-            finish_store.finish_mail_attempt(&message, &record, &schedule)
+        let (schedule, lease) = (self.settings.schedule.clone(), self.settings.lease);
+        let finished = tokio::task::spawn_blocking(move || match claim_next {
+            true => {
+                finish_store.finish_mail_attempt_and_claim_next(&message, &record, &schedule, lease)
+            }
+            false => finish_store
+                .finish_mail_attempt(&message, &record, &schedule)
+                .map(|outcome| (outcome, None)),
         })
         .await;
         match finished {
-            Ok(Ok(outcome)) => count_outcome(MAIL_CHANNEL, outcome),
+            Ok(Ok((outcome, next))) => {
+                count_outcome(MAIL_CHANNEL, outcome);
+                next
+            }
             // The lease runs out and the mail is sent again: at least once,
             // with the same Message-ID.
             Ok(Err(error)) => {
                 tracing::warn!(error = %store::with_causes(&error), "recording a mail attempt failed");
+                None
             }
-            Err(error) => tracing::error!(%error, "recording a mail attempt panicked"),
+            Err(error) => {
+                tracing::error!(%error, "recording a mail attempt panicked");
+                None
+            }
         }
-        None
     }
 
     fn queued(store: &Store) -> impl Future<Output = ()> + Send {

@@ -3,14 +3,16 @@
 //! claims, renders and sends it. What a mail says is decided in
 //! `domain::mail`.
 
+use std::time::Duration;
+
 use domain::{EmailAddress, OutgoingMail, RetrySchedule};
 
 use crate::Store;
 use crate::connection::DbConnection;
 use crate::error::{StoreError, StoreResult};
 use crate::outbox::{
-    AttemptOutcome, AttemptRecord, ClaimedMessage, NewMessage, enqueue, finish_attempt,
-    new_message_id,
+    AttemptOutcome, AttemptRecord, ClaimedMessage, NewMessage, claim_recipients_next, enqueue,
+    finish_attempt, new_message_id,
 };
 
 /// The outbox channel mail travels on; a row's recipient is the address.
@@ -58,5 +60,26 @@ impl Store {
         schedule: &RetrySchedule,
     ) -> StoreResult<AttemptOutcome> {
         self.write(|conn| finish_attempt(conn, MAIL_CHANNEL, claimed, record, schedule))
+    }
+
+    /// As [`Store::finish_mail_attempt`], and when the mail was sent, the
+    /// same address's next due mail, claimed for `lease` in the same
+    /// transaction: one address's backlog goes out without a poll between
+    /// mails.
+    pub fn finish_mail_attempt_and_claim_next(
+        &self,
+        claimed: &ClaimedMessage,
+        record: &AttemptRecord,
+        schedule: &RetrySchedule,
+        lease: Duration,
+    ) -> StoreResult<(AttemptOutcome, Option<ClaimedMessage>)> {
+        self.write(|conn| {
+            let outcome = finish_attempt(conn, MAIL_CHANNEL, claimed, record, schedule)?;
+            if outcome != AttemptOutcome::Delivered {
+                return Ok((outcome, None));
+            }
+            let next = claim_recipients_next(conn, MAIL_CHANNEL, claimed, lease)?;
+            Ok((outcome, next))
+        })
     }
 }

@@ -248,6 +248,28 @@ pub(crate) fn claim_due(
     Ok(claimed)
 }
 
+/// In the caller's write transaction, after `delivered` went: its
+/// recipient's next due row of `channel`, claimed for `lease`, so a worker
+/// working through one recipient's backlog needs no poll between rows.
+pub(crate) fn claim_recipients_next(
+    conn: &mut DbConnection,
+    channel: &str,
+    delivered: &ClaimedMessage,
+    lease: Duration,
+) -> StoreResult<Option<ClaimedMessage>> {
+    let lease_end = now() + TimeDelta::from_std(lease).map_err(StoreError::internal)?;
+    let next = claim_due(
+        conn,
+        channel,
+        Some(&delivered.recipient),
+        1,
+        1,
+        lease_end,
+        &HashSet::new(),
+    )?;
+    Ok(next.into_iter().next())
+}
+
 impl Store {
     /// Claims up to `limit` due rows of `channel` for `lease`, at most one
     /// per recipient and none of the recipients in `busy` (which this

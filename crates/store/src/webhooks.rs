@@ -5,10 +5,9 @@
 //! changed as the payload. With no endpoint subscribed, announcing costs
 //! one small read and writes nothing.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::audience::{Audience, see_ticket_as, see_user_as};
 use domain::json::{EventJson, ReplyJson, TicketJson, UserJson, timestamp};
@@ -25,8 +24,8 @@ use rand::Rng as _;
 use crate::connection::{DbBackend, DbConnection};
 use crate::error::{StoreError, StoreResult};
 use crate::outbox::{
-    AttemptOutcome, AttemptRecord, ClaimedMessage, NewMessage, claim_due, enqueue, finish_attempt,
-    new_message_id,
+    AttemptOutcome, AttemptRecord, ClaimedMessage, NewMessage, claim_recipients_next, enqueue,
+    finish_attempt, new_message_id,
 };
 use crate::paging::page_in_id_order;
 use crate::prepared::load_requester_and_tags;
@@ -450,22 +449,13 @@ impl Store {
         schedule: &RetrySchedule,
         lease: Duration,
     ) -> StoreResult<(AttemptOutcome, Option<ClaimedMessage>)> {
-        let lease = TimeDelta::from_std(lease).map_err(StoreError::internal)?;
         self.write(|conn| {
             let outcome = record_webhook_attempt(conn, claimed, record, schedule)?;
             if outcome != AttemptOutcome::Delivered {
                 return Ok((outcome, None));
             }
-            let next = claim_due(
-                conn,
-                WEBHOOK_CHANNEL,
-                Some(&claimed.recipient),
-                1,
-                1,
-                now() + lease,
-                &HashSet::new(),
-            )?;
-            Ok((outcome, next.into_iter().next()))
+            let next = claim_recipients_next(conn, WEBHOOK_CHANNEL, claimed, lease)?;
+            Ok((outcome, next))
         })
     }
 

@@ -534,3 +534,54 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_sent_mail_hands_its_address_next_mail_to_the_same_worker,
+    |db: &TestDb| {
+        let store = db.store();
+        let first_id = queue_mail(store, "carol@example.org");
+        let second_id = queue_mail(store, "carol@example.org");
+        queue_mail(store, "dave@example.org");
+        let schedule = RetrySchedule::mail();
+        let lease = Duration::from_secs(60);
+        let claimed = claim_mail(store);
+        // One per address at a time.
+        assert_eq!(claimed.len(), 2, "{claimed:?}");
+        let carol = claimed
+            .iter()
+            .find(|c| c.recipient == "carol@example.org")
+            .expect("carol's first");
+        assert_eq!(carol.message_id, first_id);
+        let (outcome, next) = store
+            .finish_mail_attempt_and_claim_next(
+                carol,
+                &attempt(true, store::now()),
+                &schedule,
+                lease,
+            )
+            .expect("record and claim");
+        assert_eq!(outcome, AttemptOutcome::Delivered);
+        let next = next.expect("carol's next mail");
+        assert_eq!(next.message_id, second_id);
+        assert_eq!(
+            next.recipient, "carol@example.org",
+            "never another address's"
+        );
+        // Claimed: another worker finds nothing of carol's.
+        assert!(claim_mail(store).is_empty());
+        // A failure hands nothing on.
+        let (outcome, after_failure) = store
+            .finish_mail_attempt_and_claim_next(
+                &next,
+                &attempt(false, store::now()),
+                &schedule,
+                lease,
+            )
+            .expect("record");
+        assert!(
+            matches!(outcome, AttemptOutcome::Retrying(_)),
+            "{outcome:?}"
+        );
+        assert!(after_failure.is_none());
+    }
+);
