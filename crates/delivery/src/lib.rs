@@ -169,8 +169,8 @@ impl Channel for Webhooks {
     }
 }
 
-/// The claim loop: claims what is due into the free places, one per
-/// recipient, and waits for a place to free, the next poll, or the stop.
+/// The claim loop: claims what is due into the free places (one per
+/// recipient where the channel serialises them), and waits for a place to free, the next poll, or the stop.
 async fn run<C: Channel>(
     store: Store,
     channel: Arc<C>,
@@ -200,7 +200,9 @@ async fn run<C: Channel>(
                 Ok(Ok(claimed)) => {
                     claimed_all_free = claimed.len() == free;
                     for message in claimed {
-                        busy.insert(message.recipient.clone());
+                        if store::serialises_recipients(C::NAME) {
+                            busy.insert(message.recipient.clone());
+                        }
                         let recipient = message.recipient.clone();
                         let (store, channel, stopped) =
                             (store.clone(), channel.clone(), stopped.clone());

@@ -66,7 +66,10 @@ pub use idempotency::{Claimed, KeyClaim, Recording};
 pub use mail::MAIL_CHANNEL;
 pub use migrations::migrate;
 pub use notify::SLA_SWEEP_BATCH;
-pub use outbox::{AttemptOutcome, AttemptRecord, ClaimedMessage, FINISHED_KEPT_FOR, OutboxStats};
+pub use outbox::{
+    AttemptOutcome, AttemptRecord, ClaimedMessage, FINISHED_KEPT_FOR, OutboxStats,
+    serialises_recipients,
+};
 pub use outbox_log::OutboxMessage;
 pub use pin::HashingPlace;
 pub use pin::{BUSY_RETRY_AFTER_SECS, HashLimits};

@@ -172,10 +172,20 @@ pub struct OutboxStats {
 
 type ClaimRow = (i64, String, String, String, i32, chrono::NaiveDateTime);
 
+/// Whether `channel` delivers to each recipient one message at a time:
+/// webhooks do (an endpoint gets its events in order, and a slow one holds
+/// one worker's place, not all); mail does not (a mail server takes
+/// several at once, SMTP promises no order, and one address's backlog
+/// would otherwise go out one round trip at a time).
+pub fn serialises_recipients(channel: &str) -> bool {
+    channel != crate::MAIL_CHANNEL
+}
+
 /// In the caller's write transaction: claims up to `limit` due rows of
-/// `channel` (only `recipient`'s, if given) until `lease_end`, at most one
-/// per recipient and none of those in `busy`, reading at most `candidates`
-/// rows in due order. Each claim counts as an attempt.
+/// `channel` (only `recipient`'s, if given) until `lease_end`, none of the
+/// recipients in `busy` and, on a channel that [`serialises_recipients`],
+/// at most one per recipient, reading at most `candidates` rows in due
+/// order. Each claim counts as an attempt.
 pub(crate) fn claim_due(
     conn: &mut DbConnection,
     channel: &str,
@@ -223,10 +233,11 @@ pub(crate) fn claim_due(
         // The write transaction holds the whole database.
         DbConnection::Sqlite(sqlite) => due.load(sqlite)?,
     };
+    let one_per_recipient = serialises_recipients(channel);
     let mut taken: HashSet<String> = busy.clone();
     let mut claimed = Vec::new();
     for (id, recipient, message_id, payload, attempts, created_at) in rows {
-        if claimed.len() == limit || !taken.insert(recipient.clone()) {
+        if claimed.len() == limit || (one_per_recipient && !taken.insert(recipient.clone())) {
             continue;
         }
         let attempt = attempts + 1;
@@ -271,10 +282,11 @@ pub(crate) fn claim_recipients_next(
 }
 
 impl Store {
-    /// Claims up to `limit` due rows of `channel` for `lease`, at most one
-    /// per recipient and none of the recipients in `busy` (which this
-    /// worker is delivering to already): one slow recipient holds one
-    /// place, never the others'. Each claim counts as an attempt.
+    /// Claims up to `limit` due rows of `channel` for `lease`, none of the
+    /// recipients in `busy` (which this worker is delivering to already)
+    /// and, where the channel [`serialises_recipients`], at most one per
+    /// recipient: one slow endpoint holds one place, never the others'.
+    /// Each claim counts as an attempt.
     pub fn claim_outbox(
         &self,
         channel: &str,

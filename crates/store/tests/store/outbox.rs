@@ -541,20 +541,20 @@ both_backends!(
         let store = db.store();
         let first_id = queue_mail(store, "carol@example.org");
         let second_id = queue_mail(store, "carol@example.org");
-        queue_mail(store, "dave@example.org");
+        let dave_id = queue_mail(store, "dave@example.org");
         let schedule = RetrySchedule::mail();
         let lease = Duration::from_secs(60);
-        let claimed = claim_mail(store);
-        // One per address at a time.
-        assert_eq!(claimed.len(), 2, "{claimed:?}");
-        let carol = claimed
-            .iter()
-            .find(|c| c.recipient == "carol@example.org")
-            .expect("carol's first");
-        assert_eq!(carol.message_id, first_id);
+        let claim_one = || {
+            store
+                .claim_outbox(store::MAIL_CHANNEL, 1, lease, &HashSet::new())
+                .expect("claim")
+        };
+        let first = claim_one();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].message_id, first_id, "due order");
         let (outcome, next) = store
             .finish_mail_attempt_and_claim_next(
-                carol,
+                &first[0],
                 &attempt(true, store::now()),
                 &schedule,
                 lease,
@@ -567,8 +567,10 @@ both_backends!(
             next.recipient, "carol@example.org",
             "never another address's"
         );
-        // Claimed: another worker finds nothing of carol's.
-        assert!(claim_mail(store).is_empty());
+        // Claimed: another worker gets dave's, not carol's again.
+        let others = claim_mail(store);
+        assert_eq!(others.len(), 1);
+        assert_eq!(others[0].message_id, dave_id);
         // A failure hands nothing on.
         let (outcome, after_failure) = store
             .finish_mail_attempt_and_claim_next(
@@ -583,5 +585,30 @@ both_backends!(
             "{outcome:?}"
         );
         assert!(after_failure.is_none());
+    }
+);
+
+both_backends!(
+    one_address_s_mail_is_claimed_several_at_once_and_one_endpoint_s_one_at_a_time,
+    |db: &TestDb| {
+        let store = db.store();
+        let cast = cast(db);
+        for _ in 0..3 {
+            queue_mail(store, "carol@example.org");
+        }
+        assert_eq!(
+            claim_mail(store).len(),
+            3,
+            "a mail server takes several at once"
+        );
+        subscribe(store, cast.admin, &["ticket.created"]);
+        for subject in ["one", "two", "three"] {
+            open(store, cast.customer, subject);
+        }
+        assert_eq!(
+            claim(store, 10, Duration::from_secs(60)).len(),
+            1,
+            "an endpoint's events in order"
+        );
     }
 );
