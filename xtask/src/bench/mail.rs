@@ -85,7 +85,7 @@ pub fn measure(root: &Path, db: &Path, args: &MailArgs) -> anyhow::Result<Measur
     let customer = on.login_token(WRITER)?;
     set_address(&on, &customer)?;
     let tickets = (0..REPLIED_TICKETS)
-        .map(|_| open_ticket(&off, &customer))
+        .map(|_| off.open_ticket(&customer, "Mail bench"))
         .collect::<anyhow::Result<Vec<u64>>>()?;
 
     println!(
@@ -211,27 +211,6 @@ fn set_address(server: &Server, token: &str) -> anyhow::Result<()> {
         String::from_utf8_lossy(&answer.body)
     );
     Ok(())
-}
-
-/// Opens a ticket as the customer holding `token`; its number.
-fn open_ticket(server: &Server, token: &str) -> anyhow::Result<u64> {
-    let request = client::post_json_request(
-        server.address(),
-        "/api/v1/tickets",
-        Some(token),
-        r#"{"subject":"Mail bench","body":"Please help."}"#,
-    );
-    let answer = client::once(server.address(), &request, true)?;
-    ensure!(
-        answer.status == 201,
-        "opening a ticket: {}: {}",
-        answer.status,
-        String::from_utf8_lossy(&answer.body)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&answer.body)?;
-    json["data"]["ticketId"]
-        .as_u64()
-        .context("no ticketId in the ticket's answer")
 }
 
 pub fn print(measured: &Measured) {

@@ -92,6 +92,29 @@ impl Server {
         Ok(self.login(username)?.1)
     }
 
+    /// Opens a ticket with `subject` as the customer holding `token`; its
+    /// number.
+    pub fn open_ticket(&self, token: &str, subject: &str) -> anyhow::Result<u64> {
+        let body = serde_json::json!({ "subject": subject, "body": "Please help." });
+        let request = client::post_json_request(
+            self.address(),
+            "/api/v1/tickets",
+            Some(token),
+            &body.to_string(),
+        );
+        let answer = client::once(self.address(), &request, true)?;
+        ensure!(
+            answer.status == 201,
+            "opening a ticket: {}: {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&answer.body)?;
+        json["data"]["ticketId"]
+            .as_u64()
+            .context("no ticketId in the ticket's answer")
+    }
+
     /// The server's CPU time so far (user + system), from `/proc/PID/stat`.
     pub fn cpu_seconds(&self) -> anyhow::Result<f64> {
         machine::cpu_seconds(&self.process.pid().to_string())

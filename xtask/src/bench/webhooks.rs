@@ -180,7 +180,7 @@ pub fn measure(root: &Path, db: &Path, args: &WebhookArgs) -> anyhow::Result<Mea
     let customer = server.login_token(WRITER)?;
     let endpoint = create_endpoint(&server, &admin, receiver.address)?;
     let tickets = (0..REPLIED_TICKETS)
-        .map(|_| open_ticket(&server, &customer))
+        .map(|_| server.open_ticket(&customer, "Webhook bench"))
         .collect::<anyhow::Result<Vec<u64>>>()?;
 
     let next_ticket = AtomicU64::new(0);
@@ -302,27 +302,6 @@ fn lags(arrivals: &[Arrival]) -> (Duration, Duration) {
         return (Duration::ZERO, Duration::ZERO);
     }
     (quantile(&lags, 0.5), quantile(&lags, 0.99))
-}
-
-/// Opens a ticket as the customer holding `token`; its number.
-fn open_ticket(server: &Server, token: &str) -> anyhow::Result<u64> {
-    let request = client::post_json_request(
-        server.address(),
-        "/api/v1/tickets",
-        Some(token),
-        r#"{"subject":"Webhook bench","body":"Please help."}"#,
-    );
-    let answer = client::once(server.address(), &request, true)?;
-    ensure!(
-        answer.status == 201,
-        "opening a ticket: {}: {}",
-        answer.status,
-        String::from_utf8_lossy(&answer.body)
-    );
-    let json: serde_json::Value = serde_json::from_slice(&answer.body)?;
-    json["data"]["ticketId"]
-        .as_u64()
-        .context("no ticketId in the ticket's answer")
 }
 
 /// Creates the endpoint subscribed to `ticket.replied`; its id.
