@@ -6,15 +6,13 @@
 //! receipt.
 
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context as _, ensure};
 use testkit::SmtpSink;
 
-use super::client::{self, Clients};
 use super::server::{AGENT, Server, WRITER};
-use super::stats::{median, quantile};
+use super::stats::{median, millis, quantile};
 
 /// `--only mail` seeds this many tickets (for the bench's users).
 pub const TICKETS: u64 = 1_000;
@@ -83,7 +81,11 @@ pub fn measure(root: &Path, db: &Path, args: &MailArgs) -> anyhow::Result<Measur
     let on = Server::start(root, db, &mail_on)?;
 
     let customer = on.login_token(WRITER)?;
-    set_address(&on, &customer)?;
+    on.patch_json(
+        &customer,
+        "/api/v1/users/me",
+        &serde_json::json!({ "email": CUSTOMER_ADDRESS }),
+    )?;
     let tickets = (0..REPLIED_TICKETS)
         .map(|_| off.open_ticket(&customer, "Mail bench"))
         .collect::<anyhow::Result<Vec<u64>>>()?;
@@ -100,33 +102,13 @@ pub fn measure(root: &Path, db: &Path, args: &MailArgs) -> anyhow::Result<Measur
         for mailing in [round % 2 == 0, round % 2 != 0] {
             let server = if mailing { &on } else { &off };
             let agent = server.login_token(AGENT)?;
-            let next_ticket = AtomicU64::new(0);
-            let reply = |buffer: &mut Vec<u8>| {
-                let turn = next_ticket.fetch_add(1, Ordering::Relaxed) as usize;
-                let ticket = tickets[turn % tickets.len()];
-                buffer.extend_from_slice(&client::post_json_request(
-                    server.address(),
-                    &format!("/api/v1/tickets/{ticket}/replies"),
-                    Some(&agent),
-                    r#"{"body":"Thanks, we are looking into it."}"#,
-                ));
-            };
-            let clients = Clients {
-                connections: CONNECTIONS,
-                request: &reply,
-                record_latencies: false,
-            };
-            let tally = client::run(
-                server.address(),
-                &clients,
+            let tally = server.reply_load(
+                &agent,
+                &tickets,
+                CONNECTIONS,
                 Instant::now() + Duration::from_secs(args.mail_seconds),
             )?;
             let created = tally.count(201);
-            ensure!(
-                created == tally.total(),
-                "replies answered other than 201: {:?}",
-                tally.statuses
-            );
             let ended = Instant::now();
             if mailing {
                 expected += created as usize;
@@ -148,15 +130,8 @@ pub fn measure(root: &Path, db: &Path, args: &MailArgs) -> anyhow::Result<Measur
     let agent = on.login_token(AGENT)?;
     let mut lags = Vec::new();
     for ticket in tickets.iter().take(QUIET_REPLIES) {
-        let request = client::post_json_request(
-            on.address(),
-            &format!("/api/v1/tickets/{ticket}/replies"),
-            Some(&agent),
-            r#"{"body":"One more thing."}"#,
-        );
         let sent = SystemTime::now();
-        let answer = client::once(on.address(), &request, false)?;
-        ensure!(answer.status == 201, "a reply answered {}", answer.status);
+        on.reply(&agent, *ticket, "One more thing.")?;
         expected += 1;
         wait_for(&sink, expected)?;
         let arrived = *sink.arrivals().last().context("no mail")?;
@@ -194,25 +169,6 @@ fn wait_for(sink: &SmtpSink, expected: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Gives the customer holding `token` the bench's address.
-fn set_address(server: &Server, token: &str) -> anyhow::Result<()> {
-    let request = client::json_request(
-        "PATCH",
-        server.address(),
-        "/api/v1/users/me",
-        Some(token),
-        &serde_json::json!({ "email": CUSTOMER_ADDRESS }).to_string(),
-    );
-    let answer = client::once(server.address(), &request, true)?;
-    ensure!(
-        answer.status == 200,
-        "PATCH /users/me: {}: {}",
-        answer.status,
-        String::from_utf8_lossy(&answer.body)
-    );
-    Ok(())
-}
-
 pub fn print(measured: &Measured) {
     let ratio = measured.replies_per_second_on / measured.replies_per_second_off;
     println!();
@@ -242,8 +198,4 @@ pub fn print(measured: &Measured) {
         "| mails received in all / received twice (same Message-ID) | {} / {} |",
         measured.received, measured.duplicates
     );
-}
-
-fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1e3
 }

@@ -4,11 +4,13 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use anyhow::{Context as _, ensure};
 use testkit::{Log, ServerProcess};
 
-use super::client;
+use super::client::{self, Clients, Tally};
 use super::machine;
 
 /// The seeded agent, who may read every ticket.
@@ -113,6 +115,79 @@ impl Server {
         json["data"]["ticketId"]
             .as_u64()
             .context("no ticketId in the ticket's answer")
+    }
+
+    /// `PATCH path` with the JSON `body` as the holder of `token`, which
+    /// must answer 200.
+    pub fn patch_json(
+        &self,
+        token: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> anyhow::Result<()> {
+        let request = client::json_request(
+            "PATCH",
+            self.address(),
+            path,
+            Some(token),
+            &body.to_string(),
+        );
+        let answer = client::once(self.address(), &request, true)?;
+        ensure!(
+            answer.status == 200,
+            "PATCH {path}: {}: {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
+        );
+        Ok(())
+    }
+
+    /// One public reply `body` to `ticket` by the staff member holding
+    /// `token`, which must answer 201.
+    pub fn reply(&self, token: &str, ticket: u64, body: &str) -> anyhow::Result<()> {
+        let request = client::post_json_request(
+            self.address(),
+            &format!("/api/v1/tickets/{ticket}/replies"),
+            Some(token),
+            &serde_json::json!({ "body": body }).to_string(),
+        );
+        let answer = client::once(self.address(), &request, false)?;
+        ensure!(answer.status == 201, "a reply answered {}", answer.status);
+        Ok(())
+    }
+
+    /// Public replies by the staff member holding `token` from
+    /// `connections` clients until `until`, going round `tickets` (so no
+    /// one ticket's lock decides the rate); every one must answer 201.
+    pub fn reply_load(
+        &self,
+        token: &str,
+        tickets: &[u64],
+        connections: usize,
+        until: Instant,
+    ) -> anyhow::Result<Tally> {
+        let next_ticket = AtomicUsize::new(0);
+        let reply = |buffer: &mut Vec<u8>| {
+            let ticket = tickets[next_ticket.fetch_add(1, Ordering::Relaxed) % tickets.len()];
+            buffer.extend_from_slice(&client::post_json_request(
+                self.address(),
+                &format!("/api/v1/tickets/{ticket}/replies"),
+                Some(token),
+                r#"{"body":"Thanks, we are looking into it."}"#,
+            ));
+        };
+        let clients = Clients {
+            connections,
+            request: &reply,
+            record_latencies: false,
+        };
+        let tally = client::run(self.address(), &clients, until)?;
+        ensure!(
+            tally.count(201) == tally.total(),
+            "replies answered other than 201: {:?}",
+            tally.statuses
+        );
+        Ok(tally)
     }
 
     /// The server's CPU time so far (user + system), from `/proc/PID/stat`.

@@ -8,16 +8,15 @@
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, ensure};
 use chrono::{DateTime, Utc};
 
-use super::client::{self, Clients};
+use super::client;
 use super::server::{AGENT, Server, WRITER};
-use super::stats::{median, quantile};
+use super::stats::{median, millis, quantile};
 
 /// The seeded admin, who manages webhooks.
 const ADMIN: &str = "iambenkay";
@@ -183,23 +182,6 @@ pub fn measure(root: &Path, db: &Path, args: &WebhookArgs) -> anyhow::Result<Mea
         .map(|_| server.open_ticket(&customer, "Webhook bench"))
         .collect::<anyhow::Result<Vec<u64>>>()?;
 
-    let next_ticket = AtomicU64::new(0);
-    let reply = |buffer: &mut Vec<u8>| {
-        let turn = next_ticket.fetch_add(1, Ordering::Relaxed) as usize;
-        let ticket = tickets[turn % tickets.len()];
-        buffer.extend_from_slice(&client::post_json_request(
-            server.address(),
-            &format!("/api/v1/tickets/{ticket}/replies"),
-            Some(&agent),
-            r#"{"body":"Thanks, we are looking into it."}"#,
-        ));
-    };
-    let clients = Clients {
-        connections: CONNECTIONS,
-        request: &reply,
-        record_latencies: false,
-    };
-
     println!(
         "webhooks: {} rounds of replies, without and with one endpoint ...",
         args.webhook_rounds
@@ -210,17 +192,13 @@ pub fn measure(root: &Path, db: &Path, args: &WebhookArgs) -> anyhow::Result<Mea
         // Each round starts with the other side, so neither always runs first.
         for subscribed in [round % 2 == 0, round % 2 != 0] {
             set_enabled(&server, &admin, &endpoint, subscribed)?;
-            let tally = client::run(
-                server.address(),
-                &clients,
+            let tally = server.reply_load(
+                &agent,
+                &tickets,
+                CONNECTIONS,
                 Instant::now() + Duration::from_secs(args.webhook_seconds),
             )?;
             let created = tally.count(201);
-            ensure!(
-                created == tally.total(),
-                "replies answered other than 201: {:?}",
-                tally.statuses
-            );
             if subscribed {
                 expected += created as usize;
                 with.push(tally.per_second(201));
@@ -240,17 +218,13 @@ pub fn measure(root: &Path, db: &Path, args: &WebhookArgs) -> anyhow::Result<Mea
     );
     let first = receiver.count();
     let burst_started = Instant::now();
-    let burst_tally = client::run(
-        server.address(),
-        &clients,
+    let burst_tally = server.reply_load(
+        &agent,
+        &tickets,
+        CONNECTIONS,
         burst_started + Duration::from_secs(args.webhook_seconds),
     )?;
     let burst = burst_tally.count(201) as usize;
-    ensure!(
-        burst as u64 == burst_tally.total(),
-        "burst replies answered other than 201: {:?}",
-        burst_tally.statuses
-    );
     let burst_sent_seconds = burst_started.elapsed().as_secs_f64();
     receiver.wait_for(first + burst)?;
     let burst_arrivals = receiver.since(first);
@@ -264,14 +238,7 @@ pub fn measure(root: &Path, db: &Path, args: &WebhookArgs) -> anyhow::Result<Mea
     println!("webhooks: {QUIET_REPLIES} replies one at a time ...");
     let first = receiver.count();
     for (sent, ticket) in tickets.iter().take(QUIET_REPLIES).enumerate() {
-        let request = client::post_json_request(
-            server.address(),
-            &format!("/api/v1/tickets/{ticket}/replies"),
-            Some(&agent),
-            r#"{"body":"One more thing."}"#,
-        );
-        let answer = client::once(server.address(), &request, false)?;
-        ensure!(answer.status == 201, "a reply answered {}", answer.status);
+        server.reply(&agent, *ticket, "One more thing.")?;
         receiver.wait_for(first + sent + 1)?;
     }
     let quiet_arrivals = receiver.since(first);
@@ -332,21 +299,11 @@ fn create_endpoint(server: &Server, admin: &str, receiver: SocketAddr) -> anyhow
 }
 
 fn set_enabled(server: &Server, admin: &str, endpoint: &str, enabled: bool) -> anyhow::Result<()> {
-    let request = client::json_request(
-        "PATCH",
-        server.address(),
+    server.patch_json(
+        admin,
         &format!("/api/v1/webhooks/{endpoint}"),
-        Some(admin),
-        &serde_json::json!({ "enabled": enabled }).to_string(),
-    );
-    let answer = client::once(server.address(), &request, true)?;
-    ensure!(
-        answer.status == 200,
-        "PATCH webhook: {}: {}",
-        answer.status,
-        String::from_utf8_lossy(&answer.body)
-    );
-    Ok(())
+        &serde_json::json!({ "enabled": enabled }),
+    )
 }
 
 pub fn print(measured: &Measured) {
@@ -385,8 +342,4 @@ pub fn print(measured: &Measured) {
         "| deliveries in all / delivered twice | {} / {} |",
         measured.delivered, measured.duplicates
     );
-}
-
-fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1e3
 }
