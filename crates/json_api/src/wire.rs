@@ -1170,6 +1170,7 @@ pub struct OutboxPath {
     #[param(value_type = i64, minimum = 1)]
     pub id: String,
 }
+
 /// Notification preferences: each kind of mail, on or off. A customer's
 /// have `ticketCreated` (the acknowledgement of their own ticket),
 /// `publicReply` and `statusChanged` only; staff have all seven. As a

@@ -11,7 +11,7 @@ use crate::Store;
 use crate::connection::DbConnection;
 use crate::error::{StoreError, StoreResult};
 use crate::outbox::{
-    AttemptOutcome, AttemptRecord, ClaimedMessage, NewMessage, claim_recipients_next, enqueue,
+    AttemptOutcome, AttemptRecord, ClaimedMessage, NewMessage, and_claim_next, enqueue,
     finish_attempt, new_message_id,
 };
 
@@ -75,11 +75,7 @@ impl Store {
     ) -> StoreResult<(AttemptOutcome, Option<ClaimedMessage>)> {
         self.write(|conn| {
             let outcome = finish_attempt(conn, MAIL_CHANNEL, claimed, record, schedule)?;
-            if outcome != AttemptOutcome::Delivered {
-                return Ok((outcome, None));
-            }
-            let next = claim_recipients_next(conn, MAIL_CHANNEL, claimed, lease)?;
-            Ok((outcome, next))
+            and_claim_next(conn, MAIL_CHANNEL, claimed, outcome, lease)
         })
     }
 }

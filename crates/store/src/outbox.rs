@@ -259,26 +259,32 @@ pub(crate) fn claim_due(
     Ok(claimed)
 }
 
-/// In the caller's write transaction, after `delivered` went: its
-/// recipient's next due row of `channel`, claimed for `lease`, so a worker
-/// working through one recipient's backlog needs no poll between rows.
-pub(crate) fn claim_recipients_next(
+/// In the caller's write transaction, after an attempt at `claimed` was
+/// recorded as `outcome`: when it was delivered, its recipient's next due
+/// row of `channel` too, claimed for `lease`, so a worker working through
+/// one recipient's backlog needs no poll between rows; after a failure,
+/// nothing (the schedule says when the recipient is tried again).
+pub(crate) fn and_claim_next(
     conn: &mut DbConnection,
     channel: &str,
-    delivered: &ClaimedMessage,
+    claimed: &ClaimedMessage,
+    outcome: AttemptOutcome,
     lease: Duration,
-) -> StoreResult<Option<ClaimedMessage>> {
+) -> StoreResult<(AttemptOutcome, Option<ClaimedMessage>)> {
+    if outcome != AttemptOutcome::Delivered {
+        return Ok((outcome, None));
+    }
     let lease_end = now() + TimeDelta::from_std(lease).map_err(StoreError::internal)?;
     let next = claim_due(
         conn,
         channel,
-        Some(&delivered.recipient),
+        Some(&claimed.recipient),
         1,
         1,
         lease_end,
         &HashSet::new(),
     )?;
-    Ok(next.into_iter().next())
+    Ok((outcome, next.into_iter().next()))
 }
 
 impl Store {

@@ -24,7 +24,7 @@ use rand::Rng as _;
 use crate::connection::{DbBackend, DbConnection};
 use crate::error::{StoreError, StoreResult};
 use crate::outbox::{
-    AttemptOutcome, AttemptRecord, ClaimedMessage, NewMessage, claim_recipients_next, enqueue,
+    AttemptOutcome, AttemptRecord, ClaimedMessage, NewMessage, and_claim_next, enqueue,
     finish_attempt, new_message_id,
 };
 use crate::paging::page_in_id_order;
@@ -451,11 +451,7 @@ impl Store {
     ) -> StoreResult<(AttemptOutcome, Option<ClaimedMessage>)> {
         self.write(|conn| {
             let outcome = record_webhook_attempt(conn, claimed, record, schedule)?;
-            if outcome != AttemptOutcome::Delivered {
-                return Ok((outcome, None));
-            }
-            let next = claim_recipients_next(conn, WEBHOOK_CHANNEL, claimed, lease)?;
-            Ok((outcome, next))
+            and_claim_next(conn, WEBHOOK_CHANNEL, claimed, outcome, lease)
         })
     }
 
