@@ -263,6 +263,38 @@ async fn run<C: Channel>(
     while in_flight.join_next().await.is_some() {}
 }
 
+/// Records an attempt at a message of `channel` with `finish` (off the
+/// async threads) and counts its outcome; answers the recipient's next
+/// message if `finish` claimed one. A record that fails leaves the
+/// message's lease to run out, and it is sent again: at least once, with
+/// the same id.
+pub(crate) async fn record_attempt<F>(
+    store: &Store,
+    channel: &'static str,
+    finish: F,
+) -> Option<ClaimedMessage>
+where
+    F: FnOnce(&Store) -> store::StoreResult<(AttemptOutcome, Option<ClaimedMessage>)>
+        + Send
+        + 'static,
+{
+    let finish_store = store.clone();
+    match tokio::task::spawn_blocking(move || finish(&finish_store)).await {
+        Ok(Ok((outcome, next))) => {
+            count_outcome(channel, outcome);
+            next
+        }
+        Ok(Err(error)) => {
+            tracing::warn!(channel, error = %store::with_causes(&error), "recording a delivery attempt failed");
+            None
+        }
+        Err(error) => {
+            tracing::error!(channel, %error, "recording a delivery attempt panicked");
+            None
+        }
+    }
+}
+
 /// Counts a finished message of `channel`: sent, or failed for good.
 pub(crate) fn count_outcome(channel: &'static str, outcome: AttemptOutcome) {
     match outcome {
@@ -337,33 +369,14 @@ async fn attempt(
         "result" => if record.succeeded { "success" } else { "failure" }
     )
     .increment(1);
-    let finish_store = store.clone();
     let (schedule, lease) = (settings.schedule.clone(), settings.lease);
-    let finished = tokio::task::spawn_blocking(move || match claim_next {
-        true => {
-            finish_store.finish_webhook_attempt_and_claim_next(&message, &record, &schedule, lease)
-        }
-        false => finish_store
+    record_attempt(store, WEBHOOK_CHANNEL, move |store| match claim_next {
+        true => store.finish_webhook_attempt_and_claim_next(&message, &record, &schedule, lease),
+        false => store
             .finish_webhook_attempt(&message, &record, &schedule)
             .map(|outcome| (outcome, None)),
     })
-    .await;
-    match finished {
-        Ok(Ok((outcome, next))) => {
-            count_outcome(WEBHOOK_CHANNEL, outcome);
-            next
-        }
-        Ok(Err(error)) => {
-            // The lease runs out and the message is sent again: at least
-            // once, with the same id.
-            tracing::warn!(error = %store::with_causes(&error), "recording a webhook attempt failed");
-            None
-        }
-        Err(error) => {
-            tracing::error!(%error, "recording a webhook attempt panicked");
-            None
-        }
-    }
+    .await
 }
 
 /// Signs and posts one message; the answer, or why none came.

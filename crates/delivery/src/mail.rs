@@ -22,7 +22,7 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Tokio1Executor};
 use store::{AttemptRecord, ClaimedMessage, MAIL_CHANNEL, Store};
 
-use crate::{Channel, count_outcome};
+use crate::{Channel, record_attempt};
 use render::{Addressing, Unsendable, build_message};
 
 /// How the SMTP connection is protected.
@@ -373,33 +373,14 @@ impl Channel for Mailer {
             }
         };
         metrics::histogram!("mail_attempt_duration_seconds").record(duration.as_secs_f64());
-        let finish_store = store.clone();
         let (schedule, lease) = (self.settings.schedule.clone(), self.settings.lease);
-        let finished = tokio::task::spawn_blocking(move || match claim_next {
-            true => {
-                finish_store.finish_mail_attempt_and_claim_next(&message, &record, &schedule, lease)
-            }
-            false => finish_store
+        record_attempt(store, MAIL_CHANNEL, move |store| match claim_next {
+            true => store.finish_mail_attempt_and_claim_next(&message, &record, &schedule, lease),
+            false => store
                 .finish_mail_attempt(&message, &record, &schedule)
                 .map(|outcome| (outcome, None)),
         })
-        .await;
-        match finished {
-            Ok(Ok((outcome, next))) => {
-                count_outcome(MAIL_CHANNEL, outcome);
-                next
-            }
-            // The lease runs out and the mail is sent again: at least once,
-            // with the same Message-ID.
-            Ok(Err(error)) => {
-                tracing::warn!(error = %store::with_causes(&error), "recording a mail attempt failed");
-                None
-            }
-            Err(error) => {
-                tracing::error!(%error, "recording a mail attempt panicked");
-                None
-            }
-        }
+        .await
     }
 
     fn queued(store: &Store) -> impl Future<Output = ()> + Send {
