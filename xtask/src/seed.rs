@@ -328,6 +328,7 @@ impl Life {
                 tags: None,
                 first_response_at: None,
                 due: opening.due,
+                follow_up_of: None,
             },
             tags: TagSet::default(),
             replies: Vec::new(),

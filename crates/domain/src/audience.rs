@@ -401,6 +401,7 @@ mod tests {
             tags: None,
             first_response_at: None,
             due: crate::sla::SlaTargets::default().due_times(at, crate::workflow::Priority::Normal),
+            follow_up_of: None,
         }
     }
 

@@ -302,6 +302,7 @@ mod tests {
             tags: Some(TagSet::default()),
             first_response_at: None,
             due: SlaTargets::default().due_times(at(0), Priority::Normal),
+            follow_up_of: None,
         }
     }
 

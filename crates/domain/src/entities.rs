@@ -43,6 +43,9 @@ pub struct Ticket {
     pub first_response_at: Option<DateTime<Utc>>,
     /// Stored at creation and recomputed when the priority changes.
     pub due: DueTimes,
+    /// The resolved ticket this one follows up (a customer's mail to a
+    /// resolved ticket opens a new one).
+    pub follow_up_of: Option<TicketId>,
 }
 
 impl Ticket {
@@ -125,6 +128,7 @@ mod tests {
             tags: None,
             first_response_at: first_response.map(at),
             due: SlaTargets::default().due_times(at(0), Priority::Urgent),
+            follow_up_of: None,
         }
     }
 

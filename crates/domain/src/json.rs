@@ -99,6 +99,9 @@ pub struct TicketJson {
     pub sla_breached: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub requester: Option<RequesterJson>,
+    /// The resolved ticket this one follows up; absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub follow_up_of: Option<i64>,
 }
 
 impl From<SeenTicket> for TicketJson {
@@ -128,6 +131,7 @@ impl From<SeenTicket> for TicketJson {
             resolution_due_at: timestamp(ticket.due.resolution),
             sla_breached,
             requester: requester.map(RequesterJson::from),
+            follow_up_of: ticket.follow_up_of.map(|of| of.0),
         }
     }
 }

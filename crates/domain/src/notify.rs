@@ -656,6 +656,7 @@ mod tests {
                 first_response: at,
                 resolution: at,
             },
+            follow_up_of: None,
         }
     }
 

@@ -52,6 +52,7 @@ impl Opening {
             tags: Some(TagSet::default()),
             first_response_at: None,
             due: self.due,
+            follow_up_of: None,
         }
     }
 }

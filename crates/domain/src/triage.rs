@@ -182,6 +182,7 @@ mod tests {
             first_response_at: (status != TicketStatus::Unattended)
                 .then(|| created() + TimeDelta::minutes(10)),
             due: SlaTargets::default().due_times(created(), Priority::Normal),
+            follow_up_of: None,
         }
     }
 

@@ -187,6 +187,7 @@ mod tests {
             tags: Some(TagSet::from_tags(vec![Tag::parse("vip").expect("tag")])),
             first_response_at: (status != TicketStatus::Unattended).then(|| at(10)),
             due: SlaTargets::default().due_times(at(0), Priority::High),
+            follow_up_of: None,
         }
     }
 

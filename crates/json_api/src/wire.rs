@@ -446,6 +446,10 @@ struct TicketShape {
     /// requester).
     #[serde(skip_serializing_if = "Option::is_none")]
     requester: Option<RequesterShape>,
+    /// The `ticketId` of the resolved ticket this one follows up (opened by
+    /// the customer's mail to it); absent when none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    follow_up_of: Option<i64>,
 }
 
 /// The account that opened a ticket, as staff see it beside the ticket.

@@ -87,6 +87,7 @@ columns!(TICKET_COLUMNS: TicketColumns = (
     tickets::first_response_at,
     tickets::first_response_due_at,
     tickets::resolution_due_at,
+    tickets::follow_up_of,
 ));
 
 #[derive(Debug, Queryable)]
@@ -104,6 +105,7 @@ pub(crate) struct TicketRow {
     pub first_response_at: Option<NaiveDateTime>,
     pub first_response_due_at: NaiveDateTime,
     pub resolution_due_at: NaiveDateTime,
+    pub follow_up_of: Option<i64>,
 }
 
 /// The ticket without its tags, which live in a table of their own and are
@@ -131,6 +133,7 @@ impl TryFrom<TicketRow> for Ticket {
                 first_response: utc(row.first_response_due_at),
                 resolution: utc(row.resolution_due_at),
             },
+            follow_up_of: row.follow_up_of.map(TicketId),
         })
     }
 }

@@ -56,6 +56,27 @@ diesel::table! {
         sla_breach_at -> Nullable<Timestamp>,
         first_response_breach_noticed_at -> Nullable<Timestamp>,
         resolution_breach_noticed_at -> Nullable<Timestamp>,
+        follow_up_of -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    /// Every inbound mail taken, with its outcome and its original bytes.
+    inbound_messages (id) {
+        id -> BigInt,
+        message_key -> Text,
+        received_at -> Timestamp,
+        sender_address -> Text,
+        sender_id -> Nullable<BigInt>,
+        subject -> Text,
+        body -> Text,
+        outcome -> Text,
+        reason -> Nullable<Text>,
+        ticket_id -> Nullable<BigInt>,
+        reply_id -> Nullable<BigInt>,
+        original -> Binary,
+        dismissed_at -> Nullable<Timestamp>,
+        dismissed_by -> Nullable<BigInt>,
     }
 }
 
@@ -255,5 +276,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     outbox,
     outbox_attempts,
-    notification_preferences
+    notification_preferences,
+    inbound_messages
 );

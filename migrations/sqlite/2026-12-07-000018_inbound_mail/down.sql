@@ -1,0 +1,3 @@
+DROP INDEX tickets_follow_up_of;
+ALTER TABLE tickets DROP COLUMN follow_up_of;
+DROP TABLE inbound_messages;
