@@ -6,8 +6,10 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use delivery::DeliverySettings;
 use delivery::mail::{MailSettings, SmtpServer, parse_sender};
+use domain::EmailAddress;
 use domain::login::DEFAULT_FAILED_LOGINS_PER_ADDRESS;
 use domain::sla::TargetList;
+use edge::inbound::{DEFAULT_MAX_EMAIL_BYTES, InboundSettings};
 use edge::keys::ServerSecret;
 use edge::limits::{
     DEFAULT_ACCOUNT_WRITE_LIMIT, DEFAULT_ADDRESS_RATE_LIMIT, DEFAULT_REQUEST_TIMEOUT, LimitSettings,
@@ -115,6 +117,10 @@ pub struct Settings {
     /// How mail is sent (`SMTP_URL`, `MAIL_FROM`, the `MAIL_*` settings);
     /// `None` without `SMTP_URL`: mail is off, nothing is queued.
     pub mail: Option<MailSettings>,
+    /// How mail comes in (`INBOUND_ADDRESS`, `INBOUND_TOKEN`,
+    /// `MAX_EMAIL_BYTES`, `INBOUND_SENDER_LIMIT`); `None` without
+    /// `INBOUND_ADDRESS`: none does.
+    pub inbound: Option<InboundSettings>,
 }
 
 impl Settings {
@@ -236,8 +242,13 @@ impl Settings {
             Some(url) => bail!("PUBLIC_URL {url:?} must start with https:// or http://"),
             None => None,
         };
-        let mail = mail_settings(&var, public_url.as_deref(), webhooks.poll_interval)?;
+        let mut mail = mail_settings(&var, public_url.as_deref(), webhooks.poll_interval)?;
+        let inbound = inbound_settings(&var, public_url.as_deref(), mail.as_ref())?;
+        if let (Some(mail), Some(inbound)) = (&mut mail, &inbound) {
+            mail.inbound = Some(inbound.address.clone());
+        }
         Ok(Self {
+            inbound,
             webhooks,
             mail,
             sla,
@@ -360,6 +371,65 @@ fn mail_settings(
     settings.poll_interval = poll_interval;
     Ok(Some(settings))
 }
+
+/// The inbound mail settings: none without `INBOUND_ADDRESS`; with it,
+/// `INBOUND_TOKEN` (at least 32 bytes) turns the HTTP endpoint on.
+fn inbound_settings(
+    var: &impl Fn(&str) -> Option<String>,
+    public_url: Option<&str>,
+    mail: Option<&MailSettings>,
+) -> anyhow::Result<Option<InboundSettings>> {
+    let token = var("INBOUND_TOKEN");
+    let Some(address) = var("INBOUND_ADDRESS") else {
+        if token.is_some() {
+            bail!("INBOUND_TOKEN is set but INBOUND_ADDRESS is not (the address mail comes to)");
+        }
+        return Ok(None);
+    };
+    let address = EmailAddress::parse(&address)
+        .map_err(|_| anyhow::anyhow!("INBOUND_ADDRESS {address:?} is not an email address"))?;
+    if address
+        .as_str()
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .contains('+')
+    {
+        bail!("INBOUND_ADDRESS must have no `+` of its own: reply addresses add one");
+    }
+    // The token is a secret: an error names the variable, never the value.
+    if token
+        .as_ref()
+        .is_some_and(|token| token.len() < INBOUND_TOKEN_MIN_BYTES)
+    {
+        bail!("INBOUND_TOKEN must be at least {INBOUND_TOKEN_MIN_BYTES} bytes");
+    }
+    let max_bytes = match parse_var::<usize>(var, "MAX_EMAIL_BYTES")? {
+        Some(0) => bail!("MAX_EMAIL_BYTES must be positive"),
+        Some(bytes) => bytes,
+        None => DEFAULT_MAX_EMAIL_BYTES,
+    };
+    let sender_limit = match parse_var::<u32>(var, "INBOUND_SENDER_LIMIT")? {
+        Some(0) => bail!("INBOUND_SENDER_LIMIT must be positive"),
+        Some(limit) => limit,
+        None => domain::inbound::DEFAULT_SENDER_LIMIT,
+    };
+    let mail_from = mail.and_then(|mail| EmailAddress::parse(mail.from.email.to_string()).ok());
+    let message_id_host = public_url
+        .and_then(|url| url::Url::parse(url).ok())
+        .and_then(|url| url.host_str().map(str::to_owned));
+    Ok(Some(InboundSettings {
+        address,
+        token,
+        max_bytes,
+        sender_limit,
+        mail_from,
+        message_id_host,
+    }))
+}
+
+/// The shortest `INBOUND_TOKEN` taken.
+const INBOUND_TOKEN_MIN_BYTES: usize = 32;
 
 /// `true` or `false`.
 fn parse_flag(var: &impl Fn(&str) -> Option<String>, name: &str) -> anyhow::Result<Option<bool>> {

@@ -142,7 +142,8 @@ pub fn build_app(settings: &Settings) -> anyhow::Result<App> {
         settings.public_url.as_deref(),
     )
     .requiring_if_match(settings.require_if_match)
-    .with_webhook_policy(settings.webhooks.policy))
+    .with_webhook_policy(settings.webhooks.policy)
+    .with_inbound(settings.inbound.clone()))
 }
 
 /// Serves until SIGTERM or Ctrl-C, then lets requests in flight finish.
@@ -201,6 +202,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // finishes within the grace.
     let shutdown = shutdown_signal();
     let deliveries = delivery::Worker::start(app.store.clone(), settings.webhooks.clone())?;
+    match &settings.inbound {
+        Some(inbound) => tracing::info!(
+            address = %inbound.address,
+            endpoint = if inbound.token.is_some() { "on" } else { "off (INBOUND_TOKEN is not set)" },
+            "inbound mail is on"
+        ),
+        None => tracing::info!("inbound mail is off (INBOUND_ADDRESS is not set)"),
+    }
     // The mail worker, when mail is on: changes queue mail only then.
     let mail = match &settings.mail {
         Some(mail) => {

@@ -168,6 +168,9 @@ pub struct MailSettings {
     pub poll_interval: Duration,
     /// Mails sent at once by this process.
     pub max_in_flight: usize,
+    /// The support address (`INBOUND_ADDRESS`), when mail comes in: a
+    /// ticket's mail carries the ticket's reply address as `Reply-To`.
+    pub inbound: Option<domain::EmailAddress>,
 }
 
 impl MailSettings {
@@ -182,6 +185,7 @@ impl MailSettings {
             lease: Duration::from_secs(5 * 60),
             poll_interval: Duration::from_secs(1),
             max_in_flight: 4,
+            inbound: None,
         }
     }
 
@@ -196,6 +200,7 @@ impl MailSettings {
             public_url: self.public_url.as_str().trim_end_matches('/').to_owned(),
             host,
             from: self.from.clone(),
+            inbound: self.inbound.clone(),
         })
     }
 }

@@ -22,6 +22,7 @@ pub mod entities;
 pub mod history;
 pub mod idempotency;
 pub mod ids;
+pub mod inbound;
 pub mod json;
 pub mod login;
 pub mod mail;

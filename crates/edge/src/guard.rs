@@ -23,13 +23,32 @@ pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 /// How long a request body may take to arrive, whole.
 pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// How long a mail may take to arrive, whole, at the inbound endpoint.
+pub const MAIL_READ_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long taking one message may take, waiting for its turn to be read
+/// included.
+pub const MAIL_REQUEST_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// `routes` behind every guard; `request_timeout` is the longest a request
 /// may take before it answers 503.
 pub fn guarded(routes: Router, request_timeout: Duration) -> Router {
-    routes
-        // A body trickled in byte by byte fails when its time is up.
+    // A body trickled in byte by byte fails when its time is up.
+    let routes = routes
         .layer(RequestBodyDeadlineLayer::new(BODY_READ_TIMEOUT))
-        .layer(middleware::from_fn(refuse_declared_oversize))
+        .layer(middleware::from_fn(refuse_declared_oversize));
+    timed_and_caught(routes, request_timeout).layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+}
+
+/// The inbound mail endpoint behind the same guards, but for mail: its
+/// handler checks the body against `MAX_EMAIL_BYTES` while reading it, and
+/// a message may take longer to arrive and to be taken.
+pub fn guarded_for_mail(routes: Router) -> Router {
+    let routes = routes.layer(RequestBodyDeadlineLayer::new(MAIL_READ_TIMEOUT));
+    timed_and_caught(routes, MAIL_REQUEST_TIMEOUT).layer(DefaultBodyLimit::disable())
+}
+
+fn timed_and_caught(routes: Router, request_timeout: Duration) -> Router {
+    routes
         .layer(TimeoutLayer::with_status_code(
             StatusCode::SERVICE_UNAVAILABLE,
             request_timeout,
@@ -37,7 +56,6 @@ pub fn guarded(routes: Router, request_timeout: Duration) -> Router {
         // Inside the door's error layer and the trace span, so the answer
         // is the door's and the log line names the request.
         .layer(CatchPanicLayer::custom(answer_panic))
-        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
 }
 
 /// A handler that panicked answers 500 and is logged as one; the

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use domain::login::BAD_TOKEN;
-use domain::{CursorKey, LoggedIn, NotificationKind, Refusal, SessionEpoch, UserId};
+use domain::{CursorKey, LoggedIn, NotificationKind, Refusal, SessionEpoch, TicketId, UserId};
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore as _;
@@ -137,6 +137,8 @@ pub struct Keys {
     unsubscribe: Signing,
     /// Derives a PIN reset link's token from the nonce its mail carries.
     pin_resets: HmacSha256,
+    /// Tags a ticket's reply address.
+    reply_addresses: HmacSha256,
     session_lifetime: Duration,
 }
 
@@ -153,6 +155,7 @@ impl Keys {
         let device_key = [secret.expose(), b"/device-cookie"].concat();
         let unsubscribe_key = [secret.expose(), b"/unsubscribe-link"].concat();
         let pin_reset_key = [secret.expose(), b"/pin-reset-link"].concat();
+        let reply_address_key = [secret.expose(), b"/reply-address"].concat();
         Self {
             cursors: CursorKey::derive(secret.expose()),
             csrf: CsrfKey::derive(secret.expose()),
@@ -160,6 +163,8 @@ impl Keys {
             devices: Signing::new(&device_key),
             unsubscribe: Signing::new(&unsubscribe_key),
             pin_resets: HmacSha256::new_from_slice(&pin_reset_key).expect("HMAC takes any key"),
+            reply_addresses: HmacSha256::new_from_slice(&reply_address_key)
+                .expect("HMAC takes any key"),
             session_lifetime,
         }
     }
@@ -241,6 +246,19 @@ impl Keys {
         let mut mac = self.pin_resets.clone();
         mac.update(nonce.as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// The tag of ticket `ticket`'s reply address (`support+<id>.<tag>@`):
+    /// 16 lower-case hex digits of an HMAC of the id, so an address cannot
+    /// be made for another ticket. Lower case, as some mail servers fold
+    /// the local part's case.
+    pub fn reply_address_tag(&self, ticket: TicketId) -> String {
+        let mut mac = self.reply_addresses.clone();
+        mac.update(ticket.0.to_string().as_bytes());
+        mac.finalize().into_bytes()[..8]
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
     }
 }
 

@@ -14,6 +14,7 @@
 pub mod api_tokens;
 pub mod device;
 pub mod guard;
+pub mod inbound;
 pub mod keys;
 pub mod limits;
 pub mod observe;
@@ -49,6 +50,8 @@ pub struct App {
     /// Where webhook endpoints may point (`WEBHOOK_ALLOW_HTTP`,
     /// `WEBHOOK_ALLOW_PRIVATE`); strict unless the server says otherwise.
     pub webhook_policy: domain::DestinationPolicy,
+    /// Inbound mail, when `INBOUND_ADDRESS` is set: what its doors share.
+    pub inbound: Option<Arc<inbound::Inbound>>,
 }
 
 impl App {
@@ -60,6 +63,15 @@ impl App {
             public_origin: public_url.map(|url| Arc::from(origin_of(url))),
             require_if_match: false,
             webhook_policy: domain::DestinationPolicy::default(),
+            inbound: None,
+        }
+    }
+
+    /// The state taking inbound mail as `settings` say (or not, `None`).
+    pub fn with_inbound(self, settings: Option<inbound::InboundSettings>) -> Self {
+        Self {
+            inbound: settings.map(|settings| Arc::new(inbound::Inbound::new(settings))),
+            ..self
         }
     }
 

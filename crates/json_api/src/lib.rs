@@ -21,7 +21,7 @@ pub mod wire;
 
 use axum::{Extension, Router, middleware};
 use edge::App;
-use edge::guard::guarded;
+use edge::guard::{guarded, guarded_for_mail};
 use edge::problem::Problem;
 use utoipa_axum::router::OpenApiRouter;
 
@@ -56,6 +56,12 @@ pub fn door(app: App) -> JsonDoor {
         .merge(routes::health::router())
         .with_state(app.clone())
         .split_for_parts();
+    // Inbound mail is guarded apart (its size and time limits are mail's).
+    let (inbound_routes, inbound_document) = OpenApiRouter::new()
+        .nest("/api/v1", routes::inbound::router())
+        .with_state(app.clone())
+        .split_for_parts();
+    document.merge(inbound_document);
     openapi::add_shared_responses(&mut document);
     let keyed_routes = idempotency::KeyedRoutes::of(&document);
     routes::webhooks::describe_deliveries(&mut document);
@@ -68,7 +74,9 @@ pub fn door(app: App) -> JsonDoor {
             idempotency::idempotent,
         ))
         .layer(Extension(openapi::DocumentJson(document_json.into())));
-    let routes = guarded(routes, request_timeout).layer(middleware::from_fn(error::json_errors));
+    let routes = guarded(routes, request_timeout)
+        .merge(guarded_for_mail(inbound_routes))
+        .layer(middleware::from_fn(error::json_errors));
     JsonDoor {
         routes,
         docs: docs::router(openapi::DOCUMENT_PATH),

@@ -40,6 +40,7 @@ pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
         (name = "history", description = "What happened to a ticket, who did it and when"),
         (name = "reports", description = "Exports"),
         (name = "webhooks", description = "Signed notices of changes, sent to endpoints admins register"),
+        (name = "mail", description = "Mail coming in: tickets and replies by mail, and the messages held for staff"),
         (name = "outbox", description = "What the server has to send, by mail or webhook, and what became of it"),
         (name = "operations", description = "Health, metrics and this document"),
     )
@@ -60,6 +61,18 @@ impl Modify for BearerScheme {
                     .description(Some(
                         "A session's JWT from `POST /login` (24 hours), or a program's API \
                          token (`trk_...`, from `POST /users/me/tokens`)",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "inbound_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The server's `INBOUND_TOKEN`, held by the mail server that hands \
+                         messages over",
                     ))
                     .build(),
             ),

@@ -626,6 +626,32 @@ pub struct ResetPinRequest {
     pub new_pin: Option<String>,
 }
 
+/// What became of an inbound message.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InboundOutcomeJson {
+    /// `created`, `appended`, `held`, `duplicate` or `ignored`.
+    #[schema(pattern = "^(created|appended|held|duplicate|ignored)$")]
+    pub outcome: &'static str,
+    /// The ticket it made, was added to or was held for (a duplicate: the
+    /// first delivery's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<i64>,
+    /// The held message's id (`GET /held/{id}`), when it was held.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held_id: Option<String>,
+}
+
+impl From<store::Taken> for InboundOutcomeJson {
+    fn from(taken: store::Taken) -> Self {
+        Self {
+            outcome: taken.outcome,
+            ticket_id: taken.ticket_id.map(|id| id.0),
+            held_id: taken.held_id.map(|id| id.to_string()),
+        }
+    }
+}
+
 /// What every PIN reset request is told, whether or not an account
 /// matched.
 #[derive(Debug, Serialize, ToSchema)]

@@ -16,6 +16,7 @@ mod directory;
 mod error;
 mod events;
 mod idempotency;
+mod inbound;
 mod login;
 mod mail;
 mod migrations;
@@ -63,6 +64,7 @@ pub use connection::{DEFAULT_DATABASE_URL, DatabaseUrl, StoreOptions, read_doten
 pub use directory::ASSIGNABLE_STAFF_SHOWN;
 pub use error::{BoxError, StoreError, StoreResult, with_causes};
 pub use idempotency::{Claimed, KeyClaim, Recording};
+pub use inbound::Taken;
 pub use mail::MAIL_CHANNEL;
 pub use migrations::migrate;
 pub use notify::SLA_SWEEP_BATCH;

@@ -47,55 +47,70 @@ impl Store {
         recording: Option<&Recording<Reply>>,
     ) -> StoreResult<Reply> {
         self.write(|conn| {
-            let (ticket, words) = lock_ticket_with_words(conn, ticket_id)?;
-            let decision = decide_reply(actor, ticket.facts(), kind, now())?;
-            let at = decision.at.naive_utc();
-            let internal = kind == ReplyKind::Internal;
-            let id: i64 = diesel::insert_into(replies::table)
-                .values((
-                    replies::ticket_id.eq(ticket_id.0),
-                    replies::author_id.eq(actor.id().0),
-                    replies::body.eq(body.as_str()),
-                    replies::created_at.eq(at),
-                    replies::updated_at.eq(at),
-                    replies::internal.eq(internal),
-                ))
-                .returning(replies::id)
-                .get_result(conn)?;
-            let changes = TicketChanges {
-                status: (decision.status != ticket.status).then_some(decision.status.as_str()),
-                assignee_id: (decision.assignee != ticket.assignee)
-                    .then_some(decision.assignee.map(|user| user.0)),
-                first_response_at: decision.first_response.then_some(Some(at)),
-                sla_breach_at: decision.first_response.then(|| {
-                    breach_column(&Ticket {
-                        first_response_at: Some(decision.at),
-                        ..ticket.clone()
-                    })
-                }),
-                updated_at: decision.updated_at.map(|at| at.naive_utc()),
-                ..TicketChanges::default()
-            };
-            changes.apply(conn, ticket_id)?;
-            add_reply_words(conn, ticket_id.0, words, body.as_str(), internal)?;
-            let recorded = record_events(conn, ticket_id, &decision.events(id))?;
-            announce_ticket_events(conn, ticket_id, &recorded)?;
-            if self.sends_mail {
-                notify_ticket_events(conn, actor, ticket_id, &recorded, Some(body.as_str()))?;
-            }
-            let reply = Reply {
-                id,
-                ticket_id,
-                body: body.as_str().to_owned(),
-                author: actor.id(),
-                author_role: actor.role(),
-                internal,
-                created_at: decision.at,
-                updated_at: decision.at,
-            };
+            let reply = self.write_reply(conn, actor, ticket_id, body, kind)?;
             record_if_held(conn, recording, &reply)?;
             Ok(reply)
         })
+    }
+
+    /// The reply of [`Store::add_reply`] inside the caller's write
+    /// transaction (inbound mail's, too): the ticket locked, the rule
+    /// asked, the reply, the ticket's changes, events, webhooks and mail.
+    pub(crate) fn write_reply(
+        &self,
+        conn: &mut DbConnection,
+        actor: Actor,
+        ticket_id: TicketId,
+        body: &ReplyBody,
+        kind: ReplyKind,
+    ) -> StoreResult<Reply> {
+        let (ticket, words) = lock_ticket_with_words(conn, ticket_id)?;
+        let decision = decide_reply(actor, ticket.facts(), kind, now())?;
+        let at = decision.at.naive_utc();
+        let internal = kind == ReplyKind::Internal;
+        let id: i64 = diesel::insert_into(replies::table)
+            .values((
+                replies::ticket_id.eq(ticket_id.0),
+                replies::author_id.eq(actor.id().0),
+                replies::body.eq(body.as_str()),
+                replies::created_at.eq(at),
+                replies::updated_at.eq(at),
+                replies::internal.eq(internal),
+            ))
+            .returning(replies::id)
+            .get_result(conn)?;
+        let changes = TicketChanges {
+            status: (decision.status != ticket.status).then_some(decision.status.as_str()),
+            assignee_id: (decision.assignee != ticket.assignee)
+                .then_some(decision.assignee.map(|user| user.0)),
+            first_response_at: decision.first_response.then_some(Some(at)),
+            sla_breach_at: decision.first_response.then(|| {
+                breach_column(&Ticket {
+                    first_response_at: Some(decision.at),
+                    ..ticket.clone()
+                })
+            }),
+            updated_at: decision.updated_at.map(|at| at.naive_utc()),
+            ..TicketChanges::default()
+        };
+        changes.apply(conn, ticket_id)?;
+        add_reply_words(conn, ticket_id.0, words, body.as_str(), internal)?;
+        let recorded = record_events(conn, ticket_id, &decision.events(id))?;
+        announce_ticket_events(conn, ticket_id, &recorded)?;
+        if self.sends_mail {
+            notify_ticket_events(conn, actor, ticket_id, &recorded, Some(body.as_str()))?;
+        }
+        let reply = Reply {
+            id,
+            ticket_id,
+            body: body.as_str().to_owned(),
+            author: actor.id(),
+            author_role: actor.role(),
+            internal,
+            created_at: decision.at,
+            updated_at: decision.at,
+        };
+        Ok(reply)
     }
 
     /// A page of a ticket's replies, oldest first, if `actor` may see it; a

@@ -243,31 +243,48 @@ fn insert_ticket(
             }
             .get_result(pg)?)
         }
-        _ => {
-            let id: i64 = diesel::insert_into(tickets::table)
-                .values((
-                    tickets::subject.eq(subject),
-                    tickets::body.eq(new.body.as_str()),
-                    tickets::status.eq(opening.status.as_str()),
-                    tickets::author_id.eq(actor.id().0),
-                    tickets::created_at.eq(at),
-                    tickets::updated_at.eq(at),
-                    tickets::priority.eq(opening.priority.rank()),
-                    tickets::first_response_due_at.eq(opening.due.first_response.naive_utc()),
-                    tickets::resolution_due_at.eq(opening.due.resolution.naive_utc()),
-                    tickets::sla_breach_at.eq(breach),
-                ))
-                .returning(tickets::id)
-                .get_result(conn)?;
-            insert_document(conn, id, &documents)?;
-            let recorded = record_events(conn, TicketId(id), &opening.events)?;
-            announce_ticket_events(conn, TicketId(id), &recorded)?;
-            if notify {
-                notify_ticket_events(conn, actor, TicketId(id), &recorded, None)?;
-            }
-            Ok(id)
-        }
+        _ => insert_ticket_row(conn, actor, new, opening, None, notify),
     }
+}
+
+/// Writes a new ticket's row, search words, events, webhooks and (with
+/// `notify`) mail in the caller's transaction; `follow_up_of` names the
+/// resolved ticket a follow-up follows. Its `ticketId`.
+pub(crate) fn insert_ticket_row(
+    conn: &mut DbConnection,
+    actor: Actor,
+    new: &NewTicket,
+    opening: &Opening,
+    follow_up_of: Option<TicketId>,
+    notify: bool,
+) -> StoreResult<i64> {
+    let subject = new.subject.as_ref().map(Subject::as_str);
+    let documents = TicketDocuments::of_ticket(subject, new.body.as_str());
+    let at = opening.at.naive_utc();
+    let breach = domain::sla::breach_time(opening.due, None, None).map(|at| at.naive_utc());
+    let id: i64 = diesel::insert_into(tickets::table)
+        .values((
+            tickets::subject.eq(subject),
+            tickets::body.eq(new.body.as_str()),
+            tickets::status.eq(opening.status.as_str()),
+            tickets::author_id.eq(actor.id().0),
+            tickets::created_at.eq(at),
+            tickets::updated_at.eq(at),
+            tickets::priority.eq(opening.priority.rank()),
+            tickets::first_response_due_at.eq(opening.due.first_response.naive_utc()),
+            tickets::resolution_due_at.eq(opening.due.resolution.naive_utc()),
+            tickets::sla_breach_at.eq(breach),
+            tickets::follow_up_of.eq(follow_up_of.map(|of| of.0)),
+        ))
+        .returning(tickets::id)
+        .get_result(conn)?;
+    insert_document(conn, id, &documents)?;
+    let recorded = record_events(conn, TicketId(id), &opening.events)?;
+    announce_ticket_events(conn, TicketId(id), &recorded)?;
+    if notify {
+        notify_ticket_events(conn, actor, TicketId(id), &recorded, None)?;
+    }
+    Ok(id)
 }
 
 /// The ticket columns a change writes; `None` leaves a column alone.

@@ -5,7 +5,10 @@
 //! concatenated by us.
 
 use askama::Template;
-use domain::{NotificationKind, NotificationMail, OutgoingMail, PinResetMail};
+use domain::{
+    EmailAddress, NotificationKind, NotificationMail, OutgoingMail, PinResetMail, TicketId,
+};
+use edge::inbound::reply_address;
 use edge::keys::Keys;
 use lettre::Message;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
@@ -20,6 +23,9 @@ pub struct Addressing {
     /// Its host: the right-hand side of every `Message-ID` we make.
     pub host: String,
     pub from: Mailbox,
+    /// The support address (`INBOUND_ADDRESS`) when inbound mail is on: a
+    /// ticket's mail then says to reply to the ticket's reply address.
+    pub inbound: Option<EmailAddress>,
 }
 
 /// A mail could not be made from its row (an address or payload no
@@ -60,10 +66,17 @@ pub fn build_message(
         .to(to)
         .subject(rendered.subject)
         .message_id(Some(format!("<{message_id}@{}>", addressing.host)));
-    // Reply-To belongs here: the ticket's reply address, once inbound mail
-    // is configured (`INBOUND_ADDRESS`); until then replies go to From.
     match mail {
         OutgoingMail::Notification(notification) => {
+            // A reply goes to the ticket's own address when mail comes in;
+            // otherwise to From.
+            if let Some(inbound) = &addressing.inbound {
+                let reply_to = reply_address(inbound, keys, TicketId(notification.ticket_id));
+                let reply_to: Mailbox = reply_to.parse().map_err(|error| {
+                    Unsendable(format!("unusable reply address {reply_to:?}: {error}"))
+                })?;
+                builder = builder.reply_to(reply_to);
+            }
             // Every mail of a ticket names the ticket's root id, so mail
             // clients thread them, and inbound mail finds the ticket.
             let root = format!("<ticket-{}@{}>", notification.ticket_id, addressing.host);

@@ -22,6 +22,7 @@ fn addressing() -> Addressing {
         public_url: "https://help.example.com".to_owned(),
         host: "help.example.com".to_owned(),
         from: "Support <support@example.com>".parse().expect("a mailbox"),
+        inbound: None,
     }
 }
 

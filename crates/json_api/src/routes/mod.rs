@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod inbound;
 pub mod notifications;
 pub mod outbox;
 pub mod pin_resets;

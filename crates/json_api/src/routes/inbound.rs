@@ -1,0 +1,113 @@
+//! `POST /inbound/email`: a raw message handed over by a mail server (the
+//! `api mailgate` pipe, or any relay that posts mail over HTTP), taken as
+//! a ticket, a reply, or held. Behind its own guard
+//! (`edge::guard::guarded_for_mail`): messages are up to `MAX_EMAIL_BYTES`,
+//! not the API's 64 KiB, and may take longer to arrive.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, header};
+use edge::App;
+use edge::problem::Problem;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::wire::{Envelope, ErrorEnvelope, InboundOutcomeJson};
+
+pub fn router() -> OpenApiRouter<App> {
+    OpenApiRouter::new().routes(routes!(post_inbound_email))
+}
+
+/// Take one inbound message (`message/rfc822`).
+///
+/// For a mail server: the message, byte for byte, as the body, with
+/// `Authorization: Bearer <INBOUND_TOKEN>`. It becomes a new ticket, a
+/// reply on the ticket it answers, or a held message for staff; machine
+/// mail (auto-replies, bounces, bulk mail, our own) is recorded and
+/// ignored. The same message delivered again, by any door, changes nothing
+/// (`duplicate`).
+#[utoipa::path(
+    post,
+    path = "/inbound/email",
+    tag = "mail",
+    request_body(content = String, content_type = "message/rfc822", description = "The raw message"),
+    responses(
+        (status = 200, description = "Taken: what became of it", body = Envelope<InboundOutcomeJson>),
+        (status = 400, description = "The message has no usable `From` address", body = ErrorEnvelope),
+        (status = 401, description = "The token is missing or wrong", body = ErrorEnvelope),
+        (status = 404, description = "This server takes no inbound mail over HTTP (`INBOUND_TOKEN` is not set)", body = ErrorEnvelope),
+        (status = 413, description = "The message is over `MAX_EMAIL_BYTES`; nothing was kept", body = ErrorEnvelope),
+        (status = 415, description = "The body is not `message/rfc822`", body = ErrorEnvelope),
+        (status = 503, description = "The database is unavailable or too busy; deliver it again later", body = ErrorEnvelope),
+    ),
+    security(("inbound_token" = []))
+)]
+async fn post_inbound_email(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Envelope<InboundOutcomeJson>, Problem> {
+    let inbound = app.inbound.clone().ok_or(Problem::NotFound)?;
+    let expected = inbound.settings.token.as_deref().ok_or(Problem::NotFound)?;
+    let sent = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !same_secret(sent.as_bytes(), expected.as_bytes()) {
+        return Err(Problem::Unauthenticated(
+            "the inbound mail token is missing or wrong",
+        ));
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case("message/rfc822") {
+        return Err(Problem::UnsupportedMediaType(
+            "the body must be a message, as message/rfc822".into(),
+        ));
+    }
+    let max = inbound.settings.max_bytes;
+    let too_large = || Problem::TooLarge(format!("a message may be at most {max} bytes"));
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max as u64) {
+        return Err(too_large());
+    }
+    // A place in the reading budget before a byte is read: messages that
+    // do not fit wait, unread, for those being taken.
+    let declared = declared.and_then(|length| usize::try_from(length).ok());
+    let _place = inbound.place_for(declared.unwrap_or(max)).await;
+    let raw =
+        axum::body::to_bytes(body, max)
+            .await
+            .map_err(|error| {
+                match std::error::Error::source(&error)
+                    .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
+                {
+                    true => too_large(),
+                    false => Problem::Invalid(format!("the message could not be read: {error}")),
+                }
+            })?;
+    let taken = inbound.take(&app.store, &app.keys, Vec::from(raw)).await?;
+    let message = match taken.outcome {
+        "duplicate" => "Already taken",
+        _ => "Taken",
+    };
+    Ok(Envelope::new(message, InboundOutcomeJson::from(taken)))
+}
+
+/// Whether two secrets are equal, in time that does not depend on where
+/// they differ.
+fn same_secret(sent: &[u8], expected: &[u8]) -> bool {
+    sent.len() == expected.len()
+        && sent
+            .iter()
+            .zip(expected)
+            .fold(0u8, |differ, (a, b)| differ | (a ^ b))
+            == 0
+}
