@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use domain::inbound::{InboundMail, LoopSignals};
 use domain::{EmailAddress, TicketId};
-use mail_parser::{Address, HeaderValue, MessageParser, MimeHeaders as _};
+use mail_parser::{Address, HeaderValue, Message, MessageParser, MimeHeaders as _, PartType};
 use sha2::{Digest as _, Sha256};
 use store::{Store, Taken};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -26,6 +26,12 @@ pub const READING_BUDGET_BYTES: usize = 32 * 1024 * 1024;
 /// The text read from a message, at most: quoted text is looked for in it,
 /// then a body is cut to the API's limit (the original keeps everything).
 const TEXT_READ_CHARS: usize = 100_000;
+/// The HTML of an HTML-only message made text, at most: rendering builds
+/// a tree of it, and the text a body keeps is far shorter.
+const HTML_READ_BYTES: usize = 1024 * 1024;
+/// Lines of HTML made text are wrapped only past this: a paragraph stays
+/// one line, as a plain text part has it.
+const HTML_TEXT_WIDTH: usize = 10_000;
 
 /// How inbound mail is set up (`INBOUND_*`, `MAX_EMAIL_BYTES`).
 #[derive(Debug, Clone)]
@@ -169,12 +175,7 @@ pub fn read_message(
         Some(id) if !id.is_empty() => format!("<{id}>"),
         _ => format!("sha256:{}", hex(&Sha256::digest(raw))),
     };
-    let text: String = message
-        .body_text(0)
-        .unwrap_or_default()
-        .chars()
-        .take(TEXT_READ_CHARS)
-        .collect();
+    let text = text_of(&message);
     let raw_header = |name: &'static str| message.header_raw(name).map(str::trim);
     let auto_submitted = raw_header("Auto-Submitted").is_some_and(|value| {
         let value = value.split(';').next().unwrap_or_default().trim();
@@ -225,6 +226,35 @@ pub fn read_message(
         addressed_ticket,
         referenced_ticket,
     })
+}
+
+/// The message's text, line ends as `\n`: its first text part as it is,
+/// or, for an HTML-only message, its HTML made text by `html2text`
+/// (mail-parser's own conversion breaks lines only at `<br>` and `</p>`,
+/// so a reply's divs and Outlook's header block ran into one line): blocks
+/// and list items on lines of their own, a `<blockquote>`'s lines marked
+/// `> ` as a plain text reply quotes, links numbered with their addresses
+/// listed at the end, no markup (no `**` for bold).
+fn text_of(message: &Message<'_>) -> String {
+    let text: String = match message.text_part(0).map(|part| &part.body) {
+        Some(PartType::Text(text)) => text.chars().take(TEXT_READ_CHARS).collect(),
+        Some(PartType::Html(html)) => html_as_text(html).chars().take(TEXT_READ_CHARS).collect(),
+        _ => String::new(),
+    };
+    text.replace("\r\n", "\n")
+}
+
+/// `html` as plain text (at most its first [`HTML_READ_BYTES`]; a cut tag
+/// is harmless to an HTML parser).
+fn html_as_text(html: &str) -> String {
+    let mut end = html.len().min(HTML_READ_BYTES);
+    while !html.is_char_boundary(end) {
+        end -= 1;
+    }
+    html2text::config::plain_no_decorate()
+        .link_footnotes(true)
+        .string_from_read(html[..end].as_bytes(), HTML_TEXT_WIDTH)
+        .unwrap_or_default()
 }
 
 /// The ids a header lists (`In-Reply-To`, `References`).

@@ -111,3 +111,30 @@ fn a_message_without_a_usable_sender_is_unreadable() {
         );
     }
 }
+
+#[test]
+fn html_only_mail_becomes_text_with_its_lines_and_quotes() {
+    let keys = keys();
+    let html = "<html><head><style>p { margin: 0 }</style></head><body>\
+        <div>The new driver fixed it.</div><div><br></div><div>Linus</div>\
+        <ol><li>Opened <b>Reports</b></li><li>Clicked <a href=\"https://app.example.com/export\">Export</a></li></ol>\
+        <blockquote>Please try again.</blockquote></body></html>";
+    let mail = read(
+        &keys,
+        &format!("From: a@example.org\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n"),
+    );
+    assert!(!mail.text.contains("<div>") && !mail.text.contains("margin"), "{}", mail.text);
+    assert!(mail.text.starts_with("The new driver fixed it.\n\nLinus\n"), "{}", mail.text);
+    assert!(mail.text.contains("\n> Please try again."), "{}", mail.text);
+    assert!(mail.text.contains("https://app.example.com/export"), "{}", mail.text);
+}
+
+#[test]
+fn a_plain_text_part_is_taken_as_it_is_with_line_ends_as_newlines() {
+    let keys = keys();
+    let mail = read(
+        &keys,
+        "From: a@example.org\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nOne\r\n\r\nTwo <b>\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>Other</p>\r\n--b--\r\n",
+    );
+    assert_eq!(mail.text, "One\n\nTwo <b>");
+}
