@@ -1,10 +1,14 @@
 //! Quoted text in replies: mail clients put the message being answered
 //! under the new text, after a line that introduces it ("On ... wrote:",
-//! Outlook's header block, a run of `>` lines). A reply on a ticket keeps
-//! only what is new; the whole message stays as the original.
+//! Outlook's header block, a run of `>` lines), or, as Thunderbird does by
+//! default, the quote first ("On ... wrote:" and its `>` lines) and the
+//! new text below it. A reply on a ticket keeps only what is new; the
+//! whole message stays as the original.
 
 /// `text` up to where the quoted earlier message starts, when that can be
-/// recognised; all of `text` otherwise, and when nothing would be left.
+/// recognised; the text below a quote that opens the mail, when nothing
+/// quoted follows it; all of `text` otherwise (interleaved answers), and
+/// when nothing would be left.
 pub fn trim_quoted(text: &str) -> &str {
     let lines: Vec<(usize, &str)> = line_starts(text);
     let quote_starts_at = lines
@@ -15,8 +19,35 @@ pub fn trim_quoted(text: &str) -> &str {
         .or_else(|| trailing_quote(&lines));
     match quote_starts_at {
         Some(offset) if !text[..offset].trim().is_empty() => text[..offset].trim_end(),
-        _ => text,
+        Some(_) => below_opening_quote(text, &lines).unwrap_or(text),
+        None => text,
     }
+}
+
+/// The new text of a reply written below the quote: the mail opens with
+/// an attribution ("On ... wrote:", on one line or wrapped over two) and
+/// its `>` lines, and the rest, which quotes nothing more, is the reply.
+fn below_opening_quote<'a>(text: &'a str, lines: &[(usize, &str)]) -> Option<&'a str> {
+    let blank = |line: &str| line.trim().is_empty();
+    let quoted = |line: &str| line.trim_start().starts_with('>');
+    let first = lines.iter().position(|(_, line)| !blank(line))?;
+    let opening = lines[first].1.trim();
+    let quote_from = if is_attribution(opening) {
+        first + 1
+    } else {
+        let (_, next) = lines.get(first + 1)?;
+        let joined = format!("{opening} {}", next.trim());
+        (starts_attribution(opening) && is_attribution(&joined)).then_some(first + 2)?
+    };
+    let reply_from = quote_from
+        + lines[quote_from..]
+            .iter()
+            .position(|(_, line)| !blank(line) && !quoted(line))?;
+    let quotes_something = lines[quote_from..reply_from]
+        .iter()
+        .any(|(_, line)| quoted(line));
+    let quotes_again = lines[reply_from..].iter().any(|(_, line)| quoted(line));
+    (quotes_something && !quotes_again).then(|| text[lines[reply_from].0..].trim_end())
 }
 
 /// Each line of `text` with the byte offset it starts at (line ends of

@@ -418,6 +418,25 @@ fn quoted_text_is_trimmed_where_recognised() {
             "> did it work?\nYes\n> anything else?\nNo\n",
             "> did it work?\nYes\n> anything else?\nNo\n",
         ),
+        // Below the quote (Thunderbird's default): what follows it.
+        (
+            "On 12/7/26 10:00, Support wrote:\n> Try again\n>\n> -- \n\nDone, but it reads E-04.\n\nJ\n",
+            "Done, but it reads E-04.\n\nJ",
+        ),
+        (
+            "\r\nOn Mon, Dec 7, 2026 at 10:00 AM Support Team <\r\nsupport@example.com> wrote:\r\n> Try again\r\nDone.\r\n",
+            "Done.",
+        ),
+        // ... but not when the answers are interleaved below it.
+        (
+            "On Mon, Support wrote:\n> did it work?\nYes\n> anything else?\nNo\n",
+            "On Mon, Support wrote:\n> did it work?\nYes\n> anything else?\nNo\n",
+        ),
+        // Nor below a line that only looks like an attribution.
+        (
+            "On second thought:\n> x\nfine\n",
+            "On second thought:\n> x\nfine\n",
+        ),
         // A mail that is all quote is kept as it is.
         (
             "On Mon, Support wrote:\n> x\n",
@@ -566,11 +585,21 @@ proptest! {
         }
     }
 
-    /// Trimming only ever keeps a leading part of the text, never nothing.
+    /// Trimming keeps a leading part of the text, or what follows a quote
+    /// that opens it (only an attribution, `>` lines and blank lines
+    /// before it, and no `>` line in it); never nothing.
     #[test]
-    fn trimming_keeps_a_leading_part(text in "(On x wrote:|> q|-----Original Message-----|From: a|Sent: b|Subject: c|[a-z ]{0,8}|\r?\n){0,12}") {
+    fn trimming_keeps_a_leading_part_or_what_follows_an_opening_quote(text in "(On x wrote:|> q|-----Original Message-----|From: a|Sent: b|Subject: c|[a-z ]{0,8}|\r?\n){0,12}") {
         let trimmed = trim_quoted(&text);
-        prop_assert!(text.starts_with(trimmed));
         prop_assert!(!trimmed.trim().is_empty() || text.trim().is_empty() || trimmed == text);
+        if !text.starts_with(trimmed) {
+            let start = text.find(trimmed).expect("a part of the text");
+            let before = &text[..start];
+            prop_assert!(before.lines().all(|line| {
+                let line = line.trim();
+                line.is_empty() || line.starts_with('>') || line == "On x wrote:"
+            }), "{:?} before {:?}", before, trimmed);
+            prop_assert!(trimmed.lines().all(|line| !line.trim_start().starts_with('>')));
+        }
     }
 }
