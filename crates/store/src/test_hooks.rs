@@ -93,3 +93,41 @@ pub fn queue_mail(
             .first::<String>(conn)?)
     })
 }
+
+/// One inbound message as it was recorded.
+#[derive(Debug, Clone, PartialEq, Eq, diesel::Queryable)]
+pub struct InboundRecord {
+    pub id: i64,
+    pub message_key: String,
+    pub sender_address: String,
+    pub sender_id: Option<i64>,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub ticket_id: Option<i64>,
+    pub reply_id: Option<i64>,
+    pub original: Vec<u8>,
+}
+
+/// Every inbound message recorded, oldest first: for tests of what became
+/// of mail (a held message's reason, the original kept) before an API
+/// shows it.
+pub fn inbound_records(store: &Store) -> StoreResult<Vec<InboundRecord>> {
+    use diesel::prelude::*;
+
+    use crate::schema::inbound_messages as records;
+
+    Ok(records::table
+        .order_by(records::id.asc())
+        .select((
+            records::id,
+            records::message_key,
+            records::sender_address,
+            records::sender_id,
+            records::outcome,
+            records::reason,
+            records::ticket_id,
+            records::reply_id,
+            records::original,
+        ))
+        .load(&mut *store.conn()?)?)
+}

@@ -25,7 +25,7 @@ const PUBLIC_URL: &str = "https://help.example.com";
 const WAIT: Duration = Duration::from_secs(15);
 
 /// A worker that retries every 300 ms, 20 times.
-fn quick_settings(sink: &SmtpSink) -> MailSettings {
+pub(super) fn quick_settings(sink: &SmtpSink) -> MailSettings {
     let mut settings = MailSettings::new(
         SmtpServer::parse(&sink.url()).expect("the sink's URL"),
         parse_sender("Support <support@example.com>").expect("a sender"),

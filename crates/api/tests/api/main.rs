@@ -44,6 +44,8 @@ mod errors;
 mod faults;
 mod fuzz;
 mod idempotency;
+mod inbound;
+mod inbound_corpus;
 mod mail;
 mod notifications;
 mod operations;
@@ -192,14 +194,19 @@ impl TestApp {
     /// server given `SMTP_URL` does), with these budgets; `db.store()`
     /// stays as it was (mail off), and both see the same rows.
     pub fn with_mail(self, limits: &LimitSettings) -> TestApp {
+        let router = api::router(shared_state(self.mailing_store(), limits, None));
+        self.with_router(router)
+    }
+
+    /// A second store on the test database that queues mail, as a server
+    /// given `SMTP_URL` has.
+    pub fn mailing_store(&self) -> Store {
         let url = store::DatabaseUrl::parse(&self.db.url()).expect("the test database's URL");
         let options = store::StoreOptions {
             sends_mail: true,
             ..store::StoreOptions::default()
         };
-        let store = Store::connect(&url, options).expect("a second store on the test database");
-        let router = api::router(shared_state(store, limits, None));
-        self.with_router(router)
+        Store::connect(&url, options).expect("a second store on the test database")
     }
 
     pub fn router(&self) -> &Router {

@@ -20,7 +20,7 @@ async fn request_reset(app: &TestApp, body: Value) -> Answer {
     app.request(Method::POST, RESETS, None, Some(body)).await
 }
 
-async fn use_link(app: &TestApp, token: &str, new_pin: &str) -> Answer {
+pub(super) async fn use_link(app: &TestApp, token: &str, new_pin: &str) -> Answer {
     app.request(
         Method::POST,
         &format!("{RESETS}/{token}"),
@@ -44,7 +44,7 @@ async fn reset_mails(app: &TestApp) -> Vec<(String, domain::PinResetMail)> {
 
 /// The token of the link the newest reset mail carries, as the mail
 /// worker derives it from the nonce with the server's secret.
-async fn newest_link(app: &TestApp) -> String {
+pub(super) async fn newest_link(app: &TestApp) -> String {
     let (_, mail) = reset_mails(app).await.pop().expect("a reset mail");
     test_keys().pin_reset_token(&mail.nonce)
 }

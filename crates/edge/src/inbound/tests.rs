@@ -123,10 +123,22 @@ fn html_only_mail_becomes_text_with_its_lines_and_quotes() {
         &keys,
         &format!("From: a@example.org\r\nContent-Type: text/html; charset=utf-8\r\n\r\n{html}\r\n"),
     );
-    assert!(!mail.text.contains("<div>") && !mail.text.contains("margin"), "{}", mail.text);
-    assert!(mail.text.starts_with("The new driver fixed it.\n\nLinus\n"), "{}", mail.text);
+    assert!(
+        !mail.text.contains("<div>") && !mail.text.contains("margin"),
+        "{}",
+        mail.text
+    );
+    assert!(
+        mail.text.starts_with("The new driver fixed it.\n\nLinus\n"),
+        "{}",
+        mail.text
+    );
     assert!(mail.text.contains("\n> Please try again."), "{}", mail.text);
-    assert!(mail.text.contains("https://app.example.com/export"), "{}", mail.text);
+    assert!(
+        mail.text.contains("https://app.example.com/export"),
+        "{}",
+        mail.text
+    );
 }
 
 #[test]
