@@ -253,7 +253,7 @@ fn html_as_text(html: &str) -> String {
     }
     html2text::config::plain_no_decorate()
         .link_footnotes(true)
-        .string_from_read(html[..end].as_bytes(), HTML_TEXT_WIDTH)
+        .string_from_read(&html.as_bytes()[..end], HTML_TEXT_WIDTH)
         .unwrap_or_default()
 }
 

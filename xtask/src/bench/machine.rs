@@ -122,6 +122,14 @@ pub fn memory_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("no {field} in /proc status"))
 }
 
+/// Resets process `pid`'s peak resident set (`VmHWM`) to what it holds
+/// now, by writing 5 to `/proc/PID/clear_refs` (Linux 4.0+, the process's
+/// owner or root), so a later `VmHWM` is the peak of what came after.
+pub fn reset_peak_memory(pid: u32) -> anyhow::Result<()> {
+    std::fs::write(format!("/proc/{pid}/clear_refs"), "5")
+        .with_context(|| format!("resetting the peak RSS of {pid}"))
+}
+
 /// The 1-minute load average, as `/proc/loadavg` has it.
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")

@@ -18,7 +18,9 @@
 //! webhook endpoint costs a reply, with the outbox's delivery rate and lag
 //! (`webhooks`, runnable alone with `--only webhooks`); and what mail
 //! costs a public reply, with its lag to a local SMTP server (`mail`,
-//! runnable alone with `--only mail`). What
+//! runnable alone with `--only mail`); and what inbound mail takes, new
+//! tickets and replies a second and the memory 20 messages of 25 MiB at
+//! once take (`inbound`, runnable alone with `--only inbound`). What
 //! instrumentation costs also runs alone, on a small seed, with `--only
 //! instrumentation` (and beside another build of the server with
 //! `--instrumentation-baseline PATH`). `--only lists`
@@ -35,6 +37,7 @@
 
 mod attacks;
 mod client;
+mod inbound;
 mod instrumentation;
 mod lists;
 mod login_attacks;
@@ -108,6 +111,9 @@ pub struct BenchArgs {
     /// What mail costs a reply, and how soon it arrives.
     #[command(flatten)]
     mail: mail::MailArgs,
+    /// What inbound mail takes: its rate and its memory.
+    #[command(flatten)]
+    inbound: inbound::InboundArgs,
     /// Runs this section alone.
     #[arg(long, value_enum)]
     only: Option<Section>,
@@ -149,6 +155,9 @@ enum Section {
     /// Public replies with mail on against off, and each mail's lag to a
     /// local SMTP server, on a small seed.
     Mail,
+    /// New tickets and replies by mail a second, and the memory large
+    /// messages at once take, on a small seed.
+    Inbound,
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
@@ -164,6 +173,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     args.instrumentation.check()?;
     args.webhooks.check()?;
     args.mail.check()?;
+    args.inbound.check()?;
     println!("building the release server ...");
     build_release(root, &["-p", "api"])?;
     if args.list.compares() && matches!(args.only, None | Some(Section::Lists)) {
@@ -249,6 +259,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     };
     let webhooks = webhooks::measure(root, &basics.db, &args.webhooks)?;
     let mail = mail::measure(root, &basics.db, &args.mail)?;
+    let inbound = inbound::measure(root, &basics.db, &args.inbound)?;
 
     print_machine();
     report::print(&basics);
@@ -270,6 +281,7 @@ fn measure(root: &Path, dir: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     }
     webhooks::print(&webhooks);
     mail::print(&mail);
+    inbound::print(&inbound);
     Ok(())
 }
 
@@ -323,6 +335,13 @@ fn measure_alone(
             let measured = mail::measure(root, &seeded.db, &args.mail)?;
             print_machine();
             mail::print(&measured);
+        }
+        Section::Inbound => {
+            let seeded = report::seed(dir, inbound::TICKETS)?;
+            drop(seeded.store);
+            let measured = inbound::measure(root, &seeded.db, &args.inbound)?;
+            print_machine();
+            inbound::print(&measured);
         }
         Section::Queue => {
             let mut queues = Vec::new();

@@ -200,6 +200,11 @@ impl Server {
         machine::memory_kib(self.process.pid(), field)
     }
 
+    /// Resets the server's `VmHWM` to its RSS now.
+    pub fn reset_peak_memory(&self) -> anyhow::Result<()> {
+        machine::reset_peak_memory(self.process.pid())
+    }
+
     /// SIGTERM, then waits; whether the server exited 0.
     pub fn stop(self) -> anyhow::Result<bool> {
         Ok(self.process.stop()?.success())
