@@ -84,6 +84,14 @@ const CORPUS: &[Case] = &[
         "Merci, \u{e7}a fonctionne \u{e0} nouveau depuis ce matin.\n\nH\u{e9}l\u{e8}ne",
     ),
     case(
+        "gmail-html-only-reply.eml",
+        "grace.brewster@gmail.com",
+        Answered("brewster"),
+        "appended",
+        None,
+        "Found it: the cable was loose. All good now.\n\nGrace",
+    ),
+    case(
         "outlook-reply.eml",
         "grace.hopper@marklabs.example",
         Answered("grace"),
