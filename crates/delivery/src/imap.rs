@@ -16,12 +16,14 @@
 //! the second to take a message finds it a duplicate, and a message
 //! another has moved away is simply gone.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_imap::error::Error as ImapError;
 use async_imap::types::{Capabilities, Fetch};
+use domain::inbound::Outcome;
 use edge::inbound::Inbound;
 use edge::keys::Keys;
 use edge::problem::Problem;
@@ -43,6 +45,10 @@ pub const DEFAULT_DONE_FOLDER: &str = "Processed";
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 /// A whole message (up to `MAX_EMAIL_BYTES`) must arrive within this.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+/// How long a message found taken already (by another process, or the
+/// HTTP door) is left for whoever took it to move, before this process
+/// moves it: a later round's.
+const LEFT_TO_TAKER: Duration = Duration::from_secs(3);
 /// The first pause after a lost connection; it doubles up to the poll
 /// interval.
 const FIRST_RETRY: Duration = Duration::from_secs(1);
@@ -276,6 +282,7 @@ impl Poller {
         Ok(Session {
             imap: session,
             offers: Offers::of(&capabilities),
+            taken_elsewhere: HashMap::new(),
         })
     }
 
@@ -321,19 +328,24 @@ impl Poller {
         session: &mut Session,
         stopped: &watch::Receiver<bool>,
     ) -> Result<RoundEnd, Lost> {
+        // Left this round for whoever took them to move them.
+        let mut left_to_others: HashSet<u32> = HashSet::new();
         loop {
             // What the server said of its own accord is not needed: each
             // round searches afresh.
             while session.imap.unsolicited_responses.try_recv().is_ok() {}
-            let mut uids: Vec<u32> = within(
+            let found = within(
                 COMMAND_TIMEOUT,
                 "SEARCH",
                 session.imap.uid_search("UNSEEN UNDELETED"),
             )
             .await?
-            .map_err(|error| Lost::new("UID SEARCH", error))?
-            .into_iter()
-            .collect();
+            .map_err(|error| Lost::new("UID SEARCH", error))?;
+            session.taken_elsewhere.retain(|uid, _| found.contains(uid));
+            let mut uids: Vec<u32> = found
+                .into_iter()
+                .filter(|uid| !left_to_others.contains(uid))
+                .collect();
             if uids.is_empty() {
                 return Ok(RoundEnd::Empty);
             }
@@ -343,8 +355,23 @@ impl Poller {
                 if *stopped.borrow() {
                     return Ok(RoundEnd::Stopped);
                 }
-                if self.take_one(session, uid).await? == Handled::Left {
-                    return Ok(RoundEnd::Left);
+                if let Some(found_at) = session.taken_elsewhere.get(&uid) {
+                    if found_at.elapsed() < LEFT_TO_TAKER {
+                        left_to_others.insert(uid);
+                        continue;
+                    }
+                    // Whoever took it did not move it (it stopped, say).
+                    self.move_to_done(session, uid).await?;
+                    session.taken_elsewhere.remove(&uid);
+                    continue;
+                }
+                match self.take_one(session, uid).await? {
+                    Handled::Left => return Ok(RoundEnd::Left),
+                    Handled::TakenElsewhere => {
+                        session.taken_elsewhere.insert(uid, Instant::now());
+                        left_to_others.insert(uid);
+                    }
+                    Handled::Moved | Handled::Gone => {}
                 }
             }
         }
@@ -383,6 +410,17 @@ impl Poller {
             return Ok(Handled::Gone);
         };
         match self.inbound.take(&self.store, &self.keys, raw).await {
+            Ok(taken) if taken.outcome == Outcome::Duplicate.as_str() => {
+                // Another process (or the HTTP door) took it, and is
+                // likely moving it this very moment: two MOVEs at once
+                // would file it twice.
+                tracing::debug!(
+                    folder = %folder,
+                    uid,
+                    "IMAP: a message was taken already; left to whoever took it"
+                );
+                return Ok(Handled::TakenElsewhere);
+            }
             Ok(taken) => {
                 tracing::info!(
                     folder = %folder,
@@ -422,16 +460,18 @@ impl Poller {
     async fn move_to_done(&self, session: &mut Session, uid: u32) -> Result<Handled, Lost> {
         let done = &self.settings.done_folder;
         let set = uid.to_string();
-        let imap = &mut session.imap;
         if session.offers.moving {
-            within(COMMAND_TIMEOUT, "MOVE", imap.uid_mv(&set, done))
-                .await?
-                .map_err(|error| Lost::new("UID MOVE", error))?;
-            return Ok(Handled::Moved);
+            let moved = within(COMMAND_TIMEOUT, "MOVE", session.imap.uid_mv(&set, done)).await?;
+            return match moved {
+                Ok(()) => Ok(Handled::Moved),
+                Err(error) => gone_or_lost(session, uid, "UID MOVE", error).await,
+            };
         }
-        within(COMMAND_TIMEOUT, "COPY", imap.uid_copy(&set, done))
-            .await?
-            .map_err(|error| Lost::new("UID COPY", error))?;
+        let copied = within(COMMAND_TIMEOUT, "COPY", session.imap.uid_copy(&set, done)).await?;
+        if let Err(error) = copied {
+            return gone_or_lost(session, uid, "UID COPY", error).await;
+        }
+        let imap = &mut session.imap;
         within(COMMAND_TIMEOUT, "STORE", async {
             imap.uid_store(&set, "+FLAGS.SILENT (\\Deleted)")
                 .await?
@@ -442,8 +482,9 @@ impl Poller {
         .map_err(|error| Lost::new("UID STORE", error))?;
         // Without UIDPLUS, EXPUNGE also removes whatever else someone
         // marked deleted in the folder: the most a plain server allows.
+        let uid_expunge = session.offers.uid_expunge;
         within(COMMAND_TIMEOUT, "EXPUNGE", async {
-            match session.offers.uid_expunge {
+            match uid_expunge {
                 true => imap.uid_expunge(&set).await?.try_collect::<Vec<_>>().await,
                 false => imap.expunge().await?.try_collect::<Vec<_>>().await,
             }
@@ -468,7 +509,11 @@ impl Poller {
             }
             return Ok(session);
         }
-        let Session { imap, offers } = session;
+        let Session {
+            imap,
+            offers,
+            taken_elsewhere,
+        } = session;
         let mut idle = imap.idle();
         within(COMMAND_TIMEOUT, "IDLE", idle.init())
             .await?
@@ -490,7 +535,11 @@ impl Poller {
         let imap = within(COMMAND_TIMEOUT, "DONE", idle.done())
             .await?
             .map_err(|error| Lost::new("IDLE DONE", error))?;
-        Ok(Session { imap, offers })
+        Ok(Session {
+            imap,
+            offers,
+            taken_elsewhere,
+        })
     }
 }
 
@@ -503,6 +552,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + fmt::Debug> Io for T {}
 struct Session {
     imap: async_imap::Session<Box<dyn Io>>,
     offers: Offers,
+    /// The messages found taken already, and when: moved by this process
+    /// only once [`LEFT_TO_TAKER`] has passed.
+    taken_elsewhere: HashMap<u32, Instant>,
 }
 
 /// The extensions the poller uses when the server offers them.
@@ -540,6 +592,8 @@ enum Handled {
     Moved,
     /// Already moved away by another process.
     Gone,
+    /// Taken before, by another process or door: left to it to move.
+    TakenElsewhere,
     /// Not processed for a temporary reason; it stays, unseen.
     Left,
 }
@@ -600,9 +654,41 @@ async fn fetch_one(
     .await?;
     match fetched {
         Ok(fetched) => Ok(fetched.into_iter().find(|fetch| fetch.uid == Some(uid))),
-        // Expunged by another session under this one's view of the folder.
-        Err(ImapError::No(_)) => Ok(None),
-        Err(error) => Err(Lost::new("UID FETCH", error)),
+        Err(error) => {
+            gone_or_lost(session, uid, "UID FETCH", error).await?;
+            Ok(None)
+        }
+    }
+}
+
+/// After the server refused a command on `uid`: [`Handled::Gone`] if
+/// another process has moved the message away meanwhile (Dovecot answers
+/// `NO [EXPUNGEISSUED]` to a session that has not yet heard), or the
+/// failure.
+async fn gone_or_lost(
+    session: &mut Session,
+    uid: u32,
+    step: &str,
+    error: ImapError,
+) -> Result<Handled, Lost> {
+    if !matches!(error, ImapError::No(_)) {
+        return Err(Lost::new(step, error));
+    }
+    let imap = &mut session.imap;
+    // NOOP: this session hears of the expunge first.
+    within(COMMAND_TIMEOUT, "NOOP", imap.noop())
+        .await?
+        .map_err(|error| Lost::new("NOOP", error))?;
+    let found = within(
+        COMMAND_TIMEOUT,
+        "SEARCH",
+        imap.uid_search(format!("UID {uid}")),
+    )
+    .await?
+    .map_err(|error| Lost::new("UID SEARCH", error))?;
+    match found.contains(&uid) {
+        false => Ok(Handled::Gone),
+        true => Err(Lost::new(step, error)),
     }
 }
 

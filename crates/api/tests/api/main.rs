@@ -44,6 +44,7 @@ mod errors;
 mod faults;
 mod fuzz;
 mod idempotency;
+mod imap;
 mod mail;
 mod notifications;
 mod operations;
