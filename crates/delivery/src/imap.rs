@@ -198,7 +198,12 @@ impl Poller {
         let longest_pause = self.settings.poll_interval.max(FIRST_RETRY);
         let mut pause = FIRST_RETRY;
         while !*stopped.borrow() {
-            let lost = match self.connect().await {
+            let connected = tokio::select! {
+                connected = self.connect() => connected,
+                // A server that does not answer does not hold the stop.
+                _ = stopped.changed() => break,
+            };
+            let lost = match connected {
                 Ok(session) => {
                     tracing::info!(host = %mailbox.host, folder = %mailbox.folder, "IMAP: connected");
                     pause = FIRST_RETRY;

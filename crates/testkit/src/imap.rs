@@ -112,6 +112,17 @@ impl ImapServer {
     /// Starts Dovecot offering none of `capabilities` (`"IDLE"`, `"MOVE"`,
     /// `"UIDPLUS"`): a server without them, as a client sees it.
     pub fn start_without(capabilities: &[&str]) -> io::Result<Self> {
+        Self::start_with(capabilities, false)
+    }
+
+    /// Starts Dovecot offering STARTTLS with a self-signed certificate for
+    /// 127.0.0.1 (made with `openssl`), which no client trusts: a server
+    /// a client must refuse to log in to.
+    pub fn start_with_untrusted_tls() -> io::Result<Self> {
+        Self::start_with(&[], true)
+    }
+
+    fn start_with(capabilities: &[&str], tls: bool) -> io::Result<Self> {
         if !Path::new(DOVECOT).exists() {
             return Err(io::Error::new(
                 io::ErrorKind::NotFound,
@@ -156,6 +167,9 @@ impl ImapServer {
             .copied()
             .filter(|capability| !capabilities.contains(capability))
             .collect();
+        if tls {
+            self_signed(&root)?;
+        }
         let port = free_port()?;
         std::fs::write(root.join("users"), format!("{USER}:{{PLAIN}}{PASSWORD}\n"))?;
         std::fs::write(
@@ -165,6 +179,7 @@ impl ImapServer {
                 port,
                 &users,
                 (!capabilities.is_empty()).then_some(&offered),
+                tls,
             ),
         )?;
         let mut server = Self {
@@ -357,8 +372,18 @@ struct ServiceUsers {
 
 /// The configuration of a server in `root` on `port`; `offered`, when
 /// set, replaces what it offers after a login.
-fn config(root: &Path, port: u16, users: &ServiceUsers, offered: Option<&Vec<&str>>) -> String {
+fn config(
+    root: &Path,
+    port: u16,
+    users: &ServiceUsers,
+    offered: Option<&Vec<&str>>,
+    tls: bool,
+) -> String {
     let root = root.display();
+    let ssl = match tls {
+        true => format!("ssl = yes\nssl_cert = <{root}/cert.pem\nssl_key = <{root}/key.pem"),
+        false => "ssl = no".to_owned(),
+    };
     let (uid, gid) = users.mail;
     let capability = offered.map_or_else(String::new, |offered| {
         format!("imap_capability = {}\n", offered.join(" "))
@@ -371,7 +396,7 @@ base_dir = {root}/run
 state_dir = {root}/run/state
 instance_name = testkit-imap-{port}
 log_path = /dev/stderr
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = {internal_user}
@@ -406,6 +431,34 @@ service imap-login {{
         internal_group = users.internal.1,
         login = users.login,
     )
+}
+
+/// A self-signed certificate for 127.0.0.1 and its key, in `root`.
+fn self_signed(root: &Path) -> io::Result<()> {
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(root.join("key.pem"))
+        .arg("-out")
+        .arg(root.join("cert.pem"))
+        .output()
+        .map_err(|error| io::Error::new(error.kind(), format!("running openssl: {error}")))?;
+    if made.status.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "openssl could not make a certificate: {}",
+            String::from_utf8_lossy(&made.stderr)
+        )))
+    }
 }
 
 /// `id FLAG USER` as a number (`-u`, `-g`).

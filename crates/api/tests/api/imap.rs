@@ -50,8 +50,12 @@ fn taking_mail(app: TestApp, max_bytes: usize) -> (TestApp, Arc<Inbound>) {
 
 /// A poller of `server`'s INBOX over `store`, polling every second.
 fn start_poller(store: &Store, inbound: &Arc<Inbound>, server: &ImapServer) -> Worker {
-    let mut settings =
-        ImapSettings::new(ImapMailbox::parse(&server.url("INBOX")).expect("the server's URL"));
+    poller_of(store, inbound, &server.url("INBOX"))
+}
+
+/// A poller of the mailbox `url` over `store`, polling every second.
+fn poller_of(store: &Store, inbound: &Arc<Inbound>, url: &str) -> Worker {
+    let mut settings = ImapSettings::new(ImapMailbox::parse(url).expect("an IMAP URL"));
     settings.poll_interval = Duration::from_secs(1);
     Worker::start_imap(
         store.clone(),
@@ -305,6 +309,34 @@ http_tests! {
         assert!(server.messages(DONE).iter().all(|stored| !stored.is_deleted()));
         assert_eq!(rows(&app).await.tickets.len(), 3);
         poller.stop(Duration::from_secs(5)).await;
+    }
+}
+
+http_tests! {
+    /// `imap://` requires STARTTLS: to a server that does not offer it,
+    /// and to one whose certificate is not trusted, the poller never logs
+    /// in (the password goes neither in plain text nor to a server it
+    /// cannot verify) and takes nothing; the mail stays where it is.
+    async fn starttls_is_required_and_an_untrusted_certificate_is_refused(app) {
+        let (app, inbound) = taking_mail(app, DEFAULT_MAX_EMAIL_BYTES);
+        let raw = message("Kim <kim@example.org>", SUPPORT, "Secret", "secret-1@example.org", "Shh.");
+        for (server, tls) in [(ImapServer::start(), false), (ImapServer::start_with_untrusted_tls(), true)] {
+            let server = server.expect("Dovecot starts");
+            server.append("INBOX", &raw);
+            let starttls = server.url("INBOX").replace("?tls=none", "");
+            let poller = poller_of(app.db.store(), &inbound, &starttls);
+            // Several attempts.
+            tokio::time::sleep(Duration::from_millis(2500)).await;
+            poller.stop(Duration::from_secs(5)).await;
+            let log = server.log();
+            assert!(log.contains("imap-login"), "the poller did connect: {log}");
+            assert!(!log.contains("Login: user="), "{log}");
+            // The handshake was made, and the certificate refused.
+            assert_eq!(log.contains("SSL_accept() failed"), tls, "{log}");
+            assert_eq!(server.messages("INBOX").len(), 1);
+            assert!(server.messages(DONE).is_empty());
+        }
+        assert!(rows(&app).await.tickets.is_empty());
     }
 }
 
