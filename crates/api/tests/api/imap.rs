@@ -345,7 +345,7 @@ http_tests! {
 mod processes {
     use std::time::{Duration, Instant};
 
-    use testkit::{Backend, ImapServer, Log, TestDb};
+    use testkit::{Backend, ImapServer, TestDb};
 
     use super::{DONE, SUPPORT, message};
     use crate::process::{BINARY, Server};
@@ -361,12 +361,6 @@ mod processes {
         .into_iter()
         .map(|(name, value)| (name.to_owned(), value))
         .collect()
-    }
-
-    fn start(dir: &std::path::Path, env: &[(String, String)]) -> Server {
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let log = dir.join(format!("server-{}.log", rand::random::<u32>()));
-        Server::start(dir, &env, Log::File(log))
     }
 
     /// Two server processes on one PostgreSQL database poll one mailbox
@@ -393,15 +387,7 @@ mod processes {
             server.append("INBOX", &raw(n));
         }
         let env = env(&db, &server);
-        let mut servers: Vec<Server> = std::thread::scope(|scope| {
-            let starting: Vec<_> = (0..2)
-                .map(|_| scope.spawn(|| start(dir.path(), &env)))
-                .collect();
-            starting
-                .into_iter()
-                .map(|s| s.join().expect("started"))
-                .collect()
-        });
+        let mut servers = Server::start_several(2, dir.path(), &env);
         for n in 15..30 {
             server.append("INBOX", &raw(n));
             std::thread::sleep(Duration::from_millis(20));
@@ -442,7 +428,7 @@ mod processes {
         let dir = tempfile::tempdir().expect("tempdir");
         let server = ImapServer::start().expect("Dovecot starts");
         let env = env(&db, &server);
-        let mut polling = start(dir.path(), &env);
+        let mut polling = Server::start_logged(dir.path(), &env);
         server.append(
             "INBOX",
             &message(
@@ -486,7 +472,7 @@ mod processes {
         let mut env = env.clone();
         env.retain(|(name, _)| name != "IMAP_URL");
         env.push(("IMAP_URL".to_owned(), wrong));
-        let mut refused = start(dir.path(), &env);
+        let mut refused = Server::start_logged(dir.path(), &env);
         let deadline = Instant::now() + Duration::from_secs(20);
         while !refused.process.log().unwrap_or_default().contains("LOGIN")
             && Instant::now() < deadline
