@@ -266,6 +266,41 @@ http_tests! {
         poller.stop(Duration::from_secs(5)).await;
     }
 
+    /// Told to stop while a message is being taken (the database slow to
+    /// give a connection), the poller finishes that message, moves it,
+    /// and only then stops.
+    async fn a_stop_finishes_the_message_in_hand_first(app) {
+        let server = ImapServer::start().expect("Dovecot starts");
+        let (app, inbound) = taking_mail(app, DEFAULT_MAX_EMAIL_BYTES);
+        let url = store::DatabaseUrl::parse(&app.db.url()).expect("the test database's URL");
+        let (slow, held) = tokio::task::spawn_blocking(move || {
+            let options = store::StoreOptions {
+                max_size: Some(1),
+                connection_timeout: Duration::from_secs(10),
+                ..store::StoreOptions::default()
+            };
+            let store = Store::connect(&url, options).expect("a store of one connection");
+            let held = testkit::hold_connection(&store).expect("its connection");
+            (store, held)
+        })
+        .await
+        .expect("join");
+        let poller = start_poller(&slow, &inbound, &server);
+        server.append("INBOX", &message("Lee <lee@example.org>", SUPPORT, "In hand", "in-hand-1@example.org", "Hold on."));
+        // Woken at once, the poller is waiting for a connection to take it.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let asked = Instant::now();
+        let stopping = tokio::spawn(poller.stop(Duration::from_secs(20)));
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(!stopping.is_finished(), "stopped with the message in hand");
+        drop(held);
+        stopping.await.expect("stopped");
+        assert!(asked.elapsed() < Duration::from_secs(5), "stopped after {:?}", asked.elapsed());
+        assert_eq!(server.messages(DONE).len(), 1, "{}", server.log());
+        assert!(server.messages("INBOX").is_empty());
+        assert_eq!(tickets_about(&rows(&app).await, "In hand"), 1);
+    }
+
     /// Dovecot stops while the poller is connected (in IDLE), a message
     /// arrives meanwhile, Dovecot starts again on its port: the poller
     /// connects again and takes the message, once.
