@@ -43,6 +43,8 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(60);
 pub const DEFAULT_DONE_FOLDER: &str = "Processed";
 /// A connection must be made, and each command answered, within this.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// The goodbye (IDLE's end, LOGOUT) of a stopping poller, at most.
+const STOPPING_TIMEOUT: Duration = Duration::from_secs(2);
 /// A whole message (up to `MAX_EMAIL_BYTES`) must arrive within this.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// How long a message found taken already (by another process, or the
@@ -168,7 +170,14 @@ pub(crate) struct Poller {
     store: Store,
     inbound: Arc<Inbound>,
     keys: Arc<Keys>,
-    tls: Option<TlsConnector>,
+    protection: Protection,
+}
+
+/// How the poller's connections are protected, with what.
+enum Protection {
+    Plain,
+    Tls(TlsConnector),
+    StartTls(TlsConnector),
 }
 
 impl Poller {
@@ -178,16 +187,17 @@ impl Poller {
         inbound: Arc<Inbound>,
         keys: Arc<Keys>,
     ) -> Result<Self, ImapSetupError> {
-        let tls = match settings.mailbox.security {
-            Security::None => None,
-            Security::Tls | Security::StartTls => Some(tls_connector()?),
+        let protection = match settings.mailbox.security {
+            Security::None => Protection::Plain,
+            Security::Tls => Protection::Tls(tls_connector()?),
+            Security::StartTls => Protection::StartTls(tls_connector()?),
         };
         Ok(Self {
             settings,
             store,
             inbound,
             keys,
-            tls,
+            protection,
         })
     }
 
@@ -240,12 +250,12 @@ impl Poller {
         )
         .await?
         .map_err(|error| Lost::new("connecting", error))?;
-        let client = match (&self.tls, mailbox.security) {
-            (None, _) | (_, Security::None) => greeted(Box::new(tcp) as Box<dyn Io>).await?,
-            (Some(tls), Security::Tls) => {
+        let client = match &self.protection {
+            Protection::Plain => greeted(Box::new(tcp) as Box<dyn Io>).await?,
+            Protection::Tls(tls) => {
                 greeted(Box::new(self.handshake(tls, tcp).await?) as Box<dyn Io>).await?
             }
-            (Some(tls), Security::StartTls) => {
+            Protection::StartTls(tls) => {
                 let mut client = greeted(tcp).await?;
                 within(
                     COMMAND_TIMEOUT,
@@ -316,13 +326,17 @@ impl Poller {
             if round == RoundEnd::Stopped || *stopped.borrow() {
                 break;
             }
-            session = self.wait(session, stopped).await?;
-            if *stopped.borrow() {
-                break;
+            match self.wait(session, stopped).await? {
+                Some(going_on) if !*stopped.borrow() => session = going_on,
+                Some(going_on) => {
+                    session = going_on;
+                    break;
+                }
+                None => return Ok(()),
             }
         }
         // Polite, and brief: the process is stopping.
-        let _ = tokio::time::timeout(Duration::from_secs(2), session.imap.logout()).await;
+        let _ = tokio::time::timeout(STOPPING_TIMEOUT, session.imap.logout()).await;
         Ok(())
     }
 
@@ -500,19 +514,20 @@ impl Poller {
     }
 
     /// Waits for new mail (IDLE where offered), at most the poll
-    /// interval, or until `stopped`.
+    /// interval; the session to go on with, or none when `stopped` (the
+    /// connection then closed).
     async fn wait(
         &self,
         session: Session,
         stopped: &mut watch::Receiver<bool>,
-    ) -> Result<Session, Lost> {
+    ) -> Result<Option<Session>, Lost> {
         let interval = self.settings.poll_interval;
         if !session.offers.idle {
             tokio::select! {
                 () = tokio::time::sleep(interval) => {}
                 _ = stopped.changed() => {}
             }
-            return Ok(session);
+            return Ok(Some(session));
         }
         let Session {
             imap,
@@ -536,15 +551,24 @@ impl Poller {
                 _ = stopped.changed() => {}
             }
         }
+        if *stopped.borrow() {
+            // Polite, and brief: a server that does not answer does not
+            // hold the stop.
+            let _ = tokio::time::timeout(STOPPING_TIMEOUT, async {
+                idle.done().await?.logout().await
+            })
+            .await;
+            return Ok(None);
+        }
         // A connection closed during the IDLE fails here.
         let imap = within(COMMAND_TIMEOUT, "DONE", idle.done())
             .await?
             .map_err(|error| Lost::new("IDLE DONE", error))?;
-        Ok(Session {
+        Ok(Some(Session {
             imap,
             offers,
             taken_elsewhere,
-        })
+        }))
     }
 }
 
