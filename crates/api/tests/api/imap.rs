@@ -104,6 +104,25 @@ fn tickets_about(rows: &Fingerprint, subject: &str) -> usize {
         .count()
 }
 
+/// A second store on the app's database with one connection, held: what
+/// wants a connection waits `wait`, then fails as a database out of reach
+/// does, until the [`testkit::HeldConnection`] is dropped.
+async fn starved_store(app: &TestApp, wait: Duration) -> (Store, testkit::HeldConnection) {
+    let url = store::DatabaseUrl::parse(&app.db.url()).expect("the test database's URL");
+    tokio::task::spawn_blocking(move || {
+        let options = store::StoreOptions {
+            max_size: Some(1),
+            connection_timeout: wait,
+            ..store::StoreOptions::default()
+        };
+        let store = Store::connect(&url, options).expect("a store of one connection");
+        let held = testkit::hold_connection(&store).expect("its connection");
+        (store, held)
+    })
+    .await
+    .expect("join")
+}
+
 /// Posts `raw` to the inbound endpoint, as the mailgate does; its answer.
 async fn post_mail(app: &TestApp, raw: &[u8]) -> Answer {
     let request = Request::post("/api/v1/inbound/email")
@@ -235,19 +254,7 @@ http_tests! {
     async fn a_temporary_failure_leaves_the_message_for_a_later_round(app) {
         let server = ImapServer::start().expect("Dovecot starts");
         let (app, inbound) = taking_mail(app, DEFAULT_MAX_EMAIL_BYTES);
-        let url = store::DatabaseUrl::parse(&app.db.url()).expect("the test database's URL");
-        let (starved, held) = tokio::task::spawn_blocking(move || {
-            let options = store::StoreOptions {
-                max_size: Some(1),
-                connection_timeout: Duration::from_millis(500),
-                ..store::StoreOptions::default()
-            };
-            let store = Store::connect(&url, options).expect("a store of one connection");
-            let held = testkit::hold_connection(&store).expect("its connection");
-            (store, held)
-        })
-        .await
-        .expect("join");
+        let (starved, held) = starved_store(&app, Duration::from_millis(500)).await;
         let poller = start_poller(&starved, &inbound, &server);
         let raw = message("Gus <gus@example.org>", SUPPORT, "Badge broken", "badge-1@example.org", "It does not beep.");
         server.append("INBOX", &raw);
@@ -272,19 +279,7 @@ http_tests! {
     async fn a_stop_finishes_the_message_in_hand_first(app) {
         let server = ImapServer::start().expect("Dovecot starts");
         let (app, inbound) = taking_mail(app, DEFAULT_MAX_EMAIL_BYTES);
-        let url = store::DatabaseUrl::parse(&app.db.url()).expect("the test database's URL");
-        let (slow, held) = tokio::task::spawn_blocking(move || {
-            let options = store::StoreOptions {
-                max_size: Some(1),
-                connection_timeout: Duration::from_secs(10),
-                ..store::StoreOptions::default()
-            };
-            let store = Store::connect(&url, options).expect("a store of one connection");
-            let held = testkit::hold_connection(&store).expect("its connection");
-            (store, held)
-        })
-        .await
-        .expect("join");
+        let (slow, held) = starved_store(&app, Duration::from_secs(10)).await;
         let poller = start_poller(&slow, &inbound, &server);
         server.append("INBOX", &message("Lee <lee@example.org>", SUPPORT, "In hand", "in-hand-1@example.org", "Hold on."));
         // Woken at once, the poller is waiting for a connection to take it.
