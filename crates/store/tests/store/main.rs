@@ -6,6 +6,7 @@ mod conditional;
 mod cursors;
 mod files;
 mod idempotency;
+mod inbound;
 mod outbox;
 mod plans;
 mod report;
