@@ -46,6 +46,7 @@ mod fuzz;
 mod held;
 mod idempotency;
 mod mail;
+mod mailgate;
 mod notifications;
 mod operations;
 mod original;
