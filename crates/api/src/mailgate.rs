@@ -180,7 +180,7 @@ async fn post(settings: &MailgateSettings, raw: Vec<u8>) -> Gated {
             };
             return Gated::new(
                 EX_TEMPFAIL,
-                format!("mailgate: {what}: {}", with_causes(&error)),
+                format!("mailgate: {what}: {}", store::with_causes(&error)),
             );
         }
     };
@@ -222,17 +222,6 @@ fn server_message(body: &[u8]) -> String {
         }
         Err(_) => String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
     }
-}
-
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut cause = error.source();
-    while let Some(next) = cause {
-        text.push_str(": ");
-        text.push_str(&next.to_string());
-        cause = next.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use crate::connection::{DbBackend, DbConnection};
 use crate::error::{StoreError, StoreResult};
 use crate::events::record_events;
 use crate::paging::page_in_id_order;
-use crate::rows::{USER_COLUMNS, UserRow, load_ticket, utc};
+use crate::rows::{USER_COLUMNS, UserRow, columns, load_ticket, utc};
 use crate::schema::{inbound_messages, tickets, users};
 use crate::webhooks::announce_ticket_events;
 use crate::{Store, now};
@@ -63,7 +63,7 @@ type HeldRow = (
     Option<i64>,
 );
 
-const HELD_COLUMNS: (
+columns!(HELD_COLUMNS: HeldColumns = (
     inbound_messages::id,
     inbound_messages::received_at,
     inbound_messages::sender_address,
@@ -74,18 +74,7 @@ const HELD_COLUMNS: (
     inbound_messages::reason,
     inbound_messages::dismissed_at,
     inbound_messages::dismissed_by,
-) = (
-    inbound_messages::id,
-    inbound_messages::received_at,
-    inbound_messages::sender_address,
-    inbound_messages::sender_id,
-    inbound_messages::ticket_id,
-    inbound_messages::subject,
-    inbound_messages::body,
-    inbound_messages::reason,
-    inbound_messages::dismissed_at,
-    inbound_messages::dismissed_by,
-);
+));
 
 /// A row as read, with its sender's id until the account is added.
 #[derive(Debug)]

@@ -65,6 +65,11 @@ fn mail_server(db: &TestDb, dir: &std::path::Path, env: &[(&str, &str)]) -> Serv
     Server::start(dir, &all, Log::Discard)
 }
 
+fn stop(mut server: Server) {
+    let stopped = server.process.terminate(Duration::from_secs(30));
+    assert!(stopped.expect("stop").success());
+}
+
 fn base_url(server: &Server) -> String {
     format!("http://127.0.0.1:{}", server.port)
 }
@@ -107,7 +112,7 @@ fn each_backend(test: impl Fn(&TestDb)) {
 fn a_message_piped_in_is_taken_once() {
     each_backend(|db| {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut server = mail_server(db, dir.path(), &[]);
+        let server = mail_server(db, dir.path(), &[]);
         let raw = message("printer", "My printer is on fire");
         let first = gate(&base_url(&server), &with_token(), &raw);
         assert_eq!(status(&first), 0, "{}", stderr(&first));
@@ -125,13 +130,7 @@ fn a_message_piped_in_is_taken_once() {
         );
         assert_eq!(status(&slash), 0, "{}", stderr(&slash));
         assert_eq!(ticket_count(db), 2);
-        assert!(
-            server
-                .process
-                .terminate(Duration::from_secs(30))
-                .expect("stop")
-                .success()
-        );
+        stop(server);
     });
 }
 
@@ -139,7 +138,7 @@ fn a_message_piped_in_is_taken_once() {
 fn a_refused_message_is_65_and_the_server_says_why() {
     each_backend(|db| {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut server = mail_server(db, dir.path(), &[("MAX_EMAIL_BYTES", "2000")]);
+        let server = mail_server(db, dir.path(), &[("MAX_EMAIL_BYTES", "2000")]);
         let url = base_url(&server);
         let wrong = gate(
             &url,
@@ -172,13 +171,7 @@ fn a_refused_message_is_65_and_the_server_says_why() {
         assert_eq!(status(&nobody), 65, "{}", stderr(&nobody));
         assert!(stderr(&nobody).contains("400"), "{}", stderr(&nobody));
         assert_eq!(ticket_count(db), 0, "nothing refused made a ticket");
-        assert!(
-            server
-                .process
-                .terminate(Duration::from_secs(30))
-                .expect("stop")
-                .success()
-        );
+        stop(server);
     });
 }
 

@@ -7,9 +7,10 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use domain::values::parse_id;
-use domain::{PageRequest, TicketId};
+use domain::{Actor, PageRequest, TicketId};
 use edge::App;
 use edge::problem::Problem;
+use store::{HeldMessage, Store, StoreResult};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -86,14 +87,7 @@ async fn get_held_message(
     caller: Caller,
     PathParam(HeldPath { id }): PathParam<HeldPath>,
 ) -> Result<Envelope<HeldMessageJson>, Problem> {
-    let id = parse_id("id", &id)?;
-    let held = as_caller(&app, caller, move |store, caller| {
-        Ok::<_, Problem>(HeldMessageJson::seen_by(
-            caller,
-            store.read_held(caller, id)?,
-        ))
-    })
-    .await?;
+    let held = one_held(&app, caller, &id, Store::read_held).await?;
     Ok(Envelope::new("Held message retrieved successfully", held))
 }
 
@@ -116,14 +110,7 @@ async fn dismiss_held_message(
     caller: Caller,
     PathParam(HeldPath { id }): PathParam<HeldPath>,
 ) -> Result<Envelope<HeldMessageJson>, Problem> {
-    let id = parse_id("id", &id)?;
-    let held = as_caller(&app, caller, move |store, caller| {
-        Ok::<_, Problem>(HeldMessageJson::seen_by(
-            caller,
-            store.dismiss_held(caller, id)?,
-        ))
-    })
-    .await?;
+    let held = one_held(&app, caller, &id, Store::dismiss_held).await?;
     Ok(Envelope::new("Held message dismissed", held))
 }
 
@@ -177,6 +164,21 @@ async fn get_reply_original(
     })
     .await?;
     Ok(message(raw))
+}
+
+/// What `act` (a read or a dismissal) answers for the held message `id`,
+/// as the caller sees it.
+async fn one_held(
+    app: &App,
+    caller: Caller,
+    id: &str,
+    act: fn(&Store, Actor, i64) -> StoreResult<HeldMessage>,
+) -> Result<HeldMessageJson, Problem> {
+    let id = parse_id("id", id)?;
+    as_caller(app, caller, move |store, caller| {
+        Ok::<_, Problem>(HeldMessageJson::seen_by(caller, act(store, caller, id)?))
+    })
+    .await
 }
 
 /// A raw message as the answer's body.
