@@ -6,13 +6,15 @@
 
 use std::collections::HashSet;
 use std::sync::Barrier;
+use std::time::Duration;
 
 use domain::inbound::{HELD_NOT_THEIRS, InboundMail, LoopSignals};
 use domain::tickets::ReplyKind;
 use domain::{
     CursorKey, EmailAddress, EventKind, PageRequest, Paging, ReplyBody, TicketId, TicketStatus,
 };
-use store::{Store, Taken};
+use domain::{DestinationPolicy, EventSet, WebhookUrl};
+use store::{NewWebhook, Store, Taken, WEBHOOK_CHANNEL};
 use testkit::{TestDb, both_backends};
 
 use super::*;
@@ -468,6 +470,52 @@ both_backends!(
                 .ticket_original(cast.agent, follow_up)
                 .expect("original"),
             original("later")
+        );
+    }
+);
+
+both_backends!(
+    a_dismissal_is_announced_to_its_subscribers,
+    |db: &TestDb| {
+        let store = db.store();
+        let cast = cast(db);
+        let (ticket, _) = opened_by_mail(store, "open", "ada@example.org");
+        let held = held_for(store, "again", "ada@example.org", ticket);
+        let alone = held_alone(store, "flood");
+        store
+            .create_webhook(
+                cast.admin,
+                &NewWebhook {
+                    url: WebhookUrl::parse(
+                        "https://hooks.example.com/in",
+                        DestinationPolicy::default(),
+                    )
+                    .expect("url"),
+                    events: EventSet::parse(&["ticket.held_dismissed"]).expect("events"),
+                    description: "CRM".to_owned(),
+                },
+            )
+            .expect("subscribed");
+        store.dismiss_held(cast.agent, held).expect("dismissed");
+        store.dismiss_held(cast.agent, held).expect("again");
+        store.dismiss_held(cast.agent, alone).expect("no ticket");
+        let claimed = store
+            .claim_outbox(
+                WEBHOOK_CHANNEL,
+                10,
+                Duration::from_secs(60),
+                &HashSet::new(),
+            )
+            .expect("claim");
+        assert_eq!(claimed.len(), 1, "one announcement: {claimed:?}");
+        let payload: serde_json::Value =
+            serde_json::from_str(&claimed[0].payload).expect("JSON payload");
+        assert_eq!(payload["type"], "ticket.held_dismissed");
+        assert_eq!(payload["data"]["ticket"]["ticketId"], ticket.0);
+        assert_eq!(payload["data"]["event"]["type"], "held_dismissed");
+        assert_eq!(
+            payload["data"]["event"]["data"],
+            serde_json::json!({"heldId": held.to_string()})
         );
     }
 );
