@@ -262,6 +262,9 @@ impl ReadPage {
                     _ => format!("tagged it {} and removed {}", list(added), list(removed)),
                 }
             }
+            EventKind::HeldDismissed { held_id } => {
+                format!("dismissed held message {held_id}")
+            }
         }
     }
 }
