@@ -9,6 +9,8 @@ use store::NewTicket;
 
 use super::*;
 
+mod held;
+
 /// The session cookie's name.
 const COOKIE: &str = "tracker_session";
 /// The known-device cookie's name (the API's, set by a sign-in too).

@@ -134,14 +134,14 @@ async fn screenshots_at_phone_and_desktop_width_and_no_sideways_scroll() {
 
 /// What was found wrong on the way: every page is checked before failing.
 #[derive(Debug, Default)]
-struct Pages {
-    too_wide: Vec<String>,
+pub struct Pages {
+    pub too_wide: Vec<String>,
 }
 
 impl Pages {
     /// Waits for `ready` on the page, then at each width: a screenshot, and
     /// on the phone, whether it scrolls sideways.
-    async fn check(&mut self, browser: &Browser, name: &str, ready: &str) {
+    pub async fn check(&mut self, browser: &Browser, name: &str, ready: &str) {
         browser.find(ready).await;
         let path = browser.path().await;
         for size in [DESKTOP, PHONE] {
