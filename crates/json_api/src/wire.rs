@@ -508,8 +508,8 @@ struct EventShape {
     id: String,
     ticket_id: i64,
     /// `created`, `replied`, `noted`, `status_changed`, `priority_changed`,
-    /// `assigned` or `tags_changed`; a customer sees only the first, second,
-    /// fourth and fifth.
+    /// `assigned`, `tags_changed` or `held_dismissed`; a customer sees only
+    /// the first, second, fourth and fifth.
     #[serde(rename = "type")]
     kind: &'static str,
     /// The user id of who made the change.
@@ -517,7 +517,8 @@ struct EventShape {
     at: String,
     /// `{}` for `created`; `{replyId}` for `replied` and `noted`; `{from, to}`
     /// for the status, the priority and the assignee (user ids or null);
-    /// `{added, removed}` for tags.
+    /// `{added, removed}` for tags; `{heldId}` for a held message staff
+    /// dismissed.
     #[schema(value_type = Object)]
     data: serde_json::Value,
 }

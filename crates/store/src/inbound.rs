@@ -166,7 +166,7 @@ fn insert_record(
             inbound_messages::subject.eq(mail.ticket_subject()),
             inbound_messages::body.eq(body),
             // Until it is decided, below, in the same transaction.
-            inbound_messages::outcome.eq("held"),
+            inbound_messages::outcome.eq(Outcome::HELD),
             inbound_messages::original.eq(original),
         ))
         .on_conflict(inbound_messages::message_key)

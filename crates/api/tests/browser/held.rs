@@ -138,7 +138,7 @@ async fn an_agent_reads_and_dismisses_held_mail_with_screenshots() {
     // Off the ticket, onto its history.
     browser.goto(&format!("/tickets/{follow_up}")).await;
     browser
-        .wait_for_text("#history", &format!("dismissed held mail #{held}"))
+        .wait_for_text("#history", &format!("dismissed held message {held}"))
         .await;
     assert!(browser.all("section#held").await.is_empty());
     // The resolved ticket names its follow-up.

@@ -317,7 +317,7 @@ impl ReadPage {
                 }
             }
             EventKind::HeldDismissed { held_id } => {
-                format!("dismissed held mail #{held_id}")
+                format!("dismissed held message {held_id}")
             }
         }
     }

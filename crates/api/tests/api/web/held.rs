@@ -274,9 +274,9 @@ http_tests! {
         // Off the ticket's page, onto its history (for staff).
         let staff_view = agent.get(&path).await.expect(StatusCode::OK);
         assert!(!staff_view.has(r#"id="held""#));
-        assert!(staff_view.has(&format!("dismissed held mail #{id}")), "{}", staff_view.html);
+        assert!(staff_view.has(&format!("dismissed held message {id}")), "{}", staff_view.html);
         let customer_view = customer.get(&path).await.expect(StatusCode::OK);
-        assert!(!customer_view.has("held mail"), "{}", customer_view.html);
+        assert!(!customer_view.has("held message"), "{}", customer_view.html);
     }
 
     async fn two_dismissals_at_once_are_one(app) {
@@ -292,7 +292,7 @@ http_tests! {
         second.redirects_to("/held?done=dismissed");
         let history = agent.get(&format!("/tickets/{ticket}")).await.expect(StatusCode::OK);
         assert_eq!(
-            history.html.matches(&format!("dismissed held mail #{id}")).count(),
+            history.html.matches(&format!("dismissed held message {id}")).count(),
             1,
             "{}",
             history.html
