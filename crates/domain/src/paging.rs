@@ -329,6 +329,13 @@ impl PageRequest {
         let query = format!("outbox|{}|{}", filter.key(), caller(actor));
         Self::parse(raw, key, &query, by_id)
     }
+
+    /// The paging of a page of the held mail, newest first: a cursor
+    /// continues only that list, for that caller.
+    pub fn of_held(raw: Paging<'_>, key: &CursorKey, actor: Actor) -> Result<Self, ValidationError> {
+        let query = format!("held|{}", caller(actor));
+        Self::parse(raw, key, &query, by_id)
+    }
 }
 
 #[cfg(test)]
