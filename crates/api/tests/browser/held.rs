@@ -77,7 +77,10 @@ async fn an_agent_reads_and_dismisses_held_mail_with_screenshots() {
         ))
         .await;
     assert_eq!(taken["outcome"], "held", "{taken}");
-    let held = taken["heldId"].as_u64().expect("the held message's id");
+    let held: u64 = taken["heldId"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("the held message's id");
 
     let mut pages = Pages::default();
     let browser = driver.browser(&server, DESKTOP).await;

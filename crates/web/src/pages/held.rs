@@ -208,10 +208,12 @@ pub async fn reply_original(
     let reply = path_id(&raw_reply)?;
     let original = session
         .run(&app, move |store, user| {
+            // The original first: to a customer it does not exist.
+            let original = store.reply_original(user.actor, reply)?;
             if !store.replies_from_mail(user.actor, ticket)?.contains(&reply) {
                 return Err(Problem::NotFound.into());
             }
-            Ok(store.reply_original(user.actor, reply)?)
+            Ok(original)
         })
         .await?;
     Ok(message_download(

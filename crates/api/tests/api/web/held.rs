@@ -60,7 +60,10 @@ async fn deliver(app: &TestApp, raw: &str) -> Value {
 async fn held(app: &TestApp, raw: &str) -> i64 {
     let taken = deliver(app, raw).await;
     assert_eq!(taken["outcome"], "held", "{taken}");
-    taken["heldId"].as_i64().expect("a heldId")
+    taken["heldId"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("a heldId: {taken}"))
 }
 
 /// Gives `session`'s account an address, so its mail is known as its own.
