@@ -59,7 +59,9 @@ async fn an_agent_reads_and_dismisses_held_mail_with_screenshots() {
     server.api("POST", &replies, &agent, &answer, 201).await;
     let resolve = json!({"status": "RESOLVED"});
     let ticket_path = format!("/api/v1/tickets/{resolved}");
-    server.api("PUT", &ticket_path, &kayode, &resolve, 200).await;
+    server
+        .api("PUT", &ticket_path, &kayode, &resolve, 200)
+        .await;
     let taken = server
         .deliver_mail(&customer_mail(
             resolved,
@@ -101,7 +103,9 @@ async fn an_agent_reads_and_dismisses_held_mail_with_screenshots() {
     pages.check(&browser, "held-mail", "ul#held-list").await;
 
     // The ticket it was held for: the follow-up line and its held mail.
-    browser.click(&format!("li#held-{held} a.held-ticket")).await;
+    browser
+        .click(&format!("li#held-{held} a.held-ticket"))
+        .await;
     browser
         .wait_for_path("the follow-up's page", |path| {
             path == format!("/tickets/{follow_up}")
@@ -118,7 +122,9 @@ async fn an_agent_reads_and_dismisses_held_mail_with_screenshots() {
         .await;
 
     // The message itself, the text as text.
-    browser.click(&format!("section#held a[href='/held/{held}']")).await;
+    browser
+        .click(&format!("section#held a[href='/held/{held}']"))
+        .await;
     browser
         .wait_for_path("the held message", |path| path == format!("/held/{held}"))
         .await;
@@ -127,7 +133,10 @@ async fn an_agent_reads_and_dismisses_held_mail_with_screenshots() {
         text.contains("RF-2291-A. <b>Please hurry.</b>"),
         "the text shown as typed: {text}"
     );
-    assert!(browser.all("#held-text b").await.is_empty(), "no markup made");
+    assert!(
+        browser.all("#held-text b").await.is_empty(),
+        "no markup made"
+    );
     pages.check(&browser, "held-message", "form#dismiss").await;
 
     // Dismissed: back to the list, which says so and is empty.

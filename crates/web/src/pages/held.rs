@@ -210,7 +210,10 @@ pub async fn reply_original(
         .run(&app, move |store, user| {
             // The original first: to a customer it does not exist.
             let original = store.reply_original(user.actor, reply)?;
-            if !store.replies_from_mail(user.actor, ticket)?.contains(&reply) {
+            if !store
+                .replies_from_mail(user.actor, ticket)?
+                .contains(&reply)
+            {
                 return Err(Problem::NotFound.into());
             }
             Ok(original)

@@ -26,8 +26,8 @@ use crate::SessionCookie;
 use crate::error::PageError;
 use crate::forms::Posted;
 use crate::views::{
-    Choice, Chrome, HeldLink, HistoryEntry, ReplyBox, RequesterView, SlaView, ThreadEntry, TicketPage,
-    TriageForm, When, render, sentence, status_class, status_label,
+    Choice, Chrome, HeldLink, HistoryEntry, ReplyBox, RequesterView, SlaView, ThreadEntry,
+    TicketPage, TriageForm, When, render, sentence, status_class, status_label,
 };
 
 /// Replies and history entries a page shows at once.
@@ -164,18 +164,20 @@ impl ReadPage {
             mine: ticket.author == viewer_id,
             original_url: None,
         }];
-        thread.extend(view.replies.items.iter().map(|reply| ThreadEntry {
-            anchor: format!("reply-{}", reply.id),
-            author: self.name(reply.author),
-            when: When::of(reply.created_at),
-            body: reply.body.clone(),
-            note: reply.internal,
-            mine: reply.author == viewer_id,
-            original_url: self
-                .mail
-                .replies_from_mail
-                .contains(&reply.id)
-                .then(|| format!("/tickets/{}/replies/{}/original", ticket.id, reply.id)),
+        thread.extend(view.replies.items.iter().map(|reply| {
+            ThreadEntry {
+                anchor: format!("reply-{}", reply.id),
+                author: self.name(reply.author),
+                when: When::of(reply.created_at),
+                body: reply.body.clone(),
+                note: reply.internal,
+                mine: reply.author == viewer_id,
+                original_url: self
+                    .mail
+                    .replies_from_mail
+                    .contains(&reply.id)
+                    .then(|| format!("/tickets/{}/replies/{}/original", ticket.id, reply.id)),
+            }
         }));
         let reply = ReplyBox {
             disabled_reason: view.actions.reply.as_ref().err().map(ToString::to_string),
