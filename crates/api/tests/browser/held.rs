@@ -7,7 +7,7 @@
 
 use serde_json::json;
 
-use crate::harness::{DESKTOP, Driver, PHONE, SUPPORT_ADDRESS, Server};
+use crate::harness::{DESKTOP, Driver, SUPPORT_ADDRESS, Server};
 use crate::pages::Pages;
 
 /// A plain-text message from the customer, naming ticket `ticket` in its
@@ -160,10 +160,5 @@ async fn an_agent_reads_and_dismisses_held_mail_with_screenshots() {
         .await;
 
     browser.close().await;
-    assert!(
-        pages.too_wide.is_empty(),
-        "pages that scroll sideways at {} px:\n{}",
-        PHONE.width,
-        pages.too_wide.join("\n")
-    );
+    pages.assert_none_too_wide();
 }

@@ -17,7 +17,7 @@ use store::{HeldMessage, SignedInUser, Store};
 use super::{PageQuery, given, notice, path_id, ticket_id, viewer};
 use crate::SessionCookie;
 use crate::error::PageError;
-use crate::forms::Posted;
+use crate::forms::{EmptyForm, Posted};
 use crate::views::{
     Chrome, Dismissed, HeldListPage, HeldMessagePage, HeldRow, HeldSender, When, render, sentence,
 };
@@ -162,10 +162,6 @@ fn name_of(names: &HashMap<UserId, String>, id: UserId) -> String {
         .cloned()
         .unwrap_or_else(|| format!("user {id}"))
 }
-
-/// The form carries nothing but its CSRF token.
-#[derive(Debug, Deserialize)]
-pub struct EmptyForm {}
 
 /// Dismisses a held message, then back to the list.
 pub async fn dismiss(

@@ -24,7 +24,7 @@ use super::tickets::subject_of;
 use super::{PageQuery, given, notice, ticket_id, viewer};
 use crate::SessionCookie;
 use crate::error::PageError;
-use crate::forms::Posted;
+use crate::forms::{EmptyForm, Posted};
 use crate::views::{
     Choice, Chrome, HeldLink, HistoryEntry, ReplyBox, RequesterView, SlaView, ThreadEntry,
     TicketPage, TriageForm, When, render, sentence, status_class, status_label,
@@ -435,14 +435,11 @@ pub async fn reply(
     .await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct NoFields {}
-
 /// Resolves the ticket (its customer only, as the store's rules say).
 pub async fn resolve(
     State(app): State<App>,
     Path(raw_id): Path<String>,
-    Posted { session, .. }: Posted<NoFields>,
+    Posted { session, .. }: Posted<EmptyForm>,
 ) -> Result<Response, PageError> {
     let id = ticket_id(&raw_id)?;
     let change = move |store: &Store, actor: Actor| {

@@ -81,14 +81,7 @@ fn reply_to(id: i64) -> String {
 
 /// The ids of the held messages a page lists, in order.
 fn held_rows(page: &WebPage) -> Vec<i64> {
-    page.html
-        .split(r#"<li class="ticket" id="held-"#)
-        .skip(1)
-        .map(|rest| {
-            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-            digits.parse().expect("a held row's id")
-        })
-        .collect()
+    page.row_ids("held")
 }
 
 /// The `href` of the link whose tag holds `marker`.
