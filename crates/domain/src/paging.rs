@@ -330,15 +330,14 @@ impl PageRequest {
         Self::parse(raw, key, &query, by_id)
     }
 
-    /// The paging of a page of the held mail, newest first: a cursor
+    /// The paging of a page of held inbound mail, newest first: a cursor
     /// continues only that list, for that caller.
     pub fn of_held(
         raw: Paging<'_>,
         key: &CursorKey,
         actor: Actor,
     ) -> Result<Self, ValidationError> {
-        let query = format!("held|{}", caller(actor));
-        Self::parse(raw, key, &query, by_id)
+        Self::parse(raw, key, &format!("held|{}", caller(actor)), by_id)
     }
 }
 

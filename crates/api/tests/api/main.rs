@@ -43,6 +43,7 @@ mod documentation;
 mod errors;
 mod faults;
 mod fuzz;
+mod held;
 mod idempotency;
 mod mail;
 mod notifications;

@@ -5,6 +5,7 @@ mod concurrency;
 mod conditional;
 mod cursors;
 mod files;
+mod held;
 mod idempotency;
 mod outbox;
 mod plans;
