@@ -222,7 +222,8 @@ pub async fn reply_original(
 }
 
 /// A raw message as a download (`message/rfc822`, a `.eml` file a mail
-/// program opens), never shown as a page: its bytes are the sender's.
+/// program opens), never shown as a page: its bytes are the sender's (and
+/// every answer says `nosniff`, so no browser guesses otherwise).
 fn message_download(original: Vec<u8>, filename: &str) -> Response {
     let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\""))
         .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
@@ -233,10 +234,6 @@ fn message_download(original: Vec<u8>, filename: &str) -> Response {
                 HeaderValue::from_static("message/rfc822"),
             ),
             (header::CONTENT_DISPOSITION, disposition),
-            (
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            ),
         ],
         original,
     )
