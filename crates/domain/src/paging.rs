@@ -451,6 +451,26 @@ mod tests {
     }
 
     #[test]
+    fn a_held_mail_cursor_continues_only_that_list_for_its_caller() {
+        let first = PageRequest::of_held(Paging::default(), &key(), AGENT).expect("valid");
+        let cursor = key().seal(first.binding(), Position::after_id(9));
+        let raw = Paging {
+            cursor: Some(&cursor),
+            ..Paging::default()
+        };
+        let next = |actor| {
+            PageRequest::of_held(raw, &key(), actor)
+                .map(PageRequest::after)
+                .map_err(|e| e.field)
+        };
+        assert_eq!(next(AGENT), Ok(Some(Position::after_id(9))));
+        let other_agent = Actor::for_tests(UserId(77), Role::SupportAgent);
+        assert_eq!(next(other_agent), Err("cursor"));
+        let outbox = PageRequest::of_outbox(raw, &key(), crate::OutboxFilter::default(), AGENT);
+        assert_eq!(outbox.map_err(|e| e.field), Err("cursor"));
+    }
+
+    #[test]
     fn a_records_cursor_must_name_its_row_by_id_alone() {
         let first = PageRequest::of_ticket_records(
             Paging::default(),

@@ -239,6 +239,18 @@ impl Store {
             .first(&mut *self.conn()?)?)
     }
 
+    /// The raw message held as `id`, dismissed or not (staff only; to
+    /// anyone else, and for a message that was not held, it does not
+    /// exist).
+    pub fn held_original(&self, actor: Actor, id: i64) -> StoreResult<Vec<u8>> {
+        may_open_mail(actor)?;
+        Ok(inbound_messages::table
+            .find(id)
+            .filter(inbound_messages::outcome.eq(Outcome::HELD))
+            .select(inbound_messages::original)
+            .first(&mut *self.conn()?)?)
+    }
+
     /// The raw message that opened `ticket` (staff only; 404 for a ticket
     /// not opened by mail).
     pub fn ticket_original(&self, actor: Actor, ticket: TicketId) -> StoreResult<Vec<u8>> {
