@@ -493,7 +493,7 @@ fn parse_flag(var: &impl Fn(&str) -> Option<String>, name: &str) -> anyhow::Resu
         .transpose()
 }
 
-fn parse_var<T: std::str::FromStr>(
+pub(crate) fn parse_var<T: std::str::FromStr>(
     var: &impl Fn(&str) -> Option<String>,
     name: &str,
 ) -> anyhow::Result<Option<T>> {

@@ -7,6 +7,7 @@
 
 pub mod commands;
 pub mod config;
+pub mod mailgate;
 pub mod server;
 
 use std::time::Duration;

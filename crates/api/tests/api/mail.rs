@@ -588,7 +588,7 @@ mod processes {
 }
 
 /// An account of `role` with the address `<username>@example.com`.
-pub(super) async fn with_address(app: &TestApp, username: &str, role: Role) -> Session {
+pub(crate) async fn with_address(app: &TestApp, username: &str, role: Role) -> Session {
     let session = app.user(username, role).await;
     app.patch(
         "/api/v1/users/me",
