@@ -4,36 +4,49 @@
 //! `GET /replies/{id}/original` (the bytes as received), for each role:
 //! staff see them, a customer never.
 
-use edge::inbound::{InboundSettings, reply_address};
+use std::sync::Arc;
+
+use edge::inbound::{Inbound, InboundSettings, reply_address};
 
 use super::mail::with_address;
 use super::*;
 
-const INBOUND_TOKEN: &str = "the-inbound-token-of-32-bytes-or-more";
+pub(crate) const INBOUND_TOKEN: &str = "the-inbound-token-of-32-bytes-or-more";
 
-fn support() -> domain::EmailAddress {
+pub(crate) fn support() -> domain::EmailAddress {
     domain::EmailAddress::parse("support@example.com").expect("address")
 }
 
 /// The app taking inbound mail over HTTP, each address at most
 /// `sender_limit` messages an hour.
 fn taking_mail(app: TestApp, sender_limit: u32) -> TestApp {
+    taking_mail_with(app, 1 << 20, sender_limit).0
+}
+
+/// The app taking inbound mail over HTTP, messages up to `max_bytes`,
+/// each address at most `sender_limit` an hour; and its inbound mail,
+/// for a door of the test's own to share (the IMAP poller).
+pub(crate) fn taking_mail_with(
+    app: TestApp,
+    max_bytes: usize,
+    sender_limit: u32,
+) -> (TestApp, Arc<Inbound>) {
     let settings = InboundSettings {
         address: support(),
         token: Some(INBOUND_TOKEN.to_owned()),
-        max_bytes: 1 << 20,
+        max_bytes,
         sender_limit,
         mail_from: None,
         message_id_host: None,
     };
     let state = shared_state(app.db.store().clone(), &LimitSettings::off(), None)
         .with_inbound(Some(settings));
-    let router = api::router(state);
-    app.with_router(router)
+    let inbound = state.inbound.clone().expect("inbound mail is on");
+    (app.with_router(api::router(state)), inbound)
 }
 
-/// A plain message from `from` to `to`.
-fn message(key: &str, from: &str, to: &str, text: &str) -> Vec<u8> {
+/// A plain message from `from` to `to`, its subject `About {key}`.
+pub(crate) fn message(key: &str, from: &str, to: &str, text: &str) -> Vec<u8> {
     format!(
         "From: {from}\r\nTo: {to}\r\nSubject: About {key}\r\nMessage-ID: <{key}@mail.example.net>\r\n\
          Date: Mon, 7 Dec 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
@@ -42,7 +55,7 @@ fn message(key: &str, from: &str, to: &str, text: &str) -> Vec<u8> {
 }
 
 /// Posts `raw` to the inbound endpoint; answers its `data`.
-async fn deliver(app: &TestApp, raw: Vec<u8>) -> Value {
+pub(crate) async fn deliver(app: &TestApp, raw: Vec<u8>) -> Value {
     let request = Request::builder()
         .method(Method::POST)
         .uri("/api/v1/inbound/email")
@@ -54,7 +67,7 @@ async fn deliver(app: &TestApp, raw: Vec<u8>) -> Value {
 }
 
 /// The reply address of ticket `id`.
-fn to_ticket(id: i64) -> String {
+pub(crate) fn to_ticket(id: i64) -> String {
     reply_address(&support(), &test_keys(), TicketId(id))
 }
 

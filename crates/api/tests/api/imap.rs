@@ -12,40 +12,26 @@ use std::time::{Duration, Instant};
 
 use delivery::Worker;
 use delivery::imap::{ImapMailbox, ImapSettings};
-use domain::EmailAddress;
-use edge::inbound::{DEFAULT_MAX_EMAIL_BYTES, Inbound, InboundSettings};
+use domain::inbound::DEFAULT_SENDER_LIMIT;
+use edge::inbound::Inbound;
 use testkit::fingerprint::{Fingerprint, fingerprint};
 use testkit::{ImapServer, StoredMail};
 
+use super::held::{deliver, message, taking_mail_with, to_ticket};
 use super::mail::with_address;
 use super::*;
 
 const SUPPORT: &str = "support@example.com";
-const INBOUND_TOKEN: &str = "an-inbound-token-of-at-least-32-bytes";
 const DONE: &str = "Processed";
 const WAIT: Duration = Duration::from_secs(20);
-
-/// Inbound mail to [`SUPPORT`], the endpoint on, messages up to
-/// `max_bytes`.
-fn inbound_settings(max_bytes: usize) -> InboundSettings {
-    InboundSettings {
-        address: EmailAddress::parse(SUPPORT).expect("an address"),
-        token: Some(INBOUND_TOKEN.to_owned()),
-        max_bytes,
-        sender_limit: domain::inbound::DEFAULT_SENDER_LIMIT,
-        mail_from: None,
-        message_id_host: Some("help.example.com".to_owned()),
-    }
-}
+/// Messages up to 1 MiB.
+const MAX_BYTES: usize = 1 << 20;
 
 /// The app's router with inbound mail on (as a server given
-/// `INBOUND_ADDRESS` and `INBOUND_TOKEN`), and its inbound mail, for the
-/// poller to share.
+/// `INBOUND_ADDRESS` and `INBOUND_TOKEN`), messages up to `max_bytes`; and
+/// its inbound mail, for the poller to share.
 fn taking_mail(app: TestApp, max_bytes: usize) -> (TestApp, Arc<Inbound>) {
-    let state = shared_state(app.db.store().clone(), &LimitSettings::off(), None)
-        .with_inbound(Some(inbound_settings(max_bytes)));
-    let inbound = state.inbound.clone().expect("inbound mail is on");
-    (app.with_router(api::router(state)), inbound)
+    taking_mail_with(app, max_bytes, DEFAULT_SENDER_LIMIT)
 }
 
 /// A poller of `server`'s INBOX over `store`, polling every second.
@@ -64,15 +50,6 @@ fn poller_of(store: &Store, inbound: &Arc<Inbound>, url: &str) -> Worker {
         Arc::new(test_keys()),
     )
     .expect("the poller starts")
-}
-
-/// A message from `from` with this subject, id and text.
-fn message(from: &str, to: &str, subject: &str, id: &str, text: &str) -> Vec<u8> {
-    format!(
-        "From: {from}\r\nTo: {to}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\
-         Date: Mon, 7 Dec 2026 10:00:00 +0000\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n"
-    )
-    .into_bytes()
 }
 
 /// Waits until the INBOX is empty and the done folder holds `count`
@@ -96,11 +73,12 @@ async fn rows(app: &TestApp) -> Fingerprint {
         .await
 }
 
-/// The tickets with `subject`.
-fn tickets_about(rows: &Fingerprint, subject: &str) -> usize {
+/// The tickets made from the message `key` (their subject `About {key}`).
+fn tickets_about(rows: &Fingerprint, key: &str) -> usize {
+    let subject = format!("About {key}");
     rows.tickets
         .iter()
-        .filter(|ticket| ticket.subject.as_deref() == Some(subject))
+        .filter(|ticket| ticket.subject.as_deref() == Some(subject.as_str()))
         .count()
 }
 
@@ -123,32 +101,22 @@ async fn starved_store(app: &TestApp, wait: Duration) -> (Store, testkit::HeldCo
     .expect("join")
 }
 
-/// Posts `raw` to the inbound endpoint, as the mailgate does; its answer.
-async fn post_mail(app: &TestApp, raw: &[u8]) -> Answer {
-    let request = Request::post("/api/v1/inbound/email")
-        .header(header::AUTHORIZATION, format!("Bearer {INBOUND_TOKEN}"))
-        .header(header::CONTENT_TYPE, "message/rfc822")
-        .body(Body::from(raw.to_vec()))
-        .expect("a request");
-    app.send(request).await
-}
-
 http_tests! {
     /// A message delivered to the INBOX becomes a ticket of a new customer
     /// account for its sender, and is moved to the done folder, which the
     /// poller made; nothing is left in the INBOX.
     async fn a_message_in_the_inbox_becomes_a_ticket_and_moves_to_the_done_folder(app) {
         let server = ImapServer::start().expect("Dovecot starts");
-        let (app, inbound) = taking_mail(app, DEFAULT_MAX_EMAIL_BYTES);
+        let (app, inbound) = taking_mail(app, MAX_BYTES);
         let poller = start_poller(app.db.store(), &inbound, &server);
-        let raw = message("Dana <dana@example.org>", SUPPORT, "Printer on fire", "fire-1@example.org", "It is on fire.");
+        let raw = message("fire", "Dana <dana@example.org>", SUPPORT, "It is on fire.");
         server.append("INBOX", &raw);
         let done = filed(&server, 1).await;
         assert_eq!(done.len(), 1, "{}", server.log());
         assert_eq!(done[0].raw, raw, "moved whole");
         assert!(server.messages("INBOX").is_empty());
         let rows = rows(&app).await;
-        let ticket = rows.tickets.iter().find(|t| t.subject.as_deref() == Some("Printer on fire")).expect("a ticket");
+        let ticket = rows.tickets.iter().find(|t| t.subject.as_deref() == Some("About fire")).expect("a ticket");
         assert_eq!(ticket.body, "It is on fire.");
         let author = rows.users.iter().find(|user| user.id == ticket.author_id).expect("its author");
         assert_eq!(author.role, "CUSTOMER");
@@ -162,22 +130,16 @@ http_tests! {
     /// the quoted earlier message trimmed.
     async fn a_customer_reply_by_imap_is_added_to_the_ticket(app) {
         let server = ImapServer::start().expect("Dovecot starts");
-        let (app, inbound) = taking_mail(app, DEFAULT_MAX_EMAIL_BYTES);
+        let (app, inbound) = taking_mail(app, MAX_BYTES);
         let carol = with_address(&app, "carol", Role::Customer).await;
         let agent = app.agent().await;
         let ticket = app.open_ticket(&carol, "The printer is on fire").await;
         app.reply(&agent, ticket, "Have you tried water?").await.expect(StatusCode::CREATED);
         let poller = start_poller(app.db.store(), &inbound, &server);
-        let reply_to = edge::inbound::reply_address(
-            &EmailAddress::parse(SUPPORT).expect("an address"),
-            &test_keys(),
-            TicketId(ticket),
-        );
         let raw = message(
+            "carol-reply",
             "Carol <carol@example.com>",
-            &reply_to,
-            "Re: The printer is on fire",
-            "carol-reply-1@example.com",
+            &to_ticket(ticket),
             "Water made it worse.\r\n\r\nOn Mon, 7 Dec 2026, Support wrote:\r\n> Have you tried water?",
         );
         server.append("INBOX", &raw);
@@ -198,23 +160,21 @@ http_tests! {
     /// endpoint says so), and IMAP's copy is still moved.
     async fn the_same_message_through_http_and_imap_makes_one_change(app) {
         let server = ImapServer::start().expect("Dovecot starts");
-        let (app, inbound) = taking_mail(app, DEFAULT_MAX_EMAIL_BYTES);
+        let (app, inbound) = taking_mail(app, MAX_BYTES);
         let poller = start_poller(app.db.store(), &inbound, &server);
-        let first = message("Erin <erin@example.org>", SUPPORT, "Scanner jammed", "jam-1@example.org", "It jams.");
-        let answer = post_mail(&app, &first).await.expect(StatusCode::OK);
-        assert_eq!(answer.data()["outcome"], "created");
+        let first = message("jam", "Erin <erin@example.org>", SUPPORT, "It jams.");
+        assert_eq!(deliver(&app, first.clone()).await["outcome"], "created");
         server.append("INBOX", &first);
         assert_eq!(filed(&server, 1).await.len(), 1, "{}", server.log());
 
-        let second = message("Erin <erin@example.org>", SUPPORT, "Fax silent", "fax-1@example.org", "No tone.");
+        let second = message("fax", "Erin <erin@example.org>", SUPPORT, "No tone.");
         server.append("INBOX", &second);
         assert_eq!(filed(&server, 2).await.len(), 2, "{}", server.log());
-        let answer = post_mail(&app, &second).await.expect(StatusCode::OK);
-        assert_eq!(answer.data()["outcome"], "duplicate");
+        assert_eq!(deliver(&app, second.clone()).await["outcome"], "duplicate");
         assert!(server.messages("INBOX").is_empty());
         let rows = rows(&app).await;
-        assert_eq!(tickets_about(&rows, "Scanner jammed"), 1);
-        assert_eq!(tickets_about(&rows, "Fax silent"), 1);
+        assert_eq!(tickets_about(&rows, "jam"), 1);
+        assert_eq!(tickets_about(&rows, "fax"), 1);
         assert_eq!(rows.tickets.len(), 2);
         poller.stop(Duration::from_secs(5)).await;
     }
@@ -227,8 +187,8 @@ http_tests! {
         let (app, inbound) = taking_mail(app, 4096);
         let poller = start_poller(app.db.store(), &inbound, &server);
         let no_sender = b"To: support@example.com\r\nSubject: Who am I\r\nMessage-ID: <nobody-1@example.org>\r\n\r\nNo From here.\r\n".to_vec();
-        let too_big = message("Finn <finn@example.org>", SUPPORT, "Huge log", "huge-1@example.org", &"log line\r\n".repeat(800));
-        let fine = message("Finn <finn@example.org>", SUPPORT, "Small question", "small-1@example.org", "Where is the manual?");
+        let too_big = message("huge", "Finn <finn@example.org>", SUPPORT, &"log line\r\n".repeat(800));
+        let fine = message("small", "Finn <finn@example.org>", SUPPORT, "Where is the manual?");
         for raw in [&no_sender, &too_big, &fine] {
             server.append("INBOX", raw);
         }
@@ -244,7 +204,7 @@ http_tests! {
         }
         let rows = rows(&app).await;
         assert_eq!(rows.tickets.len(), 1, "{:?}", rows.tickets);
-        assert_eq!(tickets_about(&rows, "Small question"), 1);
+        assert_eq!(tickets_about(&rows, "small"), 1);
         poller.stop(Duration::from_secs(5)).await;
     }
 
@@ -253,10 +213,10 @@ http_tests! {
     /// takes it, once.
     async fn a_temporary_failure_leaves_the_message_for_a_later_round(app) {
         let server = ImapServer::start().expect("Dovecot starts");
-        let (app, inbound) = taking_mail(app, DEFAULT_MAX_EMAIL_BYTES);
+        let (app, inbound) = taking_mail(app, MAX_BYTES);
         let (starved, held) = starved_store(&app, Duration::from_millis(500)).await;
         let poller = start_poller(&starved, &inbound, &server);
-        let raw = message("Gus <gus@example.org>", SUPPORT, "Badge broken", "badge-1@example.org", "It does not beep.");
+        let raw = message("badge", "Gus <gus@example.org>", SUPPORT, "It does not beep.");
         server.append("INBOX", &raw);
         // Several rounds fail meanwhile.
         tokio::time::sleep(Duration::from_secs(3)).await;
@@ -269,7 +229,7 @@ http_tests! {
         let done = filed(&server, 1).await;
         assert_eq!(done.len(), 1, "{}", server.log());
         assert!(server.messages("INBOX").is_empty());
-        assert_eq!(tickets_about(&rows(&app).await, "Badge broken"), 1);
+        assert_eq!(tickets_about(&rows(&app).await, "badge"), 1);
         poller.stop(Duration::from_secs(5)).await;
     }
 
@@ -278,10 +238,10 @@ http_tests! {
     /// and only then stops.
     async fn a_stop_finishes_the_message_in_hand_first(app) {
         let server = ImapServer::start().expect("Dovecot starts");
-        let (app, inbound) = taking_mail(app, DEFAULT_MAX_EMAIL_BYTES);
+        let (app, inbound) = taking_mail(app, MAX_BYTES);
         let (slow, held) = starved_store(&app, Duration::from_secs(20)).await;
         let poller = start_poller(&slow, &inbound, &server);
-        server.append("INBOX", &message("Lee <lee@example.org>", SUPPORT, "In hand", "in-hand-1@example.org", "Hold on."));
+        server.append("INBOX", &message("in-hand", "Lee <lee@example.org>", SUPPORT, "Hold on."));
         // Woken at once, the poller is waiting for a connection to take it.
         tokio::time::sleep(Duration::from_secs(3)).await;
         let asked = Instant::now();
@@ -293,7 +253,7 @@ http_tests! {
         assert!(asked.elapsed() < Duration::from_secs(5), "stopped after {:?}", asked.elapsed());
         assert_eq!(server.messages(DONE).len(), 1, "{}", server.log());
         assert!(server.messages("INBOX").is_empty());
-        assert_eq!(tickets_about(&rows(&app).await, "In hand"), 1);
+        assert_eq!(tickets_about(&rows(&app).await, "in-hand"), 1);
     }
 
     /// Dovecot stops while the poller is connected (in IDLE), a message
@@ -301,14 +261,14 @@ http_tests! {
     /// connects again and takes the message, once.
     async fn the_poller_recovers_from_a_server_restart_and_takes_the_message_once(app) {
         let mut server = ImapServer::start().expect("Dovecot starts");
-        let (app, inbound) = taking_mail(app, DEFAULT_MAX_EMAIL_BYTES);
+        let (app, inbound) = taking_mail(app, MAX_BYTES);
         let poller = start_poller(app.db.store(), &inbound, &server);
-        server.append("INBOX", &message("Hal <hal@example.org>", SUPPORT, "Before", "before-1@example.org", "One."));
+        server.append("INBOX", &message("before", "Hal <hal@example.org>", SUPPORT, "One."));
         assert_eq!(filed(&server, 1).await.len(), 1, "{}", server.log());
         // Connected, waiting for mail.
         tokio::time::sleep(Duration::from_millis(300)).await;
         server.stop();
-        server.append("INBOX", &message("Hal <hal@example.org>", SUPPORT, "During", "during-1@example.org", "Two."));
+        server.append("INBOX", &message("during", "Hal <hal@example.org>", SUPPORT, "Two."));
         // The poller's attempts to connect fail meanwhile.
         tokio::time::sleep(Duration::from_secs(2)).await;
         server.resume().expect("Dovecot starts again");
@@ -317,8 +277,8 @@ http_tests! {
         assert!(server.messages("INBOX").is_empty());
         tokio::time::sleep(Duration::from_millis(1500)).await;
         let rows = rows(&app).await;
-        assert_eq!(tickets_about(&rows, "Before"), 1);
-        assert_eq!(tickets_about(&rows, "During"), 1);
+        assert_eq!(tickets_about(&rows, "before"), 1);
+        assert_eq!(tickets_about(&rows, "during"), 1);
         assert_eq!(rows.tickets.len(), 2);
         assert_eq!(server.messages(DONE).len(), 2);
         poller.stop(Duration::from_secs(5)).await;
@@ -329,10 +289,10 @@ http_tests! {
     /// behind in the INBOX.
     async fn without_idle_and_move_the_poller_sleeps_and_copies_then_expunges(app) {
         let server = ImapServer::start_without(&["IDLE", "MOVE"]).expect("Dovecot starts");
-        let (app, inbound) = taking_mail(app, DEFAULT_MAX_EMAIL_BYTES);
+        let (app, inbound) = taking_mail(app, MAX_BYTES);
         let poller = start_poller(app.db.store(), &inbound, &server);
         for n in 0..3 {
-            server.append("INBOX", &message("Ivy <ivy@example.org>", SUPPORT, &format!("Question {n}"), &format!("q-{n}@example.org"), "Hello?"));
+            server.append("INBOX", &message(&format!("question-{n}"), "Ivy <ivy@example.org>", SUPPORT, "Hello?"));
         }
         assert_eq!(filed(&server, 3).await.len(), 3, "{}", server.log());
         assert!(server.messages("INBOX").is_empty(), "expunged");
@@ -348,8 +308,8 @@ http_tests! {
     /// in (the password goes neither in plain text nor to a server it
     /// cannot verify) and takes nothing; the mail stays where it is.
     async fn starttls_is_required_and_an_untrusted_certificate_is_refused(app) {
-        let (app, inbound) = taking_mail(app, DEFAULT_MAX_EMAIL_BYTES);
-        let raw = message("Kim <kim@example.org>", SUPPORT, "Secret", "secret-1@example.org", "Shh.");
+        let (app, inbound) = taking_mail(app, MAX_BYTES);
+        let raw = message("secret", "Kim <kim@example.org>", SUPPORT, "Shh.");
         for (server, tls) in [(ImapServer::start(), false), (ImapServer::start_with_untrusted_tls(), true)] {
             let server = server.expect("Dovecot starts");
             server.append("INBOX", &raw);
@@ -407,10 +367,9 @@ mod processes {
         let server = ImapServer::start().expect("Dovecot starts");
         let raw = |n: usize| {
             message(
+                &format!("request-{n}"),
                 &format!("Customer {n} <customer{n}@example.org>"),
                 SUPPORT,
-                &format!("Request {n}"),
-                &format!("request-{n}@example.org"),
                 "Please help.",
             )
         };
@@ -434,7 +393,7 @@ mod processes {
         assert_eq!(rows.tickets.len(), 30, "exactly one change each");
         for n in 0..30 {
             assert_eq!(
-                super::tickets_about(&rows, &format!("Request {n}")),
+                super::tickets_about(&rows, &format!("request-{n}")),
                 1,
                 "request {n}"
             );
@@ -464,13 +423,7 @@ mod processes {
         let mut polling = Server::start_logged(dir.path(), &env);
         server.append(
             "INBOX",
-            &message(
-                "Jo <jo@example.org>",
-                SUPPORT,
-                "Hello",
-                "hello-1@example.org",
-                "Hi.",
-            ),
+            &message("hello", "Jo <jo@example.org>", SUPPORT, "Hi."),
         );
         assert_eq!(
             server.wait_for(DONE, 1, Duration::from_secs(20)).len(),
