@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use delivery::DeliverySettings;
+use delivery::imap::{ImapMailbox, ImapSettings};
 use delivery::mail::{MailSettings, SmtpServer, parse_sender};
 use domain::EmailAddress;
 use domain::login::DEFAULT_FAILED_LOGINS_PER_ADDRESS;
@@ -121,6 +122,9 @@ pub struct Settings {
     /// `MAX_EMAIL_BYTES`, `INBOUND_SENDER_LIMIT`); `None` without
     /// `INBOUND_ADDRESS`: none does.
     pub inbound: Option<InboundSettings>,
+    /// The mailbox polled for inbound mail (`IMAP_URL`, `IMAP_POLL_SECS`,
+    /// `IMAP_DONE_FOLDER`); `None` without `IMAP_URL`.
+    pub imap: Option<ImapSettings>,
 }
 
 impl Settings {
@@ -247,8 +251,10 @@ impl Settings {
         if let (Some(mail), Some(inbound)) = (&mut mail, &inbound) {
             mail.inbound = Some(inbound.address.clone());
         }
+        let imap = imap_settings(&var, inbound.as_ref())?;
         Ok(Self {
             inbound,
+            imap,
             webhooks,
             mail,
             sla,
@@ -428,6 +434,51 @@ fn inbound_settings(
     }))
 }
 
+/// The IMAP poller's settings: none without `IMAP_URL`; with it,
+/// `INBOUND_ADDRESS` is required (the poller takes mail as the endpoint
+/// does), and the polled folder and the done folder must differ.
+fn imap_settings(
+    var: &impl Fn(&str) -> Option<String>,
+    inbound: Option<&InboundSettings>,
+) -> anyhow::Result<Option<ImapSettings>> {
+    let Some(url) = var("IMAP_URL") else {
+        for name in ["IMAP_POLL_SECS", "IMAP_DONE_FOLDER"] {
+            if var(name).is_some() {
+                bail!("{name} is set but IMAP_URL is not (the mailbox to poll)");
+            }
+        }
+        return Ok(None);
+    };
+    // The URL holds a password: the error names the variable, never the
+    // value.
+    let mailbox = ImapMailbox::parse(&url).map_err(|error| anyhow::anyhow!("IMAP_URL {error}"))?;
+    if inbound.is_none() {
+        bail!("IMAP_URL is set but INBOUND_ADDRESS is not (the address mail comes to)");
+    }
+    let mut settings = ImapSettings::new(mailbox);
+    settings.poll_interval = match parse_var::<u64>(var, "IMAP_POLL_SECS")? {
+        Some(0) => bail!("IMAP_POLL_SECS must be positive"),
+        Some(seconds) => Duration::from_secs(seconds),
+        None => settings.poll_interval,
+    };
+    if let Some(folder) = var("IMAP_DONE_FOLDER") {
+        settings.done_folder = delivery::imap::folder_name(&folder)
+            .map_err(|error| anyhow::anyhow!("IMAP_DONE_FOLDER {folder:?} {error}"))?;
+    }
+    // Moved into the folder it came from, a message would be taken again
+    // at every round.
+    if settings
+        .done_folder
+        .eq_ignore_ascii_case(&settings.mailbox.folder)
+    {
+        bail!(
+            "IMAP_DONE_FOLDER must differ from the folder IMAP_URL polls ({})",
+            settings.mailbox.folder
+        );
+    }
+    Ok(Some(settings))
+}
+
 /// The shortest `INBOUND_TOKEN` taken.
 const INBOUND_TOKEN_MIN_BYTES: usize = 32;
 
@@ -442,7 +493,7 @@ fn parse_flag(var: &impl Fn(&str) -> Option<String>, name: &str) -> anyhow::Resu
         .transpose()
 }
 
-fn parse_var<T: std::str::FromStr>(
+pub(crate) fn parse_var<T: std::str::FromStr>(
     var: &impl Fn(&str) -> Option<String>,
     name: &str,
 ) -> anyhow::Result<Option<T>> {
@@ -564,6 +615,74 @@ mod tests {
         assert_eq!(mail.smtp.security, delivery::mail::Security::None);
         assert_eq!(mail.schedule.delays().len(), 2);
         assert_eq!(mail.lease, Duration::from_secs(3));
+    }
+
+    #[test]
+    fn imap_polling_is_off_without_imap_url_and_needs_inbound_mail_with_it() {
+        let s = settings(&[]).expect("defaults");
+        assert!(s.imap.is_none());
+        let on = [
+            ("INBOUND_ADDRESS", "support@example.com"),
+            (
+                "IMAP_URL",
+                "imaps://support:s3cret-pass@mail.example.com/INBOX",
+            ),
+        ];
+        let imap = settings(&on).expect("valid").imap.expect("polling on");
+        assert_eq!(imap.mailbox.host, "mail.example.com");
+        assert_eq!(imap.mailbox.port, 993);
+        assert_eq!(imap.mailbox.security, delivery::mail::Security::Tls);
+        assert_eq!(imap.mailbox.folder, "INBOX");
+        assert_eq!(imap.poll_interval, Duration::from_secs(60));
+        assert_eq!(imap.done_folder, "Processed");
+        assert!(!format!("{imap:?}").contains("s3cret-pass"));
+        let mut tuned = on.to_vec();
+        tuned.extend([("IMAP_POLL_SECS", "5"), ("IMAP_DONE_FOLDER", "Taken/Done")]);
+        let imap = settings(&tuned).expect("valid").imap.expect("polling on");
+        assert_eq!(imap.poll_interval, Duration::from_secs(5));
+        assert_eq!(imap.done_folder, "Taken/Done");
+        for (vars, named) in [
+            (vec![on[1]], "IMAP_URL"),
+            (vec![on[0], ("IMAP_POLL_SECS", "60")], "IMAP_POLL_SECS"),
+            (
+                vec![on[0], ("IMAP_DONE_FOLDER", "Done")],
+                "IMAP_DONE_FOLDER",
+            ),
+            (
+                vec![
+                    on[0],
+                    (
+                        "IMAP_URL",
+                        "imap://support:s3cret-pass@mail.example.com/INBOX?tls=none",
+                    ),
+                ],
+                "IMAP_URL",
+            ),
+            (
+                vec![on[0], ("IMAP_URL", "imap://mail.example.com/INBOX")],
+                "IMAP_URL",
+            ),
+            (
+                vec![on[0], on[1], ("IMAP_POLL_SECS", "0")],
+                "IMAP_POLL_SECS",
+            ),
+            (
+                vec![on[0], on[1], ("IMAP_POLL_SECS", "soon")],
+                "IMAP_POLL_SECS",
+            ),
+            (
+                vec![on[0], on[1], ("IMAP_DONE_FOLDER", "inbox")],
+                "IMAP_DONE_FOLDER",
+            ),
+            (
+                vec![on[0], on[1], ("IMAP_DONE_FOLDER", " ")],
+                "IMAP_DONE_FOLDER",
+            ),
+        ] {
+            let message = settings(&vars).expect_err(named).to_string();
+            assert!(message.starts_with(named), "{message}");
+            assert!(!message.contains("s3cret-pass"), "{message}");
+        }
     }
 
     #[test]

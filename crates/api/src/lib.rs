@@ -7,6 +7,7 @@
 
 pub mod commands;
 pub mod config;
+pub mod mailgate;
 pub mod server;
 
 use std::time::Duration;
@@ -231,6 +232,27 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             None
         }
     };
+    // The IMAP poller, when a mailbox is given (the settings require
+    // inbound mail with it).
+    let imap = match (&settings.imap, &app.inbound) {
+        (Some(imap), Some(inbound)) => {
+            tracing::info!(
+                host = %imap.mailbox.host,
+                port = imap.mailbox.port,
+                security = ?imap.mailbox.security,
+                folder = %imap.mailbox.folder,
+                done_folder = %imap.done_folder,
+                "IMAP polling is on"
+            );
+            Some(delivery::Worker::start_imap(
+                app.store.clone(),
+                imap.clone(),
+                inbound.clone(),
+                app.keys.clone(),
+            )?)
+        }
+        _ => None,
+    };
     let outbox_store = app.store.clone();
     spawn_every(Duration::from_secs(15), move || {
         let store = outbox_store.clone();
@@ -267,12 +289,15 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let worker = tokio::spawn(async move {
         let mut stop = stop;
         let _ = stop.wait_for(|stopping| *stopping).await;
-        // Both finish what they are sending, side by side, within the grace.
-        match mail {
-            Some(mail) => {
-                tokio::join!(deliveries.stop(worker_grace), mail.stop(worker_grace));
-            }
-            None => deliveries.stop(worker_grace).await,
+        // Each finishes what it is sending (the poller, the message in
+        // hand), side by side, within the grace.
+        let stopping: Vec<_> = [Some(deliveries), mail, imap]
+            .into_iter()
+            .flatten()
+            .map(|worker| tokio::spawn(worker.stop(worker_grace)))
+            .collect();
+        for stopped in stopping {
+            let _ = stopped.await;
         }
     });
     server::serve(listener, router, connection_limits, signal).await?;

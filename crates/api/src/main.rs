@@ -28,6 +28,14 @@ enum Command {
         #[arg(long, value_parser = parse_email)]
         email: Option<EmailAddress>,
     },
+    /// Hand one message from standard input to the server (for a mail
+    /// server's pipe): exits 0 when it was taken, 75 to have the mail
+    /// server keep it and try again, 65 when it was refused.
+    Mailgate {
+        /// The server's base URL, such as https://help.example.com.
+        #[arg(long)]
+        url: String,
+    },
 }
 
 fn parse_email(raw: &str) -> Result<EmailAddress, String> {
@@ -41,6 +49,13 @@ fn parse_role(raw: &str) -> Result<Role, String> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // The gate runs on the mail server's host, which has no server
+    // settings: it reads only its own.
+    if let Some(Command::Mailgate { url }) = &cli.command {
+        let gated = api::mailgate::run(url, &mut std::io::stdin().lock());
+        eprintln!("{}", gated.message);
+        std::process::exit(i32::from(gated.status));
+    }
     let settings = Settings::from_env()?;
     // Held to the end of main: dropping it writes out the queued lines.
     let _log_guard = api::init_tracing(settings.log_format);
@@ -54,6 +69,7 @@ fn main() -> anyhow::Result<()> {
             served
         }
         Command::Migrate => api::commands::migrate(&settings),
+        Command::Mailgate { .. } => unreachable!("the gate ran above"),
         Command::CreateUser {
             username,
             role,

@@ -38,8 +38,8 @@ pub struct Sent {
 /// Makes ring rustls's crypto for the process (webhooks and mail alike),
 /// not aws-lc-rs: no C build. Installed once; a second call finds it
 /// there. (Deprecated for lacking post-quantum key exchange, which only
-/// aws-lc-rs offers.)
-pub(crate) fn install_ring() {
+/// aws-lc-rs offers.) Public for the `api mailgate` command's client.
+pub fn install_ring() {
     #[expect(
         deprecated,
         reason = "ring has no post-quantum key exchange; aws-lc-rs is a slow C build"

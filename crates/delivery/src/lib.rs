@@ -12,8 +12,12 @@
 //! most one per recipient (endpoint or address), so a slow or dead one
 //! holds one place and never delays another's deliveries; the API's
 //! requests never wait on a delivery (they only write an outbox row).
+//!
+//! The IMAP poller ([`imap`]) runs beside them: the door inbound mail
+//! comes through when the server fetches it from a mailbox.
 
 pub mod client;
+pub mod imap;
 pub mod mail;
 
 use std::collections::{HashMap, HashSet};
@@ -62,9 +66,11 @@ impl Default for DeliverySettings {
     }
 }
 
-/// A running worker; [`Worker::stop`] ends it.
+/// A running worker (or the IMAP poller); [`Worker::stop`] ends it.
 #[derive(Debug)]
 pub struct Worker {
+    /// What it does, for the log.
+    name: &'static str,
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -100,18 +106,44 @@ impl Worker {
         Ok(Self::spawn(store, Arc::new(sender), claiming))
     }
 
+    /// Starts the IMAP poller on the current tokio runtime: it takes the
+    /// mailbox's mail through `inbound`.
+    pub fn start_imap(
+        store: Store,
+        settings: imap::ImapSettings,
+        inbound: Arc<edge::inbound::Inbound>,
+        keys: Arc<edge::keys::Keys>,
+    ) -> Result<Self, imap::ImapSetupError> {
+        let poller = imap::Poller::new(settings, store, inbound, keys)?;
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(poller.run(stopped));
+        Ok(Self {
+            name: "IMAP polling",
+            stop,
+            task,
+        })
+    }
+
     fn spawn<C: Channel>(store: Store, channel: Arc<C>, claiming: Claiming) -> Self {
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(run(store, channel, claiming, stopped));
-        Self { stop, task }
+        Self {
+            name: C::NAME,
+            stop,
+            task,
+        }
     }
 
-    /// Claims nothing more and waits for the attempts in flight to finish
-    /// and be recorded (each bounded by the timeout), for at most `grace`.
+    /// Claims (or takes) nothing more and waits for the work in hand to
+    /// finish and be recorded (each attempt bounded by the timeout; the
+    /// IMAP poller's message in hand), for at most `grace`.
     pub async fn stop(self, grace: Duration) {
         let _ = self.stop.send(true);
         if tokio::time::timeout(grace, self.task).await.is_err() {
-            tracing::warn!("deliveries still in flight at the end of the grace period");
+            tracing::warn!(
+                worker = self.name,
+                "work still in hand at the end of the grace period"
+            );
         }
     }
 }

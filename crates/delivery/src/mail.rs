@@ -25,16 +25,17 @@ use store::{AttemptRecord, ClaimedMessage, MAIL_CHANNEL, Store};
 use crate::{Channel, record_attempt};
 use render::{Addressing, Unsendable, build_message};
 
-/// How the SMTP connection is protected.
+/// How the connection to a mail server (SMTP, IMAP) is protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Security {
-    /// `smtp://`: plain at first, then STARTTLS, which the server must
-    /// offer (port 587 by default).
+    /// `smtp://` (`imap://`): plain at first, then STARTTLS, which the
+    /// server must offer (port 587, 143 by default).
     StartTls,
-    /// `smtps://`: TLS from the first byte (port 465 by default).
+    /// `smtps://` (`imaps://`): TLS from the first byte (port 465, 993 by
+    /// default).
     Tls,
-    /// `smtp://...?tls=none`: no TLS at all; only to a server on this
-    /// machine (a local test server).
+    /// `smtp://...?tls=none` (`imap://...?tls=none`): no TLS at all; only
+    /// to a server on this machine (a local test server).
     None,
 }
 
@@ -67,60 +68,22 @@ impl SmtpServer {
     /// `smtps://user:pass@host:465` (TLS) or `smtp://host:2525?tls=none`
     /// (plain, to this machine only). The error never repeats a password.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let url = url::Url::parse(raw).map_err(|error| format!("is not a URL ({error})"))?;
-        let mut plain = false;
-        for (key, value) in url.query_pairs() {
-            match (key.as_ref(), value.as_ref()) {
-                ("tls", "none") => plain = true,
-                ("tls", other) => {
-                    return Err(format!(
-                        "has tls={other:?}: leave tls out (STARTTLS with smtp://, TLS with smtps://) or say tls=none"
-                    ));
-                }
-                (other, _) => return Err(format!("has an unknown parameter {other:?}")),
-            }
-        }
-        let (security, default_port) = match (url.scheme(), plain) {
-            ("smtp", false) => (Security::StartTls, 587),
-            ("smtp", true) => (Security::None, 25),
-            ("smtps", false) => (Security::Tls, 465),
-            ("smtps", true) => return Err("cannot be smtps:// with tls=none".to_owned()),
-            (other, _) => {
-                return Err(format!(
-                    "must start with smtp:// or smtps://, not {other}://"
-                ));
-            }
-        };
-        let host = match url.host() {
-            Some(url::Host::Domain(name)) => name.to_owned(),
-            Some(url::Host::Ipv4(v4)) => v4.to_string(),
-            Some(url::Host::Ipv6(v6)) => v6.to_string(),
-            None => return Err("names no host".to_owned()),
-        };
-        if security == Security::None && !is_this_machine(&host) {
-            return Err(format!(
-                "sends in plain text (tls=none) to {host}: that is only for a test server on this machine"
-            ));
-        }
-        let decode = |part: &str| {
-            percent_encoding::percent_decode_str(part)
-                .decode_utf8()
-                .map(|text| text.into_owned())
-                .map_err(|_| "has a user name or password that is not UTF-8".to_owned())
-        };
-        let credentials = match (url.username(), url.password()) {
-            ("", None) => None,
-            (user, Some(password)) => Some((decode(user)?, decode(password)?)),
-            (_, None) => return Err("has a user name but no password".to_owned()),
-        };
-        if url.path() != "" && url.path() != "/" {
+        let server = ServerUrl::parse(
+            raw,
+            ServerScheme {
+                plain: "smtp",
+                tls: "smtps",
+                ports: [587, 25, 465],
+            },
+        )?;
+        if server.url.path() != "" && server.url.path() != "/" {
             return Err("must not have a path".to_owned());
         }
         Ok(Self {
-            port: url.port().unwrap_or(default_port),
-            host,
-            security,
-            credentials,
+            host: server.host,
+            port: server.port,
+            security: server.security,
+            credentials: server.credentials,
         })
     }
 
@@ -136,6 +99,95 @@ pub fn parse_sender(raw: &str) -> Result<Mailbox, String> {
     raw.parse::<Mailbox>().map_err(|error| {
         format!("{raw:?} is not an address like `Support <support@example.com>` ({error})")
     })
+}
+
+/// The schemes of a mail server's URL (`smtp`/`smtps`, `imap`/`imaps`)
+/// and its default ports: with STARTTLS, plain (`tls=none`), with TLS.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ServerScheme {
+    pub(crate) plain: &'static str,
+    pub(crate) tls: &'static str,
+    pub(crate) ports: [u16; 3],
+}
+
+/// A mail server's URL read: where, how protected, as whom.
+#[derive(Debug)]
+pub(crate) struct ServerUrl {
+    pub(crate) url: url::Url,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) security: Security,
+    pub(crate) credentials: Option<(String, String)>,
+}
+
+impl ServerUrl {
+    /// `PLAIN://user:pass@host:port` (STARTTLS required), `TLS://...`
+    /// (TLS), or `PLAIN://...?tls=none` (plain, to this machine only). The
+    /// error never repeats a password.
+    pub(crate) fn parse(raw: &str, scheme: ServerScheme) -> Result<Self, String> {
+        let ServerScheme { plain, tls, ports } = scheme;
+        let url = url::Url::parse(raw).map_err(|error| format!("is not a URL ({error})"))?;
+        let mut no_tls = false;
+        for (key, value) in url.query_pairs() {
+            match (key.as_ref(), value.as_ref()) {
+                ("tls", "none") => no_tls = true,
+                ("tls", other) => {
+                    return Err(format!(
+                        "has tls={other:?}: leave tls out (STARTTLS with {plain}://, TLS with {tls}://) or say tls=none"
+                    ));
+                }
+                (other, _) => return Err(format!("has an unknown parameter {other:?}")),
+            }
+        }
+        let (security, default_port) = match (url.scheme(), no_tls) {
+            (given, false) if given == plain => (Security::StartTls, ports[0]),
+            (given, true) if given == plain => (Security::None, ports[1]),
+            (given, false) if given == tls => (Security::Tls, ports[2]),
+            (given, true) if given == tls => {
+                return Err(format!("cannot be {tls}:// with tls=none"));
+            }
+            (other, _) => {
+                return Err(format!(
+                    "must start with {plain}:// or {tls}://, not {other}://"
+                ));
+            }
+        };
+        let host = match url.host() {
+            Some(url::Host::Domain(name)) => name.to_owned(),
+            Some(url::Host::Ipv4(v4)) => v4.to_string(),
+            Some(url::Host::Ipv6(v6)) => v6.to_string(),
+            None => return Err("names no host".to_owned()),
+        };
+        if security == Security::None && !is_this_machine(&host) {
+            return Err(format!(
+                "sends in plain text (tls=none) to {host}: that is only for a test server on this machine"
+            ));
+        }
+        let credentials = url_credentials(&url)?;
+        Ok(Self {
+            port: url.port().unwrap_or(default_port),
+            url,
+            host,
+            security,
+            credentials,
+        })
+    }
+}
+
+/// The user name and password a server URL holds, decoded; none without
+/// a user name. The error never repeats them.
+fn url_credentials(url: &url::Url) -> Result<Option<(String, String)>, String> {
+    let decode = |part: &str| {
+        percent_encoding::percent_decode_str(part)
+            .decode_utf8()
+            .map(|text| text.into_owned())
+            .map_err(|_| "has a user name or password that is not UTF-8".to_owned())
+    };
+    match (url.username(), url.password()) {
+        ("", None) => Ok(None),
+        (user, Some(password)) => Ok(Some((decode(user)?, decode(password)?))),
+        (_, None) => Err("has a user name but no password".to_owned()),
+    }
 }
 
 /// `localhost` or a loopback address.

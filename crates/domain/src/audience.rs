@@ -102,7 +102,10 @@ impl Audience {
             ) => true,
             (
                 Audience::Customer,
-                EventType::Noted | EventType::Assigned | EventType::TagsChanged,
+                EventType::Noted
+                | EventType::Assigned
+                | EventType::TagsChanged
+                | EventType::HeldDismissed,
             ) => false,
         }
     }

@@ -18,10 +18,11 @@ pub enum EventType {
     PriorityChanged,
     Assigned,
     TagsChanged,
+    HeldDismissed,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 7] = [
+    pub const ALL: [EventType; 8] = [
         EventType::Created,
         EventType::Replied,
         EventType::Noted,
@@ -29,6 +30,7 @@ impl EventType {
         EventType::PriorityChanged,
         EventType::Assigned,
         EventType::TagsChanged,
+        EventType::HeldDismissed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -40,6 +42,7 @@ impl EventType {
             EventType::PriorityChanged => "priority_changed",
             EventType::Assigned => "assigned",
             EventType::TagsChanged => "tags_changed",
+            EventType::HeldDismissed => "held_dismissed",
         }
     }
 }
@@ -77,6 +80,10 @@ pub enum EventKind {
         added: Vec<Tag>,
         removed: Vec<Tag>,
     },
+    /// Staff dismissed a message held for this ticket (see `held`).
+    HeldDismissed {
+        held_id: i64,
+    },
 }
 
 impl EventKind {
@@ -89,6 +96,7 @@ impl EventKind {
             EventKind::PriorityChanged { .. } => EventType::PriorityChanged,
             EventKind::Assigned { .. } => EventType::Assigned,
             EventKind::TagsChanged { .. } => EventType::TagsChanged,
+            EventKind::HeldDismissed { .. } => EventType::HeldDismissed,
         }
     }
 }
@@ -131,7 +139,9 @@ impl TicketState {
                     ..TicketState::default()
                 }
             }
-            EventKind::Replied { .. } | EventKind::Noted { .. } => {}
+            EventKind::Replied { .. }
+            | EventKind::Noted { .. }
+            | EventKind::HeldDismissed { .. } => {}
             EventKind::StatusChanged { to, .. } => self.status = Some(*to),
             EventKind::PriorityChanged { to, .. } => self.priority = *to,
             EventKind::Assigned { to, .. } => self.assignee = *to,

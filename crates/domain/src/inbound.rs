@@ -215,14 +215,18 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The words of a held message's record and of a new ticket's.
+    pub const HELD: &'static str = "held";
+    pub const CREATED: &'static str = "created";
+
     /// The word the API answers and the record keeps.
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Duplicate => "duplicate",
             Self::Ignored(_) => "ignored",
-            Self::Held { .. } => "held",
+            Self::Held { .. } => Self::HELD,
             Self::Append { .. } => "appended",
-            Self::Create { .. } => "created",
+            Self::Create { .. } => Self::CREATED,
         }
     }
 }

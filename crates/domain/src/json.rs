@@ -182,7 +182,8 @@ pub struct EventJson {
 
 /// An event's data: `{}` for `created`; `{replyId}` for `replied` and
 /// `noted`; `{from, to}` for the status, the priority and the assignee
-/// (user ids or null); `{added, removed}` for tags.
+/// (user ids or null); `{added, removed}` for tags; `{heldId}` for a held
+/// message dismissed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged, rename_all_fields = "camelCase")]
 pub enum EventData {
@@ -206,6 +207,9 @@ pub enum EventData {
         added: Vec<Tag>,
         removed: Vec<Tag>,
     },
+    Held {
+        held_id: String,
+    },
 }
 
 impl From<Event> for EventJson {
@@ -224,6 +228,9 @@ impl From<Event> for EventJson {
                 to: user(to),
             },
             EventKind::TagsChanged { added, removed } => EventData::Tags { added, removed },
+            EventKind::HeldDismissed { held_id } => EventData::Held {
+                held_id: held_id.to_string(),
+            },
         };
         Self {
             id: event.id.to_string(),
@@ -269,6 +276,9 @@ mod tests {
             })["data"],
             serde_json::json!({"from": null, "to": "4"})
         );
+        let dismissed = event(EventKind::HeldDismissed { held_id: 12 });
+        assert_eq!(dismissed["type"], "held_dismissed");
+        assert_eq!(dismissed["data"], serde_json::json!({"heldId": "12"}));
         let whole = event(EventKind::StatusChanged {
             from: TicketStatus::Unattended,
             to: TicketStatus::Resolved,

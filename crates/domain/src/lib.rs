@@ -19,6 +19,7 @@ pub mod audience;
 pub mod conditional;
 pub mod cursor;
 pub mod entities;
+pub mod held;
 pub mod history;
 pub mod idempotency;
 pub mod ids;

@@ -246,7 +246,9 @@ pub fn tells_anyone(events: &[EventKind]) -> bool {
         | EventKind::Noted { .. }
         | EventKind::StatusChanged { .. } => true,
         EventKind::Assigned { to, .. } => to.is_some(),
-        EventKind::PriorityChanged { .. } | EventKind::TagsChanged { .. } => false,
+        EventKind::PriorityChanged { .. }
+        | EventKind::TagsChanged { .. }
+        | EventKind::HeldDismissed { .. } => false,
     })
 }
 

@@ -329,6 +329,16 @@ impl PageRequest {
         let query = format!("outbox|{}|{}", filter.key(), caller(actor));
         Self::parse(raw, key, &query, by_id)
     }
+
+    /// The paging of a page of held inbound mail, newest first: a cursor
+    /// continues only that list, for that caller.
+    pub fn of_held(
+        raw: Paging<'_>,
+        key: &CursorKey,
+        actor: Actor,
+    ) -> Result<Self, ValidationError> {
+        Self::parse(raw, key, &format!("held|{}", caller(actor)), by_id)
+    }
 }
 
 #[cfg(test)]
@@ -438,6 +448,26 @@ mod tests {
                 "{list:?} {ticket} {actor:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_held_mail_cursor_continues_only_that_list_for_its_caller() {
+        let first = PageRequest::of_held(Paging::default(), &key(), AGENT).expect("valid");
+        let cursor = key().seal(first.binding(), Position::after_id(9));
+        let raw = Paging {
+            cursor: Some(&cursor),
+            ..Paging::default()
+        };
+        let next = |actor| {
+            PageRequest::of_held(raw, &key(), actor)
+                .map(PageRequest::after)
+                .map_err(|e| e.field)
+        };
+        assert_eq!(next(AGENT), Ok(Some(Position::after_id(9))));
+        let other_agent = Actor::for_tests(UserId(77), Role::SupportAgent);
+        assert_eq!(next(other_agent), Err("cursor"));
+        let outbox = PageRequest::of_outbox(raw, &key(), crate::OutboxFilter::default(), AGENT);
+        assert_eq!(outbox.map_err(|e| e.field), Err("cursor"));
     }
 
     #[test]

@@ -243,6 +243,7 @@ mod tests {
                 added: vec![Tag::parse("vip").expect("tag")],
                 removed: vec![],
             },
+            EventKind::HeldDismissed { held_id: 3 },
         ]
     }
 
@@ -423,7 +424,7 @@ mod tests {
         #[test]
         fn the_view_is_exactly_what_the_audience_sees(
             authors in prop::collection::vec((any_actor(), any::<bool>()), 0..8),
-            kinds in prop::collection::vec(0usize..7, 0..10),
+            kinds in prop::collection::vec(0usize..8, 0..10),
             viewer in prop_oneof![Just(OWNER), Just(AGENT), Just(ADMIN)],
             status in prop::sample::select(TicketStatus::ALL.to_vec()),
         ) {
@@ -456,7 +457,10 @@ mod tests {
                 .into_iter()
                 .filter(|event| audience == Audience::Staff || !matches!(
                     event.kind,
-                    EventKind::Noted { .. } | EventKind::Assigned { .. } | EventKind::TagsChanged { .. }
+                    EventKind::Noted { .. }
+                        | EventKind::Assigned { .. }
+                        | EventKind::TagsChanged { .. }
+                        | EventKind::HeldDismissed { .. }
                 ))
                 .collect();
             prop_assert_eq!(&seen.events.items, &kept_events);

@@ -36,13 +36,14 @@ pub enum WebhookEvent {
     TicketPriorityChanged,
     TicketAssigned,
     TicketTagsChanged,
+    TicketHeldDismissed,
     UserCreated,
     UserUpdated,
     Ping,
 }
 
 impl WebhookEvent {
-    pub const ALL: [WebhookEvent; 10] = [
+    pub const ALL: [WebhookEvent; 11] = [
         WebhookEvent::TicketCreated,
         WebhookEvent::TicketReplied,
         WebhookEvent::TicketNoted,
@@ -50,6 +51,7 @@ impl WebhookEvent {
         WebhookEvent::TicketPriorityChanged,
         WebhookEvent::TicketAssigned,
         WebhookEvent::TicketTagsChanged,
+        WebhookEvent::TicketHeldDismissed,
         WebhookEvent::UserCreated,
         WebhookEvent::UserUpdated,
         WebhookEvent::Ping,
@@ -64,6 +66,7 @@ impl WebhookEvent {
             WebhookEvent::TicketPriorityChanged => "ticket.priority_changed",
             WebhookEvent::TicketAssigned => "ticket.assigned",
             WebhookEvent::TicketTagsChanged => "ticket.tags_changed",
+            WebhookEvent::TicketHeldDismissed => "ticket.held_dismissed",
             WebhookEvent::UserCreated => "user.created",
             WebhookEvent::UserUpdated => "user.updated",
             WebhookEvent::Ping => "ping",
@@ -80,6 +83,7 @@ impl WebhookEvent {
             EventType::PriorityChanged => WebhookEvent::TicketPriorityChanged,
             EventType::Assigned => WebhookEvent::TicketAssigned,
             EventType::TagsChanged => WebhookEvent::TicketTagsChanged,
+            EventType::HeldDismissed => WebhookEvent::TicketHeldDismissed,
         }
     }
 }

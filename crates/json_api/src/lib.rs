@@ -50,6 +50,7 @@ pub fn door(app: App) -> JsonDoor {
         .merge(routes::replies::router())
         .merge(routes::webhooks::router())
         .merge(routes::outbox::router())
+        .merge(routes::held::router())
         .merge(openapi::router());
     let (routes, mut document) = openapi::base()
         .nest("/api/v1", api)

@@ -508,8 +508,8 @@ struct EventShape {
     id: String,
     ticket_id: i64,
     /// `created`, `replied`, `noted`, `status_changed`, `priority_changed`,
-    /// `assigned` or `tags_changed`; a customer sees only the first, second,
-    /// fourth and fifth.
+    /// `assigned`, `tags_changed` or `held_dismissed`; a customer sees only
+    /// the first, second, fourth and fifth.
     #[serde(rename = "type")]
     kind: &'static str,
     /// The user id of who made the change.
@@ -517,7 +517,8 @@ struct EventShape {
     at: String,
     /// `{}` for `created`; `{replyId}` for `replied` and `noted`; `{from, to}`
     /// for the status, the priority and the assignee (user ids or null);
-    /// `{added, removed}` for tags.
+    /// `{added, removed}` for tags; `{heldId}` for a held message staff
+    /// dismissed.
     #[schema(value_type = Object)]
     data: serde_json::Value,
 }
@@ -1259,4 +1260,90 @@ impl NotificationPreferencesJson {
         }
         json
     }
+}
+
+// Held inbound mail (staff only).
+
+/// Who sent a held message.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = HeldSender)]
+pub struct HeldSenderJson {
+    /// The `From` address, as the message gave it.
+    address: String,
+    /// The account with that address, as the caller sees accounts; null
+    /// when no account had it.
+    #[schema(required = true)]
+    user: Option<UserJson>,
+}
+
+/// A message inbound mail held for staff instead of taking it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(as = HeldMessage)]
+pub struct HeldMessageJson {
+    /// The held message's id (the `heldId` of `POST /inbound/email`).
+    #[serde(rename = "_id")]
+    id: String,
+    sender: HeldSenderJson,
+    /// The ticket it was for; null when it answered none.
+    #[schema(required = true)]
+    ticket_id: Option<i64>,
+    /// Why it was held: the rule that refused it.
+    reason: String,
+    subject: String,
+    /// The text taken from it (the whole message is kept as received).
+    text: String,
+    received_at: String,
+    /// When staff dismissed it; null while it waits.
+    #[schema(required = true)]
+    dismissed_at: Option<String>,
+    /// The user id of who dismissed it; null while it waits.
+    #[schema(required = true)]
+    dismissed_by: Option<String>,
+}
+
+impl HeldMessageJson {
+    /// `held` as `viewer` sees it (the sender's account as accounts are
+    /// seen).
+    pub fn seen_by(viewer: domain::Actor, held: store::HeldMessage) -> Self {
+        let (dismissed_at, dismissed_by) = match held.dismissed {
+            Some((at, by)) => (Some(timestamp(at)), Some(by.to_string())),
+            None => (None, None),
+        };
+        Self {
+            id: held.id.to_string(),
+            sender: HeldSenderJson {
+                address: held.sender_address,
+                user: held
+                    .sender
+                    .map(|user| UserJson::from(domain::audience::see_user(viewer, user))),
+            },
+            ticket_id: held.ticket_id.map(|id| id.0),
+            reason: held.reason,
+            subject: held.subject,
+            text: held.body,
+            received_at: timestamp(held.received_at),
+            dismissed_at,
+            dismissed_by,
+        }
+    }
+}
+
+/// One held message's URL: `/held/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct HeldPath {
+    /// The held message's `_id`.
+    #[param(value_type = i64, minimum = 1)]
+    pub id: String,
+}
+
+/// One reply's URL: `/replies/{id}`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct ReplyPath {
+    /// The reply's `_id`.
+    #[param(value_type = i64, minimum = 1)]
+    pub id: String,
 }

@@ -9,7 +9,7 @@ use domain::inbound::{
     InboundMail, Known, Outcome, Sender, decide_inbound, new_customer_actor, usernames_for,
 };
 use domain::tickets::{ReplyKind, decide_new_ticket};
-use domain::{Refusal, ReplyBody, Role, Subject, TicketBody, TicketId, User, WebhookEvent};
+use domain::{Refusal, ReplyBody, Role, Subject, TicketBody, TicketId, User, UserId, WebhookEvent};
 
 use crate::connection::{DbConnection, Locked, lock_rows, on_backend};
 use crate::error::{StoreError, StoreResult};
@@ -61,7 +61,8 @@ impl Store {
                 tickets: lock_candidates(conn, &mail.candidate_tickets())?,
             };
             let outcome = decide_inbound(mail, &known, at);
-            self.act_on(conn, mail, record, outcome)
+            let sender = known.sender.map(|user| user.id);
+            self.act_on(conn, mail, record, sender, outcome)
         });
         // Two messages from one new address at once: the second meets the
         // first's account; taking it again finds the account.
@@ -78,6 +79,7 @@ impl Store {
         conn: &mut DbConnection,
         mail: &InboundMail,
         record: i64,
+        sender: Option<UserId>,
         outcome: Outcome,
     ) -> StoreResult<Taken> {
         let word = outcome.as_str();
@@ -87,7 +89,8 @@ impl Store {
             held_id: None,
             reply_id: None,
         };
-        let mut sender_id = None;
+        // A new customer made below replaces `None`.
+        let mut sender = sender;
         let mut reason = None;
         match outcome {
             Outcome::Duplicate => return duplicate_of(conn, &mail.message_key),
@@ -103,7 +106,6 @@ impl Store {
             Outcome::Append { ticket, author } => {
                 let body = ReplyBody::parse(mail.body(true)).map_err(StoreError::internal)?;
                 let reply = self.write_reply(conn, author, ticket, &body, ReplyKind::Public)?;
-                sender_id = Some(author.id());
                 taken.ticket_id = Some(ticket);
                 taken.reply_id = Some(reply.id);
             }
@@ -127,19 +129,15 @@ impl Store {
                 let opening = decide_new_ticket(actor, &self.sla, now())?;
                 let id =
                     insert_ticket_row(conn, actor, &new, &opening, follow_up_of, self.sends_mail)?;
-                sender_id = Some(actor.id());
+                sender = Some(actor.id());
                 taken.ticket_id = Some(TicketId(id));
             }
         }
-        let sender_id = match sender_id {
-            Some(id) => Some(id.0),
-            None => sender_account(conn, mail)?.map(|user| user.id.0),
-        };
         diesel::update(inbound_messages::table.find(record))
             .set((
                 inbound_messages::outcome.eq(word),
                 inbound_messages::reason.eq(reason),
-                inbound_messages::sender_id.eq(sender_id),
+                inbound_messages::sender_id.eq(sender.map(|id| id.0)),
                 inbound_messages::ticket_id.eq(taken.ticket_id.map(|id| id.0)),
                 inbound_messages::reply_id.eq(taken.reply_id),
             ))
@@ -166,7 +164,7 @@ fn insert_record(
             inbound_messages::subject.eq(mail.ticket_subject()),
             inbound_messages::body.eq(body),
             // Until it is decided, below, in the same transaction.
-            inbound_messages::outcome.eq("held"),
+            inbound_messages::outcome.eq(Outcome::HELD),
             inbound_messages::original.eq(original),
         ))
         .on_conflict(inbound_messages::message_key)

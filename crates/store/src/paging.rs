@@ -23,14 +23,20 @@ pub(crate) fn total(count: i64) -> u64 {
 }
 
 /// The page `$page` (a `domain::PageRequest`) of the rows the boxed query
-/// `$visible()` selects, in the order of the id column `$id`, as
-/// `$columns` read into `$row`s, each converted to its `domain` record, and
-/// counted when the
-/// page asks: a numbered page skips the rows before it, a cursor's page
-/// starts after its row. `$id_of` names a record's position. (A macro, as
-/// the lists' queries differ in type, table by table.)
+/// `$visible()` selects, in the order of the id column `$id` (oldest
+/// first; `$id desc`: newest first), as `$columns` read into `$row`s, each
+/// converted to its `domain` record, and counted when the page asks: a
+/// numbered page skips the rows before it, a cursor's page starts after
+/// its row. `$id_of` names a record's position. (A macro, as the lists'
+/// queries differ in type, table by table.)
 macro_rules! page_in_id_order {
-    ($conn:expr, $page:expr, $visible:expr, $columns:expr => $row:ty, $id:expr, $id_of:expr $(,)?) => {{
+    ($conn:expr, $page:expr, $visible:expr, $columns:expr => $row:ty, $id:expr, $id_of:expr $(,)?) => {
+        $crate::paging::page_in_id_order!(@ asc gt, $conn, $page, $visible, $columns => $row, $id, $id_of)
+    };
+    ($conn:expr, $page:expr, $visible:expr, $columns:expr => $row:ty, $id:expr, desc, $id_of:expr $(,)?) => {
+        $crate::paging::page_in_id_order!(@ desc lt, $conn, $page, $visible, $columns => $row, $id, $id_of)
+    };
+    (@ $order:ident $beyond:ident, $conn:expr, $page:expr, $visible:expr, $columns:expr => $row:ty, $id:expr, $id_of:expr) => {{
         let page: domain::PageRequest = $page;
         let visible = $visible;
         let total = match page.counts() {
@@ -41,11 +47,11 @@ macro_rules! page_in_id_order {
         };
         let mut query = visible()
             .select($columns)
-            .order_by($id.asc())
+            .order_by($id.$order())
             .limit($crate::paging::rows_to_read(page))
             .offset($crate::paging::page_offset(page));
         if let Some(after) = $crate::paging::after_id(page) {
-            query = query.filter($id.gt(after));
+            query = query.filter($id.$beyond(after));
         }
         let rows: Vec<$row> = query.load(&mut *$conn)?;
         let id_of = $id_of;

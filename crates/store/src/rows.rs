@@ -19,6 +19,7 @@ macro_rules! columns {
         pub(crate) const $name: $ty = ($($column,)*);
     };
 }
+pub(crate) use columns;
 
 pub(crate) fn utc(at: NaiveDateTime) -> DateTime<Utc> {
     at.and_utc()

@@ -11,7 +11,8 @@
 use chrono::NaiveDateTime;
 use diesel::{QueryDsl, Queryable, RunQueryDsl};
 use store::schema::{
-    events, outbox, replies, ticket_search_words, ticket_tags, tickets, users, webhook_endpoints,
+    events, inbound_messages, outbox, replies, ticket_search_words, ticket_tags, tickets, users,
+    webhook_endpoints,
 };
 use store::test_hooks::{RawConnection, take_connection};
 use store::{Store, StoreResult};
@@ -36,6 +37,19 @@ pub struct Fingerprint {
     /// `(id, channel, recipient, message_id, payload)`: what is to be
     /// delivered (a refused change announces nothing).
     pub outbox: Vec<(i64, String, String, String, String)>,
+    /// Inbound mail taken: what became of each message.
+    pub inbound: Vec<InboundPrint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct InboundPrint {
+    pub id: i64,
+    pub message_key: String,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub ticket_id: Option<i64>,
+    pub reply_id: Option<i64>,
+    pub dismissed_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
@@ -66,6 +80,7 @@ pub struct TicketPrint {
     pub first_response_at: Option<NaiveDateTime>,
     pub first_response_due_at: NaiveDateTime,
     pub resolution_due_at: NaiveDateTime,
+    pub follow_up_of: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Queryable)]
@@ -123,6 +138,7 @@ macro_rules! read_tables {
                     tickets::first_response_at,
                     tickets::first_response_due_at,
                     tickets::resolution_due_at,
+                    tickets::follow_up_of,
                 ))
                 .order_by(tickets::id)
                 .load($conn)?;
@@ -186,7 +202,20 @@ macro_rules! read_tables {
                 ))
                 .order_by(outbox::id)
                 .load($conn)?;
+            let inbound = inbound_messages::table
+                .select((
+                    inbound_messages::id,
+                    inbound_messages::message_key,
+                    inbound_messages::outcome,
+                    inbound_messages::reason,
+                    inbound_messages::ticket_id,
+                    inbound_messages::reply_id,
+                    inbound_messages::dismissed_at,
+                ))
+                .order_by(inbound_messages::id)
+                .load($conn)?;
             Ok(Fingerprint {
+                inbound,
                 webhooks,
                 outbox,
                 users,

@@ -16,6 +16,8 @@
 //!   waited for, killed on drop, stopped with SIGTERM.
 //! - [`SmtpSink`]: a real SMTP server (aiosmtpd) that keeps what it
 //!   receives for the test to read as a recipient would.
+//! - [`ImapServer`]: a real IMAP server (Dovecot) with one mailbox, mail
+//!   delivered into it and read back from its folders.
 //!
 //! What it needs from inside a `Store` comes through the store's
 //! `test-hooks` feature (`store::test_hooks`).
@@ -23,6 +25,7 @@
 mod cluster;
 mod db;
 pub mod fingerprint;
+mod imap;
 mod server;
 mod smtp;
 
@@ -31,5 +34,6 @@ pub use db::{
     Backend, HeldConnection, OtherClient, QueryLog, SKIP_POSTGRES_VAR, TestDb, hold_connection,
     record_queries,
 };
+pub use imap::{ImapServer, StoredMail};
 pub use server::{Launch, Log, Ready, ServerProcess, free_port};
 pub use smtp::{ReceivedMail, SmtpSink};

@@ -71,6 +71,7 @@ pub enum Ready {
 pub struct Launch {
     binary: PathBuf,
     wrapper: Option<(PathBuf, Vec<String>)>,
+    args: Vec<String>,
     dir: Option<PathBuf>,
     env_clear: bool,
     env: Vec<(String, String)>,
@@ -98,6 +99,7 @@ impl ServerProcess {
         Launch {
             binary: binary.as_ref().to_path_buf(),
             wrapper: None,
+            args: Vec::new(),
             dir: None,
             env_clear: false,
             env: Vec::new(),
@@ -316,6 +318,15 @@ impl Launch {
         self
     }
 
+    /// Passes `args` to the binary (after those passed before).
+    pub fn args<S: AsRef<OsStr>>(mut self, args: impl IntoIterator<Item = S>) -> Self {
+        self.args.extend(
+            args.into_iter()
+                .map(|arg| arg.as_ref().to_string_lossy().into_owned()),
+        );
+        self
+    }
+
     /// Runs `program ARGS... BINARY` rather than the binary itself: a
     /// wrapper such as `setpriv ... --` that execs the server in its place
     /// (so the pid signalled is the server's).
@@ -365,6 +376,7 @@ impl Launch {
             }
             None => Command::new(&self.binary),
         };
+        command.args(&self.args);
         if let Some(dir) = &self.dir {
             command.current_dir(dir);
         }

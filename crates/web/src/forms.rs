@@ -25,6 +25,10 @@ struct WithCsrf<T> {
     fields: T,
 }
 
+/// A form that carries nothing but its CSRF token (a button).
+#[derive(Debug, Deserialize)]
+pub struct EmptyForm {}
+
 /// A signed-in user's form: from our site, with its session's token.
 #[derive(Debug)]
 pub struct Posted<T> {

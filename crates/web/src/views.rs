@@ -308,6 +308,21 @@ pub struct TicketPage {
     pub history: Vec<HistoryEntry>,
     pub more_history_url: Option<String>,
     pub error: Option<String>,
+    /// The resolved ticket this one follows up (opened by mail to it).
+    pub follow_up_of: Option<i64>,
+    /// The tickets that follow this one up.
+    pub followed_up_in: Vec<i64>,
+    /// Mail held for this ticket, not dismissed (staff only; empty for a
+    /// customer).
+    pub held: Vec<HeldLink>,
+}
+
+/// A held message as a ticket's page lists it.
+#[derive(Debug, Clone)]
+pub struct HeldLink {
+    pub id: i64,
+    pub reason: String,
+    pub received: When,
 }
 
 #[derive(Debug, Clone)]
@@ -320,6 +335,8 @@ pub struct ThreadEntry {
     pub note: bool,
     /// Written by the viewer.
     pub mine: bool,
+    /// Where the message it came from by mail is kept, for staff.
+    pub original_url: Option<String>,
 }
 
 /// The account that opened a ticket, as staff see it beside the ticket.
@@ -552,6 +569,58 @@ pub struct DeliveryRow {
     pub duration_ms: i64,
     pub error: String,
     pub succeeded: bool,
+}
+
+/// The held mail, newest first.
+#[derive(Debug, Template)]
+#[template(path = "held.html")]
+pub struct HeldListPage {
+    pub chrome: Chrome,
+    pub rows: Vec<HeldRow>,
+    pub next_url: Option<String>,
+    pub first_url: Option<String>,
+    pub empty_message: &'static str,
+}
+
+/// One held message in the list.
+#[derive(Debug, Clone)]
+pub struct HeldRow {
+    pub id: i64,
+    pub received: When,
+    pub sender: HeldSender,
+    pub ticket: Option<i64>,
+    pub reason: String,
+    pub subject: String,
+}
+
+/// Who sent a held message: the address, and the account it belongs to
+/// when there is one.
+#[derive(Debug, Clone)]
+pub struct HeldSender {
+    pub address: String,
+    pub account: Option<String>,
+}
+
+/// One held message: what it says, why it was held, and what to do with it.
+#[derive(Debug, Template)]
+#[template(path = "held_message.html")]
+pub struct HeldMessagePage {
+    pub chrome: Chrome,
+    pub id: i64,
+    pub received: When,
+    pub sender: HeldSender,
+    pub ticket: Option<i64>,
+    pub reason: String,
+    pub subject: String,
+    pub body: String,
+    /// When and by whom it was dismissed; `None` while it waits.
+    pub dismissed: Option<Dismissed>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Dismissed {
+    pub at: When,
+    pub by: String,
 }
 
 #[cfg(test)]

@@ -35,7 +35,11 @@ fn body_operations(document: &Value, user_id: &str, ticket_id: i64) -> Vec<(Meth
     let mut operations = Vec::new();
     for (template, item) in document["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("operations") {
-            if operation.get("requestBody").is_none() {
+            // A JSON body; inbound mail's is a message (`message/rfc822`).
+            if operation["requestBody"]["content"]
+                .get("application/json")
+                .is_none()
+            {
                 continue;
             }
             let path = template

@@ -17,11 +17,12 @@ use delivery::Worker;
 use domain::EmailAddress;
 use domain::inbound::{CUT_MARKER, HELD_DEACTIVATED, HELD_NOT_THEIRS};
 use domain::values::BODY_MAX_CHARS;
-use edge::inbound::{DEFAULT_MAX_EMAIL_BYTES, InboundSettings, reply_address};
+use edge::inbound::{DEFAULT_MAX_EMAIL_BYTES, InboundSettings};
 use edge::limits::LimitSettings;
-use store::test_hooks::{InboundRecord, inbound_records};
 use testkit::SmtpSink;
+use testkit::fingerprint::{Fingerprint, InboundPrint};
 
+use super::held::{INBOUND_TOKEN, support, to_ticket};
 use super::*;
 
 pub const PUBLIC_URL: &str = "https://help.example.com";
@@ -30,7 +31,6 @@ pub const SUPPORT: &str = "support@example.com";
 /// `MAIL_FROM`, other than the support address here so that both are
 /// recognised as ours.
 pub const MAIL_FROM: &str = "notify@example.com";
-pub const TOKEN: &str = "inbound-token-for-the-tests-0123456789";
 const ENDPOINT: &str = "/api/v1/inbound/email";
 /// A new ticket's author waits for this long at most for a retried post.
 const RETRIES: usize = 50;
@@ -39,8 +39,8 @@ const RETRIES: usize = 50;
 /// `MAIL_FROM` and `PUBLIC_URL` set has it.
 pub fn inbound_settings() -> InboundSettings {
     InboundSettings {
-        address: EmailAddress::parse(SUPPORT).expect("an address"),
-        token: Some(TOKEN.to_owned()),
+        address: support(),
+        token: Some(INBOUND_TOKEN.to_owned()),
         max_bytes: DEFAULT_MAX_EMAIL_BYTES,
         sender_limit: domain::inbound::DEFAULT_SENDER_LIMIT,
         mail_from: Some(EmailAddress::parse(MAIL_FROM).expect("an address")),
@@ -63,7 +63,7 @@ impl TestApp {
 
     /// Posts `raw` as a mail server's pipe does.
     pub async fn post_mail(&self, raw: impl Into<Vec<u8>>) -> Answer {
-        self.post_mail_as(Some(TOKEN), "message/rfc822", raw.into())
+        self.post_mail_as(Some(INBOUND_TOKEN), "message/rfc822", raw.into())
             .await
     }
 
@@ -99,10 +99,32 @@ impl TestApp {
         panic!("never taken after {RETRIES} deliveries");
     }
 
-    /// Every inbound message recorded, oldest first.
-    pub async fn inbound_records(&self) -> Vec<InboundRecord> {
-        self.with_store(|store| inbound_records(store).expect("records"))
+    /// Every row a request can change.
+    pub async fn fingerprint(&self) -> Fingerprint {
+        self.with_store(|store| testkit::fingerprint::fingerprint(store).expect("fingerprint"))
             .await
+    }
+
+    /// The tracker's data without the record of mail taken: what acting
+    /// on a message changes.
+    pub async fn data_print(&self) -> Fingerprint {
+        Fingerprint {
+            inbound: Vec::new(),
+            ..self.fingerprint().await
+        }
+    }
+
+    /// What became of every message taken, oldest first.
+    pub async fn inbound_records(&self) -> Vec<InboundPrint> {
+        self.fingerprint().await.inbound
+    }
+
+    /// The bytes of the mail a ticket was opened by, or a reply came
+    /// from (`path`: `tickets/{id}` or `replies/{id}`), as staff read it.
+    pub async fn original(&self, staff: &Session, path: &str) -> Vec<u8> {
+        let answer = self.get(&format!("/api/v1/{path}/original"), staff).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.text());
+        answer.body
     }
 }
 
@@ -225,19 +247,14 @@ fn notification_header(mail: &testkit::ReceivedMail, name: &str) -> String {
         .to_owned()
 }
 
-/// The record of a held answer's message.
-async fn held_record(app: &TestApp, data: &Value) -> InboundRecord {
+/// A held answer's message, as staff read it.
+async fn held(app: &TestApp, staff: &Session, data: &Value) -> Value {
     assert_eq!(outcome(data), "held", "{data}");
-    let id: i64 = data["heldId"]
-        .as_str()
-        .expect("heldId")
-        .parse()
-        .expect("numeric");
-    app.inbound_records()
+    let id = data["heldId"].as_str().expect("heldId");
+    app.get(&format!("/api/v1/held/{id}"), staff)
         .await
-        .into_iter()
-        .find(|record| record.id == id)
-        .expect("the held message's record")
+        .expect(StatusCode::OK)
+        .data()
 }
 
 http_tests! {
@@ -280,8 +297,8 @@ http_tests! {
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].outcome, "created");
         assert_eq!(records[0].ticket_id, Some(id));
-        assert_eq!(records[0].sender_id.map(|id| id.to_string()), seen["author"].as_str().map(str::to_owned));
-        assert_eq!(records[0].original, raw.as_bytes(), "the original is kept byte for byte");
+        let original = app.original(&agent, &format!("tickets/{id}")).await;
+        assert_eq!(original, raw.as_bytes(), "the original is kept byte for byte");
 
         app.request(Method::POST, "/api/v1/pin-resets", None, Some(json!({"email": "ada.lovelace@example.org"})))
             .await
@@ -327,11 +344,14 @@ http_tests! {
             ticket(&app, &agent, by_http).await["status"]
         );
         let records = app.inbound_records().await;
-        assert_eq!(records.last().map(|record| record.reply_id.is_some()), Some(true));
+        let reply_id = records.last().and_then(|record| record.reply_id).expect("a reply's record");
+        assert_eq!(last["_id"], reply_id.to_string());
+        let original = app.original(&agent, &format!("replies/{reply_id}")).await;
+        assert!(original.starts_with(b"From: Kayode <kayode@example.org>"));
 
         // The agent answers by mail, from the agent's address, to the
         // ticket's reply address.
-        let to = reply_address(&inbound_settings().address, &test_keys(), TicketId(by_mail));
+        let to = to_ticket(by_mail);
         let data = app.deliver(message(
             "Benjamin <benjamin@example.com>",
             &[("To", &to), ("Subject", "Re: [#1] The printer")],
@@ -371,7 +391,7 @@ http_tests! {
 
         let waits = app.reply(&customer, unanswered, "Anyone?").await.expect(StatusCode::CONFLICT).json();
         let admins = app.reply(&admin, answered, "Noted.").await.expect(StatusCode::FORBIDDEN).json();
-        let before = app.with_store(|store| testkit::fingerprint::fingerprint(store).expect("fingerprint")).await;
+        let before = app.data_print().await;
         for (from, id, reason) in [
             ("kayode@example.org", unanswered, waits["message"].as_str().expect("message")),
             ("iambenkay@example.com", answered, admins["message"].as_str().expect("message")),
@@ -381,34 +401,36 @@ http_tests! {
             ("gone@example.org", answered, HELD_DEACTIVATED),
         ] {
             let data = app.deliver(message(from, &[("Subject", "Re: it"), ("References", &references(id))], "My words.")).await;
-            let record = held_record(&app, &data).await;
-            assert_eq!(record.reason.as_deref(), Some(reason), "{from} on #{id}");
-            assert_eq!(record.ticket_id, Some(id), "{from}");
+            let record = held(&app, &agent, &data).await;
+            assert_eq!(record["reason"], reason, "{from} on #{id}");
+            assert_eq!(record["ticketId"], id, "{from}");
+            assert_eq!(record["sender"]["address"], from);
+            assert_eq!(record["text"], "My words.");
             assert_eq!(ticket_id(&data), id, "{from}");
-            assert_eq!(record.reply_id, None);
         }
         // Held, not acted on: no reply, no ticket, no account, no mail.
-        let after = app.with_store(|store| testkit::fingerprint::fingerprint(store).expect("fingerprint")).await;
-        assert_eq!(before, after);
+        assert_eq!(before, app.data_print().await);
         // Staff mail that answers no ticket opens none.
         let data = app.deliver(message("iambenkay@example.com", &[("Subject", "A new one")], "Hi.")).await;
-        let record = held_record(&app, &data).await;
-        assert_eq!(record.ticket_id, None);
+        let record = held(&app, &agent, &data).await;
+        assert_eq!(record["ticketId"], Value::Null);
         assert!(data.get("ticketId").is_none(), "{data}");
-        assert!(record.reason.as_deref().is_some_and(|reason| reason.contains("staff")), "{record:?}");
+        assert!(record["reason"].as_str().is_some_and(|reason| reason.contains("staff")), "{record}");
     }
 
     /// Over `INBOUND_SENDER_LIMIT` an hour, an address's mail is held with
     /// that reason; another address is not held for it.
     async fn an_address_over_its_hourly_limit_is_held(app) {
         let app = app.taking_mail(InboundSettings { sender_limit: 2, ..inbound_settings() });
+        let agent = app.agent().await;
         for n in 0..2 {
             let data = app.deliver(message("busy@example.org", &[("Subject", "Hi")], &format!("Mail {n}"))).await;
             assert_eq!(outcome(&data), "created", "{n}");
         }
         let data = app.deliver(message("busy@example.org", &[("Subject", "Hi")], "Mail 3")).await;
-        let record = held_record(&app, &data).await;
-        assert_eq!(record.reason.as_deref(), Some("over the limit of 2 messages an hour from one address"));
+        let record = held(&app, &agent, &data).await;
+        assert_eq!(record["reason"], "over the limit of 2 messages an hour from one address");
+        assert_eq!(record["text"], "Mail 3");
         let data = app.deliver(message("calm@example.org", &[("Subject", "Hi")], "Mail")).await;
         assert_eq!(outcome(&data), "created");
     }
@@ -451,8 +473,8 @@ http_tests! {
         let customer = customer_at(&app, "kayode", "kayode@example.org").await;
         let id = answered_ticket(&app, &customer, &agent).await;
         let refs = references(id);
-        let before = app.with_store(|store| testkit::fingerprint::fingerprint(store).expect("fingerprint")).await;
-        let reply_to = reply_address(&inbound_settings().address, &test_keys(), TicketId(id));
+        let before = app.data_print().await;
+        let reply_to = to_ticket(id);
         let report = "From: MAILER-DAEMON@mx.example.org\r\nTo: support@example.com\r\nSubject: Undelivered\r\nMIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=r\r\n\r\n--r\r\nContent-Type: text/plain\r\n\r\nIt failed.\r\n--r\r\nContent-Type: message/delivery-status\r\n\r\nAction: failed\r\n--r--\r\n".to_owned();
         for (raw, reason) in [
             (message("kayode@example.org", &[("Auto-Submitted", "auto-replied"), ("References", &refs)], "Away."), "an automatic reply"),
@@ -474,8 +496,7 @@ http_tests! {
             assert_eq!(record.outcome, "ignored");
             assert_eq!(record.reason.as_deref(), Some(reason), "{raw}");
         }
-        let after = app.with_store(|store| testkit::fingerprint::fingerprint(store).expect("fingerprint")).await;
-        assert_eq!(before, after, "machine mail changed something");
+        assert_eq!(before, app.data_print().await, "machine mail changed something");
         // `Auto-Submitted: no` is a person's mail.
         let data = app.deliver(message("kayode@example.org", &[("Auto-Submitted", "no"), ("References", &refs)], "Me.")).await;
         assert_eq!(outcome(&data), "appended");
@@ -490,14 +511,13 @@ http_tests! {
         let data = app.deliver(first.clone()).await;
         assert_eq!(outcome(&data), "created");
         let id = ticket_id(&data);
-        let before = app.with_store(|store| testkit::fingerprint::fingerprint(store).expect("fingerprint")).await;
+        let before = app.fingerprint().await;
         let again = app.post_mail(first).await.expect(StatusCode::OK);
         assert_eq!(again.json()["message"], "Already taken");
         assert_eq!(again.data(), json!({"outcome": "duplicate", "ticketId": id}));
         let altered = message("ada@example.org", &[("Message-ID", "<same@client.example>"), ("Subject", "Hi")], "Two.");
         assert_eq!(outcome(&app.deliver(altered).await), "duplicate");
-        let after = app.with_store(|store| testkit::fingerprint::fingerprint(store).expect("fingerprint")).await;
-        assert_eq!(before, after, "a duplicate changed something");
+        assert_eq!(before, app.fingerprint().await, "a duplicate changed something, or was recorded");
         let anonymous = message("ada@example.org", &[("Message-ID", ""), ("Subject", "Hi")], "Three.");
         let data = app.deliver(anonymous.clone()).await;
         assert_eq!(outcome(&data), "created");
@@ -526,8 +546,8 @@ http_tests! {
             let answer = app.post_mail_as(token, "message/rfc822", raw.clone()).await.expect(StatusCode::UNAUTHORIZED);
             assert!(answer.text().contains("token"), "{}", answer.text());
         }
-        app.post_mail_as(Some(TOKEN), "text/plain", raw.clone()).await.expect(StatusCode::UNSUPPORTED_MEDIA_TYPE);
-        app.post_mail_as(Some(TOKEN), "", raw.clone()).await.expect(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        app.post_mail_as(Some(INBOUND_TOKEN), "text/plain", raw.clone()).await.expect(StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        app.post_mail_as(Some(INBOUND_TOKEN), "", raw.clone()).await.expect(StatusCode::UNSUPPORTED_MEDIA_TYPE);
         let big = message("ada@example.org", &[("Subject", "Hi")], &"x".repeat(5000)).into_bytes();
         app.post_mail(big.clone()).await.expect(StatusCode::PAYLOAD_TOO_LARGE);
         // Streamed without a length: cut off at the limit.
@@ -536,7 +556,7 @@ http_tests! {
             .method(Method::POST)
             .uri(ENDPOINT)
             .header(header::CONTENT_TYPE, "message/rfc822")
-            .header(header::AUTHORIZATION, format!("Bearer {TOKEN}"))
+            .header(header::AUTHORIZATION, format!("Bearer {INBOUND_TOKEN}"))
             .body(Body::from_stream(futures_util::stream::iter(chunks)))
             .expect("request");
         app.send(request).await.expect(StatusCode::PAYLOAD_TOO_LARGE);
@@ -571,7 +591,7 @@ http_tests! {
         assert!(body.ends_with(CUT_MARKER), "{}", &body[body.len() - 100..]);
         let kept = body.strip_suffix(CUT_MARKER).expect("the marker");
         assert!(text.starts_with(kept));
-        assert_eq!(app.inbound_records().await[0].original, raw.as_bytes());
+        assert_eq!(app.original(&agent, &format!("tickets/{}", ticket_id(&data))).await, raw.as_bytes());
     }
 
     /// The same message posted eight times at once makes one change: one
@@ -656,7 +676,7 @@ http_tests! {
         let notification = mails.first().expect("the customer is mailed the agent's reply");
         let parsed = notification.parsed();
         let reply_to = parsed.reply_to().and_then(|to| to.first()).and_then(|to| to.address()).expect("Reply-To").to_owned();
-        assert_eq!(reply_to, reply_address(&inbound_settings().address, &test_keys(), TicketId(id)));
+        assert_eq!(reply_to, to_ticket(id));
         let message_id = parsed.message_id().expect("Message-ID").to_owned();
         let their_references = notification_header(notification, "References");
         let quoted: String = parsed.body_text(0).expect("text").lines().map(|line| format!("> {line}\n")).collect();

@@ -395,12 +395,6 @@ mod processes {
         env
     }
 
-    fn start(dir: &std::path::Path, env: &[(String, String)]) -> Server {
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let log = dir.join(format!("server-{}.log", rand::random::<u32>()));
-        Server::start(dir, &env, Log::File(log))
-    }
-
     fn queue(db: &TestDb, address: &str, ticket: i64) -> String {
         store::test_hooks::queue_mail(
             db.store(),
@@ -424,7 +418,7 @@ mod processes {
             &sink,
             &[("MAIL_TIMEOUT_MS", "2000"), ("MAIL_LEASE_MS", "5000")],
         );
-        let mut first = start(dir.path(), &env);
+        let mut first = Server::start_logged(dir.path(), &env);
         let message_id = queue(&db, "slow@example.org", 1);
         let sent = sink.wait_for(1, Duration::from_secs(10));
         assert_eq!(sent.len(), 1, "{}", first.process.log_tail());
@@ -435,7 +429,7 @@ mod processes {
         while first.is_running() {
             std::thread::sleep(Duration::from_millis(10));
         }
-        let mut second = start(dir.path(), &env);
+        let mut second = Server::start_logged(dir.path(), &env);
         let received = sink.wait_for(2, Duration::from_secs(20));
         assert_eq!(received.len(), 2, "{}", second.process.log_tail());
         assert!(
@@ -466,7 +460,7 @@ mod processes {
         let dir = tempfile::tempdir().expect("tempdir");
         let sink = SmtpSink::start().expect("the SMTP sink starts");
         let env = env(&db, &sink, &[("SHUTDOWN_GRACE_SECS", "10")]);
-        let mut server = start(dir.path(), &env);
+        let mut server = Server::start_logged(dir.path(), &env);
         queue(&db, "slow@example.org", 1);
         // Kept by the sink, answered 1.5 s later.
         assert_eq!(sink.wait_for(1, Duration::from_secs(10)).len(), 1);
@@ -478,7 +472,7 @@ mod processes {
             "recorded as sent: {pending:?}\n{}",
             server.process.log_tail()
         );
-        let mut again = start(dir.path(), &env);
+        let mut again = Server::start_logged(dir.path(), &env);
         std::thread::sleep(Duration::from_millis(800));
         assert_eq!(sink.received().len(), 1);
         again.terminate(Duration::from_secs(10));
@@ -561,15 +555,7 @@ mod processes {
         let dir = tempfile::tempdir().expect("tempdir");
         let sink = SmtpSink::start().expect("the SMTP sink starts");
         let env = env(&db, &sink, &[]);
-        let mut servers: Vec<Server> = std::thread::scope(|scope| {
-            let starting: Vec<_> = (0..3)
-                .map(|_| scope.spawn(|| start(dir.path(), &env)))
-                .collect();
-            starting
-                .into_iter()
-                .map(|s| s.join().expect("started"))
-                .collect()
-        });
+        let mut servers = Server::start_several(3, dir.path(), &env);
         std::thread::scope(|scope| {
             for part in 0..3 {
                 let db = &db;
@@ -602,7 +588,7 @@ mod processes {
 }
 
 /// An account of `role` with the address `<username>@example.com`.
-async fn with_address(app: &TestApp, username: &str, role: Role) -> Session {
+pub(crate) async fn with_address(app: &TestApp, username: &str, role: Role) -> Session {
     let session = app.user(username, role).await;
     app.patch(
         "/api/v1/users/me",

@@ -60,6 +60,31 @@ impl Server {
         Self::launch(ServerProcess::build(BINARY), dir, env, log)
     }
 
+    /// Starts the server with `env`, its output in a log file of its own
+    /// in `dir` (whose last lines show when a test fails).
+    pub fn start_logged(dir: &std::path::Path, env: &[(String, String)]) -> Server {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let log = dir.join(format!("server-{}.log", rand::random::<u32>()));
+        Self::start(dir, &env, Log::File(log))
+    }
+
+    /// `count` servers like [`Server::start_logged`], started side by side.
+    pub fn start_several(
+        count: usize,
+        dir: &std::path::Path,
+        env: &[(String, String)],
+    ) -> Vec<Server> {
+        std::thread::scope(|scope| {
+            let starting: Vec<_> = (0..count)
+                .map(|_| scope.spawn(|| Self::start_logged(dir, env)))
+                .collect();
+            starting
+                .into_iter()
+                .map(|started| started.join().expect("started"))
+                .collect()
+        })
+    }
+
     /// Like [`Server::start`], but as the unprivileged `nobody` when the
     /// tests run as root (root reads files whatever their permissions);
     /// `dir` must then belong to `nobody` (see [`give_to_nobody`]).

@@ -9,6 +9,8 @@ use store::NewTicket;
 
 use super::*;
 
+mod held;
+
 /// The session cookie's name.
 const COOKIE: &str = "tracker_session";
 /// The known-device cookie's name (the API's, set by a sign-in too).
@@ -109,12 +111,18 @@ impl WebPage {
 
     /// The ids of the ticket rows listed, in order.
     fn ticket_rows(&self) -> Vec<i64> {
+        self.row_ids("ticket")
+    }
+
+    /// The ids of the rows listed whose element ids are `{kind}-{id}`, in
+    /// order.
+    fn row_ids(&self, kind: &str) -> Vec<i64> {
         self.html
-            .split(r#"<li class="ticket" id="ticket-"#)
+            .split(&format!(r#"<li class="ticket" id="{kind}-"#))
             .skip(1)
             .map(|rest| {
                 let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-                digits.parse().expect("a ticket row's id")
+                digits.parse().expect("a row's id")
             })
             .collect()
     }

@@ -736,7 +736,7 @@ mod processes {
 
     use domain::{Actor, EventSet, Pin, Role, TicketBody, Username, WebhookUrl};
     use store::{NewTicket, NewWebhook, Store};
-    use testkit::{Backend, Log, TestDb};
+    use testkit::{Backend, TestDb};
 
     use super::{Mode, Receiver, by_id, local_policy};
     use crate::process::Server;
@@ -801,13 +801,6 @@ mod processes {
         env
     }
 
-    fn start(dir: &std::path::Path, env: &[(String, String)]) -> Server {
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        // The log's last lines are shown if the test fails.
-        let log = dir.join(format!("server-{}.log", rand::random::<u32>()));
-        Server::start(dir, &env, Log::File(log))
-    }
-
     /// A server killed after sending and before recording the attempt
     /// leaves the message leased; once the lease ends, the next process
     /// sends it again, with the same `webhook-id`.
@@ -824,7 +817,7 @@ mod processes {
             &db,
             &[("WEBHOOK_TIMEOUT_MS", "5000"), ("WEBHOOK_LEASE_MS", "6000")],
         );
-        let mut first = start(dir.path(), &env);
+        let mut first = Server::start_logged(dir.path(), &env);
         open_ticket(db.store(), customer, 1);
         let sent = receiver.wait_until(Duration::from_secs(10), |r| r.len() == 1);
         let claimed_at = Instant::now();
@@ -833,7 +826,7 @@ mod processes {
             std::thread::sleep(Duration::from_millis(10));
         }
         receiver.set_mode(Mode::Ok);
-        let mut second = start(dir.path(), &env);
+        let mut second = Server::start_logged(dir.path(), &env);
         let received = receiver.wait_until(Duration::from_secs(20), |r| r.len() == 2);
         assert!(
             claimed_at.elapsed() >= Duration::from_secs(4),
@@ -870,7 +863,7 @@ mod processes {
         let (admin, customer) = accounts(db.store());
         let id = subscribe(db.store(), admin, &receiver);
         let env = env(&db, &[("SHUTDOWN_GRACE_SECS", "10")]);
-        let mut server = start(dir.path(), &env);
+        let mut server = Server::start_logged(dir.path(), &env);
         open_ticket(db.store(), customer, 1);
         receiver.wait_until(Duration::from_secs(10), |r| r.len() == 1);
         let status = server.terminate(Duration::from_secs(10));
@@ -888,7 +881,7 @@ mod processes {
         assert!(log.items[0].succeeded, "{log:?}");
         assert!(log.items[0].duration_ms >= 1400);
         // A fresh process finds nothing left to send.
-        let mut again = start(dir.path(), &env);
+        let mut again = Server::start_logged(dir.path(), &env);
         std::thread::sleep(Duration::from_millis(500));
         assert_eq!(receiver.received().len(), 1);
         again.terminate(Duration::from_secs(10));
@@ -920,15 +913,7 @@ mod processes {
             subscribe(db.store(), admin, receiver);
         }
         let env = env(&db, &[]);
-        let mut servers: Vec<Server> = std::thread::scope(|scope| {
-            let starting: Vec<_> = (0..3)
-                .map(|_| scope.spawn(|| start(dir.path(), &env)))
-                .collect();
-            starting
-                .into_iter()
-                .map(|s| s.join().expect("started"))
-                .collect()
-        });
+        let mut servers = Server::start_several(3, dir.path(), &env);
         let store = db.store().clone();
         std::thread::scope(|scope| {
             for part in 0..4 {

@@ -29,6 +29,10 @@ const BINARY: &str = env!("CARGO_BIN_EXE_api");
 const SECRET: &str = "browser-tests-secret-of-at-least-32-bytes";
 /// Every account's PIN.
 pub const PIN: &str = "2468";
+/// The address a server taking mail takes it at.
+pub const SUPPORT_ADDRESS: &str = "support@example.com";
+/// What the tests' mail server proves itself with.
+const INBOUND_TOKEN: &str = "browser-tests-inbound-token-32-bytes-long";
 /// How long a page may take to show what a test waits for.
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -174,6 +178,16 @@ impl Server {
         Self::start_with(&mail, Some(port)).await
     }
 
+    /// As [`Server::start`], taking inbound mail at [`SUPPORT_ADDRESS`]
+    /// over HTTP ([`Server::deliver_mail`]).
+    pub async fn start_taking_mail() -> Server {
+        let inbound = [
+            ("INBOUND_ADDRESS", SUPPORT_ADDRESS.to_owned()),
+            ("INBOUND_TOKEN", INBOUND_TOKEN.to_owned()),
+        ];
+        Self::start_with(&inbound, None).await
+    }
+
     async fn start_with(extra: &[(&str, String)], port: Option<u16>) -> Server {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mut launch = ServerProcess::build(BINARY)
@@ -258,6 +272,23 @@ impl Server {
         assert_eq!(login.status, 200, "{}", login.body);
         let body: Value = serde_json::from_str(&login.body).expect("a JSON answer");
         body["token"].as_str().expect("a token").to_owned()
+    }
+
+    /// Hands a raw message over as a mail server does (the server must
+    /// take mail: [`Server::start_taking_mail`]); the outcome's `data`.
+    pub async fn deliver_mail(&self, raw: &str) -> Value {
+        let authorization = format!("Bearer {INBOUND_TOKEN}");
+        let headers = [
+            (header::CONTENT_TYPE, "message/rfc822"),
+            (header::AUTHORIZATION, authorization.as_str()),
+        ];
+        let path = "/api/v1/inbound/email";
+        let answer = exchange(self.port, Method::POST, path, &headers, raw.to_owned())
+            .await
+            .unwrap_or_else(|| panic!("no answer to POST {path}"));
+        assert_eq!(answer.status, 200, "POST {path}: {}", answer.body);
+        let body: Value = serde_json::from_str(&answer.body).expect("a JSON answer");
+        body["data"].clone()
     }
 
     /// Through the JSON API: a request as `token`, which must answer

@@ -9,6 +9,7 @@
 
 mod escaping;
 mod harness;
+mod held;
 mod pages;
 mod pin_reset;
 mod story;

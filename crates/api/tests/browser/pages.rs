@@ -124,24 +124,29 @@ async fn screenshots_at_phone_and_desktop_width_and_no_sideways_scroll() {
     pages.check(&browser, "admin-users", "ul#users").await;
 
     browser.close().await;
-    assert!(
-        pages.too_wide.is_empty(),
-        "pages that scroll sideways at {} px:\n{}",
-        PHONE.width,
-        pages.too_wide.join("\n")
-    );
+    pages.assert_none_too_wide();
 }
 
 /// What was found wrong on the way: every page is checked before failing.
 #[derive(Debug, Default)]
-struct Pages {
+pub struct Pages {
     too_wide: Vec<String>,
 }
 
 impl Pages {
+    /// Fails, naming them, if any page checked scrolled sideways.
+    pub fn assert_none_too_wide(&self) {
+        assert!(
+            self.too_wide.is_empty(),
+            "pages that scroll sideways at {} px:\n{}",
+            PHONE.width,
+            self.too_wide.join("\n")
+        );
+    }
+
     /// Waits for `ready` on the page, then at each width: a screenshot, and
     /// on the phone, whether it scrolls sideways.
-    async fn check(&mut self, browser: &Browser, name: &str, ready: &str) {
+    pub async fn check(&mut self, browser: &Browser, name: &str, ready: &str) {
         browser.find(ready).await;
         let path = browser.path().await;
         for size in [DESKTOP, PHONE] {

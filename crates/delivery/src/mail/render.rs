@@ -163,6 +163,8 @@ struct NotificationView {
     priority: &'static str,
     ticket_url: String,
     why: String,
+    /// What answering the mail does, when mail comes in (`INBOUND_ADDRESS`).
+    reply_hint: Option<&'static str>,
     unsubscribe_url: String,
 }
 
@@ -223,6 +225,12 @@ impl NotificationView {
             priority: mail.priority.as_str(),
             ticket_url: format!("{}/tickets/{id}", addressing.public_url),
             why,
+            // A staff member's answer by mail is a public reply whatever
+            // mail it answers (a note's too): said plainly.
+            reply_hint: addressing.inbound.as_ref().map(|_| match mail.to_customer {
+                true => "You can answer by replying to this mail: your reply is added to the ticket.",
+                false => "Replying to this mail answers the customer in public, whatever this mail was about.",
+            }),
             unsubscribe_url: unsubscribe_url(addressing, keys, mail)?,
         })
     }

@@ -2,7 +2,8 @@ use std::time::Duration;
 
 use domain::ids::UserId;
 use domain::{
-    NotificationKind, NotificationMail, OutgoingMail, PinResetMail, Priority, TicketStatus,
+    EmailAddress, NotificationKind, NotificationMail, OutgoingMail, PinResetMail, Priority,
+    TicketId, TicketStatus,
 };
 use edge::keys::{Keys, ServerSecret};
 use mail_parser::{HeaderValue, MessageParser};
@@ -258,4 +259,45 @@ fn smtp_urls_say_how_the_connection_is_protected() {
     }
     let error = SmtpServer::parse("smtp://u:hunter2@mail.example.com?tls=bad").expect_err("bad");
     assert!(!error.contains("hunter2"), "{error}");
+}
+
+#[test]
+fn with_mail_coming_in_a_ticket_mail_says_to_reply_to_the_tickets_address() {
+    let inbound = EmailAddress::parse("help@example.com").expect("address");
+    let addressing = Addressing {
+        inbound: Some(inbound.clone()),
+        ..addressing()
+    };
+    for (to_customer, hint) in [
+        (true, "your reply is added to the ticket"),
+        (false, "answers the customer in public"),
+    ] {
+        let mail =
+            OutgoingMail::Notification(notification(to_customer, NotificationKind::PublicReply));
+        let raw = build_message(&addressing, &keys(), "carol@example.org", "msg_1", &mail)
+            .expect("built")
+            .formatted();
+        let message = MessageParser::default().parse(&raw).expect("parses");
+        let reply_to = message
+            .reply_to()
+            .and_then(|to| to.first())
+            .and_then(|to| to.address())
+            .expect("Reply-To");
+        assert_eq!(
+            reply_to,
+            edge::inbound::reply_address(&inbound, &keys(), TicketId(123))
+        );
+        assert!(reply_to.starts_with("help+123."), "{reply_to}");
+        let text = message.body_text(0).expect("text");
+        assert!(text.contains(hint), "{text}");
+        let html = message.body_html(0).expect("html");
+        assert!(html.contains(hint), "{html}");
+    }
+    // Without mail coming in, no hint: replies go nowhere useful.
+    let raw = built(&OutgoingMail::Notification(notification(
+        true,
+        NotificationKind::PublicReply,
+    )));
+    let message = MessageParser::default().parse(&raw).expect("parses");
+    assert!(!message.body_text(0).expect("text").contains("replying"));
 }

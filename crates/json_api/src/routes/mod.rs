@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod health;
+pub mod held;
 pub mod inbound;
 pub mod notifications;
 pub mod outbox;

@@ -1,6 +1,7 @@
 //! The pages and forms, one module per area, merged here.
 
 mod account;
+mod held;
 mod reset_pin;
 mod sign_in;
 mod ticket;
@@ -42,6 +43,14 @@ pub fn router() -> Router<App> {
         .route("/tickets/{ticket_id}/replies", post(ticket::reply))
         .route("/tickets/{ticket_id}/resolve", post(ticket::resolve))
         .route("/tickets/{ticket_id}/triage", post(ticket::triage))
+        .route(
+            "/tickets/{ticket_id}/replies/{reply_id}/original",
+            get(held::reply_original),
+        )
+        .route("/held", get(held::list))
+        .route("/held/{held_id}", get(held::show))
+        .route("/held/{held_id}/dismiss", post(held::dismiss))
+        .route("/held/{held_id}/original", get(held::held_original))
         .route("/admin/users", get(users::list).post(users::create))
         .route("/admin/users/{user_id}/role", post(users::change_role))
         .route(
@@ -122,6 +131,7 @@ fn notice(done: Option<&str>) -> Option<&'static str> {
         "token-revoked" => "API token revoked; it opens nothing from now on.",
         "ping" => "Test ping queued.",
         "redelivered" => "Delivery queued again.",
+        "dismissed" => "Held message dismissed; it stays readable by its link.",
         _ => return None,
     })
 }

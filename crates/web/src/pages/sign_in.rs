@@ -15,7 +15,7 @@ use store::NewAccount;
 use super::{PageQuery, given, notice};
 use crate::SIGN_IN_PATH;
 use crate::error::PageError;
-use crate::forms::{Entrance, EntranceForm, Posted};
+use crate::forms::{EmptyForm, Entrance, EntranceForm, Posted};
 use crate::session::{SessionSecret, expired_session_cookie, local_destination};
 use crate::views::{Chrome, SignInPage, render, sentence};
 
@@ -236,14 +236,11 @@ fn form_refused(error: PageError, mut page: SignInPage) -> Response {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct NoFields {}
-
 /// Ends the session: its row is deleted, so a copy of the cookie opens
 /// nothing, and the browser forgets it.
 pub async fn sign_out(
     State(app): State<App>,
-    Posted { session, .. }: Posted<NoFields>,
+    Posted { session, .. }: Posted<EmptyForm>,
 ) -> Result<Response, PageError> {
     let digest = session.secret().digest();
     app.blocking(move |store| Ok::<_, PageError>(store.end_browser_session(&digest)?))

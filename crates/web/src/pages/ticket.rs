@@ -1,10 +1,15 @@
 //! A ticket's page: `domain`'s view of the ticket for the signed-in user
 //! (its thread, its history, the names on them, the SLA and what the user
-//! may do), read by one store action and rendered; and its forms: a reply
-//! or a note, resolving, the staff's triage.
+//! may do), read by one store action and rendered, with what inbound mail
+//! left on it (its follow-ups; for staff, its held mail and the originals
+//! of replies by mail); and its forms: a reply or a note, resolving, the
+//! staff's triage.
+
+use std::collections::HashSet;
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
+use domain::held::may_list_held;
 use domain::history::EventKind;
 use domain::{
     Actor, CursorKey, PageRequest, Paging, Person, Priority, ReplyBody, ReplyKind, TagSet,
@@ -13,16 +18,16 @@ use domain::{
 use edge::App;
 use edge::problem::Problem;
 use serde::Deserialize;
-use store::{SignedInUser, Store};
+use store::{HeldMessage, SignedInUser, Store};
 
 use super::tickets::subject_of;
 use super::{PageQuery, given, notice, ticket_id, viewer};
 use crate::SessionCookie;
 use crate::error::PageError;
-use crate::forms::Posted;
+use crate::forms::{EmptyForm, Posted};
 use crate::views::{
-    Choice, Chrome, HistoryEntry, ReplyBox, RequesterView, SlaView, ThreadEntry, TicketPage,
-    TriageForm, When, render, sentence, status_class, status_label,
+    Choice, Chrome, HeldLink, HistoryEntry, ReplyBox, RequesterView, SlaView, ThreadEntry,
+    TicketPage, TriageForm, When, render, sentence, status_class, status_label,
 };
 
 /// Replies and history entries a page shows at once.
@@ -44,6 +49,35 @@ struct ReadPage {
     view: TicketView,
     replies_next: Option<String>,
     events_next: Option<String>,
+    mail: TicketMail,
+}
+
+/// What inbound mail left on a ticket, as much as the viewer may see.
+#[derive(Debug, Default)]
+struct TicketMail {
+    /// Its held messages, not dismissed (staff).
+    held: Vec<HeldMessage>,
+    /// Its replies that came by mail, whose originals are kept (staff).
+    replies_from_mail: HashSet<i64>,
+    /// The tickets that follow it up.
+    follow_ups: Vec<TicketId>,
+}
+
+impl TicketMail {
+    fn read(store: &Store, actor: Actor, id: TicketId) -> Result<Self, PageError> {
+        let staff_only = may_list_held(actor).is_ok();
+        Ok(TicketMail {
+            held: match staff_only {
+                true => store.ticket_held(actor, id)?,
+                false => Vec::new(),
+            },
+            replies_from_mail: match staff_only {
+                true => store.replies_from_mail(actor, id)?.into_iter().collect(),
+                false => HashSet::new(),
+            },
+            follow_ups: store.follow_ups(actor, id)?,
+        })
+    }
 }
 
 /// Reads the ticket's page as `user`: one store action, in one read
@@ -75,6 +109,7 @@ fn read_page(
         }
     };
     let view = store.read_ticket_page(user.actor, id, replies, events)?;
+    let mail = TicketMail::read(store, user.actor, id)?;
     let seal = |request: PageRequest, next: Option<domain::Position>| {
         next.map(|position| cursors.seal(request.binding(), position))
     };
@@ -83,6 +118,7 @@ fn read_page(
         events_next: seal(events, view.events.next),
         user: user.clone(),
         view,
+        mail,
     })
 }
 
@@ -126,14 +162,22 @@ impl ReadPage {
             body: ticket.body.clone(),
             note: false,
             mine: ticket.author == viewer_id,
+            original_url: None,
         }];
-        thread.extend(view.replies.items.iter().map(|reply| ThreadEntry {
-            anchor: format!("reply-{}", reply.id),
-            author: self.name(reply.author),
-            when: When::of(reply.created_at),
-            body: reply.body.clone(),
-            note: reply.internal,
-            mine: reply.author == viewer_id,
+        thread.extend(view.replies.items.iter().map(|reply| {
+            ThreadEntry {
+                anchor: format!("reply-{}", reply.id),
+                author: self.name(reply.author),
+                when: When::of(reply.created_at),
+                body: reply.body.clone(),
+                note: reply.internal,
+                mine: reply.author == viewer_id,
+                original_url: self
+                    .mail
+                    .replies_from_mail
+                    .contains(&reply.id)
+                    .then(|| format!("/tickets/{}/replies/{}/original", ticket.id, reply.id)),
+            }
         }));
         let reply = ReplyBox {
             disabled_reason: view.actions.reply.as_ref().err().map(ToString::to_string),
@@ -222,6 +266,18 @@ impl ReadPage {
                 .as_ref()
                 .map(|cursor| format!("/tickets/{id}?history={cursor}")),
             error: drafts.error,
+            follow_up_of: ticket.follow_up_of.map(|of| of.0),
+            followed_up_in: self.mail.follow_ups.iter().map(|next| next.0).collect(),
+            held: self
+                .mail
+                .held
+                .iter()
+                .map(|held| HeldLink {
+                    id: held.id,
+                    reason: sentence(&held.reason),
+                    received: When::of(held.received_at),
+                })
+                .collect(),
         }
     }
 
@@ -261,6 +317,9 @@ impl ReadPage {
                     (true, false) => format!("removed the tags {}", list(removed)),
                     _ => format!("tagged it {} and removed {}", list(added), list(removed)),
                 }
+            }
+            EventKind::HeldDismissed { held_id } => {
+                format!("dismissed held message {held_id}")
             }
         }
     }
@@ -376,14 +435,11 @@ pub async fn reply(
     .await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct NoFields {}
-
 /// Resolves the ticket (its customer only, as the store's rules say).
 pub async fn resolve(
     State(app): State<App>,
     Path(raw_id): Path<String>,
-    Posted { session, .. }: Posted<NoFields>,
+    Posted { session, .. }: Posted<EmptyForm>,
 ) -> Result<Response, PageError> {
     let id = ticket_id(&raw_id)?;
     let change = move |store: &Store, actor: Actor| {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::{PageQuery, notice, path_id, viewer};
 use crate::SessionCookie;
 use crate::error::PageError;
-use crate::forms::Posted;
+use crate::forms::{EmptyForm, Posted};
 use crate::views::{Chrome, DeliveryRow, EndpointRow, WebhooksPage, When, render};
 
 /// The attempts shown under each endpoint, newest first.
@@ -76,10 +76,6 @@ pub async fn list(
     };
     Ok(render(&page))
 }
-
-/// The forms carry nothing but their CSRF token.
-#[derive(Debug, Deserialize)]
-pub struct EmptyForm {}
 
 /// Queues a ping to an endpoint.
 pub async fn test(
