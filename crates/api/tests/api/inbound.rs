@@ -99,6 +99,14 @@ impl TestApp {
         panic!("never taken after {RETRIES} deliveries");
     }
 
+    /// The list `GET path` answers `session` with (200).
+    pub async fn list(&self, path: &str, session: &Session) -> Vec<Value> {
+        match self.get(path, session).await.expect(StatusCode::OK).data() {
+            Value::Array(list) => list,
+            other => panic!("{path}: not a list: {other}"),
+        }
+    }
+
     /// Every row a request can change.
     pub async fn fingerprint(&self) -> Fingerprint {
         self.with_store(|store| testkit::fingerprint::fingerprint(store).expect("fingerprint"))
@@ -192,39 +200,21 @@ pub async fn ticket(app: &TestApp, viewer: &Session, id: i64) -> Value {
 
 /// The ticket's replies as `viewer` sees them, oldest first.
 pub async fn replies(app: &TestApp, viewer: &Session, id: i64) -> Vec<Value> {
-    app.get(&format!("/api/v1/tickets/{id}/replies"), viewer)
+    app.list(&format!("/api/v1/tickets/{id}/replies"), viewer)
         .await
-        .expect(StatusCode::OK)
-        .data()
-        .as_array()
-        .expect("a list")
-        .clone()
 }
 
 /// Every ticket `viewer` sees.
 async fn tickets(app: &TestApp, viewer: &Session) -> Vec<Value> {
-    app.get("/api/v1/tickets?limit=100", viewer)
-        .await
-        .expect(StatusCode::OK)
-        .data()
-        .as_array()
-        .expect("a list")
-        .clone()
+    app.list("/api/v1/tickets?limit=100", viewer).await
 }
 
 /// The accounts with `address`, as an admin lists them.
 async fn accounts_at(app: &TestApp, admin: &Session, address: &str) -> Vec<Value> {
-    let users = app
-        .get("/api/v1/users?limit=100", admin)
+    app.list("/api/v1/users?limit=100", admin)
         .await
-        .expect(StatusCode::OK)
-        .data();
-    users
-        .as_array()
-        .expect("a list")
-        .iter()
+        .into_iter()
         .filter(|user| user["email"] == address)
-        .cloned()
         .collect()
 }
 

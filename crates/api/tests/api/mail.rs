@@ -74,13 +74,7 @@ async fn queue(app: &TestApp, address: &str, mail: OutgoingMail) -> String {
 
 /// The outbox as the admin API lists it with `query`.
 async fn outbox(app: &TestApp, admin: &Session, query: &str) -> Vec<Value> {
-    app.get(&format!("/api/v1/outbox{query}"), admin)
-        .await
-        .expect(StatusCode::OK)
-        .data()
-        .as_array()
-        .expect("a list")
-        .clone()
+    app.list(&format!("/api/v1/outbox{query}"), admin).await
 }
 
 /// Polls the outbox list until `done` holds, for at most [`WAIT`].
