@@ -50,7 +50,7 @@ impl Store {
     ) -> StoreResult<Taken> {
         let taken = self.write(|conn| {
             let at = now();
-            let Some(record) = insert_record(conn, mail, original, at.naive_utc())? else {
+            let Some(record) = insert_record(conn, mail, at.naive_utc())? else {
                 return duplicate_of(conn, &mail.message_key);
             };
             let known = Known {
@@ -62,7 +62,7 @@ impl Store {
             };
             let outcome = decide_inbound(mail, &known, at);
             let sender = known.sender.map(|user| user.id);
-            self.act_on(conn, mail, record, sender, outcome)
+            self.act_on(conn, mail, record, original, sender, outcome)
         });
         // Two messages from one new address at once: the second meets the
         // first's account; taking it again finds the account.
@@ -79,6 +79,7 @@ impl Store {
         conn: &mut DbConnection,
         mail: &InboundMail,
         record: i64,
+        original: &[u8],
         sender: Option<UserId>,
         outcome: Outcome,
     ) -> StoreResult<Taken> {
@@ -140,6 +141,7 @@ impl Store {
                 inbound_messages::sender_id.eq(sender.map(|id| id.0)),
                 inbound_messages::ticket_id.eq(taken.ticket_id.map(|id| id.0)),
                 inbound_messages::reply_id.eq(taken.reply_id),
+                inbound_messages::original.eq(original),
             ))
             .execute(conn)?;
         Ok(taken)
@@ -148,11 +150,14 @@ impl Store {
 
 /// Writes the message's record, unless one with its key exists (then
 /// `None`). On PostgreSQL a concurrent taking of the same key waits here
-/// for the first to commit, then finds it.
+/// for the first to commit, then finds it. The original comes with the
+/// outcome, at the end: a row is rewritten whole by an update, so a
+/// record written with it here would be read back and written again
+/// (for a 25 MiB message, 50 MiB more memory at once and 25 MiB more
+/// written).
 fn insert_record(
     conn: &mut DbConnection,
     mail: &InboundMail,
-    original: &[u8],
     at: NaiveDateTime,
 ) -> StoreResult<Option<i64>> {
     let body = mail.body(false);
@@ -165,7 +170,7 @@ fn insert_record(
             inbound_messages::body.eq(body),
             // Until it is decided, below, in the same transaction.
             inbound_messages::outcome.eq(Outcome::HELD),
-            inbound_messages::original.eq(original),
+            inbound_messages::original.eq(&[][..]),
         ))
         .on_conflict(inbound_messages::message_key)
         .do_nothing()

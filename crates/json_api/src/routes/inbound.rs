@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use edge::App;
 use edge::problem::Problem;
+use http_body_util::BodyExt as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -82,23 +83,37 @@ async fn post_inbound_email(
     // do not fit wait, unread, for those being taken.
     let declared = declared.and_then(|length| usize::try_from(length).ok());
     let _place = inbound.place_for(declared.unwrap_or(max)).await;
-    let raw =
-        axum::body::to_bytes(body, max)
-            .await
-            .map_err(|error| {
-                match std::error::Error::source(&error)
-                    .is_some_and(|source| source.is::<http_body_util::LengthLimitError>())
-                {
-                    true => too_large(),
-                    false => Problem::Invalid(format!("the message could not be read: {error}")),
-                }
-            })?;
-    let taken = inbound.take(&app.store, &app.keys, Vec::from(raw)).await?;
+    let raw = read_message(body, declared.unwrap_or(0), max)
+        .await?
+        .ok_or_else(too_large)?;
+    let taken = inbound.take(&app.store, &app.keys, raw).await?;
     let message = match taken.outcome {
         "duplicate" => "Already taken",
         _ => "Taken",
     };
     Ok(Envelope::new(message, InboundOutcomeJson::from(taken)))
+}
+
+/// The body, read into one buffer of its declared length as it arrives
+/// (collecting it and then joining it would hold it twice); `None` once it
+/// runs past `max`.
+async fn read_message(
+    mut body: Body,
+    declared: usize,
+    max: usize,
+) -> Result<Option<Vec<u8>>, Problem> {
+    let mut raw = Vec::with_capacity(declared.min(max));
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|error| Problem::Invalid(format!("the message could not be read: {error}")))?;
+        if let Ok(data) = frame.into_data() {
+            if raw.len() + data.len() > max {
+                return Ok(None);
+            }
+            raw.extend_from_slice(&data);
+        }
+    }
+    Ok(Some(raw))
 }
 
 /// Whether two secrets are equal, in time that does not depend on where
