@@ -14,6 +14,7 @@ use domain::{Actor, Page, PageRequest, TicketId, User, UserId};
 use crate::connection::{DbBackend, DbConnection};
 use crate::error::{StoreError, StoreResult};
 use crate::events::record_events;
+use crate::originals::read_original;
 use crate::paging::page_in_id_order;
 use crate::rows::{USER_COLUMNS, UserRow, columns, load_ticket, utc};
 use crate::schema::{inbound_messages, tickets, users};
@@ -233,10 +234,12 @@ impl Store {
     /// reply that did not come by mail).
     pub fn reply_original(&self, actor: Actor, reply: i64) -> StoreResult<Vec<u8>> {
         may_open_mail(actor)?;
-        Ok(inbound_messages::table
+        let conn = &mut *self.conn()?;
+        let message: i64 = inbound_messages::table
             .filter(inbound_messages::reply_id.eq(reply))
-            .select(inbound_messages::original)
-            .first(&mut *self.conn()?)?)
+            .select(inbound_messages::id)
+            .first(conn)?;
+        read_original(conn, message)
     }
 
     /// The raw message held as `id`, dismissed or not (staff only; to
@@ -244,22 +247,26 @@ impl Store {
     /// exist).
     pub fn held_original(&self, actor: Actor, id: i64) -> StoreResult<Vec<u8>> {
         may_open_mail(actor)?;
-        Ok(inbound_messages::table
+        let conn = &mut *self.conn()?;
+        let message: i64 = inbound_messages::table
             .find(id)
             .filter(inbound_messages::outcome.eq(Outcome::HELD))
-            .select(inbound_messages::original)
-            .first(&mut *self.conn()?)?)
+            .select(inbound_messages::id)
+            .first(conn)?;
+        read_original(conn, message)
     }
 
     /// The raw message that opened `ticket` (staff only; 404 for a ticket
     /// not opened by mail).
     pub fn ticket_original(&self, actor: Actor, ticket: TicketId) -> StoreResult<Vec<u8>> {
         may_open_mail(actor)?;
-        Ok(inbound_messages::table
+        let conn = &mut *self.conn()?;
+        let message: i64 = inbound_messages::table
             .filter(inbound_messages::ticket_id.eq(ticket.0))
             .filter(inbound_messages::outcome.eq(Outcome::CREATED))
-            .select(inbound_messages::original)
-            .first(&mut *self.conn()?)?)
+            .select(inbound_messages::id)
+            .first(conn)?;
+        read_original(conn, message)
     }
 
     /// The ids of `ticket`'s replies that came by mail, oldest first

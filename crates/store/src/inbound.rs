@@ -13,6 +13,7 @@ use domain::{Refusal, ReplyBody, Role, Subject, TicketBody, TicketId, User, User
 
 use crate::connection::{DbConnection, Locked, lock_rows, on_backend};
 use crate::error::{StoreError, StoreResult};
+use crate::originals::write_original;
 use crate::rows::{TICKET_COLUMNS, TicketRow, USER_COLUMNS, UserRow};
 use crate::schema::{inbound_messages, tickets, users};
 use crate::tickets::{NewTicket, insert_ticket_row};
@@ -141,20 +142,17 @@ impl Store {
                 inbound_messages::sender_id.eq(sender.map(|id| id.0)),
                 inbound_messages::ticket_id.eq(taken.ticket_id.map(|id| id.0)),
                 inbound_messages::reply_id.eq(taken.reply_id),
-                inbound_messages::original.eq(original),
             ))
             .execute(conn)?;
+        write_original(conn, record, original)?;
         Ok(taken)
     }
 }
 
 /// Writes the message's record, unless one with its key exists (then
 /// `None`). On PostgreSQL a concurrent taking of the same key waits here
-/// for the first to commit, then finds it. The original comes with the
-/// outcome, at the end: a row is rewritten whole by an update, so a
-/// record written with it here would be read back and written again
-/// (for a 25 MiB message, 50 MiB more memory at once and 25 MiB more
-/// written).
+/// for the first to commit, then finds it. The original is written
+/// apart, in parts ([`write_original`]).
 fn insert_record(
     conn: &mut DbConnection,
     mail: &InboundMail,
@@ -170,7 +168,6 @@ fn insert_record(
             inbound_messages::body.eq(body),
             // Until it is decided, below, in the same transaction.
             inbound_messages::outcome.eq(Outcome::HELD),
-            inbound_messages::original.eq(&[][..]),
         ))
         .on_conflict(inbound_messages::message_key)
         .do_nothing()

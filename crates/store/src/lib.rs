@@ -22,6 +22,7 @@ mod login;
 mod mail;
 mod migrations;
 mod notify;
+mod originals;
 mod outbox;
 mod outbox_log;
 mod paging;

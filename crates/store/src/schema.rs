@@ -61,7 +61,7 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Every inbound mail taken, with its outcome and its original bytes.
+    /// Every inbound mail taken, with its outcome.
     inbound_messages (id) {
         id -> BigInt,
         message_key -> Text,
@@ -74,7 +74,6 @@ diesel::table! {
         reason -> Nullable<Text>,
         ticket_id -> Nullable<BigInt>,
         reply_id -> Nullable<BigInt>,
-        original -> Binary,
         dismissed_at -> Nullable<Timestamp>,
         dismissed_by -> Nullable<BigInt>,
     }
@@ -249,6 +248,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// An inbound message's original bytes, in parts.
+    inbound_originals (message_id, part) {
+        message_id -> BigInt,
+        part -> Integer,
+        bytes -> Binary,
+    }
+}
+
+diesel::joinable!(inbound_originals -> inbound_messages (message_id));
 diesel::joinable!(outbox_attempts -> outbox (outbox_id));
 diesel::joinable!(notification_preferences -> users (user_id));
 diesel::joinable!(web_sessions -> users (user_id));
@@ -277,5 +286,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     outbox_attempts,
     notification_preferences,
-    inbound_messages
+    inbound_messages,
+    inbound_originals
 );

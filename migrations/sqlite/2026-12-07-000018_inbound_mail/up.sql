@@ -21,11 +21,18 @@ CREATE TABLE inbound_messages (
     -- reply it became.
     ticket_id BIGINT REFERENCES tickets (id),
     reply_id BIGINT REFERENCES replies (id),
-    -- The message as it came, byte for byte.
-    original BLOB NOT NULL,
     -- A held message dismissed by staff.
     dismissed_at TIMESTAMP,
     dismissed_by BIGINT REFERENCES users (id)
+);
+-- The message as it came, byte for byte, in parts of 256 KiB in order:
+-- each statement carries one part, so the database never holds a large
+-- message's bytes more than a part at a time.
+CREATE TABLE inbound_originals (
+    message_id BIGINT NOT NULL REFERENCES inbound_messages (id),
+    part INTEGER NOT NULL,
+    bytes BLOB NOT NULL,
+    PRIMARY KEY (message_id, part)
 );
 -- The held messages still waiting, newest first, and a ticket's.
 CREATE INDEX inbound_messages_held ON inbound_messages (id) WHERE outcome = 'held' AND dismissed_at IS NULL;

@@ -316,3 +316,34 @@ both_backends!(
         assert!(tickets_of(store, cast.agent).is_empty());
     }
 );
+
+both_backends!(a_large_original_is_kept_byte_for_byte, |db| {
+    let store = db.store();
+    let cast = cast(db);
+    with_address(store, cast.admin, cast.agent, "benjamin@example.com");
+    // Staff mail that answers no ticket is held: its original is readable.
+    let original: Vec<u8> = (0..600 * 1024 + 3).map(|n: u32| (n % 251) as u8).collect();
+    let held = store
+        .take_inbound_mail(
+            &mail("big@x", "benjamin@example.com", "Logs", "attached"),
+            &original,
+            LIMIT,
+        )
+        .expect("taken");
+    let id = held.held_id.expect("held");
+    assert_eq!(
+        store.held_original(cast.agent, id).expect("original"),
+        original
+    );
+    // An empty message stays empty.
+    let empty = store
+        .take_inbound_mail(&mail("empty@x", "benjamin@example.com", "", ""), b"", LIMIT)
+        .expect("taken");
+    let id = empty.held_id.expect("held");
+    assert!(
+        store
+            .held_original(cast.agent, id)
+            .expect("original")
+            .is_empty()
+    );
+});
