@@ -98,6 +98,19 @@ impl Inbound {
             .map_err(Problem::from)
     }
 
+    /// Whether a caller of the HTTP endpoint may hand a message over: the
+    /// endpoint is on (`INBOUND_TOKEN` set, else it does not exist) and
+    /// `sent` is its token.
+    pub fn admit(&self, sent: &str) -> Result<(), Problem> {
+        let expected = self.settings.token.as_deref().ok_or(Problem::NotFound)?;
+        match same_secret(sent, expected) {
+            true => Ok(()),
+            false => Err(Problem::Unauthenticated(
+                "the inbound mail token is missing or wrong",
+            )),
+        }
+    }
+
     /// Ticket `ticket`'s reply address.
     pub fn reply_address(&self, keys: &Keys, ticket: TicketId) -> String {
         reply_address(&self.settings.address, keys, ticket)
@@ -130,15 +143,15 @@ fn ticket_of_reply_address(address: &EmailAddress, keys: &Keys, to: &str) -> Opt
     let rest = rest.strip_prefix(local)?.strip_prefix('+')?;
     let (id, tag) = rest.split_once('.')?;
     let ticket = TicketId(id.parse::<i64>().ok().filter(|id| *id > 0)?);
-    // Compared in constant time: a tag is a secret per ticket.
-    let expected = keys.reply_address_tag(ticket);
-    let same = expected.len() == tag.len()
-        && expected
-            .bytes()
-            .zip(tag.bytes())
-            .fold(0u8, |differ, (a, b)| differ | (a ^ b))
-            == 0;
-    same.then_some(ticket)
+    // A tag is a secret per ticket.
+    same_secret(tag, &keys.reply_address_tag(ticket)).then_some(ticket)
+}
+
+/// Whether two secrets are equal, in time that does not depend on where
+/// they differ.
+fn same_secret(sent: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq as _;
+    bool::from(sent.as_bytes().ct_eq(expected.as_bytes()))
 }
 
 /// An address's local part and domain (the domain empty without an `@`).

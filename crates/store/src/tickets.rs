@@ -207,13 +207,14 @@ fn insert_ticket(
     announced: bool,
     notify: bool,
 ) -> StoreResult<i64> {
-    let subject = new.subject.as_ref().map(Subject::as_str);
-    let documents = TicketDocuments::of_ticket(subject, new.body.as_str());
-    let at = opening.at.naive_utc();
-    // Nothing done yet: due at the earlier target.
-    let breach = domain::sla::breach_time(opening.due, None, None).map(|at| at.naive_utc());
     match conn {
         DbConnection::Pg(pg) if !announced => {
+            let RowParts {
+                subject,
+                documents,
+                at,
+                breach,
+            } = RowParts::of(new, opening);
             let (public_words, note_words) =
                 (documents.public.as_text(), documents.notes.as_text());
             let events = opening
@@ -247,6 +248,27 @@ fn insert_ticket(
     }
 }
 
+/// What a new ticket's row and search words are made of.
+struct RowParts<'a> {
+    subject: Option<&'a str>,
+    documents: TicketDocuments,
+    at: NaiveDateTime,
+    /// Nothing done yet: due at the earlier target.
+    breach: Option<NaiveDateTime>,
+}
+
+impl<'a> RowParts<'a> {
+    fn of(new: &'a NewTicket, opening: &Opening) -> Self {
+        let subject = new.subject.as_ref().map(Subject::as_str);
+        Self {
+            subject,
+            documents: TicketDocuments::of_ticket(subject, new.body.as_str()),
+            at: opening.at.naive_utc(),
+            breach: domain::sla::breach_time(opening.due, None, None).map(|at| at.naive_utc()),
+        }
+    }
+}
+
 /// Writes a new ticket's row, search words, events, webhooks and (with
 /// `notify`) mail in the caller's transaction; `follow_up_of` names the
 /// resolved ticket a follow-up follows. Its `ticketId`.
@@ -258,10 +280,12 @@ pub(crate) fn insert_ticket_row(
     follow_up_of: Option<TicketId>,
     notify: bool,
 ) -> StoreResult<i64> {
-    let subject = new.subject.as_ref().map(Subject::as_str);
-    let documents = TicketDocuments::of_ticket(subject, new.body.as_str());
-    let at = opening.at.naive_utc();
-    let breach = domain::sla::breach_time(opening.due, None, None).map(|at| at.naive_utc());
+    let RowParts {
+        subject,
+        documents,
+        at,
+        breach,
+    } = RowParts::of(new, opening);
     let id: i64 = diesel::insert_into(tickets::table)
         .values((
             tickets::subject.eq(subject),
