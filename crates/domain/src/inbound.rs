@@ -29,6 +29,9 @@ pub const NO_SUBJECT: &str = "(no subject)";
 pub const NO_TEXT: &str = "(no text)";
 /// What ends a text cut to fit the body limit; the original keeps it whole.
 pub const CUT_MARKER: &str = "\n\n[... cut: the whole message is kept as the original]";
+/// The marks mail clients put before a subject they answer or forward, in
+/// the languages they are seen most in.
+const REPLY_MARKS: [&str; 10] = ["re", "fw", "fwd", "aw", "wg", "sv", "vs", "antw", "r", "tr"];
 /// Messages an address may send an hour before the next is held.
 pub const DEFAULT_SENDER_LIMIT: u32 = 30;
 
@@ -114,13 +117,29 @@ impl InboundMail {
         ids
     }
 
-    /// The subject a new ticket gets: cut to fit, `(no subject)` when empty.
-    pub fn ticket_subject(&self) -> String {
+    /// The subject as sent, cut to fit: what a held message shows.
+    pub fn record_subject(&self) -> String {
         let subject = self.subject.trim().replace('\0', "");
-        if subject.is_empty() {
-            return NO_SUBJECT.to_owned();
+        match subject.is_empty() {
+            true => NO_SUBJECT.to_owned(),
+            false => subject.chars().take(SUBJECT_MAX_CHARS).collect(),
         }
-        subject.chars().take(SUBJECT_MAX_CHARS).collect()
+    }
+
+    /// The subject a new ticket gets: without the reply and forward marks
+    /// and ticket numbers a mail client and our mail put before it (a
+    /// follow-up of `[#7] Printer` is `Printer`, not `Re: [#7] Printer`),
+    /// cut to fit, `(no subject)` when nothing is left.
+    pub fn ticket_subject(&self) -> String {
+        let mut rest = self.subject.trim();
+        while let Some(next) = without_reply_mark(rest).or_else(|| without_ticket_tag(rest)) {
+            rest = next;
+        }
+        InboundMail {
+            subject: rest.to_owned(),
+            ..self.clone()
+        }
+        .record_subject()
     }
 
     /// The text a reply or a new ticket gets: quoted text trimmed when it
@@ -150,6 +169,22 @@ pub fn fit_body(text: &str) -> String {
     let mut cut: String = text.chars().take(keep).collect();
     cut.push_str(CUT_MARKER);
     cut
+}
+
+/// `subject` after a leading `Re:`, `Fwd:`... (any case).
+fn without_reply_mark(subject: &str) -> Option<&str> {
+    let (mark, after) = subject.split_once(':')?;
+    let known = REPLY_MARKS
+        .iter()
+        .any(|known| mark.trim().eq_ignore_ascii_case(known));
+    known.then(|| after.trim_start())
+}
+
+/// `subject` after a leading `[#123]`.
+fn without_ticket_tag(subject: &str) -> Option<&str> {
+    let (number, after) = subject.strip_prefix("[#")?.split_once(']')?;
+    let digits = !number.is_empty() && number.chars().all(|c| c.is_ascii_digit());
+    digits.then(|| after.trim_start())
 }
 
 /// The number in the first `[#123]` of a subject.

@@ -164,7 +164,7 @@ fn insert_record(
             inbound_messages::message_key.eq(&mail.message_key),
             inbound_messages::received_at.eq(at),
             inbound_messages::sender_address.eq(mail.from.as_str()),
-            inbound_messages::subject.eq(mail.ticket_subject()),
+            inbound_messages::subject.eq(mail.record_subject()),
             inbound_messages::body.eq(body),
             // Until it is decided, below, in the same transaction.
             inbound_messages::outcome.eq(Outcome::HELD),

@@ -445,7 +445,7 @@ http_tests! {
         let seen = ticket(&app, &customer, follow_up).await;
         assert_eq!(seen["followUpOf"], resolved);
         assert_eq!(seen["body"], "It is offline again.");
-        assert_eq!(seen["subject"], "Re: [#1] The printer is offline");
+        assert_eq!(seen["subject"], "The printer is offline");
         assert_eq!(seen["author"].as_str(), Some(customer.id.as_str()));
         assert_eq!(seen["status"], "UNATTENDED");
         assert_eq!(ticket(&app, &agent, resolved).await, before);

@@ -363,6 +363,26 @@ fn subjects_and_bodies_are_fitted() {
         ..mail()
     };
     assert!(crate::values::Subject::parse(subject.ticket_subject()).is_ok());
+    let subject = |text: &str| {
+        InboundMail {
+            subject: text.into(),
+            ..mail()
+        }
+        .ticket_subject()
+    };
+    assert_eq!(subject("Re: [#7] Printer"), "Printer");
+    assert_eq!(subject("RE: AW: Fwd: [#7]  Printer jams"), "Printer jams");
+    assert_eq!(subject("Re: Re: [#12] [#12] Re: x"), "x");
+    assert_eq!(subject("[#7]"), NO_SUBJECT);
+    // Only marks before the subject, and only ours: the rest stays.
+    assert_eq!(subject("Invoice [#7] Re: x"), "Invoice [#7] Re: x");
+    assert_eq!(subject("Reason: refund"), "Reason: refund");
+    assert_eq!(subject("[#abc] x"), "[#abc] x");
+    let record = InboundMail {
+        subject: "Re: [#7] Printer".into(),
+        ..mail()
+    };
+    assert_eq!(record.record_subject(), "Re: [#7] Printer");
 }
 
 #[test]
