@@ -57,6 +57,8 @@ const BUDGETS_OFF: [(&str, &str); 3] = [
     ("FAILED_LOGIN_LIMIT", "0"),
 ];
 
+/// The inbound mail token of the server under test.
+const INBOUND_TOKEN: &str = "schemathesis-inbound-token-schemathesis-inbound";
 const JWT_SECRET: &str = "schemathesis-secret-of-at-least-32-bytes";
 
 pub fn run(root: &Path, args: &Args) -> anyhow::Result<ExitCode> {
@@ -97,6 +99,10 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<ExitCode> {
             .env("DATABASE_URL", &url)
             .env("JWT_SECRET", JWT_SECRET)
             .env("RUST_LOG", "warn")
+            // Inbound mail's endpoint on, so it is fuzzed as deployed (its
+            // token is none of the fuzzer's: every message it sends is a 401).
+            .env("INBOUND_ADDRESS", "support@example.com")
+            .env("INBOUND_TOKEN", INBOUND_TOKEN)
             .envs(BUDGETS_OFF.iter().copied())
             .log(Log::File(dir.path().join("server.log")))
             .ready(Ready::Answers200("/health".into()))
@@ -109,6 +115,10 @@ pub fn run(root: &Path, args: &Args) -> anyhow::Result<ExitCode> {
             // temporary directory: each run starts from nothing.
             let status = Command::new("schemathesis")
                 .current_dir(dir.path())
+                .env(
+                    "SCHEMATHESIS_HOOKS",
+                    root.join("xtask/schemathesis_hooks.py"),
+                )
                 .arg("--config-file")
                 .arg(root.join("xtask/schemathesis.toml"))
                 .arg("run")
