@@ -15,6 +15,7 @@
 
 pub mod accounts;
 pub mod api_tokens;
+pub mod attachments;
 pub mod audience;
 pub mod conditional;
 pub mod cursor;
