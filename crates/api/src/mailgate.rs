@@ -11,7 +11,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use edge::inbound::DEFAULT_MAX_EMAIL_BYTES;
+use edge::inbound::{DEFAULT_MAX_EMAIL_BYTES, may_pass};
 
 use crate::config::parse_var;
 
@@ -194,13 +194,14 @@ async fn post(settings: &MailgateSettings, raw: Vec<u8>) -> Gated {
     )
 }
 
-/// The exit status an answer's status means: taken (2xx); refused for
-/// good (a 4xx but 429); anything else may pass (429, 5xx, and a redirect
-/// or other surprise, which is the gate's configuration to mend).
+/// The exit status an answer's status means: taken (2xx); what may pass
+/// ([`may_pass`]: a 429, a 5xx) kept for later, and so is a redirect or
+/// other surprise, which is the gate's configuration to mend; any other
+/// 4xx refused for good.
 pub fn exit_status(http_status: u16) -> u8 {
     match http_status {
         200..=299 => EX_OK,
-        429 => EX_TEMPFAIL,
+        status if may_pass(status) => EX_TEMPFAIL,
         400..=499 => EX_DATAERR,
         _ => EX_TEMPFAIL,
     }

@@ -721,11 +721,9 @@ async fn gone_or_lost(
     }
 }
 
-/// Whether a failed take may succeed later, as the mailgate's exit 75
-/// (the database unavailable or busy, a fault of ours, too many at once).
+/// Whether a failed take may succeed later ([`edge::inbound::may_pass`]).
 fn is_temporary(problem: &Problem) -> bool {
-    let status = problem.status();
-    status.is_server_error() || status.as_u16() == 429
+    edge::inbound::may_pass(problem.status().as_u16())
 }
 
 /// rustls over ring with the platform's verifier, as mail and webhooks.

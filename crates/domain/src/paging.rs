@@ -199,6 +199,28 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// The same page (position, total) with each item made into another.
+    pub fn map<U>(self, each: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(each).collect(),
+            next: self.next,
+            total: self.total,
+        }
+    }
+
+    /// The same page with its items made into others all at once (one
+    /// query for all of them, say), or why not.
+    pub fn try_map_items<U, E>(
+        self,
+        all: impl FnOnce(Vec<T>) -> Result<Vec<U>, E>,
+    ) -> Result<Page<U>, E> {
+        Ok(Page {
+            items: all(self.items)?,
+            next: self.next,
+            total: self.total,
+        })
+    }
+
     /// The page made of the rows read for `request` (up to
     /// [`PageRequest::rows_to_read`]): an extra row means another page
     /// follows, which starts after the last row shown.

@@ -117,6 +117,15 @@ impl Inbound {
     }
 }
 
+/// Whether a message refused with `status` may be taken if delivered
+/// again: a 5xx (the database away or busy, a fault of ours) or a 429.
+/// Every door that hands messages over keeps those for later (the
+/// mailgate's exit 75, the IMAP poller's message left unseen) and gives
+/// up on the rest.
+pub fn may_pass(status: u16) -> bool {
+    status >= 500 || status == 429
+}
+
 /// The budget counts KiB, so a semaphore's permits hold any size.
 fn budget_units(bytes: usize) -> usize {
     bytes.div_ceil(1024)

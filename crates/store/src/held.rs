@@ -162,12 +162,7 @@ impl Store {
             desc,
             |held: &ReadHeld| held.0.id,
         );
-        let Page { items, next, total } = read;
-        Ok(Page {
-            items: with_senders(conn, items)?,
-            next,
-            total,
-        })
+        read.try_map_items(|items| with_senders(conn, items))
     }
 
     /// The messages held for `ticket` and not dismissed, oldest first

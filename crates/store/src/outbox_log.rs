@@ -185,12 +185,7 @@ impl Store {
             outbox::id,
             |message: &ReadMessage| message.0.id,
         );
-        let Page { items, next, total } = read;
-        Ok(Page {
-            items: with_last_errors(conn, items)?,
-            next,
-            total,
-        })
+        read.try_map_items(|items| with_last_errors(conn, items))
     }
 
     /// Queues a failed message again, due now, with its whole schedule

@@ -209,29 +209,26 @@ fn insert_ticket(
 ) -> StoreResult<i64> {
     match conn {
         DbConnection::Pg(pg) if !announced => {
-            let RowParts {
-                subject,
-                documents,
-                at,
-                breach,
-            } = RowParts::of(new, opening);
-            let (public_words, note_words) =
-                (documents.public.as_text(), documents.notes.as_text());
+            let parts = RowParts::of(new, opening);
+            let (public_words, note_words) = (
+                parts.documents.public.as_text(),
+                parts.documents.notes.as_text(),
+            );
             let events = opening
                 .events
                 .iter()
                 .map(|event| Ok((event, encode_event(&event.kind)?)))
                 .collect::<StoreResult<Vec<_>>>()?;
             Ok(OpenTicket {
-                subject,
+                subject: parts.subject,
                 body: new.body.as_str(),
                 status: opening.status.as_str(),
                 author: actor.id().0,
-                at,
+                at: parts.at,
                 priority: opening.priority.rank(),
                 first_response_due: opening.due.first_response.naive_utc(),
                 resolution_due: opening.due.resolution.naive_utc(),
-                breach,
+                breach: parts.breach,
                 public_words: &public_words,
                 note_words: &note_words,
                 event_kinds: events.iter().map(|(_, (kind, _))| *kind).collect(),
@@ -280,29 +277,24 @@ pub(crate) fn insert_ticket_row(
     follow_up_of: Option<TicketId>,
     notify: bool,
 ) -> StoreResult<i64> {
-    let RowParts {
-        subject,
-        documents,
-        at,
-        breach,
-    } = RowParts::of(new, opening);
+    let parts = RowParts::of(new, opening);
     let id: i64 = diesel::insert_into(tickets::table)
         .values((
-            tickets::subject.eq(subject),
+            tickets::subject.eq(parts.subject),
             tickets::body.eq(new.body.as_str()),
             tickets::status.eq(opening.status.as_str()),
             tickets::author_id.eq(actor.id().0),
-            tickets::created_at.eq(at),
-            tickets::updated_at.eq(at),
+            tickets::created_at.eq(parts.at),
+            tickets::updated_at.eq(parts.at),
             tickets::priority.eq(opening.priority.rank()),
             tickets::first_response_due_at.eq(opening.due.first_response.naive_utc()),
             tickets::resolution_due_at.eq(opening.due.resolution.naive_utc()),
-            tickets::sla_breach_at.eq(breach),
+            tickets::sla_breach_at.eq(parts.breach),
             tickets::follow_up_of.eq(follow_up_of.map(|of| of.0)),
         ))
         .returning(tickets::id)
         .get_result(conn)?;
-    insert_document(conn, id, &documents)?;
+    insert_document(conn, id, &parts.documents)?;
     let recorded = record_events(conn, TicketId(id), &opening.events)?;
     announce_ticket_events(conn, TicketId(id), &recorded)?;
     if notify {

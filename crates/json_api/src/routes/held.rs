@@ -53,15 +53,7 @@ async fn get_held(
         Ok::<_, Problem>((page, store.list_held(caller, page)?, caller))
     })
     .await?;
-    let domain::Page { items, next, total } = held;
-    let seen = domain::Page {
-        items: items
-            .into_iter()
-            .map(|held| HeldMessageJson::seen_by(viewer, held))
-            .collect(),
-        next,
-        total,
-    };
+    let seen = held.map(|held| HeldMessageJson::seen_by(viewer, held));
     Ok(PageEnvelope::new(
         "Held messages retrieved successfully",
         page,

@@ -7,6 +7,7 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
+use domain::inbound::Outcome;
 use edge::App;
 use edge::problem::Problem;
 use http_body_util::BodyExt as _;
@@ -82,9 +83,9 @@ async fn post_inbound_email(
         .await?
         .ok_or_else(too_large)?;
     let taken = inbound.take(&app.store, &app.keys, raw).await?;
-    let message = match taken.outcome {
-        "duplicate" => "Already taken",
-        _ => "Taken",
+    let message = match taken.outcome == Outcome::Duplicate.as_str() {
+        true => "Already taken",
+        false => "Taken",
     };
     Ok(Envelope::new(message, InboundOutcomeJson::from(taken)))
 }

@@ -116,15 +116,7 @@ async fn get_users(
             &keys.cursors,
         )?;
         let page = store.list_users(caller, &request)?;
-        let page = Page {
-            items: page
-                .items
-                .into_iter()
-                .map(|user| see_user(caller, user))
-                .collect::<Vec<SeenUser>>(),
-            next: page.next,
-            total: page.total,
-        };
+        let page: Page<SeenUser> = page.map(|user| see_user(caller, user));
         Ok::<_, Problem>((request.page, page))
     })
     .await?;
