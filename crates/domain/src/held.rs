@@ -6,16 +6,17 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::audience::Audience;
 use crate::history::{EventKind, NewEvent};
 use crate::ids::{TicketId, UserId};
 use crate::refusal::Refusal;
-use crate::roles::{Actor, Role};
+use crate::roles::Actor;
 
 /// Only staff list held messages (a ticket's, or all).
 pub fn may_list_held(actor: Actor) -> Result<(), Refusal> {
-    match actor.role() {
-        Role::Admin | Role::SupportAgent => Ok(()),
-        Role::Customer => Err(Refusal::Forbidden(
+    match Audience::of(actor) {
+        Audience::Staff => Ok(()),
+        Audience::Customer => Err(Refusal::Forbidden(
             "only support agents and admins see held mail",
         )),
     }
@@ -24,9 +25,9 @@ pub fn may_list_held(actor: Actor) -> Result<(), Refusal> {
 /// Only staff open one held message or original by its id; to anyone
 /// else it does not exist.
 pub fn may_open_mail(actor: Actor) -> Result<(), Refusal> {
-    match actor.role() {
-        Role::Admin | Role::SupportAgent => Ok(()),
-        Role::Customer => Err(Refusal::NotFound),
+    match Audience::of(actor) {
+        Audience::Staff => Ok(()),
+        Audience::Customer => Err(Refusal::NotFound),
     }
 }
 
@@ -84,6 +85,7 @@ pub fn decide_dismiss(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::roles::Role;
 
     const CUSTOMER: Actor = Actor::for_tests(UserId(1), Role::Customer);
     const AGENT: Actor = Actor::for_tests(UserId(2), Role::SupportAgent);
